@@ -1,0 +1,68 @@
+/**
+ * The contract between the build side of the agent (source, buildpacks, layers, releases) and the run side
+ * (runtime, health, switch, reconcile). Paths are under the ship's data dir; the SFTP view shows them as they are.
+ *
+ * Data dir layout (relative to --data):
+ *   layers/<sha256>.tar.gz                      content-addressed layer archives, stored once
+ *   services/<name>/releases/<id>/              merged, immutable release tree (read-only once built)
+ *   services/<name>/releases/<id>.json          that release's config (ReleaseConfig)
+ *   services/<name>/current                     symlink -> releases/<id> of the release that serves now
+ *   configs/<name>.json                         copy of the serving release's config
+ *   cache/<name>/                               buildpack cache dir, kept between builds
+ *   repos/<sha256 of url>/                      cached bare clone per service repo
+ *   logs/<name>/build-<id>.log                  build output
+ *   logs/<name>/instance-<id>.log               instance stdout/stderr (rotated: .1, .2)
+ *   data/                                       the shared /var/data tree (read-write for every instance)
+ */
+
+export type LayerComponent = 'source' | 'build' | 'config';
+
+export interface LayerRef {
+  readonly component: LayerComponent;
+  /** source: the git sha; build: the buildpack name and version; config: a hash of the resolved config. */
+  readonly version: string;
+  readonly sha256: string;
+  readonly size: number;
+}
+
+/** What services/<name>/releases/<id>.json and configs/<name>.json hold. */
+export interface ReleaseConfig {
+  readonly service: string;
+  readonly id: string;
+  readonly giturl: string;
+  readonly sha: string;
+  readonly createdAt: string;
+  /** In the order they are unpacked into the release tree. */
+  readonly layers: readonly LayerRef[];
+  /** Env the instance gets (repo .env < orders < HQ .starphleet, plus STARPHLEET_*), without PORT (given per instance). */
+  readonly env: Readonly<Record<string, string>>;
+  /** The web process, run by bash in the release dir: Procfile `web:` or the buildpack's default. */
+  readonly command: string;
+  /** URL path the healthcheck GETs (repo `healthcheck` file or HEALTHCHECK; default `/`). */
+  readonly healthcheck: string;
+  readonly healthcheckTimeoutSeconds: number;
+  /** Buildpack that built it (name or BUILDPACK_URL). */
+  readonly buildpack: string;
+}
+
+/** A built release: its config plus where its tree is. */
+export interface Release {
+  readonly config: ReleaseConfig;
+  /** Absolute path of the merged release tree. */
+  readonly dir: string;
+}
+
+/** What a build needs to know; the agent derives it from the desired state. */
+export interface BuildInput {
+  readonly service: string;
+  readonly giturl: string;
+  readonly sha: string;
+  /** Exports of the orders file. */
+  readonly ordersEnv: Readonly<Record<string, string>>;
+  /** Exports of HQ `.starphleet` (highest precedence). */
+  readonly hqEnv: Readonly<Record<string, string>>;
+  readonly shipName: string;
+}
+
+/** Build output, one line at a time, as it happens (git push streams it to the admiral). */
+export type LineSink = (line: string) => void;

@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { hqCheck } from './commands/hq-check.js';
+import { ConfigError, evalTimeoutMs, shipOptions, type ShipFlags } from './config.js';
+import { log } from './log.js';
+import { startShip } from './ship.js';
+import { VERSION } from './version.js';
+
+const program = new Command();
+program.name('starphleet').description('continuous deployment for a phleet of ships driven by a git headquarters').version(VERSION, '-V, --version-flag');
+
+program
+  .command('ship')
+  .description('run a ship: follow the headquarters and serve what it orders')
+  .option('--headquarters <url>', 'HQ git url or path, optionally url#branch (env STARPHLEET_HEADQUARTERS)')
+  .option('--data <dir>', 'data directory (env STARPHLEET_DATA, default /var/starphleet)')
+  .option('--listen <addr>', 'address the ship listens on', '0.0.0.0')
+  .option('--ssh-port <port>', 'SSH port', '2222')
+  .option('--http-port <port>', 'HTTP front door port', '8080')
+  .option('--pulse <seconds>', 'seconds between HQ and service checks (env STARPHLEET_PULSE, default 5)')
+  .option('--private-key <file>', 'private key for git over ssh (env STARPHLEET_PRIVATE_KEY)')
+  .option('--name <name>', 'ship name (default: hostname)')
+  .action(async (flags: ShipFlags) => {
+    const ship = await startShip(shipOptions(flags));
+    const shutdown = (signal: string): void => {
+      log(`${signal}: stopping`);
+      void ship.stop().then(() => process.exit(0));
+    };
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+  });
+
+const hq = program.command('hq').description('headquarters tools');
+hq.command('check')
+  .argument('<dir>', 'an HQ checkout')
+  .description('validate an HQ checkout; exit 1 with file:line errors')
+  .action(async (dir: string) => {
+    process.exitCode = await hqCheck(dir, (s) => process.stdout.write(s), evalTimeoutMs());
+  });
+
+program
+  .command('version')
+  .description('print the starphleet version')
+  .action(() => {
+    process.stdout.write(`${VERSION}\n`);
+  });
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  process.stderr.write(`starphleet: ${e instanceof ConfigError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(e instanceof ConfigError ? 2 : 1);
+});

@@ -1,0 +1,43 @@
+import { execa } from 'execa';
+
+/** How to reach git remotes: the private key (for ssh URLs) and where ssh keeps the hosts it has seen. */
+export interface GitAccess {
+  readonly privateKey?: string;
+  readonly knownHostsFile?: string;
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Environment for every git call: never prompt (a ship has no one to answer), key and host file when given. */
+export function gitEnv(access: GitAccess): Record<string, string> {
+  const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', SSH_ASKPASS: 'true' };
+  const ssh = ['ssh', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=accept-new'];
+  if (access.knownHostsFile) ssh.push('-o', `UserKnownHostsFile=${shellQuote(access.knownHostsFile)}`);
+  if (access.privateKey) ssh.push('-i', shellQuote(access.privateKey), '-o', 'IdentitiesOnly=yes');
+  env.GIT_SSH_COMMAND = ssh.join(' ');
+  return env;
+}
+
+export class GitError extends Error {
+  constructor(
+    readonly args: readonly string[],
+    readonly stderr: string,
+  ) {
+    super(`git ${args[0] ?? ''} failed: ${stderr.trim().split('\n').slice(-3).join(' / ') || 'no output'}`);
+  }
+}
+
+/** Runs git with an argument array (never a shell) and returns trimmed stdout; throws GitError with git's own words. */
+export async function git(args: readonly string[], opts: { cwd?: string; access?: GitAccess; timeoutMs?: number } = {}): Promise<string> {
+  const r = await execa('git', args, {
+    cwd: opts.cwd,
+    env: gitEnv(opts.access ?? {}),
+    timeout: opts.timeoutMs ?? 120_000,
+    reject: false,
+    stdin: 'ignore',
+  });
+  if (r.exitCode !== 0 || r.failed) throw new GitError(args, r.timedOut ? `timed out after ${(opts.timeoutMs ?? 120_000) / 1000} s` : String(r.stderr || r.message));
+  return String(r.stdout).trim();
+}

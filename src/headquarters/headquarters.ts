@@ -1,0 +1,129 @@
+import { join } from 'node:path';
+import type { Logger } from '../log.js';
+import type { Db } from '../state/db.js';
+import { recordHqSync, replaceHqProblems, setKv } from '../state/hq.js';
+import { readHeadquarters } from './layout.js';
+import { keepLastGoodOrders, serviceChanges } from './merge.js';
+import { HeadquartersClone } from './sync.js';
+import type { DesiredState } from './types.js';
+
+export interface HeadquartersOptions {
+  readonly spec: string;
+  readonly dataDir: string;
+  readonly privateKey?: string;
+  readonly pulseSeconds: number;
+  readonly evalTimeoutMs: number;
+  readonly db: Db;
+  readonly log: Logger;
+}
+
+export type DesiredStateListener = (next: DesiredState, previous: DesiredState | null) => void | Promise<void>;
+
+function short(sha: string | null | undefined): string {
+  return sha ? sha.slice(0, 7) : 'none';
+}
+
+/**
+ * The HQ side of the ship: every pulse, sync the clone; on a new commit, read it into a desired state and hand it to
+ * the listeners. A failed sync or a broken commit never replaces what is in force.
+ */
+export class Headquarters {
+  private readonly clone: HeadquartersClone;
+  private desired: DesiredState | null = null;
+  private readonly listeners: DesiredStateListener[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = true;
+  private lastFailure = '';
+
+  constructor(private readonly opts: HeadquartersOptions) {
+    this.clone = new HeadquartersClone(opts.spec, join(opts.dataDir, 'hq'), {
+      ...(opts.privateKey ? { privateKey: opts.privateKey } : {}),
+      knownHostsFile: join(opts.dataDir, 'known_hosts'),
+    });
+  }
+
+  get url(): string {
+    return this.clone.display;
+  }
+
+  get current(): DesiredState | null {
+    return this.desired;
+  }
+
+  onChange(listener: DesiredStateListener): void {
+    this.listeners.push(listener);
+  }
+
+  start(): void {
+    this.stopped = false;
+    void this.checkNow();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  /** Runs a check now (a webhook, a test); a check already running is followed by exactly one more. */
+  checkNow(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.running = this.check().finally(() => {
+      this.running = null;
+      if (this.stopped) return;
+      if (this.again) {
+        this.again = false;
+        void this.checkNow();
+      } else this.timer = setTimeout(() => void this.checkNow(), this.opts.pulseSeconds * 1000);
+    });
+    return this.running;
+  }
+
+  private async check(): Promise<void> {
+    const { db, log } = this.opts;
+    const r = await this.clone.sync();
+    setKv(db, 'hq.checked_at', new Date().toISOString());
+    if (!r.ok) {
+      // Logged each time it changes, not every pulse: a remote that is down for an hour is one line, not 720.
+      if (r.error !== this.lastFailure) {
+        log(`hq sync failed (keeping ${short(this.desired?.sha)}): ${r.error}`);
+        recordHqSync(db, { url: this.url, sha: this.desired?.sha ?? null, result: 'failed', message: r.error });
+      }
+      this.lastFailure = r.error;
+      return;
+    }
+    if (this.lastFailure) log(`hq sync works again`);
+    this.lastFailure = '';
+    if (r.recloned) log(`hq clone was unusable: cloned again`);
+    if (!r.changed && this.desired !== null) return;
+    const previous = this.desired;
+    const read = await readHeadquarters(this.clone.dir, { sha: r.sha, evalTimeoutMs: this.opts.evalTimeoutMs });
+    const next = keepLastGoodOrders(read, previous);
+    const c = serviceChanges(previous, next);
+    const parts = [
+      c.added.length ? `added ${c.added.join(', ')}` : '',
+      c.changed.length ? `changed ${c.changed.join(', ')}` : '',
+      c.removed.length ? `removed ${c.removed.join(', ')}` : '',
+    ].filter(Boolean);
+    log(`hq ${short(previous?.sha)} -> ${short(next.sha)}: ${parts.join('; ') || 'no service changes'}; ${next.admirals.length} admirals, ${next.problems.length} problems`);
+    for (const p of next.problems) log(`hq problem ${p.file}${p.line ? `:${p.line}` : ''}: ${p.message}`);
+    recordHqSync(db, { url: this.url, sha: next.sha, result: 'changed', message: parts.join('; ') });
+    replaceHqProblems(db, next.sha, next.problems);
+    setKv(db, 'hq.sha', next.sha ?? '');
+    this.desired = next;
+    for (const l of this.listeners) {
+      try {
+        await l(next, previous);
+      } catch (e) {
+        log(`hq listener failed: ${(e as Error).stack ?? String(e)}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,122 @@
+import { createHash } from 'node:crypto';
+import ssh2 from 'ssh2';
+import { parseFromPatterns } from './from-pattern.js';
+import type { Admiral, KeyOption, KeyRestrictions, Problem } from './types.js';
+
+/** Key types an admiral may use: what ssh2 can verify. */
+const KEY_TYPES = new Set(['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'ssh-rsa']);
+
+/** Options that only switch off what this server never offers (forwarding, rc files): accepted, nothing to do. */
+const INERT_OPTIONS = new Set([
+  'no-port-forwarding', 'no-agent-forwarding', 'no-x11-forwarding', 'no-user-rc',
+  'port-forwarding', 'agent-forwarding', 'x11-forwarding', 'user-rc',
+]);
+const FLAG_OPTIONS = new Set(['restrict', 'no-pty', 'pty', ...INERT_OPTIONS]);
+const VALUE_OPTIONS = new Set(['command', 'from']);
+
+/** `SHA256:` + unpadded base64 of the blob's sha256, as `ssh-keygen -lf` prints it. */
+export function fingerprint(blob: Buffer): string {
+  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+}
+
+/** Splits the options field as sshd does: commas outside double quotes, `\"` escapes a quote inside. */
+function parseOptions(text: string): KeyOption[] | string {
+  const options: KeyOption[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const m = /^[A-Za-z0-9-]+/.exec(text.slice(i));
+    if (!m) return `bad option syntax at ${JSON.stringify(text.slice(i, i + 20))}`;
+    const name = m[0].toLowerCase();
+    i += m[0].length;
+    if (text[i] === '=') {
+      if (text[i + 1] !== '"') return `option ${name} needs a double-quoted value`;
+      i += 2;
+      let value = '';
+      while (i < text.length && text[i] !== '"') {
+        if (text[i] === '\\' && text[i + 1] === '"') {
+          value += '"';
+          i += 2;
+        } else value += text[i++];
+      }
+      if (text[i] !== '"') return `option ${name}: missing closing quote`;
+      i++;
+      if (!VALUE_OPTIONS.has(name)) return `option ${name} is not supported`;
+      options.push({ name: name as 'command' | 'from', value });
+    } else {
+      if (VALUE_OPTIONS.has(name)) return `option ${name} needs a value`;
+      if (!FLAG_OPTIONS.has(name)) return `option ${name} is not supported`;
+      options.push({ name });
+    }
+    if (i < text.length) {
+      if (text[i] !== ',') return `expected ',' after option ${name}`;
+      i++;
+    }
+  }
+  return options;
+}
+
+function restrictionsOf(options: readonly KeyOption[]): KeyRestrictions {
+  let pty = true;
+  let command: string | undefined;
+  let from: string | undefined;
+  for (const o of options) {
+    if (o.name === 'restrict' || o.name === 'no-pty') pty = false;
+    else if (o.name === 'pty') pty = true;
+    else if (o.name === 'command') command = o.value;
+    else if (o.name === 'from') from = o.value;
+  }
+  return { pty, ...(command !== undefined ? { command } : {}), ...(from !== undefined ? { from } : {}) };
+}
+
+/** Finds where the options end: the first unquoted white space. */
+function splitOptions(line: string): [string, string] {
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (c === '\\' && quoted) i++;
+    else if (c === '"') quoted = !quoted;
+    else if (!quoted && (c === ' ' || c === '\t')) return [line.slice(0, i), line.slice(i).trimStart()];
+  }
+  return [line, ''];
+}
+
+/** Parses one authorized_keys line: `[options] type base64 [comment]`. */
+export function parseKeyLine(line: string): Omit<Admiral, 'file'> | string {
+  let optionsText = '';
+  let rest = line.trim();
+  if (!KEY_TYPES.has(rest.split(/\s+/)[0] ?? '')) {
+    [optionsText, rest] = splitOptions(rest);
+    if (rest === '') return 'not an OpenSSH public key line';
+  }
+  const [type = '', b64 = '', ...commentParts] = rest.split(/\s+/);
+  if (!KEY_TYPES.has(type)) return `unsupported key type ${JSON.stringify(type.slice(0, 40))} (use ed25519, ecdsa or rsa)`;
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return 'key data is not base64';
+  const parsed = ssh2.utils.parseKey(`${type} ${b64}`);
+  if (parsed instanceof Error) return `malformed ${type} key: ${parsed.message}`;
+  if (parsed.type !== type) return `key data is a ${parsed.type} key, but the line says ${type}`;
+  const options = optionsText ? parseOptions(optionsText) : [];
+  if (typeof options === 'string') return options;
+  const restrictions = restrictionsOf(options);
+  if (restrictions.from !== undefined) {
+    const f = parseFromPatterns(restrictions.from);
+    if ('error' in f) return `from=: ${f.error}`;
+  }
+  const blob = parsed.getPublicSSH();
+  return { type, blob, fingerprint: fingerprint(blob), comment: commentParts.join(' '), options, restrictions };
+}
+
+/** One key per file; blank lines and `#` comments are allowed around it. A bad file yields no key at all (fail closed). */
+export function parseAuthorizedKeyFile(text: string, file: string): { admiral: Admiral | null; problems: Problem[] } {
+  const keyLines = text
+    .split('\n')
+    .map((l, i) => ({ l: l.replace(/\r$/, ''), line: i + 1 }))
+    .filter(({ l }) => l.trim() !== '' && !l.trim().startsWith('#'));
+  if (keyLines.length === 0) return { admiral: null, problems: [{ file, message: 'no public key in file' }] };
+  if (keyLines.length > 1) {
+    return { admiral: null, problems: [{ file, line: keyLines[1]?.line as number, message: 'more than one key: put one public key per file' }] };
+  }
+  const { l, line } = keyLines[0] as { l: string; line: number };
+  const r = parseKeyLine(l);
+  if (typeof r === 'string') return { admiral: null, problems: [{ file, line, message: r }] };
+  return { admiral: { file, ...r }, problems: [] };
+}

@@ -1,0 +1,40 @@
+import type { DesiredState, Service } from './types.js';
+
+/**
+ * A broken orders file must not take its service down: where this commit's orders for a mount failed, the last good
+ * orders for that mount stay in force (marked stale; the problem is still reported). Everything else follows the commit.
+ */
+export function keepLastGoodOrders(next: DesiredState, previous: DesiredState | null): DesiredState {
+  if (!previous || next.brokenOrders.length === 0) return next;
+  const kept: Service[] = [];
+  for (const mount of next.brokenOrders) {
+    const prev = previous.services.find((s) => s.mount === mount);
+    if (prev) kept.push({ ...prev, stale: true });
+  }
+  if (kept.length === 0) return next;
+  const services = [...next.services, ...kept].sort((a, b) => a.mount.localeCompare(b.mount));
+  return Object.freeze({ ...next, services: Object.freeze(services) });
+}
+
+export interface ServiceChanges {
+  readonly added: readonly string[];
+  readonly changed: readonly string[];
+  readonly removed: readonly string[];
+}
+
+function sameService(a: Service, b: Service): boolean {
+  return a.ordersDigest === b.ordersDigest && JSON.stringify(a.orders) === JSON.stringify(b.orders);
+}
+
+/** Service names added, changed (orders) and removed between two desired states. */
+export function serviceChanges(previous: DesiredState | null, next: DesiredState): ServiceChanges {
+  const before = new Map((previous?.services ?? []).map((s) => [s.name, s]));
+  const after = new Map(next.services.map((s) => [s.name, s]));
+  const added = [...after.keys()].filter((n) => !before.has(n));
+  const removed = [...before.keys()].filter((n) => !after.has(n));
+  const changed = [...after.keys()].filter((n) => {
+    const b = before.get(n);
+    return b !== undefined && !sameService(b, after.get(n) as Service);
+  });
+  return { added, changed, removed };
+}

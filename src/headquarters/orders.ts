@@ -1,0 +1,74 @@
+import { evaluateBashFile, type VerbCall } from './bash-eval.js';
+import { parseGitRef } from './giturl.js';
+import type { Orders, Problem } from './types.js';
+
+/** The verbs an orders file may use, defined before it is sourced. */
+export const ORDERS_VERBS = ['autodeploy', 'unpublished', 'proxy_for'] as const;
+
+const HOSTNAME = /^(?=.{1,253}$)(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export interface OrdersResult {
+  readonly orders: Orders | null;
+  readonly problems: readonly Problem[];
+}
+
+/** `autodeploy url[#ref]` exactly once: shared by orders files and data `remote` files. */
+export function autodeployFrom(calls: readonly VerbCall[], file: string, problems: Problem[]): { url: string; ref?: string } | null {
+  const deploys = calls.filter((c) => c.verb === 'autodeploy');
+  if (deploys.length === 0) {
+    problems.push({ file, message: 'no autodeploy: an orders file must name its service repo with `autodeploy <git_url>`' });
+    return null;
+  }
+  for (const extra of deploys.slice(1)) {
+    problems.push({ file, line: extra.line, message: `autodeploy given again (first at line ${deploys[0]?.line})` });
+  }
+  const first = deploys[0] as VerbCall;
+  if (first.args.length !== 1) {
+    problems.push({ file, line: first.line, message: `autodeploy takes exactly one git url, got ${first.args.length} arguments` });
+    return null;
+  }
+  const parsed = parseGitRef(first.args[0] as string);
+  if ('error' in parsed) {
+    problems.push({ file, line: first.line, message: `autodeploy: ${parsed.error}` });
+    return null;
+  }
+  return parsed;
+}
+
+export async function evaluateOrders(path: string, file: string, cwd: string, timeoutMs: number): Promise<OrdersResult> {
+  const res = await evaluateBashFile({ path, file, cwd, timeoutMs, verbs: ORDERS_VERBS });
+  const problems: Problem[] = [...res.problems];
+  const deploy = autodeployFrom(res.calls, file, problems);
+  const proxyFor: string[] = [];
+  let unpublished = false;
+  for (const c of res.calls) {
+    if (c.verb === 'unpublished') {
+      if (c.args.length > 0) problems.push({ file, line: c.line, message: 'unpublished takes no arguments' });
+      unpublished = true;
+    } else if (c.verb === 'proxy_for') {
+      if (c.args.length === 0) problems.push({ file, line: c.line, message: 'proxy_for needs at least one hostname' });
+      for (const h of c.args) {
+        if (HOSTNAME.test(h)) proxyFor.push(h.toLowerCase());
+        else problems.push({ file, line: c.line, message: `proxy_for: not a hostname: ${JSON.stringify(h)}` });
+      }
+    }
+  }
+  for (const name of Object.keys(res.env)) {
+    if (!ENV_NAME.test(name)) problems.push({ file, message: `exported name is not a valid environment variable: ${JSON.stringify(name)}` });
+  }
+  const env = res.env;
+  for (const key of ['PORT', 'PUBLISH_PORT'] as const) {
+    const v = env[key];
+    if (v !== undefined && !(Number.isInteger(Number(v)) && Number(v) > 0 && Number(v) < 65536)) {
+      problems.push({ file, message: `${key} must be a port number (1-65535), got ${JSON.stringify(v)}` });
+    }
+  }
+  const t = env.HEALTHCHECK_TIMEOUT;
+  if (t !== undefined && !(Number(t) > 0)) problems.push({ file, message: `HEALTHCHECK_TIMEOUT must be a positive number of seconds, got ${JSON.stringify(t)}` });
+  if (problems.length > 0 || deploy === null) return { orders: null, problems };
+  return {
+    orders: { giturl: deploy.url, ...(deploy.ref !== undefined ? { ref: deploy.ref } : {}), env, unpublished, proxyFor },
+    problems,
+  };
+}

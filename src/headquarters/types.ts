@@ -1,0 +1,107 @@
+/** The typed, immutable picture of what an HQ commit asks for. Everything downstream reads this. */
+
+/** A problem found in HQ: always a value with the file (relative to the HQ root) and, when known, the line. */
+export interface Problem {
+  readonly file: string;
+  readonly line?: number;
+  readonly message: string;
+}
+
+/** The result of evaluating one orders file. */
+export interface Orders {
+  /** The service repo URL, without the `#ref` part. */
+  readonly giturl: string;
+  /** Branch, tag or sha after `#`; undefined means the remote's default branch. */
+  readonly ref?: string;
+  /** Exports made by the orders file, in the order bash reports them. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly unpublished: boolean;
+  readonly proxyFor: readonly string[];
+}
+
+export interface Service {
+  /** URL mount path: `/` or `/a/b`. */
+  readonly mount: string;
+  /** Mount path without the leading `/`, `/` turned into `.`; `root` for `/`. */
+  readonly name: string;
+  /** Orders file relative to the HQ root. */
+  readonly ordersFile: string;
+  readonly orders: Orders;
+  /** sha256 of the orders file's bytes: lets the agent see "changed orders". */
+  readonly ordersDigest: string;
+  /** True when this commit's orders failed and the last good ones are kept in force. */
+  readonly stale: boolean;
+}
+
+export type KeyOption =
+  | { readonly name: 'command'; readonly value: string }
+  | { readonly name: 'from'; readonly value: string }
+  | { readonly name: string; readonly value?: undefined };
+
+export interface Admiral {
+  /** File under authorized_keys/, relative to the HQ root. */
+  readonly file: string;
+  readonly type: string;
+  /** The key blob (the base64 part, decoded). */
+  readonly blob: Buffer;
+  /** `SHA256:...` exactly as `ssh-keygen -lf` prints it. */
+  readonly fingerprint: string;
+  readonly comment: string;
+  readonly options: readonly KeyOption[];
+  /** Derived from the options: what the key may do. */
+  readonly restrictions: KeyRestrictions;
+}
+
+export interface KeyRestrictions {
+  readonly pty: boolean;
+  readonly command?: string;
+  readonly from?: string;
+}
+
+export interface HtpasswdEntry {
+  readonly user: string;
+  readonly hash: string;
+  readonly line: number;
+}
+
+export interface HtpasswdFile {
+  readonly mount: string;
+  readonly file: string;
+  readonly entries: readonly HtpasswdEntry[];
+}
+
+export interface DataRemote {
+  /** Path under /var/data, without leading slash. */
+  readonly path: string;
+  readonly file: string;
+  readonly giturl: string;
+  readonly ref?: string;
+}
+
+export interface Job {
+  readonly line: number;
+  readonly schedule: string;
+  readonly url: string;
+}
+
+export interface NamedFile {
+  readonly name: string;
+  readonly file: string;
+}
+
+export interface DesiredState {
+  /** HQ commit sha, or null for a plain directory (hq check on a non-git dir). */
+  readonly sha: string | null;
+  readonly services: readonly Service[];
+  /** Mounts whose orders file exists in this commit but failed to evaluate. */
+  readonly brokenOrders: readonly string[];
+  readonly admirals: readonly Admiral[];
+  readonly htpasswd: readonly HtpasswdFile[];
+  readonly dataRemotes: readonly DataRemote[];
+  readonly jobs: readonly Job[];
+  /** Exports of HQ `.starphleet`: phleet-wide env, highest precedence. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly shipscripts: readonly NamedFile[];
+  readonly containers: readonly NamedFile[];
+  readonly problems: readonly Problem[];
+}

@@ -1,0 +1,8 @@
+/** One line per event, timestamped, on stdout: the ship's log is what an admiral tails. */
+export type Logger = (message: string) => void;
+
+export const log: Logger = (message) => {
+  process.stdout.write(`${new Date().toISOString()} ${message}\n`);
+};
+
+export const silent: Logger = () => {};

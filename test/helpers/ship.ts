@@ -1,0 +1,90 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { waitFor } from './wait.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** A port that was free a moment ago (bind :0, read, close). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface ShipProcess {
+  readonly child: ChildProcess;
+  readonly sshPort: number;
+  readonly httpPort: number;
+  readonly dataDir: string;
+  /** Everything the ship printed so far. */
+  output(): string;
+  /** Waits until the ship's output matches re (searching from the start, or from `since` characters on). */
+  waitForLog(re: RegExp, timeoutMs?: number, since?: number): Promise<RegExpMatchArray>;
+  /** SIGTERM, then wait for exit (SIGKILL after 10 s). Returns the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL the ship process itself (not its instances). */
+  kill(): Promise<void>;
+}
+
+export interface StartShipOptions {
+  readonly headquarters: string;
+  readonly dataDir: string;
+  readonly pulse?: number;
+  readonly env?: Record<string, string>;
+  readonly args?: readonly string[];
+  readonly sshPort?: number;
+  readonly httpPort?: number;
+}
+
+/** Starts `starphleet ship` as a real process from the sources (tsx), on loopback with free ports. */
+export async function startShip(o: StartShipOptions): Promise<ShipProcess> {
+  const sshPort = o.sshPort ?? (await freePort());
+  const httpPort = o.httpPort ?? (await freePort());
+  const args = [
+    '--import', 'tsx', 'src/cli.ts', 'ship',
+    '--headquarters', o.headquarters,
+    '--data', o.dataDir,
+    '--listen', '127.0.0.1',
+    '--ssh-port', String(sshPort),
+    '--http-port', String(httpPort),
+    '--pulse', String(o.pulse ?? 0.5),
+    '--name', 'testship',
+    ...(o.args ?? []),
+  ];
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+  if (process.env.SHIP_LOG) child.stdout?.pipe(process.stderr);
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return {
+    child,
+    sshPort,
+    httpPort,
+    dataDir: o.dataDir,
+    output: () => out,
+    waitForLog: (re, timeoutMs = 20_000, since = 0) =>
+      waitFor(() => {
+        if (child.exitCode !== null) throw new Error(`ship exited with ${child.exitCode}:\n${out}`);
+        return out.slice(since).match(re);
+      }, `ship log ${re}\n--- ship output so far ---\n${out.slice(-3000)}`, timeoutMs),
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+    async kill() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
