@@ -1,0 +1,31 @@
+import type { Ship } from '../ship.js';
+
+/** Who runs a command: the local CLI (owner of the data dir) or an admiral over SSH. */
+export interface Caller {
+  readonly via: 'cli' | 'ssh';
+  /** Key file under authorized_keys/ and fingerprint, when the caller came in over SSH. */
+  readonly admiral?: { readonly file: string; readonly fingerprint: string };
+}
+
+export interface CommandContext {
+  readonly ship: Ship;
+  readonly caller: Caller;
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  /** Aborted when the caller goes away (Ctrl-C, closed connection): long commands (logs -f) stop then. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * An operation of the running ship. The same object serves `starphleet <name>` from a local shell (through the
+ * control socket) and from an SSH session, so the behaviour cannot drift between the two.
+ */
+export interface ShipCommand {
+  readonly name: string;
+  /** One line for `starphleet --help`. */
+  readonly summary: string;
+  /** Usage after the command name, e.g. `<service> [-f]`. */
+  readonly usage: string;
+  /** Runs with the arguments after the command name; returns the exit code. */
+  run(args: readonly string[], ctx: CommandContext): Promise<number>;
+}
