@@ -2,8 +2,12 @@
 import { Command } from 'commander';
 import { hqCheck } from './commands/hq-check.js';
 import { ConfigError, evalTimeoutMs, shipOptions, type ShipFlags } from './config.js';
+import { resolve } from 'node:path';
+import { SHIP_COMMANDS } from './commands/registry.js';
+import { runOnShip } from './commands/remote.js';
 import { log } from './log.js';
 import { startShip } from './ship.js';
+import { DataDirBusy } from './state/lock.js';
 import { VERSION } from './version.js';
 
 const program = new Command();
@@ -30,6 +34,25 @@ program
     process.once('SIGTERM', () => shutdown('SIGTERM'));
   });
 
+/** Commands the running ship answers: sent over its control socket, same code as in admirals' SSH sessions. */
+function dataDirFor(flags: { data?: string }): string {
+  return resolve(flags.data ?? process.env.STARPHLEET_DATA ?? '/var/starphleet');
+}
+
+for (const cmd of SHIP_COMMANDS.filter((c) => c.name !== 'version')) {
+  program
+    .command(cmd.name)
+    .description(cmd.summary)
+    .usage(`${cmd.usage} [--data DIR]`.trim())
+    .option('--data <dir>', 'data directory of the ship to ask (env STARPHLEET_DATA)')
+    .allowUnknownOption(true)
+    .allowExcessArguments(true)
+    .helpOption(false)
+    .action(async (flags: { data?: string }, command: Command) => {
+      process.exitCode = await runOnShip(dataDirFor(flags), [cmd.name, ...command.args], process.stdout, process.stderr);
+    });
+}
+
 const hq = program.command('hq').description('headquarters tools');
 hq.command('check')
   .argument('<dir>', 'an HQ checkout')
@@ -46,6 +69,7 @@ program
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {
-  process.stderr.write(`starphleet: ${e instanceof ConfigError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  const expected = e instanceof ConfigError || e instanceof DataDirBusy;
+  process.stderr.write(`starphleet: ${expected ? (e as Error).message : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exit(e instanceof ConfigError ? 2 : 1);
 });

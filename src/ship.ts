@@ -1,21 +1,35 @@
 import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeCliWrapper } from './commands/cli-wrapper.js';
 import type { ShipOptions } from './config.js';
 import { Headquarters } from './headquarters/headquarters.js';
 import { log as defaultLog, type Logger } from './log.js';
+import { startControlSocket } from './server/control-socket.js';
 import { openDb, type Db } from './state/db.js';
+import { setKv } from './state/hq.js';
+import { lockDataDir } from './state/lock.js';
 import { VERSION } from './version.js';
 
 export interface Ship {
   readonly options: ShipOptions;
   readonly db: Db;
   readonly headquarters: Headquarters;
+  readonly log: Logger;
   stop(): Promise<void>;
 }
 
-/** Composition root: state, then headquarters; later capabilities subscribe to the desired state it produces. */
+/** cli.ts sits beside this file both in src/ (run by tsx) and in dist/ (built). */
+const CLI_SCRIPT = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './cli.ts' : './cli.js', import.meta.url));
+
+/**
+ * Composition root. Data flows one way: HQ commit -> desired state -> agent -> releases/instances -> routes; the
+ * SSH server, control socket and front door read state and act only through the agent or commands/.
+ */
 export async function startShip(options: ShipOptions, log: Logger = defaultLog): Promise<Ship> {
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  const unlock = lockDataDir(options.dataDir);
   const db = openDb(join(options.dataDir, 'state.db'));
   const headquarters = new Headquarters({
     spec: options.headquarters,
@@ -26,20 +40,39 @@ export async function startShip(options: ShipOptions, log: Logger = defaultLog):
     db,
     log,
   });
+  setKv(db, 'ship.name', options.name);
+  setKv(db, 'ship.version', VERSION);
+  setKv(db, 'hq.url', headquarters.url);
   log(`starphleet ${VERSION} ship ${options.name}: headquarters ${headquarters.url}, data ${options.dataDir}, pulse ${options.pulseSeconds}s`);
-  headquarters.start();
+
+  // Everything started below is stopped in reverse order by stop().
+  const stops: (() => Promise<void> | void)[] = [];
   let stopping: Promise<void> | null = null;
-  return {
+  const ship: Ship = {
     options,
     db,
     headquarters,
+    log,
     stop() {
       stopping ??= (async () => {
+        for (const s of stops.reverse()) await s();
         await headquarters.stop();
         db.close();
+        unlock();
         log('ship stopped');
       })();
       return stopping;
     },
   };
+
+  try {
+    writeCliWrapper(options.dataDir, CLI_SCRIPT);
+    const control: Server = await startControlSocket(ship, log);
+    stops.push(() => new Promise<void>((r) => control.close(() => r())));
+  } catch (e) {
+    await ship.stop();
+    throw e;
+  }
+  headquarters.start();
+  return ship;
 }

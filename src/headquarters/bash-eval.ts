@@ -174,6 +174,9 @@ function interpret(opts: BashEvalOptions, stdout: string, stderr: string, timedO
   if (timedOut) problems.push({ file: opts.file, message: `did not finish within ${opts.timeoutMs / 1000} s` });
   else if (outBytes > 1 << 20) problems.push({ file: opts.file, message: 'printed more than 1 MiB' });
   else if (exit === undefined) problems.push({ file: opts.file, message: 'ended without reporting back (exec or a killed shell?)' });
-  else if (exit !== 0) problems.push({ file: opts.file, ...(lastErrLine ? { line: lastErrLine } : {}), message: `exited with status ${exit}` });
+  else if (exit !== 0 && !(lastErrLine !== undefined && problems.some((p) => p.line === lastErrLine))) {
+    // A failure whose cause is already reported on that line (an unknown verb) needs no second problem.
+    problems.push({ file: opts.file, ...(lastErrLine ? { line: lastErrLine } : {}), message: `exited with status ${exit}` });
+  }
   return { calls, env, problems };
 }

@@ -91,9 +91,11 @@ export function parseKeyLine(line: string): Omit<Admiral, 'file'> | string {
   const [type = '', b64 = '', ...commentParts] = rest.split(/\s+/);
   if (!KEY_TYPES.has(type)) return `unsupported key type ${JSON.stringify(type.slice(0, 40))} (use ed25519, ecdsa or rsa)`;
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return 'key data is not base64';
+  const raw = Buffer.from(b64, 'base64');
+  const inner = raw.length >= 4 ? raw.subarray(4, 4 + raw.readUInt32BE(0)).toString('latin1') : '';
+  if (inner !== type) return `key data is a ${JSON.stringify(inner.slice(0, 40))} key, but the line says ${type}`;
   const parsed = ssh2.utils.parseKey(`${type} ${b64}`);
   if (parsed instanceof Error) return `malformed ${type} key: ${parsed.message}`;
-  if (parsed.type !== type) return `key data is a ${parsed.type} key, but the line says ${type}`;
   const options = optionsText ? parseOptions(optionsText) : [];
   if (typeof options === 'string') return options;
   const restrictions = restrictionsOf(options);

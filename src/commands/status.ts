@@ -1,0 +1,69 @@
+import { currentHqProblems, getKv } from '../state/hq.js';
+import { listServiceStatus } from '../state/services.js';
+import type { Db } from '../state/db.js';
+import { VERSION } from '../version.js';
+import { formatProblem } from './hq-check.js';
+import type { ShipCommand } from './command.js';
+
+/** The status object of the design's contract (plus the HQ problems now in force). */
+export interface StatusJson {
+  readonly ship: { readonly name: string; readonly version: string; readonly headquarters: { readonly url: string; readonly sha: string | null } };
+  readonly services: readonly {
+    readonly name: string;
+    readonly mount: string;
+    readonly giturl: string;
+    readonly sha: string | null;
+    readonly state: string;
+    readonly release: string | null;
+    readonly url: string | null;
+    readonly message: string;
+  }[];
+  readonly problems: readonly string[];
+}
+
+export function statusJson(db: Db, name: string, hqUrl: string): StatusJson {
+  return {
+    ship: { name, version: VERSION, headquarters: { url: hqUrl, sha: getKv(db, 'hq.sha') || null } },
+    services: listServiceStatus(db),
+    problems: currentHqProblems(db).map(formatProblem),
+  };
+}
+
+function table(rows: readonly string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n');
+}
+
+export const statusCommand: ShipCommand = {
+  name: 'status',
+  summary: 'services, releases and health of the running ship',
+  usage: '[--json]',
+  async run(args, ctx) {
+    const json = args.includes('--json');
+    const unknown = args.filter((a) => a !== '--json');
+    if (unknown.length > 0) {
+      ctx.err(`starphleet status: unknown argument ${unknown[0]}\nusage: starphleet status [--json]\n`);
+      return 2;
+    }
+    const s = statusJson(ctx.ship.db, ctx.ship.options.name, ctx.ship.headquarters.url);
+    if (json) {
+      ctx.out(`${JSON.stringify(s, null, 2)}\n`);
+      return 0;
+    }
+    const lines = [
+      `ship ${s.ship.name} (starphleet ${s.ship.version})`,
+      `headquarters ${s.ship.headquarters.url} at ${s.ship.headquarters.sha?.slice(0, 7) ?? '(not synced yet)'}`,
+      '',
+    ];
+    if (s.services.length === 0) lines.push('no services');
+    else {
+      const rows = [['SERVICE', 'MOUNT', 'STATE', 'SHA', 'RELEASE', 'URL']];
+      for (const v of s.services) rows.push([v.name, v.mount, v.state, v.sha?.slice(0, 7) ?? '-', v.release ?? '-', v.url ?? '-']);
+      lines.push(table(rows));
+      for (const v of s.services) if (v.message) lines.push(`${v.name}: ${v.message}`);
+    }
+    if (s.problems.length > 0) lines.push('', 'problems:', ...s.problems.map((p) => `  ${p}`));
+    ctx.out(`${lines.join('\n')}\n`);
+    return 0;
+  },
+};
