@@ -4,7 +4,9 @@ import { existsSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { commit, gitIn, initRepo } from './helpers/git.js';
+import { makeKey } from './helpers/keys.js';
 import { startShip, type ShipProcess } from './helpers/ship.js';
+import { startSshd } from './helpers/sshd.js';
 import { tmpDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -126,4 +128,33 @@ test('ship: bad flags are clear errors', () => {
   const none = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'ship'], { encoding: 'utf8', env: { ...process.env, STARPHLEET_HEADQUARTERS: '' } });
   assert.equal(none.status, 2);
   assert.match(none.stderr, /no headquarters/);
+});
+
+test('hq sync: an ssh:// HQ is cloned with --private-key (real OpenSSH sshd)', async (t) => {
+  const keys = tmpDir('sp-k-');
+  const key = makeKey(keys, 'hqreader');
+  const sshd = await startSshd([key.pub]);
+  t.after(() => sshd.stop());
+  const work = tmpDir('sp-work-');
+  const bare = join(tmpDir('sp-bare-'), 'hq.git');
+  const first = initRepo(work, { 'a/orders': 'autodeploy /srv/a\n' });
+  execFileSync('git', ['clone', '-q', '--bare', work, bare]);
+  const s = await ship(`ssh://${sshd.user}@127.0.0.1:${sshd.port}${bare}`, ['--private-key', key.privatePath]);
+  await s.waitForLog(new RegExp(`-> ${short(first)}: added a;`));
+  gitIn(work, 'remote', 'add', 'origin', bare);
+  const second = commit(work, { 'b/orders': 'autodeploy /srv/b\n' });
+  gitIn(work, 'push', '-q', 'origin', 'master');
+  await s.waitForLog(new RegExp(`-> ${short(second)}: added b;`));
+});
+
+test('hq sync: without the key an ssh:// HQ fails cleanly and is retried', async (t) => {
+  const key = makeKey(tmpDir('sp-k-'), 'other');
+  const sshd = await startSshd([key.pub]);
+  t.after(() => sshd.stop());
+  const bare = join(tmpDir('sp-bare-'), 'hq.git');
+  execFileSync('git', ['init', '-q', '--bare', bare]);
+  const wrong = makeKey(tmpDir('sp-k-'), 'wrong');
+  const s = await ship(`ssh://${sshd.user}@127.0.0.1:${sshd.port}${bare}`, ['--private-key', wrong.privatePath]);
+  await s.waitForLog(/hq sync failed \(keeping none\): git clone failed: .*Permission denied/);
+  assert.equal(cli(s.dataDir, 'status').code, 0);
 });

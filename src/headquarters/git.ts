@@ -20,12 +20,21 @@ export function gitEnv(access: GitAccess): Record<string, string> {
   return env;
 }
 
+/** git's own words, without the advice lines it prints after every failed remote call. */
+function summarize(stderr: string): string {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^(Please make sure you have the correct access rights|and the repository exists\.)$/.test(l) && !l.startsWith('Warning: Permanently added'));
+  return lines.slice(-4).join(' / ') || 'no output';
+}
+
 export class GitError extends Error {
   constructor(
     readonly args: readonly string[],
     readonly stderr: string,
   ) {
-    super(`git ${args[0] ?? ''} failed: ${stderr.trim().split('\n').slice(-3).join(' / ') || 'no output'}`);
+    super(`git ${args[0] ?? ''} failed: ${summarize(stderr)}`);
   }
 }
 

@@ -73,7 +73,7 @@ export async function startShip(o: StartShipOptions): Promise<ShipProcess> {
       waitFor(() => {
         if (child.exitCode !== null) throw new Error(`ship exited with ${child.exitCode}:\n${out}`);
         return out.slice(since).match(re);
-      }, `ship log ${re}\n--- ship output so far ---\n${out.slice(-3000)}`, timeoutMs),
+      }, () => `ship log ${re}\n--- ship output so far ---\n${out.slice(-3000)}`, timeoutMs),
     async stop() {
       if (child.exitCode !== null) return child.exitCode;
       child.kill('SIGTERM');

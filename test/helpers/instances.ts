@@ -1,0 +1,25 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { groupAlive, isSameProcess, signalGroup } from '../../src/agent/proc.js';
+import { openDb } from '../../src/state/db.js';
+import { listInstances } from '../../src/state/instances.js';
+import { waitFor } from './wait.js';
+
+/**
+ * Instances outlive the ship by design, so a test must end them itself: SIGKILL every process group recorded in
+ * the data dir's state db (only those still really ours). Use it in after() hooks.
+ */
+export async function killRecordedInstances(dataDir: string): Promise<void> {
+  const file = join(dataDir, 'state.db');
+  if (!existsSync(file)) return;
+  const db = openDb(file);
+  try {
+    const groups = listInstances(db)
+      .filter((r) => isSameProcess(r))
+      .map((r) => r.pid);
+    for (const g of groups) signalGroup(g, 'SIGKILL');
+    await waitFor(() => groups.every((g) => !groupAlive(g)), 'recorded instances to exit', 10_000);
+  } finally {
+    db.close();
+  }
+}
