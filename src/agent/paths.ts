@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+/** A service name is one path segment (mount path with `/` turned into `.`): anything else could leave its folder. */
+const SERVICE_NAME = /^(?!\.{1,2}$)[A-Za-z0-9._-]+$/;
+
+export function checkServiceName(service: string): string {
+  if (!SERVICE_NAME.test(service)) throw new Error(`bad service name ${JSON.stringify(service)}: letters, digits, '.', '_' and '-' only`);
+  return service;
+}
+
+/** Where everything of the build side lives under the data dir (see types.ts for the layout). */
+export const dataPaths = {
+  layers: (dataDir: string): string => join(dataDir, 'layers'),
+  layer: (dataDir: string, sha256: string): string => join(dataDir, 'layers', `${sha256}.tar.gz`),
+  service: (dataDir: string, service: string): string => join(dataDir, 'services', checkServiceName(service)),
+  releases: (dataDir: string, service: string): string => join(dataDir, 'services', checkServiceName(service), 'releases'),
+  current: (dataDir: string, service: string): string => join(dataDir, 'services', checkServiceName(service), 'current'),
+  config: (dataDir: string, service: string): string => join(dataDir, 'configs', `${checkServiceName(service)}.json`),
+  cache: (dataDir: string, service: string): string => join(dataDir, 'cache', checkServiceName(service)),
+  logs: (dataDir: string, service: string): string => join(dataDir, 'logs', checkServiceName(service)),
+  /** Scratch space on the data dir's file system, so finished work moves into place with a rename. */
+  tmp: (dataDir: string): string => join(dataDir, 'tmp'),
+};
+
+/** A sibling name nobody else uses, for write-then-rename. */
+export function tempSibling(path: string): string {
+  return join(dirname(path), `.tmp-${randomBytes(6).toString('hex')}-${path.split('/').pop() ?? ''}`);
+}
+
+/** Readers see the old file or the new one, never half of one. */
+export async function writeFileAtomic(path: string, content: string | Buffer): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = tempSibling(path);
+  try {
+    await writeFile(tmp, content);
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** Gives the owner write permission back on a tree made read-only, so it can be removed. Never follows symlinks. */
+export async function makeWritable(path: string): Promise<void> {
+  let st;
+  try {
+    st = await lstat(path);
+  } catch {
+    return;
+  }
+  if (st.isSymbolicLink()) return;
+  await chmod(path, st.mode | 0o200);
+  if (st.isDirectory()) for (const e of await readdir(path)) await makeWritable(join(path, e));
+}
+
+/** Takes write permission away from everyone (chmod -R a-w), directories last so the walk can still list them. */
+export async function makeReadOnly(path: string): Promise<void> {
+  const st = await lstat(path);
+  if (st.isSymbolicLink()) return;
+  if (st.isDirectory()) for (const e of await readdir(path)) await makeReadOnly(join(path, e));
+  await chmod(path, st.mode & ~0o222);
+}
+
+export async function removeTree(path: string): Promise<void> {
+  await makeWritable(path);
+  await rm(path, { recursive: true, force: true });
+}

@@ -1,0 +1,200 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { cp, mkdir, mkdtemp, readdir, readFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { GitAccess } from '../headquarters/git.js';
+import { BuildFailure, buildpackScriptEnv, compile, releaseInfo, selectBuildpack, writeEnvDir, type StepContext } from './buildpacks.js';
+import { parseDotenv } from './dotenv.js';
+import { resolveEnv } from './env.js';
+import { changedPaths, listTree, storeLayer, unpackLayers, unpinLayer } from './layers.js';
+import { checkServiceName, dataPaths, makeReadOnly, removeTree, writeFileAtomic } from './paths.js';
+import { inProgress } from './releases.js';
+import { healthcheckPath, healthcheckTimeout, webCommand } from './settings.js';
+import { exportTree, fetchCommit } from './source.js';
+import type { BuildInput, LayerRef, LineSink, Release, ReleaseConfig } from './types.js';
+
+export { listReleases, loadRelease, markServing, pruneReleases, removeService, servingRelease } from './releases.js';
+
+export const DEFAULT_BUILD_TIMEOUT_MS = 15 * 60_000;
+
+export interface BuildOptions {
+  readonly dataDir: string;
+  readonly access: GitAccess;
+  readonly log: LineSink;
+  readonly signal?: AbortSignal;
+  /** Limit for the buildpack scripts together (default 15 min); on expiry their process group is killed. */
+  readonly timeoutMs?: number;
+}
+
+/** A failed build: the message is the one line to show; every line is also in logFile. Nothing of it was kept. */
+export class BuildError extends Error {
+  constructor(
+    message: string,
+    readonly releaseId: string,
+    readonly logFile: string,
+  ) {
+    super(message);
+    this.name = 'BuildError';
+  }
+}
+
+/** `<UTC yyyymmddHHMMSS>-<sha7>`: sorts by time; `-2`, `-3`... when that name was used already. */
+async function newReleaseId(dataDir: string, service: string, sha: string, at: Date): Promise<string> {
+  const base = `${at.toISOString().replace(/[-:T]/g, '').slice(0, 14)}-${sha.slice(0, 7)}`;
+  const releases = dataPaths.releases(dataDir, service);
+  const logs = dataPaths.logs(dataDir, service);
+  for (let n = 1; ; n++) {
+    const id = n === 1 ? base : `${base}-${n}`;
+    if (![join(releases, id), join(releases, `${id}.json`), join(logs, `build-${id}.log`)].some((p) => existsSync(p))) return id;
+  }
+}
+
+/** The repo's `.env` as data; bad lines are reported (file:line) and skipped. */
+async function repoDotenv(appDir: string, log: LineSink): Promise<Record<string, string>> {
+  let text: string;
+  try {
+    text = await readFile(join(appDir, '.env'), 'utf8');
+  } catch {
+    return {};
+  }
+  const { env, problems } = parseDotenv(text);
+  for (const p of problems) log(`.env:${p.line}: ${p.message} (line ignored)`);
+  return env;
+}
+
+/**
+ * Builds one release: the tree at the sha -> buildpack -> layers (source, build, config) -> the merged tree unpacked
+ * from exactly those layers into services/<name>/releases/<id>/ (read-only) -> releases/<id>.json. Every step works in
+ * a temp dir and moves into place at the end, so a failed or cancelled build leaves no release behind.
+ */
+export async function buildRelease(input: BuildInput, opts: BuildOptions): Promise<Release> {
+  const { dataDir } = opts;
+  const service = checkServiceName(input.service);
+  if (!/^[0-9a-f]{40}$/.test(input.sha)) throw new Error(`build of ${service}: ${JSON.stringify(input.sha)} is not a full commit sha`);
+  if (inProgress.has(service)) throw new Error(`a build of ${service} is already running (${inProgress.get(service)})`);
+  inProgress.set(service, 'starting');
+  let work: string | undefined;
+  let logStream: WriteStream | undefined;
+  const layers: LayerRef[] = [];
+  try {
+    const deployTime = new Date();
+    const id = await newReleaseId(dataDir, service, input.sha, deployTime);
+    inProgress.set(service, id);
+    const logFile = join(dataPaths.logs(dataDir, service), `build-${id}.log`);
+    await mkdir(dataPaths.logs(dataDir, service), { recursive: true });
+    const stream = (logStream = createWriteStream(logFile, { flags: 'a' }));
+    // A log file that cannot be written (disk full) must not take the ship down: the lines still stream to the caller.
+    stream.once('error', (e) => opts.log(`warning: cannot write ${logFile}: ${e.message}`));
+    const log: LineSink = (line) => {
+      stream.write(`${line}\n`);
+      opts.log(line);
+    };
+    const tmpRoot = dataPaths.tmp(dataDir);
+    await mkdir(tmpRoot, { recursive: true });
+    await removeLeftovers(tmpRoot, service);
+    work = await mkdtemp(join(tmpRoot, `build-${service}-`));
+    try {
+      const release = await build(input, opts, { id, work, deployTime, log, layers });
+      log(`-----> Release ${id} of ${service} is ready (${release.config.buildpack}; web: ${release.config.command})`);
+      return release;
+    } catch (e) {
+      const message = opts.signal?.aborted ? 'build cancelled' : (e as Error).message;
+      log(`!      build failed: ${message}`);
+      throw new BuildError(message, id, logFile);
+    }
+  } finally {
+    for (const l of layers) unpinLayer(l.sha256);
+    if (work !== undefined) await removeTree(work).catch(() => undefined);
+    inProgress.delete(service);
+    const stream = logStream;
+    if (stream) await new Promise<void>((r) => stream.end(r));
+  }
+}
+
+/** A build the ship was killed in the middle of left its temp dir: nobody else uses it (one build per service). */
+async function removeLeftovers(tmpRoot: string, service: string): Promise<void> {
+  const mine = `build-${service}-`;
+  // mkdtemp adds exactly six characters: service `a` must not take the leftovers of service `a-b`.
+  for (const name of await readdir(tmpRoot)) if (name.startsWith(mine) && /^[A-Za-z0-9]{6}$/.test(name.slice(mine.length))) await removeTree(join(tmpRoot, name));
+}
+
+interface BuildState {
+  readonly id: string;
+  readonly work: string;
+  readonly deployTime: Date;
+  readonly log: LineSink;
+  /** Filled as layers are stored, so the caller unpins them whatever happens. */
+  readonly layers: LayerRef[];
+}
+
+async function build(input: BuildInput, opts: BuildOptions, s: BuildState): Promise<Release> {
+  const { dataDir, access, signal } = opts;
+  const { work, log } = s;
+  const checkAborted = (): void => {
+    if (signal?.aborted) throw new BuildFailure('build cancelled');
+  };
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS;
+  const ctx: StepContext = { log, deadline: Date.now() + timeoutMs, timeoutMs, scriptEnv: buildpackScriptEnv(join(work, 'home'), input.sha), ...(signal ? { signal } : {}) };
+  await mkdir(join(work, 'home'));
+
+  log(`-----> Fetching ${input.giturl} at ${input.sha}`);
+  const repo = await fetchCommit(dataDir, input.giturl, input.sha, access);
+  const sourceDir = join(work, 'source');
+  await exportTree(repo, input.sha, sourceDir);
+  s.layers.push(await storeLayer(dataDir, sourceDir, [...(await listTree(sourceDir)).keys()], 'source', input.sha));
+  checkAborted();
+
+  const sources = { repoEnv: await repoDotenv(sourceDir, log), ordersEnv: input.ordersEnv, hqEnv: input.hqEnv, giturl: input.giturl, shipName: input.shipName, deployTime: s.deployTime };
+  const buildEnv = resolveEnv(sources);
+  const buildDir = join(work, 'build');
+  await cp(sourceDir, buildDir, { recursive: true, verbatimSymlinks: true });
+  const envDir = join(work, 'env');
+  await writeEnvDir(envDir, buildEnv);
+  const bp = await selectBuildpack(buildDir, work, buildEnv.BUILDPACK_URL, { dataDir, access }, ctx);
+  const cacheDir = dataPaths.cache(dataDir, input.service);
+  await mkdir(cacheDir, { recursive: true });
+  await compile(bp, buildDir, cacheDir, envDir, ctx);
+  const bpRelease = await releaseInfo(bp, buildDir, ctx);
+  checkAborted();
+
+  const added = await changedPaths(sourceDir, buildDir, (p) => log(`warning: ${p} is not a file, directory or symlink: left out of the release`));
+  s.layers.push(await storeLayer(dataDir, buildDir, added, 'build', bp.version));
+
+  const env = resolveEnv({ ...sources, buildpackDefaults: bpRelease.configVars });
+  const settings = {
+    service: input.service,
+    id: s.id,
+    giturl: input.giturl,
+    sha: input.sha,
+    createdAt: s.deployTime.toISOString(),
+    env,
+    command: await webCommand(buildDir, bpRelease, log),
+    healthcheck: await healthcheckPath(buildDir, env),
+    healthcheckTimeoutSeconds: healthcheckTimeout(env),
+    buildpack: bp.name,
+  };
+  const configDir = join(work, 'config');
+  const configJson = `${JSON.stringify(settings, null, 2)}\n`;
+  await writeFileAtomic(join(configDir, '.starphleet', 'release.json'), configJson);
+  const configVersion = createHash('sha256').update(configJson).digest('hex');
+  s.layers.push(await storeLayer(dataDir, configDir, ['.starphleet', '.starphleet/release.json'], 'config', configVersion));
+  checkAborted();
+
+  // The release tree is what the layers give, not the build dir: anyone unpacking them gets the same tree.
+  const merged = join(work, 'release');
+  await unpackLayers(dataDir, s.layers, merged);
+  await makeReadOnly(merged);
+  const config: ReleaseConfig = { ...settings, layers: [...s.layers] };
+  const releases = dataPaths.releases(dataDir, input.service);
+  await mkdir(releases, { recursive: true });
+  const dir = join(releases, s.id);
+  await rename(merged, dir);
+  try {
+    await writeFileAtomic(join(releases, `${s.id}.json`), `${JSON.stringify(config, null, 2)}\n`);
+  } catch (e) {
+    await removeTree(dir);
+    throw e;
+  }
+  return { config, dir };
+}
+
