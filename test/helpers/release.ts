@@ -27,7 +27,10 @@ http.createServer((req, res) => {
     return;
   }
   res.end(JSON.stringify({ version: process.env.VERSION, port: process.env.PORT, path: req.url, env: process.env.EXTRA ?? null }));
-}).listen(Number(process.env.PORT), '127.0.0.1', () => console.log('listening on ' + process.env.PORT + ' as ' + process.env.VERSION));
+}).listen(Number(process.env.PORT), '127.0.0.1', () => {
+  console.log('listening on ' + process.env.PORT + ' as ' + process.env.VERSION);
+  if (process.env.CRASH_AFTER_MS) setTimeout(() => { console.log('crashing on purpose'); process.exit(1); }, Number(process.env.CRASH_AFTER_MS));
+});
 `;
 
 let counter = 0;

@@ -1,0 +1,222 @@
+import type { DesiredState } from '../headquarters/types.js';
+import { FrontDoor } from '../frontdoor/server.js';
+import { RouteTable, type Route } from '../frontdoor/routes.js';
+import { listAgentServices, listInstances } from '../state/instances.js';
+import type { AgentContext, AgentSetup } from './context.js';
+import { ServiceController } from './controller.js';
+import { onInstanceExit, restartServing } from './crash.js';
+import { inputsDigest } from './deploy.js';
+import { Instance, killRecorded } from './instances.js';
+import { reconcileService, removeController, startDeploy } from './reconcile.js';
+import { logMaxBytes, rotateIfLarge } from './runtime-logs.js';
+import { Semaphore } from './semaphore.js';
+
+export interface AgentOptions extends AgentSetup {
+  readonly pulseSeconds: number;
+  /** Where the front door listens; null runs services without an HTTP front door (tests of the agent alone). */
+  readonly http: { readonly listen: string; readonly port: number } | null;
+  /** The host in status URLs when the front door listens on every address. */
+  readonly publicHost: string;
+}
+
+export interface RedeployResult {
+  readonly ok: boolean;
+  readonly message: string;
+}
+
+/**
+ * The run side of the ship: reconciles the desired state from HQ with what runs, every pulse and on every new
+ * desired state. Stopping the agent leaves serving instances running: the next ship process adopts them.
+ */
+export class Agent {
+  private readonly ctrls = new Map<string, ServiceController>();
+  private desired: DesiredState | null = null;
+  private readonly sem: Semaphore;
+  private timer: NodeJS.Timeout | null = null;
+  private pulsing: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+  private readonly removals = new Set<Promise<void>>();
+  private door: FrontDoor | null = null;
+  readonly ctx: AgentContext;
+
+  constructor(private readonly opts: AgentOptions) {
+    this.sem = new Semaphore(opts.limits.maxConcurrentDeploys);
+    const isStopped = (): boolean => this.stopped;
+    this.ctx = {
+      db: opts.db,
+      dataDir: opts.dataDir,
+      shipName: opts.shipName,
+      access: opts.access,
+      log: opts.log,
+      build: opts.build,
+      runtime: opts.runtime,
+      limits: opts.limits,
+      urlFor: (mount) => this.urlFor(mount),
+      publishRoutes: () => this.publishRoutes(),
+      takenPorts: () => new Set(listInstances(opts.db).map((r) => r.port)),
+      watch: (ctrl, instance) => void instance.exited.then(() => onInstanceExit(this.ctx, ctrl, instance, isStopped)),
+    };
+  }
+
+  get frontDoor(): FrontDoor | null {
+    return this.door;
+  }
+
+  private urlFor(mount: string): string {
+    const http = this.opts.http;
+    const listen = http?.listen ?? '127.0.0.1';
+    const host = listen === '0.0.0.0' || listen === '::' ? this.opts.publicHost : listen.includes(':') ? `[${listen}]` : listen;
+    return `http://${host}:${this.door?.port ?? http?.port ?? 0}${mount === '/' ? '/' : `${mount}/`}`;
+  }
+
+  /**
+   * Opens the front door, then adopts the instances an earlier ship process left running (if really ours) and
+   * restarts serving releases whose instance is gone, without a rebuild.
+   */
+  async start(): Promise<void> {
+    const { db, dataDir, log } = this.opts;
+    if (this.opts.http) this.door = await FrontDoor.start({ ...this.opts.http, log });
+    const records = listInstances(db);
+    const adopted = new Set<string>();
+    for (const svc of listAgentServices(db)) {
+      const ctrl = new ServiceController(svc.name, svc.mount, svc.published);
+      this.ctrls.set(svc.name, ctrl);
+      const release = await this.opts.build.servingRelease(dataDir, svc.name).catch(() => null);
+      if (!release) {
+        this.publishRoutes();
+        continue;
+      }
+      const rec = records.find((r) => r.service === svc.name && r.release === release.config.id && r.state === 'serving');
+      const instance = rec ? Instance.adopt(db, dataDir, rec) : null;
+      ctrl.serving = { release, instance, inputs: svc.release === release.config.id ? svc.inputs : null };
+      if (instance) {
+        adopted.add(instance.id);
+        this.ctx.watch(ctrl, instance);
+        ctrl.status(this.ctx, 'serving');
+        log(`${svc.name}: adopted instance ${instance.id} of release ${release.config.id} (pid ${instance.record.pid}, port ${instance.port})`);
+      } else {
+        log(`${svc.name}: instance of release ${release.config.id} is gone: starting it again without a rebuild`);
+        void restartServing(this.ctx, ctrl, () => this.stopped);
+      }
+      // The front door is open already: each service is routed as soon as it is known, not after all of them.
+      this.publishRoutes();
+    }
+    for (const rec of records) {
+      if (adopted.has(rec.id)) continue;
+      log(`${rec.service}: stopping leftover instance ${rec.id} (${rec.state}, pid ${rec.pid})`);
+      await killRecorded(db, rec, this.opts.limits.stopGraceMs);
+    }
+    this.publishRoutes();
+    this.schedule();
+  }
+
+  /** A new desired state from HQ: reconcile now. */
+  setDesired(next: DesiredState): void {
+    this.desired = next;
+    void this.pulseNow();
+  }
+
+  /** Runs a pulse now; one already running is followed by exactly one more. */
+  pulseNow(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.pulsing) {
+      this.again = true;
+      return this.pulsing;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.pulsing = this.pulse()
+      .catch((e: unknown) => this.opts.log(`agent pulse failed: ${(e as Error).stack ?? String(e)}`))
+      .finally(() => {
+        this.pulsing = null;
+        if (this.again) {
+          this.again = false;
+          void this.pulseNow();
+        } else this.schedule();
+      });
+    return this.pulsing;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.pulseNow(), this.opts.pulseSeconds * 1000);
+  }
+
+  private async pulse(): Promise<void> {
+    const max = logMaxBytes();
+    for (const ctrl of this.ctrls.values()) {
+      const instance = ctrl.serving?.instance;
+      if (instance) rotateIfLarge(instance.logFile, max);
+    }
+    const desired = this.desired;
+    if (!desired) return;
+    const wanted = new Map(desired.services.map((s) => [s.name, s]));
+    for (const [name, ctrl] of [...this.ctrls]) {
+      if (wanted.has(name)) continue;
+      this.ctrls.delete(name);
+      const removal = removeController(this.ctx, ctrl).finally(() => this.removals.delete(removal));
+      this.removals.add(removal);
+    }
+    const work: Promise<void>[] = [];
+    for (const service of desired.services) {
+      let ctrl = this.ctrls.get(service.name);
+      if (!ctrl) {
+        ctrl = new ServiceController(service.name, service.mount, !service.orders.unpublished);
+        this.ctrls.set(service.name, ctrl);
+        this.publishRoutes();
+      }
+      // In parallel: one slow remote must not hold up the other services' checks.
+      work.push(reconcileService(this.ctx, this.sem, ctrl, service, desired.env));
+    }
+    await Promise.all(work);
+  }
+
+  /** One route per published service: its serving instance, or none (503) while it has no healthy one. */
+  private publishRoutes(): void {
+    const fd = this.door;
+    if (!fd) return;
+    const routes: Route[] = [];
+    for (const c of this.ctrls.values()) {
+      if (c.removed || !c.published) continue;
+      routes.push({ mount: c.mount, service: c.name, backend: c.serving?.instance?.backend ?? null });
+    }
+    fd.setRoutes(new RouteTable(routes));
+  }
+
+  /** Builds the current sha of a service again and deploys it; resolves when it serves or failed. */
+  async redeploy(name: string): Promise<RedeployResult> {
+    const ctrl = this.ctrls.get(name);
+    const service = this.desired?.services.find((s) => s.name === name);
+    if (!ctrl || !service || !this.desired) return { ok: false, message: `no service named ${name}` };
+    while (ctrl.deploying) await ctrl.deploying;
+    let sha: string;
+    try {
+      sha = await this.opts.build.resolveRef(service.orders.giturl, service.orders.ref, this.opts.access, this.opts.dataDir);
+    } catch (e) {
+      return { ok: false, message: (e as Error).message };
+    }
+    while (ctrl.deploying) await ctrl.deploying;
+    const env = this.desired.env;
+    const ok = await startDeploy(this.ctx, this.sem, ctrl, service, sha, env, inputsDigest(service, sha, env));
+    const serving = ctrl.serving?.release.config;
+    if (ok && serving) return { ok, message: `${name}: release ${serving.id} (${serving.sha.slice(0, 7)}) serves` };
+    return { ok: false, message: `${name}: ${ctrl.failure?.reason ?? 'redeploy did not finish'}` };
+  }
+
+  /** Stops pulsing and cancels deploys; serving instances keep running for the next ship process to adopt. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    for (const c of this.ctrls.values()) {
+      c.abort?.abort();
+      if (c.restartTimer) clearTimeout(c.restartTimer);
+    }
+    await this.pulsing;
+    await Promise.allSettled([...this.ctrls.values()].map((c) => c.deploying));
+    await Promise.allSettled([...this.removals]);
+    await this.door?.close();
+  }
+}

@@ -1,0 +1,32 @@
+import type { GitAccess } from '../headquarters/git.js';
+import type { Logger } from '../log.js';
+import type { Db } from '../state/db.js';
+import type { BuildSide } from './build-side.js';
+import type { ServiceController } from './controller.js';
+import type { Instance } from './instances.js';
+import type { AgentLimits } from './limits.js';
+import type { Runtime } from './runtime.js';
+
+/** Where things are and how to build and run them: given to the agent, shared by all its parts. */
+export interface AgentSetup {
+  readonly db: Db;
+  readonly dataDir: string;
+  readonly shipName: string;
+  readonly access: GitAccess;
+  readonly log: Logger;
+  readonly build: BuildSide;
+  readonly runtime: Runtime;
+  readonly limits: AgentLimits;
+}
+
+/** What every part of the run side shares: the setup, and how to publish routes and watch instances. */
+export interface AgentContext extends AgentSetup {
+  /** Front door URL of a mount (for status). */
+  urlFor(mount: string): string;
+  /** Rebuilds the front door's route table from every service's serving instance. */
+  publishRoutes(): void;
+  /** Ports of every instance the agent knows, so a new one gets another. */
+  takenPorts(): Set<number>;
+  /** Watches a serving instance: an exit nobody asked for is a crash, restarted with backoff. */
+  watch(ctrl: ServiceController, instance: Instance): void;
+}

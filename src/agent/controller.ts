@@ -1,0 +1,66 @@
+import type { Service } from '../headquarters/types.js';
+import { upsertServiceStatus, type ServiceState } from '../state/services.js';
+import type { AgentContext } from './context.js';
+import type { Instance } from './instances.js';
+import type { Release } from './types.js';
+
+export interface Serving {
+  readonly release: Release;
+  /** Null while it is (re)started after a crash or a ship restart: the route answers 503 then. */
+  instance: Instance | null;
+  /** Digest of the deploy inputs the release was built from; null when not known (then any desired state redeploys). */
+  readonly inputs: string | null;
+}
+
+export interface Failure {
+  readonly inputs: string;
+  readonly attempts: number;
+  readonly retryAt: number;
+  readonly reason: string;
+}
+
+/**
+ * Everything the agent knows about one service. Mutated only by the agent's own code paths, which take the
+ * controller's lock (`serial`) for anything that touches instances or the route.
+ */
+export class ServiceController {
+  desired: Service | null = null;
+  serving: Serving | null = null;
+  failure: Failure | null = null;
+  /** The running deploy, if any, and how to cancel it. */
+  deploying: Promise<boolean> | null = null;
+  abort: AbortController | null = null;
+  crashes = 0;
+  lastCrashAt = 0;
+  restartTimer: NodeJS.Timeout | null = null;
+  removed = false;
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly name: string,
+    public mount: string,
+    public published: boolean,
+  ) {}
+
+  /** Runs fn after every earlier serial fn of this service has settled. */
+  serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn, fn);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  status(ctx: AgentContext, state: ServiceState, message = '', sha?: string | null): void {
+    if (this.removed) return;
+    const release = this.serving?.release.config ?? null;
+    upsertServiceStatus(ctx.db, {
+      name: this.name,
+      mount: this.mount,
+      giturl: this.desired?.orders.giturl ?? release?.giturl ?? '',
+      sha: sha !== undefined ? sha : (release?.sha ?? null),
+      state,
+      release: release?.id ?? null,
+      url: this.published ? ctx.urlFor(this.mount) : null,
+      message,
+    });
+  }
+}

@@ -1,0 +1,138 @@
+import { randomBytes } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { Backend } from '../frontdoor/backend.js';
+import type { Db } from '../state/db.js';
+import { deleteInstance, insertInstance, setInstanceState, type InstanceRecord, type InstanceState } from '../state/instances.js';
+import { groupAlive, isSameProcess, signalGroup, stopGroup } from './proc.js';
+import { spawnInstance, type Runtime } from './runtime.js';
+import type { Release } from './types.js';
+
+/** logs/<name>/instance-<release id>.log: every instance of a release appends to the same file. */
+export function instanceLogFile(dataDir: string, service: string, releaseId: string): string {
+  return join(dataDir, 'logs', service, `instance-${releaseId}.log`);
+}
+
+/** A port free a moment ago on loopback (bind :0, read, close), not one of the ports in use by our instances. */
+export async function freePort(taken: ReadonlySet<number>): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => {
+        const a = s.address();
+        s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
+      });
+    });
+    if (!taken.has(port)) return port;
+  }
+}
+
+const ADOPTED_POLL_MS = 1000;
+
+/**
+ * A running instance: its record in the state db, its backend in the front door and a promise of its exit. The ship
+ * is the parent of instances it started (exit event); an adopted one (started by an earlier ship process) is polled.
+ */
+export class Instance {
+  private stopRequested = false;
+  readonly exited: Promise<void>;
+  /** Its entry in the front door: the in-flight count a switch drains. */
+  readonly backend: Backend;
+
+  private constructor(
+    private readonly db: Db,
+    private rec: InstanceRecord,
+    readonly logFile: string,
+    exited: Promise<void>,
+  ) {
+    this.backend = new Backend(rec.id, rec.port);
+    this.exited = exited.then(() => {
+      // The leader is gone; whatever it left in its group goes too (the group cannot be reused while a member lives).
+      if (groupAlive(rec.pid)) signalGroup(rec.pid, 'SIGKILL');
+    });
+  }
+
+  get record(): InstanceRecord {
+    return this.rec;
+  }
+
+  get id(): string {
+    return this.rec.id;
+  }
+
+  get port(): number {
+    return this.rec.port;
+  }
+
+  /** True once stop() was called: an exit then is expected, not a crash. */
+  get stopping(): boolean {
+    return this.stopRequested;
+  }
+
+  static start(db: Db, runtime: Runtime, o: { service: string; release: Release; port: number; dataDir: string }): Instance {
+    const logFile = instanceLogFile(o.dataDir, o.service, o.release.config.id);
+    const s = spawnInstance(runtime, { release: o.release, port: o.port, dataDir: o.dataDir, logFile });
+    const rec: InstanceRecord = {
+      id: `${o.release.config.id}-${randomBytes(3).toString('hex')}`,
+      service: o.service,
+      release: o.release.config.id,
+      pid: s.pid,
+      startTime: s.startTime,
+      port: o.port,
+      state: 'starting',
+      runtime: runtime.kind,
+      startedAt: new Date().toISOString(),
+    };
+    insertInstance(db, rec);
+    return new Instance(db, rec, logFile, s.exited);
+  }
+
+  /** Takes over an instance an earlier ship process started, if its pid is still that very process. */
+  static adopt(db: Db, dataDir: string, rec: InstanceRecord): Instance | null {
+    if (!isSameProcess(rec)) return null;
+    const exited = new Promise<void>((resolve) => {
+      const t = setInterval(() => {
+        if (!isSameProcess(rec)) {
+          clearInterval(t);
+          resolve();
+        }
+      }, ADOPTED_POLL_MS);
+      t.unref();
+    });
+    return new Instance(db, rec, instanceLogFile(dataDir, rec.service, rec.release), exited);
+  }
+
+  alive(): boolean {
+    return isSameProcess(this.rec);
+  }
+
+  setState(state: InstanceState): void {
+    this.rec = { ...this.rec, state };
+    setInstanceState(this.db, this.rec.id, state);
+  }
+
+
+  /** A line from the ship in the instance's own log, so `starphleet logs` shows why it was stopped or failed. */
+  note(line: string): void {
+    try {
+      appendFileSync(this.logFile, `${new Date().toISOString()} starphleet: ${line}\n`);
+    } catch {
+      // The log dir went away with its service: nothing left to tell.
+    }
+  }
+
+  /** SIGTERM to its process group, SIGKILL after graceMs; then it is forgotten. */
+  async stop(graceMs: number): Promise<void> {
+    this.stopRequested = true;
+    if (isSameProcess(this.rec)) await stopGroup(this.rec.pid, graceMs);
+    deleteInstance(this.db, this.rec.id);
+  }
+}
+
+/** Kills an instance of a record that is not adopted (not serving any more, or left over); only if it still is ours. */
+export async function killRecorded(db: Db, rec: InstanceRecord, graceMs: number): Promise<void> {
+  if (isSameProcess(rec)) await stopGroup(rec.pid, graceMs);
+  deleteInstance(db, rec.id);
+}

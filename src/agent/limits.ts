@@ -1,0 +1,52 @@
+/** Time limits and bounds of the agent; STARPHLEET_* env overrides them (seconds unless named otherwise). */
+export interface AgentLimits {
+  readonly buildTimeoutMs: number;
+  /** How long an old instance may finish its in-flight requests after a switch. */
+  readonly drainTimeoutMs: number;
+  /** Between SIGTERM and SIGKILL. */
+  readonly stopGraceMs: number;
+  readonly maxConcurrentDeploys: number;
+  readonly keepReleases: number;
+  /** First retry of the same failed inputs after this, doubling up to retryMaxMs. */
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  /** First restart of a crashed instance after this, doubling. */
+  readonly crashBaseMs: number;
+  /** Crashes in a row after which the service is marked failed and left alone. */
+  readonly maxCrashes: number;
+}
+
+function seconds(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt * 1000;
+  const n = Number(raw);
+  if (!(n >= 0) || !Number.isFinite(n)) throw new Error(`${name} must be a number of seconds, got ${JSON.stringify(raw)}`);
+  return n * 1000;
+}
+
+function count(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a whole number of at least 1, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+export function agentLimits(env: NodeJS.ProcessEnv = process.env): AgentLimits {
+  return {
+    buildTimeoutMs: seconds(env, 'STARPHLEET_BUILD_TIMEOUT', 900),
+    drainTimeoutMs: seconds(env, 'STARPHLEET_DRAIN_TIMEOUT', 30),
+    stopGraceMs: seconds(env, 'STARPHLEET_STOP_GRACE', 10),
+    maxConcurrentDeploys: count(env, 'STARPHLEET_MAX_DEPLOYS', 2),
+    keepReleases: count(env, 'STARPHLEET_KEEP_RELEASES', 5),
+    retryBaseMs: seconds(env, 'STARPHLEET_RETRY_BASE', 5),
+    retryMaxMs: seconds(env, 'STARPHLEET_RETRY_MAX', 600),
+    crashBaseMs: seconds(env, 'STARPHLEET_CRASH_BASE', 1),
+    maxCrashes: count(env, 'STARPHLEET_MAX_CRASHES', 5),
+  };
+}
+
+/** base * 2^(attempt-1), capped. */
+export function backoffMs(attempt: number, baseMs: number, maxMs: number): number {
+  return Math.min(maxMs, baseMs * 2 ** Math.max(0, Math.min(30, attempt - 1)));
+}

@@ -1,0 +1,78 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** A process as the kernel names it: a pid is reused, a pid plus its start time is not. */
+export interface ProcIdentity {
+  readonly pid: number;
+  /** Field 22 of /proc/<pid>/stat: start time in clock ticks since boot. */
+  readonly startTime: string;
+}
+
+interface ProcStat {
+  readonly state: string;
+  readonly pgrp: number;
+  readonly startTime: string;
+}
+
+function procStat(pid: number): ProcStat | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // The command name (field 2) may hold spaces and parentheses: the fields after the last ')' are fixed.
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const state = rest[0];
+  const pgrp = Number(rest[2]);
+  const startTime = rest[19];
+  if (state === undefined || startTime === undefined || !Number.isInteger(pgrp)) return null;
+  return { state, pgrp, startTime };
+}
+
+export function processStartTime(pid: number): string | null {
+  return procStat(pid)?.startTime ?? null;
+}
+
+/** True when the pid still is the process that was recorded (same start time) and has not exited (zombies count as gone). */
+export function isSameProcess(id: ProcIdentity): boolean {
+  const s = procStat(id.pid);
+  return s !== null && s.state !== 'Z' && s.state !== 'X' && s.startTime === id.startTime;
+}
+
+/** Whether any live (non-zombie) process is still in the process group; kill(-pgid, 0) would count zombies nobody reaps. */
+export function groupAlive(pgid: number): boolean {
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const s = procStat(Number(name));
+    if (s && s.pgrp === pgid && s.state !== 'Z' && s.state !== 'X') return true;
+  }
+  return false;
+}
+
+export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * SIGTERM to the whole process group (the instance leads its own session), SIGKILL to what is left after graceMs.
+ * Only call it for a group whose leader was checked with isSameProcess: a stale pgid could name someone else's group.
+ */
+export async function stopGroup(pgid: number, graceMs: number): Promise<void> {
+  signalGroup(pgid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (groupAlive(pgid)) {
+    if (Date.now() >= deadline) {
+      signalGroup(pgid, 'SIGKILL');
+      const killDeadline = Date.now() + 5000;
+      while (groupAlive(pgid) && Date.now() < killDeadline) await sleep(50);
+      return;
+    }
+    await sleep(50);
+  }
+}

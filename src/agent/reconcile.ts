@@ -1,0 +1,84 @@
+import type { Service } from '../headquarters/types.js';
+import { deleteAgentService, listInstances } from '../state/instances.js';
+import { deleteServiceStatus } from '../state/services.js';
+import type { AgentContext } from './context.js';
+import type { ServiceController } from './controller.js';
+import { deploy, inputsDigest } from './deploy.js';
+import { killRecorded } from './instances.js';
+import type { Semaphore } from './semaphore.js';
+import { retire } from './switch.js';
+
+/** Starts a deploy in the background (bounded across services by the semaphore); at most one per service. */
+export function startDeploy(ctx: AgentContext, sem: Semaphore, ctrl: ServiceController, service: Service, sha: string, hqEnv: Readonly<Record<string, string>>, inputs: string): Promise<boolean> {
+  const abort = new AbortController();
+  ctrl.abort = abort;
+  const run = sem
+    .run(() => (abort.signal.aborted ? Promise.resolve(false) : deploy(ctx, ctrl, service, sha, hqEnv, inputs, abort.signal)))
+    .catch((e: unknown) => {
+      ctx.log(`${ctrl.name}: deploy crashed: ${(e as Error).stack ?? String(e)}`);
+      ctrl.status(ctx, 'failed', `deploy crashed: ${(e as Error).message}`);
+      return false;
+    })
+    .finally(() => {
+      if (ctrl.deploying === run) {
+        ctrl.deploying = null;
+        ctrl.abort = null;
+      }
+    });
+  ctrl.deploying = run;
+  return run;
+}
+
+/**
+ * One service, one pulse: resolve the ref; if sha, orders or HQ env differ from what serves, deploy, unless these
+ * same inputs failed and their backoff has not run out. A new commit or orders change has new inputs: it goes at once.
+ */
+export async function reconcileService(ctx: AgentContext, sem: Semaphore, ctrl: ServiceController, service: Service, hqEnv: Readonly<Record<string, string>>): Promise<void> {
+  ctrl.desired = service;
+  if (ctrl.deploying) return;
+  let sha: string;
+  try {
+    sha = await ctx.build.resolveRef(service.orders.giturl, service.orders.ref, ctx.access, ctx.dataDir);
+  } catch (e) {
+    const message = `cannot resolve ${service.orders.giturl}${service.orders.ref ? `#${service.orders.ref}` : ''}: ${(e as Error).message}`;
+    if (ctrl.failure?.reason !== message) ctx.log(`${ctrl.name}: ${message}`);
+    ctrl.failure = { inputs: '', attempts: 0, retryAt: 0, reason: message };
+    ctrl.status(ctx, ctrl.serving?.instance ? 'serving' : 'failed', message);
+    return;
+  }
+  if (ctrl.deploying || ctrl.removed) return;
+  const inputs = inputsDigest(service, sha, hqEnv);
+  if (ctrl.serving?.inputs === inputs) {
+    if (ctrl.failure?.inputs === '') {
+      // The ref resolves again: clear the message it left.
+      ctrl.failure = null;
+      ctrl.status(ctx, ctrl.serving.instance ? 'serving' : 'starting');
+    }
+    return;
+  }
+  if (ctrl.failure?.inputs === inputs && Date.now() < ctrl.failure.retryAt) return;
+  void startDeploy(ctx, sem, ctrl, service, sha, hqEnv, inputs);
+}
+
+/** A removed order: its route goes at once, its deploy is cancelled, its instances stop, its releases go. */
+export async function removeController(ctx: AgentContext, ctrl: ServiceController): Promise<void> {
+  ctrl.removed = true;
+  ctrl.abort?.abort();
+  if (ctrl.restartTimer) clearTimeout(ctrl.restartTimer);
+  ctx.publishRoutes();
+  ctx.log(`${ctrl.name}: order removed: stopping`);
+  await ctrl.deploying;
+  await ctrl.serial(async () => {
+    const instance = ctrl.serving?.instance;
+    if (instance) await retire(ctx, instance, 'order removed');
+    for (const rec of listInstances(ctx.db)) if (rec.service === ctrl.name) await killRecorded(ctx.db, rec, ctx.limits.stopGraceMs);
+    try {
+      await ctx.build.removeService(ctx.dataDir, ctrl.name);
+    } catch (e) {
+      ctx.log(`${ctrl.name}: removing its releases failed: ${(e as Error).message}`);
+    }
+    deleteAgentService(ctx.db, ctrl.name);
+    deleteServiceStatus(ctx.db, ctrl.name);
+  });
+  ctx.log(`${ctrl.name}: removed`);
+}

@@ -1,0 +1,39 @@
+import { saveAgentService } from '../state/instances.js';
+import type { AgentContext } from './context.js';
+import type { ServiceController } from './controller.js';
+import type { Instance } from './instances.js';
+import type { Release } from './types.js';
+
+/**
+ * The old instance gets no new requests (the route already points elsewhere); its in-flight ones finish, up to the
+ * drain timeout; then SIGTERM to its process group and SIGKILL after the grace period.
+ */
+export async function retire(ctx: AgentContext, instance: Instance, why: string): Promise<void> {
+  instance.setState('draining');
+  const drained = await instance.backend.drained(ctx.limits.drainTimeoutMs);
+  instance.note(`stopping (${why})${drained ? '' : `: ${instance.backend.inflight} requests still in flight after the ${ctx.limits.drainTimeoutMs / 1000} s drain timeout`}`);
+  await instance.stop(ctx.limits.stopGraceMs);
+  instance.backend.close();
+}
+
+/**
+ * A healthy instance takes the route in one swap of the route table; the release becomes `current`; the instance it
+ * replaces drains and stops; old releases beyond the kept number are pruned. Call under the controller's lock.
+ */
+export async function switchTo(ctx: AgentContext, ctrl: ServiceController, release: Release, instance: Instance, inputs: string | null): Promise<void> {
+  const old = ctrl.serving?.instance ?? null;
+  instance.setState('serving');
+  ctrl.serving = { release, instance, inputs };
+  ctx.watch(ctrl, instance);
+  ctx.publishRoutes();
+  await ctx.build.markServing(ctx.dataDir, ctrl.name, release.config.id);
+  saveAgentService(ctx.db, { name: ctrl.name, mount: ctrl.mount, published: ctrl.published, release: release.config.id, inputs });
+  ctrl.status(ctx, 'serving');
+  ctx.log(`${ctrl.name}: release ${release.config.id} (${release.config.sha.slice(0, 7)}) serves on port ${instance.port}`);
+  if (old && old !== instance) await retire(ctx, old, `replaced by release ${release.config.id}`);
+  try {
+    await ctx.build.pruneReleases(ctx.dataDir, ctrl.name, ctx.limits.keepReleases);
+  } catch (e) {
+    ctx.log(`${ctrl.name}: pruning old releases failed: ${(e as Error).message}`);
+  }
+}

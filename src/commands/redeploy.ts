@@ -1,0 +1,25 @@
+import type { ShipCommand } from './command.js';
+
+const USAGE = 'usage: starphleet redeploy <service>';
+
+/** Builds the service's current sha again and swaps it in like any deploy; waits until it serves or failed. */
+export const redeployCommand: ShipCommand = {
+  name: 'redeploy',
+  summary: 'rebuild the current sha of a service and deploy it',
+  usage: '<service>',
+  async run(args, ctx) {
+    const [service] = args;
+    if (args.length !== 1 || service === undefined || service.startsWith('-')) {
+      ctx.err(`${USAGE}\n`);
+      return 2;
+    }
+    ctx.out(`redeploying ${service}...\n`);
+    const r = await ctx.ship.agent.redeploy(service);
+    if (r.ok) {
+      ctx.out(`${r.message}\n`);
+      return 0;
+    }
+    ctx.err(`starphleet redeploy: ${r.message}\n`);
+    return 1;
+  },
+};

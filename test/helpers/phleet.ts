@@ -1,0 +1,59 @@
+import { execFile } from 'node:child_process';
+import { cpSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FIXTURES } from './fixtures.js';
+import { commit } from './git.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the real `starphleet` CLI from the sources (it talks to the running ship through its control socket). */
+export function cli(dataDir: string, ...args: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args, '--data', dataDir], { cwd: ROOT, timeout: 120_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export interface ServiceRow {
+  readonly name: string;
+  readonly mount: string;
+  readonly sha: string | null;
+  readonly state: string;
+  readonly release: string | null;
+  readonly url: string | null;
+  readonly message: string;
+}
+
+/** `starphleet status --json`, the services part. */
+export async function statusServices(dataDir: string): Promise<ServiceRow[]> {
+  const r = await cli(dataDir, 'status', '--json');
+  if (r.code !== 0) throw new Error(`starphleet status failed (${r.code}): ${r.stderr}`);
+  return (JSON.parse(r.stdout) as { services: ServiceRow[] }).services;
+}
+
+export interface Answer {
+  readonly status: number;
+  readonly body: string;
+}
+
+/** A plain GET through the front door. */
+export async function httpGet(port: number, path: string): Promise<Answer> {
+  const r = await fetch(`http://127.0.0.1:${port}${path}`, { redirect: 'manual' });
+  return { status: r.status, body: await r.text() };
+}
+
+/** Makes the repo's tree exactly the fixture's (files not in it removed), commits, returns the sha. */
+export function commitFixture(repo: string, fixture: string, extra: Record<string, string> = {}): string {
+  for (const name of readdirSync(repo)) if (name !== '.git') rmSync(join(repo, name), { recursive: true, force: true });
+  cpSync(join(FIXTURES, fixture), repo, { recursive: true });
+  return commit(repo, extra, `fixture ${fixture}`);
+}
