@@ -114,7 +114,8 @@ export function serveSftp(sftp: SFTPWrapper, opts: SftpSessionOptions): { close:
     const h = fromBuf(handle);
     if (h?.kind !== 'file') return void sftp.status(reqid, STATUS_CODE.FAILURE, 'bad handle');
     guard(reqid, (async () => {
-      const buf = Buffer.alloc(Math.min(len, MAX_READ));
+      // allocUnsafe: the buffer is filled by the read and only the bytes read are sent.
+      const buf = Buffer.allocUnsafe(Math.min(len, MAX_READ));
       const { bytesRead } = await h.fh.read(buf, 0, buf.length, offset);
       if (bytesRead === 0) return void sftp.status(reqid, STATUS_CODE.EOF);
       h.bytes += bytesRead;

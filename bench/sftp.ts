@@ -1,0 +1,86 @@
+/**
+ * bench/sftp: downloads the same 1 GiB file through the ship's SFTP view and through OpenSSH sshd's internal-sftp
+ * (started here on loopback), with the same cipher, and prints throughput, the ratio, and the ship's peak RSS.
+ *
+ *   npm run bench:sftp            (SIZE_MB=1024 ROUNDS=3 CIPHER=aes128-gcm@openssh.com by default)
+ */
+import { spawn } from 'node:child_process';
+import { openSync, readFileSync, rmSync, writeSync, closeSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { initRepo } from '../test/helpers/git.js';
+import { makeKey } from '../test/helpers/keys.js';
+import { startShip } from '../test/helpers/ship.js';
+import { startSshd } from '../test/helpers/sshd.js';
+import { tmpDir } from '../test/helpers/tmp.js';
+
+const SIZE_MB = Number(process.env.SIZE_MB ?? 1024);
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const CIPHER = process.env.CIPHER ?? 'aes128-gcm@openssh.com';
+
+function rss(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+function sftpGet(key: string, port: number, user: string, remote: string, local: string): Promise<number> {
+  const batch = join(tmpDir('sp-bb-'), 'batch');
+  const fd = openSync(batch, 'w');
+  writeSync(fd, `get ${remote} ${local}\n`);
+  closeSync(fd);
+  const args = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
+    '-o', 'LogLevel=ERROR', '-c', CIPHER, '-o', 'KexAlgorithms=curve25519-sha256', '-i', key, '-P', String(port), '-b', batch, `${user}@127.0.0.1`];
+  const started = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    const c = spawn('sftp', args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    c.on('close', (code) => (code === 0 ? resolve(Number(process.hrtime.bigint() - started) / 1e9) : reject(new Error(`sftp exited ${code}`))));
+  });
+}
+
+async function main(): Promise<void> {
+  const dir = tmpDir('sp-bench-sftp-');
+  const key = makeKey(dir, 'admiral');
+  const hq = join(dir, 'hq');
+  initRepo(hq, { 'authorized_keys/admiral': key.pub });
+  const dataDir = join(dir, 'data');
+  mkdirSync(join(dataDir, 'data'), { recursive: true });
+  const file = join(dataDir, 'data', 'big.bin');
+  const chunk = Buffer.alloc(1 << 20);
+  const fd = openSync(file, 'w');
+  for (let i = 0; i < SIZE_MB; i++) {
+    chunk.writeUInt32BE(i, 0);
+    writeSync(fd, chunk);
+  }
+  closeSync(fd);
+  const ship = await startShip({ headquarters: hq, dataDir });
+  await ship.waitForLog(/ssh listening on/);
+  await ship.waitForLog(/1 admirals/);
+  const sshd = await startSshd([key.pub], [`Ciphers ${CIPHER}`, 'KexAlgorithms curve25519-sha256']);
+  const local = join(dir, 'download.bin');
+  const results = { ship: [] as number[], sshd: [] as number[] };
+  let peak = rss(ship.child.pid as number);
+  const baseRss = peak;
+  try {
+    for (let r = 0; r < ROUNDS; r++) {
+      const sampler = setInterval(() => (peak = Math.max(peak, rss(ship.child.pid as number))), 100);
+      results.ship.push(await sftpGet(key.privatePath, ship.sshPort, 'admiral', '/data/big.bin', local));
+      clearInterval(sampler);
+      rmSync(local, { force: true });
+      results.sshd.push(await sftpGet(key.privatePath, sshd.port, sshd.user, file, local));
+      rmSync(local, { force: true });
+    }
+  } finally {
+    await sshd.stop();
+    await ship.stop();
+  }
+  const best = (xs: number[]): number => Math.min(...xs);
+  const mbps = (s: number): number => SIZE_MB / s;
+  const shipMBs = mbps(best(results.ship));
+  const sshdMBs = mbps(best(results.sshd));
+  console.log(`sftp download of ${SIZE_MB} MiB, cipher ${CIPHER}, best of ${ROUNDS}`);
+  console.log(`  sshd internal-sftp: ${sshdMBs.toFixed(1)} MiB/s  (runs: ${results.sshd.map((s) => s.toFixed(2)).join(', ')} s)`);
+  console.log(`  starphleet ship:    ${shipMBs.toFixed(1)} MiB/s  (runs: ${results.ship.map((s) => s.toFixed(2)).join(', ')} s)`);
+  console.log(`  ratio ship/sshd: ${(shipMBs / sshdMBs).toFixed(2)} (target >= 0.8)`);
+  console.log(`  ship RSS: ${(baseRss / 2 ** 20).toFixed(0)} MiB before, ${(peak / 2 ** 20).toFixed(0)} MiB peak during downloads`);
+}
+
+await main();
