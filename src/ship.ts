@@ -2,11 +2,14 @@ import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Agent } from './agent/agent.js';
+import { createAgent } from './agent/create.js';
 import { writeCliWrapper } from './commands/cli-wrapper.js';
 import type { ShipOptions } from './config.js';
 import { Headquarters } from './headquarters/headquarters.js';
 import { log as defaultLog, type Logger } from './log.js';
 import { startControlSocket } from './server/control-socket.js';
+import { startSshServer } from './server/start.js';
 import { openDb, type Db } from './state/db.js';
 import { setKv } from './state/hq.js';
 import { lockDataDir } from './state/lock.js';
@@ -16,6 +19,8 @@ export interface Ship {
   readonly options: ShipOptions;
   readonly db: Db;
   readonly headquarters: Headquarters;
+  /** Runs what HQ orders; stopping the ship leaves its instances serving for the next ship process to adopt. */
+  readonly agent: Agent;
   readonly log: Logger;
   stop(): Promise<void>;
 }
@@ -44,6 +49,7 @@ export async function startShip(options: ShipOptions, log: Logger = defaultLog):
   setKv(db, 'ship.version', VERSION);
   setKv(db, 'hq.url', headquarters.url);
   log(`starphleet ${VERSION} ship ${options.name}: headquarters ${headquarters.url}, data ${options.dataDir}, pulse ${options.pulseSeconds}s`);
+  const agent = createAgent(options, db, log);
 
   // Everything started below is stopped in reverse order by stop().
   const stops: (() => Promise<void> | void)[] = [];
@@ -52,6 +58,7 @@ export async function startShip(options: ShipOptions, log: Logger = defaultLog):
     options,
     db,
     headquarters,
+    agent,
     log,
     stop() {
       stopping ??= (async () => {
@@ -69,6 +76,11 @@ export async function startShip(options: ShipOptions, log: Logger = defaultLog):
     writeCliWrapper(options.dataDir, CLI_SCRIPT);
     const control: Server = await startControlSocket(ship, log);
     stops.push(() => new Promise<void>((r) => control.close(() => r())));
+    const ssh = await startSshServer(options, db, headquarters, log);
+    stops.push(() => ssh.close());
+    await agent.start();
+    stops.push(() => agent.stop());
+    headquarters.onChange((next) => agent.setDesired(next));
   } catch (e) {
     await ship.stop();
     throw e;

@@ -1,11 +1,14 @@
 import type { DesiredState } from '../headquarters/types.js';
+import { statusJson } from '../commands/status.js';
 import { FrontDoor } from '../frontdoor/server.js';
 import { RouteTable, type Route } from '../frontdoor/routes.js';
+import { getKv } from '../state/hq.js';
 import { listAgentServices, listInstances } from '../state/instances.js';
 import type { AgentContext, AgentSetup } from './context.js';
 import { ServiceController } from './controller.js';
 import { onInstanceExit, restartServing } from './crash.js';
 import { inputsDigest } from './deploy.js';
+import { Guards } from './guards.js';
 import { Instance, killRecorded } from './instances.js';
 import { reconcileService, removeController, startDeploy } from './reconcile.js';
 import { logMaxBytes, rotateIfLarge } from './runtime-logs.js';
@@ -38,10 +41,14 @@ export class Agent {
   private stopped = false;
   private readonly removals = new Set<Promise<void>>();
   private door: FrontDoor | null = null;
+  /** Routes of `git push` test instances, by mount: not HQ services, so not in status; HQ mounts win over them. */
+  private readonly testRoutes = new Map<string, Route>();
+  private readonly guards: Guards;
   readonly ctx: AgentContext;
 
   constructor(private readonly opts: AgentOptions) {
     this.sem = new Semaphore(opts.limits.maxConcurrentDeploys);
+    this.guards = new Guards(opts.dataDir, opts.log);
     const isStopped = (): boolean => this.stopped;
     this.ctx = {
       db: opts.db,
@@ -57,6 +64,21 @@ export class Agent {
       takenPorts: () => new Set(listInstances(opts.db).map((r) => r.port)),
       watch: (ctrl, instance) => void instance.exited.then(() => onInstanceExit(this.ctx, ctrl, instance, isStopped)),
     };
+  }
+
+  /** Serves a test instance at its own mount (replacing one there); false when an HQ service has that mount. */
+  setTestRoute(route: Route): boolean {
+    if ([...this.ctrls.values()].some((c) => !c.removed && c.mount === route.mount)) return false;
+    this.testRoutes.set(route.mount, route);
+    this.publishRoutes();
+    return true;
+  }
+
+  /** Takes a test instance's route away, if that route is still the one given (a newer one may have replaced it). */
+  removeTestRoute(route: Route): void {
+    if (this.testRoutes.get(route.mount) !== route) return;
+    this.testRoutes.delete(route.mount);
+    this.publishRoutes();
   }
 
   get frontDoor(): FrontDoor | null {
@@ -76,7 +98,19 @@ export class Agent {
    */
   async start(): Promise<void> {
     const { db, dataDir, log } = this.opts;
-    if (this.opts.http) this.door = await FrontDoor.start({ ...this.opts.http, log });
+    if (this.opts.http) {
+      this.door = await FrontDoor.start({
+        ...this.opts.http,
+        log,
+        status: () => statusJson(db, this.opts.shipName, getKv(db, 'hq.url') ?? ''),
+        onProblem: (service, problem) => {
+          const ctrl = this.ctrls.get(service);
+          if (!ctrl) return;
+          ctrl.doorProblem = problem;
+          ctrl.restatus(this.ctx);
+        },
+      });
+    }
     const records = listInstances(db);
     const adopted = new Set<string>();
     for (const svc of listAgentServices(db)) {
@@ -114,6 +148,8 @@ export class Agent {
   /** A new desired state from HQ: reconcile now. */
   setDesired(next: DesiredState): void {
     this.desired = next;
+    // Access rules, virtual hosts and published ports follow HQ at once, not after the next deploy.
+    this.publishRoutes();
     void this.pulseNow();
   }
 
@@ -180,9 +216,20 @@ export class Agent {
     const routes: Route[] = [];
     for (const c of this.ctrls.values()) {
       if (c.removed || !c.published) continue;
-      routes.push({ mount: c.mount, service: c.name, backend: c.serving?.instance?.backend ?? null });
+      const orders = this.desired?.services.find((s) => s.name === c.name)?.orders;
+      const publishPort = orders?.env.PUBLISH_PORT;
+      routes.push({
+        mount: c.mount,
+        service: c.name,
+        backend: c.serving?.instance?.backend ?? null,
+        hosts: orders?.proxyFor ?? [],
+        ...(publishPort !== undefined ? { publishPort } : {}),
+        guard: this.guards.of(c.mount, this.desired),
+      });
     }
-    fd.setRoutes(new RouteTable(routes));
+    const taken = new Set(routes.map((r) => r.mount));
+    for (const r of this.testRoutes.values()) if (!taken.has(r.mount)) routes.push(r);
+    void fd.setRoutes(new RouteTable(routes));
   }
 
   /** Builds the current sha of a service again and deploys it; resolves when it serves or failed. */

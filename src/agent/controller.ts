@@ -49,8 +49,19 @@ export class ServiceController {
     return run;
   }
 
+  /** A problem of the front door with this service (its PUBLISH_PORT cannot be bound): shown with every status. */
+  doorProblem: string | null = null;
+  private last: { state: ServiceState; message: string; sha: string | null | undefined } | null = null;
+
+  /** Writes the last status again, with the current front door problem. */
+  restatus(ctx: AgentContext): void {
+    if (this.last) this.status(ctx, this.last.state, this.last.message, this.last.sha);
+  }
+
   status(ctx: AgentContext, state: ServiceState, message = '', sha?: string | null): void {
     if (this.removed) return;
+    this.last = { state, message, sha };
+    if (this.doorProblem) message = message ? `${message}; ${this.doorProblem}` : this.doorProblem;
     const release = this.serving?.release.config ?? null;
     upsertServiceStatus(ctx.db, {
       name: this.name,

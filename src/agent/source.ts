@@ -61,7 +61,7 @@ async function hasCommit(repo: string, sha: string): Promise<boolean> {
 }
 
 /** Creates the bare clone if missing (beside, then renamed: a half-made clone is never left in place). */
-async function ensureRepo(dataDir: string, url: string): Promise<string> {
+export async function ensureRepo(dataDir: string, url: string): Promise<string> {
   const repo = repoDir(dataDir, url);
   if (existsSync(join(repo, 'HEAD'))) return repo;
   await mkdir(join(dataDir, 'repos'), { recursive: true });

@@ -1,3 +1,4 @@
+import { describeCounts } from '../frontdoor/backend.js';
 import { saveAgentService } from '../state/instances.js';
 import type { AgentContext } from './context.js';
 import type { ServiceController } from './controller.js';
@@ -5,13 +6,22 @@ import type { Instance } from './instances.js';
 import type { Release } from './types.js';
 
 /**
- * The old instance gets no new requests (the route already points elsewhere); its in-flight ones finish, up to the
- * drain timeout; then SIGTERM to its process group and SIGKILL after the grace period.
+ * The old instance gets no new requests (the route already points elsewhere); its in-flight requests, event streams and
+ * WebSockets finish, up to the drain timeout, when those left are closed; then SIGTERM to its process group and SIGKILL
+ * after the grace period.
  */
 export async function retire(ctx: AgentContext, instance: Instance, why: string): Promise<void> {
   instance.setState('draining');
-  const drained = await instance.backend.drained(ctx.limits.drainTimeoutMs);
-  instance.note(`stopping (${why})${drained ? '' : `: ${instance.backend.inflight} requests still in flight after the ${ctx.limits.drainTimeoutMs / 1000} s drain timeout`}`);
+  const { backend } = instance;
+  const drained = await backend.drained(ctx.limits.drainTimeoutMs);
+  let left = '';
+  if (!drained) {
+    // Long-lived ones (WebSockets, event streams) never end by themselves: they are closed now, before the process is.
+    left = `: ${describeCounts(backend.counts())} still open after the ${ctx.limits.drainTimeoutMs / 1000} s drain timeout, closed`;
+    backend.closeAll();
+    ctx.log(`${instance.record.service}: instance ${instance.id}${left}`);
+  }
+  instance.note(`stopping (${why})${left}`);
   await instance.stop(ctx.limits.stopGraceMs);
   instance.backend.close();
 }

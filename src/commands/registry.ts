@@ -1,12 +1,19 @@
+import { auditCommand } from './audit.js';
 import type { ShipCommand } from './command.js';
 import { logsCommand } from './logs.js';
+import { pushBuildCommand } from './push-build.js';
+import { pushServeCommand } from './push-serve.js';
 import { redeployCommand } from './redeploy.js';
 import { statusCommand } from './status.js';
+import { updateCommand } from './update.js';
 import { versionCommand } from './version.js';
 
 /** Every operation the running ship answers on its control socket (and so in admirals' SSH sessions). */
-export const SHIP_COMMANDS: readonly ShipCommand[] = [statusCommand, logsCommand, redeployCommand, versionCommand];
+export const SHIP_COMMANDS: readonly ShipCommand[] = [statusCommand, logsCommand, redeployCommand, versionCommand, updateCommand];
+
+/** The ship's own plumbing (git push's hook and session), on the control socket only: not in the CLI or its help. */
+export const INTERNAL_COMMANDS: readonly ShipCommand[] = [pushBuildCommand, pushServeCommand];
 
 export function findCommand(name: string): ShipCommand | undefined {
-  return SHIP_COMMANDS.find((c) => c.name === name);
+  return SHIP_COMMANDS.find((c) => c.name === name) ?? INTERNAL_COMMANDS.find((c) => c.name === name);
 }

@@ -1,8 +1,11 @@
 import { connect } from 'node:net';
 import { controlSocketPath, type ControlMessage } from '../server/control-socket.js';
 
-/** Runs a ship command on the running ship through its control socket; resolves with the exit code. */
-export function runOnShip(dataDir: string, argv: readonly string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+/**
+ * Runs a ship command on the running ship through its control socket; resolves with the exit code. Ctrl-C (or the
+ * given signal, for callers inside the ship such as the update@ session) hangs up, which aborts the command.
+ */
+export function runOnShip(dataDir: string, argv: readonly string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream, abort?: AbortSignal): Promise<number> {
   const path = controlSocketPath(dataDir);
   return new Promise((resolve) => {
     const sock = connect(path);
@@ -11,7 +14,8 @@ export function runOnShip(dataDir: string, argv: readonly string[], out: NodeJS.
     const stop = (): void => {
       sock.destroy();
     };
-    process.once('SIGINT', stop);
+    if (abort) abort.addEventListener('abort', stop, { once: true });
+    else process.once('SIGINT', stop);
     sock.on('connect', () => sock.write(`${JSON.stringify({ argv })}\n`));
     sock.on('data', (d: Buffer) => {
       buf += d.toString('utf8');
@@ -30,7 +34,8 @@ export function runOnShip(dataDir: string, argv: readonly string[], out: NodeJS.
       exit = 1;
     });
     sock.on('close', () => {
-      process.removeListener('SIGINT', stop);
+      if (abort) abort.removeEventListener('abort', stop);
+      else process.removeListener('SIGINT', stop);
       resolve(exit ?? 1);
     });
   });

@@ -1,79 +1,98 @@
-import { request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { request, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Backend } from './backend.js';
-
-/** Hop-by-hop headers belong to one connection and are not forwarded (RFC 9110 7.6.1). */
-const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'transfer-encoding', 'proxy-authorization']);
-
-function forwardHeaders(h: IncomingHttpHeaders, extra: Record<string, string>): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(h)) if (v !== undefined && !HOP.has(k)) out[k] = v;
-  return { ...out, ...extra };
-}
-
-function hasBody(req: IncomingMessage): boolean {
-  return req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
-}
+import { endToEnd, upstreamHeaders } from './headers.js';
 
 export interface ProxyTarget {
   readonly backend: Backend;
   /** Path and query as the instance sees them (mount stripped). */
   readonly path: string;
+  /** The mount the request came in under (`/` for a virtual host or a published port): X-Forwarded-Prefix. */
   readonly mount: string;
+  /** An instance silent this long during a request: 504. */
+  readonly timeoutMs: number;
+}
+
+/** Answers up to this size are collected and sent in one write instead of piped. */
+const SMALL_BODY = 64 * 1024;
+
+function hasBody(req: IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+}
+
+function fail(res: ServerResponse, status: number, text: string): void {
+  if (res.headersSent || res.destroyed) {
+    // The client got part of an answer already: only cutting its connection tells it the rest will not come.
+    res.destroy();
+    return;
+  }
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+  res.end(text);
 }
 
 /**
- * Forwards one request to an instance over its kept-alive connections and counts it in flight until the client's
- * response is done. A bodiless GET/HEAD that fails on a reused socket before any answer is sent again once: the
- * instance closed an idle connection just as we picked it, which is a race of keep-alive, not a failure of the service.
+ * Forwards one request to an instance over its kept-alive connections, streaming both bodies with backpressure (pipe),
+ * and keeps it counted on the backend until the client's response is done. A bodiless GET/HEAD that fails on a reused
+ * socket before any answer is sent again once: the instance closed an idle connection just as we picked it, which is a
+ * race of keep-alive, not a failure of the service.
  */
 export function proxyRequest(req: IncomingMessage, res: ServerResponse, t: ProxyTarget): void {
   const { backend } = t;
-  backend.begin();
-  let ended = false;
-  const end = (): void => {
-    if (!ended) {
-      ended = true;
-      backend.end();
-    }
-  };
-  res.once('close', end);
-  const remote = req.socket.remoteAddress ?? '';
-  const prior = req.headers['x-forwarded-for'];
-  const extra: Record<string, string> = {
-    'x-forwarded-for': prior ? `${String(prior)}, ${remote}` : remote,
-    'x-forwarded-proto': 'http',
-    'x-forwarded-host': req.headers.host ?? '',
-    'x-forwarded-prefix': t.mount === '/' ? '' : t.mount,
-  };
+  let up: ClientRequest | null = null;
+  const tracked = backend.track('request', () => {
+    up?.destroy();
+    res.destroy();
+  });
+  res.once('close', () => {
+    tracked.done();
+    if (!res.writableFinished) up?.destroy();
+  });
+  const headers = upstreamHeaders(req, t.mount);
   const retryable = (req.method === 'GET' || req.method === 'HEAD') && !hasBody(req);
 
   const send = (attempt: number): void => {
-    const up = request(
-      { host: '127.0.0.1', port: backend.port, method: req.method, path: t.path, headers: forwardHeaders(req.headers, extra), agent: backend.agent },
-      (upRes: IncomingMessage) => {
-        const headers: Record<string, string | string[]> = {};
-        for (const [k, v] of Object.entries(upRes.headers)) if (v !== undefined && !HOP.has(k)) headers[k] = v;
-        res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, headers);
-        upRes.pipe(res);
-        upRes.once('error', () => res.destroy());
-        upRes.once('aborted', () => res.destroy());
-      },
-    );
-    up.once('error', (e: NodeJS.ErrnoException) => {
-      if (attempt === 0 && retryable && up.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE') && !res.headersSent && !res.destroyed) {
+    const u = request({ host: '127.0.0.1', port: backend.port, method: req.method, path: t.path, headers, agent: backend.agent }, (upRes) => {
+      const stream = (upRes.headers['content-type'] ?? '').startsWith('text/event-stream');
+      if (stream) {
+        // Server-sent events are meant to stay open and quiet: they are drained like WebSockets, not timed out.
+        tracked.kind = 'stream';
+        u.setTimeout(0);
+        req.socket.setTimeout(0);
+      }
+      const status = upRes.statusCode ?? 502;
+      const headers = endToEnd(upRes.rawHeaders, false);
+      upRes.once('aborted', () => res.destroy());
+      upRes.once('error', () => res.destroy());
+      const length = Number(upRes.headers['content-length'] ?? NaN);
+      if (!stream && length <= SMALL_BODY) {
+        // A small answer goes out as head and body in one write: half the syscalls of piping it.
+        const chunks: Buffer[] = [];
+        upRes.on('data', (c: Buffer) => chunks.push(c));
+        upRes.once('end', () => {
+          res.writeHead(status, upRes.statusMessage, headers);
+          res.end(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+        });
+        return;
+      }
+      res.writeHead(status, upRes.statusMessage, headers);
+      if (stream) res.flushHeaders();
+      upRes.pipe(res);
+    });
+    up = u;
+    u.setTimeout(t.timeoutMs, () => {
+      const e: NodeJS.ErrnoException = new Error(`the instance sent nothing for ${t.timeoutMs / 1000} s`);
+      e.code = 'ETIMEDOUT';
+      u.destroy(e);
+    });
+    u.once('error', (e: NodeJS.ErrnoException) => {
+      if (attempt === 0 && retryable && u.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE') && !res.headersSent && !res.destroyed) {
         send(1);
         return;
       }
-      if (!res.headersSent) {
-        res.writeHead(502, { 'content-type': 'text/plain; charset=utf-8' });
-        res.end(`502 bad gateway: the instance did not answer (${e.code ?? e.message})\n`);
-      } else res.destroy();
+      if (e.code === 'ETIMEDOUT') fail(res, 504, `504 gateway timeout: ${e.message}\n`);
+      else fail(res, 502, `502 bad gateway: the instance failed before answering (${e.code ?? e.message})\n`);
     });
-    res.once('close', () => {
-      if (!res.writableFinished) up.destroy();
-    });
-    if (retryable) up.end();
-    else req.pipe(up);
+    if (retryable) u.end();
+    else req.pipe(u);
   };
   send(0);
 }

@@ -1,14 +1,23 @@
+import type { BasicAuth } from './auth.js';
 import type { Backend } from './backend.js';
+
+/** Who may use a route: everyone (null) or the users of its .htpasswd. */
+export type Guard = BasicAuth | null;
 
 /** A mount path and what answers there now; backend null means ordered but no healthy instance (503). */
 export interface Route {
   readonly mount: string;
   readonly service: string;
   readonly backend: Backend | null;
+  /** `proxy_for` virtual hosts: the service is also `/` of these hosts (lower case, no port). */
+  readonly hosts?: readonly string[];
+  /** `PUBLISH_PORT` as the orders give it: the service is also `/` of this port of the ship (checked when bound). */
+  readonly publishPort?: string;
+  readonly guard?: Guard;
 }
 
 export type Match =
-  | { readonly kind: 'route'; readonly route: Route; readonly path: string }
+  | { readonly kind: 'route'; readonly route: Route; readonly path: string; readonly mount: string }
   | { readonly kind: 'redirect'; readonly location: string }
   | { readonly kind: 'none' };
 
@@ -18,24 +27,49 @@ function splitTarget(target: string): { path: string; query: string } {
   return q < 0 ? { path: target, query: '' } : { path: target.slice(0, q), query: target.slice(q) };
 }
 
+/** The host name of a Host header: lower case, without port or trailing dot; IPv6 literals keep their brackets. */
+export function hostName(header: string | undefined): string {
+  if (!header) return '';
+  let h = header.trim().toLowerCase();
+  if (h.startsWith('[')) {
+    const end = h.indexOf(']');
+    return end < 0 ? h : h.slice(0, end + 1);
+  }
+  const colon = h.indexOf(':');
+  if (colon >= 0) h = h.slice(0, colon);
+  return h.endsWith('.') ? h.slice(0, -1) : h;
+}
+
 /**
- * An immutable routing table: longest mount first, matched on whole path segments (`/echo` serves `/echo/x`, not
- * `/echoes`), the mount stripped before proxying. The front door swaps whole tables, so a request sees one or the other.
+ * An immutable routing table: virtual hosts first, then mounts longest first, matched on whole path segments (`/echo`
+ * serves `/echo/x`, not `/echoes`), the mount stripped before proxying. The front door swaps whole tables, so a
+ * request sees one or the other.
  */
 export class RouteTable {
   readonly routes: readonly Route[];
+  private readonly byHost: ReadonlyMap<string, Route>;
 
   constructor(routes: readonly Route[]) {
     this.routes = Object.freeze([...routes].sort((a, b) => b.mount.length - a.mount.length || a.mount.localeCompare(b.mount)));
+    const byHost = new Map<string, Route>();
+    // In mount order, so two services claiming one host resolve the same way every time.
+    for (const r of [...this.routes].reverse()) for (const h of r.hosts ?? []) if (!byHost.has(h.toLowerCase())) byHost.set(h.toLowerCase(), r);
+    this.byHost = byHost;
   }
 
-  match(target: string): Match {
-    const { path, query } = splitTarget(target.startsWith('/') ? target : `/${target}`);
+  /** Matches a request: its Host against the virtual hosts, then its path against the mounts. */
+  match(target: string, host?: string): Match {
+    const t = target.startsWith('/') ? target : `/${target}`;
+    if (host !== undefined && this.byHost.size > 0) {
+      const route = this.byHost.get(hostName(host));
+      if (route) return { kind: 'route', route, path: t, mount: '/' };
+    }
+    const { path, query } = splitTarget(t);
     for (const route of this.routes) {
       const m = route.mount;
-      if (m === '/') return { kind: 'route', route, path: path + query };
+      if (m === '/') return { kind: 'route', route, path: path + query, mount: m };
       if (path === m) return { kind: 'redirect', location: `${m}/${query}` };
-      if (path.startsWith(`${m}/`)) return { kind: 'route', route, path: path.slice(m.length) + query };
+      if (path.startsWith(`${m}/`)) return { kind: 'route', route, path: path.slice(m.length) + query, mount: m };
     }
     return { kind: 'none' };
   }

@@ -51,4 +51,71 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'ssh audit',
+    sql: `
+      CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('auth', 'exec', 'shell', 'sftp', 'read')),
+        user TEXT NOT NULL,
+        fingerprint TEXT,
+        key_file TEXT,
+        remote TEXT NOT NULL,
+        ok INTEGER,
+        method TEXT,
+        command TEXT,
+        pty INTEGER,
+        exit_code INTEGER,
+        signal TEXT,
+        duration_ms INTEGER,
+        message TEXT NOT NULL DEFAULT ''
+      );
+    `,
+  },
+  {
+    version: 4,
+    name: 'agent instances and served inputs',
+    sql: `
+      CREATE TABLE instances (
+        id TEXT PRIMARY KEY,
+        service TEXT NOT NULL,
+        release TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        start_time TEXT NOT NULL,
+        port INTEGER NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('starting', 'serving', 'draining')),
+        runtime TEXT NOT NULL,
+        started_at TEXT NOT NULL
+      );
+      CREATE TABLE agent_services (
+        name TEXT PRIMARY KEY,
+        mount TEXT NOT NULL,
+        published INTEGER NOT NULL,
+        release TEXT,
+        inputs TEXT
+      );
+    `,
+  },
+  {
+    version: 5,
+    name: 'git push test builds',
+    sql: `
+      CREATE TABLE pushes (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        name TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        key_file TEXT NOT NULL,
+        remote TEXT NOT NULL,
+        ref TEXT,
+        sha TEXT,
+        release TEXT,
+        result TEXT NOT NULL,
+        message TEXT NOT NULL DEFAULT '',
+        updated_at TEXT NOT NULL
+      );
+    `,
+  },
 ];

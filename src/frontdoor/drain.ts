@@ -1,0 +1,27 @@
+import type { Server } from 'node:http';
+
+/**
+ * Stops accepting and waits until the requests in flight are answered, for up to graceMs: kept-alive connections are
+ * closed as soon as they fall idle (the responses in between say `connection: close`, see FrontDoor). Resolves with
+ * how many connections were still open when the grace ran out (0 when all ended by themselves).
+ */
+export function drainServer(server: Server, graceMs: number): Promise<number> {
+  return new Promise((resolve) => {
+    let open = -1;
+    const done = (n: number): void => {
+      clearInterval(idle);
+      clearTimeout(limit);
+      resolve(n);
+    };
+    server.close(() => done(0));
+    const idle = setInterval(() => server.closeIdleConnections(), 100);
+    const limit = setTimeout(() => {
+      server.getConnections((_e, n) => {
+        open = n;
+        server.closeAllConnections();
+        done(open);
+      });
+    }, graceMs);
+    server.closeIdleConnections();
+  });
+}

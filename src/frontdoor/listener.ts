@@ -1,0 +1,85 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { FrontDoorLimits } from './limits.js';
+
+export interface Handlers {
+  request(req: IncomingMessage, res: ServerResponse): void;
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+}
+
+const CLIENT_ERRORS: Record<string, string> = {
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+};
+
+/**
+ * An HTTP server hardened the same way for the front door and every published port: whole request heads within a time
+ * limit (slowloris), bounded head size (431), idle connections closed, malformed requests answered 400 and closed, and
+ * at most so many connections in all and from one address, so a flood from one client leaves room for the others.
+ */
+export function hardenedServer(limits: FrontDoorLimits, h: Handlers): Server {
+  const started = new WeakSet<Duplex>();
+  const server = createServer(
+    {
+      maxHeaderSize: limits.maxHeaderBytes,
+      headersTimeout: limits.headersTimeoutMs,
+      // No limit on a whole request: a 1 GB upload on a slow link is fine as long as it moves (idle timeout).
+      requestTimeout: 0,
+      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+      noDelay: true,
+    },
+    (req, res) => {
+      started.add(req.socket);
+      h.request(req, res);
+    },
+  );
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  server.timeout = limits.idleTimeoutMs;
+  server.maxConnections = limits.maxConnections;
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    started.add(socket);
+    h.upgrade(req, socket, head);
+  });
+
+  const perAddress = new Map<string, number>();
+  server.on('connection', (socket: Socket) => {
+    const addr = socket.remoteAddress ?? '';
+    const n = (perAddress.get(addr) ?? 0) + 1;
+    if (n > limits.maxConnectionsPerAddress) {
+      socket.destroy();
+      return;
+    }
+    perAddress.set(addr, n);
+    // Node enforces headersTimeout only once a request has begun: a connection that sends nothing (or a byte) would
+    // sit until the idle timeout. Its first request head must be complete within the headers timeout.
+    const deadline = setTimeout(() => {
+      if (!started.has(socket)) socket.destroy();
+    }, limits.headersTimeoutMs);
+    deadline.unref();
+    socket.once('close', () => {
+      clearTimeout(deadline);
+      const left = (perAddress.get(addr) ?? 1) - 1;
+      if (left <= 0) perAddress.delete(addr);
+      else perAddress.set(addr, left);
+    });
+  });
+
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    const status = CLIENT_ERRORS[err.code ?? ''] ?? '400 Bad Request';
+    if (err.code !== 'ECONNRESET' && socket.writable) {
+      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain; charset=utf-8\r\nconnection: close\r\ncontent-length: ${status.length + 1}\r\n\r\n${status}\n`);
+    } else socket.destroy();
+  });
+  return server;
+}
+
+export function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}

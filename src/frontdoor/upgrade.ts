@@ -1,0 +1,79 @@
+import { request, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { endToEnd, upstreamHeaders } from './headers.js';
+import type { ProxyTarget } from './proxy.js';
+
+/** A raw HTTP/1.1 answer on a socket that left the HTTP server (upgrade requests have no ServerResponse). */
+export function rawAnswer(socket: Duplex, status: number, reason: string, body: string, headers: Record<string, string> = {}): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const lines = [`HTTP/1.1 ${status} ${reason}`, 'content-type: text/plain; charset=utf-8', `content-length: ${Buffer.byteLength(body)}`, 'connection: close'];
+  for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
+  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
+}
+
+function head(res: IncomingMessage, headers: readonly string[]): string {
+  const lines = [`HTTP/1.1 ${res.statusCode ?? 502} ${res.statusMessage ?? ''}`];
+  for (let i = 0; i < headers.length; i += 2) lines.push(`${headers[i] as string}: ${headers[i + 1] as string}`);
+  return `${lines.join('\r\n')}\r\n\r\n`;
+}
+
+/**
+ * An upgrade (WebSocket) through to the instance on a connection of its own, then bytes both ways with backpressure.
+ * It counts on the backend as long-lived until either side closes, so a drain waits for it and closes it at the timeout.
+ */
+export function proxyUpgrade(req: IncomingMessage, socket: Duplex, clientHead: Buffer, t: ProxyTarget): void {
+  const { backend } = t;
+  let upSocket: Duplex | null = null;
+  let finished = false;
+  const tracked = backend.track('upgrade', () => finish());
+  function finish(): void {
+    if (finished) return;
+    finished = true;
+    tracked.done();
+    socket.destroy();
+    upSocket?.destroy();
+  }
+  socket.once('close', finish);
+  socket.on('error', finish);
+
+  const headers = upstreamHeaders(req, t.mount);
+  headers.connection = 'upgrade';
+  headers.upgrade = req.headers.upgrade ?? '';
+  const up = request({ host: '127.0.0.1', port: backend.port, method: req.method, path: t.path, headers, agent: false });
+  up.setTimeout(t.timeoutMs, () => up.destroy(Object.assign(new Error(`the instance sent nothing for ${t.timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
+  up.once('upgrade', (upRes, s, upHead) => {
+    upSocket = s;
+    up.setTimeout(0);
+    s.setTimeout(0);
+    if (finished) {
+      s.destroy();
+      return;
+    }
+    // The 101 keeps its Upgrade and Connection headers: they are what the switch of protocols is.
+    socket.write(head(upRes, upRes.rawHeaders));
+    if (upHead.length > 0) socket.write(upHead);
+    if (clientHead.length > 0) s.write(clientHead);
+    s.on('error', finish);
+    s.once('close', finish);
+    s.pipe(socket);
+    socket.pipe(s);
+  });
+  up.once('response', (upRes) => {
+    // The instance said no to the upgrade: its answer goes to the client as it is, then the connection closes.
+    socket.write(head(upRes, [...endToEnd(upRes.rawHeaders, false), 'connection', 'close']));
+    upRes.pipe(socket);
+  });
+  up.once('error', (e: NodeJS.ErrnoException) => {
+    if (upSocket === null && !finished) {
+      if (e.code === 'ETIMEDOUT') rawAnswer(socket, 504, 'Gateway Timeout', `504 gateway timeout: ${e.message}\n`);
+      else rawAnswer(socket, 502, 'Bad Gateway', `502 bad gateway: the instance failed before answering (${e.code ?? e.message})\n`);
+      // The answer is on its way; the client socket's close ends the rest.
+      return;
+    }
+    finish();
+  });
+  up.end();
+}

@@ -1,0 +1,86 @@
+import { join } from 'node:path';
+import { insideRoot } from '../paths.js';
+
+/** The two programs the `git` user runs: push and clone/fetch. Nothing else (no upload-archive, no shell). */
+export type GitProgram = 'git-receive-pack' | 'git-upload-pack';
+
+export type GitCommand = { readonly program: GitProgram; readonly name: string; readonly repo: string } | { readonly error: string };
+
+/** One repo per test-build name: lower case, so `/<name>-<sha7>/` is one unambiguous URL segment. */
+const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+/** What git sends: the program, one space, one shell-quoted argument. Anything else is refused, never guessed at. */
+const COMMAND = /^(git-receive-pack|git-upload-pack) ('.*')$/s;
+const MAX_COMMAND = 1024;
+
+/**
+ * Un-quotes one argument as git's sq_quote_buf() writes it: the whole of it in '...', with a `'` written as `'\''`
+ * and a `!` as `'\!'`. Returns null for anything git would not have produced.
+ */
+export function unquoteGitArg(quoted: string): string | null {
+  if (!quoted.startsWith("'")) return null;
+  let out = '';
+  let i = 1;
+  for (;;) {
+    const close = quoted.indexOf("'", i);
+    if (close < 0) return null;
+    out += quoted.slice(i, close);
+    i = close + 1;
+    if (i === quoted.length) return out;
+    const escaped = quoted[i + 1];
+    if (quoted[i] !== '\\' || (escaped !== "'" && escaped !== '!') || quoted[i + 2] !== "'") return null;
+    out += escaped;
+    i += 3;
+  }
+}
+
+/** The push-repo name of the path git asked for: one optional leading `/`, one optional trailing `.git`, then NAME. */
+export function pushName(path: string): string | null {
+  let name = path.startsWith('/') ? path.slice(1) : path;
+  if (name.endsWith('.git')) name = name.slice(0, -4);
+  return NAME.test(name) ? name : null;
+}
+
+/** <dataDir>/push: where the bare repos of `git push ship` live. */
+export function pushDir(dataDir: string): string {
+  return join(dataDir, 'push');
+}
+
+/** The bare repo of a name, cleaned and checked to stay inside the push dir (null if it would not). */
+export function pushRepoPath(dataDir: string, name: string): string | null {
+  const repo = insideRoot(pushDir(dataDir), `${name}.git`);
+  return repo !== null && repo !== pushDir(dataDir) && NAME.test(name) ? repo : null;
+}
+
+function shown(s: string): string {
+  return JSON.stringify(s.length > 80 ? `${s.slice(0, 80)}...` : s);
+}
+
+/** Parses the exec request of a `git` session strictly; the error is the one line the client sees. */
+export function parseGitCommand(command: string, dataDir: string): GitCommand {
+  const usage = 'the git user only runs git-receive-pack (git push) and git-upload-pack (git clone/fetch)';
+  if (command.length > MAX_COMMAND) return { error: `command too long: ${usage}` };
+  const m = COMMAND.exec(command);
+  if (!m) return { error: `${shown(command)} refused: ${usage}` };
+  const program = m[1] as GitProgram;
+  const path = unquoteGitArg(m[2] as string);
+  if (path === null) return { error: `${shown(command)} refused: the repository argument is not quoted as git quotes it` };
+  const name = pushName(path);
+  const repo = name === null ? null : pushRepoPath(dataDir, name);
+  if (name === null || repo === null) {
+    return { error: `bad repository name ${shown(path)}: use ssh://git@SHIP:PORT/<name> with <name> of 1-63 characters a-z 0-9 . _ - starting with a letter or digit` };
+  }
+  return { program, name, repo };
+}
+
+/**
+ * The service name a push's releases, logs and test instance go by. HQ service names come from mount paths; the `_push.`
+ * prefix keeps test builds apart from them (push-build refuses a name an HQ service happens to use).
+ */
+export function pushServiceName(name: string): string {
+  return `_push.${name}`;
+}
+
+/** Where the front door serves a push's test instance: `/<name>-<sha7>`. */
+export function pushMount(name: string, sha: string): string {
+  return `/${name}-${sha.slice(0, 7)}`;
+}

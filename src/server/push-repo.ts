@@ -1,0 +1,105 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { git } from '../headquarters/git.js';
+import { controlSocketPath } from './control-socket.js';
+import { pushDir } from './git-command.js';
+
+function sq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The pre-receive hook's program (plain JS, so it starts in milliseconds without tsx): hands the ref updates to the
+ * running ship (hidden control command `push-build`) and relays the build's lines as they come; git shows them to
+ * the admiral as `remote: ...` and rejects the push when this exits non-zero. Its env comes from receive-pack, which
+ * the git session started with STARPHLEET_PUSH_ID; GIT_QUARANTINE_PATH is where git keeps the pushed objects until
+ * the ref is accepted.
+ */
+function hookProgram(socket: string): string {
+  return `// Written by starphleet (regenerated on every push): build the pushed commit before git accepts the ref.
+import { connect } from 'node:net';
+const SOCKET = ${JSON.stringify(socket)};
+let input = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (d) => (input += d));
+process.stdin.on('end', () => {
+  const updates = input.split('\\n').filter((l) => l !== '');
+  const argv = ['push-build', process.env.STARPHLEET_PUSH_ID ?? '', process.env.GIT_QUARANTINE_PATH ?? '', ...updates];
+  const sock = connect(SOCKET);
+  let buf = '';
+  let code = 1;
+  sock.on('connect', () => sock.write(JSON.stringify({ argv }) + '\\n'));
+  sock.on('data', (d) => {
+    buf += d.toString('utf8');
+    let nl;
+    while ((nl = buf.indexOf('\\n')) >= 0) {
+      const m = JSON.parse(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+      if ('out' in m) process.stdout.write(m.out);
+      else if ('err' in m) process.stderr.write(m.err);
+      else if ('exit' in m) code = m.exit;
+    }
+  });
+  sock.on('error', (e) => process.stderr.write('starphleet: cannot reach the ship to build: ' + e.message + '\\n'));
+  sock.on('close', () => (process.exitCode = code));
+});
+`;
+}
+
+async function writeIfChanged(path: string, content: string, mode: number): Promise<void> {
+  const now = await readFile(path, 'utf8').catch(() => null);
+  if (now !== content) {
+    const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
+    await writeFile(tmp, content, { mode });
+    await rename(tmp, path);
+  }
+  await chmod(path, mode);
+}
+
+/** Hooks the ship owns: rewritten when this ship's node or data dir changed since the repo was made. */
+async function installHook(dataDir: string, repo: string): Promise<void> {
+  const hooks = join(repo, 'hooks');
+  await mkdir(hooks, { recursive: true });
+  const program = join(hooks, 'starphleet-pre-receive.mjs');
+  await writeIfChanged(program, hookProgram(controlSocketPath(dataDir)), 0o644);
+  await writeIfChanged(join(hooks, 'pre-receive'), `#!/bin/sh\nexec ${sq(process.execPath)} ${sq(program)}\n`, 0o755);
+}
+
+/**
+ * The bare repo of a push name, created on first use (made beside, then renamed into place, so a half-made repo is
+ * never seen). Its hooks path is pinned in its own config: a `core.hooksPath` in the ship user's global git config
+ * must not switch the build-before-accept hook off.
+ */
+export async function ensurePushRepo(dataDir: string, repo: string): Promise<void> {
+  if (!existsSync(join(repo, 'HEAD'))) {
+    await mkdir(pushDir(dataDir), { recursive: true, mode: 0o700 });
+    const tmp = `${repo}.tmp-${randomBytes(4).toString('hex')}`;
+    try {
+      await git(['init', '--quiet', '--bare', '--template=', tmp]);
+      await git(['config', 'core.hooksPath', join(repo, 'hooks')], { cwd: tmp });
+      await rename(tmp, repo).catch((e: NodeJS.ErrnoException) => {
+        // A concurrent first push of the same name made it first: use theirs.
+        if (!existsSync(join(repo, 'HEAD'))) throw e;
+      });
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+  await installHook(dataDir, repo);
+}
+
+/** HEAD of a fresh repo names a branch nobody pushed: point it at the pushed one, or clones warn and check out nothing. */
+export async function fixHead(repo: string, ref: string): Promise<void> {
+  const resolves = await git(['rev-parse', '--verify', '--quiet', 'HEAD'], { cwd: repo }).then(
+    () => true,
+    () => false,
+  );
+  if (!resolves && ref.startsWith('refs/heads/')) await git(['symbolic-ref', 'HEAD', ref], { cwd: repo });
+}
+
+/** The sha a ref points at now, or null. */
+export async function refSha(repo: string, ref: string): Promise<string | null> {
+  return git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { cwd: repo }).catch(() => null);
+}

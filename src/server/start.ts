@@ -1,0 +1,24 @@
+import type { ShipOptions } from '../config.js';
+import type { Headquarters } from '../headquarters/headquarters.js';
+import type { Logger } from '../log.js';
+import type { Db } from '../state/db.js';
+import type { HeldListener } from '../update/takeover.js';
+import { loadHostKeys } from './host-keys.js';
+import { sshLimitsFromEnv } from './limits.js';
+import { SshServer } from './ssh-server.js';
+
+/**
+ * Host keys, limits (STARPHLEET_SSH_* env), listen on --listen:--ssh-port, and follow HQ's admirals: every new
+ * commit replaces them. Until the first sync there are none, so everyone is refused.
+ */
+export async function startSshServer(options: ShipOptions, db: Db, headquarters: Headquarters, log: Logger, inherit?: () => Promise<HeldListener>): Promise<SshServer> {
+  const limits = sshLimitsFromEnv();
+  const hostKeys = loadHostKeys(options.dataDir, log);
+  const server = new SshServer({ dataDir: options.dataDir, db, log, limits, hostKeys });
+  headquarters.onChange((next) => server.setAdmirals(next.admirals));
+  if (headquarters.current) server.setAdmirals(headquarters.current.admirals);
+  // A successor ship (hand-over) serves on the old ship's socket: the port is never closed in between.
+  const addr = inherit ? await server.listenOn(await inherit()) : await server.listen(options.sshPort, options.listen);
+  log(`ssh listening on ${addr.address}:${addr.port}${inherit ? ' (socket taken over from the old ship)' : ''}`);
+  return server;
+}

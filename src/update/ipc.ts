@@ -1,0 +1,45 @@
+import type { Server as NetServer } from 'node:net';
+
+/**
+ * The hand-over conversation between the running ship (parent) and its successor (child, started with --takeover and
+ * an IPC channel). The child asks for each piece when it is ready to use it, so a socket is never held by a process
+ * that does not serve it yet:
+ *   child: {want:'control'}  parent closes its control socket, then {give:'control'}; the child binds a fresh one
+ *   child: {want:'ssh'}      parent sends its listening SSH socket {give:'ssh'} (+handle); both accept for a while
+ *   child: {want:'http'}     parent stops reconciling, sends each published port {give:'published',port} (+handle),
+ *                            then the front door {give:'http'} (+handle)
+ *   child: {ready: version}  the child serves everything and holds the data-dir lock; the parent stops accepting,
+ *                            lets in-flight requests and SSH sessions finish, and exits
+ *   child: {failed: reason}  (or the child exits): the parent takes everything back and keeps serving
+ */
+export type Want = 'control' | 'ssh' | 'http';
+
+export type ToParent = { readonly want: Want } | { readonly ready: string } | { readonly failed: string };
+
+export type ToChild = { readonly give: 'control' | 'ssh' | 'http' } | { readonly give: 'published'; readonly port: number };
+
+/** The front door's listening sockets: its own port and each PUBLISH_PORT. */
+export interface DoorListeners {
+  readonly http: NetServer;
+  readonly published: ReadonlyMap<number, NetServer>;
+}
+
+export function isToParent(m: unknown): m is ToParent {
+  if (typeof m !== 'object' || m === null) return false;
+  const o = m as Record<string, unknown>;
+  return o.want === 'control' || o.want === 'ssh' || o.want === 'http' || typeof o.ready === 'string' || typeof o.failed === 'string';
+}
+
+export function isToChild(m: unknown): m is ToChild {
+  if (typeof m !== 'object' || m === null) return false;
+  const o = m as Record<string, unknown>;
+  return o.give === 'control' || o.give === 'ssh' || o.give === 'http' || (o.give === 'published' && typeof o.port === 'number');
+}
+
+/** Grace for in-flight requests and SSH sessions of the old ship after a hand-over: STARPHLEET_HANDOVER_GRACE s (60). */
+export function handoverGraceMs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.STARPHLEET_HANDOVER_GRACE ?? '60';
+  const n = Number(raw);
+  if (!(n >= 0) || !Number.isFinite(n)) throw new Error(`STARPHLEET_HANDOVER_GRACE must be a number of seconds, got ${JSON.stringify(raw)}`);
+  return n * 1000;
+}

@@ -1,0 +1,69 @@
+import type { Server } from 'node:net';
+import type { Agent } from '../agent/agent.js';
+import type { Headquarters } from '../headquarters/headquarters.js';
+import type { Logger } from '../log.js';
+import type { SshServer } from '../server/ssh-server.js';
+import type { HandoverHooks } from './handover.js';
+import { handoverGraceMs } from './ipc.js';
+
+/** The pieces of a running ship a hand-over touches; ship.ts owns them. */
+export interface ShipParts {
+  readonly headquarters: Headquarters;
+  readonly agent: Agent;
+  readonly log: Logger;
+  ssh(): SshServer | null;
+  control(): Server | null;
+  /** Binds the control socket again (after a failed hand-over). */
+  reopenControl(): Promise<void>;
+  /** The ship's own stop(): closes what is left and releases what it still owns. */
+  stop(): Promise<void>;
+}
+
+function closeServer(s: Server): Promise<void> {
+  return new Promise((r) => s.close(() => r()));
+}
+
+/** The running ship's side of a hand-over (see handover.ts for the order of things). */
+export function shipHandover(p: ShipParts): HandoverHooks {
+  let controlClosed = false;
+  let paused = false;
+  return {
+    stopHeadquarters: () => p.headquarters.stop(),
+    async closeControl() {
+      const c = p.control();
+      if (c && !controlClosed) {
+        controlClosed = true;
+        await closeServer(c);
+      }
+    },
+    sshListener() {
+      const ssh = p.ssh();
+      if (!ssh) throw new Error('this ship has no SSH server');
+      return ssh.listener;
+    },
+    async pauseAgent() {
+      paused = true;
+      await p.agent.pause();
+      return p.agent.frontDoor?.listeners() ?? null;
+    },
+    async resume() {
+      if (controlClosed) {
+        await p.reopenControl();
+        controlClosed = false;
+      }
+      if (paused) {
+        paused = false;
+        p.agent.resume();
+      }
+      p.headquarters.start();
+      p.log('hand-over failed: this ship serves on');
+    },
+    async retire() {
+      const grace = handoverGraceMs();
+      p.log(`handed over: no longer accepting; waiting up to ${grace / 1000}s for in-flight requests and SSH sessions`);
+      await Promise.all([p.ssh()?.retire(grace), p.agent.frontDoor?.retire(grace)]);
+      // The control socket's path belongs to the new ship now: closing it here would unlink it (it is closed already).
+      await p.stop();
+    },
+  };
+}

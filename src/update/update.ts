@@ -1,0 +1,101 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatGitRef } from '../headquarters/giturl.js';
+import type { Ship } from '../ship.js';
+import { PACKAGE_ROOT, VERSION } from '../version.js';
+import { buildVersion, StepFailed } from './build.js';
+import { handOver } from './handover.js';
+import { handoverGraceMs } from './ipc.js';
+import { cloneVersion, newestCommit, runningCommit, updateRemote } from './source.js';
+import { promote } from './versions.js';
+
+export interface UpdateIo {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  /** Aborted when the caller goes away: before the hand-over that cancels the update; after it, the old ship retires. */
+  readonly signal: AbortSignal;
+}
+
+function seconds(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
+  const raw = env[name] ?? String(dflt);
+  const n = Number(raw);
+  if (!(n > 0) || !Number.isFinite(n)) throw new Error(`${name} must be a positive number of seconds, got ${JSON.stringify(raw)}`);
+  return n * 1000;
+}
+
+export function describeVersion(version: string, sha: string | null): string {
+  return sha ? `${version} @ ${sha.slice(0, 7)}` : version;
+}
+
+/** One update at a time per ship process; after a hand-over this stays set: the process is on its way out. */
+let busy = false;
+
+/**
+ * `ssh update@ship` and `starphleet update`: fetch the newest commit of the update remote, and if it is not the one
+ * running, install it beside this one (<data>/versions/<sha>), build and check it, and hand the ship over to it.
+ * Any failure leaves this ship serving and returns non-zero with the reason. STARPHLEET_UPDATE_TIMEOUT (s, 900) limits
+ * each build step, STARPHLEET_HANDOVER_TIMEOUT (s, 120) the new ship's start.
+ */
+export async function runUpdate(ship: Ship, io: UpdateIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  if (busy) {
+    io.err('starphleet update: an update is already in progress on this ship\n');
+    return 1;
+  }
+  busy = true;
+  let handedOver = false;
+  const dataDir = ship.options.dataDir;
+  let fetched: string | null = null;
+  try {
+    const stepMs = seconds(env, 'STARPHLEET_UPDATE_TIMEOUT', 900);
+    const readyMs = seconds(env, 'STARPHLEET_HANDOVER_TIMEOUT', 120);
+    const remote = updateRemote(env);
+    const access = { ...(ship.options.privateKey ? { privateKey: ship.options.privateKey } : {}), knownHostsFile: join(dataDir, 'known_hosts') };
+    const running = await runningCommit();
+    const old = describeVersion(VERSION, running);
+    io.out(`running ${old}; checking ${formatGitRef(remote)}\n`);
+    if ((await newestCommit(remote, access)) === running) {
+      io.out(`already up to date (${old})\n`);
+      return 0;
+    }
+    const { sha, dir } = await cloneVersion(dataDir, remote, access);
+    if (sha === running) {
+      rmSync(dir, { recursive: true, force: true });
+      io.out(`already up to date (${old})\n`);
+      return 0;
+    }
+    fetched = dir;
+    io.out(`fetched ${sha} into ${dir}\n`);
+    const version = await buildVersion({ dir, runningRoot: PACKAGE_ROOT, progress: io.out, timeoutMs: stepMs, signal: io.signal });
+    const next = describeVersion(version, sha);
+    io.out(`built ${next}: it runs; handing the ship over to it\n`);
+    const r = await handOver(ship.handover, { cli: join(dir, 'dist', 'cli.js'), progress: io.out, timeoutMs: readyMs });
+    if (!r.ok) {
+      io.err(`starphleet update: ${r.reason}; still running ${old}\n`);
+      return 1;
+    }
+    handedOver = true;
+    fetched = null;
+    promote(dataDir, dir, PACKAGE_ROOT);
+    ship.log(`updated ${old} -> ${next}`);
+    io.out(`updated ${old} -> ${next}\n`);
+    // The reply must reach the caller before this process goes: retire once the caller hung up (or after the grace).
+    const callerGone = new Promise<void>((r) => {
+      if (io.signal.aborted) return r();
+      io.signal.addEventListener('abort', () => r(), { once: true });
+      setTimeout(r, handoverGraceMs(env)).unref();
+    });
+    void callerGone
+      .then(() => ship.handover.retire())
+      .catch((e: unknown) => ship.log(`retiring after the hand-over: ${(e as Error).message}`))
+      .finally(() => process.exit(0));
+    return 0;
+  } catch (e) {
+    const why = e instanceof StepFailed ? e.message : `${(e as Error).message}`;
+    io.err(`starphleet update: ${why}; still running ${describeVersion(VERSION, await runningCommit().catch(() => null))}\n`);
+    return 1;
+  } finally {
+    // A failed version is not kept: the next update fetches it afresh. (The previous version is never touched here.)
+    if (fetched) rmSync(fetched, { recursive: true, force: true });
+    if (!handedOver) busy = false;
+  }
+}
