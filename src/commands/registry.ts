@@ -9,7 +9,7 @@ import { updateCommand } from './update.js';
 import { versionCommand } from './version.js';
 
 /** Every operation the running ship answers on its control socket (and so in admirals' SSH sessions). */
-export const SHIP_COMMANDS: readonly ShipCommand[] = [statusCommand, logsCommand, redeployCommand, versionCommand, updateCommand];
+export const SHIP_COMMANDS: readonly ShipCommand[] = [statusCommand, logsCommand, redeployCommand, auditCommand, versionCommand, updateCommand];
 
 /** The ship's own plumbing (git push's hook and session), on the control socket only: not in the CLI or its help. */
 export const INTERNAL_COMMANDS: readonly ShipCommand[] = [pushBuildCommand, pushServeCommand];
