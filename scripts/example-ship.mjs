@@ -34,7 +34,7 @@ const fresh = makeRepo(hq, () => {
   const ssh = join(homedir(), '.ssh');
   const pubs = existsSync(ssh) ? readdirSync(ssh).filter((f) => /^id_[a-z0-9_]+\.pub$/.test(f)) : [];
   for (const f of pubs) copyFileSync(join(ssh, f), join(hq, 'authorized_keys', f.replace(/\.pub$/, '')));
-  if (pubs.length === 0) writeFileSync(join(hq, 'authorized_keys', 'README'), '# put one OpenSSH public key per file in this folder\n');
+  if (pubs.length === 0) console.log(`no ~/.ssh/id_*.pub found: add a public key file to ${join(hq, 'authorized_keys')} and commit to get in over ssh`);
 });
 if (fresh) console.log(`example headquarters created at ${hq}`);
 

@@ -4,15 +4,21 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Agent } from './agent/agent.js';
 import { createAgent } from './agent/create.js';
+import { startJobs } from './agent/jobs.js';
+import { Shipscripts } from './agent/shipscripts.js';
 import { writeCliWrapper } from './commands/cli-wrapper.js';
 import type { ShipOptions } from './config.js';
 import { Headquarters } from './headquarters/headquarters.js';
 import { log as defaultLog, type Logger } from './log.js';
 import { startControlSocket } from './server/control-socket.js';
+import type { SshServer } from './server/ssh-server.js';
 import { startSshServer } from './server/start.js';
 import { openDb, type Db } from './state/db.js';
 import { setKv } from './state/hq.js';
-import { lockDataDir } from './state/lock.js';
+import { lockDataDir, takeOverDataDir } from './state/lock.js';
+import type { HandoverHooks } from './update/handover.js';
+import { shipHandover } from './update/ship-handover.js';
+import type { Predecessor } from './update/takeover.js';
 import { VERSION } from './version.js';
 
 export interface Ship {
@@ -22,7 +28,15 @@ export interface Ship {
   /** Runs what HQ orders; stopping the ship leaves its instances serving for the next ship process to adopt. */
   readonly agent: Agent;
   readonly log: Logger;
+  /** What `starphleet update` lends the new ship it hands over to (update/handover.ts). */
+  readonly handover: HandoverHooks;
   stop(): Promise<void>;
+}
+
+/** Where the ship reaches its own front door (jobs with a `/path` url). */
+function frontDoorUrl(o: ShipOptions): string {
+  const host = o.listen === '0.0.0.0' || o.listen === '::' ? '127.0.0.1' : o.listen.includes(':') ? `[${o.listen}]` : o.listen;
+  return `http://${host}:${o.httpPort}`;
 }
 
 /** cli.ts sits beside this file both in src/ (run by tsx) and in dist/ (built). */
@@ -32,9 +46,10 @@ const CLI_SCRIPT = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './cl
  * Composition root. Data flows one way: HQ commit -> desired state -> agent -> releases/instances -> routes; the
  * SSH server, control socket and front door read state and act only through the agent or commands/.
  */
-export async function startShip(options: ShipOptions, log: Logger = defaultLog): Promise<Ship> {
+export async function startShip(options: ShipOptions, log: Logger = defaultLog, predecessor?: Predecessor): Promise<Ship> {
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-  const unlock = lockDataDir(options.dataDir);
+  // A successor (--takeover) takes the lock only once it serves: until then the old ship holds it and may go on.
+  let unlock = predecessor ? () => {} : lockDataDir(options.dataDir);
   const db = openDb(join(options.dataDir, 'state.db'));
   const headquarters = new Headquarters({
     spec: options.headquarters,
@@ -54,12 +69,25 @@ export async function startShip(options: ShipOptions, log: Logger = defaultLog):
   // Everything started below is stopped in reverse order by stop().
   const stops: (() => Promise<void> | void)[] = [];
   let stopping: Promise<void> | null = null;
+  let control: Server | null = null;
+  let ssh: SshServer | null = null;
   const ship: Ship = {
     options,
     db,
     headquarters,
     agent,
     log,
+    handover: shipHandover({
+      headquarters,
+      agent,
+      log,
+      ssh: () => ssh,
+      control: () => control,
+      reopenControl: async () => {
+        control = await startControlSocket(ship, log);
+      },
+      stop: () => ship.stop(),
+    }),
     stop() {
       stopping ??= (async () => {
         for (const s of stops.reverse()) await s();
@@ -74,17 +102,29 @@ export async function startShip(options: ShipOptions, log: Logger = defaultLog):
 
   try {
     writeCliWrapper(options.dataDir, CLI_SCRIPT);
-    const control: Server = await startControlSocket(ship, log);
-    stops.push(() => new Promise<void>((r) => control.close(() => r())));
-    const ssh = await startSshServer(options, db, headquarters, log);
-    stops.push(() => ssh.close());
-    await agent.start();
+    await predecessor?.control();
+    control = await startControlSocket(ship, log);
+    stops.push(() => new Promise<void>((r) => (control ? control.close(() => r()) : r())));
+    // Hand-over: know the admirals and routes before sharing the old ship's sockets, so no client sees a difference.
+    if (predecessor) await headquarters.checkNow();
+    const sshServer = await startSshServer(options, db, headquarters, log, predecessor ? () => predecessor.ssh() : undefined);
+    ssh = sshServer;
+    stops.push(() => sshServer.close());
+    if (predecessor && headquarters.current) agent.presetDesired(headquarters.current);
+    await agent.start(predecessor ? () => predecessor.door() : undefined);
     stops.push(() => agent.stop());
     headquarters.onChange((next) => agent.setDesired(next));
+    const scripts = new Shipscripts({ hqDir: join(options.dataDir, 'hq'), dataDir: options.dataDir, shipName: options.name, headquarters: headquarters.url }, log);
+    headquarters.onChange((next) => void scripts.run(() => next.shipscripts));
+    stops.push(() => scripts.idle());
+    stops.push(startJobs(() => headquarters.current?.jobs ?? [], frontDoorUrl(options), log));
+    if (predecessor) unlock = takeOverDataDir(options.dataDir, predecessor.pid);
   } catch (e) {
+    await predecessor?.failed((e as Error).message);
     await ship.stop();
     throw e;
   }
   headquarters.start();
+  await predecessor?.ready(VERSION);
   return ship;
 }
