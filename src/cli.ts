@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { hqCheck } from './commands/hq-check.js';
 import { ConfigError, evalTimeoutMs, shipOptions, type ShipFlags } from './config.js';
 import { resolve } from 'node:path';
@@ -7,6 +7,7 @@ import { SHIP_COMMANDS } from './commands/registry.js';
 import { runOnShip } from './commands/remote.js';
 import { log } from './log.js';
 import { startShip } from './ship.js';
+import { Predecessor } from './update/takeover.js';
 import { DataDirBusy } from './state/lock.js';
 import { VERSION } from './version.js';
 
@@ -24,8 +25,10 @@ program
   .option('--pulse <seconds>', 'seconds between HQ and service checks (env STARPHLEET_PULSE, default 5)')
   .option('--private-key <file>', 'private key for git over ssh (env STARPHLEET_PRIVATE_KEY)')
   .option('--name <name>', 'ship name (default: hostname)')
-  .action(async (flags: ShipFlags) => {
-    const ship = await startShip(shipOptions(flags));
+  // Only `starphleet update` passes it, to the new version it starts: take over from the ship that started it.
+  .addOption(new Option('--takeover', 'take over sockets and instances from the parent ship (update)').hideHelp())
+  .action(async (flags: ShipFlags & { takeover?: boolean }) => {
+    const ship = await startShip(shipOptions(flags), log, flags.takeover ? Predecessor.fromParent() : undefined);
     const shutdown = (signal: string): void => {
       log(`${signal}: stopping`);
       void ship.stop().then(() => process.exit(0));

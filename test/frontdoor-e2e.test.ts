@@ -299,7 +299,7 @@ describe('bad clients', () => {
       await waitFor(() => closed >= 20, 'connections over the per-address limit refused', 10_000, 50);
       for (let i = 0; i < 5; i++) assert.equal((await send(port, '/echo/')).status, 200);
       // The ones let in sent no request: the headers timeout (1 s here) closes them too.
-      await waitFor(() => closed === flood.length, 'idle flood connections closed', 15_000, 50);
+      await waitFor(() => closed === flood.length, () => `idle flood connections closed (${closed} of ${flood.length})`, 15_000, 50);
     } finally {
       for (const s of flood) s.destroy();
     }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -168,5 +168,68 @@ setTimeout(() => {
     assert.equal(rows.at(-1)?.result, 'rejected');
     assert.notEqual(rows.at(-1)?.sha, firstSha);
     assert.match(rows.at(-1)?.message ?? '', /build of myapp/);
+  });
+
+  it('pushes of different names run side by side; a second push of a name replaces its first instance', async () => {
+    const one = join(root, 'one');
+    const two = join(root, 'two');
+    const oneSha = fixtureRepo('node-app', one);
+    fixtureRepo('node-app', two);
+    const twoSha = commit(two, { '.env': 'GREETING=two\n' });
+    const p1 = push(one, 'one');
+    const p2 = push(two, 'two');
+    const url1 = URL_LINE.exec((await p1.waitLine(URL_LINE)).text)?.[1] ?? '';
+    const url2 = URL_LINE.exec((await p2.waitLine(URL_LINE)).text)?.[1] ?? '';
+    assert.equal(pathOf(url1), `/one-${oneSha.slice(0, 7)}/`);
+    assert.equal(pathOf(url2), `/two-${twoSha.slice(0, 7)}/`);
+    for (const u of [url1, url2]) assert.equal((await httpGet(ship.httpPort, pathOf(u))).status, 200);
+    const [first] = testInstances('one');
+    assert.ok(first);
+
+    const newSha = commit(one, { 'message.txt': 'second push\n' });
+    const p3 = push(one, 'one');
+    const url3 = URL_LINE.exec((await p3.waitLine(URL_LINE)).text)?.[1] ?? '';
+    assert.equal(pathOf(url3), `/one-${newSha.slice(0, 7)}/`);
+    // The first push ends by itself, successfully, once its instance was replaced; git then prints its summary.
+    assert.equal(await p1.exited, 0, p1.text());
+    assert.match(p1.text(), /A newer push of one replaced this test instance/);
+    assert.match(p1.text(), /\[new branch\]\s+master -> master/);
+    assert.equal((await httpGet(ship.httpPort, pathOf(url1))).status, 404);
+    assert.ok(!isSameProcess(first), 'the replaced instance is stopped');
+    assert.equal((await httpGet(ship.httpPort, pathOf(url3))).status, 200);
+    assert.equal((await httpGet(ship.httpPort, pathOf(url2))).status, 200, 'the other name keeps serving');
+    // Env precedence as in autodeploy: HQ .starphleet over the repo's .env.
+    assert.match((await httpGet(ship.httpPort, pathOf(url2))).body, /GREETING=from-hq/);
+    assert.equal(testInstances('one').length, 1);
+
+    p2.interrupt();
+    p3.interrupt();
+    await waitFor(() => testInstances('one').length + testInstances('two').length === 0, 'both test instances to stop', 5000, 50);
+    assert.deepEqual(pushRows('one').map((r) => r.result), ['stopped', 'stopped']);
+  });
+
+  it('Ctrl-C during the build cancels the build and leaves no ref', async () => {
+    const slow = join(root, 'slow');
+    fixtureRepo('node-app', slow);
+    commit(slow, { 'build.js': "console.log('slow build started'); setTimeout(() => console.log('slow build done'), 60000);\n" });
+    const p = push(slow, 'slow');
+    await p.waitLine(/slow build started/);
+    p.interrupt();
+    const logs = join(dataDir, 'logs', '_push.slow');
+    await waitFor(() => {
+      const log = readdirSync(logs).find((f) => f.startsWith('build-'));
+      return log && /build failed: build cancelled/.test(readFileSync(join(logs, log), 'utf8'));
+    }, 'the build to be cancelled', 15_000);
+    const r = await runGit(['ls-remote', `${base}/slow`], { cwd: root, key: admiral.privatePath });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '', 'no ref was accepted');
+    await waitFor(() => pushRows('slow')[0]?.result === 'rejected', 'the push to be recorded as rejected', 5000);
+    assert.doesNotMatch(p.text(), /slow build done/);
+  });
+
+  it('records each git session in the SSH audit too', () => {
+    const rows = db((d) => d.prepare("SELECT user, fingerprint, command, exit_code AS exitCode FROM audit WHERE user = 'git' AND kind = 'exec'").all()) as { user: string; fingerprint: string; command: string; exitCode: number | null }[];
+    assert.ok(rows.some((r) => r.command === "git-receive-pack '/myapp'" && r.fingerprint === admiral.fingerprint), JSON.stringify(rows));
+    assert.ok(rows.some((r) => r.command === "git-upload-pack '/myapp'" && r.exitCode === 0), JSON.stringify(rows));
   });
 });

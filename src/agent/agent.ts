@@ -1,6 +1,6 @@
 import type { DesiredState } from '../headquarters/types.js';
 import { statusJson } from '../commands/status.js';
-import { FrontDoor } from '../frontdoor/server.js';
+import { FrontDoor, type FrontDoorOptions } from '../frontdoor/server.js';
 import { RouteTable, type Route } from '../frontdoor/routes.js';
 import { getKv } from '../state/hq.js';
 import { listAgentServices, listInstances } from '../state/instances.js';
@@ -96,11 +96,13 @@ export class Agent {
    * Opens the front door, then adopts the instances an earlier ship process left running (if really ours) and
    * restarts serving releases whose instance is gone, without a rebuild.
    */
-  async start(): Promise<void> {
+  async start(inherit?: FrontDoorOptions['inherit']): Promise<void> {
     const { db, dataDir, log } = this.opts;
     if (this.opts.http) {
       this.door = await FrontDoor.start({
         ...this.opts.http,
+        // Hand-over: the old ship's sockets, served once every adopted service is routed (open() below).
+        ...(inherit ? { inherit } : {}),
         log,
         status: () => statusJson(db, this.opts.shipName, getKv(db, 'hq.url') ?? ''),
         onProblem: (service, problem) => {
@@ -142,7 +144,13 @@ export class Agent {
       await killRecorded(db, rec, this.opts.limits.stopGraceMs);
     }
     this.publishRoutes();
+    await this.door?.open();
     this.schedule();
+  }
+
+  /** Hand-over, new ship, before start(): the desired state HQ already gives, so routes keep their guards from the start. */
+  presetDesired(next: DesiredState): void {
+    this.desired = next;
   }
 
   /** A new desired state from HQ: reconcile now. */
@@ -254,6 +262,12 @@ export class Agent {
 
   /** Stops pulsing and cancels deploys; serving instances keep running for the next ship process to adopt. */
   async stop(): Promise<void> {
+    await this.pause();
+    await this.door?.close();
+  }
+
+  /** Hand-over, old ship: reconcile no more (a successor adopts the instances) while the front door keeps serving. */
+  async pause(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -264,6 +278,11 @@ export class Agent {
     await this.pulsing;
     await Promise.allSettled([...this.ctrls.values()].map((c) => c.deploying));
     await Promise.allSettled([...this.removals]);
-    await this.door?.close();
+  }
+
+  /** Hand-over failed: reconcile again. */
+  resume(): void {
+    this.stopped = false;
+    this.schedule();
   }
 }

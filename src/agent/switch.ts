@@ -18,8 +18,8 @@ export async function retire(ctx: AgentContext, instance: Instance, why: string)
   if (!drained) {
     // Long-lived ones (WebSockets, event streams) never end by themselves: they are closed now, before the process is.
     left = `: ${describeCounts(backend.counts())} still open after the ${ctx.limits.drainTimeoutMs / 1000} s drain timeout, closed`;
-    backend.closeAll();
     ctx.log(`${instance.record.service}: instance ${instance.id}${left}`);
+    backend.closeAll();
   }
   instance.note(`stopping (${why})${left}`);
   await instance.stop(ctx.limits.stopGraceMs);

@@ -11,6 +11,9 @@ function sameText(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/** A bcrypt hash of nothing anyone knows (cost 5, a common htpasswd -B cost): checked for unknown users. */
+const UNKNOWN_USER_HASH = '$2y$05$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTZIIVFJeBwi';
+
 /** Checks one password against one htpasswd hash; an unknown format never matches (fail closed). */
 export async function verifyHash(hash: string, password: Buffer): Promise<boolean> {
   switch (htpasswdHashKind(hash)) {
@@ -63,7 +66,10 @@ export class BasicAuth {
     const id = createHmac('sha256', this.key).update(header).digest('base64');
     if (this.accepted.has(id)) return true;
     let ok = false;
-    for (const e of this.file.entries) if (e.user === creds.user && (await verifyHash(e.hash, creds.password))) ok = true;
+    const mine = this.file.entries.filter((e) => e.user === creds.user);
+    for (const e of mine) if (await verifyHash(e.hash, creds.password)) ok = true;
+    // An unknown user costs a hash check too, so the time to a 401 does not tell which users exist.
+    if (mine.length === 0) await verifyHash(UNKNOWN_USER_HASH, creds.password);
     if (ok) {
       if (this.accepted.size >= CACHE_MAX) this.accepted.delete(this.accepted.keys().next().value as string);
       this.accepted.set(id, true);

@@ -44,6 +44,7 @@ export class FrontDoor {
   private readonly published: PublishedPorts;
   private readonly limits: FrontDoorLimits;
   private retiring = false;
+  private held: HeldListener | null = null;
 
   private constructor(private readonly opts: FrontDoorOptions) {
     this.limits = opts.limits ?? frontDoorLimits();
@@ -54,8 +55,9 @@ export class FrontDoor {
   static async start(opts: FrontDoorOptions): Promise<FrontDoor> {
     const fd = new FrontDoor(opts);
     if (opts.inherit) {
+      // Held, not served, until open(): the routes must be in place first, or the old ship's clients would get 404s.
       const got = await opts.inherit();
-      await got.http.adoptInto(fd.server);
+      fd.held = got.http;
       fd.published.adopt(got.published);
     } else await listen(fd.server, opts.port, opts.listen);
     opts.log(`front door on http://${opts.listen}:${fd.port}`);
@@ -63,7 +65,14 @@ export class FrontDoor {
   }
 
   get port(): number {
-    return (this.server.address() as AddressInfo).port;
+    return (this.server.address() as AddressInfo | null)?.port ?? this.opts.port;
+  }
+
+  /** Starts serving on a handed-over socket (connections that came in meanwhile waited, none was refused). */
+  async open(): Promise<void> {
+    const held = this.held;
+    this.held = null;
+    if (held) await held.adoptInto(this.server);
   }
 
   get routes(): RouteTable {

@@ -55,9 +55,11 @@ function shown(s: string): string {
   return JSON.stringify(s.length > 80 ? `${s.slice(0, 80)}...` : s);
 }
 
+export const GIT_USAGE = 'the git user only runs git-receive-pack (git push) and git-upload-pack (git clone/fetch)';
+
 /** Parses the exec request of a `git` session strictly; the error is the one line the client sees. */
 export function parseGitCommand(command: string, dataDir: string): GitCommand {
-  const usage = 'the git user only runs git-receive-pack (git push) and git-upload-pack (git clone/fetch)';
+  const usage = GIT_USAGE;
   if (command.length > MAX_COMMAND) return { error: `command too long: ${usage}` };
   const m = COMMAND.exec(command);
   if (!m) return { error: `${shown(command)} refused: ${usage}` };

@@ -5,7 +5,7 @@ import type { ServerChannel, Session } from 'ssh2';
 import { auditSessionEnd, auditSessionStart } from '../state/audit.js';
 import { auditPushStart, auditPushUpdate, getPush } from '../state/push-audit.js';
 import { callShip } from './control-client.js';
-import { parseGitCommand } from './git-command.js';
+import { GIT_USAGE, parseGitCommand } from './git-command.js';
 import { finishChannel } from './process-end.js';
 import { ensurePushRepo, fixHead, refSha } from './push-repo.js';
 import type { SessionContext, UserBackend } from './session-context.js';
@@ -15,7 +15,6 @@ import { homeDir, sessionPath } from './session-env.js';
 const GIT_PROTOCOL_VALUE = /^[A-Za-z0-9=:.,_-]{1,256}$/;
 /** Grace between SIGTERM and SIGKILL for a git process whose client went away. */
 const HANGUP_GRACE_MS = 2000;
-const USAGE = 'the git user only runs git push and git clone/fetch (git-receive-pack / git-upload-pack)';
 
 /**
  * Runs `git <sub> <repo>` with an argument array (never a shell) for the channel: the client's bytes to its stdin
@@ -61,11 +60,13 @@ function runGit(channel: ServerChannel, args: readonly string[], env: Record<str
 }
 
 /** One exec request of the `git` user, from parse to exit status; returns its hang-up. */
-function gitExec(channel: ServerChannel, command: string, ctx: SessionContext, protocol: string | null): () => void {
+function gitExec(channel: ServerChannel, command: string | null, ctx: SessionContext, protocol: string | null): () => void {
   const { admiral, user } = ctx.identity;
   const started = Date.now();
-  const auditId = auditSessionStart(ctx.db, { kind: 'exec', user, fingerprint: admiral.fingerprint, keyFile: admiral.file, remote: ctx.peer.remoteAddress, command, pty: false });
-  ctx.log(`ssh ${user} ${admiral.fingerprint} (${admiral.file}) from ${ctx.peer.remoteAddress}: exec ${JSON.stringify(command)}`);
+  const auditId = auditSessionStart(ctx.db, {
+    kind: command === null ? 'shell' : 'exec', user, fingerprint: admiral.fingerprint, keyFile: admiral.file, remote: ctx.peer.remoteAddress, command, pty: false,
+  });
+  ctx.log(`ssh ${user} ${admiral.fingerprint} (${admiral.file}) from ${ctx.peer.remoteAddress}: ${command === null ? 'shell' : `exec ${JSON.stringify(command)}`}`);
   // A client that vanishes mid-write makes the channel emit errors; the close handler does the cleanup.
   channel.on('error', () => {});
   channel.stderr.on('error', () => {});
@@ -86,7 +87,11 @@ function gitExec(channel: ServerChannel, command: string, ctx: SessionContext, p
   };
   // A forced command means: that command only. git would be a way around it.
   if (admiral.restrictions.command !== undefined) {
-    refuse(`this key may only run its forced command (command= in ${admiral.file}): ${USAGE.replace('the git user only runs', 'not')}`);
+    refuse(`this key may only run its forced command (command= in ${admiral.file}), not git`);
+    return () => {};
+  }
+  if (command === null) {
+    refuse(`no shell here: ${GIT_USAGE}`);
     return () => {};
   }
   const parsed = parseGitCommand(command, ctx.dataDir);
@@ -117,7 +122,10 @@ function gitExec(channel: ServerChannel, command: string, ctx: SessionContext, p
     const code = await git.done;
     const p = getPush(ctx.db, pushId);
     if (abort.signal.aborted || code !== 0 || !p) {
-      if (p && p.result !== 'rejected') auditPushUpdate(ctx.db, pushId, { result: 'rejected', message: abort.signal.aborted ? 'client went away' : `git receive-pack exited ${code}` });
+      const why = abort.signal.aborted ? 'the client went away' : `git receive-pack exited ${code}`;
+      // Built and accepted, but nobody is left to use the test instance: it is simply never started.
+      if (p?.result === 'built') auditPushUpdate(ctx.db, pushId, { result: 'stopped', message: `${why} before the test instance started` });
+      else if (p && p.result !== 'rejected') auditPushUpdate(ctx.db, pushId, { result: 'rejected', message: why });
       return end(code === 0 ? 1 : code);
     }
     if (p.result === 'receiving') {
@@ -160,7 +168,7 @@ export const gitBackend: UserBackend = {
     });
     session.on('shell', (accept) => {
       const channel = accept();
-      if (channel) hangup = gitExec(channel, '', ctx, null);
+      if (channel) hangup = gitExec(channel, null, ctx, null);
     });
     session.on('exec', (accept, _reject, info) => {
       const channel = accept();

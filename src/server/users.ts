@@ -5,8 +5,8 @@ import { updateBackend } from './update-session.js';
 
 /**
  * SSH user name -> what that user can do. A Map, not an object: a user named `constructor` or `__proto__` must find
- * nothing. `git` and `update` are reserved for their own backends (one file and one entry each); until then they
- * are refused at authentication like any unknown user.
+ * nothing. One file and one entry per user: `git` pushes and clones test builds (git-session.ts), `update` updates
+ * the ship (update-session.ts). Any other user name is refused at authentication.
  */
 export const USERS: ReadonlyMap<string, UserBackend> = new Map<string, UserBackend>([['admiral', admiralBackend], ['git', gitBackend], ['update', updateBackend]]);
 

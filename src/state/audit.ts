@@ -51,6 +51,7 @@ function prune(db: Db): void {
 }
 
 export function auditAuth(db: Db, a: AuthAudit): void {
+  if (!db.open) return; // the ship is shutting down: what ends now cannot be recorded
   db.prepare('INSERT INTO audit (at, kind, user, fingerprint, key_file, remote, ok, method, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
     new Date().toISOString(), 'auth', a.user, a.fingerprint, a.keyFile, a.remote, a.ok ? 1 : 0, a.method, a.message,
   );
@@ -59,6 +60,7 @@ export function auditAuth(db: Db, a: AuthAudit): void {
 
 /** Records a session as it starts; returns its id for auditSessionEnd. */
 export function auditSessionStart(db: Db, s: SessionAudit): number {
+  if (!db.open) return -1;
   const r = db.prepare('INSERT INTO audit (at, kind, user, fingerprint, key_file, remote, command, pty) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
     new Date().toISOString(), s.kind, s.user, s.fingerprint, s.keyFile, s.remote, s.command, s.pty ? 1 : 0,
   );
@@ -67,6 +69,7 @@ export function auditSessionStart(db: Db, s: SessionAudit): number {
 }
 
 export function auditSessionEnd(db: Db, id: number, end: { exitCode: number | null; signal: string | null; durationMs: number; message?: string }): void {
+  if (!db.open) return; // the ship is shutting down: what ends now cannot be recorded
   db.prepare('UPDATE audit SET exit_code = ?, signal = ?, duration_ms = ?, message = ? WHERE id = ?').run(
     end.exitCode, end.signal, Math.round(end.durationMs), end.message ?? '', id,
   );
@@ -84,6 +87,7 @@ export function latestAudit(db: Db, limit = 50): AuditEntry[] {
 
 /** One file read through SFTP: which path and how many bytes, under the SFTP session it belongs to. */
 export function auditFileRead(db: Db, r: { user: string; fingerprint: string; keyFile: string; remote: string; path: string; bytes: number }): void {
+  if (!db.open) return; // the ship is shutting down: what ends now cannot be recorded
   db.prepare('INSERT INTO audit (at, kind, user, fingerprint, key_file, remote, command, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
     new Date().toISOString(), 'read', r.user, r.fingerprint, r.keyFile, r.remote, r.path, `${r.bytes} bytes`,
   );

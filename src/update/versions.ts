@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { versionsDir } from './source.js';
 
@@ -75,8 +75,4 @@ exit 1
   writeFileSync(path, script);
   chmodSync(path, 0o755);
   return path;
-}
-
-export function hasVersion(dir: string): boolean {
-  return existsSync(join(dir, 'dist', 'cli.js'));
 }

@@ -26,7 +26,7 @@ export interface ShipProcess {
   output(): string;
   /** Waits until the ship's output matches re (searching from the start, or from `since` characters on). */
   waitForLog(re: RegExp, timeoutMs?: number, since?: number): Promise<RegExpMatchArray>;
-  /** SIGTERM, then wait for exit (SIGKILL after 10 s). Returns the exit code. */
+  /** SIGTERM, then wait for exit (SIGKILL after 30 s). Returns the exit code. */
   stop(): Promise<number | null>;
   /** SIGKILL the ship process itself (not its instances). */
   kill(): Promise<void>;
@@ -77,7 +77,7 @@ export async function startShip(o: StartShipOptions): Promise<ShipProcess> {
     async stop() {
       if (child.exitCode !== null) return child.exitCode;
       child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
       const code = await exited;
       clearTimeout(t);
       return code;
