@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
+import { globalAgent } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fixtureRepo } from './helpers/fixtures.js';
+import { getText } from './helpers/http.js';
 import { commit, initRepo } from './helpers/git.js';
 import { killRecordedInstances } from './helpers/instances.js';
 import { cli, commitFixture, httpGet, statusServices, type ServiceRow } from './helpers/phleet.js';
@@ -43,17 +44,7 @@ class Client {
   constructor(port: number) {
     this.done = (async () => {
       while (this.running) {
-        const r = await new Promise<{ status: number; body: string } | Error>((resolve) => {
-          request({ host: '127.0.0.1', port, path: '/app/' }, (res) => {
-            let body = '';
-            res.setEncoding('utf8');
-            res.on('data', (c: string) => (body += c));
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-            res.on('error', resolve);
-          })
-            .on('error', resolve)
-            .end();
-        });
+        const r = await getText(port, '/app/', globalAgent);
         this.requests++;
         if (r instanceof Error) this.failures.push(r.message);
         else if (r.status !== 200) this.failures.push(`HTTP ${r.status}: ${r.body.slice(0, 200)}`);

@@ -153,7 +153,7 @@ describe('ssh update@ship', { timeout: 900_000 }, () => {
     assert.equal(v.stdout.toString().trim(), '0.1.0', v.stderr);
   });
 
-  test('a new version: update exits 0 and hands over; instances keep their PIDs; a busy client sees no failure; a second update is refused', async () => {
+  test('a new version: update exits 0 and hands over; instances keep their PIDs; a busy client sees no failure; a second update is refused', async (t) => {
     const pkg = JSON.parse(readFileSync(join(proj, 'package.json'), 'utf8')) as { version: string };
     pkg.version = '0.1.1';
     const sha = release({ 'src/broken-on-purpose.ts': null, 'package.json': `${JSON.stringify(pkg, null, 2)}\n` }, 'version 0.1.1');
@@ -185,6 +185,8 @@ describe('ssh update@ship', { timeout: 900_000 }, () => {
     const seen = await load.stop();
     assert.deepEqual(seen.failures, [], `${seen.ok} requests ok`);
     assert.ok(seen.ok > 20, `only ${seen.ok} requests went through`);
+    t.diagnostic(`${seen.ok} requests through the front door during the update, none failed`);
+    t.diagnostic(ship.output().slice(since).split('\n').filter((l) => /hand|takeover|taken over|adopted|front door|ssh listening|updated|starphleet 0/.test(l)).join('\n'));
 
     assert.deepEqual(servingPids(), pids, 'instances were adopted, not restarted');
     for (const pid of pids) assert.ok(alive(pid));

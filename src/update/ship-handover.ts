@@ -19,10 +19,6 @@ export interface ShipParts {
   stop(): Promise<void>;
 }
 
-function closeServer(s: Server): Promise<void> {
-  return new Promise((r) => s.close(() => r()));
-}
-
 /** The running ship's side of a hand-over (see handover.ts for the order of things). */
 export function shipHandover(p: ShipParts): HandoverHooks {
   let controlClosed = false;
@@ -33,7 +29,8 @@ export function shipHandover(p: ShipParts): HandoverHooks {
       const c = p.control();
       if (c && !controlClosed) {
         controlClosed = true;
-        await closeServer(c);
+        // Closing the handle unlinks the path at once; the callback would wait for open connections, this update's too.
+        c.close();
       }
     },
     sshListener() {
