@@ -77,6 +77,13 @@ test('layout: broken orders keep the last good orders of that mount in force', a
   assert.deepEqual(serviceChanges(second, third).removed, ['a']);
 });
 
+test('layout: a virtual host claimed by two services is a problem for the second', async () => {
+  const hq = tmpDir('sp-vhost-');
+  writeFiles(hq, { 'a/orders': 'autodeploy /srv/a\nproxy_for www.example.com\n', 'b/orders': 'autodeploy /srv/b\nproxy_for WWW.example.com api.example.com\n' });
+  const s = await readHeadquarters(hq, { sha: null, evalTimeoutMs: 5000 });
+  assert.deepEqual(s.problems.map((p) => `${p.file}: ${p.message}`), ['b/orders: proxy_for www.example.com: already claimed by a/orders']);
+});
+
 test('jobs: five cron fields and a url per line', () => {
   const r = parseJobs('*/5 * * * * https://example.com/tick\n61 * * * * /x\n* * * * /x\n0 0 * * * ftp://x\n', 'jobs');
   assert.deepEqual(r.jobs.map((j) => j.url), ['https://example.com/tick']);

@@ -140,6 +140,15 @@ async function readServices(root: string, files: readonly string[], opts: ReadOp
     else broken.push(mount);
   }
   services.sort((a, b) => a.mount.localeCompare(b.mount));
+  // A virtual host can route to one service only: a second claim is reported (the front door serves one of them).
+  const hosts = new Map<string, string>();
+  for (const svc of services) {
+    for (const h of svc.orders.proxyFor) {
+      const owner = hosts.get(h);
+      if (owner === undefined) hosts.set(h, svc.ordersFile);
+      else problems.push({ file: svc.ordersFile, message: `proxy_for ${h}: already claimed by ${owner}` });
+    }
+  }
   return { services, broken };
 }
 
