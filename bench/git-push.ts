@@ -13,8 +13,7 @@ import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { gitIn, initRepo } from '../test/helpers/git.js';
-import { makeKey } from '../test/helpers/keys.js';
-import { startShip } from '../test/helpers/ship.js';
+import { startSshShip } from '../test/helpers/ssh.js';
 import { startSshd } from '../test/helpers/sshd.js';
 import { tmpDir } from '../test/helpers/tmp.js';
 
@@ -46,15 +45,10 @@ function makeRepo(dir: string): void {
 
 async function main(): Promise<void> {
   const dir = tmpDir('sp-bench-git-');
-  const key = makeKey(dir, 'admiral');
-  const hq = join(dir, 'hq');
-  initRepo(hq, { 'authorized_keys/admiral': key.pub });
-  const dataDir = join(dir, 'data');
   const src = join(dir, 'src');
   makeRepo(src);
-  const ship = await startShip({ headquarters: hq, dataDir });
-  await ship.waitForLog(/ssh listening on/);
-  await ship.waitForLog(/1 admirals/);
+  const { ship, admiral: key } = await startSshShip();
+  const dataDir = ship.dataDir;
   // The bare repo where a push would have put it; both servers hand out this one.
   const bare = join(dataDir, 'push', 'bench.git');
   execFileSync('git', ['clone', '--quiet', '--bare', src, bare]);

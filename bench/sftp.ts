@@ -7,9 +7,7 @@
 import { spawn } from 'node:child_process';
 import { openSync, readFileSync, rmSync, writeSync, closeSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { initRepo } from '../test/helpers/git.js';
-import { makeKey } from '../test/helpers/keys.js';
-import { startShip } from '../test/helpers/ship.js';
+import { startSshShip } from '../test/helpers/ssh.js';
 import { startSshd } from '../test/helpers/sshd.js';
 import { tmpDir } from '../test/helpers/tmp.js';
 
@@ -37,13 +35,9 @@ function sftpGet(key: string, port: number, user: string, remote: string, local:
 }
 
 async function main(): Promise<void> {
-  const dir = tmpDir('sp-bench-sftp-');
-  const key = makeKey(dir, 'admiral');
-  const hq = join(dir, 'hq');
-  initRepo(hq, { 'authorized_keys/admiral': key.pub });
-  const dataDir = join(dir, 'data');
-  mkdirSync(join(dataDir, 'data'), { recursive: true });
-  const file = join(dataDir, 'data', 'big.bin');
+  const { ship, dir, admiral: key } = await startSshShip();
+  mkdirSync(join(ship.dataDir, 'data'), { recursive: true });
+  const file = join(ship.dataDir, 'data', 'big.bin');
   const chunk = Buffer.alloc(1 << 20);
   const fd = openSync(file, 'w');
   for (let i = 0; i < SIZE_MB; i++) {
@@ -51,9 +45,6 @@ async function main(): Promise<void> {
     writeSync(fd, chunk);
   }
   closeSync(fd);
-  const ship = await startShip({ headquarters: hq, dataDir });
-  await ship.waitForLog(/ssh listening on/);
-  await ship.waitForLog(/1 admirals/);
   const sshd = await startSshd([key.pub], [`Ciphers ${CIPHER}`, 'KexAlgorithms curve25519-sha256']);
   const local = join(dir, 'download.bin');
   const results = { ship: [] as number[], sshd: [] as number[] };

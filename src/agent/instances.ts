@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { dataPaths } from './paths.js';
 import { Backend } from '../frontdoor/backend.js';
 import type { Db } from '../state/db.js';
 import { deleteInstance, insertInstance, setInstanceState, type InstanceRecord, type InstanceState } from '../state/instances.js';
@@ -11,7 +12,7 @@ import type { Release } from './types.js';
 
 /** logs/<name>/instance-<release id>.log: every instance of a release appends to the same file. */
 export function instanceLogFile(dataDir: string, service: string, releaseId: string): string {
-  return join(dataDir, 'logs', service, `instance-${releaseId}.log`);
+  return join(dataPaths.logs(dataDir, service), `instance-${releaseId}.log`);
 }
 
 /** A port free a moment ago on loopback (bind :0, read, close), not one of the ports in use by our instances. */

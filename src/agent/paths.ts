@@ -1,17 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { SAFE_NAME } from '../paths.js';
 
 /** A service name is one path segment (mount path with `/` turned into `.`): anything else could leave its folder. */
-const SERVICE_NAME = /^(?!\.{1,2}$)[A-Za-z0-9._-]+$/;
-
 export function checkServiceName(service: string): string {
-  if (!SERVICE_NAME.test(service)) throw new Error(`bad service name ${JSON.stringify(service)}: letters, digits, '.', '_' and '-' only`);
+  if (!SAFE_NAME.test(service)) throw new Error(`bad service name ${JSON.stringify(service)}: letters, digits, '.', '_', '~' and '-' only, not starting with '.'`);
   return service;
 }
 
-/** Where everything of the build side lives under the data dir (see types.ts for the layout). */
+/** The data dir's layout (see types.ts), in one place: the agent writes it, the SFTP view and commands read it. */
 export const dataPaths = {
+  services: (dataDir: string): string => join(dataDir, 'services'),
+  configs: (dataDir: string): string => join(dataDir, 'configs'),
+  logsRoot: (dataDir: string): string => join(dataDir, 'logs'),
+  /** The shared /var/data tree of every instance. */
+  shared: (dataDir: string): string => join(dataDir, 'data'),
   layers: (dataDir: string): string => join(dataDir, 'layers'),
   layer: (dataDir: string, sha256: string): string => join(dataDir, 'layers', `${sha256}.tar.gz`),
   service: (dataDir: string, service: string): string => join(dataDir, 'services', checkServiceName(service)),

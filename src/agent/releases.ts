@@ -93,7 +93,7 @@ async function referencedLayers(dataDir: string): Promise<Set<string>> {
   const refs = new Set<string>();
   let services: string[] = [];
   try {
-    services = await readdir(join(dataDir, 'services'));
+    services = await readdir(dataPaths.services(dataDir));
   } catch {
     // No services yet.
   }
@@ -107,12 +107,12 @@ async function referencedLayers(dataDir: string): Promise<Set<string>> {
   }
   let configs: string[] = [];
   try {
-    configs = await readdir(join(dataDir, 'configs'));
+    configs = await readdir(dataPaths.configs(dataDir));
   } catch {
     // None serving.
   }
   for (const name of configs.filter((n) => n.endsWith('.json'))) {
-    const file = join(dataDir, 'configs', name);
+    const file = join(dataPaths.configs(dataDir), name);
     try {
       for (const l of parseConfig(await readFile(file, 'utf8'), file).layers) refs.add(l.sha256);
     } catch {

@@ -1,5 +1,6 @@
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { dataPaths } from './paths.js';
 import type { InstanceSpec, Runtime } from './runtime.js';
 
 /** Mounted fresh inside the sandbox rather than bound from the host. */
@@ -45,7 +46,7 @@ export const bwrapRuntime: Runtime = {
       // State db, host keys, other services' releases: none of the instance's business.
       '--tmpfs', dataDir,
       '--ro-bind', releaseDir, releaseDir,
-      '--bind', join(dataDir, 'data'), '/var/data',
+      '--bind', dataPaths.shared(dataDir), '/var/data',
       '--unshare-pid',
       '--unshare-ipc',
       '--unshare-uts',

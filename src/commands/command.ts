@@ -29,3 +29,10 @@ export interface ShipCommand {
   /** Runs with the arguments after the command name; returns the exit code. */
   run(args: readonly string[], ctx: CommandContext): Promise<number>;
 }
+
+/** For commands that take no arguments: prints the usage and returns 2 when given some, null otherwise. */
+export function refuseArguments(name: string, args: readonly string[], ctx: CommandContext): number | null {
+  if (args.length === 0) return null;
+  ctx.err(`usage: starphleet ${name}\n`);
+  return 2;
+}

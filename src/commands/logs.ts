@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { insideRoot, SAFE_NAME } from '../paths.js';
+import { dataPaths } from '../agent/paths.js';
 import type { CommandContext, ShipCommand } from './command.js';
 
 const USAGE = 'usage: starphleet logs <service> [-f] [-n LINES]';
@@ -97,7 +98,7 @@ export const logsCommand: ShipCommand = {
       ctx.err(`${USAGE}\n`);
       return 2;
     }
-    const root = join(ctx.ship.options.dataDir, 'logs');
+    const root = dataPaths.logsRoot(ctx.ship.options.dataDir);
     const dir = SAFE_NAME.test(service) ? insideRoot(root, service) : null;
     if (dir === null) {
       ctx.err(`starphleet logs: not a service name: ${JSON.stringify(service)}\n`);

@@ -1,5 +1,5 @@
 import { runUpdate } from '../update/update.js';
-import type { ShipCommand } from './command.js';
+import { refuseArguments, type ShipCommand } from './command.js';
 
 /** The same update `ssh update@ship` runs (that session reaches it through the control socket, as a shell would). */
 export const updateCommand: ShipCommand = {
@@ -7,10 +7,8 @@ export const updateCommand: ShipCommand = {
   summary: 'update starphleet on this ship from STARPHLEET_REMOTE, handing over without downtime',
   usage: '',
   async run(args, ctx) {
-    if (args.length > 0) {
-      ctx.err('usage: starphleet update\n');
-      return 2;
-    }
+    const refused = refuseArguments('update', args, ctx);
+    if (refused !== null) return refused;
     return runUpdate(ctx.ship, { out: ctx.out, err: ctx.err, signal: ctx.signal });
   },
 };

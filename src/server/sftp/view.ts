@@ -2,6 +2,7 @@ import type { Stats } from 'node:fs';
 import { lstat, readdir, readlink, realpath } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { insideRoot, SAFE_NAME } from '../../paths.js';
+import { dataPaths } from '../../agent/paths.js';
 
 /**
  * The read-only SFTP view of what a ship runs, mapped onto the data dir (layout: src/agent/types.ts):
@@ -51,10 +52,6 @@ async function dirNames(dir: string, keep: (name: string, isDir: boolean) => boo
 export class DeployedView {
   constructor(private readonly dataDir: string) {}
 
-  private d(...parts: string[]): string {
-    return join(this.dataDir, ...parts);
-  }
-
   /** Maps a view path to its node, without touching the final component (no existence check). */
   private async locate(path: string): Promise<Node | null> {
     const parts = path.split('/').filter(Boolean);
@@ -62,9 +59,9 @@ export class DeployedView {
     if (top === undefined) return { kind: 'virtual', path, entries: async () => [...TOP] };
     switch (top) {
       case 'services': {
-        if (a === undefined) return { kind: 'virtual', path, entries: () => dirNames(this.d('services'), (n, dir) => dir && SAFE_NAME.test(n)) };
+        if (a === undefined) return { kind: 'virtual', path, entries: () => dirNames(dataPaths.services(this.dataDir), (n, dir) => dir && SAFE_NAME.test(n)) };
         if (!SAFE_NAME.test(a)) return null;
-        const svc = this.d('services', a);
+        const svc = join(dataPaths.services(this.dataDir), a);
         if (b === undefined) {
           return { kind: 'virtual', path, backing: svc, entries: () => dirNames(svc, (n) => n === 'current' || n === 'releases') };
         }
@@ -79,13 +76,13 @@ export class DeployedView {
         return this.jailed(path, join(releases, c), rest);
       }
       case 'configs':
-        return this.flat(path, this.d('configs'), [a, b, c, ...rest], (n) => CONFIG_NAME.test(n));
+        return this.flat(path, dataPaths.configs(this.dataDir), [a, b, c, ...rest], (n) => CONFIG_NAME.test(n));
       case 'layers':
-        return this.flat(path, this.d('layers'), [a, b, c, ...rest], (n) => LAYER_NAME.test(n));
+        return this.flat(path, dataPaths.layers(this.dataDir), [a, b, c, ...rest], (n) => LAYER_NAME.test(n));
       case 'logs':
-        return this.jailed(path, this.d('logs'), [a, b, c, ...rest]);
+        return this.jailed(path, dataPaths.logsRoot(this.dataDir), [a, b, c, ...rest]);
       case 'data':
-        return this.jailed(path, this.d('data'), [a, b, c, ...rest]);
+        return this.jailed(path, dataPaths.shared(this.dataDir), [a, b, c, ...rest]);
       default:
         return null;
     }
@@ -107,9 +104,9 @@ export class DeployedView {
 
   /** The release dir `current` points at, only if it is one of that service's releases. */
   private async currentRelease(service: string): Promise<string | null> {
-    const releases = this.d('services', service, 'releases');
+    const releases = join(dataPaths.services(this.dataDir), service, 'releases');
     try {
-      const target = await realpath(this.d('services', service, 'current'));
+      const target = await realpath(join(dataPaths.services(this.dataDir), service, 'current'));
       const jail = await realpath(releases);
       return insideRoot(jail, target) !== null && target !== jail ? target : null;
     } catch {
