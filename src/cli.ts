@@ -7,7 +7,7 @@ import { SHIP_COMMANDS } from './commands/registry.js';
 import { runOnShip } from './commands/remote.js';
 import { log } from './log.js';
 import { startShip } from './ship.js';
-import { Predecessor } from './update/takeover.js';
+import { Predecessor } from './update/handover-new-ship.js';
 import { DataDirBusy } from './state/lock.js';
 import { VERSION } from './version.js';
 

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Agent } from './agent/agent.js';
 import { createAgent } from './agent/create.js';
-import { startJobs } from './agent/jobs.js';
-import { Shipscripts } from './agent/shipscripts.js';
+import { startJobs } from './schedule/cron-jobs.js';
+import { Shipscripts } from './schedule/shipscripts.js';
 import { writeCliWrapper } from './commands/cli-wrapper.js';
 import type { ShipOptions } from './config.js';
 import { Headquarters } from './headquarters/headquarters.js';
@@ -16,9 +16,9 @@ import { startSshServer } from './server/start.js';
 import { openDb, type Db } from './state/db.js';
 import { setKv } from './state/hq.js';
 import { lockDataDir, takeOverDataDir } from './state/lock.js';
-import type { HandoverHooks } from './update/handover.js';
-import { shipHandover } from './update/ship-handover.js';
-import type { Predecessor } from './update/takeover.js';
+import type { HandoverHooks } from './update/handover-old-ship.js';
+import { shipHandover } from './update/handover-ship-parts.js';
+import type { Predecessor } from './update/handover-new-ship.js';
 import { VERSION } from './version.js';
 
 export interface Ship {

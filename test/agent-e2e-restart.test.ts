@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { isSameProcess } from '../src/agent/proc.js';
+import { isSameProcess } from '../src/agent/runtime/proc.js';
 import { openDb } from '../src/state/db.js';
 import { listInstances, type InstanceRecord } from '../src/state/instances.js';
 import { fixtureRepo } from './helpers/fixtures.js';

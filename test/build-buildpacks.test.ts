@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { BuildError, buildRelease, listReleases } from '../src/agent/release.js';
+import { BuildError, buildRelease, listReleases } from '../src/agent/build/build-release.js';
 import type { BuildInput, Release } from '../src/agent/types.js';
 import { fixtureRepo } from './helpers/fixtures.js';
 import { commit } from './helpers/git.js';

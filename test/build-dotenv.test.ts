@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseDotenv } from '../src/agent/dotenv.js';
-import { resolveEnv } from '../src/agent/env.js';
-import { parseProcfile, parseReleaseYaml } from '../src/agent/procfile.js';
+import { parseDotenv } from '../src/agent/build/dotenv.js';
+import { resolveEnv } from '../src/agent/build/env.js';
+import { parseProcfile, parseReleaseYaml } from '../src/agent/build/procfile.js';
 
 describe('parseDotenv', () => {
   it('reads KEY=value and export lines, quotes, comments; expands and executes nothing', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { lstatSync, readdirSync, readFileSync, readlinkSync, renameSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { exportTree, fetchCommit, repoDir, resolveRef } from '../src/agent/source.js';
+import { exportTree, fetchCommit, repoDir, resolveRef } from '../src/agent/build/source.js';
 import { commit, gitIn, initRepo } from './helpers/git.js';
 import { tmpDir } from './helpers/tmp.js';
 

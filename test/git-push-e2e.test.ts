@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { isSameProcess } from '../src/agent/proc.js';
+import { isSameProcess } from '../src/agent/runtime/proc.js';
 import type { InstanceRecord } from '../src/state/instances.js';
 import { FIXTURES, fixtureRepo } from './helpers/fixtures.js';
 import { commit, gitIn, initRepo } from './helpers/git.js';

@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { isDue, jobUrl, runDueJobs } from '../src/agent/jobs.js';
+import { isDue, jobUrl, runDueJobs } from '../src/schedule/cron-jobs.js';
 import { initRepo, commit } from './helpers/git.js';
 import { killRecordedInstances } from './helpers/instances.js';
 import { startShip, type ShipProcess } from './helpers/ship.js';

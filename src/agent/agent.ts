@@ -5,14 +5,14 @@ import { RouteTable, type Route } from '../frontdoor/routes.js';
 import { getKv } from '../state/hq.js';
 import { listAgentServices, listInstances } from '../state/instances.js';
 import type { AgentContext, AgentSetup } from './context.js';
-import { ServiceController } from './controller.js';
-import { onInstanceExit, restartServing } from './crash.js';
-import { inputsDigest } from './deploy.js';
-import { Guards } from './guards.js';
-import { Instance, killRecorded } from './instances.js';
-import { reconcileService, removeController, startDeploy } from './reconcile.js';
-import { logMaxBytes, rotateIfLarge } from './runtime-logs.js';
-import { Semaphore } from './semaphore.js';
+import { ServiceController } from './deploy/controller.js';
+import { onInstanceExit, restartServing } from './deploy/crash.js';
+import { inputsDigest } from './deploy/deploy.js';
+import { Guards } from '../frontdoor/guards.js';
+import { Instance, killRecorded } from './runtime/instances.js';
+import { reconcileService, removeController, startDeploy } from './deploy/reconcile.js';
+import { logMaxBytes, rotateIfLarge } from './runtime/instance-logs.js';
+import { Semaphore } from './deploy/semaphore.js';
 
 export interface AgentOptions extends AgentSetup {
   readonly pulseSeconds: number;

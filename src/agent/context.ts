@@ -1,11 +1,11 @@
 import type { GitAccess } from '../headquarters/git.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../state/db.js';
-import type { BuildSide } from './build-side.js';
-import type { ServiceController } from './controller.js';
-import type { Instance } from './instances.js';
+import type { BuildSide } from './build/build-side.js';
+import type { ServiceController } from './deploy/controller.js';
+import type { Instance } from './runtime/instances.js';
 import type { AgentLimits } from './limits.js';
-import type { Runtime } from './runtime.js';
+import type { Runtime } from './runtime/runtime.js';
 
 /** Where things are and how to build and run them: given to the agent, shared by all its parts. */
 export interface AgentSetup {

@@ -2,9 +2,9 @@ import type { ShipOptions } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../state/db.js';
 import { Agent } from './agent.js';
-import { releaseBuildSide } from './build-side.js';
+import { releaseBuildSide } from './build/build-side.js';
 import { agentLimits } from './limits.js';
-import { selectRuntime } from './runtime.js';
+import { selectRuntime } from './runtime/runtime.js';
 
 /** The agent as `starphleet ship` runs it: the real build side, the runtime this machine supports, limits from env. */
 export function createAgent(options: ShipOptions, db: Db, log: Logger, env: NodeJS.ProcessEnv = process.env): Agent {

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { insideRoot, SAFE_NAME } from '../paths.js';
-import { dataPaths } from '../agent/paths.js';
+import { dataPaths } from '../agent/data-paths.js';
 import type { CommandContext, ShipCommand } from './command.js';
 
 const USAGE = 'usage: starphleet logs <service> [-f] [-n LINES]';

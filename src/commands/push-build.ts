@@ -1,9 +1,9 @@
 import { realpath } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { BuildError } from '../agent/release.js';
-import { ensureRepo, repoDir } from '../agent/source.js';
-import { withLock } from '../agent/lock.js';
+import { BuildError } from '../agent/build/build-release.js';
+import { ensureRepo, repoDir } from '../agent/build/source.js';
+import { withLock } from '../agent/build/key-lock.js';
 import { gitEnv } from '../headquarters/git.js';
 import { pushRepoPath, pushServiceName } from '../server/git-command.js';
 import { auditPushUpdate, getPush } from '../state/push-audit.js';

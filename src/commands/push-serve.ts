@@ -1,7 +1,7 @@
 import { open, stat } from 'node:fs/promises';
-import { launch } from '../agent/launch.js';
-import { loadRelease } from '../agent/release.js';
-import { instanceLogFile, type Instance } from '../agent/instances.js';
+import { launch } from '../agent/deploy/launch.js';
+import { loadRelease } from '../agent/build/build-release.js';
+import { instanceLogFile, type Instance } from '../agent/runtime/instances.js';
 import type { Route } from '../frontdoor/routes.js';
 import { pushMount, pushServiceName } from '../server/git-command.js';
 import { auditPushUpdate, getPush } from '../state/push-audit.js';

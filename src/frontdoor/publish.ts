@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { Server as NetServer } from 'node:net';
 import type { Logger } from '../log.js';
-import type { HeldListener } from '../update/takeover.js';
+import type { HeldListener } from '../update/handover-new-ship.js';
 import { drainServer } from './drain.js';
 import { plain, serveRoute, serveUpgrade } from './dispatch.js';
 import { hardenedServer, listen } from './listener.js';

@@ -7,7 +7,7 @@ import { auditAuth } from '../state/audit.js';
 import type { Db } from '../state/db.js';
 import { VERSION } from '../version.js';
 import { AdmiralKeys, decideAuth, type AuthRequest, type Identity } from './auth.js';
-import type { HeldListener } from '../update/takeover.js';
+import type { HeldListener } from '../update/handover-new-ship.js';
 import type { HostKey } from './host-keys.js';
 import { ALGORITHMS, useStrictOffer } from './kex-offer.js';
 import type { SshLimits } from './limits.js';

@@ -2,7 +2,7 @@ import type { ShipOptions } from '../config.js';
 import type { Headquarters } from '../headquarters/headquarters.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../state/db.js';
-import type { HeldListener } from '../update/takeover.js';
+import type { HeldListener } from '../update/handover-new-ship.js';
 import { loadHostKeys } from './host-keys.js';
 import { sshLimitsFromEnv } from './limits.js';
 import { SshServer } from './ssh-server.js';

@@ -4,8 +4,8 @@ import { formatGitRef } from '../headquarters/giturl.js';
 import type { Ship } from '../ship.js';
 import { PACKAGE_ROOT, VERSION } from '../version.js';
 import { buildVersion, StepFailed } from './build.js';
-import { handOver } from './handover.js';
-import { handoverGraceMs } from './ipc.js';
+import { handOver } from './handover-old-ship.js';
+import { handoverGraceMs } from './handover-messages.js';
 import { cloneVersion, newestCommit, runningCommit, updateRemote } from './source.js';
 import { promote } from './versions.js';
 

@@ -2,7 +2,7 @@ import type { Stats } from 'node:fs';
 import { lstat, readdir, readlink, realpath } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { insideRoot, SAFE_NAME } from '../../paths.js';
-import { dataPaths } from '../../agent/paths.js';
+import { dataPaths } from '../../agent/data-paths.js';
 
 /**
  * The read-only SFTP view of what a ship runs, mapped onto the data dir (layout: src/agent/types.ts):

@@ -1,6 +1,6 @@
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { dataPaths } from './paths.js';
+import { dataPaths } from '../data-paths.js';
 import type { InstanceSpec, Runtime } from './runtime.js';
 
 /** Mounted fresh inside the sandbox rather than bound from the host. */

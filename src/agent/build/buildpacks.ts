@@ -1,12 +1,12 @@
 import { access, constants, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { GitAccess } from '../headquarters/git.js';
-import { parseGitRef } from '../headquarters/giturl.js';
-import { PACKAGE_ROOT, VERSION } from '../version.js';
+import type { GitAccess } from '../../headquarters/git.js';
+import { parseGitRef } from '../../headquarters/giturl.js';
+import { PACKAGE_ROOT, VERSION } from '../../version.js';
 import { parseReleaseYaml, type BuildpackRelease } from './procfile.js';
 import { runScript, type ScriptResult } from './run-script.js';
 import { exportTree, fetchCommit, resolveRef } from './source.js';
-import type { LineSink } from './types.js';
+import type { LineSink } from '../types.js';
 
 /** Tried in this order; the first whose bin/detect exits 0 builds the app (see buildpacks/README.md). */
 export const BUILTIN_BUILDPACKS = ['node', 'python', 'static', 'procfile'] as const;

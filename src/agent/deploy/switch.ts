@@ -1,9 +1,9 @@
-import { describeCounts } from '../frontdoor/backend.js';
-import { saveAgentService } from '../state/instances.js';
-import type { AgentContext } from './context.js';
+import { describeCounts } from '../../frontdoor/backend.js';
+import { saveAgentService } from '../../state/instances.js';
+import type { AgentContext } from '../context.js';
 import type { ServiceController } from './controller.js';
-import type { Instance } from './instances.js';
-import type { Release } from './types.js';
+import type { Instance } from '../runtime/instances.js';
+import type { Release } from '../types.js';
 
 /**
  * The old instance gets no new requests (the route already points elsewhere); its in-flight requests, event streams and

@@ -1,8 +1,8 @@
-import type { AgentContext } from './context.js';
+import type { AgentContext } from '../context.js';
 import type { ServiceController } from './controller.js';
-import type { Instance } from './instances.js';
+import type { Instance } from '../runtime/instances.js';
 import { launch } from './launch.js';
-import { backoffMs } from './limits.js';
+import { backoffMs } from '../limits.js';
 import { switchTo } from './switch.js';
 
 /** Crashes further apart than this do not count as "in a row". */

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildFailure } from './buildpacks.js';
 import { parseProcfile, type BuildpackRelease } from './procfile.js';
-import type { LineSink } from './types.js';
+import type { LineSink } from '../types.js';
 
 async function readOptional(path: string): Promise<string | null> {
   try {

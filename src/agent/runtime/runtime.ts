@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { processStartTime, type ProcIdentity } from './proc.js';
 import { bwrapRuntime } from './runtime-bwrap.js';
 import { processRuntime } from './runtime-process.js';
-import type { Release } from './types.js';
+import type { Release } from '../types.js';
 
 export type RuntimeKind = 'bwrap' | 'process';
 

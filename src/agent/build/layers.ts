@@ -4,9 +4,9 @@ import { lstat, mkdir, readdir, readFile, readlink, rename, rm, stat, writeFile 
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as tar from 'tar';
-import { withLock } from './lock.js';
-import { dataPaths, tempSibling } from './paths.js';
-import type { LayerComponent, LayerRef } from './types.js';
+import { withLock } from './key-lock.js';
+import { dataPaths, tempSibling } from '../data-paths.js';
+import type { LayerComponent, LayerRef } from '../types.js';
 
 /** An archive with nothing in it (two zero blocks, gzipped): what a build that adds nothing yields. */
 const EMPTY_ARCHIVE = gzipSync(Buffer.alloc(1024));

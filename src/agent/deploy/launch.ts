@@ -1,7 +1,7 @@
-import type { AgentContext } from './context.js';
-import { waitHealthy } from './health.js';
-import { freePort, Instance } from './instances.js';
-import type { Release } from './types.js';
+import type { AgentContext } from '../context.js';
+import { waitHealthy } from '../runtime/health.js';
+import { freePort, Instance } from '../runtime/instances.js';
+import type { Release } from '../types.js';
 
 export type LaunchResult = { readonly ok: true; readonly instance: Instance } | { readonly ok: false; readonly reason: string };
 

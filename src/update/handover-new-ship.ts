@@ -1,5 +1,5 @@
 import type { Server as NetServer, Socket } from 'node:net';
-import { isToChild, type ToChild, type ToParent, type Want } from './ipc.js';
+import { isToChild, type ToChild, type ToParent, type Want } from './handover-messages.js';
 
 /**
  * A received listening socket. Node hands it over as a server that already accepts; until its new owner listens on

@@ -2,18 +2,18 @@ import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { GitAccess } from '../headquarters/git.js';
+import type { GitAccess } from '../../headquarters/git.js';
 import { BuildFailure, buildpackScriptEnv, compile, releaseInfo, selectBuildpack, writeEnvDir, type StepContext } from './buildpacks.js';
 import { parseDotenv } from './dotenv.js';
 import { resolveEnv } from './env.js';
 import { changedPaths, listTree, storeLayer, unpackLayers, unpinLayer } from './layers.js';
-import { checkServiceName, dataPaths, makeReadOnly, removeTree, writeFileAtomic } from './paths.js';
-import { inProgress } from './releases.js';
+import { checkServiceName, dataPaths, makeReadOnly, removeTree, writeFileAtomic } from '../data-paths.js';
+import { inProgress } from './release-store.js';
 import { healthcheckPath, healthcheckTimeout, webCommand } from './settings.js';
 import { exportTree, fetchCommit } from './source.js';
-import type { BuildInput, LayerRef, LineSink, Release, ReleaseConfig } from './types.js';
+import type { BuildInput, LayerRef, LineSink, Release, ReleaseConfig } from '../types.js';
 
-export { listReleases, loadRelease, markServing, pruneReleases, removeService, servingRelease } from './releases.js';
+export { listReleases, loadRelease, markServing, pruneReleases, removeService, servingRelease } from './release-store.js';
 
 export const DEFAULT_BUILD_TIMEOUT_MS = 15 * 60_000;
 

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { Service } from '../headquarters/types.js';
-import type { AgentContext } from './context.js';
+import type { Service } from '../../headquarters/types.js';
+import type { AgentContext } from '../context.js';
 import type { ServiceController } from './controller.js';
 import { launch } from './launch.js';
-import { backoffMs } from './limits.js';
+import { backoffMs } from '../limits.js';
 import { switchTo } from './switch.js';
-import type { Release } from './types.js';
+import type { Release } from '../types.js';
 
 /** What a release is built from: a change in any of these is a new deploy. */
 export function inputsDigest(service: Service, sha: string, hqEnv: Readonly<Record<string, string>>): string {

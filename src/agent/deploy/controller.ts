@@ -1,8 +1,8 @@
-import type { Service } from '../headquarters/types.js';
-import { upsertServiceStatus, type ServiceState } from '../state/services.js';
-import type { AgentContext } from './context.js';
-import type { Instance } from './instances.js';
-import type { Release } from './types.js';
+import type { Service } from '../../headquarters/types.js';
+import { upsertServiceStatus, type ServiceState } from '../../state/services.js';
+import type { AgentContext } from '../context.js';
+import type { Instance } from '../runtime/instances.js';
+import type { Release } from '../types.js';
 
 export interface Serving {
   readonly release: Release;

@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { dataPaths } from './paths.js';
-import { Backend } from '../frontdoor/backend.js';
-import type { Db } from '../state/db.js';
-import { deleteInstance, insertInstance, setInstanceState, type InstanceRecord, type InstanceState } from '../state/instances.js';
+import { dataPaths } from '../data-paths.js';
+import { Backend } from '../../frontdoor/backend.js';
+import type { Db } from '../../state/db.js';
+import { deleteInstance, insertInstance, setInstanceState, type InstanceRecord, type InstanceState } from '../../state/instances.js';
 import { groupAlive, isSameProcess, signalGroup, stopGroup } from './proc.js';
 import { spawnInstance, type Runtime } from './runtime.js';
-import type { Release } from './types.js';
+import type { Release } from '../types.js';
 
 /** logs/<name>/instance-<release id>.log: every instance of a release appends to the same file. */
 export function instanceLogFile(dataDir: string, service: string, releaseId: string): string {

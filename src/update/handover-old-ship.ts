@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Server as NetServer } from 'node:net';
 import type { Progress } from './build.js';
-import { isToParent, type DoorListeners } from './ipc.js';
+import { isToParent, type DoorListeners } from './handover-messages.js';
 
 /** What the running ship lends its successor during a hand-over (implemented in ship-handover.ts). */
 export interface HandoverHooks {

@@ -3,9 +3,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { git, gitEnv, type GitAccess } from '../headquarters/git.js';
-import { normalizeRemote } from '../headquarters/sync.js';
-import { withLock } from './lock.js';
+import { git, gitEnv, type GitAccess } from '../../headquarters/git.js';
+import { normalizeRemote } from '../../headquarters/sync.js';
+import { withLock } from './key-lock.js';
 
 const FULL_SHA = /^[0-9a-f]{40}$/;
 const SHORT_SHA = /^[0-9a-f]{4,39}$/;

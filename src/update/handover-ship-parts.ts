@@ -3,8 +3,8 @@ import type { Agent } from '../agent/agent.js';
 import type { Headquarters } from '../headquarters/headquarters.js';
 import type { Logger } from '../log.js';
 import type { SshServer } from '../server/ssh-server.js';
-import type { HandoverHooks } from './handover.js';
-import { handoverGraceMs } from './ipc.js';
+import type { HandoverHooks } from './handover-old-ship.js';
+import { handoverGraceMs } from './handover-messages.js';
 
 /** The pieces of a running ship a hand-over touches; ship.ts owns them. */
 export interface ShipParts {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BasicAuth } from '../frontdoor/auth.js';
-import type { Guard } from '../frontdoor/routes.js';
+import { BasicAuth } from './auth.js';
+import type { Guard } from './routes.js';
 import { parseHtpasswd } from '../headquarters/htpasswd.js';
 import type { DesiredState, HtpasswdFile } from '../headquarters/types.js';
 import type { Logger } from '../log.js';

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import type { LineSink } from './types.js';
+import type { LineSink } from '../types.js';
 
 export interface ScriptOptions {
   readonly cwd: string;

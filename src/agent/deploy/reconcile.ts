@@ -1,10 +1,10 @@
-import type { Service } from '../headquarters/types.js';
-import { deleteAgentService, listInstances } from '../state/instances.js';
-import { deleteServiceStatus } from '../state/services.js';
-import type { AgentContext } from './context.js';
+import type { Service } from '../../headquarters/types.js';
+import { deleteAgentService, listInstances } from '../../state/instances.js';
+import { deleteServiceStatus } from '../../state/services.js';
+import type { AgentContext } from '../context.js';
 import type { ServiceController } from './controller.js';
 import { deploy, inputsDigest } from './deploy.js';
-import { killRecorded } from './instances.js';
+import { killRecorded } from '../runtime/instances.js';
 import type { Semaphore } from './semaphore.js';
 import { retire } from './switch.js';
 

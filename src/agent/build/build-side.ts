@@ -1,7 +1,7 @@
-import type { GitAccess } from '../headquarters/git.js';
-import { buildRelease, listReleases, markServing, pruneReleases, removeService, servingRelease } from './release.js';
+import type { GitAccess } from '../../headquarters/git.js';
+import { buildRelease, listReleases, markServing, pruneReleases, removeService, servingRelease } from './build-release.js';
 import { resolveRef } from './source.js';
-import type { BuildInput, LineSink, Release } from './types.js';
+import type { BuildInput, LineSink, Release } from '../types.js';
 
 export interface BuildOptions {
   readonly dataDir: string;
