@@ -31,7 +31,7 @@ async function get(port: number, path: string): Promise<{ status: number; body: 
 async function started(runtime: Runtime, service: string, env: Record<string, string> = {}): Promise<Instance> {
   const release = makeRelease(dataDir, { service, version: `${runtime.kind}-v1`, env: { SHIP_PID: String(process.pid), ...env } });
   const instance = Instance.start(db, runtime, { service, release, port: await freePort(new Set()), dataDir });
-  const h = await waitHealthy({ port: instance.port, path: '/health', timeoutMs: 15_000, exited: instance.exited });
+  const h = await waitHealthy({ upstream: instance.backend.upstream, path: '/health', timeoutMs: 15_000, exited: instance.exited });
   assert.deepEqual(h, { ok: true }, readFileSync(instance.logFile, 'utf8'));
   return instance;
 }
@@ -67,7 +67,7 @@ for (const runtime of [processRuntime, bwrapRuntime]) {
     test('a group that ignores SIGTERM is gone after the grace period at the latest', async () => {
       const release = makeRelease(dataDir, { service: `stubborn-${runtime.kind}`, version: 'v', command: "trap '' TERM; node -e \"process.on('SIGTERM', () => {}); require('./server.js')\"" });
       const instance = Instance.start(db, runtime, { service: `stubborn-${runtime.kind}`, release, port: await freePort(new Set()), dataDir });
-      assert.deepEqual(await waitHealthy({ port: instance.port, path: '/health', timeoutMs: 15_000, exited: instance.exited }), { ok: true });
+      assert.deepEqual(await waitHealthy({ upstream: instance.backend.upstream, path: '/health', timeoutMs: 15_000, exited: instance.exited }), { ok: true });
       const t0 = Date.now();
       await instance.stop(500);
       // bubblewrap's own processes end on SIGTERM and take the sandbox with them; a plain process group needs the SIGKILL.
@@ -108,7 +108,7 @@ describe('healthcheck', () => {
     const crash = makeRelease(dataDir, { service: 'crashy', version: 'v', command: 'echo boom >&2; exit 3' });
     const c = Instance.start(db, processRuntime, { service: 'crashy', release: crash, port: await freePort(new Set()), dataDir });
     const t0 = Date.now();
-    const r1 = await waitHealthy({ port: c.port, path: '/health', timeoutMs: 30_000, exited: c.exited });
+    const r1 = await waitHealthy({ upstream: c.backend.upstream, path: '/health', timeoutMs: 30_000, exited: c.exited });
     assert.equal(r1.ok, false);
     assert.ok(Date.now() - t0 < 10_000, 'no waiting for the timeout');
     assert.match(r1.ok ? '' : r1.reason, /exited/);
@@ -117,7 +117,7 @@ describe('healthcheck', () => {
 
     const sick = makeRelease(dataDir, { service: 'sick', version: 'v', env: { SICK: '1' } });
     const s = Instance.start(db, processRuntime, { service: 'sick', release: sick, port: await freePort(new Set()), dataDir });
-    const r2 = await waitHealthy({ port: s.port, path: '/health', timeoutMs: 1500, exited: s.exited });
+    const r2 = await waitHealthy({ upstream: s.backend.upstream, path: '/health', timeoutMs: 1500, exited: s.exited });
     assert.equal(r2.ok, false);
     assert.match(r2.ok ? '' : r2.reason, /no 200 within 1.5 s \(last: HTTP 503\)/);
     await s.stop(1000);

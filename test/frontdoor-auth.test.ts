@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { BasicAuth, basicCredentials, verifyHash } from '../src/frontdoor/auth.js';
 import { Backend } from '../src/frontdoor/backend.js';
+import { loopbackUpstream } from '../src/frontdoor/upstream.js';
 import { hostName, RouteTable } from '../src/frontdoor/routes.js';
 import { parseHtpasswd } from '../src/headquarters/htpasswd.js';
 
@@ -51,7 +52,7 @@ describe('htpasswd hashes made by the real htpasswd', () => {
 
 describe('virtual hosts in the route table', () => {
   test('Host header matched without port, case or trailing dot, before the mounts', () => {
-    const b = new Backend('b', 1);
+    const b = new Backend('b', loopbackUpstream(1));
     const t = new RouteTable([
       { mount: '/', service: 'root', backend: b },
       { mount: '/app', service: 'app', backend: b, hosts: ['app.example'] },

@@ -3,12 +3,13 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Backend } from '../src/frontdoor/backend.js';
+import { loopbackUpstream } from '../src/frontdoor/upstream.js';
 import { RouteTable } from '../src/frontdoor/routes.js';
 import { FrontDoor } from '../src/frontdoor/server.js';
 import { silent } from '../src/log.js';
 
 describe('route table', () => {
-  const b = new Backend('b', 1);
+  const b = new Backend('b', loopbackUpstream(1));
   const t = new RouteTable([
     { mount: '/', service: 'root', backend: b },
     { mount: '/echo', service: 'echo', backend: b },
@@ -85,7 +86,7 @@ describe('front door', () => {
   });
 
   test('proxies to the mount with the prefix stripped; 301, 404, 503 and /starphleet/health', async () => {
-    const b1 = new Backend('one', one.port);
+    const b1 = new Backend('one', loopbackUpstream(one.port));
     fd.setRoutes(
       new RouteTable([
         { mount: '/echo', service: 'echo', backend: b1 },
@@ -107,18 +108,18 @@ describe('front door', () => {
   });
 
   test('an instance that does not answer is a 502, not a hang', async () => {
-    const gone = new Backend('gone', two.port + 0);
+    const gone = new Backend('gone', loopbackUpstream(two.port + 0));
     const closed = await backendServer('closed');
     const port = closed.port;
     await new Promise<void>((r) => closed.server.close(() => r()));
-    fd.setRoutes(new RouteTable([{ mount: '/', service: 'root', backend: new Backend('x', port) }]));
+    fd.setRoutes(new RouteTable([{ mount: '/', service: 'root', backend: new Backend('x', loopbackUpstream(port)) }]));
     assert.equal((await get(fd.port, '/x')).status, 502);
     gone.close();
   });
 
   test('a table swap sends new requests to the new backend while the old one finishes its in-flight ones', async () => {
-    const b1 = new Backend('one', one.port);
-    const b2 = new Backend('two', two.port);
+    const b1 = new Backend('one', loopbackUpstream(one.port));
+    const b2 = new Backend('two', loopbackUpstream(two.port));
     fd.setRoutes(new RouteTable([{ mount: '/', service: 'root', backend: b1 }]));
     const slow = get(fd.port, '/slow');
     await new Promise((r) => setTimeout(r, 200));

@@ -1,4 +1,5 @@
 import { Agent } from 'node:http';
+import type { Upstream } from './upstream.js';
 
 /** What a connection through the front door to an instance is: a plain request, an event stream, an upgrade. */
 export type ConnKind = 'request' | 'stream' | 'upgrade';
@@ -29,7 +30,7 @@ export class Backend {
 
   constructor(
     readonly id: string,
-    readonly port: number,
+    readonly upstream: Upstream,
   ) {
     // Idle sockets are dropped before a typical server's keep-alive timeout (node: 5 s) closes them under us.
     this.agent = new Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 256, timeout: 4000, scheduling: 'lifo' });

@@ -1,6 +1,7 @@
 import { request, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Backend } from './backend.js';
 import { endToEnd, upstreamHeaders } from './headers.js';
+import { dialOptions } from './upstream.js';
 
 export interface ProxyTarget {
   readonly backend: Backend;
@@ -50,7 +51,7 @@ export function proxyRequest(req: IncomingMessage, res: ServerResponse, t: Proxy
   const retryable = (req.method === 'GET' || req.method === 'HEAD') && !hasBody(req);
 
   const send = (attempt: number): void => {
-    const u = request({ host: '127.0.0.1', port: backend.port, method: req.method, path: t.path, headers, agent: backend.agent }, (upRes) => {
+    const u = request({ ...dialOptions(backend.upstream), method: req.method, path: t.path, headers, agent: backend.agent }, (upRes) => {
       const stream = (upRes.headers['content-type'] ?? '').startsWith('text/event-stream');
       if (stream) {
         // Server-sent events are meant to stay open and quiet: they are drained like WebSockets, not timed out.

@@ -2,6 +2,7 @@ import { request, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { endToEnd, upstreamHeaders } from './headers.js';
 import type { ProxyTarget } from './proxy.js';
+import { dialOptions } from './upstream.js';
 
 /** A raw HTTP/1.1 answer on a socket that left the HTTP server (upgrade requests have no ServerResponse). */
 export function rawAnswer(socket: Duplex, status: number, reason: string, body: string, headers: Record<string, string> = {}): void {
@@ -42,7 +43,7 @@ export function proxyUpgrade(req: IncomingMessage, socket: Duplex, clientHead: B
   const headers = upstreamHeaders(req, t.mount);
   headers.connection = 'upgrade';
   headers.upgrade = req.headers.upgrade ?? '';
-  const up = request({ host: '127.0.0.1', port: backend.port, method: req.method, path: t.path, headers, agent: false });
+  const up = request({ ...dialOptions(backend.upstream), method: req.method, path: t.path, headers, agent: false });
   up.setTimeout(t.timeoutMs, () => up.destroy(Object.assign(new Error(`the instance sent nothing for ${t.timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
   up.once('upgrade', (upRes, s, upHead) => {
     upSocket = s;

@@ -20,7 +20,7 @@ export async function launch(ctx: AgentContext, service: string, release: Releas
   const cfg = release.config;
   instance.note(`started release ${cfg.id} (${cfg.sha.slice(0, 7)}) with ${ctx.runtime.kind} runtime on port ${port}, pid ${instance.record.pid}: ${cfg.command}`);
   const health = await waitHealthy({
-    port,
+    upstream: instance.backend.upstream,
     path: cfg.healthcheck,
     timeoutMs: cfg.healthcheckTimeoutSeconds * 1000,
     exited: instance.exited,

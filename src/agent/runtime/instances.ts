@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { dataPaths } from '../data-paths.js';
 import { Backend } from '../../frontdoor/backend.js';
+import { loopbackUpstream } from '../../frontdoor/upstream.js';
 import type { Db } from '../../state/db.js';
 import { deleteInstance, insertInstance, setInstanceState, type InstanceRecord, type InstanceState } from '../../state/instances.js';
 import { groupAlive, isSameProcess, signalGroup, stopGroup } from './proc.js';
@@ -48,7 +49,7 @@ export class Instance {
     readonly logFile: string,
     exited: Promise<void>,
   ) {
-    this.backend = new Backend(rec.id, rec.port);
+    this.backend = new Backend(rec.id, loopbackUpstream(rec.port));
     this.exited = exited.then(() => {
       // The leader is gone; whatever it left in its group goes too (the group cannot be reused while a member lives).
       if (groupAlive(rec.pid)) signalGroup(rec.pid, 'SIGKILL');
