@@ -4,7 +4,7 @@ import { hqCheck } from './commands/hq-check.js';
 import { ConfigError, evalTimeoutMs, shipOptions, type ShipFlags } from './config.js';
 import { resolve } from 'node:path';
 import { SHIP_COMMANDS } from './commands/registry.js';
-import { runOnShip } from './commands/remote.js';
+import { runOnShip } from './server/run-on-ship.js';
 import { log } from './log.js';
 import { startShip } from './ship.js';
 import { Predecessor } from './update/handover-new-ship.js';

@@ -4,10 +4,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Agent } from './agent/agent.js';
 import { createAgent } from './agent/create.js';
+import { statusJson } from './agent/status-json.js';
 import { startJobs } from './schedule/cron-jobs.js';
 import { Shipscripts } from './schedule/shipscripts.js';
 import { writeCliWrapper } from './commands/cli-wrapper.js';
 import type { ShipOptions } from './config.js';
+import { FrontDoor } from './frontdoor/server.js';
 import { Headquarters } from './headquarters/headquarters.js';
 import { log as defaultLog, type Logger } from './log.js';
 import { startControlSocket } from './server/control-socket.js';
@@ -17,7 +19,7 @@ import { openDb, type Db } from './state/db.js';
 import { setKv } from './state/hq.js';
 import { lockDataDir, takeOverDataDir } from './state/lock.js';
 import type { HandoverHooks } from './update/handover-old-ship.js';
-import { shipHandover } from './update/handover-ship-parts.js';
+import { shipHandover } from './ship-handover-hooks.js';
 import type { Predecessor } from './update/handover-new-ship.js';
 import { VERSION } from './version.js';
 
@@ -27,8 +29,10 @@ export interface Ship {
   readonly headquarters: Headquarters;
   /** Runs what HQ orders; stopping the ship leaves its instances serving for the next ship process to adopt. */
   readonly agent: Agent;
+  /** The HTTP port the agent routes through; null until the ship has started it. */
+  frontDoor(): FrontDoor | null;
   readonly log: Logger;
-  /** What `starphleet update` lends the new ship it hands over to (update/handover.ts). */
+  /** What `starphleet update` lends the new ship it hands over to (update/handover-old-ship.ts). */
   readonly handover: HandoverHooks;
   stop(): Promise<void>;
 }
@@ -71,16 +75,19 @@ export async function startShip(options: ShipOptions, log: Logger = defaultLog, 
   let stopping: Promise<void> | null = null;
   let control: Server | null = null;
   let ssh: SshServer | null = null;
+  let door: FrontDoor | null = null;
   const ship: Ship = {
     options,
     db,
     headquarters,
     agent,
+    frontDoor: () => door,
     log,
     handover: shipHandover({
       headquarters,
       agent,
       log,
+      frontDoor: () => door,
       ssh: () => ssh,
       control: () => control,
       reopenControl: async () => {
@@ -111,7 +118,18 @@ export async function startShip(options: ShipOptions, log: Logger = defaultLog, 
     ssh = sshServer;
     stops.push(() => sshServer.close());
     if (predecessor && headquarters.current) agent.presetDesired(headquarters.current);
-    await agent.start(predecessor ? () => predecessor.door() : undefined);
+    const frontDoor = await FrontDoor.start({
+      listen: options.listen,
+      port: options.httpPort,
+      // Hand-over: the old ship's sockets, served once every adopted service is routed (the agent opens the door).
+      ...(predecessor ? { inherit: () => predecessor.door() } : {}),
+      log,
+      status: () => statusJson(db, options.name, headquarters.url),
+      onProblem: (service, problem) => agent.doorProblem(service, problem),
+    });
+    door = frontDoor;
+    stops.push(() => frontDoor.close());
+    await agent.start(frontDoor);
     stops.push(() => agent.stop());
     headquarters.onChange((next) => agent.setDesired(next));
     const scripts = new Shipscripts({ hqDir: join(options.dataDir, 'hq'), dataDir: options.dataDir, shipName: options.name, headquarters: headquarters.url }, log);

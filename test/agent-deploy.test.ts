@@ -8,6 +8,7 @@ import type { AgentLimits } from '../src/agent/limits.js';
 import { groupAlive, isSameProcess } from '../src/agent/runtime/proc.js';
 import { processRuntime } from '../src/agent/runtime/runtime-process.js';
 import type { BuildInput, Release } from '../src/agent/types.js';
+import { FrontDoor } from '../src/frontdoor/server.js';
 import type { DesiredState, Service } from '../src/headquarters/types.js';
 import { silent } from '../src/log.js';
 import { openDb } from '../src/state/db.js';
@@ -96,6 +97,19 @@ function newAgent(build: BuildSide): Agent {
   return new Agent({ db, dataDir, shipName: 'unit', access: {}, log: silent, build, runtime: processRuntime, limits, pulseSeconds: 0.2, http: { listen: '127.0.0.1', port: 0 }, publicHost: 'unit' });
 }
 
+/** As in ship.ts: the front door is built by its owner and handed to the agent, and closed by its owner. */
+const doors = new Map<Agent, FrontDoor>();
+async function startAgent(agent: Agent): Promise<void> {
+  const door = await FrontDoor.start({ listen: '127.0.0.1', port: 0, log: silent, onProblem: (s, p) => agent.doorProblem(s, p) });
+  doors.set(agent, door);
+  await agent.start(door);
+}
+async function stopAgent(agent: Agent): Promise<void> {
+  await agent.stop();
+  await doors.get(agent)?.close();
+  doors.delete(agent);
+}
+
 function status(name: string): ServiceStatus | undefined {
   return listServiceStatus(db).find((s) => s.name === name);
 }
@@ -113,10 +127,10 @@ async function version(agent: Agent, path: string): Promise<string | null> {
 describe('agent with hand-made releases', () => {
   const build = new FakeBuild();
   let agent = newAgent(build);
-  after(() => agent.stop());
+  after(() => stopAgent(agent));
 
   test('deploys, then swaps new commits in under continuous requests without one failing', async () => {
-    await agent.start();
+    await startAgent(agent);
     build.heads.set('/repo/app', 'a1');
     build.recipes.set('a1', { version: 'v1' });
     agent.setDesired(desired([service('/app', '/repo/app', { env: { EXTRA: 'orders' } })], { HQ: 'yes' }));
@@ -224,11 +238,11 @@ describe('agent with hand-made releases', () => {
   test('a stopped agent leaves instances running; the next one adopts them without a rebuild', async () => {
     const rec = listInstances(db).find((r) => r.service === 'app' && r.state === 'serving');
     assert.ok(rec);
-    await agent.stop();
+    await stopAgent(agent);
     assert.ok(isSameProcess(rec), 'the instance outlives the agent');
     const builds = build.builds.length;
     agent = newAgent(build);
-    await agent.start();
+    await startAgent(agent);
     assert.equal(await version(agent, '/app/'), 'v7', 'served by the adopted instance before any desired state');
     agent.setDesired(desired([service('/app', '/repo/app', { env: { EXTRA: 'orders' } })], { HQ: 'yes' }));
     await sleep(800);

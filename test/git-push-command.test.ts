@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseGitCommand, pushName, pushRepoPath, unquoteGitArg } from '../src/server/git-command.js';
+import { pushRepoPath } from '../src/agent/push-names.js';
+import { parseGitCommand, pushName, unquoteGitArg } from '../src/server/git-command.js';
 
 /** git's sq_quote_buf(), as git writes the path into the command it sends over ssh. */
 const sq = (s: string): string => `'${s.replace(/['!]/g, (c) => `'\\${c}'`)}'`;

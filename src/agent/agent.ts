@@ -1,8 +1,6 @@
 import type { DesiredState } from '../headquarters/types.js';
-import { statusJson } from '../commands/status.js';
-import { FrontDoor, type FrontDoorOptions } from '../frontdoor/server.js';
+import type { FrontDoor } from '../frontdoor/server.js';
 import { RouteTable, type Route } from '../frontdoor/routes.js';
-import { getKv } from '../state/hq.js';
 import { listAgentServices, listInstances } from '../state/instances.js';
 import type { AgentContext, AgentSetup } from './context.js';
 import { ServiceController } from './deploy/controller.js';
@@ -16,7 +14,7 @@ import { Semaphore } from './deploy/semaphore.js';
 
 export interface AgentOptions extends AgentSetup {
   readonly pulseSeconds: number;
-  /** Where the front door listens; null runs services without an HTTP front door (tests of the agent alone). */
+  /** Where the front door listens, for the URLs in status; null: no front door (tests of the agent alone). */
   readonly http: { readonly listen: string; readonly port: number } | null;
   /** The host in status URLs when the front door listens on every address. */
   readonly publicHost: string;
@@ -92,27 +90,22 @@ export class Agent {
     return `http://${host}:${this.door?.port ?? http?.port ?? 0}${mount === '/' ? '/' : `${mount}/`}`;
   }
 
+  /** The front door's word on a service's published port (its status message); the door's owner wires it here. */
+  doorProblem(service: string, problem: string | null): void {
+    const ctrl = this.ctrls.get(service);
+    if (!ctrl) return;
+    ctrl.doorProblem = problem;
+    ctrl.restatus(this.ctx);
+  }
+
   /**
-   * Opens the front door, then adopts the instances an earlier ship process left running (if really ours) and
-   * restarts serving releases whose instance is gone, without a rebuild.
+   * Routes through the front door it is handed (built by its owner, ship.ts), adopts the instances an earlier ship
+   * process left running (if really ours) and restarts serving releases whose instance is gone, without a rebuild.
+   * Then it opens the door: on a hand-over the old ship's sockets are served once every adopted service is routed.
    */
-  async start(inherit?: FrontDoorOptions['inherit']): Promise<void> {
+  async start(door: FrontDoor | null = null): Promise<void> {
     const { db, dataDir, log } = this.opts;
-    if (this.opts.http) {
-      this.door = await FrontDoor.start({
-        ...this.opts.http,
-        // Hand-over: the old ship's sockets, served once every adopted service is routed (open() below).
-        ...(inherit ? { inherit } : {}),
-        log,
-        status: () => statusJson(db, this.opts.shipName, getKv(db, 'hq.url') ?? ''),
-        onProblem: (service, problem) => {
-          const ctrl = this.ctrls.get(service);
-          if (!ctrl) return;
-          ctrl.doorProblem = problem;
-          ctrl.restatus(this.ctx);
-        },
-      });
-    }
+    this.door = door;
     const records = listInstances(db);
     const adopted = new Set<string>();
     for (const svc of listAgentServices(db)) {
@@ -260,10 +253,12 @@ export class Agent {
     return { ok: false, message: `${name}: ${ctrl.failure?.reason ?? 'redeploy did not finish'}` };
   }
 
-  /** Stops pulsing and cancels deploys; serving instances keep running for the next ship process to adopt. */
+  /**
+   * Stops pulsing and cancels deploys; serving instances keep running for the next ship process to adopt. The front
+   * door is its owner's to close.
+   */
   async stop(): Promise<void> {
     await this.pause();
-    await this.door?.close();
   }
 
   /** Hand-over, old ship: reconcile no more (a successor adopts the instances) while the front door keeps serving. */

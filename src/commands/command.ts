@@ -1,4 +1,21 @@
-import type { Ship } from '../ship.js';
+import type { Agent } from '../agent/agent.js';
+import type { ShipOptions } from '../config.js';
+import type { Headquarters } from '../headquarters/headquarters.js';
+import type { Logger } from '../log.js';
+import type { Db } from '../state/db.js';
+import type { UpdateShip } from '../update/update.js';
+
+/**
+ * What a command may use of the running ship: ship.ts's Ship is one, a test may hand a smaller one. Commands see
+ * the ship through this, never through ship.ts, so the composition root stays the only module that knows them all.
+ */
+export interface CommandShip extends UpdateShip {
+  readonly options: Pick<ShipOptions, 'dataDir' | 'name' | 'privateKey'>;
+  readonly db: Db;
+  readonly headquarters: Pick<Headquarters, 'url' | 'current'>;
+  readonly agent: Pick<Agent, 'ctx' | 'redeploy' | 'setTestRoute' | 'removeTestRoute'>;
+  readonly log: Logger;
+}
 
 /** Who runs a command: the local CLI (owner of the data dir) or an admiral over SSH. */
 export interface Caller {
@@ -8,7 +25,7 @@ export interface Caller {
 }
 
 export interface CommandContext {
-  readonly ship: Ship;
+  readonly ship: CommandShip;
   readonly caller: Caller;
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;

@@ -1,11 +1,8 @@
 import { resolve } from 'node:path';
 import { formatGitRef } from '../headquarters/giturl.js';
 import { readHeadquarters } from '../headquarters/layout.js';
-import type { DesiredState, Problem } from '../headquarters/types.js';
-
-export function formatProblem(p: Problem): string {
-  return `${p.file}${p.line !== undefined ? `:${p.line}` : ''}: ${p.message}`;
-}
+import { formatProblem } from '../headquarters/format-problem.js';
+import type { DesiredState } from '../headquarters/types.js';
 
 /** The report `starphleet hq check` prints: services, admirals, then every problem as file:line: message. */
 export function hqReport(state: DesiredState): string {

@@ -5,7 +5,7 @@ import { BuildError } from '../agent/build/build-release.js';
 import { ensureRepo, repoDir } from '../agent/build/source.js';
 import { withLock } from '../agent/build/key-lock.js';
 import { gitEnv } from '../headquarters/git.js';
-import { pushRepoPath, pushServiceName } from '../server/git-command.js';
+import { pushRepoPath, pushServiceName } from '../agent/push-names.js';
 import { auditPushUpdate, getPush } from '../state/push-audit.js';
 import type { CommandContext, ShipCommand } from './command.js';
 

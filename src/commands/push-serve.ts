@@ -3,7 +3,7 @@ import { launch } from '../agent/deploy/launch.js';
 import { loadRelease } from '../agent/build/build-release.js';
 import { instanceLogFile, type Instance } from '../agent/runtime/instances.js';
 import type { Route } from '../frontdoor/routes.js';
-import { pushMount, pushServiceName } from '../server/git-command.js';
+import { pushMount, pushServiceName } from '../agent/push-names.js';
 import { auditPushUpdate, getPush } from '../state/push-audit.js';
 import type { CommandContext, ShipCommand } from './command.js';
 

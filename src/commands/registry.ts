@@ -1,5 +1,8 @@
 import { auditCommand } from './audit.js';
 import type { ShipCommand } from './command.js';
+
+// What a caller of the registry (the control socket) needs besides the commands themselves.
+export type { Caller, CommandShip, ShipCommand } from './command.js';
 import { logsCommand } from './logs.js';
 import { pushBuildCommand } from './push-build.js';
 import { pushServeCommand } from './push-serve.js';

@@ -1,9 +1,7 @@
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import type { Caller } from '../commands/command.js';
-import { findCommand } from '../commands/registry.js';
+import { findCommand, type Caller, type CommandShip } from '../commands/registry.js';
 import type { Logger } from '../log.js';
-import type { Ship } from '../ship.js';
 
 /**
  * The ship's local control socket (<data>/control.sock, mode 0600): the CLI and admirals' shells reach the running
@@ -31,7 +29,7 @@ function parseRequest(line: string): ControlRequest | null {
   }
 }
 
-async function serve(sock: Socket, ship: Ship, log: Logger): Promise<void> {
+async function serve(sock: Socket, ship: CommandShip, log: Logger): Promise<void> {
   const send = (m: ControlMessage): void => {
     if (!sock.destroyed) sock.write(`${JSON.stringify(m)}\n`);
   };
@@ -80,7 +78,7 @@ export function controlSocketPath(dataDir: string): string {
   return `${dataDir}/control.sock`;
 }
 
-export function startControlSocket(ship: Ship, log: Logger): Promise<Server> {
+export function startControlSocket(ship: CommandShip, log: Logger): Promise<Server> {
   const path = controlSocketPath(ship.options.dataDir);
   // A socket file left by a ship that died is in the way; a live ship holding it would have failed our data-dir lock.
   if (existsSync(path)) unlinkSync(path);

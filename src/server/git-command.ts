@@ -1,13 +1,10 @@
-import { join } from 'node:path';
-import { insideRoot } from '../paths.js';
+import { PUSH_NAME as NAME, pushRepoPath } from '../agent/push-names.js';
 
 /** The two programs the `git` user runs: push and clone/fetch. Nothing else (no upload-archive, no shell). */
 export type GitProgram = 'git-receive-pack' | 'git-upload-pack';
 
 export type GitCommand = { readonly program: GitProgram; readonly name: string; readonly repo: string } | { readonly error: string };
 
-/** One repo per test-build name: lower case, so `/<name>-<sha7>/` is one unambiguous URL segment. */
-const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 /** What git sends: the program, one space, one shell-quoted argument. Anything else is refused, never guessed at. */
 const COMMAND = /^(git-receive-pack|git-upload-pack) ('.*')$/s;
 const MAX_COMMAND = 1024;
@@ -40,17 +37,6 @@ export function pushName(path: string): string | null {
   return NAME.test(name) ? name : null;
 }
 
-/** <dataDir>/push: where the bare repos of `git push ship` live. */
-export function pushDir(dataDir: string): string {
-  return join(dataDir, 'push');
-}
-
-/** The bare repo of a name, cleaned and checked to stay inside the push dir (null if it would not). */
-export function pushRepoPath(dataDir: string, name: string): string | null {
-  const repo = insideRoot(pushDir(dataDir), `${name}.git`);
-  return repo !== null && repo !== pushDir(dataDir) && NAME.test(name) ? repo : null;
-}
-
 function shown(s: string): string {
   return JSON.stringify(s.length > 80 ? `${s.slice(0, 80)}...` : s);
 }
@@ -72,17 +58,4 @@ export function parseGitCommand(command: string, dataDir: string): GitCommand {
     return { error: `bad repository name ${shown(path)}: use ssh://git@SHIP:PORT/<name> with <name> of 1-63 characters a-z 0-9 . _ - starting with a letter or digit` };
   }
   return { program, name, repo };
-}
-
-/**
- * The service name a push's releases, logs and test instance go by. HQ service names come from mount paths; the `_push.`
- * prefix keeps test builds apart from them (push-build refuses a name an HQ service happens to use).
- */
-export function pushServiceName(name: string): string {
-  return `_push.${name}`;
-}
-
-/** Where the front door serves a push's test instance: `/<name>-<sha7>`. */
-export function pushMount(name: string, sha: string): string {
-  return `/${name}-${sha.slice(0, 7)}`;
 }

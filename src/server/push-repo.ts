@@ -4,7 +4,7 @@ import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { git } from '../headquarters/git.js';
 import { controlSocketPath } from './control-socket.js';
-import { pushDir } from './git-command.js';
+import { pushDir } from '../agent/push-names.js';
 
 function sq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;

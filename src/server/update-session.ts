@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import type { ServerChannel, Session } from 'ssh2';
-import { runOnShip } from '../commands/remote.js';
+import { runOnShip } from './run-on-ship.js';
 import { auditSessionEnd, auditSessionStart } from '../state/audit.js';
 import { finishChannel } from './process-end.js';
 import type { SessionContext, UserBackend } from './session-context.js';

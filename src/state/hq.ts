@@ -1,5 +1,11 @@
-import type { Problem } from '../headquarters/types.js';
 import type { Db } from './db.js';
+
+/** An HQ problem as stored: the shape of headquarters' Problem, declared here so state depends on no other room. */
+export interface StoredProblem {
+  readonly file: string;
+  readonly line?: number;
+  readonly message: string;
+}
 
 export interface HqSync {
   readonly id: number;
@@ -23,7 +29,7 @@ export function latestHqSyncs(db: Db, limit = 20): HqSync[] {
 }
 
 /** The problems of the commit now in force replace the previous commit's. */
-export function replaceHqProblems(db: Db, sha: string | null, problems: readonly Problem[]): void {
+export function replaceHqProblems(db: Db, sha: string | null, problems: readonly StoredProblem[]): void {
   db.transaction(() => {
     db.prepare('DELETE FROM hq_problems').run();
     const ins = db.prepare('INSERT INTO hq_problems (sha, file, line, message) VALUES (?, ?, ?, ?)');
@@ -31,7 +37,7 @@ export function replaceHqProblems(db: Db, sha: string | null, problems: readonly
   })();
 }
 
-export function currentHqProblems(db: Db): Problem[] {
+export function currentHqProblems(db: Db): StoredProblem[] {
   const rows = db.prepare('SELECT file, line, message FROM hq_problems ORDER BY id').all() as { file: string; line: number | null; message: string }[];
   return rows.map((r) => (r.line === null ? { file: r.file, message: r.message } : { file: r.file, line: r.line, message: r.message }));
 }

@@ -1,13 +1,21 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatGitRef } from '../headquarters/giturl.js';
-import type { Ship } from '../ship.js';
+import type { ShipOptions } from '../config.js';
+import type { Logger } from '../log.js';
 import { PACKAGE_ROOT, VERSION } from '../version.js';
 import { buildVersion, StepFailed } from './build.js';
-import { handOver } from './handover-old-ship.js';
+import { handOver, type HandoverHooks } from './handover-old-ship.js';
 import { handoverGraceMs } from './handover-messages.js';
 import { cloneVersion, newestCommit, runningCommit, updateRemote } from './source.js';
 import { promote } from './versions.js';
+
+/** What an update needs of the running ship: where its data is, its key, its log, and what it lends its successor. */
+export interface UpdateShip {
+  readonly options: Pick<ShipOptions, 'dataDir' | 'privateKey'>;
+  readonly log: Logger;
+  readonly handover: HandoverHooks;
+}
 
 export interface UpdateIo {
   readonly out: (text: string) => void;
@@ -36,7 +44,7 @@ let busy = false;
  * Any failure leaves this ship serving and returns non-zero with the reason. STARPHLEET_UPDATE_TIMEOUT (s, 900) limits
  * each build step, STARPHLEET_HANDOVER_TIMEOUT (s, 120) the new ship's start.
  */
-export async function runUpdate(ship: Ship, io: UpdateIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function runUpdate(ship: UpdateShip, io: UpdateIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   if (busy) {
     io.err('starphleet update: an update is already in progress on this ship\n');
     return 1;

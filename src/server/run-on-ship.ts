@@ -1,4 +1,4 @@
-import { callShip } from '../server/control-client.js';
+import { callShip } from './control-client.js';
 
 /**
  * Runs a ship command on the running ship through its control socket; resolves with the exit code. Ctrl-C, or the

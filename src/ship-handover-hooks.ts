@@ -1,16 +1,18 @@
 import type { Server } from 'node:net';
-import type { Agent } from '../agent/agent.js';
-import type { Headquarters } from '../headquarters/headquarters.js';
-import type { Logger } from '../log.js';
-import type { SshServer } from '../server/ssh-server.js';
-import type { HandoverHooks } from './handover-old-ship.js';
-import { handoverGraceMs } from './handover-messages.js';
+import type { Agent } from './agent/agent.js';
+import type { FrontDoor } from './frontdoor/server.js';
+import type { Headquarters } from './headquarters/headquarters.js';
+import type { Logger } from './log.js';
+import type { SshServer } from './server/ssh-server.js';
+import type { HandoverHooks } from './update/handover-old-ship.js';
+import { handoverGraceMs } from './update/handover-messages.js';
 
 /** The pieces of a running ship a hand-over touches; ship.ts owns them. */
 export interface ShipParts {
   readonly headquarters: Headquarters;
   readonly agent: Agent;
   readonly log: Logger;
+  frontDoor(): FrontDoor | null;
   ssh(): SshServer | null;
   control(): Server | null;
   /** Binds the control socket again (after a failed hand-over). */
@@ -19,7 +21,7 @@ export interface ShipParts {
   stop(): Promise<void>;
 }
 
-/** The running ship's side of a hand-over (see handover.ts for the order of things). */
+/** The running ship's side of a hand-over (see handover-old-ship.ts for the order of things). */
 export function shipHandover(p: ShipParts): HandoverHooks {
   let controlClosed = false;
   let paused = false;
@@ -41,7 +43,7 @@ export function shipHandover(p: ShipParts): HandoverHooks {
     async pauseAgent() {
       paused = true;
       await p.agent.pause();
-      return p.agent.frontDoor?.listeners() ?? null;
+      return p.frontDoor()?.listeners() ?? null;
     },
     async resume() {
       if (controlClosed) {
@@ -58,7 +60,7 @@ export function shipHandover(p: ShipParts): HandoverHooks {
     async retire() {
       const grace = handoverGraceMs();
       p.log(`handed over: no longer accepting; waiting up to ${grace / 1000}s for in-flight requests and SSH sessions`);
-      await Promise.all([p.ssh()?.retire(grace), p.agent.frontDoor?.retire(grace)]);
+      await Promise.all([p.ssh()?.retire(grace), p.frontDoor()?.retire(grace)]);
       // The control socket's path belongs to the new ship now: closing it here would unlink it (it is closed already).
       await p.stop();
     },
