@@ -54,7 +54,7 @@ describe('git user refusals', () => {
   it('refuses a shell', async () => {
     const r = await s.ssh([], { user: 'git', options: ['-T'] });
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /^starphleet: no shell here: the git user only runs git-receive-pack \(git push\) and git-upload-pack/);
+    assert.match(r.stderr, /^starphleet: denied: the git user only runs git-receive-pack \(git push\) and git-upload-pack/);
   });
 
   for (const name of ['../etc', '/tmp/x', 'a;b', "'x'", 'A'.repeat(300)]) {

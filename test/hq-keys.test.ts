@@ -13,20 +13,22 @@ for (const [type, key] of Object.entries(keys)) {
     const r = parseAuthorizedKeyFile(`${key.pub}\n`, 'authorized_keys/x');
     assert.deepEqual(r.problems, []);
     assert.equal(r.admiral?.fingerprint, key.fingerprint);
-    assert.equal(r.admiral?.restrictions.pty, true);
+    assert.deepEqual(r.admiral?.options, []);
   });
 }
 
-test('keys: options are parsed and turned into restrictions', () => {
+test('keys: options are parsed as sshd splits them', () => {
   const line = `restrict,command="echo \\"hi there\\", ok",from="10.0.0.0/8,!10.1.2.3,127.0.0.1" ${keys.ed25519.pub}`;
   const r = parseAuthorizedKeyFile(`# the deploy bot\n\n${line}\n`, 'authorized_keys/bot');
   assert.deepEqual(r.problems, []);
-  assert.equal(r.admiral?.restrictions.pty, false);
-  assert.equal(r.admiral?.restrictions.command, 'echo "hi there", ok');
-  assert.equal(r.admiral?.restrictions.from, '10.0.0.0/8,!10.1.2.3,127.0.0.1');
+  assert.deepEqual(r.admiral?.options, [
+    { name: 'restrict' },
+    { name: 'command', value: 'echo "hi there", ok' },
+    { name: 'from', value: '10.0.0.0/8,!10.1.2.3,127.0.0.1' },
+  ]);
   assert.equal(r.admiral?.comment, 'ed@test');
   const np = parseAuthorizedKeyFile(`no-pty,no-port-forwarding ${keys.rsa.pub}`, 'authorized_keys/np');
-  assert.equal(np.admiral?.restrictions.pty, false);
+  assert.deepEqual(np.admiral?.options, [{ name: 'no-pty' }, { name: 'no-port-forwarding' }]);
 });
 
 test('keys: bad key files are problems for that file only, and load no key', () => {
@@ -35,7 +37,11 @@ test('keys: bad key files are problems for that file only, and load no key', () 
     ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGarbage', /malformed/],
     ['ssh-dss AAAAB3NzaC1kc3MAAACBAP', /unsupported key type/],
     [`${keys.ed25519.pub}\n${keys.rsa.pub}`, /more than one key/],
-    [`environment="A=1" ${keys.ed25519.pub}`, /not supported/],
+    [`environment="A=1" ${keys.ed25519.pub}`, /environment is not an option this ship applies/],
+    [`permitopen="localhost:80" ${keys.ed25519.pub}`, /permitopen is not an option/],
+    [`cert-authority ${keys.ed25519.pub}`, /cert-authority is not an option/],
+    [`no-touch-required ${keys.ed25519.pub}`, /no-touch-required is not an option/],
+    [`command="a",command="b" ${keys.ed25519.pub}`, /command given twice/],
     [`from="999.1.1.1/8" ${keys.ed25519.pub}`, /from=/],
     [`command=nope ${keys.ed25519.pub}`, /double-quoted/],
     [`ssh-rsa ${keys.ed25519.pub.split(' ')[1]}`, /says ssh-rsa/],

@@ -24,7 +24,7 @@ async function run(db: Db, args: string[]): Promise<{ code: number; out: string;
 }
 
 describe('starphleet audit', () => {
-  it('shows logins, refusals and sessions newest first, as text and JSON', async () => {
+  it('shows logins and sessions newest first, as text and JSON; refused attempts are counted apart', async () => {
     const db = openDb(join(tmpDir('sp-audit-'), 'state.db'));
     assert.match((await run(db, [])).out, /no audit entries/);
     auditAuth(db, { user: 'root', fingerprint: 'SHA256:bad', keyFile: null, remote: '10.1.2.3', ok: false, method: 'publickey', message: 'no such user "root"' });
@@ -37,7 +37,9 @@ describe('starphleet audit', () => {
     assert.equal(lines.length, 3);
     assert.match(lines[0] ?? '', /exec .*SHA256:good.*"exit 3" -> exit 3 after 1\.5s/);
     assert.match(lines[1] ?? '', /auth {2}accepted {2}admiral SHA256:good \(authorized_keys\/me\) from 10\.1\.2\.4/);
-    assert.match(lines[2] ?? '', /auth {2}refused {2}root SHA256:bad from 10\.1\.2\.3: no such user "root"/);
+    assert.equal(lines[2], '1 failed authentications in the last 24 hours (starphleet audit --failures)');
+    const failed = await run(db, ['--failures']);
+    assert.match(failed.out, /^\d{4}-\d\d-\d\dT\d\d:\d\d {2}1x {2}root SHA256:bad from 10\.1\.2\.3 \(publickey\): no such user "root"\n$/);
     const json = JSON.parse((await run(db, ['-n', '1', '--json'])).out) as { kind: string; exitCode: number }[];
     assert.equal(json.length, 1);
     assert.equal(json[0]?.exitCode, 3);

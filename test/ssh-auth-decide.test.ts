@@ -67,16 +67,36 @@ describe('decideAuth (unit)', () => {
     }
   });
 
-  it('reports keys that disappear or whose options change', () => {
+  it('refuses ssh-rsa (SHA-1) signatures and accepts rsa-sha2-256/512 ones', () => {
+    const r = makeKey(dir, 'rsa', 'rsa');
+    const { admiral } = parseAuthorizedKeyFile(`${r.pub}\n`, 'authorized_keys/rsa');
+    assert.ok(admiral);
     const keys = new AdmiralKeys();
-    const a = admiralOf('');
-    keys.replace([a]);
-    assert.deepEqual(keys.replace([a]), []);
-    assert.ok(keys.stillValid(a));
-    const restricted = admiralOf('no-pty');
-    assert.equal(keys.replace([restricted]).length, 1);
-    assert.ok(!keys.stillValid(a));
-    assert.equal(keys.replace([]).length, 1);
-    assert.ok(!keys.stillValid(restricted));
+    keys.replace([admiral]);
+    const rp = ssh2.utils.parseKey(readFileSync(r.privatePath));
+    if (rp instanceof Error) throw rp;
+    const req = (hashAlgo: string | undefined): AuthRequest => ({
+      username: 'admiral', method: 'publickey', key: { algo: 'ssh-rsa', data: rp.getPublicSSH() }, blob: data,
+      signature: rp.sign(data, hashAlgo), ...(hashAlgo ? { hashAlgo } : {}),
+    });
+    assert.equal(decideAuth(req('sha256'), '127.0.0.1', keys, USERS).kind, 'accept');
+    assert.equal(decideAuth(req('sha512'), '127.0.0.1', keys, USERS).kind, 'accept');
+    const sha1 = decideAuth(req(undefined), '127.0.0.1', keys, USERS);
+    assert.equal(sha1.kind, 'reject');
+    assert.match(sha1.kind === 'reject' ? sha1.reason : '', /ssh-rsa \(SHA-1\) signatures are refused/);
+  });
+
+  it('finds every file that holds a key; files forcing different commands admit nothing', () => {
+    const keys = new AdmiralKeys();
+    const a = parseAuthorizedKeyFile(`command="one" ${k.pub}\n`, 'authorized_keys/a').admiral;
+    const b = parseAuthorizedKeyFile(`command="two" ${k.pub}\n`, 'authorized_keys/b').admiral;
+    assert.ok(a && b);
+    keys.replace([a, b]);
+    assert.equal(keys.find(blob).length, 2);
+    const d = decideAuth(signed(), '127.0.0.1', keys, USERS);
+    assert.equal(d.kind, 'reject');
+    assert.match(d.kind === 'reject' ? d.reason : '', /authorized_keys\/a and authorized_keys\/b force different commands/);
+    keys.replace([]);
+    assert.equal(keys.find(blob).length, 0);
   });
 });

@@ -1,18 +1,24 @@
 import { createHash } from 'node:crypto';
 import ssh2 from 'ssh2';
 import { parseFromPatterns } from './from-pattern.js';
-import type { Admiral, KeyOption, KeyRestrictions, Problem } from './types.js';
+import type { Admiral, KeyOption, Problem } from './types.js';
 
 /** Key types an admiral may use: what ssh2 can verify. */
 const KEY_TYPES = new Set(['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'ssh-rsa']);
 
-/** Options that only switch off what this server never offers (forwarding, rc files): accepted, nothing to do. */
+/**
+ * The options the SSH gate (src/server/gate.ts) applies. The forwarding and rc options are known but change
+ * nothing: the ship forwards nothing for anyone and runs no rc files. Any other OpenSSH option (environment=,
+ * permitopen=, expiry-time=, cert-authority, ...) would be a promise the ship does not keep: such a key is an HQ
+ * problem and admits nothing.
+ */
 const INERT_OPTIONS = new Set([
   'no-port-forwarding', 'no-agent-forwarding', 'no-x11-forwarding', 'no-user-rc',
   'port-forwarding', 'agent-forwarding', 'x11-forwarding', 'user-rc',
 ]);
 const FLAG_OPTIONS = new Set(['restrict', 'no-pty', 'pty', ...INERT_OPTIONS]);
 const VALUE_OPTIONS = new Set(['command', 'from']);
+const NOT_APPLIED = 'is not an option this ship applies, so the key is not admitted';
 
 /** `SHA256:` + unpadded base64 of the blob's sha256, as `ssh-keygen -lf` prints it. */
 export function fingerprint(blob: Buffer): string {
@@ -40,11 +46,12 @@ function parseOptions(text: string): KeyOption[] | string {
       }
       if (text[i] !== '"') return `option ${name}: missing closing quote`;
       i++;
-      if (!VALUE_OPTIONS.has(name)) return `option ${name} is not supported`;
+      if (!VALUE_OPTIONS.has(name)) return `option ${name} ${NOT_APPLIED}`;
+      if (options.some((o) => o.name === name)) return `option ${name} given twice`;
       options.push({ name: name as 'command' | 'from', value });
     } else {
       if (VALUE_OPTIONS.has(name)) return `option ${name} needs a value`;
-      if (!FLAG_OPTIONS.has(name)) return `option ${name} is not supported`;
+      if (!FLAG_OPTIONS.has(name)) return `option ${name} ${NOT_APPLIED}`;
       options.push({ name });
     }
     if (i < text.length) {
@@ -53,19 +60,6 @@ function parseOptions(text: string): KeyOption[] | string {
     }
   }
   return options;
-}
-
-function restrictionsOf(options: readonly KeyOption[]): KeyRestrictions {
-  let pty = true;
-  let command: string | undefined;
-  let from: string | undefined;
-  for (const o of options) {
-    if (o.name === 'restrict' || o.name === 'no-pty') pty = false;
-    else if (o.name === 'pty') pty = true;
-    else if (o.name === 'command') command = o.value;
-    else if (o.name === 'from') from = o.value;
-  }
-  return { pty, ...(command !== undefined ? { command } : {}), ...(from !== undefined ? { from } : {}) };
 }
 
 /** Finds where the options end: the first unquoted white space. */
@@ -98,13 +92,13 @@ export function parseKeyLine(line: string): Omit<Admiral, 'file'> | string {
   if (parsed instanceof Error) return `malformed ${type} key: ${parsed.message}`;
   const options = optionsText ? parseOptions(optionsText) : [];
   if (typeof options === 'string') return options;
-  const restrictions = restrictionsOf(options);
-  if (restrictions.from !== undefined) {
-    const f = parseFromPatterns(restrictions.from);
+  for (const o of options) {
+    if (o.name !== 'from' || o.value === undefined) continue;
+    const f = parseFromPatterns(o.value);
     if ('error' in f) return `from=: ${f.error}`;
   }
   const blob = parsed.getPublicSSH();
-  return { type, blob, fingerprint: fingerprint(blob), comment: commentParts.join(' '), options, restrictions };
+  return { type, blob, fingerprint: fingerprint(blob), comment: commentParts.join(' '), options };
 }
 
 /** One key per file; blank lines and `#` comments are allowed around it. A bad file yields no key at all (fail closed). */
@@ -121,4 +115,21 @@ export function parseAuthorizedKeyFile(text: string, file: string): { admiral: A
   const r = parseKeyLine(l);
   if (typeof r === 'string') return { admiral: null, problems: [{ file, line, message: r }] };
   return { admiral: { file, ...r }, problems: [] };
+}
+
+/**
+ * The same public key in two files is a problem named with both files. The key stays in force (an admiral is not
+ * locked out by a copy), but the gate allows a request only if every file's options do, and two different
+ * command= values admit nothing for that key.
+ */
+export function duplicateKeyProblems(admirals: readonly Admiral[]): Problem[] {
+  const first = new Map<string, string>();
+  const problems: Problem[] = [];
+  for (const a of admirals) {
+    const k = a.blob.toString('base64');
+    const other = first.get(k);
+    if (other === undefined) first.set(k, a.file);
+    else problems.push({ file: a.file, message: `the same key (${a.fingerprint}) is also in ${other}: a request must be allowed by the options of both files` });
+  }
+  return problems;
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { evaluateBashFile } from './bash-eval.js';
 import { parseHtpasswd } from './htpasswd.js';
 import { parseJobs } from './jobs.js';
-import { parseAuthorizedKeyFile } from './keys.js';
+import { duplicateKeyProblems, parseAuthorizedKeyFile } from './keys.js';
 import { autodeployFrom, evaluateOrders } from './orders.js';
 import type { Admiral, DataRemote, DesiredState, HtpasswdFile, NamedFile, Problem, Service } from './types.js';
 
@@ -164,6 +164,7 @@ async function readAdmirals(root: string, problems: Problem[]): Promise<Admiral[
     problems.push(...r.problems);
     if (r.admiral) admirals.push(r.admiral);
   }
+  problems.push(...duplicateKeyProblems(admirals));
   return admirals;
 }
 

@@ -47,15 +47,8 @@ export interface Admiral {
   /** `SHA256:...` exactly as `ssh-keygen -lf` prints it. */
   readonly fingerprint: string;
   readonly comment: string;
+  /** Applied by the SSH gate only (src/server/gate.ts): nothing else reads them. */
   readonly options: readonly KeyOption[];
-  /** Derived from the options: what the key may do. */
-  readonly restrictions: KeyRestrictions;
-}
-
-export interface KeyRestrictions {
-  readonly pty: boolean;
-  readonly command?: string;
-  readonly from?: string;
 }
 
 export interface HtpasswdEntry {

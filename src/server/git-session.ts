@@ -1,18 +1,18 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ServerChannel, Session } from 'ssh2';
+import type { ServerChannel } from 'ssh2';
 import { auditSessionEnd, auditSessionStart } from '../state/audit.js';
 import { auditPushStart, auditPushUpdate, getPush } from '../state/push-audit.js';
 import { callShip } from './control-client.js';
-import { GIT_USAGE, parseGitCommand } from './git-command.js';
+import { parseGitCommand } from './git-command.js';
 import { finishChannel } from './process-end.js';
 import { ensurePushRepo, fixHead, refSha } from './push-repo.js';
-import type { SessionContext, UserBackend } from './session-context.js';
+import type { SessionContext } from './session-context.js';
 import { homeDir, sessionPath } from './session-env.js';
 
 /** `version=2` and whatever future git sends there: short, no spaces or shell-special characters. */
-const GIT_PROTOCOL_VALUE = /^[A-Za-z0-9=:.,_-]{1,256}$/;
+export const GIT_PROTOCOL_VALUE = /^[A-Za-z0-9=:.,_-]{1,256}$/;
 /** Grace between SIGTERM and SIGKILL for a git process whose client went away. */
 const HANGUP_GRACE_MS = 2000;
 
@@ -59,14 +59,15 @@ function runGit(channel: ServerChannel, args: readonly string[], env: Record<str
   };
 }
 
-/** One exec request of the `git` user, from parse to exit status; returns its hang-up. */
-function gitExec(channel: ServerChannel, command: string | null, ctx: SessionContext, protocol: string | null): () => void {
-  const { admiral, user } = ctx.identity;
+/**
+ * `git`: admirals push test builds (`git push ssh://git@SHIP:PORT/<name>`) and clone what they pushed. One
+ * git-receive-pack or git-upload-pack exec the gate allowed, from parse to exit status; returns its hang-up.
+ */
+export function serveGit(channel: ServerChannel, command: string, ctx: SessionContext, protocol: string | null): () => void {
+  const { user, fingerprint, keyFile } = ctx.identity;
   const started = Date.now();
-  const auditId = auditSessionStart(ctx.db, {
-    kind: command === null ? 'shell' : 'exec', user, fingerprint: admiral.fingerprint, keyFile: admiral.file, remote: ctx.peer.remoteAddress, command, pty: false,
-  });
-  ctx.log(`ssh ${user} ${admiral.fingerprint} (${admiral.file}) from ${ctx.peer.remoteAddress}: ${command === null ? 'shell' : `exec ${JSON.stringify(command)}`}`);
+  const auditId = auditSessionStart(ctx.db, { kind: 'exec', user, fingerprint, keyFile, remote: ctx.peer.remoteAddress, command, pty: false });
+  ctx.log(`ssh ${user} ${fingerprint} (${keyFile}) from ${ctx.peer.remoteAddress}: exec ${JSON.stringify(command)}`);
   // A client that vanishes mid-write makes the channel emit errors; the close handler does the cleanup.
   channel.on('error', () => {});
   channel.stderr.on('error', () => {});
@@ -76,7 +77,7 @@ function gitExec(channel: ServerChannel, command: string | null, ctx: SessionCon
     finished = true;
     finishChannel(channel, { exitCode, signal: null });
     auditSessionEnd(ctx.db, auditId, { exitCode, signal: null, durationMs: Date.now() - started, message });
-    ctx.log(`ssh ${user} ${admiral.fingerprint} exec ended: exit ${exitCode} after ${Date.now() - started} ms`);
+    ctx.log(`ssh ${user} ${fingerprint} exec ended: exit ${exitCode} after ${Date.now() - started} ms`);
   };
   const say = (text: string): void => {
     if (!finished && channel.writable) channel.stderr.write(text);
@@ -85,15 +86,6 @@ function gitExec(channel: ServerChannel, command: string | null, ctx: SessionCon
     say(`starphleet: ${message}\n`);
     end(1, message);
   };
-  // A forced command means: that command only. git would be a way around it.
-  if (admiral.restrictions.command !== undefined) {
-    refuse(`this key may only run its forced command (command= in ${admiral.file}), not git`);
-    return () => {};
-  }
-  if (command === null) {
-    refuse(`no shell here: ${GIT_USAGE}`);
-    return () => {};
-  }
   const parsed = parseGitCommand(command, ctx.dataDir);
   if ('error' in parsed) {
     refuse(parsed.error);
@@ -117,7 +109,7 @@ function gitExec(channel: ServerChannel, command: string | null, ctx: SessionCon
 
   const push = async (): Promise<void> => {
     await ensurePushRepo(ctx.dataDir, repo);
-    const pushId = auditPushStart(ctx.db, { name, fingerprint: admiral.fingerprint, keyFile: admiral.file, remote: ctx.peer.remoteAddress });
+    const pushId = auditPushStart(ctx.db, { name, fingerprint, keyFile, remote: ctx.peer.remoteAddress });
     git = runGit(channel, ['receive-pack', repo], { ...env, STARPHLEET_PUSH_ID: String(pushId) }, ctx.touch);
     const code = await git.done;
     const p = getPush(ctx.db, pushId);
@@ -151,29 +143,3 @@ function gitExec(channel: ServerChannel, command: string | null, ctx: SessionCon
   });
   return hangup;
 }
-
-/**
- * `git`: admirals push test builds (`git push ssh://git@SHIP:PORT/<name>`) and clone what they pushed. Only
- * git-receive-pack and git-upload-pack run; shells, PTYs, SFTP and other env than GIT_PROTOCOL are refused.
- */
-export const gitBackend: UserBackend = {
-  startSession(session: Session, ctx: SessionContext): () => void {
-    let protocol: string | null = null;
-    let hangup: (() => void) | null = null;
-    session.on('env', (accept, reject, info) => {
-      if (hangup === null && info.key === 'GIT_PROTOCOL' && GIT_PROTOCOL_VALUE.test(info.val)) {
-        protocol = info.val;
-        accept?.();
-      } else reject?.();
-    });
-    session.on('shell', (accept) => {
-      const channel = accept();
-      if (channel) hangup = gitExec(channel, null, ctx, null);
-    });
-    session.on('exec', (accept, _reject, info) => {
-      const channel = accept();
-      if (channel) hangup = gitExec(channel, info.command, ctx, protocol);
-    });
-    return () => hangup?.();
-  },
-};

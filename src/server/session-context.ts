@@ -1,25 +1,19 @@
-import type { Session } from 'ssh2';
 import type { Logger } from '../log.js';
 import type { Db } from '../state/db.js';
 import type { Identity } from './auth.js';
+import type { ConnectionGate } from './session-gate.js';
 import type { Peer } from './session-env.js';
 
-/** What a user backend gets for each session channel of an authenticated connection. */
+/** What the session handler and the backends get for each session channel of an authenticated connection. */
 export interface SessionContext {
-  /** Bound when the signed auth request was accepted; a session cannot ask to be anyone else. */
+  /** The key and user bound when the signed auth request was accepted, with its current HQ entries. */
   readonly identity: Identity;
+  /** Every request of the session goes through it; backends serve only what it allowed. */
+  readonly gate: ConnectionGate;
   readonly peer: Peer;
   readonly dataDir: string;
   readonly db: Db;
   readonly log: Logger;
   /** Session traffic: keeps the idle timer from closing the connection. */
   touch(): void;
-}
-
-/**
- * One SSH user name's capability (admiral: shell and exec; later git, update). Handles one session channel and
- * returns how to tear it down when the connection goes away (key removed, idle, ship stopping).
- */
-export interface UserBackend {
-  startSession(session: Session, ctx: SessionContext): () => void;
 }

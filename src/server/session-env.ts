@@ -10,21 +10,17 @@ export interface Peer {
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
-/** With a forced command, env requests must not be able to change what that command does (BASH_ENV, LD_PRELOAD, PATH). */
-const SAFE_UNDER_FORCED_COMMAND = /^(LANG|LC_[A-Z_]+|TZ|GIT_PROTOCOL)$/;
 const MAX_VARS = 64;
 const MAX_VALUE = 8192;
 /** Set by the server from the identity and connection: a client `env` request never overrides them. */
 const SERVER_OWNED = new Set(['SHLVL', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'PATH', 'TERM', 'MAIL', 'STARPHLEET_DATA', 'SSH_CONNECTION', 'SSH_CLIENT', 'SSH_ORIGINAL_COMMAND', 'SSH_TTY']);
 
-/** Collects a session's `env` requests; returns false for the ones refused. */
+/** Collects a session's `env` requests the gate allowed; refuses malformed ones and names the server sets itself. */
 export class ClientEnv {
   private readonly vars = new Map<string, string>();
-  constructor(private readonly forcedCommand: boolean) {}
 
   offer(key: string, val: string): boolean {
     if (!NAME.test(key) || SERVER_OWNED.has(key) || SERVER_OWNED.has(key.toUpperCase()) || val.length > MAX_VALUE || val.includes('\0')) return false;
-    if (this.forcedCommand && !SAFE_UNDER_FORCED_COMMAND.test(key)) return false;
     if (!this.vars.has(key) && this.vars.size >= MAX_VARS) return false;
     this.vars.set(key, val);
     return true;

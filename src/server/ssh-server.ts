@@ -6,13 +6,15 @@ import type { Logger } from '../log.js';
 import { auditAuth } from '../state/audit.js';
 import type { Db } from '../state/db.js';
 import { VERSION } from '../version.js';
-import { AdmiralKeys, decideAuth, type AuthRequest, type Identity } from './auth.js';
+import { AdmiralKeys, decideAuth, type AuthRequest } from './auth.js';
 import type { HeldListener } from '../update/handover-new-ship.js';
 import type { HostKey } from './host-keys.js';
 import { ALGORITHMS, useStrictOffer } from './kex-offer.js';
 import type { SshLimits } from './limits.js';
 import type { Peer } from './session-env.js';
-import { USERS, USER_NAMES } from './users.js';
+import { ConnectionGate } from './session-gate.js';
+import { startSession } from './session-requests.js';
+import { USER_NAMES } from './users.js';
 
 export interface SshServerOptions {
   readonly dataDir: string;
@@ -27,7 +29,8 @@ interface Conn {
   readonly socket: Socket;
   readonly peer: Peer;
   client: Connection | null;
-  identity: Identity | null;
+  /** Set when the signed auth request is accepted: the identity and every later request's judge. */
+  gate: ConnectionGate | null;
   failures: number;
   /** Teardowns of the open sessions. */
   readonly sessions: Set<() => void>;
@@ -73,13 +76,18 @@ export class SshServer {
     this.tcp.maxConnections = limits.maxConnections;
   }
 
-  /** The admirals of a new HQ commit: sessions of a key that is gone (or whose options changed) are closed now. */
+  /**
+   * The admirals of a new HQ commit. Every open connection's key is judged again with its new options: what they
+   * no longer allow is closed now (the session, or the whole connection when the key admits nothing any more).
+   */
   setAdmirals(admirals: readonly Admiral[]): void {
     this.synced = true;
     this.keys.replace(admirals);
     for (const conn of this.conns.values()) {
-      if (conn.identity && !this.keys.stillValid(conn.identity.admiral)) {
-        this.opts.log(`ssh ${conn.identity.admiral.fingerprint} (${conn.identity.admiral.file}) is no longer an admiral: closing its connection from ${conn.peer.remoteAddress}`);
+      if (!conn.gate) continue;
+      const id = conn.gate.identity;
+      if (!conn.gate.rebind(this.keys.find(id.admiral.blob))) {
+        this.opts.log(`ssh ${id.fingerprint} (${id.keyFile}) is no longer admitted: closing its connection from ${conn.peer.remoteAddress}`);
         this.closeConn(conn);
       }
     }
@@ -144,7 +152,7 @@ export class SshServer {
       socket,
       peer: { remoteAddress, remotePort, localAddress: localAddress ?? '', localPort: localPort ?? 0 },
       client: null,
-      identity: null,
+      gate: null,
       failures: 0,
       sessions: new Set(),
       timers: [],
@@ -155,13 +163,13 @@ export class SshServer {
     this.unauthenticated.add(conn);
     conn.timers.push(
       setTimeout(() => {
-        if (!conn.identity) socket.destroy();
+        if (!conn.gate) socket.destroy();
       }, limits.loginGraceSeconds * 1000),
     );
     // ssh2 answers a protocol error before login with a FIN only; a peer that never closes its side would then hold
     // the slot until the grace timer. Once our side is done, an unauthenticated peer gets nothing more: drop it.
     socket.once('finish', () => {
-      if (!conn.identity) socket.destroy();
+      if (!conn.gate) socket.destroy();
     });
     socket.once('close', () => {
       for (const t of conn.timers) clearTimeout(t);
@@ -178,7 +186,7 @@ export class SshServer {
     const conn = this.conns.get(`${info.ip}:${info.port}`);
     // Without this, one malformed packet from any client would crash the ship.
     client.on('error', (e: Error) => {
-      if (conn?.identity) this.opts.log(`ssh connection from ${info.ip}: ${e.message}`);
+      if (conn?.gate) this.opts.log(`ssh connection from ${info.ip}: ${e.message}`);
     });
     useStrictOffer(client);
     if (!conn || conn.socket.destroyed) {
@@ -204,10 +212,10 @@ export class SshServer {
     }
     const { db, log } = this.opts;
     if (d.kind === 'accept') {
-      conn.identity = d.identity;
+      conn.gate = new ConnectionGate(d.identity, db, log);
       this.unauthenticated.delete(conn);
-      auditAuth(db, { user: ctx.username, fingerprint: offered, keyFile: d.identity.admiral.file, remote: conn.peer.remoteAddress, ok: true, method: ctx.method, message: '' });
-      log(`ssh ${ctx.username} ${offered} (${d.identity.admiral.file}) logged in from ${conn.peer.remoteAddress}`);
+      auditAuth(db, { user: ctx.username, fingerprint: offered, keyFile: d.identity.keyFile, remote: conn.peer.remoteAddress, ok: true, method: ctx.method, message: '' });
+      log(`ssh ${ctx.username} ${offered} (${d.identity.keyFile}) logged in from ${conn.peer.remoteAddress}`);
       ctx.accept();
       return;
     }
@@ -225,10 +233,9 @@ export class SshServer {
   }
 
   private onReady(conn: Conn, client: Connection): void {
-    const identity = conn.identity;
-    const backend = identity ? USERS.get(identity.user) : undefined;
-    // ssh2 only emits 'ready' after an accept, and accept only happens with an identity; this is belt and braces.
-    if (!identity || !backend) {
+    const gate = conn.gate;
+    // ssh2 only emits 'ready' after an accept, and accept only happens with a gate; this is belt and braces.
+    if (!gate) {
       client.end();
       return;
     }
@@ -238,10 +245,11 @@ export class SshServer {
     };
     if (limits.idleTimeoutSeconds > 0) {
       conn.idle = setTimeout(() => {
-        log(`ssh ${identity.admiral.fingerprint} from ${conn.peer.remoteAddress}: idle for ${limits.idleTimeoutSeconds}s, disconnecting`);
+        log(`ssh ${gate.identity.fingerprint} from ${conn.peer.remoteAddress}: idle for ${limits.idleTimeoutSeconds}s, disconnecting`);
         this.closeConn(conn);
       }, limits.idleTimeoutSeconds * 1000);
     }
+    refuseForwarding(client, gate);
     client.on('session', (accept, reject) => {
       if (conn.sessions.size >= limits.maxSessionsPerConnection) {
         reject();
@@ -249,7 +257,8 @@ export class SshServer {
       }
       const session = accept();
       touch();
-      const teardown = backend.startSession(session, { identity, peer: conn.peer, dataDir, db, log, touch });
+      const ctx = { get identity() { return gate.identity; }, gate, peer: conn.peer, dataDir, db, log, touch };
+      const teardown = startSession(session, ctx);
       conn.sessions.add(teardown);
       session.once('close', () => conn.sessions.delete(teardown));
     });
@@ -266,4 +275,26 @@ export class SshServer {
     conn.client.end();
     conn.timers.push(setTimeout(() => conn.socket.destroy(), 1000).unref());
   }
+}
+
+/**
+ * -L/-D (direct-tcpip), -R (tcpip-forward), and their unix-socket forms: refused for everyone, each one audited. With
+ * these listeners ssh2 hands the requests to the gate instead of rejecting them silently.
+ */
+function refuseForwarding(client: Connection, gate: ConnectionGate): void {
+  client.on('tcpip', (_accept, reject, info) => {
+    gate.authorize({ kind: 'forward', what: 'direct-tcpip', detail: `to ${info.destIP}:${info.destPort}`.slice(0, 300) });
+    reject();
+  });
+  client.on('openssh.streamlocal', (_accept, reject, info) => {
+    gate.authorize({ kind: 'forward', what: 'direct-streamlocal', detail: `to ${info.socketPath}`.slice(0, 300) });
+    reject();
+  });
+  client.on('request', (_accept, reject, name, info) => {
+    const what = name.startsWith('streamlocal') || name.startsWith('cancel-streamlocal') ? 'streamlocal-forward' : 'tcpip-forward';
+    const i = info as { bindAddr?: string; bindPort?: number; socketPath?: string };
+    const detail = i.socketPath !== undefined ? `${name} ${i.socketPath}` : `${name} ${i.bindAddr}:${i.bindPort}`;
+    gate.authorize({ kind: 'forward', what, detail: detail.slice(0, 300) });
+    reject?.();
+  });
 }

@@ -3,7 +3,9 @@ import type { Headquarters } from '../headquarters/headquarters.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../state/db.js';
 import type { HeldListener } from '../update/handover-new-ship.js';
+import { auditRetentionFromEnv, setAuditRetention } from '../state/auth-failures.js';
 import { loadHostKeys } from './host-keys.js';
+import { checkSsh2Internals } from './kex-offer.js';
 import { sshLimitsFromEnv } from './limits.js';
 import { SshServer } from './ssh-server.js';
 
@@ -12,6 +14,9 @@ import { SshServer } from './ssh-server.js';
  * commit replaces them. Until the first sync there are none, so everyone is refused.
  */
 export async function startSshServer(options: ShipOptions, db: Db, headquarters: Headquarters, log: Logger, inherit?: () => Promise<HeldListener>): Promise<SshServer> {
+  // Before anything listens: a changed ssh2 stops the ship here, with its version, not on a client's first connection.
+  checkSsh2Internals();
+  setAuditRetention(auditRetentionFromEnv());
   const limits = sshLimitsFromEnv();
   const hostKeys = loadHostKeys(options.dataDir, log);
   const server = new SshServer({ dataDir: options.dataDir, db, log, limits, hostKeys });

@@ -1,10 +1,15 @@
+import { auditRetention, recordAuthFailure } from './auth-failures.js';
 import type { Db } from './db.js';
 
-/** One line of the SSH audit trail: an authentication attempt, or a session (exec or shell) with how it ended. */
+/**
+ * One line of the admirals' SSH audit trail: a login, a session (exec, shell, sftp, scp) with how it ended, a file
+ * read, or a request the gate denied. Failed authentications before login are kept apart (auth-failures.ts), so a
+ * stranger's flood cannot push these out.
+ */
 export interface AuditEntry {
   readonly id: number;
   readonly at: string;
-  readonly kind: 'auth' | 'exec' | 'shell' | 'sftp' | 'read';
+  readonly kind: 'auth' | 'exec' | 'shell' | 'sftp' | 'scp' | 'read' | 'deny';
   readonly user: string;
   readonly fingerprint: string | null;
   readonly keyFile: string | null;
@@ -31,7 +36,7 @@ export interface AuthAudit {
 }
 
 export interface SessionAudit {
-  readonly kind: 'exec' | 'shell' | 'sftp';
+  readonly kind: 'exec' | 'shell' | 'sftp' | 'scp';
   readonly user: string;
   readonly fingerprint: string;
   readonly keyFile: string;
@@ -40,18 +45,23 @@ export interface SessionAudit {
   readonly pty: boolean;
 }
 
-/** Bounded: a flood of failed logins must not fill the disk. */
-const KEEP_ENTRIES = 20_000;
 let inserts = 0;
 
 function prune(db: Db): void {
-  // Pruning every insert would double the write cost under a flood; every 100th keeps the table near its bound.
+  // Pruning every insert would double the write cost; every 100th keeps the table near its bound.
   if (++inserts % 100 !== 0) return;
-  db.prepare('DELETE FROM audit WHERE id <= (SELECT MAX(id) FROM audit) - ?').run(KEEP_ENTRIES);
+  const { keep, keepDays } = auditRetention().admirals;
+  db.prepare('DELETE FROM audit WHERE id <= (SELECT MAX(id) FROM audit) - ?').run(keep);
+  db.prepare('DELETE FROM audit WHERE at < ?').run(new Date(Date.now() - keepDays * 86_400_000).toISOString());
 }
 
+/** A login (ok) goes to the admirals' trail; a failed authentication to the strangers' counts, never to this table. */
 export function auditAuth(db: Db, a: AuthAudit): void {
   if (!db.open) return; // the ship is shutting down: what ends now cannot be recorded
+  if (!a.ok) {
+    recordAuthFailure(db, a);
+    return;
+  }
   db.prepare('INSERT INTO audit (at, kind, user, fingerprint, key_file, remote, ok, method, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
     new Date().toISOString(), 'auth', a.user, a.fingerprint, a.keyFile, a.remote, a.ok ? 1 : 0, a.method, a.message,
   );
@@ -90,6 +100,15 @@ export function auditFileRead(db: Db, r: { user: string; fingerprint: string; ke
   if (!db.open) return; // the ship is shutting down: what ends now cannot be recorded
   db.prepare('INSERT INTO audit (at, kind, user, fingerprint, key_file, remote, command, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
     new Date().toISOString(), 'read', r.user, r.fingerprint, r.keyFile, r.remote, r.path, `${r.bytes} bytes`,
+  );
+  prune(db);
+}
+
+/** A request of a logged-in admiral that the SSH gate denied, with the gate's reason. */
+export function auditDeny(db: Db, d: { user: string; fingerprint: string; keyFile: string; remote: string; request: string; reason: string }): void {
+  if (!db.open) return; // the ship is shutting down: what ends now cannot be recorded
+  db.prepare('INSERT INTO audit (at, kind, user, fingerprint, key_file, remote, command, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
+    new Date().toISOString(), 'deny', d.user, d.fingerprint, d.keyFile, d.remote, d.request, d.reason,
   );
   prune(db);
 }

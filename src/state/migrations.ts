@@ -118,4 +118,48 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: 'ssh gate denies and failed authentications kept apart',
+    sql: `
+      CREATE TABLE auth_failures (
+        minute TEXT NOT NULL,
+        remote TEXT NOT NULL,
+        user TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        method TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        first_at TEXT NOT NULL,
+        last_at TEXT NOT NULL,
+        PRIMARY KEY (minute, remote, user, fingerprint, method, reason)
+      );
+      CREATE INDEX auth_failures_last_at ON auth_failures (last_at);
+      INSERT INTO auth_failures
+        SELECT substr(at, 1, 16), remote, user, COALESCE(fingerprint, ''), COALESCE(method, ''), message, COUNT(*), MIN(at), MAX(at)
+        FROM audit WHERE kind = 'auth' AND ok = 0
+        GROUP BY substr(at, 1, 16), remote, user, COALESCE(fingerprint, ''), COALESCE(method, ''), message;
+      CREATE TABLE audit_new (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('auth', 'exec', 'shell', 'sftp', 'scp', 'read', 'deny')),
+        user TEXT NOT NULL,
+        fingerprint TEXT,
+        key_file TEXT,
+        remote TEXT NOT NULL,
+        ok INTEGER,
+        method TEXT,
+        command TEXT,
+        pty INTEGER,
+        exit_code INTEGER,
+        signal TEXT,
+        duration_ms INTEGER,
+        message TEXT NOT NULL DEFAULT ''
+      );
+      INSERT INTO audit_new SELECT * FROM audit WHERE NOT (kind = 'auth' AND ok = 0);
+      DROP TABLE audit;
+      ALTER TABLE audit_new RENAME TO audit;
+      CREATE INDEX audit_at ON audit (at);
+    `,
+  },
 ];

@@ -1,0 +1,36 @@
+import type { SshRequest } from './gate.js';
+
+/** `scp` (or a path ending in /scp), its flag words, then the rest. Enough to see -f/-t; scp-legacy parses the rest. */
+function scpDirection(words: readonly string[]): 'download' | 'upload' | null {
+  if (words[0] !== 'scp' && !/\/scp$/.test(words[0] ?? '')) return null;
+  for (const w of words.slice(1)) {
+    if (w === '--' || !w.startsWith('-')) break;
+    if (/^-[A-Za-z]*f/.test(w)) return 'download';
+    if (/^-[A-Za-z]*t/.test(w)) return 'upload';
+  }
+  return null;
+}
+
+/**
+ * What an exec is, as a request for the gate: a command is a request too, so an exec of `starphleet update` is an
+ * update, `scp -f`/`scp -t` is a file transfer, and everything the `git`/`update` users run is git/update. No exec
+ * path gets round a deny of the request it amounts to.
+ */
+export function classifyExec(user: string, command: string): SshRequest {
+  const words = command.trim().split(/\s+/);
+  if (user === 'update') return { kind: 'update', command };
+  if (user === 'git') {
+    const program = words[0];
+    if (program === 'git-receive-pack' || program === 'git-upload-pack') return { kind: program, command };
+    return { kind: 'exec', command };
+  }
+  const direction = scpDirection(words);
+  if (direction) return { kind: 'scp', command, direction };
+  if (words[0] === 'starphleet' && words[1] === 'update') return { kind: 'update', command };
+  return { kind: 'exec', command };
+}
+
+/** A shell request as a request: for `update` it is the update, for everyone else a shell. */
+export function classifyShell(user: string): SshRequest {
+  return user === 'update' ? { kind: 'update', command: null } : { kind: 'shell' };
+}
