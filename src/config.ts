@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { numberSetting, POSITIVE_SECONDS, type NumberRule } from './util/number-setting.js';
 
 /** Everything `starphleet ship` is told, after flags and env fallbacks are merged. */
 export interface ShipOptions {
@@ -28,17 +29,9 @@ export interface ShipFlags {
 
 export class ConfigError extends Error {}
 
-function port(value: string, what: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n > 65535) throw new ConfigError(`${what} must be a port number (0-65535), got ${JSON.stringify(value)}`);
-  return n;
-}
-
-function positive(value: string, what: string): number {
-  const n = Number(value);
-  if (!(n > 0) || !Number.isFinite(n)) throw new ConfigError(`${what} must be a positive number of seconds, got ${JSON.stringify(value)}`);
-  return n;
-}
+const configError = (m: string): ConfigError => new ConfigError(m);
+const PORT: NumberRule = { min: 0, max: 65535, integer: true, plain: true, what: 'a port number (0-65535)', error: configError };
+const SECONDS_FLAG: NumberRule = { ...POSITIVE_SECONDS, error: configError };
 
 export function shipOptions(flags: ShipFlags, env: NodeJS.ProcessEnv = process.env): ShipOptions {
   const headquarters = flags.headquarters ?? env.STARPHLEET_HEADQUARTERS;
@@ -48,9 +41,9 @@ export function shipOptions(flags: ShipFlags, env: NodeJS.ProcessEnv = process.e
     headquarters,
     dataDir: resolve(flags.data ?? env.STARPHLEET_DATA ?? '/var/starphleet'),
     listen: flags.listen ?? '0.0.0.0',
-    sshPort: port(flags.sshPort ?? '2222', '--ssh-port'),
-    httpPort: port(flags.httpPort ?? '8080', '--http-port'),
-    pulseSeconds: positive(flags.pulse ?? env.STARPHLEET_PULSE ?? '5', '--pulse'),
+    sshPort: numberSetting(flags.sshPort, '--ssh-port', 2222, PORT),
+    httpPort: numberSetting(flags.httpPort, '--http-port', 8080, PORT),
+    pulseSeconds: numberSetting(flags.pulse ?? env.STARPHLEET_PULSE, '--pulse', 5, SECONDS_FLAG),
     ...(privateKey ? { privateKey: resolve(privateKey) } : {}),
     name: flags.name ?? env.STARPHLEET_NAME ?? hostname(),
     evalTimeoutMs: evalTimeoutMs(env),
@@ -59,5 +52,5 @@ export function shipOptions(flags: ShipFlags, env: NodeJS.ProcessEnv = process.e
 
 /** Time limit for one HQ bash file: STARPHLEET_EVAL_TIMEOUT seconds, default 10. */
 export function evalTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
-  return positive(env.STARPHLEET_EVAL_TIMEOUT ?? '10', 'STARPHLEET_EVAL_TIMEOUT') * 1000;
+  return numberSetting(env.STARPHLEET_EVAL_TIMEOUT, 'STARPHLEET_EVAL_TIMEOUT', 10, SECONDS_FLAG) * 1000;
 }

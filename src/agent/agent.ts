@@ -42,6 +42,8 @@ export class Agent {
   /** Routes of `git push` test instances, by mount: not HQ services, so not in status; HQ mounts win over them. */
   private readonly testRoutes = new Map<string, Route>();
   private readonly guards: Guards;
+  /** Read once: a bad STARPHLEET_LOG_MAX_BYTES fails the ship's start, not every pulse. */
+  private readonly logMax = logMaxBytes();
   readonly ctx: AgentContext;
 
   constructor(private readonly opts: AgentOptions) {
@@ -182,10 +184,9 @@ export class Agent {
   }
 
   private async pulse(): Promise<void> {
-    const max = logMaxBytes();
     for (const ctrl of this.ctrls.values()) {
       const instance = ctrl.serving?.instance;
-      if (instance) rotateIfLarge(instance.logFile, max);
+      if (instance) rotateIfLarge(instance.logFile, this.logMax);
     }
     const desired = this.desired;
     if (!desired) return;

@@ -1,3 +1,5 @@
+import { COUNT, numberSetting, SECONDS } from '../util/number-setting.js';
+
 /** Time limits and bounds of the agent; STARPHLEET_* env overrides them (seconds unless named otherwise). */
 export interface AgentLimits {
   readonly buildTimeoutMs: number;
@@ -16,21 +18,8 @@ export interface AgentLimits {
   readonly maxCrashes: number;
 }
 
-function seconds(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return dflt * 1000;
-  const n = Number(raw);
-  if (!(n >= 0) || !Number.isFinite(n)) throw new Error(`${name} must be a number of seconds, got ${JSON.stringify(raw)}`);
-  return n * 1000;
-}
-
-function count(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return dflt;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a whole number of at least 1, got ${JSON.stringify(raw)}`);
-  return n;
-}
+const seconds = (env: NodeJS.ProcessEnv, name: string, dflt: number): number => numberSetting(env[name], name, dflt, SECONDS) * 1000;
+const count = (env: NodeJS.ProcessEnv, name: string, dflt: number): number => numberSetting(env[name], name, dflt, COUNT);
 
 export function agentLimits(env: NodeJS.ProcessEnv = process.env): AgentLimits {
   return {

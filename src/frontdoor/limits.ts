@@ -1,3 +1,5 @@
+import { numberSetting, POSITIVE } from '../util/number-setting.js';
+
 /** Bounds of the front door against slow, broken or greedy clients and silent instances; STARPHLEET_HTTP_* env overrides. */
 export interface FrontDoorLimits {
   /** A client has this long to send a whole request head (slowloris). */
@@ -15,11 +17,7 @@ export interface FrontDoorLimits {
 }
 
 function num(env: NodeJS.ProcessEnv, name: string, dflt: number, scale: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return dflt * scale;
-  const n = Number(raw);
-  if (!(n > 0) || !Number.isFinite(n)) throw new Error(`${name} must be a positive number, got ${JSON.stringify(raw)}`);
-  return Math.round(n * scale);
+  return Math.round(numberSetting(env[name], name, dflt, POSITIVE) * scale);
 }
 
 export function frontDoorLimits(env: NodeJS.ProcessEnv = process.env): FrontDoorLimits {

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { Server as NetServer } from 'node:net';
 import type { Logger } from '../log.js';
+import { checkNumberSetting, PORT_NUMBER } from '../util/number-setting.js';
 import type { HeldListener } from '../update/handover-new-ship.js';
 import { drainServer } from './drain.js';
 import { plain, serveRoute, serveUpgrade } from './dispatch.js';
@@ -19,9 +20,7 @@ interface Published {
 
 /** `PUBLISH_PORT` as orders give it: a port number 1-65535, or an error naming the key. */
 export function parsePublishPort(raw: string): number | string {
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || n < 1 || n > 65535) return `PUBLISH_PORT must be a port number (1-65535), got ${JSON.stringify(raw)}`;
-  return n;
+  return checkNumberSetting(raw, 'PUBLISH_PORT', { ...PORT_NUMBER, plain: true }) ?? Number(raw);
 }
 
 /**

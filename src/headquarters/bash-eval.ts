@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { killGroup as killProcessGroup } from '../util/process-group.js';
 import type { Problem } from './types.js';
 
 /**
@@ -111,13 +112,7 @@ export function evaluateBashFile(opts: BashEvalOptions): Promise<BashEvalResult>
     const err: Buffer[] = [];
     let outBytes = 0;
     let timedOut = false;
-    const killGroup = (): void => {
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    };
+    const killGroup = (): void => void killProcessGroup(child.pid, 'SIGKILL');
     const timer = setTimeout(() => {
       timedOut = true;
       killGroup();

@@ -1,13 +1,10 @@
 import { execa } from 'execa';
+import { shellQuote } from '../util/shell-quote.js';
 
 /** How to reach git remotes: the private key (for ssh URLs) and where ssh keeps the hosts it has seen. */
 export interface GitAccess {
   readonly privateKey?: string;
   readonly knownHostsFile?: string;
-}
-
-function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Environment for every git call: never prompt (a ship has no one to answer), key and host file when given. */

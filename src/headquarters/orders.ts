@@ -1,5 +1,6 @@
 import { evaluateBashFile, type VerbCall } from './bash-eval.js';
 import { parseGitRef } from './giturl.js';
+import { checkNumberSetting, PORT_NUMBER, POSITIVE_SECONDS } from '../util/number-setting.js';
 import type { Orders, Problem } from './types.js';
 
 /** The verbs an orders file may use, defined before it is sourced. */
@@ -58,14 +59,11 @@ export async function evaluateOrders(path: string, file: string, cwd: string, ti
     if (!ENV_NAME.test(name)) problems.push({ file, message: `exported name is not a valid environment variable: ${JSON.stringify(name)}` });
   }
   const env = res.env;
-  for (const key of ['PORT', 'PUBLISH_PORT'] as const) {
-    const v = env[key];
-    if (v !== undefined && !(Number.isInteger(Number(v)) && Number(v) > 0 && Number(v) < 65536)) {
-      problems.push({ file, message: `${key} must be a port number (1-65535), got ${JSON.stringify(v)}` });
-    }
+  const checks = [['PORT', PORT_NUMBER], ['PUBLISH_PORT', PORT_NUMBER], ['HEALTHCHECK_TIMEOUT', POSITIVE_SECONDS]] as const;
+  for (const [key, rule] of checks) {
+    const message = checkNumberSetting(env[key], key, rule);
+    if (message !== null) problems.push({ file, message });
   }
-  const t = env.HEALTHCHECK_TIMEOUT;
-  if (t !== undefined && !(Number(t) > 0)) problems.push({ file, message: `HEALTHCHECK_TIMEOUT must be a positive number of seconds, got ${JSON.stringify(t)}` });
   if (problems.length > 0 || deploy === null) return { orders: null, problems };
   return {
     orders: { giturl: deploy.url, ...(deploy.ref !== undefined ? { ref: deploy.ref } : {}), env, unpublished, proxyFor },

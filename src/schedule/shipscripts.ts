@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { NamedFile } from '../headquarters/types.js';
 import type { Logger } from '../log.js';
+import { killGroup } from '../util/process-group.js';
 
 const SCRIPT_TIMEOUT_MS = 5 * 60_000;
 
@@ -30,11 +31,7 @@ export function runShipscript(script: NamedFile, env: ShipscriptEnv, log: Logger
     });
     const timer = setTimeout(() => {
       log(`shipscript ${script.name}: killed after ${SCRIPT_TIMEOUT_MS / 1000} s`);
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // gone already
-      }
+      killGroup(child.pid, 'SIGKILL');
     }, SCRIPT_TIMEOUT_MS);
     const lines = (b: Buffer): void => {
       for (const l of b.toString('utf8').split('\n')) if (l.trim()) log(`shipscript ${script.name}: ${l}`);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { ServerChannel } from 'ssh2';
 import { auditSessionEnd, auditSessionStart } from '../state/audit.js';
 import { auditPushStart, auditPushUpdate, getPush } from '../state/push-audit.js';
+import { killGroup } from '../util/process-group.js';
 import { callShip } from './control-client.js';
 import { parseGitCommand } from './git-command.js';
 import { finishChannel } from './process-end.js';
@@ -25,12 +26,7 @@ function runGit(channel: ServerChannel, args: readonly string[], env: Record<str
   const child = spawn('git', [...args], { env, cwd: homeDir(), detached: true, stdio: 'pipe' });
   let ended = false;
   const signalGroup = (sig: NodeJS.Signals): void => {
-    if (ended || child.pid === undefined) return;
-    try {
-      process.kill(-child.pid, sig);
-    } catch {
-      // already gone
-    }
+    if (!ended) killGroup(child.pid, sig);
   };
   child.stdin.on('error', () => {});
   channel.on('data', touch);

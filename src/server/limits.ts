@@ -1,4 +1,5 @@
 import { ConfigError } from '../config.js';
+import { numberSetting } from '../util/number-setting.js';
 
 /** What one SSH client may hold; every value has an env override so an operator can tighten or loosen it. */
 export interface SshLimits {
@@ -46,14 +47,8 @@ const ENV: Record<keyof SshLimits, { name: string; integer: boolean; min: number
 export function sshLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): SshLimits {
   const out: Record<string, number> = { ...DEFAULT_SSH_LIMITS };
   for (const [key, spec] of Object.entries(ENV)) {
-    const raw = env[spec.name];
-    if (raw === undefined || raw === '') continue;
-    const n = Number(raw);
-    const ok = /^\d+(\.\d+)?$/.test(raw) && Number.isFinite(n) && n >= spec.min && (!spec.integer || Number.isInteger(n));
-    if (!ok) {
-      throw new ConfigError(`${spec.name} must be ${spec.integer ? 'an integer' : 'a number'} >= ${spec.min}, got ${JSON.stringify(raw)}`);
-    }
-    out[key] = n;
+    const what = `${spec.integer ? 'an integer' : 'a number'} >= ${spec.min}`;
+    out[key] = numberSetting(env[spec.name], spec.name, out[key] as number, { min: spec.min, integer: spec.integer, plain: true, what, error: (m) => new ConfigError(m) });
   }
   return out as unknown as SshLimits;
 }

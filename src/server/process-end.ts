@@ -1,5 +1,6 @@
 import { constants } from 'node:os';
 import type { ServerChannel } from 'ssh2';
+import { killGroup } from '../util/process-group.js';
 
 /** How a session's program ended, for the client and the audit. */
 export interface ProcessEnd {
@@ -27,12 +28,7 @@ const HANGUP_GRACE_MS = 2000;
  */
 export function groupControl(pid: number | undefined, ended: () => boolean): RunningProgram {
   const kill = (sig: NodeJS.Signals): void => {
-    if (ended() || pid === undefined) return;
-    try {
-      process.kill(-pid, sig);
-    } catch {
-      // already gone
-    }
+    if (!ended()) killGroup(pid, sig);
   };
   return {
     signal(name) {

@@ -3,12 +3,9 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { git } from '../headquarters/git.js';
+import { shellQuote as sq } from '../util/shell-quote.js';
 import { controlSocketPath } from './control-socket.js';
 import { pushDir } from '../agent/push-names.js';
-
-function sq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
 
 /**
  * The pre-receive hook's program (plain JS, so it starts in milliseconds without tsx): hands the ref updates to the

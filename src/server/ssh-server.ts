@@ -110,7 +110,7 @@ export class SshServer {
     await closed;
   }
 
-  /** The listening socket, shared with a successor ship during a hand-over (update/handover.ts). */
+  /** The listening socket, shared with a successor ship during a hand-over (update/handover-old-ship.ts). */
   get listener(): NetServer {
     return this.tcp;
   }

@@ -1,4 +1,5 @@
 import { ConfigError } from '../config.js';
+import { COUNT, numberSetting } from '../util/number-setting.js';
 import type { Db } from './db.js';
 
 /**
@@ -35,10 +36,7 @@ const ENV: Record<string, [keyof AuditRetention, keyof Retention]> = {
 export function auditRetentionFromEnv(env: NodeJS.ProcessEnv = process.env): AuditRetention {
   const out = { admirals: { ...DEFAULT_AUDIT_RETENTION.admirals }, failures: { ...DEFAULT_AUDIT_RETENTION.failures } };
   for (const [name, [table, field]] of Object.entries(ENV)) {
-    const raw = env[name];
-    if (raw === undefined || raw === '') continue;
-    if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new ConfigError(`${name} must be an integer >= 1, got ${JSON.stringify(raw)}`);
-    out[table][field] = Number(raw);
+    out[table][field] = numberSetting(env[name], name, out[table][field], { ...COUNT, plain: true, what: 'an integer >= 1', error: (m) => new ConfigError(m) });
   }
   return out;
 }

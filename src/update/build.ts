@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { killGroup } from '../util/process-group.js';
 
 /** Where a step's output goes, line by line as it comes (an admiral's update@ session). */
 export type Progress = (text: string) => void;
@@ -23,13 +24,7 @@ export function runStep(
     let why = '';
     const kill = (reason: string): void => {
       why ||= reason;
-      if (child.pid !== undefined) {
-        try {
-          process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
+      killGroup(child.pid, 'SIGKILL');
     };
     const timer = setTimeout(() => kill(`timed out after ${o.timeoutMs / 1000} s`), o.timeoutMs);
     const onAbort = (): void => kill('aborted: the caller went away');

@@ -1,4 +1,5 @@
 import type { Server as NetServer } from 'node:net';
+import { numberSetting, SECONDS } from '../util/number-setting.js';
 
 /**
  * The hand-over conversation between the running ship (parent) and its successor (child, started with --takeover and
@@ -38,8 +39,5 @@ export function isToChild(m: unknown): m is ToChild {
 
 /** Grace for in-flight requests and SSH sessions of the old ship after a hand-over: STARPHLEET_HANDOVER_GRACE s (60). */
 export function handoverGraceMs(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.STARPHLEET_HANDOVER_GRACE ?? '60';
-  const n = Number(raw);
-  if (!(n >= 0) || !Number.isFinite(n)) throw new Error(`STARPHLEET_HANDOVER_GRACE must be a number of seconds, got ${JSON.stringify(raw)}`);
-  return n * 1000;
+  return numberSetting(env.STARPHLEET_HANDOVER_GRACE, 'STARPHLEET_HANDOVER_GRACE', 60, SECONDS) * 1000;
 }

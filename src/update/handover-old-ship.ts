@@ -3,7 +3,7 @@ import type { Server as NetServer } from 'node:net';
 import type { Progress } from './build.js';
 import { isToParent, type DoorListeners } from './handover-messages.js';
 
-/** What the running ship lends its successor during a hand-over (implemented in ship-handover.ts). */
+/** What the running ship lends its successor during a hand-over (implemented in ../ship-handover-hooks.ts). */
 export interface HandoverHooks {
   /** Stops HQ polling: the successor syncs the same checkout. */
   stopHeadquarters(): Promise<void>;
@@ -26,7 +26,7 @@ export function shipArgv(argv: readonly string[] = process.argv): string[] {
 }
 
 /**
- * Starts `node <cli> ship ... --takeover` and answers its requests (see ipc.ts) until it is ready or gone. It shares
+ * Starts `node <cli> ship ... --takeover` and answers its requests (see handover-messages.ts) until it is ready or gone. It shares
  * this process's stdout/stderr (the ship's log) and outlives it. A successor that fails, exits or takes longer than
  * timeoutMs is stopped, and this ship takes back what it lent.
  */

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { formatGitRef } from '../headquarters/giturl.js';
 import type { ShipOptions } from '../config.js';
 import type { Logger } from '../log.js';
+import { numberSetting, POSITIVE_SECONDS } from '../util/number-setting.js';
 import { PACKAGE_ROOT, VERSION } from '../version.js';
 import { buildVersion, StepFailed } from './build.js';
 import { handOver, type HandoverHooks } from './handover-old-ship.js';
@@ -24,12 +25,7 @@ export interface UpdateIo {
   readonly signal: AbortSignal;
 }
 
-function seconds(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
-  const raw = env[name] ?? String(dflt);
-  const n = Number(raw);
-  if (!(n > 0) || !Number.isFinite(n)) throw new Error(`${name} must be a positive number of seconds, got ${JSON.stringify(raw)}`);
-  return n * 1000;
-}
+const seconds = (env: NodeJS.ProcessEnv, name: string, dflt: number): number => numberSetting(env[name], name, dflt, POSITIVE_SECONDS) * 1000;
 
 export function describeVersion(version: string, sha: string | null): string {
   return sha ? `${version} @ ${sha.slice(0, 7)}` : version;

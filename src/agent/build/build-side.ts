@@ -27,7 +27,7 @@ export interface BuildSide {
   removeService(dataDir: string, service: string): Promise<void>;
 }
 
-/** The build side as shipped: source.ts and release.ts. */
+/** The build side as shipped: source.ts and build-release.ts. */
 export const releaseBuildSide: BuildSide = {
   resolveRef: (giturl, ref, access, dataDir) => resolveRef(giturl, ref, access, dataDir),
   buildRelease: (input, o) => buildRelease(input, o),

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { killGroup as signalGroup } from '../../util/process-group.js';
 import type { LineSink } from '../types.js';
 
 export interface ScriptOptions {
@@ -53,13 +54,7 @@ export function runScript(file: string, args: readonly string[], o: ScriptOption
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
     let killTimer: NodeJS.Timeout | undefined;
-    const killGroup = (sig: NodeJS.Signals): void => {
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, sig);
-      } catch {
-        // Already gone.
-      }
-    };
+    const killGroup = (sig: NodeJS.Signals): void => void signalGroup(child.pid, sig);
     const stop = (why: 'timeout' | 'aborted'): void => {
       if (stopped) return;
       stopped = why;

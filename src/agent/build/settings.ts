@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildFailure } from './buildpacks.js';
 import { parseProcfile, type BuildpackRelease } from './procfile.js';
+import { numberSetting, POSITIVE_SECONDS } from '../../util/number-setting.js';
 import type { LineSink } from '../types.js';
 
 async function readOptional(path: string): Promise<string | null> {
@@ -31,11 +32,7 @@ export async function healthcheckPath(appDir: string, env: Readonly<Record<strin
 }
 
 export function healthcheckTimeout(env: Readonly<Record<string, string>>): number {
-  const raw = env.HEALTHCHECK_TIMEOUT;
-  if (raw === undefined || raw.trim() === '') return 60;
-  const n = Number(raw);
-  if (!(n > 0) || !Number.isFinite(n)) throw new BuildFailure(`HEALTHCHECK_TIMEOUT must be a positive number of seconds, got ${JSON.stringify(raw)}`);
-  return n;
+  return numberSetting(env.HEALTHCHECK_TIMEOUT, 'HEALTHCHECK_TIMEOUT', 60, { ...POSITIVE_SECONDS, error: (m) => new BuildFailure(m) });
 }
 
 /** The Procfile's `web:` wins over the buildpack's default web process. */

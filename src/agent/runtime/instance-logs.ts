@@ -1,9 +1,9 @@
 import { copyFileSync, existsSync, renameSync, statSync, truncateSync } from 'node:fs';
+import { COUNT, numberSetting } from '../../util/number-setting.js';
 
 /** STARPHLEET_LOG_MAX_BYTES, default 10 MiB: past it an instance log is rotated to .1 (and .1 to .2). */
 export function logMaxBytes(env: NodeJS.ProcessEnv = process.env): number {
-  const n = Number(env.STARPHLEET_LOG_MAX_BYTES ?? 10 * 1024 * 1024);
-  return Number.isInteger(n) && n > 0 ? n : 10 * 1024 * 1024;
+  return numberSetting(env.STARPHLEET_LOG_MAX_BYTES, 'STARPHLEET_LOG_MAX_BYTES', 10 * 1024 * 1024, COUNT);
 }
 
 /**

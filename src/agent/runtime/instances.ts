@@ -7,7 +7,8 @@ import { Backend } from '../../frontdoor/backend.js';
 import { loopbackUpstream } from '../../frontdoor/upstream.js';
 import type { Db } from '../../state/db.js';
 import { deleteInstance, insertInstance, setInstanceState, type InstanceRecord, type InstanceState } from '../../state/instances.js';
-import { groupAlive, isSameProcess, signalGroup, stopGroup } from './proc.js';
+import { killGroup } from '../../util/process-group.js';
+import { groupAlive, isSameProcess, stopGroup } from './proc.js';
 import { spawnInstance, type Runtime } from './runtime.js';
 import type { Release } from '../types.js';
 
@@ -52,7 +53,7 @@ export class Instance {
     this.backend = new Backend(rec.id, loopbackUpstream(rec.port));
     this.exited = exited.then(() => {
       // The leader is gone; whatever it left in its group goes too (the group cannot be reused while a member lives).
-      if (groupAlive(rec.pid)) signalGroup(rec.pid, 'SIGKILL');
+      if (groupAlive(rec.pid)) killGroup(rec.pid, 'SIGKILL');
     });
   }
 

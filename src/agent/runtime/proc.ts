@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { killGroup } from '../../util/process-group.js';
 
 /** A process as the kernel names it: a pid is reused, a pid plus its start time is not. */
 export interface ProcIdentity {
@@ -49,14 +50,6 @@ export function groupAlive(pgid: number): boolean {
   return false;
 }
 
-export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
-  }
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -64,11 +57,11 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * Only call it for a group whose leader was checked with isSameProcess: a stale pgid could name someone else's group.
  */
 export async function stopGroup(pgid: number, graceMs: number): Promise<void> {
-  signalGroup(pgid, 'SIGTERM');
+  killGroup(pgid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   while (groupAlive(pgid)) {
     if (Date.now() >= deadline) {
-      signalGroup(pgid, 'SIGKILL');
+      killGroup(pgid, 'SIGKILL');
       const killDeadline = Date.now() + 5000;
       while (groupAlive(pgid) && Date.now() < killDeadline) await sleep(50);
       return;
