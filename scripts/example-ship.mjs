@@ -2,7 +2,7 @@
 // Starts a ship on the bundled example headquarters. On first start the example HQ and its service become local git
 // repos under .data/example/ (no network needed); later starts reuse them, so your commits there are kept.
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -29,17 +29,41 @@ const fresh = makeRepo(hq, () => {
   mkdirSync(join(hq, 'hello'), { recursive: true });
   const orders = readFileSync(join(hq, 'orders.in'), 'utf8').replace('@HELLO_REPO@', `file://${hello}`);
   writeFileSync(join(hq, 'hello', 'orders'), orders);
-  execFileSync('rm', ['-f', join(hq, 'orders.in'), join(hq, 'authorized_keys', '.keep')]);
-  // Your own public keys become admirals, so `ssh -p 2222 admiral@localhost` works at once.
-  const ssh = join(homedir(), '.ssh');
-  const pubs = existsSync(ssh) ? readdirSync(ssh).filter((f) => /^id_[a-z0-9_]+\.pub$/.test(f)) : [];
-  for (const f of pubs) copyFileSync(join(ssh, f), join(hq, 'authorized_keys', f.replace(/\.pub$/, '')));
-  if (pubs.length === 0) console.log(`no ~/.ssh/id_*.pub found: add a public key file to ${join(hq, 'authorized_keys')} and commit to get in over ssh`);
+  rmSync(join(hq, 'orders.in'), { force: true });
+  rmSync(join(hq, 'authorized_keys', '.keep'), { force: true });
 });
 if (fresh) console.log(`example headquarters created at ${hq}`);
 
+// Every start: your ~/.ssh/id_*.pub keys become admirals (committed to the example HQ), so a key made after the first
+// start is let in on the next one.
+const sshDir = join(homedir(), '.ssh');
+const pubs = existsSync(sshDir) ? readdirSync(sshDir).filter((f) => /^id_[a-z0-9_-]+\.pub$/.test(f)).sort() : [];
+const keysDir = join(hq, 'authorized_keys');
+mkdirSync(keysDir, { recursive: true });
+const admitted = [];
+for (const f of pubs) {
+  const text = readFileSync(join(sshDir, f), 'utf8');
+  const target = join(keysDir, f.replace(/\.pub$/, ''));
+  if (existsSync(target) && readFileSync(target, 'utf8') === text) continue;
+  writeFileSync(target, text);
+  admitted.push(f);
+}
+if (admitted.length > 0) {
+  git(hq, 'add', '-A', 'authorized_keys');
+  git(hq, 'commit', '-q', '-m', `admirals: ${admitted.join(', ')} from ~/.ssh`, '--', 'authorized_keys');
+  for (const f of admitted) console.log(`admiral: ${join(sshDir, f)} (copied to ${join(keysDir, f.replace(/\.pub$/, ''))})`);
+}
+const keyFiles = readdirSync(keysDir).filter((f) => !f.startsWith('.'));
 const httpPort = process.env.HTTP_PORT ?? '8080';
 const sshPort = process.env.SSH_PORT ?? '2222';
+if (keyFiles.length === 0) {
+  console.log(`no SSH key yet: ${sshDir} has no id_*.pub, so no admiral can log in to this ship. To get in:
+  1. ssh-keygen -t ed25519        (makes ~/.ssh/id_ed25519 and ~/.ssh/id_ed25519.pub)
+  2. stop this ship (Ctrl-C) and run \`npm run example\` again: the new key becomes an admiral
+  3. ssh -p ${sshPort} admiral@localhost
+(or put any public key in ${keysDir}/<name> and commit it there: the running ship admits it within a pulse)`);
+}
+
 console.log(`try: curl http://localhost:${httpPort}/hello/   (ssh: ssh -p ${sshPort} admiral@localhost)`);
 const child = spawn(
   process.execPath,

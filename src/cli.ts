@@ -1,18 +1,30 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
 import { hqCheck } from './commands/hq-check.js';
+import { commandHelp, wantsHelp } from './commands/help.js';
 import { ConfigError, evalTimeoutMs, shipOptions, type ShipFlags } from './config.js';
 import { resolve } from 'node:path';
 import { SHIP_COMMANDS } from './commands/registry.js';
+import { registerAdmiralCommands } from './admiral/register.js';
+import { addInstallCommands, InstallError } from './install/cli-commands.js';
+import { notifySystemd } from './install/notify.js';
 import { runOnShip } from './server/run-on-ship.js';
 import { log } from './log.js';
 import { startShip } from './ship.js';
 import { Predecessor } from './update/handover-new-ship.js';
 import { DataDirBusy } from './state/lock.js';
-import { VERSION } from './version.js';
+import { VERSION, versionLine } from './version.js';
+
+function examples(...lines: string[]): string {
+  return `\nexamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
+}
 
 const program = new Command();
-program.name('starphleet').description('continuous deployment for a phleet of ships driven by a git headquarters').version(VERSION, '-V, --version-flag');
+program
+  .name('starphleet')
+  .description('continuous deployment for a phleet of ships driven by a git headquarters')
+  .version(versionLine(), '-V, --version', 'print the version and the commit it was built from')
+  .addHelpText('after', `${examples('starphleet hq check                 # check the HQ checkout in this directory', 'starphleet ship --headquarters https://github.com/you/hq.git --data ./data', 'starphleet status --data ./data', 'starphleet logs --help')}\nEvery command answers --help, here and in \`ssh admiral@ship\`. Docs: docs/ in the package.\n`);
 
 program
   .command('ship')
@@ -22,13 +34,27 @@ program
   .option('--listen <addr>', 'address the ship listens on', '0.0.0.0')
   .option('--ssh-port <port>', 'SSH port', '2222')
   .option('--http-port <port>', 'HTTP front door port', '8080')
+  .option('--data-plane <kind>', 'HTTP data plane: embedded, nginx or auto (env STARPHLEET_DATA_PLANE, default embedded)')
   .option('--pulse <seconds>', 'seconds between HQ and service checks (env STARPHLEET_PULSE, default 5)')
   .option('--private-key <file>', 'private key for git over ssh (env STARPHLEET_PRIVATE_KEY)')
   .option('--name <name>', 'ship name (default: hostname)')
   // Only `starphleet update` passes it, to the new version it starts: take over from the ship that started it.
   .addOption(new Option('--takeover', 'take over sockets and instances from the parent ship (update)').hideHelp())
+  .addHelpText('after', examples('starphleet ship --headquarters ./hq --data ./data', 'starphleet ship --headquarters git@github.com:you/hq.git#main --private-key ~/.ssh/id_ed25519'))
   .action(async (flags: ShipFlags & { takeover?: boolean }) => {
-    const ship = await startShip(shipOptions(flags), log, flags.takeover ? Predecessor.fromParent() : undefined);
+    const options = shipOptions(flags);
+    // Under systemd (Type=notify): the new ship of an update becomes the unit's main process before the old one goes.
+    const predecessor = flags.takeover
+      ? Predecessor.fromParent(async () => {
+          const failed = await notifySystemd({ mainPid: process.pid, ready: true, status: `serving (took over, pid ${process.pid})` });
+          if (failed) log(`systemd: ${failed}`);
+        })
+      : undefined;
+    const ship = await startShip(options, log, predecessor);
+    if (!predecessor) {
+      const failed = await notifySystemd({ ready: true, status: `serving ${options.name}` });
+      if (failed) log(`systemd: ${failed}`);
+    }
     const shutdown = (signal: string): void => {
       log(`${signal}: stopping`);
       void ship.stop().then(() => process.exit(0));
@@ -50,29 +76,48 @@ for (const cmd of SHIP_COMMANDS.filter((c) => c.name !== 'version')) {
     .option('--data <dir>', 'data directory of the ship to ask (env STARPHLEET_DATA)')
     .allowUnknownOption(true)
     .allowExcessArguments(true)
+    // --help is the command's own (its fields, commands/help.ts), answered here without asking the ship.
     .helpOption(false)
     .action(async (flags: { data?: string }, command: Command) => {
+      if (wantsHelp(command.args)) {
+        process.stdout.write(commandHelp(cmd, '[--data DIR]'));
+        return;
+      }
       process.exitCode = await runOnShip(dataDirFor(flags), [cmd.name, ...command.args], process.stdout, process.stderr);
     });
 }
 
-const hq = program.command('hq').description('headquarters tools');
+// The greeting of admirals' interactive shells (server/login-shell.ts runs it): not a command to list.
+program
+  .command('greeting', { hidden: true })
+  .option('--data <dir>')
+  .action(async (flags: { data?: string }) => {
+    process.exitCode = await runOnShip(dataDirFor(flags), ['greeting'], process.stdout, process.stderr);
+  });
+
+const hq = program.command('hq').description('headquarters tools').addHelpText('after', examples('starphleet hq check', 'starphleet hq check path/to/hq'));
 hq.command('check')
-  .argument('<dir>', 'an HQ checkout')
+  .argument('[dir]', 'an HQ checkout (default: the current directory)')
   .description('validate an HQ checkout; exit 1 with file:line errors')
-  .action(async (dir: string) => {
-    process.exitCode = await hqCheck(dir, (s) => process.stdout.write(s), evalTimeoutMs());
+  .addHelpText('after', examples('cd my-hq && starphleet hq check', 'starphleet hq check ~/src/hq   # exit 0 when clean, 1 with problems as file:line: message'))
+  .action(async (dir: string | undefined) => {
+    process.exitCode = await hqCheck(dir ?? process.cwd(), (s) => process.stdout.write(s), evalTimeoutMs());
   });
 
 program
   .command('version')
-  .description('print the starphleet version')
+  .description('print the starphleet version (--version adds the commit)')
+  .addHelpText('after', examples('starphleet version', 'starphleet --version', 'ssh -p 2222 admiral@ship starphleet version   # the running ship\'s'))
   .action(() => {
     process.stdout.write(`${VERSION}\n`);
   });
 
+addInstallCommands(program, dataDirFor);
+// The admiral's laptop side (remote, -s <ship>, push, hq init, completion): last, it completes what is above.
+registerAdmiralCommands(program);
+
 program.parseAsync(process.argv).catch((e: unknown) => {
-  const expected = e instanceof ConfigError || e instanceof DataDirBusy;
+  const expected = e instanceof ConfigError || e instanceof DataDirBusy || e instanceof InstallError;
   process.stderr.write(`starphleet: ${expected ? (e as Error).message : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-  process.exit(e instanceof ConfigError ? 2 : 1);
+  process.exit(e instanceof ConfigError || e instanceof InstallError ? 2 : 1);
 });

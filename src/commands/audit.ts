@@ -29,6 +29,12 @@ export const auditCommand: ShipCommand = {
   name: 'audit',
   summary: 'latest SSH logins, commands and denied requests; --failures for refused authentications',
   usage: '[-n COUNT] [--failures] [--json]',
+  details: `The SSH audit trail, newest first: logins, commands and how they ended, SFTP sessions and reads, and what
+the gate denied.
+  -n COUNT     entries to show (default 50)
+  --failures   refused authentications, counted per minute, address, user and key
+  --json       the entries as JSON`,
+  examples: ['starphleet audit', 'starphleet audit -n 200 --failures'],
   async run(args, ctx) {
     let count = 50;
     let json = false;

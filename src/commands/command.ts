@@ -43,6 +43,10 @@ export interface ShipCommand {
   readonly summary: string;
   /** Usage after the command name, e.g. `<service> [-f]`. */
   readonly usage: string;
+  /** `starphleet <name> --help`: what it does beyond the summary, its options, one per line (help.ts prints them). */
+  readonly details?: string;
+  /** Command lines `--help` shows as examples, at least one (a test holds every command to it). */
+  readonly examples: readonly string[];
   /** Runs with the arguments after the command name; returns the exit code. */
   run(args: readonly string[], ctx: CommandContext): Promise<number>;
 }

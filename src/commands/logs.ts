@@ -77,6 +77,10 @@ export const logsCommand: ShipCommand = {
   name: 'logs',
   summary: "a service's latest build and instance logs (-f follows them)",
   usage: '<service> [-f] [-n LINES]',
+  details: `Prints the last lines of the service's newest build log and instance log (<data>/logs/<service>/).
+  -f, --follow      keep printing as the logs grow (Ctrl-C stops)
+  -n, --lines N     lines of each log to show first (default 100)`,
+  examples: ['starphleet logs hello', 'starphleet logs hello -f -n 20'],
   async run(args, ctx) {
     let followIt = false;
     let lines = 100;

@@ -61,6 +61,7 @@ export const pushBuildCommand: ShipCommand = {
   name: 'push-build',
   summary: 'internal: build a pushed commit before git accepts it',
   usage: '<push id> <quarantine dir> <old> <new> <ref>',
+  examples: ['(run by the pre-receive hook of a git push, not by hand)'],
   async run(args, ctx) {
     const [idArg = '', quarantineArg = '', ...updates] = args;
     const id = /^[1-9][0-9]{0,15}$/.test(idArg) ? Number(idArg) : null;

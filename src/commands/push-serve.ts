@@ -66,6 +66,7 @@ export const pushServeCommand: ShipCommand = {
   name: 'push-serve',
   summary: 'internal: run the test instance of an accepted push',
   usage: '<push id>',
+  examples: ['(run by the git session after a built push, not by hand)'],
   async run(args, ctx) {
     const id = /^[1-9][0-9]{0,15}$/.test(args[0] ?? '') ? Number(args[0]) : null;
     const push = id === null ? undefined : getPush(ctx.ship.db, id);

@@ -7,6 +7,9 @@ export const redeployCommand: ShipCommand = {
   name: 'redeploy',
   summary: 'rebuild the current sha of a service and deploy it',
   usage: '<service>',
+  details: `Builds the sha the service serves again (a buildpack or a base image may have changed), then switches to it
+like any deploy: healthcheck, then drain of the old instance. Waits until it serves or failed.`,
+  examples: ['starphleet redeploy hello'],
   async run(args, ctx) {
     const [service] = args;
     if (args.length !== 1 || service === undefined || service.startsWith('-')) {

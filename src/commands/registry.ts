@@ -3,6 +3,7 @@ import type { ShipCommand } from './command.js';
 
 // What a caller of the registry (the control socket) needs besides the commands themselves.
 export type { Caller, CommandShip, ShipCommand } from './command.js';
+import { greetingCommand } from './greeting.js';
 import { logsCommand } from './logs.js';
 import { pushBuildCommand } from './push-build.js';
 import { pushServeCommand } from './push-serve.js';
@@ -15,7 +16,7 @@ import { versionCommand } from './version.js';
 export const SHIP_COMMANDS: readonly ShipCommand[] = [statusCommand, logsCommand, redeployCommand, auditCommand, versionCommand, updateCommand];
 
 /** The ship's own plumbing (git push's hook and session), on the control socket only: not in the CLI or its help. */
-export const INTERNAL_COMMANDS: readonly ShipCommand[] = [pushBuildCommand, pushServeCommand];
+export const INTERNAL_COMMANDS: readonly ShipCommand[] = [pushBuildCommand, pushServeCommand, greetingCommand];
 
 export function findCommand(name: string): ShipCommand | undefined {
   return SHIP_COMMANDS.find((c) => c.name === name) ?? INTERNAL_COMMANDS.find((c) => c.name === name);

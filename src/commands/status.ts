@@ -10,6 +10,10 @@ export const statusCommand: ShipCommand = {
   name: 'status',
   summary: 'services, releases and health of the running ship',
   usage: '[--json]',
+  details: `Asks the running ship what it serves: each service's mount, state (building, starting, serving, failed,
+stopped), git sha, release and URL, the reason of a failure, and HQ problems.
+  --json   one object: { ship: {name, version, headquarters: {url, sha}}, services: [...], problems: [...] }`,
+  examples: ['starphleet status', 'ssh -p 2222 admiral@ship starphleet status --json'],
   async run(args, ctx) {
     const json = args.includes('--json');
     const unknown = args.filter((a) => a !== '--json');

@@ -6,6 +6,10 @@ export const updateCommand: ShipCommand = {
   name: 'update',
   summary: 'update starphleet on this ship from STARPHLEET_REMOTE, handing over without downtime',
   usage: '',
+  details: `Looks up the newest commit of STARPHLEET_REMOTE (url#branch; the ship's env, or HQ .starphleet; default the
+package's repository), installs and builds it beside the running version, checks it, and hands the ship over to it:
+sockets are passed, instances adopted, no request is refused. The same as \`ssh update@ship\`.`,
+  examples: ['ssh -p 2222 update@ship', 'starphleet update'],
   async run(args, ctx) {
     const refused = refuseArguments('update', args, ctx);
     if (refused !== null) return refused;

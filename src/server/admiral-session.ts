@@ -1,6 +1,7 @@
 import type { PseudoTtyInfo, ServerChannel } from 'ssh2';
 import { auditSessionEnd, auditSessionStart } from '../state/audit.js';
 import { runExec } from './exec.js';
+import { loginShellEnv } from './login-shell.js';
 import type { ProcessEnd, RunningProgram } from './process-end.js';
 import { runOnPty, type PtyProgram } from './pty-shell.js';
 import type { SessionContext } from './session-context.js';
@@ -36,6 +37,8 @@ export function serveCommand(
     ...(ptyInfo ? { term: ptyInfo.term || 'xterm' } : {}),
     ...(o.originalCommand !== undefined ? { originalCommand: o.originalCommand } : {}),
   });
+  // A shell (not a command) gets <data>/bin back on PATH after /etc/profile, and the greeting (login-shell.ts).
+  if (command === null) Object.assign(env, loginShellEnv(ctx.dataDir));
   const kind = command === null ? 'shell' : 'exec';
   const started = Date.now();
   const auditId = auditSessionStart(ctx.db, { kind, user, fingerprint, keyFile, remote: ctx.peer.remoteAddress, command, pty: ptyInfo !== null });

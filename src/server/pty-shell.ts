@@ -1,5 +1,6 @@
 import pty from 'node-pty';
 import type { PseudoTtyInfo, ServerChannel, WindowChangeInfo } from 'ssh2';
+import { LOGIN_SHELL_ARGS } from './login-shell.js';
 import { finishChannel, groupControl, processEnd, type ProcessEnd, type RunningProgram } from './process-end.js';
 
 export interface PtyProgram extends RunningProgram {
@@ -21,7 +22,7 @@ export function runOnPty(
   size: PseudoTtyInfo,
   opts: { readonly env: Record<string, string>; readonly cwd: string; readonly onActivity: () => void; readonly onEnd: (end: ProcessEnd) => void },
 ): PtyProgram {
-  const term = pty.spawn('/bin/bash', command === null ? ['-l'] : ['-c', command], {
+  const term = pty.spawn('/bin/bash', command === null ? [...LOGIN_SHELL_ARGS] : ['-c', command], {
     name: opts.env.TERM ?? 'xterm',
     cols: dim(size.cols, 80),
     rows: dim(size.rows, 24),

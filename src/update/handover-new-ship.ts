@@ -30,7 +30,14 @@ export class Predecessor {
   private waiting: { want: Want; resolve: (m: ToChild, handle: NetServer | undefined) => void } | null = null;
   private readonly published = new Map<number, HeldListener>();
 
-  constructor(readonly pid: number) {
+  /**
+   * beforeReady runs just before this ship tells the old one it serves (after that the old one exits): under systemd
+   * it sends MAINPID, so the unit never sees its main process gone while a ship still serves.
+   */
+  constructor(
+    readonly pid: number,
+    private readonly beforeReady?: () => Promise<void>,
+  ) {
     process.on('message', (m: unknown, handle: unknown) => {
       if (!isToChild(m)) return;
       const server = handle as NetServer | undefined;
@@ -46,9 +53,9 @@ export class Predecessor {
   }
 
   /** The ship that spawned this process with --takeover, or an error saying how this process was started. */
-  static fromParent(): Predecessor {
+  static fromParent(beforeReady?: () => Promise<void>): Predecessor {
     if (!process.send || !process.connected) throw new Error('--takeover is for a ship starting another: it needs the IPC channel of its parent ship');
-    return new Predecessor(process.ppid);
+    return new Predecessor(process.ppid, beforeReady);
   }
 
   private send(m: ToParent): Promise<void> {
@@ -96,6 +103,7 @@ export class Predecessor {
 
   /** Tells the old ship this one serves everything, then lets go of the channel (the old ship exits soon). */
   async ready(version: string): Promise<void> {
+    await this.beforeReady?.();
     await this.send({ ready: version });
     process.disconnect?.();
   }

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, type GitAccess } from '../headquarters/git.js';
 import { formatGitRef, parseGitRef, type GitRef } from '../headquarters/giturl.js';
-import { PACKAGE, PACKAGE_ROOT } from '../version.js';
+import { PACKAGE, PACKAGE_ROOT, readBuildInfo } from '../version.js';
 
 /** Where new starphleet comes from: STARPHLEET_REMOTE (`url#branch`), else the package's own `repository`. */
 export function updateRemote(env: NodeJS.ProcessEnv = process.env): GitRef {
@@ -16,12 +16,12 @@ export function updateRemote(env: NodeJS.ProcessEnv = process.env): GitRef {
 }
 
 /**
- * The commit the running ship was built from: every installed version is a git checkout (an update clones into
- * <data>/versions/<sha>, a developer runs a clone), so it is the checkout's HEAD. null when installed otherwise (npm):
- * then any remote commit counts as newer.
+ * The commit the running ship was built from: a git checkout (an update clones into <data>/versions/<sha>, a
+ * developer runs a clone) is at its HEAD; an npm install of a packed tarball knows it from dist/build-info.json,
+ * written when it was packed. null when neither says: then any remote commit counts as newer.
  */
 export async function runningCommit(root: string = PACKAGE_ROOT): Promise<string | null> {
-  if (!existsSync(join(root, '.git'))) return null;
+  if (!existsSync(join(root, '.git'))) return readBuildInfo(root)?.commit ?? null;
   return git(['rev-parse', 'HEAD'], { cwd: root }).catch(() => null);
 }
 

@@ -43,8 +43,9 @@ export function promote(dataDir: string, newDir: string, runningRoot: string): v
  * reboot: it runs versions/current, and if that exits non-zero within a minute of starting (it does not start), it
  * runs versions/previous. Exit 0 is a stop or a hand-over to a newer ship: nothing to fall back from.
  */
-export function writeLauncher(dataDir: string): string {
-  const dir = join(dataDir, 'bin');
+export function writeLauncher(dataDir: string, under = '/'): string {
+  // `under` is where the file system is (starphleet install --root DIR); dataDir is the path the launcher runs with.
+  const dir = join(under, dataDir, 'bin');
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   const path = join(dir, 'ship');
   const script = `#!/bin/bash

@@ -1,0 +1,84 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { killRecorded } from '../agent/runtime/instances.js';
+import { openDb } from '../state/db.js';
+import { listInstances } from '../state/instances.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The pid in <data>/ship.pid when it is a live `starphleet ship` (a stale file may name a reused pid). */
+function shipPid(dataDir: string): number | null {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(dataDir, 'ship.pid'), 'utf8').trim());
+  } catch {
+    return null;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return null;
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return argv.includes('ship') ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+export interface StopOptions {
+  readonly dataDir: string;
+  /** Also every instance recorded in the data dir (which otherwise outlive the ship, to be adopted). */
+  readonly all: boolean;
+  /** How long the ship gets after SIGTERM before SIGKILL; instances get graceMs each too. */
+  readonly graceMs: number;
+  readonly out: (text: string) => void;
+}
+
+/**
+ * `starphleet stop [--all]`: SIGTERM to the ship of the data dir (it finishes what it can and exits), SIGKILL after
+ * the grace; with --all then every recorded instance (process group SIGTERM, then SIGKILL). Under systemd use
+ * `systemctl stop starphleet` first, or the unit restarts a ship killed with SIGKILL. Returns the exit code.
+ */
+export async function stopShip(o: StopOptions): Promise<number> {
+  if (!existsSync(o.dataDir)) {
+    o.out(`no data dir ${o.dataDir}: nothing to stop\n`);
+    return o.all ? 0 : 1;
+  }
+  const pid = shipPid(o.dataDir);
+  if (pid === null) o.out(`no ship is running with data dir ${o.dataDir}\n`);
+  else {
+    process.kill(pid, 'SIGTERM');
+    const deadline = Date.now() + o.graceMs;
+    while (alive(pid) && Date.now() < deadline) await sleep(100);
+    if (alive(pid)) {
+      process.kill(pid, 'SIGKILL');
+      while (alive(pid)) await sleep(50);
+      o.out(`ship (pid ${pid}) did not stop within ${o.graceMs / 1000} s: killed\n`);
+    } else o.out(`ship (pid ${pid}) stopped\n`);
+  }
+  if (!o.all) return pid === null ? 1 : 0;
+  const dbPath = join(o.dataDir, 'state.db');
+  if (!existsSync(dbPath)) return 0;
+  let db: ReturnType<typeof openDb>;
+  try {
+    db = openDb(dbPath);
+  } catch (e) {
+    o.out(`cannot read the instances of ${dbPath}: ${(e as Error).message}\n`);
+    return 1;
+  }
+  try {
+    const recs = listInstances(db);
+    await Promise.all(recs.map((r) => killRecorded(db, r, o.graceMs)));
+    o.out(recs.length === 0 ? 'no instances were running\n' : `stopped ${recs.length} instance${recs.length === 1 ? '' : 's'}: ${recs.map((r) => `${r.service} (pid ${r.pid})`).join(', ')}\n`);
+  } finally {
+    db.close();
+  }
+  return 0;
+}

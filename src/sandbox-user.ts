@@ -1,0 +1,14 @@
+/**
+ * The unprivileged host user that builds and instances run as on a production ship. `starphleet install
+ * --sandbox-user NAME` creates it and puts STARPHLEET_SANDBOX_USER=NAME in the unit's environment; the runtime reads
+ * the same variable (one name for both, so they cannot disagree).
+ */
+export const DEFAULT_SANDBOX_USER = 'starphleet';
+
+/** The sandbox user this ship uses: STARPHLEET_SANDBOX_USER, else the default. */
+export function sandboxUser(env: NodeJS.ProcessEnv = process.env): string {
+  return env.STARPHLEET_SANDBOX_USER || DEFAULT_SANDBOX_USER;
+}
+
+/** A user name useradd accepts everywhere (Debian's default NAME_REGEX, without the trailing `$` of machine accounts). */
+export const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
