@@ -86,7 +86,7 @@ describe('ssh limits on a running ship', () => {
     assert.equal(r.code, 255);
     const db = new Database(join(s.ship.dataDir, 'state.db'), { readonly: true });
     try {
-      const seen = keys.map((k) => (db.prepare("SELECT COUNT(*) AS n FROM audit WHERE kind = 'auth' AND fingerprint = ?").get(k.fingerprint) as { n: number }).n);
+      const seen = keys.map((k) => (db.prepare('SELECT COALESCE(SUM(count), 0) AS n FROM auth_failures WHERE fingerprint = ?').get(k.fingerprint) as { n: number }).n);
       assert.deepEqual(seen, [1, 1, 0], 'the third key should never have been tried');
     } finally {
       db.close();

@@ -1,10 +1,12 @@
 import type { SshRequest } from './gate.js';
 
-/** `scp` (or a path ending in /scp), its flag words, then the rest. Enough to see -f/-t; scp-legacy parses the rest. */
+/**
+ * `scp` (or a path ending in /scp) with a -f or -t among its words, wherever it stands: scp-legacy parses (and
+ * refuses) the rest, so an odd flag order never turns a file transfer into a plain exec.
+ */
 function scpDirection(words: readonly string[]): 'download' | 'upload' | null {
   if (words[0] !== 'scp' && !/\/scp$/.test(words[0] ?? '')) return null;
   for (const w of words.slice(1)) {
-    if (w === '--' || !w.startsWith('-')) break;
     if (/^-[A-Za-z]*f/.test(w)) return 'download';
     if (/^-[A-Za-z]*t/.test(w)) return 'upload';
   }

@@ -86,12 +86,21 @@ export function startSession(session: Session, ctx: SessionContext): () => void 
       default:
         return refuseOnChannel(channel, `nothing serves ${served.kind}`);
     }
-    const release = ctx.gate.hold(request, verdict, (reason) => {
+    let closed = false;
+    const close = (reason: string): void => {
+      if (closed) return;
+      closed = true;
       if (channel.writable) channel.stderr.write(`starphleet: closed: ${reason}\n`);
-      stop?.();
-      channel.close();
-    });
-    channel.once('close', release);
+      try {
+        stop?.();
+      } finally {
+        channel.close();
+      }
+    };
+    // The pty it runs on is held too: a key that loses its pty in HQ loses the sessions on one.
+    const releases = [ctx.gate.hold(request, verdict, close)];
+    if (ptyInfo !== null) releases.push(ctx.gate.hold({ kind: 'pty' }, { allow: true, serve: { kind: 'pty' } }, close));
+    channel.once('close', () => releases.forEach((r) => r()));
   };
 
   session.on('shell', (accept) => {

@@ -43,3 +43,8 @@ export function sftpBatch(o: { key: string; port: number; lines: readonly string
 export function scpGet(o: { key: string; port: number; remote: string; cwd: string }): Promise<SftpResult> {
   return run('scp', [...CLIENT_OPTIONS, '-i', o.key, '-P', String(o.port), `admiral@127.0.0.1:${o.remote}`, '.'], o.cwd, 60_000);
 }
+
+/** Runs OpenSSH `scp -O` (the legacy scp protocol: an exec of `scp -f` on the ship) to copy one remote file into `cwd`. */
+export function scpLegacyGet(o: { key: string; port: number; remote: string; cwd: string; user?: string }): Promise<SftpResult> {
+  return run('scp', ['-O', ...CLIENT_OPTIONS, '-i', o.key, '-P', String(o.port), `${o.user ?? 'admiral'}@127.0.0.1:${o.remote}`, '.'], o.cwd, 60_000);
+}

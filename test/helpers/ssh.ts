@@ -60,15 +60,15 @@ export interface SshShip {
 
 /**
  * A ship whose HQ names the admirals authorized_keys/admiral and, for each entry of `admirals`, authorized_keys/<name>
- * with those key options ('' for none); synced and listening.
+ * with those key options ('' for none), of the type in `keyTypes` (ed25519 by default); synced and listening.
  */
-export async function startSshShip(o: { admirals?: Record<string, string>; env?: Record<string, string> } = {}): Promise<SshShip> {
+export async function startSshShip(o: { admirals?: Record<string, string>; keyTypes?: Record<string, 'ed25519' | 'ecdsa' | 'rsa'>; env?: Record<string, string> } = {}): Promise<SshShip> {
   const dir = tmpDir('sp-ssh-');
   const admiral = makeKey(dir, 'admiral');
   const keys: Record<string, TestKey> = {};
   const files: Record<string, string> = { 'authorized_keys/admiral': `${admiral.pub}\n` };
   for (const [name, options] of Object.entries(o.admirals ?? {})) {
-    keys[name] = makeKey(dir, name);
+    keys[name] = makeKey(dir, name, o.keyTypes?.[name]);
     files[`authorized_keys/${name}`] = `${options ? `${options} ` : ''}${keys[name].pub}\n`;
   }
   const hq = join(dir, 'hq');
