@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatGitRef } from '../headquarters/giturl.js';
+import type { Admiral } from '../headquarters/types.js';
 import type { ShipOptions } from '../config.js';
 import type { Logger } from '../log.js';
 import { numberSetting, POSITIVE_SECONDS } from '../util/number-setting.js';
@@ -9,11 +10,16 @@ import { buildVersion, StepFailed } from './build.js';
 import { handOver, type HandoverHooks } from './handover-old-ship.js';
 import { handoverGraceMs } from './handover-messages.js';
 import { cloneVersion, newestCommit, runningCommit, updateRemote } from './source.js';
+import { updateSigners, verifyAdmiralSignature } from './signers.js';
 import { promote } from './versions.js';
 
-/** What an update needs of the running ship: where its data is, its key, its log, and what it lends its successor. */
+/**
+ * What an update needs of the running ship: where its data is, its key, its log, what it lends its successor, and
+ * HQ's admirals (whose keys may sign updates).
+ */
 export interface UpdateShip {
   readonly options: Pick<ShipOptions, 'dataDir' | 'privateKey'>;
+  readonly headquarters: { readonly current: { readonly admirals: readonly Admiral[] } | null };
   readonly log: Logger;
   readonly handover: HandoverHooks;
 }
@@ -53,6 +59,7 @@ export async function runUpdate(ship: UpdateShip, io: UpdateIo, env: NodeJS.Proc
     const stepMs = seconds(env, 'STARPHLEET_UPDATE_TIMEOUT', 900);
     const readyMs = seconds(env, 'STARPHLEET_HANDOVER_TIMEOUT', 120);
     const remote = updateRemote(env);
+    const signers = updateSigners(env);
     const access = { ...(ship.options.privateKey ? { privateKey: ship.options.privateKey } : {}), knownHostsFile: join(dataDir, 'known_hosts') };
     const running = await runningCommit();
     const old = describeVersion(VERSION, running);
@@ -69,6 +76,10 @@ export async function runUpdate(ship: UpdateShip, io: UpdateIo, env: NodeJS.Proc
     }
     fetched = dir;
     io.out(`fetched ${sha} into ${dir}\n`);
+    if (signers === 'admirals') {
+      const by = await verifyAdmiralSignature(dir, sha, ship.headquarters.current?.admirals ?? []);
+      io.out(`${sha.slice(0, 7)} is signed by ${by}\n`);
+    }
     const version = await buildVersion({ dir, runningRoot: PACKAGE_ROOT, progress: io.out, timeoutMs: stepMs, signal: io.signal });
     const next = describeVersion(version, sha);
     io.out(`built ${next}: it runs; handing the ship over to it\n`);
