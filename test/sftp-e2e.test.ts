@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -14,6 +14,7 @@ import { httpGet } from './helpers/phleet.js';
 import { scpGet, sftpBatch } from './helpers/sftp.js';
 import { startShip, type ShipProcess } from './helpers/ship.js';
 import { tmpDir } from './helpers/tmp.js';
+import { COMMIT_DATE, COMMIT_TIME } from './helpers/view-ship.js';
 import { waitFor } from './helpers/wait.js';
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -48,7 +49,13 @@ describe('sftp: the read-only deployed view (OpenSSH sftp and scp)', () => {
     fixtureRepo('node-app', app);
     symlinkSync('/etc/passwd', join(app, 'passwd'));
     symlinkSync('server.js', join(app, 'server-link.js'));
-    appSha = commit(app, {}, 'links');
+    commit(app, {}, 'links');
+    // A commit time far from now and from 1970: the view must show exactly this for the source files.
+    execFileSync('git', ['commit', '-q', '--amend', '--no-edit', `--date=${COMMIT_DATE}`], {
+      cwd: app,
+      env: { ...process.env, GIT_COMMITTER_DATE: COMMIT_DATE, GIT_COMMITTER_NAME: 'Test Admiral', GIT_COMMITTER_EMAIL: 'admiral@example.com' },
+    });
+    appSha = gitIn(app, 'rev-parse', 'HEAD');
     initRepo(join(root, 'hq'), {
       'authorized_keys/admiral': admiral.pub,
       'authorized_keys/restricted': `restrict ${restricted.pub}`,
@@ -158,9 +165,10 @@ describe('sftp: the read-only deployed view (OpenSSH sftp and scp)', () => {
     assert.equal(sha256(readFileSync(join(cwd, 'big.bin'))), sha256(big));
   });
 
-  it('a key restricted by `restrict` gets no sftp', async () => {
+  it('a key restricted by `restrict` gets sftp: restrict takes away ptys and forwarding, not file transfer', async () => {
     const r = await sftp(['ls /'], { key: restricted });
-    assert.notEqual(r.code, 0);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /services/);
   });
 
   it('a client opening thousands of handles is refused gracefully and the ship keeps serving', async () => {
@@ -189,6 +197,65 @@ describe('sftp: the read-only deployed view (OpenSSH sftp and scp)', () => {
     const r = await sftp(['ls /services']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal((await httpGet(ship.httpPort, '/echo/')).status, 200);
+  });
+
+  it('shows real dates (commit time for source files, build time for built ones) and read-only modes everywhere', async () => {
+    writeFileSync(join(dataDir, 'data', 'writable.txt'), 'rw on disk', { mode: 0o666 });
+    writeFileSync(join(dataDir, 'data', 'tool.sh'), '#!/bin/sh\n', { mode: 0o775 });
+    const r = await sftp(['ls -l /', 'ls -l /services/echo/current', 'ls -l /services/echo/releases', 'ls -l /data', 'ls -l /configs', 'ls -l /layers']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^-r--r--r-- .* Mar {2}4 {2}2021 server\.js$/m, r.stdout);
+    assert.match(r.stdout, /^-r--r--r-- .* writable\.txt$/m);
+    assert.match(r.stdout, /^-r-xr-xr-x .* tool\.sh$/m);
+    assert.match(r.stdout, /^dr-xr-xr-x .* services$/m);
+    const lines = r.stdout.split('\n').filter((l) => /^[-dl][rwxsStT-]{9} /.test(l));
+    assert.ok(lines.length >= 15, r.stdout);
+    for (const l of lines) assert.doesNotMatch(l.slice(0, 10), /w/, `no write bit in the view: ${l}`);
+    assert.doesNotMatch(r.stdout, /1970/);
+
+    const config = JSON.parse(readFileSync(join(dataDir, 'configs', 'echo.json'), 'utf8')) as { id: string; layers: { component: string; sha256: string }[] };
+    const buildLayer = config.layers.find((l) => l.component === 'build');
+    assert.ok(buildLayer);
+    const builtAt = Math.floor(statSync(join(dataDir, 'layers', `${buildLayer.sha256}.tar.gz`)).mtimeMs / 1000);
+    const client = new ssh2.Client();
+    await new Promise<void>((resolve, reject) => {
+      client.on('ready', () => resolve()).on('error', reject);
+      client.connect({ host: '127.0.0.1', port: ship.sshPort, username: 'admiral', privateKey: readFileSync(admiral.privatePath) });
+    });
+    try {
+      const sc = await new Promise<ssh2.SFTPWrapper>((resolve, reject) => client.sftp((e, x) => (e ? reject(e) : resolve(x))));
+      const stat = (p: string) => new Promise<ssh2.Stats>((resolve, reject) => sc.stat(p, (e, st) => (e ? reject(e) : resolve(st))));
+      assert.equal((await stat('/services/echo/current/server.js')).mtime, COMMIT_TIME, 'source file: the commit time of its sha');
+      assert.equal((await stat(`/services/echo/releases/${config.id}/package.json`)).mtime, COMMIT_TIME);
+      assert.equal((await stat('/services/echo/current/built.txt')).mtime, builtAt, 'built file: when its layer was made');
+      assert.equal((await stat('/services/echo/current/server.js')).mode & 0o7777, 0o444);
+      assert.equal((await stat('/services/echo/current')).mode & 0o7777, 0o555);
+    } finally {
+      client.end();
+    }
+  });
+
+  it('advertises limits@openssh.com, so OpenSSH sftp reads 255 KiB at a time, and answers statvfs (df)', async () => {
+    const cwd = tmpDir('sp-limits-');
+    const batch = join(cwd, 'batch');
+    writeFileSync(batch, 'df -h /\nget /services/echo/current/server.js\n');
+    const out = openSync(join(cwd, 'out'), 'w');
+    const err = openSync(join(cwd, 'err'), 'w');
+    const code = await new Promise<number | null>((resolve) => {
+      const c = spawn('sftp', ['-vvv', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
+        '-i', admiral.privatePath, '-P', String(ship.sshPort), '-b', batch, 'admiral@127.0.0.1'], { cwd, stdio: ['ignore', out, err] });
+      c.on('close', resolve);
+    });
+    closeSync(out);
+    closeSync(err);
+    const stdout = readFileSync(join(cwd, 'out'), 'utf8');
+    const stderr = readFileSync(join(cwd, 'err'), 'utf8');
+    assert.equal(code, 0, stderr.slice(-2000));
+    assert.match(stderr, /Server supports extension "limits@openssh.com" revision 1/);
+    assert.match(stderr, /Server supports extension "statvfs@openssh.com" revision 2/);
+    assert.match(stderr, /buffer sizes 261120 \/ 261120; using 261120 \/ 261120/);
+    assert.match(stdout, /Size\s+Used\s+Avail\s+\(root\)\s+%Capacity/, stdout);
+    assert.doesNotMatch(stderr, /does not support/);
   });
 
   it('current follows the switch, while a file already open keeps reading the old release', async () => {

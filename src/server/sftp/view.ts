@@ -1,8 +1,9 @@
 import type { Stats } from 'node:fs';
 import { lstat, readdir, readlink, realpath } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { join, posix, relative } from 'node:path';
 import { insideRoot, SAFE_NAME } from '../../paths.js';
 import { dataPaths } from '../../agent/data-paths.js';
+import { releaseTimes, timeOf } from './release-times.js';
 
 /**
  * The read-only SFTP view of what a ship runs, mapped onto the data dir (layout: src/agent/types.ts):
@@ -26,7 +27,30 @@ const RELEASE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 /** A node of the view: virtual (made-up directory) or real (a path on disk inside its jail). */
 export type Node =
   | { readonly kind: 'virtual'; readonly path: string; readonly entries: () => Promise<string[]>; readonly backing?: string }
-  | { readonly kind: 'real'; readonly path: string; readonly real: string; readonly jail: string; readonly filter?: (name: string) => boolean };
+  | {
+      readonly kind: 'real';
+      readonly path: string;
+      readonly real: string;
+      readonly jail: string;
+      readonly filter?: (name: string) => boolean;
+      /** The jail is a release tree: its paths show the time of the layer that made them (release-times.ts). */
+      readonly release?: true;
+    };
+
+/** What a view path shows: the node, its lstat (null for a made-up directory) and the time to show (null: its own). */
+export interface Resolved {
+  readonly node: Node;
+  readonly stats: Stats | null;
+  readonly real: string | null;
+  readonly mtime: number | null;
+}
+
+/** A directory entry of the view. */
+export interface Listed {
+  readonly name: string;
+  readonly stats: Stats | null;
+  readonly mtime: number | null;
+}
 
 /** Cleans a client path into an absolute view path; `..` never climbs above `/`. */
 export function normalizeViewPath(p: string, cwd = '/'): string {
@@ -67,13 +91,13 @@ export class DeployedView {
         }
         if (b === 'current') {
           const target = await this.currentRelease(a);
-          return target === null ? null : this.jailed(path, target, [c, ...rest]);
+          return target === null ? null : this.jailed(path, target, [c, ...rest], true);
         }
         if (b !== 'releases') return null;
         const releases = join(svc, 'releases');
         if (c === undefined) return { kind: 'virtual', path, backing: releases, entries: () => dirNames(releases, (n, dir) => dir && RELEASE_ID.test(n)) };
         if (!RELEASE_ID.test(c)) return null;
-        return this.jailed(path, join(releases, c), rest);
+        return this.jailed(path, join(releases, c), rest, true);
       }
       case 'configs':
         return this.flat(path, dataPaths.configs(this.dataDir), [a, b, c, ...rest], (n) => CONFIG_NAME.test(n));
@@ -96,10 +120,18 @@ export class DeployedView {
     return { kind: 'real', path, real: join(dir, name), jail: dir };
   }
 
-  private jailed(path: string, jail: string, rest: (string | undefined)[]): Node | null {
+  private jailed(path: string, jail: string, rest: (string | undefined)[], release = false): Node | null {
     const rel = rest.filter((x): x is string => x !== undefined).join('/');
     const real = insideRoot(jail, rel);
-    return real === null ? null : { kind: 'real', path, real, jail };
+    if (real === null) return null;
+    return release ? { kind: 'real', path, real, jail, release: true } : { kind: 'real', path, real, jail };
+  }
+
+  /** The time to show for `real` (inside the resolved `jail`): the layer's for a release, null (its own) elsewhere. */
+  private async timeIn(node: Node, jail: string, real: string): Promise<number | null> {
+    if (node.kind !== 'real' || node.release !== true) return null;
+    const times = await releaseTimes(this.dataDir, jail);
+    return times === null ? null : timeOf(times, relative(jail, real));
   }
 
   /** The release dir `current` points at, only if it is one of that service's releases. */
@@ -118,41 +150,42 @@ export class DeployedView {
    * Resolves a view path to what it shows: for real nodes, `follow` resolves symlinks (stat, open) and refuses
    * anything that lands outside the jail; without it (lstat, readlink) the link itself is returned.
    */
-  async resolve(viewPath: string, follow: boolean): Promise<{ node: Node; stats: Stats | null; real: string | null } | null> {
+  async resolve(viewPath: string, follow: boolean): Promise<Resolved | null> {
     const node = await this.locate(normalizeViewPath(viewPath));
     if (node === null) return null;
     if (node.kind === 'virtual') {
       // A made-up directory standing for a real one (a service, its releases) exists only while that one does.
-      if (node.backing !== undefined && !(await lstat(node.backing).catch(() => null))?.isDirectory()) return null;
-      return { node, stats: null, real: null };
+      const backing = node.backing === undefined ? null : await lstat(node.backing).catch(() => null);
+      if (node.backing !== undefined && !backing?.isDirectory()) return null;
+      return { node, stats: null, real: null, mtime: backing ? Math.floor(backing.mtimeMs / 1000) : null };
     }
     try {
       const jail = await realpath(node.jail);
       if (follow) {
         const real = await realpath(node.real);
         if (insideRoot(jail, real) === null) return null;
-        return { node, stats: await lstat(real), real };
+        return { node, stats: await lstat(real), real, mtime: await this.timeIn(node, jail, real) };
       }
       // The parent must resolve inside the jail; the last component is taken as it is (a link stays a link).
       const parent = await realpath(join(node.real, '..'));
       const real = node.real === node.jail ? jail : join(parent, posix.basename(node.real));
       if (insideRoot(jail, real) === null) return null;
-      return { node, stats: await lstat(real), real };
+      return { node, stats: await lstat(real), real, mtime: await this.timeIn(node, jail, real) };
     } catch {
       return null;
     }
   }
 
   /** Names in a directory of the view, each with its lstat (null for virtual entries). */
-  async list(viewPath: string): Promise<{ name: string; stats: Stats | null }[] | null> {
+  async list(viewPath: string): Promise<Listed[] | null> {
     const r = await this.resolve(viewPath, true);
     if (r === null) return null;
     if (r.node.kind === 'virtual') {
       const names = await r.node.entries();
-      const out: { name: string; stats: Stats | null }[] = [];
+      const out: Listed[] = [];
       for (const name of names) {
         const child = await this.resolve(posix.join(r.node.path, name), false);
-        if (child) out.push({ name, stats: child.stats });
+        if (child) out.push({ name, stats: child.stats, mtime: child.mtime });
       }
       return out;
     }
@@ -160,10 +193,11 @@ export class DeployedView {
     const dir = r.real;
     const filter = r.node.filter;
     const names = (await readdir(dir)).filter((n) => (filter ? filter(n) : true)).sort();
-    const out: { name: string; stats: Stats | null }[] = [];
+    const jail = await realpath(r.node.jail);
+    const out: Listed[] = [];
     for (const name of names) {
       const st = await lstat(join(dir, name)).catch(() => null);
-      if (st) out.push({ name, stats: st });
+      if (st) out.push({ name, stats: st, mtime: await this.timeIn(r.node, jail, join(dir, name)) });
     }
     return out;
   }

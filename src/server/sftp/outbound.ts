@@ -1,0 +1,39 @@
+import type { ServerChannel } from 'ssh2';
+
+/** New reads wait while the connection's socket holds this much already (ssh2 itself never waits for it). */
+export const SOCKET_HIGH = 1024 * 1024;
+
+/** The part of the connection's socket a transfer watches: how much is queued, and when the queue empties. */
+export interface Outbound {
+  readonly writableLength: number;
+  readonly destroyed: boolean;
+  once(event: 'drain' | 'close', listener: () => void): unknown;
+  removeListener(event: 'drain' | 'close', listener: () => void): unknown;
+}
+
+/**
+ * The TCP socket under a channel. ssh2 writes every encrypted packet to it without looking at its backpressure
+ * (server.js: `onWrite: socket.write(data)`), and a client may announce a window as large as 4 GiB: watching the
+ * channel alone would let a client that stops reading make the ship queue a whole file. ssh2 has no public way to it,
+ * so this reaches into `channel._client._sock` and fails loudly if a future ssh2 moves it.
+ */
+export function outboundOf(channel: ServerChannel): Outbound {
+  const sock = (channel as unknown as { _client?: { _sock?: Partial<Outbound> } })._client?._sock;
+  if (!sock || typeof sock.writableLength !== 'number' || typeof sock.once !== 'function' || typeof sock.removeListener !== 'function')
+    throw new Error('ssh2 internals changed: no socket under the channel (channel._client._sock); check the ssh2 version');
+  return sock as Outbound;
+}
+
+/** Resolves once the socket has less than `high` bytes queued (or is gone). */
+export function whenBelow(out: Outbound, high: number): Promise<void> {
+  if (out.writableLength < high || out.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      out.removeListener('drain', done);
+      out.removeListener('close', done);
+      resolve();
+    };
+    out.once('drain', done);
+    out.once('close', done);
+  });
+}
