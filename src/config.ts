@@ -1,5 +1,14 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { parsePlaneChoice, type PlaneChoice } from './frontdoor/plane-process.js';
+
+function planeChoice(raw: string | undefined): PlaneChoice {
+  try {
+    return parsePlaneChoice(raw);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+}
 import { numberSetting, POSITIVE_SECONDS, type NumberRule } from './util/number-setting.js';
 
 /** Everything `starphleet ship` is told, after flags and env fallbacks are merged. */
@@ -14,6 +23,8 @@ export interface ShipOptions {
   readonly name: string;
   /** Time limit for each HQ bash file (orders, remote, .starphleet). */
   readonly evalTimeoutMs: number;
+  /** Which data plane serves HTTP: embedded (Node), nginx, or auto (nginx where installed). */
+  readonly dataPlane: PlaneChoice;
 }
 
 export interface ShipFlags {
@@ -25,6 +36,7 @@ export interface ShipFlags {
   readonly pulse?: string;
   readonly privateKey?: string;
   readonly name?: string;
+  readonly dataPlane?: string;
 }
 
 export class ConfigError extends Error {}
@@ -47,6 +59,7 @@ export function shipOptions(flags: ShipFlags, env: NodeJS.ProcessEnv = process.e
     ...(privateKey ? { privateKey: resolve(privateKey) } : {}),
     name: flags.name ?? env.STARPHLEET_NAME ?? hostname(),
     evalTimeoutMs: evalTimeoutMs(env),
+    dataPlane: planeChoice(flags.dataPlane ?? env.STARPHLEET_DATA_PLANE),
   };
 }
 

@@ -1,6 +1,5 @@
 import type { Server } from 'node:net';
 import type { Agent } from './agent/agent.js';
-import type { FrontDoor } from './frontdoor/server.js';
 import type { Headquarters } from './headquarters/headquarters.js';
 import type { Logger } from './log.js';
 import type { SshServer } from './server/ssh-server.js';
@@ -12,7 +11,6 @@ export interface ShipParts {
   readonly headquarters: Headquarters;
   readonly agent: Agent;
   readonly log: Logger;
-  frontDoor(): FrontDoor | null;
   ssh(): SshServer | null;
   control(): Server | null;
   /** Binds the control socket again (after a failed hand-over). */
@@ -43,7 +41,6 @@ export function shipHandover(p: ShipParts): HandoverHooks {
     async pauseAgent() {
       paused = true;
       await p.agent.pause();
-      return p.frontDoor()?.listeners() ?? null;
     },
     async resume() {
       if (controlClosed) {
@@ -59,8 +56,9 @@ export function shipHandover(p: ShipParts): HandoverHooks {
     },
     async retire() {
       const grace = handoverGraceMs();
-      p.log(`handed over: no longer accepting; waiting up to ${grace / 1000}s for in-flight requests and SSH sessions`);
-      await Promise.all([p.ssh()?.retire(grace), p.frontDoor()?.retire(grace)]);
+      // HTTP is the data plane's, which serves on: only SSH sessions are waited for.
+      p.log(`handed over: no longer accepting SSH; waiting up to ${grace / 1000}s for its sessions`);
+      await p.ssh()?.retire(grace);
       // The control socket's path belongs to the new ship now: closing it here would unlink it (it is closed already).
       await p.stop();
     },

@@ -4,18 +4,20 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Agent } from './agent/agent.js';
 import { createAgent } from './agent/create.js';
-import { statusJson } from './agent/status-json.js';
 import { startJobs } from './schedule/cron-jobs.js';
 import { Shipscripts } from './schedule/shipscripts.js';
 import { writeCliWrapper } from './commands/cli-wrapper.js';
 import type { ShipOptions } from './config.js';
-import { FrontDoor } from './frontdoor/server.js';
+import type { PlaneEvent } from './frontdoor/plane.js';
+import type { PlaneClient } from './frontdoor/plane-client.js';
+import { resolvePlaneKind, startDataPlane } from './frontdoor/plane-process.js';
 import { Headquarters } from './headquarters/headquarters.js';
 import { log as defaultLog, type Logger } from './log.js';
 import { startControlSocket } from './server/control-socket.js';
 import type { SshServer } from './server/ssh-server.js';
 import { startSshServer } from './server/start.js';
 import { openDb, type Db } from './state/db.js';
+import { recordAuthFailure } from './state/auth-failures.js';
 import { setKv } from './state/hq.js';
 import { lockDataDir, takeOverDataDir } from './state/lock.js';
 import type { HandoverHooks } from './update/handover-old-ship.js';
@@ -29,8 +31,8 @@ export interface Ship {
   readonly headquarters: Headquarters;
   /** Runs what HQ orders; stopping the ship leaves its instances serving for the next ship process to adopt. */
   readonly agent: Agent;
-  /** The HTTP port the agent routes through; null until the ship has started it. */
-  frontDoor(): FrontDoor | null;
+  /** The data plane process the agent routes through (it outlives the ship); null until started or adopted. */
+  dataPlane(): PlaneClient | null;
   readonly log: Logger;
   /** What `starphleet update` lends the new ship it hands over to (update/handover-old-ship.ts). */
   readonly handover: HandoverHooks;
@@ -75,19 +77,18 @@ export async function startShip(options: ShipOptions, log: Logger = defaultLog, 
   let stopping: Promise<void> | null = null;
   let control: Server | null = null;
   let ssh: SshServer | null = null;
-  let door: FrontDoor | null = null;
+  let door: PlaneClient | null = null;
   const ship: Ship = {
     options,
     db,
     headquarters,
     agent,
-    frontDoor: () => door,
+    dataPlane: () => door,
     log,
     handover: shipHandover({
       headquarters,
       agent,
       log,
-      frontDoor: () => door,
       ssh: () => ssh,
       control: () => control,
       reopenControl: async () => {
@@ -118,18 +119,28 @@ export async function startShip(options: ShipOptions, log: Logger = defaultLog, 
     ssh = sshServer;
     stops.push(() => sshServer.close());
     if (predecessor && headquarters.current) agent.presetDesired(headquarters.current);
-    const frontDoor = await FrontDoor.start({
+    // Hand-over: the old ship stops reconciling before this one adopts its instances; HTTP never moves (the data plane
+    // serves on through both ships).
+    await predecessor?.pauseAgent();
+    const plane = await startDataPlane({
+      dataDir: options.dataDir,
+      kind: resolvePlaneKind(options.dataPlane),
       listen: options.listen,
       port: options.httpPort,
-      // Hand-over: the old ship's sockets, served once every adopted service is routed (the agent opens the door).
-      ...(predecessor ? { inherit: () => predecessor.door() } : {}),
       log,
-      status: () => statusJson(db, options.name, headquarters.url),
-      onProblem: (service, problem) => agent.doorProblem(service, problem),
+      onEvent: (e: PlaneEvent) => {
+        if (e.event === 'problem') agent.doorProblem(e.service, e.problem);
+        else {
+          // The back-off of an address after failed passwords goes to the audit of refused authentications.
+          recordAuthFailure(db, { user: `http ${e.service}`, fingerprint: null, remote: e.address, method: 'http-basic', message: `${e.failures} wrong passwords: waits ${e.seconds} s` });
+        }
+      },
     });
-    door = frontDoor;
-    stops.push(() => frontDoor.close());
-    await agent.start(frontDoor);
+    door = plane;
+    // Stopping the ship leaves the data plane serving (the next ship adopts it); only the connection closes.
+    stops.push(() => plane.close());
+    // Routes go out as the agent adopts services; to an adopted plane, only once all are known (agent.start opens it).
+    await agent.start(plane);
     stops.push(() => agent.stop());
     headquarters.onChange((next) => agent.setDesired(next));
     const scripts = new Shipscripts({ hqDir: join(options.dataDir, 'hq'), dataDir: options.dataDir, shipName: options.name, headquarters: headquarters.url }, log);

@@ -8,7 +8,8 @@ import type { AgentLimits } from '../src/agent/limits.js';
 import { groupAlive, isSameProcess } from '../src/agent/runtime/proc.js';
 import { processRuntime } from '../src/agent/runtime/runtime-process.js';
 import type { BuildInput, Release } from '../src/agent/types.js';
-import { FrontDoor } from '../src/frontdoor/server.js';
+import type { PlaneClient } from '../src/frontdoor/plane-client.js';
+import { startDataPlane, stopDataPlane } from '../src/frontdoor/plane-process.js';
 import type { DesiredState, Service } from '../src/headquarters/types.js';
 import { silent } from '../src/log.js';
 import { openDb } from '../src/state/db.js';
@@ -97,16 +98,29 @@ function newAgent(build: BuildSide): Agent {
   return new Agent({ db, dataDir, shipName: 'unit', access: {}, log: silent, build, runtime: processRuntime, limits, pulseSeconds: 0.2, http: { listen: '127.0.0.1', port: 0 }, publicHost: 'unit' });
 }
 
-/** As in ship.ts: the front door is built by its owner and handed to the agent, and closed by its owner. */
-const doors = new Map<Agent, FrontDoor>();
+/** As in ship.ts: the data plane is started by its owner and handed to the agent; it outlives the agent, so it is stopped here. */
+const doors = new Map<Agent, { client: PlaneClient; dir: string }>();
+let planes = 0;
 async function startAgent(agent: Agent): Promise<void> {
-  const door = await FrontDoor.start({ listen: '127.0.0.1', port: 0, log: silent, onProblem: (s, p) => agent.doorProblem(s, p) });
-  doors.set(agent, door);
-  await agent.start(door);
+  const dir = join(dataDir, `plane-${++planes}`);
+  const client = await startDataPlane({
+    dataDir: dir,
+    kind: 'embedded',
+    listen: '127.0.0.1',
+    port: 0,
+    log: silent,
+    onEvent: (e) => {
+      if (e.event === 'problem') agent.doorProblem(e.service, e.problem);
+    },
+  });
+  doors.set(agent, { client, dir });
+  await agent.start(client);
 }
 async function stopAgent(agent: Agent): Promise<void> {
   await agent.stop();
-  await doors.get(agent)?.close();
+  const d = doors.get(agent);
+  d?.client.close();
+  if (d) await stopDataPlane(d.dir);
   doors.delete(agent);
 }
 

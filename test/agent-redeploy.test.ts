@@ -21,7 +21,7 @@ let ship: Ship;
 before(async () => {
   fixtureRepo('procfile-app', join(root, 'app'));
   initRepo(join(root, 'hq'), { 'app/orders': `autodeploy ${join(root, 'app')}\n` });
-  ship = await startShip({ headquarters: join(root, 'hq'), dataDir, listen: '127.0.0.1', sshPort: 0, httpPort: 0, pulseSeconds: 0.5, name: 'redeploy', evalTimeoutMs: 10_000 }, silent);
+  ship = await startShip({ headquarters: join(root, 'hq'), dataDir, listen: '127.0.0.1', sshPort: 0, httpPort: 0, pulseSeconds: 0.5, name: 'redeploy', evalTimeoutMs: 10_000, dataPlane: 'embedded' }, silent);
 });
 
 after(async () => {

@@ -1,22 +1,24 @@
 import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Backend } from '../src/frontdoor/backend.js';
-import { loopbackUpstream } from '../src/frontdoor/upstream.js';
+import { InstancePool } from '../src/frontdoor/instance-pool.js';
+import { loopbackUpstream, type Upstream } from '../src/frontdoor/upstream.js';
 import { RouteTable } from '../src/frontdoor/routes.js';
-import { FrontDoor } from '../src/frontdoor/server.js';
-import { silent } from '../src/log.js';
+import type { WireRoute } from '../src/frontdoor/wire.js';
+import { PLANES, startTestPlane } from './helpers/planes.js';
+import { tmpDir } from './helpers/tmp.js';
 
 describe('route table', () => {
-  const b = new Backend('b', loopbackUpstream(1));
+  const b = new InstancePool('b', loopbackUpstream(1));
   const t = new RouteTable([
     { mount: '/', service: 'root', backend: b },
     { mount: '/echo', service: 'echo', backend: b },
     { mount: '/a/b', service: 'a.b', backend: null },
     { mount: '/a', service: 'a', backend: b },
   ]);
-  after(() => b.close());
+  after(() => b.destroy());
 
   test('longest prefix first, whole segments, mount stripped, query kept', () => {
     const m = (target: string): string => {
@@ -44,7 +46,7 @@ interface Got {
 
 function get(port: number, path: string): Promise<Got> {
   return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path }, (res) => {
+    request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
@@ -55,8 +57,8 @@ function get(port: number, path: string): Promise<Got> {
   });
 }
 
-/** A backend server that echoes what it got; /slow waits for `release()` before answering. */
-function backendServer(name: string): Promise<{ server: Server; port: number; release: () => void }> {
+/** A backend server that echoes what it got; /slow waits for `release()` before answering. On TCP, or a unix socket. */
+function backendServer(name: string, socketPath?: string): Promise<{ server: Server; port: number; upstream: Upstream; release: () => void }> {
   const waiting: (() => void)[] = [];
   const server = createServer((req, res) => {
     const answer = (): void => {
@@ -65,77 +67,105 @@ function backendServer(name: string): Promise<{ server: Server; port: number; re
     if (req.url === '/slow') waiting.push(answer);
     else answer();
   });
+  const release = (): void => waiting.splice(0).forEach((w) => w());
+  if (socketPath) return new Promise((resolve) => server.listen(socketPath, () => resolve({ server, port: 0, upstream: { kind: 'unix', path: socketPath }, release })));
   return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as AddressInfo).port, release: () => waiting.splice(0).forEach((w) => w()) })),
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as AddressInfo).port;
+      resolve({ server, port, upstream: loopbackUpstream(port), release });
+    }),
   );
 }
 
-describe('front door', () => {
-  let fd: FrontDoor;
-  let one: Awaited<ReturnType<typeof backendServer>>;
-  let two: Awaited<ReturnType<typeof backendServer>>;
-  before(async () => {
-    fd = await FrontDoor.start({ listen: '127.0.0.1', port: 0, log: silent });
-    one = await backendServer('one');
-    two = await backendServer('two');
-  });
-  after(async () => {
-    await fd.close();
-    one.server.close();
-    two.server.close();
-  });
+function route(mount: string, service: string, id: string | null, upstream?: Upstream): WireRoute {
+  return { mount, service, instance: id && upstream ? { id, upstream } : null, hosts: [], auth: null };
+}
 
-  test('proxies to the mount with the prefix stripped; 301, 404, 503 and /starphleet/health', async () => {
-    const b1 = new Backend('one', loopbackUpstream(one.port));
-    fd.setRoutes(
-      new RouteTable([
-        { mount: '/echo', service: 'echo', backend: b1 },
-        { mount: '/down', service: 'down', backend: null },
-      ]),
-    );
-    const r = await get(fd.port, '/echo/Hi?x=1');
-    assert.equal(r.status, 200);
-    assert.deepEqual(JSON.parse(r.body), { name: 'one', url: '/Hi?x=1', prefix: '/echo', xff: '127.0.0.1' });
-    const redirect = await get(fd.port, '/echo?x=1');
-    assert.equal(redirect.status, 301);
-    assert.equal(redirect.headers.location, '/echo/?x=1');
-    assert.equal((await get(fd.port, '/nothing/here')).status, 404);
-    const down = await get(fd.port, '/down/x');
-    assert.equal(down.status, 503);
-    assert.match(down.body, /down has no healthy instance/);
-    assert.equal((await get(fd.port, '/starphleet/health')).status, 200);
-    assert.equal(b1.inflight, 0);
-  });
+for (const plane of PLANES) {
+  describe(`data plane (${plane})`, () => {
+    let dp: Awaited<ReturnType<typeof startTestPlane>>;
+    let one: Awaited<ReturnType<typeof backendServer>>;
+    let two: Awaited<ReturnType<typeof backendServer>>;
+    let unix: Awaited<ReturnType<typeof backendServer>>;
+    before(async () => {
+      dp = await startTestPlane(plane);
+      one = await backendServer('one');
+      two = await backendServer('two');
+      unix = await backendServer('unix', join(tmpDir('sp-unix-up-'), 'http.sock'));
+    });
+    after(async () => {
+      await dp.stop();
+      one.server.close();
+      two.server.close();
+      unix.server.close();
+    });
 
-  test('an instance that does not answer is a 502, not a hang', async () => {
-    const gone = new Backend('gone', loopbackUpstream(two.port + 0));
-    const closed = await backendServer('closed');
-    const port = closed.port;
-    await new Promise<void>((r) => closed.server.close(() => r()));
-    fd.setRoutes(new RouteTable([{ mount: '/', service: 'root', backend: new Backend('x', loopbackUpstream(port)) }]));
-    assert.equal((await get(fd.port, '/x')).status, 502);
-    gone.close();
-  });
+    test('proxies to the mount with the prefix stripped; 301, 404, 503, /starphleet/health; /starphleet/status is not public', async () => {
+      const port = dp.client.port;
+      await dp.client.setTable({ routes: [route('/echo', 'echo', 'one', one.upstream), route('/down', 'down', null)] });
+      const r = await get(port, '/echo/Hi?x=1');
+      assert.equal(r.status, 200);
+      assert.deepEqual(JSON.parse(r.body), { name: 'one', url: '/Hi?x=1', prefix: '/echo', xff: '127.0.0.1' });
+      const redirect = await get(port, '/echo?x=1');
+      assert.equal(redirect.status, 301);
+      assert.equal(redirect.headers.location, '/echo/?x=1');
+      assert.equal((await get(port, '/nothing/here')).status, 404);
+      const down = await get(port, '/down/x');
+      assert.equal(down.status, 503);
+      assert.match(down.body, /down has no healthy instance/);
+      assert.equal((await get(port, '/starphleet/health')).status, 200);
+      assert.equal((await get(port, '/starphleet/status')).status, 404);
+      assert.equal((await get(port, '/starphleet/status?x')).status, 404);
+    });
 
-  test('a table swap sends new requests to the new backend while the old one finishes its in-flight ones', async () => {
-    const b1 = new Backend('one', loopbackUpstream(one.port));
-    const b2 = new Backend('two', loopbackUpstream(two.port));
-    fd.setRoutes(new RouteTable([{ mount: '/', service: 'root', backend: b1 }]));
-    const slow = get(fd.port, '/slow');
-    await new Promise((r) => setTimeout(r, 200));
-    assert.equal(b1.inflight, 1, 'the slow request is counted in flight');
-    fd.setRoutes(new RouteTable([{ mount: '/', service: 'root', backend: b2 }]));
-    assert.equal(JSON.parse((await get(fd.port, '/new')).body).name, 'two');
-    assert.equal(await b1.drained(100), false, 'not drained while the slow request runs');
-    const drained = b1.drained(5000);
-    one.release();
-    assert.equal(await drained, true);
-    const s = await slow;
-    assert.equal(s.status, 200);
-    assert.equal(JSON.parse(s.body).name, 'one', 'the in-flight request finished on the old backend');
-    assert.equal(b1.inflight, 0);
-    assert.equal(b2.inflight, 0);
-    b1.close();
-    b2.close();
+    test('an instance behind a unix socket is dialled there', async () => {
+      await dp.client.setTable({ routes: [route('/u', 'u', 'unix-1', unix.upstream)] });
+      const r = await get(dp.client.port, '/u/path');
+      assert.equal(r.status, 200);
+      assert.equal(JSON.parse(r.body).name, 'unix');
+      assert.equal(JSON.parse(r.body).url, '/path');
+    });
+
+    test('an instance that does not answer is a 502, not a hang', async () => {
+      const closed = await backendServer('closed');
+      await new Promise<void>((r) => closed.server.close(() => r()));
+      await dp.client.setTable({ routes: [route('/', 'root', 'x', closed.upstream)] });
+      assert.equal((await get(dp.client.port, '/x')).status, 502);
+    });
+
+    test('a table swap sends new requests to the new instance while the old one finishes; the drain waits for it', async () => {
+      const port = dp.client.port;
+      await dp.client.setTable({ routes: [route('/', 'root', 'one', one.upstream)] });
+      // Caught at once: the embedded plane cuts it at the drain timeout below.
+      const slow = get(port, '/slow').catch(() => null);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal((await dp.client.counts('one')).requests, 1, 'the slow request is counted in flight');
+      await dp.client.setTable({ routes: [route('/', 'root', 'two', two.upstream)] });
+      assert.equal(JSON.parse((await get(port, '/new')).body).name, 'two');
+      const early = await dp.client.drain('one', 300);
+      assert.equal(early.drained, false, 'not drained while the slow request runs');
+      assert.equal(early.left.requests, 1);
+      one.release();
+      const s = await slow;
+      // The embedded plane cut it at the drain timeout; nginx cannot cut one request (the instance's stop does), so it finished.
+      if (plane === 'nginx') assert.equal(s?.status, 200);
+      else assert.equal(s, null, 'cut at the drain timeout');
+      assert.equal((await dp.client.drain('one', 5000)).drained, true);
+    });
+
+    test('a drain waits for an in-flight request and ends once it is answered', async () => {
+      const port = dp.client.port;
+      await dp.client.setTable({ routes: [route('/', 'root', 'one', one.upstream)] });
+      const slow = get(port, '/slow');
+      await new Promise((r) => setTimeout(r, 300));
+      await dp.client.setTable({ routes: [route('/', 'root', 'two', two.upstream)] });
+      const drained = dp.client.drain('one', 20_000);
+      await new Promise((r) => setTimeout(r, 300));
+      one.release();
+      assert.equal((await drained).drained, true);
+      const s = await slow;
+      assert.equal(s.status, 200);
+      assert.equal(JSON.parse(s.body).name, 'one', 'the in-flight request finished on the old instance');
+    });
   });
-});
+}

@@ -1,6 +1,7 @@
 import type { DesiredState } from '../headquarters/types.js';
-import type { FrontDoor } from '../frontdoor/server.js';
-import { RouteTable, type Route } from '../frontdoor/routes.js';
+import type { DataPlane } from '../frontdoor/plane.js';
+import type { DrainResult } from '../frontdoor/plane-routes.js';
+import type { WireRoute } from '../frontdoor/wire.js';
 import { listAgentServices, listInstances } from '../state/instances.js';
 import type { AgentContext, AgentSetup } from './context.js';
 import { ServiceController } from './deploy/controller.js';
@@ -38,9 +39,9 @@ export class Agent {
   private again = false;
   private stopped = false;
   private readonly removals = new Set<Promise<void>>();
-  private door: FrontDoor | null = null;
+  private door: DataPlane | null = null;
   /** Routes of `git push` test instances, by mount: not HQ services, so not in status; HQ mounts win over them. */
-  private readonly testRoutes = new Map<string, Route>();
+  private readonly testRoutes = new Map<string, WireRoute>();
   private readonly guards: Guards;
   /** Read once: a bad STARPHLEET_LOG_MAX_BYTES fails the ship's start, not every pulse. */
   private readonly logMax = logMaxBytes();
@@ -61,13 +62,14 @@ export class Agent {
       limits: opts.limits,
       urlFor: (mount) => this.urlFor(mount),
       publishRoutes: () => this.publishRoutes(),
+      drain: (instance, timeoutMs) => this.drain(instance, timeoutMs),
       takenPorts: () => new Set(listInstances(opts.db).map((r) => r.port)),
       watch: (ctrl, instance) => void instance.exited.then(() => onInstanceExit(this.ctx, ctrl, instance, isStopped)),
     };
   }
 
   /** Serves a test instance at its own mount (replacing one there); false when an HQ service has that mount. */
-  setTestRoute(route: Route): boolean {
+  setTestRoute(route: WireRoute): boolean {
     if ([...this.ctrls.values()].some((c) => !c.removed && c.mount === route.mount)) return false;
     this.testRoutes.set(route.mount, route);
     this.publishRoutes();
@@ -75,14 +77,23 @@ export class Agent {
   }
 
   /** Takes a test instance's route away, if that route is still the one given (a newer one may have replaced it). */
-  removeTestRoute(route: Route): void {
+  removeTestRoute(route: WireRoute): void {
     if (this.testRoutes.get(route.mount) !== route) return;
     this.testRoutes.delete(route.mount);
     this.publishRoutes();
   }
 
-  get frontDoor(): FrontDoor | null {
+  get frontDoor(): DataPlane | null {
     return this.door;
+  }
+
+  /** What is open to an instance through the data plane, waited for up to timeoutMs (what is left then is closed). */
+  private async drain(instance: string, timeoutMs: number): Promise<DrainResult> {
+    const none: DrainResult = { drained: true, left: { requests: 0, streams: 0, upgrades: 0 } };
+    if (!this.door) return none;
+    // The table without the instance went out first (same connection, in order): nothing new reaches it.
+    await this.sent;
+    return this.door.drain(instance, timeoutMs);
   }
 
   private urlFor(mount: string): string {
@@ -105,7 +116,7 @@ export class Agent {
    * process left running (if really ours) and restarts serving releases whose instance is gone, without a rebuild.
    * Then it opens the door: on a hand-over the old ship's sockets are served once every adopted service is routed.
    */
-  async start(door: FrontDoor | null = null): Promise<void> {
+  async start(door: DataPlane | null = null): Promise<void> {
     const { db, dataDir, log } = this.opts;
     this.door = door;
     const records = listInstances(db);
@@ -211,27 +222,31 @@ export class Agent {
     await Promise.all(work);
   }
 
+  /** The last table sent to the data plane: a drain waits for it. */
+  private sent: Promise<void> = Promise.resolve();
+
   /** One route per published service: its serving instance, or none (503) while it has no healthy one. */
   private publishRoutes(): void {
     const fd = this.door;
     if (!fd) return;
-    const routes: Route[] = [];
+    const routes: WireRoute[] = [];
     for (const c of this.ctrls.values()) {
       if (c.removed || !c.published) continue;
       const orders = this.desired?.services.find((s) => s.name === c.name)?.orders;
       const publishPort = orders?.env.PUBLISH_PORT;
+      const backend = c.serving?.instance?.backend ?? null;
       routes.push({
         mount: c.mount,
         service: c.name,
-        backend: c.serving?.instance?.backend ?? null,
+        instance: backend ? { id: backend.id, upstream: backend.upstream } : null,
         hosts: orders?.proxyFor ?? [],
         ...(publishPort !== undefined ? { publishPort } : {}),
-        guard: this.guards.of(c.mount, this.desired),
+        auth: this.guards.of(c.mount, this.desired),
       });
     }
     const taken = new Set(routes.map((r) => r.mount));
     for (const r of this.testRoutes.values()) if (!taken.has(r.mount)) routes.push(r);
-    void fd.setRoutes(new RouteTable(routes));
+    this.sent = fd.setTable({ routes }).catch((e: unknown) => this.opts.log(`data plane: the route table was not applied: ${(e as Error).message}`));
   }
 
   /** Builds the current sha of a service again and deploys it; resolves when it serves or failed. */

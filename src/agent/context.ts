@@ -1,3 +1,4 @@
+import type { DrainResult } from '../frontdoor/plane-routes.js';
 import type { GitAccess } from '../headquarters/git.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../state/db.js';
@@ -25,6 +26,8 @@ export interface AgentContext extends AgentSetup {
   urlFor(mount: string): string;
   /** Rebuilds the front door's route table from every service's serving instance. */
   publishRoutes(): void;
+  /** Waits until the data plane has nothing open to the instance (up to timeoutMs; what is left then is closed). */
+  drain(instance: string, timeoutMs: number): Promise<DrainResult>;
   /** Ports of every instance the agent knows, so a new one gets another. */
   takenPorts(): Set<number>;
   /** Watches a serving instance: an exit nobody asked for is a crash, restarted with backoff. */

@@ -2,9 +2,10 @@ import { open, stat } from 'node:fs/promises';
 import { launch } from '../agent/deploy/launch.js';
 import { loadRelease } from '../agent/build/build-release.js';
 import { instanceLogFile, type Instance } from '../agent/runtime/instances.js';
-import type { Route } from '../frontdoor/routes.js';
+import type { WireRoute } from '../frontdoor/wire.js';
 import { pushMount, pushServiceName } from '../agent/push-names.js';
 import { auditPushUpdate, getPush } from '../state/push-audit.js';
+import { abortableSleep } from '../util/abortable-sleep.js';
 import type { CommandContext, ShipCommand } from './command.js';
 
 /** A test instance must go within seconds of the admiral's Ctrl-C, whatever grace HQ services get. */
@@ -49,10 +50,7 @@ async function follow(instance: Instance, from: number, ctx: CommandContext, sig
     if (text) ctx.err(text);
     if (signal.aborted) return 'aborted';
     if (exited) return 'exited';
-    await new Promise<void>((r) => {
-      const t = setTimeout(r, FOLLOW_INTERVAL_MS);
-      signal.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
-    });
+    await abortableSleep(FOLLOW_INTERVAL_MS, signal);
   }
 }
 
@@ -124,7 +122,7 @@ async function serve(ctx: CommandContext, id: number, name: string, sha: string,
   const { instance } = started;
   instance.setState('serving');
   const mount = pushMount(name, sha);
-  const route: Route = { mount, service, backend: instance.backend, guard: null };
+  const route: WireRoute = { mount, service, instance: { id: instance.id, upstream: instance.backend.upstream }, hosts: [], auth: null };
   if (!ship.agent.setTestRoute(route)) {
     await instance.stop(TEST_STOP_GRACE_MS);
     auditPushUpdate(ship.db, id, { result: 'failed', message: `${mount} is an HQ service's mount` });
@@ -146,7 +144,6 @@ async function serve(ctx: CommandContext, id: number, name: string, sha: string,
     ship.agent.removeTestRoute(route);
     instance.note(`stopping test instance (${signal.aborted ? 'push session ended or replaced' : 'it exited'})`);
     await instance.stop(TEST_STOP_GRACE_MS);
-    instance.backend.close();
     ship.log(`push ${name} ${sha.slice(0, 7)}: test instance ${instance.id} stopped, ${mount} unrouted`);
   }
   auditPushUpdate(ship.db, id, { result: why === 'exited' ? 'failed' : 'stopped', message: why === 'exited' ? 'the test instance exited' : url });

@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { AuthVerdict } from './auth.js';
+import type { Tracked } from './instance-pool.js';
 import type { FrontDoorLimits } from './limits.js';
 import { proxyRequest } from './proxy.js';
 import type { Route } from './routes.js';
@@ -10,33 +12,58 @@ export function plain(res: ServerResponse, status: number, body: string, headers
   res.end(body);
 }
 
-type Verdict = { readonly ok: true } | { readonly ok: false; readonly status: 401; readonly body: string; readonly headers: Record<string, string> };
-
-const OK: Verdict = { ok: true };
+const OK: AuthVerdict = { ok: true };
 
 /** May this request use the route? Basic auth when the service has a .htpasswd. */
-async function admit(req: IncomingMessage, route: Route): Promise<Verdict> {
+function admit(req: IncomingMessage, route: Route): Promise<AuthVerdict> {
   const guard = route.guard ?? null;
-  if (guard === null) return OK;
-  if (await guard.check(req.headers.authorization)) return OK;
-  return { ok: false, status: 401, body: '401 unauthorized\n', headers: { 'www-authenticate': guard.challenge } };
+  if (guard === null) return Promise.resolve(OK);
+  return guard.check(req.headers.authorization, req.socket.remoteAddress ?? '');
 }
 
-/** A matched request: admitted, then proxied to the route's instance (503 when it has none). */
+interface Refusal {
+  readonly status: number;
+  readonly reason: string;
+  readonly body: string;
+  readonly headers: Record<string, string>;
+}
+
+function refusal(v: AuthVerdict & { ok: false }, route: Route): Refusal {
+  if (v.status === 401) return { status: 401, reason: 'Unauthorized', body: '401 unauthorized\n', headers: { 'www-authenticate': route.guard?.challenge ?? 'Basic' } };
+  const headers = { 'retry-after': String(v.retryAfter ?? 1) };
+  if (v.status === 429) return { status: 429, reason: 'Too Many Requests', body: '429 too many failed logins from this address: wait and try again\n', headers };
+  return { status: 503, reason: 'Service Unavailable', body: '503 too many password checks at once: try again\n', headers };
+}
+
+/**
+ * A matched request: counted on its instance from this moment (so a drain waits for it while its password is checked),
+ * admitted, then proxied (503 when the route has no instance).
+ */
 export function serveRoute(req: IncomingMessage, res: ServerResponse, route: Route, path: string, mount: string, limits: FrontDoorLimits): void {
-  const go = (): void => {
-    if (route.backend === null) return plain(res, 503, `503 service ${route.service} has no healthy instance\n`, { 'retry-after': '5' });
-    proxyRequest(req, res, { backend: route.backend, path, mount, timeoutMs: limits.upstreamTimeoutMs });
-  };
+  const backend = route.backend;
+  if (backend === null) return plain(res, 503, `503 service ${route.service} has no healthy instance\n`, { 'retry-after': '5' });
+  const tracked: Tracked = backend.track('request', () => res.destroy());
+  const go = (): void => proxyRequest(req, res, { backend, path, mount, timeoutMs: limits.upstreamTimeoutMs }, tracked);
   if (!route.guard) return go();
-  void admit(req, route).then((v) => (v.ok ? go() : plain(res, v.status, v.body, v.headers)));
+  res.once('close', () => tracked.done());
+  void admit(req, route).then((v) => {
+    if (v.ok) return go();
+    const r = refusal(v, route);
+    plain(res, r.status, r.body, r.headers);
+  });
 }
 
 /** The same for an upgrade request, answered on the raw socket. */
 export function serveUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, route: Route, path: string, mount: string, limits: FrontDoorLimits): void {
+  const backend = route.backend;
+  if (backend === null) return rawAnswer(socket, 503, 'Service Unavailable', `503 service ${route.service} has no healthy instance\n`);
+  const tracked = backend.track('upgrade', () => socket.destroy());
+  socket.once('close', () => tracked.done());
   void admit(req, route).then((v) => {
-    if (!v.ok) return rawAnswer(socket, v.status, 'Unauthorized', v.body, v.headers);
-    if (route.backend === null) return rawAnswer(socket, 503, 'Service Unavailable', `503 service ${route.service} has no healthy instance\n`);
-    proxyUpgrade(req, socket, head, { backend: route.backend, path, mount, timeoutMs: limits.upstreamTimeoutMs });
+    if (!v.ok) {
+      const r = refusal(v, route);
+      return rawAnswer(socket, r.status, r.reason, r.body, r.headers);
+    }
+    proxyUpgrade(req, socket, head, { backend, path, mount, timeoutMs: limits.upstreamTimeoutMs }, tracked);
   });
 }

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import type { Server as NetServer, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FrontDoorLimits } from './limits.js';
 
@@ -78,6 +78,17 @@ export function listen(server: Server, port: number, host: string): Promise<void
   return new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Serves on a listening socket received from another process (the old data plane keeps it open until it retires). */
+export function listenOn(server: NetServer, handle: NetServer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(handle, () => {
       server.off('error', reject);
       resolve();
     });

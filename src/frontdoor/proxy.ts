@@ -1,19 +1,19 @@
-import { request, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Backend } from './backend.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
 import { endToEnd, upstreamHeaders } from './headers.js';
-import { dialOptions } from './upstream.js';
+import type { InstancePool, Tracked } from './instance-pool.js';
 
 export interface ProxyTarget {
-  readonly backend: Backend;
+  readonly backend: InstancePool;
   /** Path and query as the instance sees them (mount stripped). */
   readonly path: string;
   /** The mount the request came in under (`/` for a virtual host or a published port): X-Forwarded-Prefix. */
   readonly mount: string;
-  /** An instance silent this long during a request: 504. */
+  /** An instance silent this long before its answer's head: 504. */
   readonly timeoutMs: number;
 }
 
-/** Answers up to this size are collected and sent in one write instead of piped. */
+/** Answers up to this size are collected and sent in one write (head and body) instead of streamed. */
 const SMALL_BODY = 64 * 1024;
 
 function hasBody(req: IncomingMessage): boolean {
@@ -30,70 +30,111 @@ function fail(res: ServerResponse, status: number, text: string): void {
   res.end(text);
 }
 
+function rawStrings(raw: readonly Buffer[]): string[] {
+  const out = new Array<string>(raw.length);
+  for (let i = 0; i < raw.length; i++) out[i] = (raw[i] as Buffer).toString('latin1');
+  return out;
+}
+
 /**
- * Forwards one request to an instance over its kept-alive connections, streaming both bodies with backpressure (pipe),
- * and keeps it counted on the backend until the client's response is done. A bodiless GET/HEAD that fails on a reused
- * socket before any answer is sent again once: the instance closed an idle connection just as we picked it, which is a
- * race of keep-alive, not a failure of the service.
+ * Forwards one request through the instance's undici Pool with its legacy handler calls (raw header buffers, data
+ * with backpressure), streaming both bodies; it stays counted (tracked) until the client's response is done. A bodiless
+ * GET/HEAD that fails before any answer is sent once more: the instance closed an idle kept-alive connection just as
+ * it was picked, a race of keep-alive, not a failure of the service.
  */
-export function proxyRequest(req: IncomingMessage, res: ServerResponse, t: ProxyTarget): void {
-  const { backend } = t;
-  let up: ClientRequest | null = null;
-  const tracked = backend.track('request', () => {
-    up?.destroy();
+export function proxyRequest(req: IncomingMessage, res: ServerResponse, t: ProxyTarget, tracked: Tracked): void {
+  let abort: ((e?: Error) => void) | null = null;
+  tracked.close = () => {
+    // The client's connection first: a half-sent answer must not look complete, and no 502 follows the abort.
     res.destroy();
-  });
+    abort?.(new Error('closed by the drain'));
+  };
   res.once('close', () => {
     tracked.done();
-    if (!res.writableFinished) up?.destroy();
+    if (!res.writableFinished) abort?.(new Error('the client went away'));
   });
   const headers = upstreamHeaders(req, t.mount);
   const retryable = (req.method === 'GET' || req.method === 'HEAD') && !hasBody(req);
 
   const send = (attempt: number): void => {
-    const u = request({ ...dialOptions(backend.upstream), method: req.method, path: t.path, headers, agent: backend.agent }, (upRes) => {
-      const stream = (upRes.headers['content-type'] ?? '').startsWith('text/event-stream');
-      if (stream) {
-        // Server-sent events are meant to stay open and quiet: they are drained like WebSockets, not timed out.
-        tracked.kind = 'stream';
-        u.setTimeout(0);
-        req.socket.setTimeout(0);
-      }
-      const status = upRes.statusCode ?? 502;
-      const headers = endToEnd(upRes.rawHeaders, false);
-      upRes.once('aborted', () => res.destroy());
-      upRes.once('error', () => res.destroy());
-      const length = Number(upRes.headers['content-length'] ?? NaN);
-      if (!stream && length <= SMALL_BODY) {
-        // A small answer goes out as head and body in one write: half the syscalls of piping it.
-        const chunks: Buffer[] = [];
-        upRes.on('data', (c: Buffer) => chunks.push(c));
-        upRes.once('end', () => {
-          res.writeHead(status, upRes.statusMessage, headers);
-          res.end(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
-        });
-        return;
-      }
-      res.writeHead(status, upRes.statusMessage, headers);
-      if (stream) res.flushHeaders();
-      upRes.pipe(res);
-    });
-    up = u;
-    u.setTimeout(t.timeoutMs, () => {
-      const e: NodeJS.ErrnoException = new Error(`the instance sent nothing for ${t.timeoutMs / 1000} s`);
-      e.code = 'ETIMEDOUT';
-      u.destroy(e);
-    });
-    u.once('error', (e: NodeJS.ErrnoException) => {
-      if (attempt === 0 && retryable && u.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE') && !res.headersSent && !res.destroyed) {
-        send(1);
-        return;
-      }
-      if (e.code === 'ETIMEDOUT') fail(res, 504, `504 gateway timeout: ${e.message}\n`);
-      else fail(res, 502, `502 bad gateway: the instance failed before answering (${e.code ?? e.message})\n`);
-    });
-    if (retryable) u.end();
-    else req.pipe(u);
+    let small: Buffer[] | null = null;
+    let status = 502;
+    let message = '';
+    let head: string[] = [];
+    let answered = false;
+    const handler: Dispatcher.DispatchHandler = {
+      onConnect(a) {
+        abort = a;
+        if (res.destroyed) a(new Error('the client went away'));
+      },
+      onHeaders(code, raw, resume, statusText) {
+        if (code < 200) return true;
+        answered = true;
+        status = code;
+        message = statusText;
+        head = endToEnd(rawStrings(raw), false);
+        let length = NaN;
+        let stream = false;
+        for (let i = 0; i < head.length; i += 2) {
+          const name = (head[i] as string).toLowerCase();
+          if (name === 'content-length') length = Number(head[i + 1]);
+          else if (name === 'content-type') stream = (head[i + 1] as string).startsWith('text/event-stream');
+        }
+        if (stream) {
+          // Server-sent events are meant to stay open and quiet: they are drained like WebSockets, not timed out.
+          tracked.kind = 'stream';
+          req.socket.setTimeout(0);
+        }
+        if (!stream && length <= SMALL_BODY) {
+          small = [];
+          return true;
+        }
+        res.writeHead(status, message, head);
+        if (stream) res.flushHeaders();
+        res.on('drain', resume);
+        return true;
+      },
+      onData(chunk) {
+        if (small) {
+          small.push(chunk);
+          return true;
+        }
+        return res.write(chunk);
+      },
+      onComplete() {
+        if (small) {
+          res.writeHead(status, message, head);
+          res.end(small.length === 1 ? small[0] : Buffer.concat(small));
+        } else res.end();
+      },
+      onError(e: Error & { code?: string }) {
+        if (!answered && attempt === 0 && retryable && !res.destroyed && (e.code === 'UND_ERR_SOCKET' || e.code === 'ECONNRESET')) {
+          send(1);
+          return;
+        }
+        if (res.destroyed) return;
+        if (e.code === 'UND_ERR_HEADERS_TIMEOUT') fail(res, 504, `504 gateway timeout: the instance sent nothing for ${t.timeoutMs / 1000} s\n`);
+        else if (answered) res.destroy();
+        else fail(res, 502, `502 bad gateway: the instance failed before answering (${e.code ?? e.message})\n`);
+      },
+    };
+    try {
+      t.backend.dispatcher.dispatch(
+        {
+          path: t.path,
+          method: req.method ?? 'GET',
+          headers,
+          body: retryable ? null : req,
+          headersTimeout: t.timeoutMs,
+          // Event streams and long downloads may stay quiet: a stuck client connection ends by its own idle timeout.
+          bodyTimeout: 0,
+          idempotent: retryable,
+        },
+        handler,
+      );
+    } catch (e) {
+      fail(res, 502, `502 bad gateway: ${(e as Error).message}\n`);
+    }
   };
   send(0);
 }

@@ -2,10 +2,9 @@ import type { Server } from 'node:http';
 import type { Server as NetServer } from 'node:net';
 import type { Logger } from '../log.js';
 import { checkNumberSetting, PORT_NUMBER } from '../util/number-setting.js';
-import type { HeldListener } from '../update/handover-new-ship.js';
 import { drainServer } from './drain.js';
 import { plain, serveRoute, serveUpgrade } from './dispatch.js';
-import { hardenedServer, listen } from './listener.js';
+import { hardenedServer, listen, listenOn } from './listener.js';
 import type { FrontDoorLimits } from './limits.js';
 import { rawAnswer } from './upgrade.js';
 import type { RouteTable } from './routes.js';
@@ -30,8 +29,8 @@ export function parsePublishPort(raw: string): number | string {
  */
 export class PublishedPorts {
   private readonly open = new Map<number, Published>();
-  /** Sockets of the ship this one replaced (hand-over), served on instead of binding their ports again. */
-  private readonly inherited = new Map<number, HeldListener>();
+  /** Sockets of the data plane this one replaced (hand-over), served on instead of binding their ports again. */
+  private readonly inherited = new Map<number, NetServer>();
   private readonly problems = new Map<string, string>();
   private syncing: Promise<void> = Promise.resolve();
 
@@ -88,7 +87,7 @@ export class PublishedPorts {
       try {
         const held = this.inherited.get(port);
         this.inherited.delete(port);
-        await (held ? held.adoptInto(server) : listen(server, port, this.host));
+        await (held ? listenOn(server, held) : listen(server, port, this.host));
         this.open.set(port, { service, server });
         this.log(`${service}: published on http://${this.host}:${port}/`);
         this.problem(service, null);
@@ -116,12 +115,12 @@ export class PublishedPorts {
     });
   }
 
-  /** Hand-over, new ship: the old ship's published sockets by port, used when the routes publish those ports. */
-  adopt(held: ReadonlyMap<number, HeldListener>): void {
+  /** Hand-over, new data plane: the old one's published sockets by port, used when the routes publish those ports. */
+  adopt(held: ReadonlyMap<number, NetServer>): void {
     for (const [port, h] of held) this.inherited.set(port, h);
   }
 
-  /** Hand-over, old ship: the listening sockets by port. */
+  /** Hand-over, old data plane: the listening sockets by port. */
   listeners(): Map<number, NetServer> {
     return new Map([...this.open].map(([port, p]) => [port, p.server]));
   }
@@ -134,7 +133,7 @@ export class PublishedPorts {
   }
 
   async close(): Promise<void> {
-    for (const h of this.inherited.values()) h.server.close();
+    for (const h of this.inherited.values()) h.close();
     this.inherited.clear();
     await this.syncing;
     for (const p of this.open.values()) {

@@ -1,5 +1,5 @@
 import type { BasicAuth } from './auth.js';
-import type { Backend } from './backend.js';
+import type { InstancePool } from './instance-pool.js';
 
 /** Who may use a route: everyone (null) or the users of its .htpasswd. */
 export type Guard = BasicAuth | null;
@@ -8,7 +8,7 @@ export type Guard = BasicAuth | null;
 export interface Route {
   readonly mount: string;
   readonly service: string;
-  readonly backend: Backend | null;
+  readonly backend: InstancePool | null;
   /** `proxy_for` virtual hosts: the service is also `/` of these hosts (lower case, no port). */
   readonly hosts?: readonly string[];
   /** `PUBLISH_PORT` as the orders give it: the service is also `/` of this port of the ship (checked when bound). */

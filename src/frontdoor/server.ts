@@ -1,13 +1,11 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log.js';
 import { plain, serveRoute, serveUpgrade } from './dispatch.js';
-import { frontDoorLimits, type FrontDoorLimits } from './limits.js';
-import type { DoorListeners } from '../update/handover-messages.js';
-import type { HeldListener } from '../update/handover-new-ship.js';
 import { drainServer } from './drain.js';
-import { hardenedServer, listen } from './listener.js';
+import { frontDoorLimits, type FrontDoorLimits } from './limits.js';
+import { hardenedServer, listen, listenOn } from './listener.js';
 import { PublishedPorts, type ProblemSink } from './publish.js';
 import { RouteTable } from './routes.js';
 import { rawAnswer } from './upgrade.js';
@@ -17,14 +15,13 @@ export interface FrontDoorOptions {
   readonly port: number;
   readonly log: Logger;
   readonly limits?: FrontDoorLimits;
-  /** The status JSON of /starphleet/status; without it that path is a 404. */
-  readonly status?: () => unknown;
-  /** Where a service's published-port problems go (its status message). */
+  /** Where a service's published-port problems go (its status message, through the ship). */
   readonly onProblem?: ProblemSink;
-  /** Hand-over: serve on the old ship's sockets (its port and published ports) instead of binding them again. */
-  readonly inherit?: () => Promise<{ readonly http: HeldListener; readonly published: ReadonlyMap<number, HeldListener> }>;
+  /** A listening socket handed over by an older data plane, served instead of binding the port again. */
+  readonly inherited?: NetServer;
 }
 
+/** The ship's own paths under /starphleet/: only these are public (the status JSON is for SSH and the control socket). */
 function reserved(target: string): string | null {
   if (target === '/starphleet' || target.startsWith('/starphleet/') || target.startsWith('/starphleet?')) {
     const q = target.indexOf('?');
@@ -34,17 +31,16 @@ function reserved(target: string): string | null {
 }
 
 /**
- * The ship's HTTP port: `/starphleet/...` is the ship's own, everything else goes to the service of the request's
- * virtual host or else of the longest matching mount. The route table is replaced as a whole (setRoutes), never edited
- * in place, so a request sees the old table or the new one.
+ * The embedded data plane's HTTP port: `/starphleet/health` is the ship's own, everything else goes to the service of
+ * the request's virtual host or else of the longest matching mount. The route table is replaced as a whole
+ * (setRoutes), never edited in place, so a request sees the old table or the new one.
  */
 export class FrontDoor {
   private table = new RouteTable([]);
   private readonly server: Server;
-  private readonly published: PublishedPorts;
+  readonly published: PublishedPorts;
   private readonly limits: FrontDoorLimits;
   private retiring = false;
-  private held: HeldListener | null = null;
 
   private constructor(private readonly opts: FrontDoorOptions) {
     this.limits = opts.limits ?? frontDoorLimits();
@@ -54,25 +50,14 @@ export class FrontDoor {
 
   static async start(opts: FrontDoorOptions): Promise<FrontDoor> {
     const fd = new FrontDoor(opts);
-    if (opts.inherit) {
-      // Held, not served, until open(): the routes must be in place first, or the old ship's clients would get 404s.
-      const got = await opts.inherit();
-      fd.held = got.http;
-      fd.published.adopt(got.published);
-    } else await listen(fd.server, opts.port, opts.listen);
+    if (opts.inherited) await listenOn(fd.server, opts.inherited);
+    else await listen(fd.server, opts.port, opts.listen);
     opts.log(`front door on http://${opts.listen}:${fd.port}`);
     return fd;
   }
 
   get port(): number {
     return (this.server.address() as AddressInfo | null)?.port ?? this.opts.port;
-  }
-
-  /** Starts serving on a handed-over socket (connections that came in meanwhile waited, none was refused). */
-  async open(): Promise<void> {
-    const held = this.held;
-    this.held = null;
-    if (held) await held.adoptInto(this.server);
   }
 
   get routes(): RouteTable {
@@ -86,25 +71,18 @@ export class FrontDoor {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
-    // Handed over: the client's next request must open a new connection, which reaches the new ship.
+    // Handed over: the client's next request must open a new connection, which reaches the new data plane.
     if (this.retiring) res.setHeader('connection', 'close');
     const target = req.url ?? '/';
     const own = reserved(target);
-    if (own !== null) return this.own(own, res);
+    if (own !== null) {
+      if (own === '/starphleet/health') return plain(res, 200, 'ok\n', { 'cache-control': 'no-store' });
+      return plain(res, 404, `404 not found: ${own}\n`);
+    }
     const m = this.table.match(target, req.headers.host);
     if (m.kind === 'none') return plain(res, 404, `404 no service at ${target.split('?')[0] ?? ''}\n`);
     if (m.kind === 'redirect') return plain(res, 301, `moved to ${m.location}\n`, { location: m.location });
     serveRoute(req, res, m.route, m.path, m.mount, this.limits);
-  }
-
-  private own(path: string, res: ServerResponse): void {
-    if (path === '/starphleet/health') return plain(res, 200, 'ok\n', { 'cache-control': 'no-store' });
-    if (path === '/starphleet/status' && this.opts.status) {
-      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-      res.end(`${JSON.stringify(this.opts.status(), null, 2)}\n`);
-      return;
-    }
-    plain(res, 404, `404 not found: ${path}\n`);
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -115,12 +93,12 @@ export class FrontDoor {
     serveUpgrade(req, socket, head, m.route, m.path, m.mount, this.limits);
   }
 
-  /** The listening sockets, shared with a successor ship during a hand-over. */
-  listeners(): DoorListeners {
-    return { http: this.server, published: this.published.listeners() };
+  /** The listening socket, for a newer data plane that takes over. */
+  get listener(): NetServer {
+    return this.server;
   }
 
-  /** After a hand-over: accept nothing more, let requests in flight finish (up to graceMs), then close. */
+  /** After a hand-over: accept nothing more, let what is in flight finish (up to graceMs), then close. */
   async retire(graceMs: number): Promise<void> {
     this.retiring = true;
     const left = await Promise.all([drainServer(this.server, graceMs), this.published.retire(graceMs)]);
@@ -135,6 +113,5 @@ export class FrontDoor {
       this.server.close(() => r());
       this.server.closeAllConnections();
     });
-    for (const r of this.table.routes) r.backend?.close();
   }
 }

@@ -1,6 +1,7 @@
 import { request, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { endToEnd, upstreamHeaders } from './headers.js';
+import type { Tracked } from './instance-pool.js';
 import type { ProxyTarget } from './proxy.js';
 import { dialOptions } from './upstream.js';
 
@@ -25,11 +26,11 @@ function head(res: IncomingMessage, headers: readonly string[]): string {
  * An upgrade (WebSocket) through to the instance on a connection of its own, then bytes both ways with backpressure.
  * It counts on the backend as long-lived until either side closes, so a drain waits for it and closes it at the timeout.
  */
-export function proxyUpgrade(req: IncomingMessage, socket: Duplex, clientHead: Buffer, t: ProxyTarget): void {
+export function proxyUpgrade(req: IncomingMessage, socket: Duplex, clientHead: Buffer, t: ProxyTarget, tracked: Tracked): void {
   const { backend } = t;
   let upSocket: Duplex | null = null;
   let finished = false;
-  const tracked = backend.track('upgrade', () => finish());
+  tracked.close = () => finish();
   function finish(): void {
     if (finished) return;
     finished = true;

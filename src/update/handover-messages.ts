@@ -1,4 +1,3 @@
-import type { Server as NetServer } from 'node:net';
 import { numberSetting, SECONDS } from '../util/number-setting.js';
 
 /**
@@ -7,34 +6,28 @@ import { numberSetting, SECONDS } from '../util/number-setting.js';
  * that does not serve it yet:
  *   child: {want:'control'}  parent closes its control socket, then {give:'control'}; the child binds a fresh one
  *   child: {want:'ssh'}      parent sends its listening SSH socket {give:'ssh'} (+handle); both accept for a while
- *   child: {want:'http'}     parent stops reconciling, sends each published port {give:'published',port} (+handle),
- *                            then the front door {give:'http'} (+handle)
+ *   child: {want:'agent'}    parent stops reconciling, then {give:'agent'}; the child adopts the instances and the
+ *                            data plane (its own process: HTTP is never handed over)
  *   child: {ready: version}  the child serves everything and holds the data-dir lock; the parent stops accepting,
  *                            lets in-flight requests and SSH sessions finish, and exits
  *   child: {failed: reason}  (or the child exits): the parent takes everything back and keeps serving
  */
-export type Want = 'control' | 'ssh' | 'http';
+export type Want = 'control' | 'ssh' | 'agent';
 
 export type ToParent = { readonly want: Want } | { readonly ready: string } | { readonly failed: string };
 
-export type ToChild = { readonly give: 'control' | 'ssh' | 'http' } | { readonly give: 'published'; readonly port: number };
-
-/** The front door's listening sockets: its own port and each PUBLISH_PORT. */
-export interface DoorListeners {
-  readonly http: NetServer;
-  readonly published: ReadonlyMap<number, NetServer>;
-}
+export type ToChild = { readonly give: 'control' | 'ssh' | 'agent' };
 
 export function isToParent(m: unknown): m is ToParent {
   if (typeof m !== 'object' || m === null) return false;
   const o = m as Record<string, unknown>;
-  return o.want === 'control' || o.want === 'ssh' || o.want === 'http' || typeof o.ready === 'string' || typeof o.failed === 'string';
+  return o.want === 'control' || o.want === 'ssh' || o.want === 'agent' || typeof o.ready === 'string' || typeof o.failed === 'string';
 }
 
 export function isToChild(m: unknown): m is ToChild {
   if (typeof m !== 'object' || m === null) return false;
   const o = m as Record<string, unknown>;
-  return o.give === 'control' || o.give === 'ssh' || o.give === 'http' || (o.give === 'published' && typeof o.port === 'number');
+  return o.give === 'control' || o.give === 'ssh' || o.give === 'agent';
 }
 
 /** Grace for in-flight requests and SSH sessions of the old ship after a hand-over: STARPHLEET_HANDOVER_GRACE s (60). */

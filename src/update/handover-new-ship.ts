@@ -28,7 +28,6 @@ export class HeldListener {
 /** What a successor (`starphleet ship --takeover`) gets from the ship it replaces, over the IPC channel. */
 export class Predecessor {
   private waiting: { want: Want; resolve: (m: ToChild, handle: NetServer | undefined) => void } | null = null;
-  private readonly published = new Map<number, HeldListener>();
 
   /**
    * beforeReady runs just before this ship tells the old one it serves (after that the old one exits): under systemd
@@ -41,10 +40,6 @@ export class Predecessor {
     process.on('message', (m: unknown, handle: unknown) => {
       if (!isToChild(m)) return;
       const server = handle as NetServer | undefined;
-      if (m.give === 'published') {
-        if (server) this.published.set(m.port, new HeldListener(server));
-        return;
-      }
       const w = this.waiting;
       if (w?.want !== m.give) return;
       this.waiting = null;
@@ -94,11 +89,9 @@ export class Predecessor {
     return h;
   }
 
-  /** The front door's sockets; asking for them makes the old ship stop reconciling (this one adopts its instances). */
-  async door(): Promise<{ http: HeldListener; published: ReadonlyMap<number, HeldListener> }> {
-    const h = await this.ask('http');
-    if (!h) throw new Error('the old ship sent no HTTP socket');
-    return { http: h, published: new Map(this.published) };
+  /** Resolves once the old ship stopped reconciling: this one adopts its instances and the data plane. */
+  async pauseAgent(): Promise<void> {
+    await this.ask('agent');
   }
 
   /** Tells the old ship this one serves everything, then lets go of the channel (the old ship exits soon). */

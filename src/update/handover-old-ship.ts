@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Server as NetServer } from 'node:net';
 import type { Progress } from './build.js';
-import { isToParent, type DoorListeners } from './handover-messages.js';
+import { isToParent } from './handover-messages.js';
 
 /** What the running ship lends its successor during a hand-over (implemented in ../ship-handover-hooks.ts). */
 export interface HandoverHooks {
@@ -10,8 +10,8 @@ export interface HandoverHooks {
   /** Closes the control socket (not just stops accepting: the successor binds the same path). */
   closeControl(): Promise<void>;
   sshListener(): NetServer;
-  /** Stops reconciling (instances keep running, the front door keeps serving) and returns the door's sockets. */
-  pauseAgent(): Promise<DoorListeners | null>;
+  /** Stops reconciling (instances keep running; the data plane, its own process, keeps serving). */
+  pauseAgent(): Promise<void>;
   /** The successor failed: reconcile, poll HQ and answer on the control socket again. */
   resume(): Promise<void>;
   /** The successor serves: stop accepting, let in-flight requests and sessions finish (up to the grace), stop. */
@@ -81,11 +81,9 @@ export function handOver(hooks: HandoverHooks, o: { cli: string; progress: Progr
           o.progress('new ship: sharing the SSH socket\n');
           child.send({ give: 'ssh' }, hooks.sshListener());
         } else {
-          o.progress('new ship: adopting the running instances and sharing the HTTP sockets\n');
-          const door = await hooks.pauseAgent();
-          if (!door) return fail('this ship has no front door to hand over');
-          for (const [port, server] of door.published) child.send({ give: 'published', port }, server);
-          child.send({ give: 'http' }, door.http);
+          o.progress('new ship: adopting the running instances and the data plane\n');
+          await hooks.pauseAgent();
+          child.send({ give: 'agent' });
         }
       })().catch((e: unknown) => fail((e as Error).message));
     });

@@ -2,15 +2,18 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { groupAlive, isSameProcess } from '../../src/agent/runtime/proc.js';
 import { killGroup as signalGroup } from '../../src/util/process-group.js';
+import { stopDataPlane } from '../../src/frontdoor/plane-process.js';
 import { openDb } from '../../src/state/db.js';
 import { listInstances } from '../../src/state/instances.js';
 import { waitFor } from './wait.js';
 
 /**
- * Instances outlive the ship by design, so a test must end them itself: SIGKILL every process group recorded in
- * the data dir's state db (only those still really ours). Use it in after() hooks.
+ * Instances and the data plane outlive the ship by design, so a test must end them itself: stop the data plane, then
+ * SIGKILL every process group recorded in the data dir's state db (only those still really ours). Use it in after() hooks.
  */
 export async function killRecordedInstances(dataDir: string): Promise<void> {
+  // The data plane outlives ships by design too.
+  await stopDataPlane(dataDir);
   const file = join(dataDir, 'state.db');
   if (!existsSync(file)) return;
   const db = openDb(file);

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { stopDataPlane } from '../../src/frontdoor/plane-process.js';
 import { waitFor } from './wait.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -26,7 +27,7 @@ export interface ShipProcess {
   output(): string;
   /** Waits until the ship's output matches re (searching from the start, or from `since` characters on). */
   waitForLog(re: RegExp, timeoutMs?: number, since?: number): Promise<RegExpMatchArray>;
-  /** SIGTERM, then wait for exit (SIGKILL after 30 s). Returns the exit code. */
+  /** SIGTERM, then wait for exit (SIGKILL after 30 s), then stop the data plane it left. Returns the ship's exit code. */
   stop(): Promise<number | null>;
   /** SIGKILL the ship process itself (not its instances). */
   kill(): Promise<void>;
@@ -75,11 +76,15 @@ export async function startShip(o: StartShipOptions): Promise<ShipProcess> {
         return out.slice(since).match(re);
       }, () => `ship log ${re}\n--- ship output so far ---\n${out.slice(-3000)}`, timeoutMs),
     async stop() {
-      if (child.exitCode !== null) return child.exitCode;
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      const code = await exited;
-      clearTimeout(t);
+      let code = child.exitCode;
+      if (code === null) {
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
+        code = await exited;
+        clearTimeout(t);
+      }
+      // The data plane outlives the ship by design: a test ends it itself.
+      await stopDataPlane(o.dataDir);
       return code;
     },
     async kill() {

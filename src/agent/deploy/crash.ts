@@ -95,7 +95,6 @@ export async function onInstanceExit(ctx: AgentContext, ctrl: ServiceController,
   ctrl.serving.instance = null;
   ctx.publishRoutes();
   await instance.stop(0);
-  instance.backend.close();
   crashed(ctx, ctrl, `instance of release ${instance.record.release} exited`, isStopped);
 }
 

@@ -12,18 +12,18 @@ import type { Release } from '../types.js';
  */
 export async function retire(ctx: AgentContext, instance: Instance, why: string): Promise<void> {
   instance.setState('draining');
-  const { backend } = instance;
-  const drained = await backend.drained(ctx.limits.drainTimeoutMs);
+  // The data plane closes its idle kept-alive connections to the instance (they never hold a drain), then waits for
+  // requests, event streams and WebSockets; long-lived ones left at the timeout are closed, before the process is.
   let left = '';
-  if (!drained) {
-    // Long-lived ones (WebSockets, event streams) never end by themselves: they are closed now, before the process is.
-    left = `: ${describeCounts(backend.counts())} still open after the ${ctx.limits.drainTimeoutMs / 1000} s drain timeout, closed`;
-    ctx.log(`${instance.record.service}: instance ${instance.id}${left}`);
-    backend.closeAll();
+  try {
+    const d = await ctx.drain(instance.id, ctx.limits.drainTimeoutMs);
+    if (!d.drained) left = `: ${describeCounts(d.left)} still open after the ${ctx.limits.drainTimeoutMs / 1000} s drain timeout, closed`;
+  } catch (e) {
+    left = `: the data plane did not answer the drain (${(e as Error).message})`;
   }
+  if (left) ctx.log(`${instance.record.service}: instance ${instance.id}${left}`);
   instance.note(`stopping (${why})${left}`);
   await instance.stop(ctx.limits.stopGraceMs);
-  instance.backend.close();
 }
 
 /**

@@ -1,0 +1,181 @@
+import type { Upstream } from '../upstream.js';
+import type { WireRoute, WireTable } from '../wire.js';
+
+/** Where the nginx plane keeps its files, all under the data dir (never the system's nginx). */
+export interface NginxLayout {
+  readonly prefix: string;
+  readonly conf: string;
+  readonly pid: string;
+  readonly errorLog: string;
+  readonly htpasswdDir: string;
+  readonly tempDir: string;
+}
+
+export interface NginxSettings {
+  readonly listen: string;
+  readonly port: number;
+  readonly workers: number;
+  /** `user` directive (only when the master runs as root). */
+  readonly user: string | null;
+  /** Requests a second one address may make to protected locations (limit_req), standing in for the back-off. */
+  readonly authRate: number;
+  /** Published ports that may be bound (the others were reported as problems). */
+  readonly published: ReadonlyMap<number, string>;
+  readonly headersTimeoutS: number;
+  readonly keepAliveTimeoutS: number;
+  readonly upstreamTimeoutS: number;
+  readonly maxHeaderBytes: number;
+}
+
+/** nginx string literal: double-quoted with its escapes. */
+function q(s: string): string {
+  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\$/g, '${dollar}').replace(/\n/g, '\\n')}"`;
+}
+
+/** An upstream block's name: the instance id, kept to nginx's name characters. */
+export function upstreamName(id: string): string {
+  return `i_${id.replace(/[^A-Za-z0-9_]/g, '_')}`;
+}
+
+function serverLine(u: Upstream): string {
+  return u.kind === 'tcp' ? `server ${u.host.includes(':') ? `[${u.host}]` : u.host}:${u.port};` : `server unix:${u.path};`;
+}
+
+function listenAddr(listen: string, port: number): string {
+  return listen.includes(':') ? `[${listen}]:${port}` : `${listen}:${port}`;
+}
+
+export function htpasswdPath(layout: NginxLayout, service: string): string {
+  return `${layout.htpasswdDir}/${service.replace(/[^A-Za-z0-9._~-]/g, '_')}.htpasswd`;
+}
+
+/** The .htpasswd nginx reads for a route: exactly the users the ship sent (htpasswd's own line format). */
+export function htpasswdText(r: WireRoute): string {
+  return (r.auth?.users ?? []).map((u) => `${u.user}:${u.hash}\n`).join('');
+}
+
+/** The proxying of one location to a route's instance (or its 503), auth first when the service has a .htpasswd. */
+function proxyBlock(r: WireRoute, layout: NginxLayout, stripTo: string, mount: string, indent: string): string[] {
+  const out: string[] = [];
+  if (r.auth) {
+    out.push(`auth_basic ${q(r.auth.realm)};`, `auth_basic_user_file ${htpasswdPath(layout, r.service)};`);
+    out.push('limit_req zone=auth burst=20 nodelay;');
+  }
+  if (!r.instance) {
+    out.push('add_header Retry-After 5 always;', `return 503 ${q(`503 service ${r.service} has no healthy instance\n`)};`);
+    return out.map((l) => indent + l);
+  }
+  out.push(`proxy_pass http://${upstreamName(r.instance.id)}${stripTo};`);
+  // A location's own proxy_set_header replaces all inherited ones: the whole set, every time.
+  out.push(
+    'proxy_set_header Host $http_host;',
+    'proxy_set_header Upgrade $http_upgrade;',
+    'proxy_set_header Connection $connection_upgrade;',
+    'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+    'proxy_set_header X-Forwarded-Proto $scheme;',
+    'proxy_set_header X-Forwarded-Host $http_host;',
+    `proxy_set_header X-Forwarded-Prefix ${mount === '/' ? '""' : q(mount)};`,
+  );
+  return out.map((l) => indent + l);
+}
+
+/** Common proxy settings, set once at http level (inherited by every location that proxies). */
+function proxyCommon(s: NginxSettings, layout: NginxLayout): string[] {
+  return [
+    'proxy_http_version 1.1;',
+    // Bodies stream both ways (1 GB uploads with flat memory; server-sent events unbuffered), never to temp files.
+    'proxy_request_buffering off;',
+    'proxy_buffering off;',
+    'proxy_max_temp_file_size 0;',
+    `proxy_read_timeout ${s.upstreamTimeoutS}s;`,
+    `proxy_send_timeout ${s.upstreamTimeoutS}s;`,
+    'proxy_connect_timeout 10s;',
+    'proxy_next_upstream error timeout non_idempotent;',
+    'proxy_next_upstream_tries 2;',
+    `client_body_temp_path ${layout.tempDir}/body;`,
+    `proxy_temp_path ${layout.tempDir}/proxy;`,
+    `fastcgi_temp_path ${layout.tempDir}/fastcgi;`,
+    `uwsgi_temp_path ${layout.tempDir}/uwsgi;`,
+    `scgi_temp_path ${layout.tempDir}/scgi;`,
+  ];
+}
+
+function ownPaths(indent: string): string[] {
+  return [
+    'location = /starphleet/health { default_type text/plain; add_header Cache-Control no-store; return 200 "ok\\n"; }',
+    'location ^~ /starphleet/ { default_type text/plain; return 404 "404 not found: $uri\\n"; }',
+    'location = /starphleet { default_type text/plain; return 404 "404 not found: $uri\\n"; }',
+  ].map((l) => indent + l);
+}
+
+/**
+ * A complete nginx.conf for a route table: the same answers as the embedded plane — mounts longest first with the
+ * mount stripped (`proxy_pass .../`), 301 to the trailing slash, virtual hosts, PUBLISH_PORT listeners, WebSockets,
+ * server-sent events unbuffered, X-Forwarded-*, basic auth with a per-address limit_req, 404/503 and
+ * /starphleet/health — with config, pid, logs and temp files in the data dir.
+ */
+export function nginxConfig(t: WireTable, s: NginxSettings, layout: NginxLayout): string {
+  const L: string[] = [];
+  if (s.user) L.push(`user ${s.user};`);
+  L.push(
+    `worker_processes ${s.workers};`,
+    `pid ${layout.pid};`,
+    `error_log ${layout.errorLog} warn;`,
+    // Old workers after a reload hold only long-lived connections; the ship's drain timeout decides about those.
+    'worker_shutdown_timeout 1h;',
+    'events { worker_connections 10240; }',
+    'http {',
+    '  access_log off;',
+    // Relative Location headers, as the embedded plane sends them (the client's Host and port stay as they were).
+    '  absolute_redirect off;',
+    '  server_tokens off;',
+    '  default_type text/plain;',
+    '  geo $dollar { default "$"; }',
+    '  map $http_upgrade $connection_upgrade { default upgrade; "" ""; }',
+    `  limit_req_zone $binary_remote_addr zone=auth:10m rate=${s.authRate}r/s;`,
+    '  limit_req_status 429;',
+    '  client_max_body_size 0;',
+    `  client_header_timeout ${s.headersTimeoutS}s;`,
+    `  keepalive_timeout ${s.keepAliveTimeoutS}s;`,
+    `  large_client_header_buffers 4 ${Math.max(1024, s.maxHeaderBytes)};`,
+    ...proxyCommon(s, layout).map((l) => `  ${l}`),
+  );
+  const seen = new Set<string>();
+  for (const r of t.routes) {
+    if (!r.instance || seen.has(r.instance.id)) continue;
+    seen.add(r.instance.id);
+    L.push(`  upstream ${upstreamName(r.instance.id)} { ${serverLine(r.instance.upstream)} keepalive 128; keepalive_timeout 4s; }`);
+  }
+  const routes = [...t.routes].sort((a, b) => b.mount.length - a.mount.length || a.mount.localeCompare(b.mount));
+  // The main port: mounts.
+  L.push('  server {', `    listen ${listenAddr(s.listen, s.port)} default_server;`, ...ownPaths('    '));
+  let hasRoot = false;
+  for (const r of routes) {
+    if (r.mount === '/') {
+      hasRoot = true;
+      L.push('    location / {', ...proxyBlock(r, layout, '', '/', '      '), '    }');
+      continue;
+    }
+    L.push(`    location = ${r.mount} { return 301 ${r.mount}/$is_args$args; }`);
+    L.push(`    location ^~ ${r.mount}/ {`, ...proxyBlock(r, layout, '/', r.mount, '      '), '    }');
+  }
+  if (!hasRoot) L.push('    location / { return 404 "404 no service at $uri\\n"; }');
+  L.push('  }');
+  // Virtual hosts: the service is `/` of each name (mount order decides a name claimed twice, as in the embedded plane).
+  const claimed = new Set<string>();
+  for (const r of [...routes].reverse()) {
+    const names = r.hosts.map((h) => h.toLowerCase()).filter((h) => /^[a-z0-9.-]+$/.test(h) && !claimed.has(h));
+    if (names.length === 0) continue;
+    for (const n of names) claimed.add(n);
+    L.push('  server {', `    listen ${listenAddr(s.listen, s.port)};`, `    server_name ${names.join(' ')};`, ...ownPaths('    '));
+    L.push('    location / {', ...proxyBlock(r, layout, '', '/', '      '), '    }', '  }');
+  }
+  // Published ports: the service is `/` of that port.
+  for (const [port, service] of s.published) {
+    const r = t.routes.find((x) => x.service === service);
+    if (!r) continue;
+    L.push('  server {', `    listen ${listenAddr(s.listen, port)};`, '    location / {', ...proxyBlock(r, layout, '', '/', '      '), '    }', '  }');
+  }
+  L.push('}');
+  return `${L.join('\n')}\n`;
+}

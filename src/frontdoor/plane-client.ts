@@ -1,0 +1,185 @@
+import { connect, type Socket } from 'node:net';
+import type { OpenCounts } from './backend.js';
+import type { ControlAnswer, ControlRequest, PlaneHello } from './control-messages.js';
+import type { DataPlane, PlaneEvent, PlaneKind } from './plane.js';
+import type { DrainResult } from './plane-routes.js';
+import type { WireTable } from './wire.js';
+
+type Pending = { resolve: (a: ControlAnswer & { ok: true }) => void; reject: (e: Error) => void };
+type Body = ControlRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+
+/** One connection to the data plane's control socket: requests with ids, answers matched back, events passed on. */
+export class PlaneConnection {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private closed: Error | null = null;
+
+  private constructor(
+    private readonly socket: Socket,
+    onEvent: (e: PlaneEvent) => void,
+  ) {
+    let buf = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        let m: ControlAnswer | PlaneEvent;
+        try {
+          m = JSON.parse(line) as ControlAnswer | PlaneEvent;
+        } catch {
+          continue;
+        }
+        if ('event' in m) {
+          onEvent(m);
+          continue;
+        }
+        const p = this.pending.get(m.id);
+        this.pending.delete(m.id);
+        if (!p) continue;
+        if (m.ok) p.resolve(m);
+        else p.reject(new Error(`data plane: ${m.error}`));
+      }
+    });
+    const gone = (): void => {
+      this.closed ??= new Error('the data plane closed its control connection');
+      for (const p of this.pending.values()) p.reject(this.closed);
+      this.pending.clear();
+    };
+    socket.on('close', gone);
+    socket.on('error', (e) => {
+      this.closed = new Error(`data plane control socket: ${e.message}`);
+    });
+  }
+
+  static open(path: string, onEvent: (e: PlaneEvent) => void): Promise<PlaneConnection> {
+    return new Promise((resolve, reject) => {
+      const s = connect(path);
+      s.once('error', reject);
+      s.once('connect', () => {
+        s.off('error', reject);
+        resolve(new PlaneConnection(s, onEvent));
+      });
+    });
+  }
+
+  get open(): boolean {
+    return this.closed === null;
+  }
+
+  ask(body: Body): Promise<ControlAnswer & { ok: true }> {
+    if (this.closed) return Promise.reject(this.closed);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.socket.write(`${JSON.stringify({ ...body, id })}\n`);
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/**
+ * The ship's handle on the data plane process. Tables are sent in order; while `held` (the ship adopted a plane that
+ * serves already) they are kept back until open(), so a restarting ship never shows clients a table with only the
+ * services it has adopted so far. A lost connection is opened again on the next request.
+ */
+export class PlaneClient implements DataPlane {
+  private conn: PlaneConnection | null;
+  private held: boolean;
+  private pendingTable: WireTable | null = null;
+  private sending: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly socketPath: string,
+    conn: PlaneConnection,
+    private hello: PlaneHello,
+    private readonly onEvent: (e: PlaneEvent) => void,
+    adopted: boolean,
+  ) {
+    this.conn = conn;
+    this.held = adopted;
+  }
+
+  get kind(): PlaneKind {
+    return this.hello.kind;
+  }
+
+  get port(): number {
+    return this.hello.port;
+  }
+
+  get pid(): number {
+    return this.hello.pid;
+  }
+
+  get version(): string {
+    return this.hello.version;
+  }
+
+  private async connection(): Promise<PlaneConnection> {
+    if (this.conn?.open) return this.conn;
+    this.conn = await PlaneConnection.open(this.socketPath, this.onEvent);
+    const a = await this.conn.ask({ op: 'hello' });
+    if (a.hello) this.hello = a.hello;
+    return this.conn;
+  }
+
+  setTable(t: WireTable): Promise<void> {
+    if (this.held) {
+      this.pendingTable = t;
+      return Promise.resolve();
+    }
+    const send = this.sending.then(async () => {
+      await (await this.connection()).ask({ op: 'set-table', table: t });
+    });
+    this.sending = send.catch(() => undefined);
+    return send;
+  }
+
+  /** Sends the table kept back while held; from now on every table goes out at once. */
+  async open(): Promise<void> {
+    if (!this.held) return;
+    this.held = false;
+    const t = this.pendingTable;
+    this.pendingTable = null;
+    if (t) await this.setTable(t);
+  }
+
+  async counts(instance: string): Promise<OpenCounts> {
+    await this.sending;
+    const a = await (await this.connection()).ask({ op: 'counts', instance });
+    return a.counts ?? { requests: 0, streams: 0, upgrades: 0 };
+  }
+
+  async drain(instance: string, timeoutMs: number): Promise<DrainResult> {
+    await this.sending;
+    const a = await (await this.connection()).ask({ op: 'drain', instance, timeoutMs });
+    return a.drain ?? { drained: true, left: { requests: 0, streams: 0, upgrades: 0 } };
+  }
+
+  /** Asks the running data plane to hand over to a newer one (entry: how node runs the new plane-main). */
+  async upgrade(entry: readonly string[]): Promise<void> {
+    await this.sending;
+    const c = await this.connection();
+    await c.ask({ op: 'upgrade', entry });
+    c.close();
+    this.conn = null;
+    await this.connection();
+  }
+
+  async stop(): Promise<void> {
+    const c = await this.connection();
+    await c.ask({ op: 'stop' }).catch(() => undefined);
+    c.close();
+  }
+
+  close(): void {
+    this.conn?.close();
+    this.conn = null;
+  }
+}

@@ -1,0 +1,123 @@
+import { spawn } from 'node:child_process';
+import { openSync } from 'node:fs';
+import type { Server as NetServer, Socket } from 'node:net';
+import type { Logger } from '../log.js';
+import type { ControlServer } from './control-server.js';
+import { EmbeddedPlane } from './embedded-plane.js';
+import type { PlaneImpl } from './plane.js';
+import { parseWireTable, type WireTable } from './wire.js';
+
+/**
+ * A newer data plane taking over from the running one (an update brought another data-plane version):
+ *   old: spawns `plane-main ... --takeover` of the new version with an IPC channel
+ *   new: {want:'sockets'}   old: {give:'published', port} + handle for each published port, then {give:'http',
+ *                           table} + handle (the embedded plane's listening sockets; nginx keeps its own)
+ *   new: serves on them, binds the control socket afresh, writes its record, {ready:true}
+ *   old: stops accepting, lets what is in flight finish (up to the grace), exits
+ * Both accept on the same listening sockets for a moment, so no connection is refused.
+ */
+type ToNew = { readonly give: 'published'; readonly port: number } | { readonly give: 'http'; readonly table: WireTable | null };
+type ToOld = { readonly want: 'sockets' } | { readonly ready: true } | { readonly failed: string };
+
+const GRACE_MS = 60_000;
+const TIMEOUT_MS = 60_000;
+
+/** A received listening socket keeps the connections it accepts before its new owner listens on it. */
+class Held {
+  private readonly early: Socket[] = [];
+  constructor(readonly server: NetServer) {
+    server.on('connection', (s: Socket) => this.early.push(s));
+  }
+  /** Passes the early connections to the server that now listens on this handle. */
+  flushInto(owner: NetServer): void {
+    for (const s of this.early.splice(0)) owner.emit('connection', s);
+  }
+}
+
+export interface Inherited {
+  readonly http: NetServer;
+  readonly published: ReadonlyMap<number, NetServer>;
+  readonly table: WireTable | null;
+  /** Tells the old data plane this one serves (it then retires). */
+  ready(): void;
+}
+
+/** New data plane: asks the old one (its parent over IPC) for its sockets and table. */
+export function receivePlaneSockets(): Promise<Inherited> {
+  return new Promise((resolve, reject) => {
+    if (!process.send) return reject(new Error('--takeover needs the IPC channel of the data plane it replaces'));
+    const published = new Map<number, Held>();
+    const timer = setTimeout(() => reject(new Error('the old data plane sent no sockets in time')), TIMEOUT_MS);
+    process.on('message', (m: ToNew, handle: unknown) => {
+      if (m.give === 'published' && handle) published.set(m.port, new Held(handle as NetServer));
+      if (m.give !== 'http') return;
+      clearTimeout(timer);
+      const http = handle ? new Held(handle as NetServer) : null;
+      const all = [...(http ? [http] : []), ...published.values()];
+      resolve({
+        http: (http?.server ?? null) as NetServer,
+        published: new Map([...published].map(([p, h]) => [p, h.server])),
+        table: m.table ? parseWireTable(m.table) : null,
+        ready: () => {
+          // Connections the handles accepted before our servers listened on them go to those servers now.
+          for (const h of all) h.flushInto(h.server);
+          process.send?.({ ready: true } satisfies ToOld);
+          process.disconnect?.();
+        },
+      });
+    });
+    process.send({ want: 'sockets' } satisfies ToOld);
+  });
+}
+
+export interface HandOverOptions {
+  /** How to run the new data plane: node arguments before its own (e.g. `--import <tsx> /path/plane-main.ts`). */
+  readonly entry: readonly string[];
+  readonly argv: readonly string[];
+  readonly impl: PlaneImpl;
+  readonly table: WireTable | null;
+  readonly logFile: string;
+  readonly control: () => ControlServer | null;
+  readonly log: Logger;
+}
+
+/** Old data plane: starts the new one, hands over, and once it serves retires (resolves then; exits after the grace). */
+export function handOverPlane(o: HandOverOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const out = openSync(o.logFile, 'a');
+    const child = spawn(process.execPath, [...o.entry, ...o.argv.filter((x) => x !== '--takeover'), '--takeover'], {
+      detached: true,
+      stdio: ['ignore', out, out, 'ipc'],
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the new data plane was not ready within ${TIMEOUT_MS / 1000} s`));
+    }, TIMEOUT_MS);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the new data plane exited (${code}) before it served`));
+    });
+    child.on('message', (m: ToOld) => {
+      if ('want' in m) {
+        // Closing our control listener unlinks its path: done before the new plane binds it, never after.
+        o.control()?.stopListening();
+        const sockets = o.impl instanceof EmbeddedPlane ? o.impl.listeners() : null;
+        for (const [port, server] of sockets?.published ?? []) child.send({ give: 'published', port } satisfies ToNew, server);
+        child.send({ give: 'http', table: o.table } satisfies ToNew, sockets?.http);
+        return;
+      }
+      if ('failed' in m) return;
+      clearTimeout(timer);
+      child.removeAllListeners('exit');
+      child.unref();
+      child.channel?.unref();
+      o.log(`data plane: pid ${child.pid ?? '?'} took over; retiring`);
+      resolve();
+      const retire = o.impl instanceof EmbeddedPlane ? o.impl.retire(GRACE_MS) : Promise.resolve();
+      void retire.finally(() => {
+        o.control()?.close();
+        process.exit(0);
+      });
+    });
+  });
+}

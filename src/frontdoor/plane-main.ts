@@ -1,0 +1,99 @@
+import { mkdirSync } from 'node:fs';
+import type { Server as NetServer } from 'node:net';
+import { log } from '../log.js';
+import { VERSION } from '../version.js';
+import { ControlServer } from './control-server.js';
+import { EmbeddedPlane } from './embedded-plane.js';
+import { NginxPlane } from './nginx/nginx-plane.js';
+import type { PlaneEvent, PlaneImpl, PlaneKind } from './plane.js';
+import { handOverPlane, receivePlaneSockets } from './plane-handover.js';
+import { planePaths } from './plane-paths.js';
+import { startTimeOf, writePlaneRecord } from './plane-record.js';
+import type { WireTable } from './wire.js';
+
+/**
+ * The data plane process: `node plane-main --data DIR --kind embedded|nginx --listen ADDR --port N [--takeover]`.
+ * Started detached by the ship and outliving it; the ship finds it again through its record and control socket.
+ */
+function args(argv: readonly string[]): { data: string; kind: PlaneKind; listen: string; port: number; takeover: boolean } {
+  const get = (name: string): string => {
+    const i = argv.indexOf(name);
+    const v = i >= 0 ? argv[i + 1] : undefined;
+    if (v === undefined) throw new Error(`data plane: missing ${name}`);
+    return v;
+  };
+  const kind = get('--kind');
+  if (kind !== 'embedded' && kind !== 'nginx') throw new Error(`data plane: --kind must be embedded or nginx, got ${JSON.stringify(kind)}`);
+  const port = Number(get('--port'));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`data plane: --port must be a port number, got ${get('--port')}`);
+  return { data: get('--data'), kind, listen: get('--listen'), port, takeover: argv.includes('--takeover') };
+}
+
+async function main(): Promise<void> {
+  const a = args(process.argv.slice(2));
+  mkdirSync(planePaths.dir(a.data), { recursive: true, mode: 0o700 });
+  let control: ControlServer | null = null;
+  const emit = (e: PlaneEvent): void => control?.emit(e);
+  // A takeover gets the older plane's listening sockets and last table over the IPC channel it was started with.
+  const inherited = a.takeover ? await receivePlaneSockets() : null;
+  let impl: PlaneImpl;
+  if (a.kind === 'nginx') impl = await NginxPlane.start({ dataDir: a.data, listen: a.listen, port: a.port, log, emit });
+  else {
+    const sockets: { http: NetServer; published: ReadonlyMap<number, NetServer> } | undefined = inherited
+      ? { http: inherited.http, published: inherited.published }
+      : undefined;
+    impl = await EmbeddedPlane.start({ listen: a.listen, port: a.port, log, emit, ...(sockets ? { inherited: sockets } : {}) });
+  }
+  let lastTable: WireTable | null = inherited?.table ?? null;
+  if (lastTable) await impl.setTable(lastTable);
+  // The last table is kept for a newer data plane that takes over.
+  const served: PlaneImpl = {
+    kind: impl.kind,
+    get port() {
+      return impl.port;
+    },
+    setTable: async (t) => {
+      await impl.setTable(t);
+      lastTable = t;
+    },
+    counts: (i) => impl.counts(i),
+    closeIdle: (i) => impl.closeIdle(i),
+    drain: (i, ms) => impl.drain(i, ms),
+    close: () => impl.close(),
+  };
+  let stopping = false;
+  const stop = (why: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log(`data plane: stopping (${why})`);
+    control?.close();
+    void impl.close().finally(() => process.exit(0));
+  };
+  const hello = () => ({ pid: process.pid, version: VERSION, kind: a.kind, listen: a.listen, port: impl.port });
+  let retiring = false;
+  control = await ControlServer.start(
+    planePaths.socket(a.data),
+    () => served,
+    {
+      hello,
+      upgrade: async (entry) => {
+        if (retiring) throw new Error('this data plane is handing over already');
+        retiring = true;
+        await handOverPlane({ entry, argv: process.argv.slice(2), impl, table: lastTable, logFile: planePaths.log(a.data), control: () => control, log });
+        stopping = true;
+      },
+      stop: () => stop('asked by the ship'),
+    },
+    log,
+  );
+  writePlaneRecord(a.data, { pid: process.pid, startTime: startTimeOf(process.pid), version: VERSION, kind: a.kind, listen: a.listen, port: impl.port });
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  log(`data plane ${VERSION} (${a.kind}) pid ${process.pid} serves http://${a.listen}:${impl.port}`);
+  inherited?.ready();
+}
+
+main().catch((e: unknown) => {
+  log(`data plane failed: ${(e as Error).stack ?? String(e)}`);
+  process.exit(1);
+});

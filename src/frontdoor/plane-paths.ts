@@ -1,0 +1,10 @@
+import { join } from 'node:path';
+
+/** Where the data plane keeps itself in the data dir: its record, control socket, log and (nginx) config. */
+export const planePaths = {
+  dir: (dataDir: string): string => join(dataDir, 'dataplane'),
+  record: (dataDir: string): string => join(dataDir, 'dataplane', 'plane.json'),
+  socket: (dataDir: string): string => join(dataDir, 'dataplane', 'control.sock'),
+  log: (dataDir: string): string => join(dataDir, 'dataplane', 'plane.log'),
+  nginx: (dataDir: string): string => join(dataDir, 'dataplane', 'nginx'),
+};

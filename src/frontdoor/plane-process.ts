@@ -1,0 +1,153 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from '../log.js';
+import { VERSION } from '../version.js';
+import { nginxBinary } from './nginx/nginx-plane.js';
+import { isNginxMaster } from './nginx/nginx-procs.js';
+import type { PlaneEvent, PlaneKind } from './plane.js';
+import { PlaneClient, PlaneConnection } from './plane-client.js';
+import { planePaths } from './plane-paths.js';
+import { isRecordedProcess, readPlaneRecord } from './plane-record.js';
+
+export type PlaneChoice = PlaneKind | 'auto';
+
+/** `--data-plane` / STARPHLEET_DATA_PLANE: embedded, nginx, or auto (nginx where it is installed). */
+export function parsePlaneChoice(raw: string | undefined): PlaneChoice {
+  const v = raw ?? 'embedded';
+  if (v === 'embedded' || v === 'nginx' || v === 'auto') return v;
+  throw new Error(`--data-plane (STARPHLEET_DATA_PLANE) must be embedded, nginx or auto, got ${JSON.stringify(v)}`);
+}
+
+export function nginxInstalled(): boolean {
+  return spawnSync(nginxBinary(), ['-v'], { stdio: 'ignore' }).status === 0;
+}
+
+export function resolvePlaneKind(c: PlaneChoice): PlaneKind {
+  if (c !== 'auto') return c;
+  return nginxInstalled() ? 'nginx' : 'embedded';
+}
+
+/** How node runs this version's data plane: the built .js, or the .ts source through tsx's loader. */
+export function planeEntry(): string[] {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const main = fileURLToPath(new URL(fromSource ? './plane-main.ts' : './plane-main.js', import.meta.url));
+  return fromSource ? ['--import', import.meta.resolve('tsx'), main] : [main];
+}
+
+export interface PlaneStart {
+  readonly dataDir: string;
+  readonly kind: PlaneKind;
+  readonly listen: string;
+  readonly port: number;
+  readonly log: Logger;
+  readonly onEvent: (e: PlaneEvent) => void;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function logTail(dataDir: string): string {
+  try {
+    return readFileSync(planePaths.log(dataDir), 'utf8').split('\n').slice(-15).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/** The data plane recorded in the data dir, if that process still runs and answers on its control socket. */
+async function running(dataDir: string, onEvent: (e: PlaneEvent) => void): Promise<{ conn: PlaneConnection; hello: NonNullable<Awaited<ReturnType<PlaneConnection['ask']>>['hello']> } | null> {
+  const rec = readPlaneRecord(dataDir);
+  if (!rec || !isRecordedProcess(rec)) return null;
+  try {
+    const conn = await PlaneConnection.open(planePaths.socket(dataDir), onEvent);
+    const a = await conn.ask({ op: 'hello' });
+    if (!a.hello) return null;
+    return { conn, hello: a.hello };
+  } catch {
+    return null;
+  }
+}
+
+async function spawnPlane(o: PlaneStart): Promise<PlaneClient> {
+  mkdirSync(planePaths.dir(o.dataDir), { recursive: true, mode: 0o700 });
+  const out = openSync(planePaths.log(o.dataDir), 'a');
+  const args = [...planeEntry(), '--data', o.dataDir, '--kind', o.kind, '--listen', o.listen, '--port', String(o.port)];
+  // Detached (its own session): a signal to the ship's group or a kill -9 of the ship leaves it serving.
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out] });
+  child.unref();
+  let exited: number | null = null;
+  child.once('exit', (code) => (exited = code ?? -1));
+  for (let i = 0; i < 600; i++) {
+    if (exited !== null) throw new Error(`the data plane exited (${exited}) while starting:\n${logTail(o.dataDir)}`);
+    const rec = readPlaneRecord(o.dataDir);
+    if (rec?.pid === child.pid) {
+      const r = await running(o.dataDir, o.onEvent);
+      if (r) return new PlaneClient(planePaths.socket(o.dataDir), r.conn, r.hello, o.onEvent, false);
+    }
+    await sleep(50);
+  }
+  throw new Error(`the data plane did not answer within 30 s:\n${logTail(o.dataDir)}`);
+}
+
+/**
+ * Starts the data plane or adopts the one an earlier ship left serving (recorded with pid + start time, answering on
+ * its control socket). An adopted plane of another version hands over to this version's; one of another kind or
+ * port is stopped and started afresh (that change of settings does drop connections).
+ */
+export async function startDataPlane(o: PlaneStart): Promise<PlaneClient> {
+  const r = await running(o.dataDir, o.onEvent);
+  if (r) {
+    const h = r.hello;
+    const samePlace = h.kind === o.kind && h.listen === o.listen && (o.port === 0 || h.port === o.port);
+    if (samePlace) {
+      const client = new PlaneClient(planePaths.socket(o.dataDir), r.conn, h, o.onEvent, true);
+      if (h.version === VERSION) {
+        o.log(`data plane: adopted pid ${h.pid} (${h.kind}, ${h.version}) serving port ${h.port}`);
+        return client;
+      }
+      o.log(`data plane: pid ${h.pid} runs version ${h.version}: handing over to ${VERSION}`);
+      await client.upgrade(planeEntry());
+      o.log(`data plane: pid ${client.pid} (${client.version}) took over port ${client.port}`);
+      return client;
+    }
+    o.log(`data plane: pid ${h.pid} is ${h.kind} on ${h.listen}:${h.port}, wanted ${o.kind} on ${o.listen}:${o.port}: restarting it`);
+    await r.conn.ask({ op: 'stop' }).catch(() => undefined);
+    r.conn.close();
+    await waitGone(o.dataDir);
+  }
+  const client = await spawnPlane(o);
+  o.log(`data plane: started pid ${client.pid} (${client.kind}) on port ${client.port}`);
+  return client;
+}
+
+async function waitGone(dataDir: string): Promise<void> {
+  const rec = readPlaneRecord(dataDir);
+  if (!rec) return;
+  for (let i = 0; i < 600 && isRecordedProcess(rec); i++) await sleep(50);
+  if (isRecordedProcess(rec)) process.kill(rec.pid, 'SIGKILL');
+}
+
+/** Stops the data plane of a data dir (uninstall, tests): it outlives ships by design, so only this ends it. */
+export async function stopDataPlane(dataDir: string): Promise<void> {
+  const r = await running(dataDir, () => undefined);
+  if (r) {
+    await r.conn.ask({ op: 'stop' }).catch(() => undefined);
+    r.conn.close();
+  } else {
+    const rec = readPlaneRecord(dataDir);
+    if (rec && isRecordedProcess(rec)) process.kill(rec.pid, 'SIGTERM');
+  }
+  await waitGone(dataDir);
+  // A supervisor killed hard leaves its nginx master behind.
+  const conf = `${planePaths.nginx(dataDir)}/nginx.conf`;
+  let pid = 0;
+  try {
+    pid = Number(readFileSync(`${planePaths.nginx(dataDir)}/nginx.pid`, 'utf8').trim());
+  } catch {
+    return;
+  }
+  if (!(pid > 0) || !isNginxMaster(pid, conf)) return;
+  process.kill(pid, 'SIGQUIT');
+  for (let i = 0; i < 200 && isNginxMaster(pid, conf); i++) await sleep(50);
+  if (isNginxMaster(pid, conf)) process.kill(pid, 'SIGKILL');
+}

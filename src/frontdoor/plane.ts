@@ -1,0 +1,35 @@
+import type { OpenCounts } from './backend.js';
+import type { BackoffEvent } from './backoff.js';
+import type { DrainResult } from './plane-routes.js';
+import type { WireTable } from './wire.js';
+
+export type PlaneKind = 'embedded' | 'nginx';
+
+/** What the data plane process tells whoever holds its control socket, unasked. */
+export type PlaneEvent =
+  | { readonly event: 'problem'; readonly service: string; readonly problem: string | null }
+  | ({ readonly event: 'auth-backoff' } & BackoffEvent);
+
+/** One data plane implementation inside the data plane process (embedded: Node; nginx: a supervised nginx master). */
+export interface PlaneImpl {
+  readonly kind: PlaneKind;
+  readonly port: number;
+  /** Swaps the whole table in; resolves once requests from now on see it. */
+  setTable(t: WireTable): Promise<void>;
+  counts(instance: string): Promise<OpenCounts>;
+  closeIdle(instance: string): Promise<void>;
+  drain(instance: string, timeoutMs: number): Promise<DrainResult>;
+  close(): Promise<void>;
+}
+
+/** What the ship holds of the data plane (the control client, or a test's): the agent routes and drains through it. */
+export interface DataPlane {
+  readonly kind: PlaneKind;
+  /** The HTTP port it serves (known once it listens). */
+  readonly port: number;
+  setTable(t: WireTable): Promise<void>;
+  counts(instance: string): Promise<OpenCounts>;
+  drain(instance: string, timeoutMs: number): Promise<DrainResult>;
+  /** Tables kept back while adopting a plane that serves already go out now. */
+  open(): Promise<void>;
+}

@@ -1,0 +1,66 @@
+import { Agent, get } from 'node:http';
+import WebSocket from 'ws';
+
+/** One GET; a refused connection, a reset or a 5xx is a failure (its text), else null. */
+function probe(port: number, path: string, agent: Agent | false): Promise<string | null> {
+  return new Promise((resolve) => {
+    const req = get({ host: '127.0.0.1', port, path, agent, timeout: 20_000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve((res.statusCode ?? 0) >= 500 || (res.statusCode ?? 0) === 0 ? `HTTP ${res.statusCode}` : null));
+      res.on('error', (e) => resolve(`response: ${e.message}`));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', (e: NodeJS.ErrnoException) => resolve(`${e.code ?? ''} ${e.message}`));
+  });
+}
+
+export interface LoadResult {
+  readonly ok: number;
+  readonly failures: string[];
+  /** WebSocket: echoes received, and whether it stayed open the whole time. */
+  readonly wsEchoes: number;
+  readonly wsOpen: boolean;
+}
+
+/**
+ * Continuous load on one path: keep-alive clients (one Agent), one-request-per-connection clients, and a WebSocket
+ * that sends a message every 100 ms and counts the echoes; until stop().
+ */
+export async function continuousLoad(port: number, path: string, wsPath: string, o: { keepAlive?: number; fresh?: number } = {}): Promise<{ stop(): Promise<LoadResult> }> {
+  let running = true;
+  let ok = 0;
+  const failures: string[] = [];
+  const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+  const loop = (a: Agent | false) => async () => {
+    while (running) {
+      const f = await probe(port, path, a);
+      if (f) failures.push(`${a ? 'keep-alive' : 'fresh'}: ${f}`);
+      else ok++;
+    }
+  };
+  const loops = [...Array.from({ length: o.keepAlive ?? 2 }, () => loop(agent)()), ...Array.from({ length: o.fresh ?? 2 }, () => loop(false)())];
+  const ws = new WebSocket(`ws://127.0.0.1:${port}${wsPath}`);
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  let wsOpen = true;
+  let echoes = 0;
+  ws.on('message', () => echoes++);
+  ws.on('close', () => (wsOpen = false));
+  ws.on('error', (e) => failures.push(`websocket: ${e.message}`));
+  const ticker = setInterval(() => {
+    if (ws.readyState === WebSocket.OPEN) ws.send(`tick ${Date.now()}`);
+  }, 100);
+  return {
+    async stop() {
+      running = false;
+      clearInterval(ticker);
+      await Promise.all(loops);
+      agent.destroy();
+      const open = wsOpen && ws.readyState === WebSocket.OPEN;
+      ws.close();
+      return { ok, failures, wsEchoes: echoes, wsOpen: open };
+    },
+  };
+}
