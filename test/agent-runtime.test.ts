@@ -5,10 +5,13 @@ import { after, describe, test } from 'node:test';
 import { waitHealthy } from '../src/agent/runtime/health.js';
 import { freePort, Instance } from '../src/agent/runtime/instances.js';
 import { groupAlive, isSameProcess, processStartTime } from '../src/agent/runtime/proc.js';
-import { bwrapRuntime } from '../src/agent/runtime/runtime-bwrap.js';
 import { rotateIfLarge } from '../src/agent/runtime/instance-logs.js';
 import { processRuntime } from '../src/agent/runtime/runtime-process.js';
 import { RuntimeError, selectRuntime, type Runtime } from '../src/agent/runtime/runtime.js';
+import { dialOptions } from '../src/frontdoor/upstream.js';
+import { request } from 'node:http';
+
+const bwrapRuntime = selectRuntime({ STARPHLEET_RUNTIME: 'bwrap' });
 import { openDb } from '../src/state/db.js';
 import { listInstances } from '../src/state/instances.js';
 import { killRecordedInstances } from './helpers/instances.js';
@@ -23,9 +26,17 @@ after(async () => {
   db.close();
 });
 
-async function get(port: number, path: string): Promise<{ status: number; body: string }> {
-  const r = await fetch(`http://127.0.0.1:${port}${path}`);
-  return { status: r.status, body: await r.text() };
+/** GET through the instance's upstream: its sandbox's unix socket, or loopback for the process runtime. */
+function get(instance: Instance, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ ...dialOptions(instance.backend.upstream), path, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 async function started(runtime: Runtime, service: string, env: Record<string, string> = {}): Promise<Instance> {
@@ -49,7 +60,7 @@ for (const runtime of [processRuntime, bwrapRuntime]) {
   describe(`${runtime.kind} runtime`, () => {
     test('runs the command in the release dir with the release env and PORT, detached in its own process group, output in its log', async () => {
       const instance = await started(runtime, `svc-${runtime.kind}`, { EXTRA: 'from-config' });
-      const r = await get(instance.port, '/hello?x=1');
+      const r = await get(instance, '/hello?x=1');
       assert.deepEqual(JSON.parse(r.body), { version: `${runtime.kind}-v1`, port: String(instance.port), path: '/hello?x=1', env: 'from-config' });
       const stat = readFileSync(`/proc/${instance.record.pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -81,7 +92,7 @@ describe('bubblewrap isolation', () => {
   test('the instance cannot write its release dir nor see the ship, has a private /tmp and reads and writes /var/data', async () => {
     writeFileSync('/tmp/sp-runtime-host-marker', 'host');
     const instance = await started(bwrapRuntime, 'sandboxed');
-    const probe = JSON.parse((await get(instance.port, '/probe')).body) as Record<string, unknown>;
+    const probe = JSON.parse((await get(instance, '/probe')).body) as Record<string, unknown>;
     assert.equal(probe.writeRelease, false, 'release dir is read-only');
     assert.equal(probe.seesShip, false, `ship pid ${process.pid} is not visible`);
     assert.ok((probe.pids as number[]).length < 10, `own pid namespace: ${JSON.stringify(probe.pids)}`);
@@ -96,7 +107,7 @@ describe('bubblewrap isolation', () => {
 
   test('the process runtime, for contrast, can write its release dir', async () => {
     const instance = await started(processRuntime, 'unsandboxed');
-    const probe = JSON.parse((await get(instance.port, '/probe')).body) as Record<string, unknown>;
+    const probe = JSON.parse((await get(instance, '/probe')).body) as Record<string, unknown>;
     assert.equal(probe.writeRelease, true);
     assert.equal(probe.seesShip, true);
     await instance.stop(5000);

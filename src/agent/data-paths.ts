@@ -34,11 +34,11 @@ export function tempSibling(path: string): string {
 }
 
 /** Readers see the old file or the new one, never half of one. */
-export async function writeFileAtomic(path: string, content: string | Buffer): Promise<void> {
+export async function writeFileAtomic(path: string, content: string | Buffer, mode?: number): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = tempSibling(path);
   try {
-    await writeFile(tmp, content);
+    await writeFile(tmp, content, mode === undefined ? {} : { mode });
     await rename(tmp, path);
   } catch (e) {
     await rm(tmp, { force: true });

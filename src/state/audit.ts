@@ -1,5 +1,6 @@
 import { auditRetention, recordAuthFailure } from './auth-failures.js';
 import type { Db } from './db.js';
+import { redactCredentials } from '../redact.js';
 
 /**
  * One line of the admirals' SSH audit trail: a login, a session (exec, shell, sftp, scp) with how it ended, a file
@@ -72,7 +73,7 @@ export function auditAuth(db: Db, a: AuthAudit): void {
 export function auditSessionStart(db: Db, s: SessionAudit): number {
   if (!db.open) return -1;
   const r = db.prepare('INSERT INTO audit (at, kind, user, fingerprint, key_file, remote, command, pty) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
-    new Date().toISOString(), s.kind, s.user, s.fingerprint, s.keyFile, s.remote, s.command, s.pty ? 1 : 0,
+    new Date().toISOString(), s.kind, s.user, s.fingerprint, s.keyFile, s.remote, s.command === null ? null : redactCredentials(s.command), s.pty ? 1 : 0,
   );
   prune(db);
   return Number(r.lastInsertRowid);
@@ -81,7 +82,7 @@ export function auditSessionStart(db: Db, s: SessionAudit): number {
 export function auditSessionEnd(db: Db, id: number, end: { exitCode: number | null; signal: string | null; durationMs: number; message?: string }): void {
   if (!db.open) return; // the ship is shutting down: what ends now cannot be recorded
   db.prepare('UPDATE audit SET exit_code = ?, signal = ?, duration_ms = ?, message = ? WHERE id = ?').run(
-    end.exitCode, end.signal, Math.round(end.durationMs), end.message ?? '', id,
+    end.exitCode, end.signal, Math.round(end.durationMs), redactCredentials(end.message ?? ''), id,
   );
 }
 

@@ -1,3 +1,4 @@
+import { redactCredentials } from '../redact.js';
 import type { Db } from './db.js';
 
 export type ServiceState = 'building' | 'starting' | 'serving' | 'failed' | 'stopped';
@@ -21,7 +22,7 @@ export function upsertServiceStatus(db: Db, s: ServiceStatus): void {
      VALUES (@name, @mount, @giturl, @sha, @state, @release, @url, @message, @updated_at)
      ON CONFLICT(name) DO UPDATE SET mount = excluded.mount, giturl = excluded.giturl, sha = excluded.sha, state = excluded.state,
        release = excluded.release, url = excluded.url, message = excluded.message, updated_at = excluded.updated_at`,
-  ).run({ ...s, updated_at: new Date().toISOString() });
+  ).run({ ...s, giturl: redactCredentials(s.giturl), message: redactCredentials(s.message), updated_at: new Date().toISOString() });
 }
 
 export function deleteServiceStatus(db: Db, name: string): void {

@@ -8,7 +8,10 @@ import { parseDotenv } from './dotenv.js';
 import { resolveEnv } from './env.js';
 import { changedPaths, listTree, storeLayer, unpackLayers, unpinLayer } from './layers.js';
 import { checkServiceName, dataPaths, makeReadOnly, removeTree, writeFileAtomic } from '../data-paths.js';
-import { inProgress } from './release-store.js';
+import { inProgress, publicConfig } from './release-store.js';
+import { buildSandbox, stepSandbox } from './step-sandbox.js';
+import type { SandboxHost } from '../sandbox/sandbox.js';
+import { redactCredentials } from '../../redact.js';
 import { healthcheckPath, healthcheckTimeout, webCommand } from './settings.js';
 import { exportTree, fetchCommit } from './source.js';
 import type { BuildInput, LayerRef, LineSink, Release, ReleaseConfig } from '../types.js';
@@ -24,6 +27,8 @@ export interface BuildOptions {
   readonly signal?: AbortSignal;
   /** Limit for the buildpack scripts together (default 15 min); on expiry their process group is killed. */
   readonly timeoutMs?: number;
+  /** The sandbox every buildpack script runs in; null only for the process runtime; default: this host's (see buildSandbox). */
+  readonly sandbox?: SandboxHost | null;
 }
 
 /** A failed build: the message is the one line to show; every line is also in logFile. Nothing of it was kept. */
@@ -85,7 +90,9 @@ export async function buildRelease(input: BuildInput, opts: BuildOptions): Promi
     const stream = (logStream = createWriteStream(logFile, { flags: 'a' }));
     // A log file that cannot be written (disk full) must not take the ship down: the lines still stream to the caller.
     stream.once('error', (e) => opts.log(`warning: cannot write ${logFile}: ${e.message}`));
-    const log: LineSink = (line) => {
+    // A repo or buildpack URL with credentials (and git's errors quoting it) shows as https://***@host.
+    const log: LineSink = (raw) => {
+      const line = redactCredentials(raw);
       stream.write(`${line}\n`);
       opts.log(line);
     };
@@ -134,7 +141,7 @@ async function build(input: BuildInput, opts: BuildOptions, s: BuildState): Prom
     if (signal?.aborted) throw new BuildFailure('build cancelled');
   };
   const timeoutMs = opts.timeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS;
-  const ctx: StepContext = { log, deadline: Date.now() + timeoutMs, timeoutMs, scriptEnv: buildpackScriptEnv(join(work, 'home'), input.sha), ...(signal ? { signal } : {}) };
+  const host = opts.sandbox === undefined ? buildSandbox() : opts.sandbox;
   await mkdir(join(work, 'home'));
 
   log(`-----> Fetching ${input.giturl} at ${input.sha}`);
@@ -150,9 +157,18 @@ async function build(input: BuildInput, opts: BuildOptions, s: BuildState): Prom
   await cp(sourceDir, buildDir, { recursive: true, verbatimSymlinks: true });
   const envDir = join(work, 'env');
   await writeEnvDir(envDir, buildEnv);
-  const bp = await selectBuildpack(buildDir, work, buildEnv.BUILDPACK_URL, { dataDir, access }, ctx);
   const cacheDir = dataPaths.cache(dataDir, input.service);
   await mkdir(cacheDir, { recursive: true });
+  const ctx: StepContext = {
+    log,
+    deadline: Date.now() + timeoutMs,
+    timeoutMs,
+    scriptEnv: buildpackScriptEnv(join(work, 'home'), input.sha),
+    sandbox: host ? await stepSandbox(host, { dataDir, work, buildDir, cacheDir, envDir, service: input.service, env: buildEnv }) : null,
+    dataDir,
+    ...(signal ? { signal } : {}),
+  };
+  const bp = await selectBuildpack(buildDir, work, buildEnv.BUILDPACK_URL, { dataDir, access }, ctx);
   await compile(bp, buildDir, cacheDir, envDir, ctx);
   const bpRelease = await releaseInfo(bp, buildDir, ctx);
   checkAborted();
@@ -164,7 +180,7 @@ async function build(input: BuildInput, opts: BuildOptions, s: BuildState): Prom
   const settings = {
     service: input.service,
     id: s.id,
-    giturl: input.giturl,
+    giturl: redactCredentials(input.giturl),
     sha: input.sha,
     createdAt: s.deployTime.toISOString(),
     env,
@@ -174,7 +190,8 @@ async function build(input: BuildInput, opts: BuildOptions, s: BuildState): Prom
     buildpack: bp.name,
   };
   const configDir = join(work, 'config');
-  const configJson = `${JSON.stringify(settings, null, 2)}\n`;
+  // The layer (and so the release tree and the SFTP view) names the env, it does not hold its values.
+  const configJson = `${JSON.stringify(publicConfig(settings), null, 2)}\n`;
   await writeFileAtomic(join(configDir, '.starphleet', 'release.json'), configJson);
   const configVersion = createHash('sha256').update(configJson).digest('hex');
   s.layers.push(await storeLayer(dataDir, configDir, ['.starphleet', '.starphleet/release.json'], 'config', configVersion));
@@ -190,7 +207,7 @@ async function build(input: BuildInput, opts: BuildOptions, s: BuildState): Prom
   const dir = join(releases, s.id);
   await rename(merged, dir);
   try {
-    await writeFileAtomic(join(releases, `${s.id}.json`), `${JSON.stringify(config, null, 2)}\n`);
+    await writeFileAtomic(join(releases, `${s.id}.json`), `${JSON.stringify(config, null, 2)}\n`, 0o600);
   } catch (e) {
     await removeTree(dir);
     throw e;

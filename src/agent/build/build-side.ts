@@ -1,4 +1,5 @@
 import type { GitAccess } from '../../headquarters/git.js';
+import type { SandboxHost } from '../sandbox/sandbox.js';
 import { buildRelease, listReleases, markServing, pruneReleases, removeService, servingRelease } from './build-release.js';
 import { resolveRef } from './source.js';
 import type { BuildInput, LineSink, Release } from '../types.js';
@@ -9,6 +10,8 @@ export interface BuildOptions {
   readonly log: LineSink;
   readonly signal: AbortSignal;
   readonly timeoutMs: number;
+  /** The sandbox buildpack scripts run in (null: the process runtime); left out: this host's. */
+  readonly sandbox?: SandboxHost | null;
 }
 
 /**

@@ -4,7 +4,7 @@ import type { GitAccess } from '../../headquarters/git.js';
 import { parseGitRef } from '../../headquarters/giturl.js';
 import { PACKAGE_ROOT, VERSION } from '../../version.js';
 import { parseReleaseYaml, type BuildpackRelease } from './procfile.js';
-import { runScript, type ScriptResult } from './run-script.js';
+import { runScript, type ScriptOptions, type ScriptResult, type StepSandbox } from './run-script.js';
 import { exportTree, fetchCommit, resolveRef } from './source.js';
 import type { LineSink } from '../types.js';
 
@@ -31,6 +31,25 @@ export interface StepContext {
   /** The env buildpack scripts run with (not the app's env: that is in ENV_DIR). */
   readonly scriptEnv: Record<string, string>;
   readonly timeoutMs: number;
+  /** Every buildpack script runs in it (the buildpack's own dir is added read-only); null only for the process runtime. */
+  readonly sandbox: StepSandbox | null;
+  /** The data dir, where each step's process group is recorded while it runs. */
+  readonly dataDir: string;
+}
+
+/** Runs one buildpack script (bin/detect, bin/compile, bin/release) of the buildpack in bpDir, in the build's sandbox. */
+function runStep(bpDir: string, script: string, args: readonly string[], buildDir: string, ctx: StepContext, extra: Partial<ScriptOptions> = {}): Promise<ScriptResult> {
+  const sandbox = ctx.sandbox ? { ...ctx.sandbox, mounts: [...ctx.sandbox.mounts, { src: bpDir, dest: bpDir, rw: false }] } : null;
+  return runScript(join(bpDir, 'bin', script), args, {
+    cwd: buildDir,
+    env: ctx.scriptEnv,
+    log: ctx.log,
+    deadline: ctx.deadline,
+    sandbox,
+    recordIn: ctx.dataDir,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+    ...extra,
+  });
 }
 
 /** What buildpack scripts see: a clean env (no ship secrets), a private HOME, proxies passed through. */
@@ -55,11 +74,12 @@ async function executable(path: string): Promise<boolean> {
 function explain(what: string, r: ScriptResult, ctx: StepContext): string {
   if (r.stopped === 'timeout') return `${what} did not finish within the build time limit (${Math.round(ctx.timeoutMs / 1000)} s) and was killed`;
   if (r.stopped === 'aborted') return `${what} was stopped: the build was cancelled`;
+  if (r.limit) return `${what} failed: ${r.limit}`;
   return `${what} failed (exit ${r.code ?? 'by signal'})`;
 }
 
 async function detect(bp: { dir: string }, buildDir: string, ctx: StepContext): Promise<ScriptResult> {
-  return runScript(join(bp.dir, 'bin', 'detect'), [buildDir], { cwd: buildDir, env: ctx.scriptEnv, log: ctx.log, deadline: ctx.deadline, captureStdout: true, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+  return runStep(bp.dir, 'detect', [buildDir], buildDir, ctx, { captureStdout: true });
 }
 
 /** BUILDPACK_URL when set (fetched through the same cached clones as service repos), else the first built-in that detects. */
@@ -108,7 +128,7 @@ export async function writeEnvDir(dir: string, env: Readonly<Record<string, stri
 
 export async function compile(bp: Buildpack, buildDir: string, cacheDir: string, envDir: string, ctx: StepContext): Promise<void> {
   ctx.log(`-----> Building with ${bp.name}`);
-  const r = await runScript(join(bp.dir, 'bin', 'compile'), [buildDir, cacheDir, envDir], { cwd: buildDir, env: ctx.scriptEnv, log: ctx.log, deadline: ctx.deadline, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+  const r = await runStep(bp.dir, 'compile', [buildDir, cacheDir, envDir], buildDir, ctx);
   if (r.code !== 0 || r.stopped) throw new BuildFailure(explain(`${bp.name} bin/compile`, r, ctx));
 }
 
@@ -116,7 +136,7 @@ export async function compile(bp: Buildpack, buildDir: string, cacheDir: string,
 export async function releaseInfo(bp: Buildpack, buildDir: string, ctx: StepContext): Promise<BuildpackRelease> {
   const script = join(bp.dir, 'bin', 'release');
   if (!(await executable(script))) return { defaultProcessTypes: {}, configVars: {} };
-  const r = await runScript(script, [buildDir], { cwd: buildDir, env: ctx.scriptEnv, log: ctx.log, deadline: ctx.deadline, captureStdout: true, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+  const r = await runStep(bp.dir, 'release', [buildDir], buildDir, ctx, { captureStdout: true });
   if (r.code !== 0 || r.stopped) throw new BuildFailure(explain(`${bp.name} bin/release`, r, ctx));
   const { release, problems } = parseReleaseYaml(r.stdout);
   for (const p of problems) ctx.log(`warning: ${bp.name} bin/release output line ${p.line}: ${p.message}`);

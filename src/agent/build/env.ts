@@ -1,3 +1,5 @@
+import { redactCredentials } from '../../redact.js';
+
 /** Everything that decides a release's env, lowest precedence first. */
 export interface EnvSources {
   /** `config_vars` of the buildpack's bin/release: defaults the app may override (Heroku semantics). */
@@ -16,12 +18,22 @@ export interface EnvSources {
 /** Names the ship sets itself: nobody's config may replace them. PORT is left out: the run side gives one per instance. */
 export const SHIP_SET = ['PORT', 'STARPHLEET_DEPLOY_TIME', 'STARPHLEET_DEPLOY_GITURL', 'STARPHLEET_SHIP'] as const;
 
-/** Repo .env < orders exports < HQ .starphleet, then the ship's own STARPHLEET_* (PORT comes per instance). */
+/**
+ * HQ `.starphleet` names beginning with STARPHLEET_ configure the ship (webhook secret, ACME, update remote...): they
+ * are not service env, never reach a build or an instance, and (left out of the deploy inputs) redeploy nothing.
+ */
+export function serviceEnvOfHq(hqEnv: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(hqEnv)) if (!k.startsWith('STARPHLEET_')) out[k] = v;
+  return out;
+}
+
+/** Repo .env < orders exports < HQ .starphleet (without ship settings), then the ship's own STARPHLEET_* (PORT comes per instance). */
 export function resolveEnv(s: EnvSources): Record<string, string> {
-  const env: Record<string, string> = { ...s.buildpackDefaults, ...s.repoEnv, ...s.ordersEnv, ...s.hqEnv };
+  const env: Record<string, string> = { ...s.buildpackDefaults, ...s.repoEnv, ...s.ordersEnv, ...serviceEnvOfHq(s.hqEnv) };
   for (const name of SHIP_SET) delete env[name];
   env.STARPHLEET_DEPLOY_TIME = s.deployTime.toISOString();
-  env.STARPHLEET_DEPLOY_GITURL = s.giturl;
+  env.STARPHLEET_DEPLOY_GITURL = redactCredentials(s.giturl);
   env.STARPHLEET_SHIP = s.shipName;
   return env;
 }

@@ -28,6 +28,15 @@ function parseConfig(text: string, file: string): ReleaseConfig {
   return o as ReleaseConfig;
 }
 
+/**
+ * A config as others may see it (the config layer, configs/<name>.json, the SFTP view): the names of its env, not the
+ * values, which stay in releases/<id>.json (0600, not in the SFTP view) for the instances.
+ */
+export function publicConfig<T extends { readonly env: Readonly<Record<string, string>> }>(c: T): Omit<T, 'env'> & { envNames: string[] } {
+  const { env, ...rest } = c;
+  return { ...rest, envNames: Object.keys(env).sort() };
+}
+
 /** The release with this id, or null when there is none (or it is unfinished). */
 export async function loadRelease(dataDir: string, service: string, id: string): Promise<Release | null> {
   const releases = dataPaths.releases(dataDir, service);
@@ -84,7 +93,7 @@ export async function markServing(dataDir: string, service: string, id: string):
     await rm(tmp, { force: true });
     throw e;
   }
-  await writeFileAtomic(dataPaths.config(dataDir, service), `${JSON.stringify(release.config, null, 2)}\n`);
+  await writeFileAtomic(dataPaths.config(dataDir, service), `${JSON.stringify(publicConfig(release.config), null, 2)}\n`);
   return release;
 }
 

@@ -1,6 +1,20 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { killGroup as signalGroup } from '../../util/process-group.js';
+import { recordBuildGroup } from '../sandbox/build-groups.js';
+import { oomKills, pidsRefused, removeCgroup, type Cgroup } from '../sandbox/cgroups.js';
+import { prepareSandbox, removeRunDir, type Mount, type SandboxHost } from '../sandbox/sandbox.js';
+import type { SandboxLimits } from '../sandbox/settings.js';
 import type { LineSink } from '../types.js';
+
+/** The sandbox a build step runs in: what it may write and read besides the system, and the service's limits. */
+export interface StepSandbox {
+  readonly host: SandboxHost;
+  readonly dataDir: string;
+  readonly mounts: readonly Mount[];
+  readonly hostname: string;
+  readonly limits: SandboxLimits;
+}
 
 export interface ScriptOptions {
   readonly cwd: string;
@@ -12,6 +26,10 @@ export interface ScriptOptions {
   readonly captureStdout?: boolean;
   /** Milliseconds between SIGTERM and SIGKILL of the process group (default 5000). */
   readonly graceMs?: number;
+  /** Runs the program in this sandbox (null: as the ship, only with STARPHLEET_RUNTIME=process). */
+  readonly sandbox?: StepSandbox | null;
+  /** The data dir: the step's process group is recorded there while it runs (see killLeftoverBuilds). */
+  readonly recordIn?: string;
 }
 
 export interface ScriptResult {
@@ -19,6 +37,8 @@ export interface ScriptResult {
   readonly stdout: string;
   /** Why it was stopped, when it was: 'timeout' or 'aborted'. */
   readonly stopped?: 'timeout' | 'aborted';
+  /** What its cgroup says, when it ended by a limit. */
+  readonly limit?: string;
 }
 
 /** Splits a byte stream into lines, keeping the partial tail until more comes (or the stream ends). */
@@ -42,8 +62,35 @@ function lineSplitter(emit: (line: string) => void): { push(b: Buffer): void; en
  * (npm and everything it started) gets SIGTERM, then SIGKILL after the grace period.
  */
 export function runScript(file: string, args: readonly string[], o: ScriptOptions): Promise<ScriptResult> {
+  let spawnFile = file;
+  let spawnArgs = args;
+  let spawnEnv = o.env;
+  let spawnCwd = o.cwd;
+  let cgroup: Cgroup | null = null;
+  let runId: string | null = null;
+  const sb = o.sandbox;
+  if (sb) {
+    runId = `step-${randomBytes(6).toString('hex')}`;
+    const p = prepareSandbox(sb.host, { id: runId, dataDir: sb.dataDir, mounts: sb.mounts, chdir: o.cwd, env: o.env, hostname: sb.hostname, limits: sb.limits, init: { kind: 'step', argv: [file, ...args] } });
+    spawnFile = p.file;
+    spawnArgs = p.args;
+    spawnEnv = p.env;
+    spawnCwd = '/';
+    cgroup = p.cgroup;
+  }
+  const cleanup = (): string | undefined => {
+    let limit: string | undefined;
+    if (cgroup) {
+      if (oomKills(cgroup) > 0) limit = 'killed by the kernel: over its memory limit (STARPHLEET_MEMORY)';
+      else if (pidsRefused(cgroup) > 0) limit = 'hit its process limit (STARPHLEET_PIDS)';
+      removeCgroup(cgroup);
+    }
+    if (sb && runId) removeRunDir(sb.dataDir, runId);
+    return limit;
+  };
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { cwd: o.cwd, env: o.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(spawnFile, spawnArgs, { cwd: spawnCwd, env: spawnEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const unrecord = o.recordIn !== undefined && child.pid !== undefined ? recordBuildGroup(o.recordIn, child.pid) : () => {};
     let stdout = '';
     let stopped: 'timeout' | 'aborted' | undefined;
     const out = lineSplitter((l) => {
@@ -66,6 +113,8 @@ export function runScript(file: string, args: readonly string[], o: ScriptOption
     if (o.signal?.aborted) onAbort();
     o.signal?.addEventListener('abort', onAbort);
     child.once('error', (e) => {
+      unrecord();
+      cleanup();
       clearTimeout(timer);
       o.signal?.removeEventListener('abort', onAbort);
       reject(new Error(`cannot run ${file}: ${e.message}`));
@@ -78,7 +127,9 @@ export function runScript(file: string, args: readonly string[], o: ScriptOption
       o.signal?.removeEventListener('abort', onAbort);
       out.end();
       err.end();
-      resolve({ code, stdout, ...(stopped ? { stopped } : {}) });
+      unrecord();
+      const limit = cleanup();
+      resolve({ code, stdout, ...(stopped ? { stopped } : {}), ...(limit ? { limit } : {}) });
     });
   });
 }

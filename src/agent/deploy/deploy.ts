@@ -6,12 +6,13 @@ import { launch } from './launch.js';
 import { backoffMs } from '../limits.js';
 import { switchTo } from './switch.js';
 import type { Release } from '../types.js';
+import { serviceEnvOfHq } from '../build/env.js';
 
-/** What a release is built from: a change in any of these is a new deploy. */
+/** What a release is built from: a change in any of these is a new deploy (ship settings in HQ env are not among them). */
 export function inputsDigest(service: Service, sha: string, hqEnv: Readonly<Record<string, string>>): string {
   const o = service.orders;
   return createHash('sha256')
-    .update(JSON.stringify({ sha, orders: service.ordersDigest, giturl: o.giturl, env: o.env, unpublished: o.unpublished, hqEnv }))
+    .update(JSON.stringify({ sha, orders: service.ordersDigest, giturl: o.giturl, env: o.env, unpublished: o.unpublished, hqEnv: serviceEnvOfHq(hqEnv) }))
     .digest('hex');
 }
 
@@ -33,13 +34,17 @@ function failed(ctx: AgentContext, ctrl: ServiceController, sha: string, inputs:
  * up a crash restart); start and switch run under it.
  */
 export async function deploy(ctx: AgentContext, ctrl: ServiceController, service: Service, sha: string, hqEnv: Readonly<Record<string, string>>, inputs: string, signal: AbortSignal): Promise<boolean> {
-  ctx.log(`${ctrl.name}: deploying ${service.orders.giturl} at ${sha.slice(0, 7)}`);
+  const was = ctrl.serving?.release.config.sha;
+  const why = !was ? 'first deploy' : was !== sha ? `new sha, was ${was.slice(0, 7)}` : 'same sha: orders or HQ env changed';
+  ctx.log(`${ctrl.name}: deploying ${service.orders.giturl} at ${sha.slice(0, 7)} (${why})`);
   ctrl.status(ctx, 'building', '', sha);
   let release: Release;
   try {
+    // The ship's runtime decides the builds' sandbox too: a ship without one builds nothing (unless =process).
+    const sandbox = ctx.runtime.sandbox();
     release = await ctx.build.buildRelease(
       { service: ctrl.name, giturl: service.orders.giturl, sha, ordersEnv: service.orders.env, hqEnv, shipName: ctx.shipName },
-      { dataDir: ctx.dataDir, access: ctx.access, log: () => {}, signal, timeoutMs: ctx.limits.buildTimeoutMs },
+      { dataDir: ctx.dataDir, access: ctx.access, log: () => {}, signal, timeoutMs: ctx.limits.buildTimeoutMs, sandbox },
     );
   } catch (e) {
     if (signal.aborted) return false;

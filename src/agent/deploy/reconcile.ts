@@ -71,7 +71,7 @@ export async function removeController(ctx: AgentContext, ctrl: ServiceControlle
   await ctrl.serial(async () => {
     const instance = ctrl.serving?.instance;
     if (instance) await retire(ctx, instance, 'order removed');
-    for (const rec of listInstances(ctx.db)) if (rec.service === ctrl.name) await killRecorded(ctx.db, rec, ctx.limits.stopGraceMs);
+    for (const rec of listInstances(ctx.db)) if (rec.service === ctrl.name) await killRecorded(ctx.db, rec, ctx.limits.stopGraceMs, ctx.dataDir);
     try {
       await ctx.build.removeService(ctx.dataDir, ctrl.name);
     } catch (e) {

@@ -4,11 +4,13 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { dataPaths } from '../data-paths.js';
 import { Backend } from '../../frontdoor/backend.js';
-import { loopbackUpstream } from '../../frontdoor/upstream.js';
+import { loopbackUpstream, type Upstream } from '../../frontdoor/upstream.js';
+import { oomKills, pidsRefused, removeCgroup } from '../sandbox/cgroups.js';
+import { instanceSocket, recordedCgroup, removeRunDir } from '../sandbox/sandbox.js';
 import type { Db } from '../../state/db.js';
 import { deleteInstance, insertInstance, setInstanceState, type InstanceRecord, type InstanceState } from '../../state/instances.js';
 import { killGroup } from '../../util/process-group.js';
-import { groupAlive, isSameProcess, stopGroup } from './proc.js';
+import { groupAlive, isSameProcess, sandboxInits, stopGroup } from './proc.js';
 import { spawnInstance, type Runtime } from './runtime.js';
 import type { Release } from '../types.js';
 
@@ -40,6 +42,7 @@ const ADOPTED_POLL_MS = 1000;
  */
 export class Instance {
   private stopRequested = false;
+  private why: string | null = null;
   readonly exited: Promise<void>;
   /** Its entry in the front door: the in-flight count a switch drains. */
   readonly backend: Backend;
@@ -49,12 +52,19 @@ export class Instance {
     private rec: InstanceRecord,
     readonly logFile: string,
     exited: Promise<void>,
+    dataDir: string,
   ) {
-    this.backend = new Backend(rec.id, loopbackUpstream(rec.port));
+    this.backend = new Backend(rec.id, instanceUpstream(dataDir, rec));
     this.exited = exited.then(() => {
       // The leader is gone; whatever it left in its group goes too (the group cannot be reused while a member lives).
       if (groupAlive(rec.pid)) killGroup(rec.pid, 'SIGKILL');
+      this.why = endSandbox(dataDir, rec);
     });
+  }
+
+  /** Why it ended, when its sandbox knows (the kernel killed it over its memory limit...); null when not known. */
+  get exitReason(): string | null {
+    return this.why;
   }
 
   get record(): InstanceRecord {
@@ -76,9 +86,10 @@ export class Instance {
 
   static start(db: Db, runtime: Runtime, o: { service: string; release: Release; port: number; dataDir: string }): Instance {
     const logFile = instanceLogFile(o.dataDir, o.service, o.release.config.id);
-    const s = spawnInstance(runtime, { release: o.release, port: o.port, dataDir: o.dataDir, logFile });
+    const id = `${o.release.config.id}-${randomBytes(3).toString('hex')}`;
+    const s = spawnInstance(runtime, { id, release: o.release, port: o.port, dataDir: o.dataDir, logFile });
     const rec: InstanceRecord = {
-      id: `${o.release.config.id}-${randomBytes(3).toString('hex')}`,
+      id,
       service: o.service,
       release: o.release.config.id,
       pid: s.pid,
@@ -89,7 +100,7 @@ export class Instance {
       startedAt: new Date().toISOString(),
     };
     insertInstance(db, rec);
-    return new Instance(db, rec, logFile, s.exited);
+    return new Instance(db, rec, logFile, s.exited, o.dataDir);
   }
 
   /** Takes over an instance an earlier ship process started, if its pid is still that very process. */
@@ -104,7 +115,7 @@ export class Instance {
       }, ADOPTED_POLL_MS);
       t.unref();
     });
-    return new Instance(db, rec, instanceLogFile(dataDir, rec.service, rec.release), exited);
+    return new Instance(db, rec, instanceLogFile(dataDir, rec.service, rec.release), exited, dataDir);
   }
 
   alive(): boolean {
@@ -126,16 +137,56 @@ export class Instance {
     }
   }
 
-  /** SIGTERM to its process group, SIGKILL after graceMs; then it is forgotten. */
+  /** SIGTERM to the app (see stopInstance), SIGKILL to its whole group after graceMs; then it is forgotten. */
   async stop(graceMs: number): Promise<void> {
     this.stopRequested = true;
-    if (isSameProcess(this.rec)) await stopGroup(this.rec.pid, graceMs);
+    await stopInstance(this.rec, graceMs);
     deleteInstance(this.db, this.rec.id);
   }
 }
 
+/** Where the front door reaches an instance: the bridge's unix socket of a sandbox, or the ship's loopback. */
+export function instanceUpstream(dataDir: string, rec: Pick<InstanceRecord, 'id' | 'port' | 'runtime'>): Upstream {
+  return rec.runtime === 'bwrap' ? { kind: 'unix', path: instanceSocket(dataDir, rec.id) } : loopbackUpstream(rec.port);
+}
+
+/**
+ * A sandbox gets SIGTERM at its PID 1, which passes it to the app's group and keeps the sandbox up until the app is
+ * done; a plain process group gets it directly. Either way the whole group is SIGKILLed after graceMs.
+ */
+async function stopInstance(rec: InstanceRecord, graceMs: number): Promise<void> {
+  if (!isSameProcess(rec)) return;
+  if (rec.runtime !== 'bwrap') return stopGroup(rec.pid, graceMs);
+  return stopGroup(rec.pid, graceMs, (g) => {
+    const inits = sandboxInits(g);
+    if (inits.length === 0) killGroup(g, 'SIGTERM');
+    for (const pid of inits) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+  });
+}
+
+/** After an instance's exit: reads why its cgroup says it ended, then removes the cgroup and its run dir. */
+function endSandbox(dataDir: string, rec: InstanceRecord): string | null {
+  if (rec.runtime !== 'bwrap') return null;
+  const cg = recordedCgroup(dataDir, rec.id);
+  let why: string | null = null;
+  if (cg) {
+    if (oomKills(cg) > 0) why = 'killed by the kernel: it used more memory than its limit (STARPHLEET_MEMORY)';
+    else if (pidsRefused(cg) > 0) why = 'it hit its process limit (STARPHLEET_PIDS): forks were refused';
+    removeCgroup(cg);
+  }
+  removeRunDir(dataDir, rec.id);
+  return why;
+}
+
 /** Kills an instance of a record that is not adopted (not serving any more, or left over); only if it still is ours. */
-export async function killRecorded(db: Db, rec: InstanceRecord, graceMs: number): Promise<void> {
-  if (isSameProcess(rec)) await stopGroup(rec.pid, graceMs);
+export async function killRecorded(db: Db, rec: InstanceRecord, graceMs: number, dataDir?: string): Promise<void> {
+  await stopInstance(rec, graceMs);
+  if (dataDir !== undefined && !isSameProcess(rec)) endSandbox(dataDir, rec);
   deleteInstance(db, rec.id);
 }

@@ -53,11 +53,34 @@ export function groupAlive(pgid: number): boolean {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
- * SIGTERM to the whole process group (the instance leads its own session), SIGKILL to what is left after graceMs.
- * Only call it for a group whose leader was checked with isSameProcess: a stale pgid could name someone else's group.
+ * The sandboxes' own PID 1s in a process group: processes whose innermost pid (NSpid in /proc/<pid>/status) is 1 in a
+ * namespace below the ship's. bwrap itself must not get SIGTERM (it drops the sandbox at once); their PID 1 passes it on.
  */
-export async function stopGroup(pgid: number, graceMs: number): Promise<void> {
-  killGroup(pgid, 'SIGTERM');
+export function sandboxInits(pgid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const s = procStat(Number(name));
+    if (!s || s.pgrp !== pgid || s.state === 'Z') continue;
+    let status: string;
+    try {
+      status = readFileSync(`/proc/${name}/status`, 'utf8');
+    } catch {
+      continue;
+    }
+    const ns = /^NSpid:\s*(.*)$/m.exec(status)?.[1]?.trim().split(/\s+/) ?? [];
+    if (ns.length >= 2 && ns[ns.length - 1] === '1') out.push(Number(name));
+  }
+  return out;
+}
+
+/**
+ * SIGTERM (to the whole process group, or through `term` when the group needs it delivered otherwise), SIGKILL to the
+ * group after graceMs. Only call it for a group whose leader was checked with isSameProcess: a stale pgid could name
+ * someone else's group.
+ */
+export async function stopGroup(pgid: number, graceMs: number, term: (pgid: number) => void = (g) => killGroup(g, 'SIGTERM')): Promise<void> {
+  term(pgid);
   const deadline = Date.now() + graceMs;
   while (groupAlive(pgid)) {
     if (Date.now() >= deadline) {

@@ -1,60 +1,43 @@
-import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { dataPaths } from '../data-paths.js';
-import type { InstanceSpec, Runtime } from './runtime.js';
-
-/** Mounted fresh inside the sandbox rather than bound from the host. */
-const FRESH = new Set(['proc', 'dev', 'tmp', 'sys']);
-
-/** Re-creates each entry of a host dir read-only (dirs bound, symlinks copied), skipping some names. */
-function bindEntries(dir: string, skip: ReadonlySet<string>): string[] {
-  const args: string[] = [];
-  for (const name of readdirSync(dir)) {
-    if (skip.has(name)) continue;
-    const path = join(dir, name);
-    let st;
-    try {
-      st = lstatSync(path);
-    } catch {
-      continue;
-    }
-    if (st.isSymbolicLink()) args.push('--symlink', readlinkSync(path), path);
-    else if (st.isDirectory()) args.push('--ro-bind', path, path);
-  }
-  return args;
-}
+import { openDataDirForSandboxes } from '../sandbox/data-dir.js';
+import { prepareSandbox, type SandboxHost } from '../sandbox/sandbox.js';
+import { sandboxLimits } from '../sandbox/settings.js';
+import { RuntimeError, type InstanceSpec, type Launch, type Runtime } from './runtime-types.js';
 
 /**
- * bubblewrap: the host's system read-only, the ship's data dir hidden, the release dir read-only at its own path
- * (builds may bake absolute paths in), a private /tmp and pid namespace, /var/data the shared data tree read-write,
- * and the host network (the instance listens on the PORT the ship gave it). No --die-with-parent: instances must
- * outlive the ship. No --new-session: the instance stays in the process group the ship signals.
+ * bubblewrap as the sandbox user (see src/agent/sandbox/): the host's system read-only without its secrets, the
+ * release dir read-only at its own path (builds may bake absolute paths in), a private /tmp, /var/data the shared data
+ * tree read-write, and a network namespace of its own: the app listens on PORT there and the front door reaches it
+ * through the bridge's unix socket. The service's memory, CPU and pid limits are its cgroup's.
  */
-export const bwrapRuntime: Runtime = {
-  kind: 'bwrap',
-  home: () => '/tmp',
-  argv(spec: InstanceSpec, script: string) {
-    const dataDir = resolve(spec.dataDir);
-    const releaseDir = resolve(spec.release.dir);
-    const args = [
-      ...bindEntries('/', new Set([...FRESH, 'var'])),
-      '--tmpfs', '/var',
-      ...bindEntries('/var', new Set(['data'])),
-      '--dev', '/dev',
-      '--proc', '/proc',
-      '--tmpfs', '/tmp',
-      // State db, host keys, other services' releases: none of the instance's business.
-      '--tmpfs', dataDir,
-      '--ro-bind', releaseDir, releaseDir,
-      '--bind', dataPaths.shared(dataDir), '/var/data',
-      '--unshare-pid',
-      '--unshare-ipc',
-      '--unshare-uts',
-      '--remount-ro', '/',
-      '--chdir', releaseDir,
-      '--',
-      'bash', '-c', script,
-    ];
-    return { file: 'bwrap', args };
-  },
-};
+export function bwrapRuntime(host: SandboxHost): Runtime {
+  return {
+    kind: 'bwrap',
+    sandbox: () => host,
+    launch(spec: InstanceSpec, script: string, env: Record<string, string>): Launch {
+      openDataDirForSandboxes(spec.dataDir, host);
+      const releaseDir = resolve(spec.release.dir);
+      let limits;
+      try {
+        limits = sandboxLimits(spec.release.config.env);
+      } catch (e) {
+        throw new RuntimeError((e as Error).message);
+      }
+      const p = prepareSandbox(host, {
+        id: spec.id,
+        dataDir: spec.dataDir,
+        mounts: [
+          { src: releaseDir, dest: releaseDir, rw: false },
+          { src: dataPaths.shared(spec.dataDir), dest: '/var/data', rw: true },
+        ],
+        chdir: releaseDir,
+        env: { ...env, HOME: '/tmp' },
+        hostname: spec.release.config.service.slice(0, 63),
+        limits,
+        init: { kind: 'instance', script, bridge: true },
+      });
+      return { file: p.file, args: p.args, env: p.env, cwd: '/' };
+    },
+  };
+}

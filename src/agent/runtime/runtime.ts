@@ -1,63 +1,77 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { processStartTime, type ProcIdentity } from './proc.js';
 import { bwrapRuntime } from './runtime-bwrap.js';
 import { processRuntime } from './runtime-process.js';
-import type { Release } from '../types.js';
+import { RuntimeError, type InstanceSpec, type Runtime } from './runtime-types.js';
+import { describeHost, probeSandbox } from '../sandbox/sandbox.js';
+import { sandboxUser } from '../sandbox/user.js';
 
-export type RuntimeKind = 'bwrap' | 'process';
-
-/** What one instance needs to run: the release, its port and where its data and log go. */
-export interface InstanceSpec {
-  readonly release: Release;
-  readonly port: number;
-  /** The ship's data dir: `<dataDir>/data` is the instance's /var/data. */
-  readonly dataDir: string;
-  readonly logFile: string;
-}
-
-/** How a runtime runs the command: the argv to spawn (in the release dir) and the HOME the instance gets. */
-export interface Runtime {
-  readonly kind: RuntimeKind;
-  argv(spec: InstanceSpec, script: string): { file: string; args: string[] };
-  home(spec: InstanceSpec): string;
-}
-
-export class RuntimeError extends Error {}
+export { RuntimeError, type InstanceSpec, type Runtime, type RuntimeKind } from './runtime-types.js';
 
 /** A started instance: its identity (the leader of its own session and process group) and, while we are its parent, its exit. */
 export interface Spawned extends ProcIdentity {
   readonly exited: Promise<void>;
 }
 
-function bwrapWorks(): boolean {
-  const r = spawnSync('bwrap', ['--ro-bind', '/', '/', 'true'], { stdio: 'ignore', timeout: 10_000 });
-  return r.status === 0;
+/** The runtime chosen, and when service code cannot run here, why (for the ship's log and status). */
+export interface RuntimeChoice {
+  readonly runtime: Runtime;
+  readonly problem: string | null;
 }
 
-/** STARPHLEET_RUNTIME=process|bwrap forces one; otherwise bubblewrap when it works here, plain processes when not. */
-export function selectRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
+/** A sandbox runtime that cannot start sandboxes: every launch and build fails with the reason, nothing runs unsandboxed. */
+function unavailable(reason: string): Runtime {
+  const fail = (): never => {
+    throw new RuntimeError(`no sandbox on this ship: ${reason}; set STARPHLEET_RUNTIME=process to run service code without one (unsafe for untrusted code)`);
+  };
+  return { kind: 'bwrap', launch: fail, sandbox: fail };
+}
+
+/**
+ * STARPHLEET_RUNTIME=process runs service code without a sandbox (explicitly only); otherwise (or =bwrap) the bubblewrap
+ * sandbox, probed once here. A sandbox that does not work is never silently replaced by plain processes.
+ */
+export function chooseRuntime(env: NodeJS.ProcessEnv = process.env): RuntimeChoice {
   const forced = env.STARPHLEET_RUNTIME;
-  if (forced === 'process') return processRuntime;
-  if (forced === 'bwrap') {
-    if (!bwrapWorks()) throw new RuntimeError('STARPHLEET_RUNTIME=bwrap but `bwrap --ro-bind / / true` fails here: install bubblewrap or allow user namespaces');
-    return bwrapRuntime;
+  if (forced === 'process') return { runtime: processRuntime, problem: null };
+  if (forced !== undefined && forced !== '' && forced !== 'bwrap') throw new RuntimeError(`STARPHLEET_RUNTIME must be "process" or "bwrap", got ${JSON.stringify(forced)}`);
+  let reason: string | null;
+  let host;
+  try {
+    host = describeHost(sandboxUser(env));
+    reason = probeSandbox(host);
+  } catch (e) {
+    reason = (e as Error).message;
   }
-  if (forced !== undefined && forced !== '') throw new RuntimeError(`STARPHLEET_RUNTIME must be "process" or "bwrap", got ${JSON.stringify(forced)}`);
-  return bwrapWorks() ? bwrapRuntime : processRuntime;
+  if (reason !== null || !host) return { runtime: unavailable(reason ?? 'unknown'), problem: reason };
+  if (process.getuid?.() === 0 && !host.slirp) return { runtime: bwrapRuntime(host), problem: 'slirp4netns is not installed: sandboxes have no outbound network' };
+  return { runtime: bwrapRuntime(host), problem: null };
+}
+
+/** The runtime alone; throws when STARPHLEET_RUNTIME=bwrap was asked for and no sandbox works here. */
+export function selectRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
+  const c = chooseRuntime(env);
+  if (env.STARPHLEET_RUNTIME === 'bwrap' && c.problem !== null && c.runtime.kind === 'bwrap') {
+    try {
+      c.runtime.sandbox();
+    } catch (e) {
+      throw new RuntimeError(`STARPHLEET_RUNTIME=bwrap: ${(e as Error).message}`);
+    }
+  }
+  return c.runtime;
 }
 
 /** Heroku runs .profile.d scripts before the process; buildpacks put PATH and friends there. */
-function script(command: string): string {
+export function instanceScript(command: string): string {
   return `for f in .profile.d/*.sh; do [ -r "$f" ] && . "$f"; done\n${command}\n`;
 }
 
-/** Env: a minimal base (PATH, HOME, LANG), then the release's env, then PORT, which is the ship's to give. */
-export function instanceEnv(runtime: Runtime, spec: InstanceSpec, base: NodeJS.ProcessEnv = process.env): Record<string, string> {
+/** Env: a minimal base (PATH, LANG), then the release's env, then PORT, which is the ship's to give. HOME is the runtime's. */
+export function instanceEnv(spec: InstanceSpec, base: NodeJS.ProcessEnv = process.env): Record<string, string> {
   return {
     PATH: base.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-    HOME: runtime.home(spec),
     LANG: base.LANG ?? 'C.UTF-8',
     ...spec.release.config.env,
     PORT: String(spec.port),
@@ -71,15 +85,10 @@ export function instanceEnv(runtime: Runtime, spec: InstanceSpec, base: NodeJS.P
 export function spawnInstance(runtime: Runtime, spec: InstanceSpec): Spawned {
   mkdirSync(dirname(spec.logFile), { recursive: true });
   mkdirSync(`${spec.dataDir}/data`, { recursive: true });
+  const { file, args, env, cwd } = runtime.launch(spec, instanceScript(spec.release.config.command), instanceEnv(spec));
   const fd = openSync(spec.logFile, 'a');
   try {
-    const { file, args } = runtime.argv(spec, script(spec.release.config.command));
-    const child = spawn(file, args, {
-      cwd: spec.release.dir,
-      env: instanceEnv(runtime, spec),
-      detached: true,
-      stdio: ['ignore', fd, fd],
-    });
+    const child = spawn(file, args, { cwd, env, detached: true, stdio: ['ignore', fd, fd] });
     const pid = child.pid;
     if (pid === undefined) throw new RuntimeError(`could not start ${file} for release ${spec.release.config.id}`);
     child.unref();

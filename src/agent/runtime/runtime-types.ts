@@ -1,0 +1,34 @@
+import type { SandboxHost } from '../sandbox/sandbox.js';
+import type { Release } from '../types.js';
+
+export type RuntimeKind = 'bwrap' | 'process';
+
+/** What one instance needs to run: its id, the release, its port and where its data and log go. */
+export interface InstanceSpec {
+  /** The instance id: names its sandbox run dir and cgroup. */
+  readonly id: string;
+  readonly release: Release;
+  readonly port: number;
+  /** The ship's data dir: `<dataDir>/data` is the instance's /var/data. */
+  readonly dataDir: string;
+  readonly logFile: string;
+}
+
+/** What to spawn (detached, in its own group) for an instance. */
+export interface Launch {
+  readonly file: string;
+  readonly args: string[];
+  readonly env: Record<string, string>;
+  readonly cwd: string;
+}
+
+/** How a runtime runs service code: instances (launch) and build steps (sandbox). */
+export interface Runtime {
+  readonly kind: RuntimeKind;
+  /** Throws RuntimeError when service code may not run here (no sandbox, and the process runtime was not chosen). */
+  launch(spec: InstanceSpec, script: string, env: Record<string, string>): Launch;
+  /** The sandbox build steps run in: null for the process runtime; throws RuntimeError like launch. */
+  sandbox(): SandboxHost | null;
+}
+
+export class RuntimeError extends Error {}

@@ -1,0 +1,41 @@
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isSameProcess, processStartTime, type ProcIdentity } from '../runtime/proc.js';
+import { killGroup } from '../../util/process-group.js';
+
+/** <data>/sandbox/builds/<pid>.json: the process group of every build step running now. */
+function dir(dataDir: string): string {
+  return join(dataDir, 'sandbox', 'builds');
+}
+
+/** Records a build step's process group, so a ship killed with -9 meanwhile can end it at its next start. */
+export function recordBuildGroup(dataDir: string, pid: number): () => void {
+  const startTime = processStartTime(pid);
+  if (startTime === null) return () => {};
+  mkdirSync(dir(dataDir), { recursive: true, mode: 0o700 });
+  const file = join(dir(dataDir), `${pid}.json`);
+  writeFileSync(file, JSON.stringify({ pid, startTime } satisfies ProcIdentity));
+  return () => rmSync(file, { force: true });
+}
+
+/** Ends the build steps an earlier ship process left running (only groups whose leader still is that very process). */
+export function killLeftoverBuilds(dataDir: string): number {
+  let names: string[];
+  try {
+    names = readdirSync(dir(dataDir));
+  } catch {
+    return 0;
+  }
+  let killed = 0;
+  for (const name of names) {
+    const file = join(dir(dataDir), name);
+    try {
+      const id = JSON.parse(readFileSync(file, 'utf8')) as ProcIdentity;
+      if (Number.isInteger(id.pid) && typeof id.startTime === 'string' && isSameProcess(id) && killGroup(id.pid, 'SIGKILL')) killed++;
+    } catch {
+      // A record cut short by the kill: nothing to end.
+    }
+    rmSync(file, { force: true });
+  }
+  return killed;
+}

@@ -1,0 +1,143 @@
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SandboxLimits } from './settings.js';
+
+const ROOT = '/sys/fs/cgroup';
+const V1_CONTROLLERS = ['memory', 'pids', 'cpu'] as const;
+/** The sandboxes' cgroups live under the ship's own cgroup (so the ship's limits still bound them), in this folder. */
+const FOLDER = 'starphleet';
+
+/** One sandbox's cgroup: a dir per v1 controller, or one v2 dir. */
+export interface Cgroup {
+  readonly version: 1 | 2;
+  readonly dirs: readonly string[];
+}
+
+/** The ship's own cgroup path for a v1 controller (or v2 when controller is ''), from /proc/self/cgroup. */
+function ownPath(controller: string): string | null {
+  for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
+    const m = /^\d+:([^:]*):(.*)$/.exec(line);
+    if (!m) continue;
+    const names = (m[1] as string).split(',');
+    if (controller === '' ? m[1] === '' : names.includes(controller)) return m[2] as string;
+  }
+  return null;
+}
+
+function write(file: string, value: string): void {
+  writeFileSync(file, value);
+}
+
+/** 'v2' when the unified hierarchy is mounted at /sys/fs/cgroup with controllers, 'v1' when memory and pids are mounted there, else null. */
+export function cgroupVersion(): 1 | 2 | null {
+  if (existsSync(join(ROOT, 'cgroup.controllers'))) return 2;
+  if (existsSync(join(ROOT, 'memory', 'cgroup.procs')) && existsSync(join(ROOT, 'pids', 'cgroup.procs'))) return 1;
+  return null;
+}
+
+function v1Dirs(id: string): string[] {
+  const dirs: string[] = [];
+  for (const c of V1_CONTROLLERS) {
+    const mount = join(ROOT, c);
+    if (!existsSync(join(mount, 'cgroup.procs'))) {
+      if (c === 'cpu') continue; // CPU shares are nice to have; memory and pids are the safety limits.
+      throw new Error(`cgroup v1 controller ${c} is not mounted at ${mount}`);
+    }
+    dirs.push(join(mount, ownPath(c) ?? '/', FOLDER, id));
+  }
+  return dirs;
+}
+
+function v2Dir(id: string): { base: string; dir: string } {
+  // The ship's own cgroup holds the ship, so (no internal processes) sandboxes go next to it, not under it.
+  const own = ownPath('') ?? '/';
+  const parent = own === '/' ? ROOT : join(ROOT, own, '..');
+  return { base: join(parent, FOLDER), dir: join(parent, FOLDER, id) };
+}
+
+/**
+ * Creates the cgroup of one sandbox run (an instance or a build step) with the service's limits. Throws with the file
+ * that could not be written: a sandbox is never started without the limits it was asked to have.
+ */
+export function createCgroup(id: string, limits: SandboxLimits): Cgroup {
+  if (!/^[A-Za-z0-9._-]+$/.test(id)) throw new Error(`bad cgroup name ${JSON.stringify(id)}`);
+  const version = cgroupVersion();
+  if (version === null) throw new Error(`no cgroup memory and pids controllers at ${ROOT}`);
+  const set = (file: string, value: string): void => {
+    try {
+      write(file, value);
+    } catch (e) {
+      throw new Error(`cannot set ${file} to ${value}: ${(e as Error).message}`);
+    }
+  };
+  if (version === 1) {
+    const dirs = v1Dirs(id);
+    for (const d of dirs) mkdirSync(d, { recursive: true });
+    for (const d of dirs) {
+      if (d.includes('/memory/')) {
+        set(join(d, 'memory.limit_in_bytes'), String(limits.memoryBytes));
+        // Where swap accounting exists, swap counts too: otherwise the limit only moves the pages to swap.
+        if (existsSync(join(d, 'memory.memsw.limit_in_bytes'))) set(join(d, 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes));
+      } else if (d.includes('/pids/')) set(join(d, 'pids.max'), String(limits.pids));
+      else {
+        set(join(d, 'cpu.cfs_period_us'), '100000');
+        set(join(d, 'cpu.cfs_quota_us'), String(Math.max(1000, Math.round(limits.cpus * 100000))));
+      }
+    }
+    return { version, dirs };
+  }
+  const { base, dir } = v2Dir(id);
+  mkdirSync(base, { recursive: true });
+  set(join(base, '..', 'cgroup.subtree_control'), '+memory +pids +cpu');
+  set(join(base, 'cgroup.subtree_control'), '+memory +pids +cpu');
+  mkdirSync(dir, { recursive: true });
+  set(join(dir, 'memory.max'), String(limits.memoryBytes));
+  if (existsSync(join(dir, 'memory.swap.max'))) set(join(dir, 'memory.swap.max'), '0');
+  set(join(dir, 'pids.max'), String(limits.pids));
+  set(join(dir, 'cpu.max'), `${Math.max(1000, Math.round(limits.cpus * 100000))} 100000`);
+  return { version, dirs: [dir] };
+}
+
+/** The files a launcher writes its pid into, before it starts anything. */
+export function procsFiles(cg: Cgroup): string[] {
+  return cg.dirs.map((d) => join(d, 'cgroup.procs'));
+}
+
+function field(file: string, name: string): number {
+  try {
+    const m = new RegExp(`^${name} (\\d+)$`, 'm').exec(readFileSync(file, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** How many processes the kernel's OOM killer ended in this cgroup. */
+export function oomKills(cg: Cgroup): number {
+  let n = 0;
+  for (const d of cg.dirs) {
+    if (cg.version === 2) n += field(join(d, 'memory.events'), 'oom_kill');
+    else if (d.includes('/memory/')) n += field(join(d, 'memory.oom_control'), 'oom_kill');
+  }
+  return n;
+}
+
+/** How many forks the pid limit refused. */
+export function pidsRefused(cg: Cgroup): number {
+  for (const d of cg.dirs) {
+    if (cg.version === 2) return field(join(d, 'pids.events'), 'max');
+    if (d.includes('/pids/')) return field(join(d, 'pids.events'), 'max');
+  }
+  return 0;
+}
+
+/** Removes the cgroup once its processes are gone (rmdir fails while one is left: then it stays, harmless). */
+export function removeCgroup(cg: Cgroup): void {
+  for (const d of cg.dirs) {
+    try {
+      rmdirSync(d);
+    } catch {
+      // Still busy or already gone.
+    }
+  }
+}

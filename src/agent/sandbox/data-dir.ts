@@ -1,0 +1,47 @@
+import { chmodSync, chownSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { SandboxHost } from './sandbox.js';
+
+/** Dirs on the way to what sandboxes mount (release trees, build dirs, caches, run dirs): passable, not listable. */
+const PASSABLE = ['sandbox', 'tmp', 'services', 'cache'];
+const SHARED = 'data';
+
+/**
+ * bwrap sets a sandbox up as the sandbox user, so the paths it mounts must be reachable by that user: the data dir
+ * and the dirs on the way become 0711 (enter by name, no listing). Everything else in the data dir (state.db, host
+ * keys, the HQ checkout, repo clones, logs, layers, configs) is closed to group and others, and none of it is mounted.
+ * The shared /var/data tree belongs to the sandbox user. Idempotent, cheap: run before each sandbox.
+ */
+export function openDataDirForSandboxes(dataDir: string, host: SandboxHost): void {
+  if (!host.switchUser) return;
+  mkdirSync(dataDir, { recursive: true });
+  checkPassable(resolve(dataDir));
+  chmodSync(dataDir, 0o711);
+  for (const name of PASSABLE) {
+    mkdirSync(join(dataDir, name), { recursive: true });
+    chmodSync(join(dataDir, name), 0o711);
+  }
+  const shared = join(dataDir, SHARED);
+  mkdirSync(shared, { recursive: true });
+  const st = statSync(shared);
+  if (st.uid !== host.user.uid) chownSync(shared, host.user.uid, host.user.gid);
+  if ((st.mode & 0o777) !== 0o750) chmodSync(shared, 0o750);
+  for (const name of readdirSync(dataDir)) {
+    if (PASSABLE.includes(name) || name === SHARED) continue;
+    const path = join(dataDir, name);
+    try {
+      const s = statSync(path);
+      if ((s.mode & 0o077) !== 0 && (s.isDirectory() || s.isFile())) chmodSync(path, s.mode & 0o700);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+}
+
+/** Every dir above the data dir must let others pass (x), or bwrap, run as the sandbox user, cannot reach its mounts. */
+function checkPassable(dataDir: string): void {
+  for (let d = dirname(dataDir); ; d = dirname(d)) {
+    if ((statSync(d).mode & 0o001) === 0) throw new Error(`the sandbox user cannot reach the data dir ${dataDir}: ${d} is not passable by others (chmod o+x ${d}, or use a data dir under a passable path)`);
+    if (d === '/') return;
+  }
+}
