@@ -4,7 +4,7 @@ import type { AuthVerdict } from './auth.js';
 import type { Tracked } from './instance-pool.js';
 import type { FrontDoorLimits } from './limits.js';
 import { proxyRequest } from './proxy.js';
-import type { Route } from './routes.js';
+import { pickBackend, type Route } from './routes.js';
 import { proxyUpgrade, rawAnswer } from './upgrade.js';
 
 export function plain(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
@@ -40,7 +40,7 @@ function refusal(v: AuthVerdict & { ok: false }, route: Route): Refusal {
  * admitted, then proxied (503 when the route has no instance).
  */
 export function serveRoute(req: IncomingMessage, res: ServerResponse, route: Route, path: string, mount: string, limits: FrontDoorLimits): void {
-  const backend = route.backend;
+  const backend = pickBackend(route);
   if (backend === null) return plain(res, 503, `503 service ${route.service} has no healthy instance\n`, { 'retry-after': '5' });
   const tracked: Tracked = backend.track('request', () => res.destroy());
   const go = (): void => proxyRequest(req, res, { backend, path, mount, timeoutMs: limits.upstreamTimeoutMs }, tracked);
@@ -55,7 +55,7 @@ export function serveRoute(req: IncomingMessage, res: ServerResponse, route: Rou
 
 /** The same for an upgrade request, answered on the raw socket. */
 export function serveUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, route: Route, path: string, mount: string, limits: FrontDoorLimits): void {
-  const backend = route.backend;
+  const backend = pickBackend(route);
   if (backend === null) return rawAnswer(socket, 503, 'Service Unavailable', `503 service ${route.service} has no healthy instance\n`);
   const tracked = backend.track('upgrade', () => socket.destroy());
   socket.once('close', () => tracked.done());

@@ -5,7 +5,7 @@ import type { HashChecks } from './hash-checks.js';
 import { InstancePool } from './instance-pool.js';
 import { RouteTable, type Route } from './routes.js';
 import { describeUpstream } from './upstream.js';
-import type { WireRoute, WireTable } from './wire.js';
+import { routeInstances, type WireInstance, type WireTable } from './wire.js';
 
 export interface DrainResult {
   readonly drained: boolean;
@@ -28,7 +28,7 @@ export class PlaneRoutes {
     private readonly backoff: AuthBackoff,
   ) {}
 
-  private poolFor(r: NonNullable<WireRoute['instance']>): InstancePool {
+  private poolFor(r: WireInstance): InstancePool {
     const key = `${r.id} ${describeUpstream(r.upstream)}`;
     const known = this.pools.get(key) ?? this.retired.get(key);
     if (known) {
@@ -45,18 +45,18 @@ export class PlaneRoutes {
     const used = new Set<string>();
     const auths = new Map<string, BasicAuth>();
     const routes = t.routes.map((r): Route => {
-      let backend: InstancePool | null = null;
-      if (r.instance) {
-        backend = this.poolFor(r.instance);
-        used.add(`${r.instance.id} ${describeUpstream(r.instance.upstream)}`);
-      }
+      const backends = routeInstances(r).map((i) => {
+        used.add(`${i.id} ${describeUpstream(i.upstream)}`);
+        return this.poolFor(i);
+      });
+      const backend = backends[0] ?? null;
       let guard: BasicAuth | null = null;
       if (r.auth) {
         const key = JSON.stringify([r.service, r.auth.realm, r.auth.users]);
         guard = auths.get(key) ?? this.auths.get(key) ?? new BasicAuth(r.auth.users, r.auth.realm, r.service, this.checks, this.backoff);
         auths.set(key, guard);
       }
-      return { mount: r.mount, service: r.service, backend, hosts: r.hosts, guard, ...(r.publishPort !== undefined ? { publishPort: r.publishPort } : {}) };
+      return { mount: r.mount, service: r.service, backend, ...(backends.length > 1 ? { backends } : {}), hosts: r.hosts, guard, ...(r.publishPort !== undefined ? { publishPort: r.publishPort } : {}) };
     });
     this.auths = auths;
     for (const [key, p] of [...this.pools]) {

@@ -9,11 +9,28 @@ export interface Route {
   readonly mount: string;
   readonly service: string;
   readonly backend: InstancePool | null;
+  /** Every instance of the route when it has several (`scale web=2`); see pickBackend. */
+  readonly backends?: readonly InstancePool[];
   /** `proxy_for` virtual hosts: the service is also `/` of these hosts (lower case, no port). */
   readonly hosts?: readonly string[];
   /** `PUBLISH_PORT` as the orders give it: the service is also `/` of this port of the ship (checked when bound). */
   readonly publishPort?: string;
   readonly guard?: Guard;
+}
+
+let turn = 0;
+
+/** The instance a new request goes to: the one with the fewest open exchanges, ties taken in turn. */
+export function pickBackend(route: Route): InstancePool | null {
+  const list = route.backends;
+  if (!list || list.length < 2) return route.backend;
+  turn = (turn + 1) % list.length;
+  let best: InstancePool | null = null;
+  for (let i = 0; i < list.length; i++) {
+    const p = list[(turn + i) % list.length] as InstancePool;
+    if (best === null || p.inflight < best.inflight) best = p;
+  }
+  return best;
 }
 
 export type Match =

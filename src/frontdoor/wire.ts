@@ -6,12 +6,24 @@ export interface WireUser {
   readonly hash: string;
 }
 
+export interface WireInstance {
+  readonly id: string;
+  readonly upstream: Upstream;
+}
+
+/** The instances of a route: its list, or its one instance (tables of ships that send one). */
+export function routeInstances(r: Pick<WireRoute, 'instance' | 'instances'>): readonly WireInstance[] {
+  return r.instances ?? (r.instance ? [r.instance] : []);
+}
+
 /** A route as the ship sends it to the data plane: plain data, so it crosses the control socket. */
 export interface WireRoute {
   readonly mount: string;
   readonly service: string;
-  /** The instance that answers, or null: ordered but no healthy instance (503). */
-  readonly instance: { readonly id: string; readonly upstream: Upstream } | null;
+  /** The instance that answers, or null: ordered but no healthy instance (503). With `instances`, their first. */
+  readonly instance: WireInstance | null;
+  /** Every healthy instance of the route (`scale web=2`): requests are spread over them, fewest open first. */
+  readonly instances?: readonly WireInstance[];
   /** `proxy_for` virtual hosts (lower case, no port). */
   readonly hosts: readonly string[];
   /** `PUBLISH_PORT` as the orders give it (checked by the data plane when it binds it). */
@@ -46,6 +58,13 @@ export function parseWireTable(v: unknown): WireTable {
       if (!isString(o.service)) throw new Error(`${where}.service: expected a string`);
       const inst = o.instance as Record<string, unknown> | null | undefined;
       if (inst !== null && (typeof inst !== 'object' || !isString(inst.id))) throw new Error(`${where}.instance: expected null or {id, upstream}`);
+      const list = o.instances;
+      if (list !== undefined && !Array.isArray(list)) throw new Error(`${where}.instances: expected an array of {id, upstream}`);
+      const instances = (list as unknown[] | undefined)?.map((x, j): WireInstance => {
+        const e = x as Record<string, unknown> | null;
+        if (!e || !isString(e.id)) throw new Error(`${where}.instances[${j}]: expected {id, upstream}`);
+        return { id: e.id, upstream: upstreamOf(e.upstream, `${where}.instances[${j}]`) };
+      });
       const hosts = o.hosts;
       if (!Array.isArray(hosts) || !hosts.every(isString)) throw new Error(`${where}.hosts: expected an array of strings`);
       if (o.publishPort !== undefined && !isString(o.publishPort)) throw new Error(`${where}.publishPort: expected a string`);
@@ -57,6 +76,7 @@ export function parseWireTable(v: unknown): WireTable {
         mount: o.mount,
         service: o.service,
         instance: inst ? { id: inst.id as string, upstream: upstreamOf(inst.upstream, `${where}.instance`) } : null,
+        ...(instances !== undefined ? { instances } : {}),
         hosts,
         ...(o.publishPort !== undefined ? { publishPort: o.publishPort } : {}),
         auth: auth

@@ -1,5 +1,5 @@
 import type { Upstream } from '../upstream.js';
-import type { WireRoute, WireTable } from '../wire.js';
+import { routeInstances, type WireInstance, type WireRoute, type WireTable } from '../wire.js';
 
 /** Where the nginx plane keeps its files, all under the data dir (never the system's nginx). */
 export interface NginxLayout {
@@ -37,6 +37,12 @@ export function upstreamName(id: string): string {
   return `i_${id.replace(/[^A-Za-z0-9_]/g, '_')}`;
 }
 
+/** One instance: its own upstream block; several (`scale web=2`): one block of them all, least connections first. */
+function routeUpstreamName(r: WireRoute): string {
+  const list = routeInstances(r);
+  return list.length > 1 ? upstreamName(`g_${list.map((i) => i.id).join('_')}`) : upstreamName((r.instance ?? (list[0] as WireInstance)).id);
+}
+
 function serverLine(u: Upstream): string {
   return u.kind === 'tcp' ? `server ${u.host.includes(':') ? `[${u.host}]` : u.host}:${u.port};` : `server unix:${u.path};`;
 }
@@ -65,7 +71,7 @@ function proxyBlock(r: WireRoute, layout: NginxLayout, stripTo: string, mount: s
     out.push('add_header Retry-After 5 always;', `return 503 ${q(`503 service ${r.service} has no healthy instance\n`)};`);
     return out.map((l) => indent + l);
   }
-  out.push(`proxy_pass http://${upstreamName(r.instance.id)}${stripTo};`);
+  out.push(`proxy_pass http://${routeUpstreamName(r)}${stripTo};`);
   // A location's own proxy_set_header replaces all inherited ones: the whole set, every time.
   out.push(
     'proxy_set_header Host $http_host;',
@@ -142,9 +148,13 @@ export function nginxConfig(t: WireTable, s: NginxSettings, layout: NginxLayout)
   );
   const seen = new Set<string>();
   for (const r of t.routes) {
-    if (!r.instance || seen.has(r.instance.id)) continue;
-    seen.add(r.instance.id);
-    L.push(`  upstream ${upstreamName(r.instance.id)} { ${serverLine(r.instance.upstream)} keepalive 128; keepalive_timeout 4s; }`);
+    const list = routeInstances(r);
+    if (list.length === 0) continue;
+    const name = routeUpstreamName(r);
+    if (seen.has(name)) continue;
+    seen.add(name);
+    const servers = list.map((i) => serverLine(i.upstream)).join(' ');
+    L.push(`  upstream ${name} { ${list.length > 1 ? 'least_conn; ' : ''}${servers} keepalive 128; keepalive_timeout 4s; }`);
   }
   const routes = [...t.routes].sort((a, b) => b.mount.length - a.mount.length || a.mount.localeCompare(b.mount));
   // The main port: mounts.

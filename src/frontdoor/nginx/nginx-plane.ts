@@ -10,7 +10,7 @@ import { parsePublishPort } from '../publish.js';
 import type { PlaneEvent, PlaneImpl } from '../plane.js';
 import { planePaths } from '../plane-paths.js';
 import type { DrainResult } from '../plane-routes.js';
-import type { WireTable } from '../wire.js';
+import { routeInstances, type WireTable } from '../wire.js';
 import { htpasswdPath, htpasswdText, nginxConfig, type NginxLayout, type NginxSettings } from './nginx-config.js';
 import { isNginxMaster, openToUpstream, workersOf } from './nginx-procs.js';
 
@@ -201,15 +201,16 @@ export class NginxPlane implements PlaneImpl {
       if (ws.some((w) => !before.has(w.pid)) && ws.every((w) => !before.has(w.pid) || w.shuttingDown)) break;
       await sleep(25);
     }
-    const now = new Set(t.routes.flatMap((r) => (r.instance ? [r.instance.id] : [])));
-    for (const r of this.current.routes) if (r.instance && !now.has(r.instance.id)) this.retired.set(r.instance.id, r.instance);
+    const now = new Set(t.routes.flatMap((r) => routeInstances(r).map((i) => i.id)));
+    for (const r of this.current.routes) for (const i of routeInstances(r)) if (!now.has(i.id)) this.retired.set(i.id, i);
     for (const id of now) this.retired.delete(id);
     this.current = t;
     this.published = published;
   }
 
   private upstreamOf(id: string): WireTable['routes'][number]['instance'] {
-    return this.current.routes.find((r) => r.instance?.id === id)?.instance ?? this.retired.get(id) ?? null;
+    for (const r of this.current.routes) for (const i of routeInstances(r)) if (i.id === id) return i;
+    return this.retired.get(id) ?? null;
   }
 
   async counts(instance: string): Promise<OpenCounts> {
