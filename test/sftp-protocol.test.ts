@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import ssh2 from 'ssh2';
 import { readOnlyMode } from '../src/server/sftp/attrs.js';
+import { checkSocketInternals } from '../src/server/sftp/outbound.js';
 import { MAX_PACKET, PacketReader } from '../src/server/sftp/wire.js';
 import { sftpBatch } from './helpers/sftp.js';
 import { startSshShip, type SshShip } from './helpers/ssh.js';
@@ -186,5 +189,14 @@ describe('sftp wire and modes (units)', () => {
     assert.equal(readOnlyMode(0o040777), 0o040555);
     assert.equal(readOnlyMode(0o120777), 0o120555);
     assert.equal(readOnlyMode(0o104755) & 0o7000, 0, 'no setuid shown');
+  });
+
+  it('the ssh2 internals the socket watch needs are checked, and a changed ssh2 is named', () => {
+    checkSocketInternals();
+    const fake = tmpDir('sp-ssh2-');
+    cpSync(dirname(createRequire(import.meta.url).resolve('ssh2/package.json')), fake, { recursive: true });
+    const server = join(fake, 'lib', 'server.js');
+    writeFileSync(server, readFileSync(server, 'utf8').replace('this._sock = socket;', 'this._socket = socket;'));
+    assert.throws(() => checkSocketInternals(fake), /ssh2 internals are not as starphleet's SFTP expects \(lib\/server\.js has no "this\._sock = socket;"/);
   });
 });

@@ -6,6 +6,7 @@ import type { HeldListener } from '../update/handover-new-ship.js';
 import { auditRetentionFromEnv, setAuditRetention } from '../state/auth-failures.js';
 import { loadHostKeys } from './host-keys.js';
 import { checkSsh2Internals } from './kex-offer.js';
+import { checkSocketInternals } from './sftp/outbound.js';
 import { sshLimitsFromEnv } from './limits.js';
 import { SshServer } from './ssh-server.js';
 
@@ -16,6 +17,7 @@ import { SshServer } from './ssh-server.js';
 export async function startSshServer(options: ShipOptions, db: Db, headquarters: Headquarters, log: Logger, inherit?: () => Promise<HeldListener>): Promise<SshServer> {
   // Before anything listens: a changed ssh2 stops the ship here, with its version, not on a client's first connection.
   checkSsh2Internals();
+  checkSocketInternals();
   setAuditRetention(auditRetentionFromEnv());
   const limits = sshLimitsFromEnv();
   const hostKeys = loadHostKeys(options.dataDir, log);

@@ -1,4 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type { ServerChannel } from 'ssh2';
+
+const SSH2_DIR = dirname(createRequire(import.meta.url).resolve('ssh2/package.json'));
 
 /** New reads wait while the connection's socket holds this much already (ssh2 itself never waits for it). */
 export const SOCKET_HIGH = 1024 * 1024;
@@ -22,6 +27,22 @@ export function outboundOf(channel: ServerChannel): Outbound {
   if (!sock || typeof sock.writableLength !== 'number' || typeof sock.once !== 'function' || typeof sock.removeListener !== 'function')
     throw new Error('ssh2 internals changed: no socket under the channel (channel._client._sock); check the ssh2 version');
   return sock as Outbound;
+}
+
+/**
+ * Checked once at start-up (src/server/start.ts), so a changed ssh2 stops the ship instead of the first SFTP session:
+ * the server keeps the socket as `_sock`, and writes to it without waiting for it (what outboundOf guards against).
+ */
+export function checkSocketInternals(dir = SSH2_DIR): void {
+  let src = '';
+  try {
+    src = readFileSync(join(dir, 'lib/server.js'), 'utf8');
+  } catch {
+    // reported below as a missing piece
+  }
+  for (const needle of ['this._sock = socket;', 'socket.write(data);']) {
+    if (!src.includes(needle)) throw new Error(`ssh2 internals are not as starphleet's SFTP expects (lib/server.js has no ${JSON.stringify(needle)}; see src/server/sftp/outbound.ts)`);
+  }
 }
 
 /** Resolves once the socket has less than `high` bytes queued (or is gone). */
