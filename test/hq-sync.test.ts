@@ -36,7 +36,7 @@ test('hq sync: adding, changing and removing orders is seen at the next pulse', 
   const second = commit(hq, { 'web/orders': 'autodeploy /srv/web\n' });
   await s.waitForLog(new RegExp(`hq ${short(first)} -> ${short(second)}: added web;`));
   const third = commit(hq, { 'echo/orders': 'autodeploy /srv/echo#v2\n' });
-  await s.waitForLog(new RegExp(`-> ${short(third)}: changed echo;`));
+  await s.waitForLog(new RegExp(`-> ${short(third)}: changed echo \\(orders changed\\);`));
   const fourth = commit(hq, { 'web/orders': null });
   await s.waitForLog(new RegExp(`-> ${short(fourth)}: removed web;`));
   const status = JSON.parse(cli(s.dataDir, 'status', '--json').stdout) as { ship: { name: string; headquarters: { url: string; sha: string } } };
@@ -52,7 +52,7 @@ test('hq sync: a broken orders file keeps its last good orders while the others 
   await s.waitForLog(new RegExp(`-> ${short(first)}: added a, b;`));
   const second = commit(hq, { 'a/orders': 'autodeploy /srv/a\nthis_is_not_a_verb\n', 'b/orders': 'autodeploy /srv/b2\n' });
   const m = await s.waitForLog(new RegExp(`-> ${short(second)}: ([^\\n]*)`));
-  assert.equal(m[1]?.startsWith('changed b;'), true, m[0]);
+  assert.equal(m[1]?.startsWith('changed b (orders changed);'), true, m[0]);
   await s.waitForLog(/hq problem a\/orders:2: unknown verb 'this_is_not_a_verb'/);
   const status = JSON.parse(cli(s.dataDir, 'status', '--json').stdout) as { problems: string[] };
   assert.deepEqual(status.problems, ["a/orders:2: unknown verb 'this_is_not_a_verb'"]);

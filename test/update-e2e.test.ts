@@ -10,6 +10,7 @@ import { fixtureRepo } from './helpers/fixtures.js';
 import { commit, gitIn, initRepo } from './helpers/git.js';
 import { killRecordedInstances } from './helpers/instances.js';
 import { makeKey, type TestKey } from './helpers/keys.js';
+import { notifySocket, type NotifySocket } from './helpers/notify-socket.js';
 import { startShip, type ShipProcess } from './helpers/ship.js';
 import { runSsh, type SshResult } from './helpers/ssh.js';
 import { tmpDir } from './helpers/tmp.js';
@@ -29,6 +30,8 @@ const proj = join(root, 'proj');
 const remote = join(root, 'remote.git');
 let key: TestKey;
 let ship: ShipProcess;
+// As under systemd (Type=notify): the ship says READY=1; the new ship of a hand-over sends its MAINPID.
+let notify: NotifySocket;
 
 function servingPids(): number[] {
   const db = openDb(join(dataDir, 'state.db'));
@@ -115,11 +118,12 @@ before(async () => {
   initRepo(proj, {});
   gitIn(root, 'init', '-q', '--bare', '-b', 'master', remote);
   gitIn(proj, 'push', '-q', remote, 'HEAD:master');
+  notify = await notifySocket();
   ship = await startShip({
     headquarters: hq,
     dataDir,
     pulse: 0.5,
-    env: { STARPHLEET_REMOTE: `${remote}#master`, STARPHLEET_HANDOVER_GRACE: '20' },
+    env: { STARPHLEET_REMOTE: `${remote}#master`, STARPHLEET_HANDOVER_GRACE: '20', NOTIFY_SOCKET: notify.path },
   });
   await waitFor(async () => (await probe(ship.httpPort)) === null && servingPids().length === 1, () => `app to serve\n${ship.output().slice(-3000)}`, 180_000);
 });
@@ -133,9 +137,15 @@ after(async () => {
   }
   await ship?.stop();
   await killRecordedInstances(dataDir);
+  await notify?.close();
 });
 
 describe('ssh update@ship', { timeout: 900_000 }, () => {
+  test('under systemd the ship notifies READY=1 once it serves, and stays out of MAINPID (the launcher is main)', async () => {
+    await waitFor(() => notify.messages().some((m) => m.READY === '1'), () => `READY=1 on the notify socket: ${JSON.stringify(notify.messages())}`, 30_000);
+    assert.ok(notify.messages().every((m) => m.MAINPID === undefined), JSON.stringify(notify.messages()));
+  });
+
   test('a commit that breaks the build: non-zero exit with the build error; the old ship keeps serving', async () => {
     release({ 'src/broken-on-purpose.ts': "export const n: number = 'not a number';\n" }, 'break the build');
     const pids = servingPids();
@@ -196,6 +206,9 @@ describe('ssh update@ship', { timeout: 900_000 }, () => {
 
     // Versions side by side: current is the new one, previous the tree the ship ran from before; the launcher is there.
     assert.equal(readlinkSync(join(dataDir, 'versions', 'current')), join(dataDir, 'versions', sha));
+    // systemd would now track the new ship: it sent MAINPID=<its pid> (with READY=1) before the old one exited.
+    const mainPid = notify.messages().find((m) => m.MAINPID !== undefined);
+    assert.deepEqual(mainPid && { MAINPID: mainPid.MAINPID, READY: mainPid.READY }, { MAINPID: String(newShip), READY: '1' }, JSON.stringify(notify.messages()));
     assert.equal(readlinkSync(join(dataDir, 'versions', 'previous')), ROOT.replace(/\/$/, ''));
     assert.ok(existsSync(join(dataDir, 'bin', 'ship')));
   });

@@ -3,6 +3,7 @@ import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { insideRoot, SAFE_NAME } from '../paths.js';
 import { dataPaths } from '../agent/data-paths.js';
+import { abortableSleep } from '../util/abortable-sleep.js';
 import type { CommandContext, ShipCommand } from './command.js';
 
 const USAGE = 'usage: starphleet logs <service> [-f] [-n LINES]';
@@ -66,10 +67,7 @@ async function follow(dir: string, ctx: CommandContext, seen: Map<string, number
       last = f.name;
       ctx.out(text);
     }
-    await new Promise<void>((r) => {
-      const t = setTimeout(r, FOLLOW_INTERVAL_MS);
-      ctx.signal.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
-    });
+    await abortableSleep(FOLLOW_INTERVAL_MS, ctx.signal);
   }
 }
 

@@ -5,6 +5,7 @@ import { instanceLogFile, type Instance } from '../agent/runtime/instances.js';
 import type { WireRoute } from '../frontdoor/wire.js';
 import { pushMount, pushServiceName } from '../agent/push-names.js';
 import { auditPushUpdate, getPush } from '../state/push-audit.js';
+import { abortableSleep } from '../util/abortable-sleep.js';
 import type { CommandContext, ShipCommand } from './command.js';
 
 /** A test instance must go within seconds of the admiral's Ctrl-C, whatever grace HQ services get. */
@@ -49,10 +50,7 @@ async function follow(instance: Instance, from: number, ctx: CommandContext, sig
     if (text) ctx.err(text);
     if (signal.aborted) return 'aborted';
     if (exited) return 'exited';
-    await new Promise<void>((r) => {
-      const t = setTimeout(r, FOLLOW_INTERVAL_MS);
-      signal.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
-    });
+    await abortableSleep(FOLLOW_INTERVAL_MS, signal);
   }
 }
 

@@ -13,6 +13,11 @@ sockets are passed, instances adopted, no request is refused. The same as \`ssh 
   async run(args, ctx) {
     const refused = refuseArguments('update', args, ctx);
     if (refused !== null) return refused;
+    // The ship's own environment wins; else HQ .starphleet, which every ship of the phleet follows.
+    const hqRemote = ctx.ship.headquarters.current?.env.STARPHLEET_REMOTE;
+    if (!process.env.STARPHLEET_REMOTE && hqRemote) {
+      return runUpdate(ctx.ship, { out: ctx.out, err: ctx.err, signal: ctx.signal, remoteFrom: 'HQ .starphleet' }, { ...process.env, STARPHLEET_REMOTE: hqRemote });
+    }
     return runUpdate(ctx.ship, { out: ctx.out, err: ctx.err, signal: ctx.signal });
   },
 };

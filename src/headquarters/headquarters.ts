@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import type { Db } from '../state/db.js';
-import { recordHqSync, replaceHqProblems, setKv } from '../state/hq.js';
+import { getKv, recordHqSync, replaceHqProblems, setKv } from '../state/hq.js';
 import { readHeadquarters } from './layout.js';
-import { keepLastGoodOrders, serviceChanges } from './merge.js';
+import { keepLastGoodOrders, redeployReasons, serviceChanges } from './merge.js';
 import { HeadquartersClone } from './sync.js';
 import type { DesiredState } from './types.js';
 
@@ -107,12 +107,18 @@ export class Headquarters {
     const read = await readHeadquarters(this.clone.dir, { sha: r.sha, evalTimeoutMs: this.opts.evalTimeoutMs });
     const next = keepLastGoodOrders(read, previous);
     const c = serviceChanges(previous, next);
+    const redeploys = redeployReasons(previous, next);
     const parts = [
       c.added.length ? `added ${c.added.join(', ')}` : '',
-      c.changed.length ? `changed ${c.changed.join(', ')}` : '',
+      redeploys.length ? `changed ${redeploys.map((r) => `${r.name} (${r.why})`).join(', ')}` : '',
       c.removed.length ? `removed ${c.removed.join(', ')}` : '',
     ].filter(Boolean);
-    log(`hq ${short(previous?.sha)} -> ${short(next.sha)}: ${parts.join('; ') || 'no service changes'}; ${next.admirals.length} admirals, ${next.problems.length} problems`);
+    const counts = `${next.admirals.length} admirals, ${next.problems.length} problems`;
+    // The first read after a start has nothing in memory to compare with: the last start's sha (state db) tells.
+    const lastRun = previous === null ? getKv(db, 'hq.sha') || null : null;
+    if (previous === null && lastRun !== null && lastRun === next.sha) log(`hq ${short(next.sha)}: unchanged since the last start; ${next.services.length} services, ${counts}`);
+    else if (previous === null && lastRun !== null) log(`hq ${short(lastRun)} -> ${short(next.sha)} (while the ship was stopped): services ${next.services.map((s) => s.name).join(', ') || 'none'}; ${counts}`);
+    else log(`hq ${short(previous?.sha)} -> ${short(next.sha)}: ${parts.join('; ') || 'no service changes'}; ${counts}`);
     for (const p of next.problems) log(`hq problem ${p.file}${p.line ? `:${p.line}` : ''}: ${p.message}`);
     recordHqSync(db, { url: this.url, sha: next.sha, result: 'changed', message: parts.join('; ') });
     replaceHqProblems(db, next.sha, next.problems);

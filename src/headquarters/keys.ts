@@ -74,16 +74,24 @@ function splitOptions(line: string): [string, string] {
   return [line, ''];
 }
 
+/** What a key file may hold, for the messages about one that does not. */
+const ACCEPTED =
+  'one OpenSSH public key line, `[options] <type> <base64> [comment]` as in ~/.ssh/id_ed25519.pub, with type ssh-ed25519, ecdsa-sha2-nistp256, ecdsa-sha2-nistp384, ecdsa-sha2-nistp521 or ssh-rsa';
+
 /** Parses one authorized_keys line: `[options] type base64 [comment]`. */
 export function parseKeyLine(line: string): Omit<Admiral, 'file'> | string {
   let optionsText = '';
   let rest = line.trim();
-  if (!KEY_TYPES.has(rest.split(/\s+/)[0] ?? '')) {
+  if (/PRIVATE KEY/.test(rest)) return `a private key, not a public one: put the .pub file here instead (${ACCEPTED})`;
+  const words = rest.split(/\s+/);
+  // No key type among the words at all: this is not a key line (garbage, a fingerprint, a PEM file), whatever else.
+  if (!words.some((w) => KEY_TYPES.has(w) || /^(ssh|ecdsa|sk)-[a-z0-9@.-]+$/.test(w))) return `not an OpenSSH public key line (expected ${ACCEPTED})`;
+  if (!KEY_TYPES.has(words[0] ?? '')) {
     [optionsText, rest] = splitOptions(rest);
-    if (rest === '') return 'not an OpenSSH public key line';
+    if (rest === '') return `not an OpenSSH public key line (expected ${ACCEPTED})`;
   }
   const [type = '', b64 = '', ...commentParts] = rest.split(/\s+/);
-  if (!KEY_TYPES.has(type)) return `unsupported key type ${JSON.stringify(type.slice(0, 40))} (use ed25519, ecdsa or rsa)`;
+  if (!KEY_TYPES.has(type)) return `unsupported key type ${JSON.stringify(type.slice(0, 40))} (expected ${ACCEPTED})`;
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return 'key data is not base64';
   const raw = Buffer.from(b64, 'base64');
   const inner = raw.length >= 4 ? raw.subarray(4, 4 + raw.readUInt32BE(0)).toString('latin1') : '';
@@ -107,7 +115,9 @@ export function parseAuthorizedKeyFile(text: string, file: string): { admiral: A
     .split('\n')
     .map((l, i) => ({ l: l.replace(/\r$/, ''), line: i + 1 }))
     .filter(({ l }) => l.trim() !== '' && !l.trim().startsWith('#'));
-  if (keyLines.length === 0) return { admiral: null, problems: [{ file, message: 'no public key in file' }] };
+  if (keyLines.length === 0) return { admiral: null, problems: [{ file, message: `no public key in file (expected ${ACCEPTED})` }] };
+  const pem = keyLines.find(({ l }) => /PRIVATE KEY/.test(l));
+  if (pem) return { admiral: null, problems: [{ file, line: pem.line, message: `a private key, not a public one: put the .pub file here instead (${ACCEPTED})` }] };
   if (keyLines.length > 1) {
     return { admiral: null, problems: [{ file, line: keyLines[1]?.line as number, message: 'more than one key: put one public key per file' }] };
   }

@@ -237,7 +237,8 @@ export async function readHeadquarters(root: string, opts: ReadOptions): Promise
     services,
     brokenOrders: broken,
     admirals: await readAdmirals(root, problems),
-    htpasswd: await readHtpasswd(root, found.htpasswd, new Set(services.map((s) => s.mount)), problems),
+    // A broken orders file still has its mount (its last good orders stay in force): its .htpasswd still protects.
+    htpasswd: await readHtpasswd(root, found.htpasswd, new Set([...services.map((s) => s.mount), ...broken]), problems),
     dataRemotes: await readRemotes(root, found.remotes, opts, problems),
     jobs: jobs.jobs,
     env: await readPhleetEnv(root, opts, problems),

@@ -38,3 +38,28 @@ export function serviceChanges(previous: DesiredState | null, next: DesiredState
   });
   return { added, changed, removed };
 }
+
+/** HQ `.starphleet` names that differ between two states; STARPHLEET_* names are ship settings and redeploy nothing. */
+function changedEnvNames(before: Readonly<Record<string, string>>, after: Readonly<Record<string, string>>): string[] {
+  const names = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return [...names].filter((n) => !n.startsWith('STARPHLEET_') && before[n] !== after[n]).sort();
+}
+
+/**
+ * Each service kept from the previous state whose deploy inputs this change touches, with why: its orders changed,
+ * HQ `.starphleet` env changed (the names), or both. Added services deploy anyway; a new sha of a service repo is
+ * not an HQ change (the agent's deploy line says it).
+ */
+export function redeployReasons(previous: DesiredState | null, next: DesiredState): { readonly name: string; readonly why: string }[] {
+  if (!previous) return [];
+  const before = new Map(previous.services.map((s) => [s.name, s]));
+  const env = changedEnvNames(previous.env, next.env);
+  const out: { name: string; why: string }[] = [];
+  for (const s of next.services) {
+    const b = before.get(s.name);
+    if (!b) continue;
+    const why = [!sameService(b, s) ? 'orders changed' : '', env.length > 0 ? `HQ env changed: ${env.join(', ')}` : ''].filter(Boolean);
+    if (why.length > 0) out.push({ name: s.name, why: why.join(', ') });
+  }
+  return out;
+}

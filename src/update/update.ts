@@ -29,6 +29,14 @@ export interface UpdateIo {
   readonly err: (text: string) => void;
   /** Aborted when the caller goes away: before the hand-over that cancels the update; after it, the old ship retires. */
   readonly signal: AbortSignal;
+  /** Where STARPHLEET_REMOTE came from, for the message when it cannot be reached (default: the ship's env). */
+  readonly remoteFrom?: string;
+}
+
+/** What to do when the update remote cannot be reached: where it came from and the two places to set another. */
+export function remoteHint(env: NodeJS.ProcessEnv, from: string | undefined): string {
+  const source = env.STARPHLEET_REMOTE ? `STARPHLEET_REMOTE from ${from ?? "the ship's environment"}` : "the default (package.json's repository), as STARPHLEET_REMOTE is not set";
+  return `this is ${source}. Set STARPHLEET_REMOTE to a git url#branch this ship can reach: in the ship's environment (under systemd: /etc/starphleet/ship.env, then systemctl restart starphleet), or for every ship in HQ .starphleet (export STARPHLEET_REMOTE=https://example.com/starphleet.git#main)`;
 }
 
 const seconds = (env: NodeJS.ProcessEnv, name: string, dflt: number): number => numberSetting(env[name], name, dflt, POSITIVE_SECONDS) * 1000;
@@ -64,7 +72,10 @@ export async function runUpdate(ship: UpdateShip, io: UpdateIo, env: NodeJS.Proc
     const running = await runningCommit();
     const old = describeVersion(VERSION, running);
     io.out(`running ${old}; checking ${formatGitRef(remote)}\n`);
-    if ((await newestCommit(remote, access)) === running) {
+    const newest = await newestCommit(remote, access).catch((e: unknown) => {
+      throw new Error(`cannot reach the update remote ${formatGitRef(remote)}: ${(e as Error).message.trim()}; ${remoteHint(env, io.remoteFrom)}`);
+    });
+    if (newest === running) {
       io.out(`already up to date (${old})\n`);
       return 0;
     }
