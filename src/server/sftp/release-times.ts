@@ -75,7 +75,7 @@ function seconds(ms: number): number | null {
   return Number.isFinite(ms) && ms > 0 ? Math.floor(ms / 1000) : null;
 }
 
-/** The time to show for `rel` (relative to the release root) of a release, or null when it is not known. */
+/** The time to show for `rel` (relative to the release root): its layer's, or the release's own when no layer names it. */
 export function timeOf(times: ReleaseTimes, rel: string): number {
   return rel === '' ? times.created : times.paths.get(rel) ?? times.created;
 }

@@ -9,7 +9,16 @@ const READDIR_BATCH = 100;
 /** statvfs flags: ST_RDONLY | ST_NOSUID. */
 const ST_RDONLY_NOSUID = 0x1 | 0x2;
 
-type FileHandleEntry = { readonly kind: 'file'; readonly path: string; readonly real: string; readonly fh: FileHandle; bytes: number; pending: Promise<unknown> };
+type FileHandleEntry = {
+  readonly kind: 'file';
+  readonly path: string;
+  readonly real: string;
+  readonly fh: FileHandle;
+  /** The time the view showed when it was opened: an open file keeps its release, even after a switch. */
+  readonly mtime: number | null;
+  bytes: number;
+  pending: Promise<unknown>;
+};
 type DirHandleEntry = { readonly kind: 'dir'; readonly path: string; readonly real: string | null; readonly entries: NameEntry[]; pos: number };
 export type Handle = FileHandleEntry | DirHandleEntry;
 
@@ -133,7 +142,7 @@ export async function answer(packet: Buffer, ctx: RequestContext): Promise<Answe
         // O_NOFOLLOW: the path was resolved inside its jail a moment ago; a link swapped in since is not followed.
         const fh = await open(r.real, constants.O_RDONLY | constants.O_NOFOLLOW).catch(() => null);
         if (fh === null) return status(STATUS.NO_SUCH_FILE, 'No such file');
-        const handle = handles.add({ kind: 'file', path: normalizeViewPath(path), real: r.real, fh, bytes: 0, pending: Promise.resolve() });
+        const handle = handles.add({ kind: 'file', path: normalizeViewPath(path), real: r.real, fh, mtime: r.mtime, bytes: 0, pending: Promise.resolve() });
         if (handle === null) {
           await fh.close();
           return status(STATUS.FAILURE, `too many open handles (limit ${handles.max})`);
@@ -155,9 +164,9 @@ export async function answer(packet: Buffer, ctx: RequestContext): Promise<Answe
       case FXP.FSTAT: {
         const h = handles.get(f.bytes());
         if (h === undefined) return status(STATUS.FAILURE, 'bad handle');
+        if (h.kind === 'file') return { out: reply.attrs(id, attrsOf(await h.fh.stat(), h.mtime)) };
         const r = await view.resolve(h.path, true);
-        const stats = h.kind === 'file' ? await h.fh.stat() : r?.stats ?? null;
-        return { out: reply.attrs(id, attrsOf(stats, r?.mtime ?? null)) };
+        return { out: reply.attrs(id, attrsOf(r?.stats ?? null, r?.mtime ?? null)) };
       }
       case FXP.OPENDIR: {
         const path = normalizeViewPath(f.string());
