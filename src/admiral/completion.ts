@@ -25,13 +25,15 @@ function words(cmd: Command): Node[] {
 // Commands whose next word is a remote name, and commands whose arguments are paths.
 const REMOTE_ARG = new Set(['remote remove']);
 const DIR_ARG = new Set(['hq init', 'hq check']);
+// Arguments with a fixed set of values.
+const ARG_WORDS: Readonly<Record<string, readonly string[]>> = { completion: ['bash', 'zsh'] };
 
 function bashScript(program: Command): string {
   const nodes = words(program);
   const top = nodes.filter((n) => !n.name.includes(' ')).map((n) => n.name);
   const cases = nodes
     .map((n) => {
-      const list = [...n.subs, ...n.options].join(' ');
+      const list = [...n.subs, ...(ARG_WORDS[n.name] ?? []), ...n.options].join(' ');
       if (REMOTE_ARG.has(n.name)) return `    '${n.name}') COMPREPLY=($(compgen -W "$(__starphleet_remotes) ${list}" -- "$cur")) ;;`;
       if (DIR_ARG.has(n.name)) return `    '${n.name}') COMPREPLY=($(compgen -d -W "${list}" -- "$cur")) ;;`;
       return `    '${n.name}') COMPREPLY=($(compgen -W "${list}" -- "$cur")) ;;`;
@@ -66,7 +68,7 @@ function zshScript(program: Command): string {
   const top = nodes.filter((n) => !n.name.includes(' ')).map((n) => n.name);
   const cases = nodes
     .map((n) => {
-      const list = [...n.subs, ...n.options].join(' ');
+      const list = [...n.subs, ...(ARG_WORDS[n.name] ?? []), ...n.options].join(' ');
       if (REMOTE_ARG.has(n.name)) return `    ('${n.name}') compadd -- \${(f)"$(__starphleet_remotes)"} ${list} ;;`;
       if (DIR_ARG.has(n.name)) return `    ('${n.name}') compadd -- ${list}; _files -/ ;;`;
       return `    ('${n.name}') compadd -- ${list} ;;`;
