@@ -19,7 +19,17 @@ import { parseWireTable, type WireTable } from './wire.js';
 type ToNew = { readonly give: 'published'; readonly port: number } | { readonly give: 'http'; readonly table: WireTable | null };
 type ToOld = { readonly want: 'sockets' } | { readonly ready: true } | { readonly failed: string };
 
-const GRACE_MS = 60_000;
+/**
+ * How long a retired data plane keeps what it still has open (STARPHLEET_PLANE_HANDOVER_GRACE s, default 3600): a
+ * WebSocket cannot move between processes, so it stays on the old plane until it ends by itself or its instance is
+ * stopped; the old plane exits as soon as nothing is left.
+ */
+function graceMs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.STARPHLEET_PLANE_HANDOVER_GRACE ?? '3600';
+  const n = Number(raw);
+  if (!(n >= 0) || !Number.isFinite(n)) throw new Error(`STARPHLEET_PLANE_HANDOVER_GRACE must be a number of seconds, got ${JSON.stringify(raw)}`);
+  return n * 1000;
+}
 const TIMEOUT_MS = 60_000;
 
 /** A received listening socket keeps the connections it accepts before its new owner listens on it. */
@@ -113,7 +123,7 @@ export function handOverPlane(o: HandOverOptions): Promise<void> {
       child.channel?.unref();
       o.log(`data plane: pid ${child.pid ?? '?'} took over; retiring`);
       resolve();
-      const retire = o.impl instanceof EmbeddedPlane ? o.impl.retire(GRACE_MS) : Promise.resolve();
+      const retire = o.impl instanceof EmbeddedPlane ? o.impl.retire(graceMs()) : Promise.resolve();
       void retire.finally(() => {
         o.control()?.close();
         process.exit(0);

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import type { Server as NetServer } from 'node:net';
 import { log } from '../log.js';
 import { VERSION } from '../version.js';
@@ -87,6 +87,10 @@ async function main(): Promise<void> {
     log,
   );
   writePlaneRecord(a.data, { pid: process.pid, startTime: startTimeOf(process.pid), version: VERSION, kind: a.kind, listen: a.listen, port: impl.port });
+  // A data plane whose record is gone (its data dir removed) can never be adopted or stopped by a ship: it ends itself.
+  setInterval(() => {
+    if (!existsSync(planePaths.record(a.data))) stop('its record in the data dir is gone');
+  }, 5000).unref();
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   log(`data plane ${VERSION} (${a.kind}) pid ${process.pid} serves http://${a.listen}:${impl.port}`);

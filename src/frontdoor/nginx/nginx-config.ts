@@ -81,6 +81,10 @@ function proxyBlock(r: WireRoute, layout: NginxLayout, stripTo: string, mount: s
     'proxy_set_header X-Forwarded-Proto $scheme;',
     'proxy_set_header X-Forwarded-Host $http_host;',
     `proxy_set_header X-Forwarded-Prefix ${mount === '/' ? '""' : q(mount)};`,
+    // Hop-by-hop headers of the client's connection are not the instance's (an empty value: nginx sends none).
+    'proxy_set_header Proxy-Authorization "";',
+    'proxy_set_header Proxy-Connection "";',
+    'proxy_set_header Keep-Alive "";',
   );
   return out.map((l) => indent + l);
 }
@@ -106,8 +110,19 @@ function proxyCommon(s: NginxSettings, layout: NginxLayout): string[] {
   ];
 }
 
+/** nginx's own error pages as plain text, the words of the embedded plane (an instance's own 502 passes as it is). */
+function errorPages(indent: string): string[] {
+  return [
+    'error_page 502 = @bad_gateway;',
+    'error_page 504 = @gateway_timeout;',
+    'location @bad_gateway { default_type text/plain; return 502 "502 bad gateway: the instance failed before answering\\n"; }',
+    'location @gateway_timeout { default_type text/plain; return 504 "504 gateway timeout: the instance sent nothing in time\\n"; }',
+  ].map((l) => indent + l);
+}
+
 function ownPaths(indent: string): string[] {
   return [
+    ...errorPages(''),
     'location = /starphleet/health { default_type text/plain; add_header Cache-Control no-store; return 200 "ok\\n"; }',
     'location ^~ /starphleet/ { default_type text/plain; return 404 "404 not found: $uri\\n"; }',
     'location = /starphleet { default_type text/plain; return 404 "404 not found: $uri\\n"; }',
@@ -184,7 +199,7 @@ export function nginxConfig(t: WireTable, s: NginxSettings, layout: NginxLayout)
   for (const [port, service] of s.published) {
     const r = t.routes.find((x) => x.service === service);
     if (!r) continue;
-    L.push('  server {', `    listen ${listenAddr(s.listen, port)};`, '    location / {', ...proxyBlock(r, layout, '', '/', '      '), '    }', '  }');
+    L.push('  server {', `    listen ${listenAddr(s.listen, port)};`, ...errorPages('    '), '    location / {', ...proxyBlock(r, layout, '', '/', '      '), '    }', '  }');
   }
   L.push('}');
   return `${L.join('\n')}\n`;
