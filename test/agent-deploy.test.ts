@@ -41,6 +41,7 @@ const limits: AgentLimits = {
   retryMaxMs: 60_000,
   crashBaseMs: 200,
   maxCrashes: 3,
+  workerUpMs: 1000,
 };
 
 /** sha -> how to build it; resolveRef answers from `heads`. */

@@ -4,7 +4,8 @@ import type { DrainResult } from '../frontdoor/plane-routes.js';
 import type { WireRoute } from '../frontdoor/wire.js';
 import { listAgentServices, listInstances } from '../state/instances.js';
 import type { AgentContext, AgentSetup } from './context.js';
-import { ServiceController } from './deploy/controller.js';
+import { allRunning, ServiceController, webInstances } from './deploy/controller.js';
+import { formationOf, slotsOf } from './deploy/formation.js';
 import { onInstanceExit, restartServing } from './deploy/crash.js';
 import { inputsDigest } from './deploy/deploy.js';
 import { Guards } from '../frontdoor/guards.js';
@@ -129,16 +130,22 @@ export class Agent {
         this.publishRoutes();
         continue;
       }
-      const rec = records.find((r) => r.service === svc.name && r.release === release.config.id && r.state === 'serving');
-      const instance = rec ? Instance.adopt(db, dataDir, rec) : null;
-      ctrl.serving = { release, instance, inputs: svc.release === release.config.id ? svc.inputs : null };
-      if (instance) {
+      const scale = this.desired?.services.find((d) => d.name === svc.name)?.orders.scale;
+      const slots = slotsOf(formationOf(release, scale));
+      for (const rec of records) {
+        if (rec.service !== svc.name || rec.release !== release.config.id || rec.state !== 'serving') continue;
+        const slot = slots.find((s) => s.process === rec.process && s.instance === null);
+        const instance = slot ? Instance.adopt(db, dataDir, rec) : null;
+        if (!slot || !instance) continue;
+        slot.instance = instance;
         adopted.add(instance.id);
         this.ctx.watch(ctrl, instance);
-        ctrl.status(this.ctx, 'serving');
-        log(`${svc.name}: adopted instance ${instance.id} of release ${release.config.id} (pid ${instance.record.pid}, port ${instance.port})`);
-      } else {
-        log(`${svc.name}: instance of release ${release.config.id} is gone: starting it again without a rebuild`);
+        log(`${svc.name}: adopted ${slot.process}.${slot.index} ${instance.id} of release ${release.config.id} (pid ${instance.record.pid}, port ${instance.port})`);
+      }
+      ctrl.serving = { release, slots, inputs: svc.release === release.config.id ? svc.inputs : null };
+      if (allRunning(ctrl.serving)) ctrl.status(this.ctx, 'serving');
+      else {
+        log(`${svc.name}: instances of release ${release.config.id} are gone: starting them again without a rebuild`);
         void restartServing(this.ctx, ctrl, () => this.stopped);
       }
       // The front door is open already: each service is routed as soon as it is known, not after all of them.
@@ -195,10 +202,7 @@ export class Agent {
   }
 
   private async pulse(): Promise<void> {
-    for (const ctrl of this.ctrls.values()) {
-      const instance = ctrl.serving?.instance;
-      if (instance) rotateIfLarge(instance.logFile, this.logMax);
-    }
+    for (const ctrl of this.ctrls.values()) for (const slot of ctrl.serving?.slots ?? []) if (slot.instance) rotateIfLarge(slot.instance.logFile, this.logMax);
     const desired = this.desired;
     if (!desired) return;
     const wanted = new Map(desired.services.map((s) => [s.name, s]));
@@ -234,11 +238,12 @@ export class Agent {
       if (c.removed || !c.published) continue;
       const orders = this.desired?.services.find((s) => s.name === c.name)?.orders;
       const publishPort = orders?.env.PUBLISH_PORT;
-      const backend = c.serving?.instance?.backend ?? null;
+      const instances = webInstances(c.serving).map((i) => ({ id: i.backend.id, upstream: i.backend.upstream }));
       routes.push({
         mount: c.mount,
         service: c.name,
-        instance: backend ? { id: backend.id, upstream: backend.upstream } : null,
+        instance: instances[0] ?? null,
+        ...(instances.length > 1 ? { instances } : {}),
         hosts: orders?.proxyFor ?? [],
         ...(publishPort !== undefined ? { publishPort } : {}),
         auth: this.guards.of(c.mount, this.desired),
@@ -284,7 +289,7 @@ export class Agent {
     this.timer = null;
     for (const c of this.ctrls.values()) {
       c.abort?.abort();
-      if (c.restartTimer) clearTimeout(c.restartTimer);
+      c.clearRestarts();
     }
     await this.pulsing;
     await Promise.allSettled([...this.ctrls.values()].map((c) => c.deploying));

@@ -16,6 +16,8 @@ export interface AgentLimits {
   readonly crashBaseMs: number;
   /** Crashes in a row after which the service is marked failed and left alone. */
   readonly maxCrashes: number;
+  /** A process that is not web counts as up once alive this long (a service's STARPHLEET_WORKER_UP wins). */
+  readonly workerUpMs: number;
 }
 
 const seconds = (env: NodeJS.ProcessEnv, name: string, dflt: number): number => numberSetting(env[name], name, dflt, SECONDS) * 1000;
@@ -32,6 +34,7 @@ export function agentLimits(env: NodeJS.ProcessEnv = process.env): AgentLimits {
     retryMaxMs: seconds(env, 'STARPHLEET_RETRY_MAX', 600),
     crashBaseMs: seconds(env, 'STARPHLEET_CRASH_BASE', 1),
     maxCrashes: count(env, 'STARPHLEET_MAX_CRASHES', 5),
+    workerUpMs: seconds(env, 'STARPHLEET_WORKER_UP', 10),
   };
 }
 

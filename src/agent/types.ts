@@ -15,6 +15,8 @@
  *   data/                                       the shared /var/data tree (read-write for every instance)
  */
 
+import type { AppManifest } from './build/app-json.js';
+
 export type LayerComponent = 'source' | 'build' | 'config';
 
 export interface LayerRef {
@@ -36,8 +38,14 @@ export interface ReleaseConfig {
   readonly layers: readonly LayerRef[];
   /** Env the instance gets (repo .env < orders < HQ .starphleet, plus STARPHLEET_*), without PORT (given per instance). */
   readonly env: Readonly<Record<string, string>>;
-  /** The web process, run by bash in the release dir: Procfile `web:` or the buildpack's default. */
+  /** The web process, run by bash in the release dir: Procfile `web:` or the buildpack's default; '' when it has none. */
   readonly command: string;
+  /** Every process type (web included) and its command; releases built before process types had only `command`. */
+  readonly processes?: Readonly<Record<string, string>>;
+  /** The Procfile's `release:` line: run once per release before any of its instances starts. */
+  readonly releaseCommand?: string;
+  /** What the app's app.json says (health checks, formation, post-deploy script, cron). */
+  readonly manifest?: AppManifest;
   /** URL path the healthcheck GETs (repo `healthcheck` file or HEALTHCHECK; default `/`). */
   readonly healthcheck: string;
   readonly healthcheckTimeoutSeconds: number;

@@ -4,7 +4,7 @@ import { checkNumberSetting, PORT_NUMBER, POSITIVE_SECONDS } from '../util/numbe
 import type { Orders, Problem } from './types.js';
 
 /** The verbs an orders file may use, defined before it is sourced. */
-export const ORDERS_VERBS = ['autodeploy', 'unpublished', 'proxy_for'] as const;
+export const ORDERS_VERBS = ['autodeploy', 'unpublished', 'proxy_for', 'scale'] as const;
 
 const HOSTNAME = /^(?=.{1,253}$)(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -43,7 +43,16 @@ export async function evaluateOrders(path: string, file: string, cwd: string, ti
   const deploy = autodeployFrom(res.calls, file, problems);
   const proxyFor: string[] = [];
   let unpublished = false;
+  const scale: Record<string, number> = {};
   for (const c of res.calls) {
+    if (c.verb === 'scale') {
+      if (c.args.length === 0) problems.push({ file, line: c.line, message: 'scale needs <type>=<count>, e.g. scale web=2 worker=1' });
+      for (const a of c.args) {
+        const m = /^([A-Za-z0-9_-]+)=(\d{1,2})$/.exec(a);
+        if (m && Number(m[2]) <= 32) scale[m[1] as string] = Number(m[2]);
+        else problems.push({ file, line: c.line, message: `scale: expected <type>=<count from 0 to 32>, got ${JSON.stringify(a)}` });
+      }
+    }
     if (c.verb === 'unpublished') {
       if (c.args.length > 0) problems.push({ file, line: c.line, message: 'unpublished takes no arguments' });
       unpublished = true;
@@ -66,7 +75,7 @@ export async function evaluateOrders(path: string, file: string, cwd: string, ti
   }
   if (problems.length > 0 || deploy === null) return { orders: null, problems };
   return {
-    orders: { giturl: deploy.url, ...(deploy.ref !== undefined ? { ref: deploy.ref } : {}), env, unpublished, proxyFor },
+    orders: { giturl: deploy.url, ...(deploy.ref !== undefined ? { ref: deploy.ref } : {}), env, unpublished, proxyFor, ...(Object.keys(scale).length > 0 ? { scale } : {}) },
     problems,
   };
 }

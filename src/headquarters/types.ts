@@ -17,6 +17,8 @@ export interface Orders {
   readonly env: Readonly<Record<string, string>>;
   readonly unpublished: boolean;
   readonly proxyFor: readonly string[];
+  /** `scale web=2 worker=1`: instances per Procfile type (over app.json's formation; default 1 each). */
+  readonly scale?: Readonly<Record<string, number>>;
 }
 
 export interface Service {

@@ -13,12 +13,14 @@ export interface InstanceRecord {
   readonly state: InstanceState;
   readonly runtime: string;
   readonly startedAt: string;
+  /** The Procfile type it runs (web, worker, ...). */
+  readonly process: string;
 }
 
 export function insertInstance(db: Db, r: InstanceRecord): void {
   db.prepare(
-    `INSERT INTO instances (id, service, release, pid, start_time, port, state, runtime, started_at)
-     VALUES (@id, @service, @release, @pid, @startTime, @port, @state, @runtime, @startedAt)`,
+    `INSERT INTO instances (id, service, release, pid, start_time, port, state, runtime, started_at, process)
+     VALUES (@id, @service, @release, @pid, @startTime, @port, @state, @runtime, @startedAt, @process)`,
   ).run(r);
 }
 
@@ -32,7 +34,7 @@ export function deleteInstance(db: Db, id: string): void {
 
 export function listInstances(db: Db): InstanceRecord[] {
   return db
-    .prepare('SELECT id, service, release, pid, start_time AS startTime, port, state, runtime, started_at AS startedAt FROM instances ORDER BY started_at')
+    .prepare('SELECT id, service, release, pid, start_time AS startTime, port, state, runtime, started_at AS startedAt, process FROM instances ORDER BY started_at')
     .all() as InstanceRecord[];
 }
 

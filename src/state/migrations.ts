@@ -162,4 +162,29 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_at ON audit (at);
     `,
   },
+  {
+    version: 7,
+    name: 'process types of instances, deploy history with trigger and result, rollback pins',
+    sql: `
+      ALTER TABLE instances ADD COLUMN process TEXT NOT NULL DEFAULT 'web';
+      CREATE TABLE deploys (
+        id INTEGER PRIMARY KEY,
+        service TEXT NOT NULL,
+        release TEXT,
+        sha TEXT NOT NULL,
+        at TEXT NOT NULL,
+        trigger TEXT NOT NULL,
+        result TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT ''
+      );
+      CREATE INDEX deploys_service ON deploys (service, id);
+      CREATE TABLE pins (
+        service TEXT PRIMARY KEY,
+        release TEXT NOT NULL,
+        sha TEXT NOT NULL,
+        at TEXT NOT NULL,
+        by TEXT NOT NULL DEFAULT ''
+      );
+    `,
+  },
 ];

@@ -12,7 +12,9 @@ import { inProgress, publicConfig } from './release-store.js';
 import { buildSandbox, stepSandbox } from './step-sandbox.js';
 import type { SandboxHost } from '../sandbox/sandbox.js';
 import { redactCredentials } from '../../redact.js';
-import { healthcheckPath, healthcheckTimeout, webCommand } from './settings.js';
+import { healthcheckPath, healthcheckTimeout, processTypes } from './settings.js';
+import { readAppJson } from './app-json.js';
+import { runPredeploy } from './predeploy.js';
 import { exportTree, fetchCommit } from './source.js';
 import type { BuildInput, LayerRef, LineSink, Release, ReleaseConfig } from '../types.js';
 
@@ -102,7 +104,8 @@ export async function buildRelease(input: BuildInput, opts: BuildOptions): Promi
     work = await mkdtemp(join(tmpRoot, `build-${service}-`));
     try {
       const release = await build(input, opts, { id, work, deployTime, log, layers });
-      log(`-----> Release ${id} of ${service} is ready (${release.config.buildpack}; web: ${release.config.command})`);
+      const procs = Object.entries(release.config.processes ?? {}).map(([t, c]) => `${t}: ${c}`).join('; ');
+      log(`-----> Release ${id} of ${service} is ready (${release.config.buildpack}; ${procs})`);
       return release;
     } catch (e) {
       const message = opts.signal?.aborted ? 'build cancelled' : (e as Error).message;
@@ -173,10 +176,17 @@ async function build(input: BuildInput, opts: BuildOptions, s: BuildState): Prom
   const bpRelease = await releaseInfo(bp, buildDir, ctx);
   checkAborted();
 
+  // app.json is read before anything of it runs: a malformed one fails the build, naming the file and position.
+  const manifest = await readAppJson(buildDir);
+  const types = await processTypes(buildDir, bpRelease, log);
+  const env = resolveEnv({ ...sources, buildpackDefaults: bpRelease.configVars });
+  // Dokku's predeploy runs in the built tree before it is stored: what it writes is part of the release.
+  if (manifest.predeploy !== undefined) await runPredeploy(manifest.predeploy, buildDir, env, ctx);
+  checkAborted();
+
   const added = await changedPaths(sourceDir, buildDir, (p) => log(`warning: ${p} is not a file, directory or symlink: left out of the release`));
   s.layers.push(await storeLayer(dataDir, buildDir, added, 'build', bp.version));
 
-  const env = resolveEnv({ ...sources, buildpackDefaults: bpRelease.configVars });
   const settings = {
     service: input.service,
     id: s.id,
@@ -184,7 +194,10 @@ async function build(input: BuildInput, opts: BuildOptions, s: BuildState): Prom
     sha: input.sha,
     createdAt: s.deployTime.toISOString(),
     env,
-    command: await webCommand(buildDir, bpRelease, log),
+    command: types.processes.web ?? '',
+    processes: types.processes,
+    ...(types.release !== undefined ? { releaseCommand: types.release } : {}),
+    manifest,
     healthcheck: await healthcheckPath(buildDir, env),
     healthcheckTimeoutSeconds: healthcheckTimeout(env),
     buildpack: bp.name,

@@ -35,16 +35,28 @@ export function healthcheckTimeout(env: Readonly<Record<string, string>>): numbe
   return numberSetting(env.HEALTHCHECK_TIMEOUT, 'HEALTHCHECK_TIMEOUT', 60, { ...POSITIVE_SECONDS, error: (m) => new BuildFailure(m) });
 }
 
-/** The Procfile's `web:` wins over the buildpack's default web process. */
-export async function webCommand(appDir: string, release: BuildpackRelease, log: LineSink): Promise<string> {
+/** The process types of a release: what runs (web, worker, ...) and the `release:` line, run once per release. */
+export interface ProcessTypes {
+  readonly processes: Readonly<Record<string, string>>;
+  readonly release?: string;
+}
+
+/**
+ * The Procfile's types over the buildpack's default ones (so a Procfile's `web:` wins); `release:` is not a process
+ * but the release phase. An app with no type at all cannot run.
+ */
+export async function processTypes(appDir: string, release: BuildpackRelease, log: LineSink): Promise<ProcessTypes> {
+  const processes: Record<string, string> = {};
+  for (const [type, cmd] of Object.entries(release.defaultProcessTypes)) if (cmd.trim() !== '') processes[type] = cmd;
   const text = await readOptional(join(appDir, 'Procfile'));
   if (text !== null) {
-    const { processes, problems } = parseProcfile(text);
-    for (const p of problems) log(`Procfile:${p.line}: ${p.message}`);
-    if (problems.length > 0) throw new BuildFailure(`Procfile has ${problems.length} bad line(s), see Procfile:${problems[0]?.line}`);
-    if (processes.web !== undefined) return processes.web;
+    const parsed = parseProcfile(text);
+    for (const p of parsed.problems) log(`Procfile:${p.line}: ${p.message}`);
+    if (parsed.problems.length > 0) throw new BuildFailure(`Procfile has ${parsed.problems.length} bad line(s), see Procfile:${parsed.problems[0]?.line}`);
+    Object.assign(processes, parsed.processes);
   }
-  const fallback = release.defaultProcessTypes.web;
-  if (fallback !== undefined && fallback.trim() !== '') return fallback;
-  throw new BuildFailure('no web process: add a Procfile with a "web: <command>" line (the buildpack names none)');
+  const releaseCmd = processes.release;
+  delete processes.release;
+  if (Object.keys(processes).length === 0) throw new BuildFailure('no process to run: add a Procfile with a "web: <command>" line (or worker:, ...); the buildpack names none');
+  return { processes, ...(releaseCmd !== undefined ? { release: releaseCmd } : {}) };
 }

@@ -4,12 +4,37 @@ import type { AgentContext } from '../context.js';
 import type { Instance } from '../runtime/instances.js';
 import type { Release } from '../types.js';
 
+/** One instance place of a process type (web.1, web.2, worker.1): its instance, and its own crash count and backoff. */
+export interface Slot {
+  readonly process: string;
+  readonly index: number;
+  /** Null while it is (re)started after a crash or a ship restart; a web slot without one is not routed. */
+  instance: Instance | null;
+  crashes: number;
+  lastCrashAt: number;
+  restartTimer: NodeJS.Timeout | null;
+}
+
+export function newSlot(process: string, index: number, instance: Instance | null = null): Slot {
+  return { process, index, instance, crashes: 0, lastCrashAt: 0, restartTimer: null };
+}
+
 export interface Serving {
   readonly release: Release;
-  /** Null while it is (re)started after a crash or a ship restart: the route answers 503 then. */
-  instance: Instance | null;
+  /** Every instance place of the release's formation. */
+  readonly slots: Slot[];
   /** Digest of the deploy inputs the release was built from; null when not known (then any desired state redeploys). */
   readonly inputs: string | null;
+}
+
+/** The web instances that serve now, in slot order: what the route spreads requests over. */
+export function webInstances(serving: Serving | null): Instance[] {
+  return (serving?.slots ?? []).flatMap((s) => (s.process === 'web' && s.instance ? [s.instance] : []));
+}
+
+/** Whether every slot has its instance: the service is whole (status serving) or some part is restarting. */
+export function allRunning(serving: Serving | null): boolean {
+  return serving !== null && serving.slots.every((s) => s.instance !== null);
 }
 
 export interface Failure {
@@ -30,9 +55,6 @@ export class ServiceController {
   /** The running deploy, if any, and how to cancel it. */
   deploying: Promise<boolean> | null = null;
   abort: AbortController | null = null;
-  crashes = 0;
-  lastCrashAt = 0;
-  restartTimer: NodeJS.Timeout | null = null;
   removed = false;
   private tail: Promise<unknown> = Promise.resolve();
 
@@ -41,6 +63,14 @@ export class ServiceController {
     public mount: string,
     public published: boolean,
   ) {}
+
+  /** Cancels every pending crash restart (stop, removal, a switch to another release). */
+  clearRestarts(): void {
+    for (const s of this.serving?.slots ?? []) {
+      if (s.restartTimer) clearTimeout(s.restartTimer);
+      s.restartTimer = null;
+    }
+  }
 
   /** Runs fn after every earlier serial fn of this service has settled. */
   serial<T>(fn: () => Promise<T>): Promise<T> {

@@ -2,10 +2,17 @@ import { createHash } from 'node:crypto';
 import type { Service } from '../../headquarters/types.js';
 import type { AgentContext } from '../context.js';
 import type { ServiceController } from './controller.js';
-import { launch } from './launch.js';
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { processCommand } from './launch.js';
 import { backoffMs } from '../limits.js';
-import { switchTo } from './switch.js';
-import type { Release } from '../types.js';
+import { startSlots, switchTo } from './switch.js';
+import { formationOf, slotsOf } from './formation.js';
+import { runOneOff } from './one-off.js';
+import { dataPaths } from '../data-paths.js';
+import { redactCredentials } from '../../redact.js';
+import { finishDeployRecord, startDeployRecord } from '../../state/deploys.js';
+import type { LineSink, Release } from '../types.js';
 import { serviceEnvOfHq } from '../build/env.js';
 
 /** What a release is built from: a change in any of these is a new deploy (ship settings in HQ env are not among them). */
@@ -16,10 +23,11 @@ export function inputsDigest(service: Service, sha: string, hqEnv: Readonly<Reco
     .digest('hex');
 }
 
-function failed(ctx: AgentContext, ctrl: ServiceController, sha: string, inputs: string, reason: string): false {
+function failed(ctx: AgentContext, ctrl: ServiceController, sha: string, inputs: string, reason: string, record: number, release?: string): false {
   const attempts = ctrl.failure?.inputs === inputs ? ctrl.failure.attempts + 1 : 1;
   const wait = backoffMs(attempts, ctx.limits.retryBaseMs, ctx.limits.retryMaxMs);
   ctrl.failure = { inputs, attempts, retryAt: Date.now() + wait, reason };
+  finishDeployRecord(ctx.db, record, { result: 'failed', reason, ...(release !== undefined ? { release } : {}) });
   const serving = ctrl.serving?.release.config;
   const keeps = serving ? `; release ${serving.id} (${serving.sha.slice(0, 7)}) keeps serving` : '';
   const message = `deploy of ${sha.slice(0, 7)} failed: ${reason}${keeps}; retry in ${Math.round(wait / 1000)} s`;
@@ -28,15 +36,64 @@ function failed(ctx: AgentContext, ctrl: ServiceController, sha: string, inputs:
   return false;
 }
 
+/** Appends lines to a release's deploy log (its build log): the release phase and post-deploy output go there. */
+function deployLog(ctx: AgentContext, service: string, releaseId: string, also?: LineSink): LineSink {
+  const file = join(dataPaths.logs(ctx.dataDir, service), `build-${releaseId}.log`);
+  return (line) => {
+    const l = redactCredentials(line);
+    try {
+      appendFileSync(file, `${l}\n`);
+    } catch {
+      // The log dir went away with its service.
+    }
+    also?.(l);
+  };
+}
+
 /**
- * One deploy of one service: build, start, healthcheck, switch. Whatever fails leaves the serving release as it was.
- * Returns whether the new release serves. The build runs outside the controller's lock (a long build must not hold
- * up a crash restart); start and switch run under it.
+ * The Procfile's `release:` line, once per new release, before any instance of it starts: a one-off in the release's
+ * sandbox with its env. Its output goes to the deploy log (and `also`, a pusher's stream). Null when it passed.
  */
-export async function deploy(ctx: AgentContext, ctrl: ServiceController, service: Service, sha: string, hqEnv: Readonly<Record<string, string>>, inputs: string, signal: AbortSignal): Promise<boolean> {
+export async function releasePhase(ctx: AgentContext, service: string, release: Release, signal?: AbortSignal, also?: LineSink): Promise<string | null> {
+  const command = release.config.releaseCommand;
+  if (command === undefined) return null;
+  const log = deployLog(ctx, service, release.config.id, also);
+  log(`-----> Release phase: ${command}`);
+  const r = await runOneOff(ctx, release, 'release', command, { log, timeoutMs: ctx.limits.buildTimeoutMs, ...(signal ? { signal } : {}) });
+  if (r.code === 0 && !r.stopped) {
+    log('-----> Release phase done');
+    return null;
+  }
+  const why = r.stopped === 'timeout' ? 'did not finish in time and was killed' : r.stopped === 'aborted' ? 'was cancelled' : `failed (exit ${r.code ?? 'by signal'})`;
+  log(`!      release phase ${why}`);
+  return `release phase (Procfile release: ${command}) ${why}; its output is in the deploy log`;
+}
+
+/** app.json's post-deploy script, once the new release serves: a failure is reported, nothing is rolled back. */
+async function postdeploy(ctx: AgentContext, ctrl: ServiceController, release: Release): Promise<void> {
+  const command = release.config.manifest?.postdeploy;
+  if (command === undefined) return;
+  const log = deployLog(ctx, ctrl.name, release.config.id);
+  log(`-----> postdeploy (app.json): ${command}`);
+  const r = await runOneOff(ctx, release, 'postdeploy', command, { log, timeoutMs: ctx.limits.buildTimeoutMs });
+  if (r.code === 0 && !r.stopped) return log('-----> postdeploy done');
+  const message = `postdeploy (app.json) of release ${release.config.id} failed (${r.stopped ?? `exit ${r.code ?? 'by signal'}`}); the release serves, see its deploy log`;
+  log(`!      ${message}`);
+  ctx.log(`${ctrl.name}: ${message}`);
+  if (ctrl.serving?.release === release) ctrl.status(ctx, 'serving', message);
+}
+
+/**
+ * One deploy of one service: build, release phase, start every process of the formation, health checks, switch.
+ * Whatever fails leaves the serving release as it was. Returns whether the new release serves. The build and the
+ * release phase run outside the controller's lock (a long build must not hold up a crash restart); start and switch
+ * run under it.
+ */
+export async function deploy(ctx: AgentContext, ctrl: ServiceController, service: Service, sha: string, hqEnv: Readonly<Record<string, string>>, inputs: string, signal: AbortSignal, trigger?: string): Promise<boolean> {
   const was = ctrl.serving?.release.config.sha;
-  const why = !was ? 'first deploy' : was !== sha ? `new sha, was ${was.slice(0, 7)}` : 'same sha: orders or HQ env changed';
+  const why = trigger ?? (!was ? 'first deploy' : was !== sha ? `new sha, was ${was.slice(0, 7)}` : 'same sha: orders or HQ env changed');
   ctx.log(`${ctrl.name}: deploying ${service.orders.giturl} at ${sha.slice(0, 7)} (${why})`);
+  const record = startDeployRecord(ctx.db, { service: ctrl.name, sha, trigger: why });
   ctrl.status(ctx, 'building', '', sha);
   let release: Release;
   try {
@@ -47,22 +104,39 @@ export async function deploy(ctx: AgentContext, ctrl: ServiceController, service
       { dataDir: ctx.dataDir, access: ctx.access, log: () => {}, signal, timeoutMs: ctx.limits.buildTimeoutMs, sandbox },
     );
   } catch (e) {
-    if (signal.aborted) return false;
-    return failed(ctx, ctrl, sha, inputs, `build failed: ${(e as Error).message}`);
+    if (signal.aborted) return cancelled(ctx, record);
+    return failed(ctx, ctrl, sha, inputs, `build failed: ${(e as Error).message}`, record);
   }
-  if (signal.aborted) return false;
-  return ctrl.serial(async () => {
-    if (signal.aborted || ctrl.removed) return false;
+  if (signal.aborted) return cancelled(ctx, record);
+  const id = release.config.id;
+  const slots = slotsOf(formationOf(release, service.orders.scale));
+  if (!service.orders.unpublished && !slots.some((s) => s.process === 'web')) {
+    const none = processCommand(release, 'web') === '';
+    return failed(ctx, ctrl, sha, inputs, `release ${id}: ${none ? 'no web process (Procfile web: line) for a published service: add one, or order it unpublished' : 'web is scaled to 0 on a published service'}`, record, id);
+  }
+  ctrl.status(ctx, 'starting', 'release phase', sha);
+  const phase = await releasePhase(ctx, ctrl.name, release, signal);
+  if (signal.aborted) return cancelled(ctx, record);
+  if (phase !== null) return failed(ctx, ctrl, sha, inputs, `release ${id}: ${phase}`, record, id);
+  const ok = await ctrl.serial(async () => {
+    if (signal.aborted || ctrl.removed) return cancelled(ctx, record);
     ctrl.status(ctx, 'starting', '', sha);
-    const r = await launch(ctx, ctrl.name, release, signal);
-    if (!r.ok) return signal.aborted ? false : failed(ctx, ctrl, sha, inputs, `release ${release.config.id}: ${r.reason}`);
+    const r = await startSlots(ctx, ctrl.name, release, slots, signal);
+    if (!r.ok) return signal.aborted ? cancelled(ctx, record) : failed(ctx, ctrl, sha, inputs, `release ${id}: ${r.reason}`, record, id);
     if (signal.aborted || ctrl.removed) {
-      await r.instance.stop(ctx.limits.stopGraceMs);
-      return false;
+      await Promise.all(slots.map((s) => s.instance?.stop(ctx.limits.stopGraceMs)));
+      return cancelled(ctx, record);
     }
     ctrl.failure = null;
-    ctrl.crashes = 0;
-    await switchTo(ctx, ctrl, release, r.instance, inputs);
+    await switchTo(ctx, ctrl, release, slots, inputs);
+    finishDeployRecord(ctx.db, record, { result: 'serving', release: id });
     return true;
   });
+  if (ok) await postdeploy(ctx, ctrl, release);
+  return ok;
+}
+
+function cancelled(ctx: AgentContext, record: number): false {
+  finishDeployRecord(ctx.db, record, { result: 'cancelled', reason: 'cancelled' });
+  return false;
 }

@@ -1,36 +1,52 @@
 import type { AgentContext } from '../context.js';
-import { waitHealthy } from '../runtime/health.js';
 import { freePort, Instance } from '../runtime/instances.js';
 import type { Release } from '../types.js';
+import { numberSetting, SECONDS } from '../../util/number-setting.js';
+import { startupChecks, waitAlive, waitStartup } from './startup-checks.js';
 
 export type LaunchResult = { readonly ok: true; readonly instance: Instance } | { readonly ok: false; readonly reason: string };
 
+/** The release's command of a process type ('' when it has none); releases from before process types know only web. */
+export function processCommand(release: Release, process: string): string {
+  const cfg = release.config;
+  return cfg.processes?.[process] ?? (process === 'web' ? cfg.command : '');
+}
+
+/** STARPHLEET_WORKER_UP of the service's env, else the ship's. */
+function workerUpMs(ctx: AgentContext, release: Release): number {
+  const v = release.config.env.STARPHLEET_WORKER_UP;
+  return v === undefined ? ctx.limits.workerUpMs : numberSetting(v, 'STARPHLEET_WORKER_UP', 10, SECONDS) * 1000;
+}
+
 /**
- * Starts an instance of the release on a fresh port and waits for its healthcheck. A failure stops the instance and
- * says why in its own log, so `starphleet logs` shows the reason next to what the app printed.
+ * Starts an instance of one process type of the release (web by default) on a fresh port and waits until it is up:
+ * web passes its startup checks (app.json's, or the healthcheck path), any other type stays alive for
+ * STARPHLEET_WORKER_UP seconds. A failure stops the instance and says why in its own log, so `starphleet logs` shows
+ * the reason next to what the app printed.
  */
-export async function launch(ctx: AgentContext, service: string, release: Release, signal?: AbortSignal): Promise<LaunchResult> {
+export async function launch(ctx: AgentContext, service: string, release: Release, signal?: AbortSignal, process = 'web', index = 1): Promise<LaunchResult> {
+  const command = processCommand(release, process);
+  if (command.trim() === '') return { ok: false, reason: `the release has no ${process} process (Procfile)` };
   const port = await freePort(ctx.takenPorts());
   let instance: Instance;
   try {
-    instance = Instance.start(ctx.db, ctx.runtime, { service, release, port, dataDir: ctx.dataDir });
+    instance = Instance.start(ctx.db, ctx.runtime, { service, release, port, dataDir: ctx.dataDir, process, command });
   } catch (e) {
-    return { ok: false, reason: `could not start: ${(e as Error).message}` };
+    return { ok: false, reason: `could not start ${process}.${index}: ${(e as Error).message}` };
   }
   const cfg = release.config;
-  instance.note(`started release ${cfg.id} (${cfg.sha.slice(0, 7)}) with ${ctx.runtime.kind} runtime on port ${port}, pid ${instance.record.pid}: ${cfg.command}`);
-  const health = await waitHealthy({
-    upstream: instance.backend.upstream,
-    path: cfg.healthcheck,
-    timeoutMs: cfg.healthcheckTimeoutSeconds * 1000,
-    exited: instance.exited,
-    ...(signal ? { signal } : {}),
-  });
-  if (health.ok) {
-    instance.note(`healthy: GET ${cfg.healthcheck} answered 200`);
+  const name = `${process}.${index}`;
+  instance.note(`started ${name} of release ${cfg.id} (${cfg.sha.slice(0, 7)}) with ${ctx.runtime.kind} runtime on port ${port}, pid ${instance.record.pid}: ${command}`);
+  const sig = signal ? { signal } : {};
+  const up =
+    process === 'web'
+      ? await waitStartup({ upstream: instance.backend.upstream, checks: startupChecks(cfg), timeoutMs: cfg.healthcheckTimeoutSeconds * 1000, exited: instance.exited, ...sig })
+      : await waitAlive(instance.exited, workerUpMs(ctx, release), signal);
+  if (up.ok) {
+    instance.note(process === 'web' ? `healthy: ${name} passed its health checks` : `up: ${name} stayed alive ${workerUpMs(ctx, release) / 1000} s`);
     return { ok: true, instance };
   }
-  instance.note(`failed: ${health.reason}`);
+  instance.note(`failed: ${up.reason} (${name})`);
   await instance.stop(ctx.limits.stopGraceMs);
-  return { ok: false, reason: health.reason };
+  return { ok: false, reason: process === 'web' ? up.reason : `${name}: ${up.reason}` };
 }

@@ -2,18 +2,19 @@ import type { Service } from '../../headquarters/types.js';
 import { deleteAgentService, listInstances } from '../../state/instances.js';
 import { deleteServiceStatus } from '../../state/services.js';
 import type { AgentContext } from '../context.js';
-import type { ServiceController } from './controller.js';
+import { allRunning, type ServiceController } from './controller.js';
+import { clearPin, getPin } from '../../state/deploys.js';
 import { deploy, inputsDigest } from './deploy.js';
 import { killRecorded } from '../runtime/instances.js';
 import type { Semaphore } from './semaphore.js';
 import { retire } from './switch.js';
 
 /** Starts a deploy in the background (bounded across services by the semaphore); at most one per service. */
-export function startDeploy(ctx: AgentContext, sem: Semaphore, ctrl: ServiceController, service: Service, sha: string, hqEnv: Readonly<Record<string, string>>, inputs: string): Promise<boolean> {
+export function startDeploy(ctx: AgentContext, sem: Semaphore, ctrl: ServiceController, service: Service, sha: string, hqEnv: Readonly<Record<string, string>>, inputs: string, trigger?: string): Promise<boolean> {
   const abort = new AbortController();
   ctrl.abort = abort;
   const run = sem
-    .run(() => (abort.signal.aborted ? Promise.resolve(false) : deploy(ctx, ctrl, service, sha, hqEnv, inputs, abort.signal)))
+    .run(() => (abort.signal.aborted ? Promise.resolve(false) : deploy(ctx, ctrl, service, sha, hqEnv, inputs, abort.signal, trigger)))
     .catch((e: unknown) => {
       ctx.log(`${ctrl.name}: deploy crashed: ${(e as Error).stack ?? String(e)}`);
       ctrl.status(ctx, 'failed', `deploy crashed: ${(e as Error).message}`);
@@ -43,16 +44,25 @@ export async function reconcileService(ctx: AgentContext, sem: Semaphore, ctrl: 
     const message = `cannot resolve ${service.orders.giturl}${service.orders.ref ? `#${service.orders.ref}` : ''}: ${(e as Error).message}`;
     if (ctrl.failure?.reason !== message) ctx.log(`${ctrl.name}: ${message}`);
     ctrl.failure = { inputs: '', attempts: 0, retryAt: 0, reason: message };
-    ctrl.status(ctx, ctrl.serving?.instance ? 'serving' : 'failed', message);
+    ctrl.status(ctx, allRunning(ctrl.serving) ? 'serving' : 'failed', message);
     return;
   }
   if (ctrl.deploying || ctrl.removed) return;
+  const pin = getPin(ctx.db, ctrl.name);
+  if (pin) {
+    // Pinned by a rollback: held while the ref stays where it was; a new sha on the ref deploys and ends the pin.
+    if (pin.sha === sha) return;
+    clearPin(ctx.db, ctrl.name);
+    ctx.log(`${ctrl.name}: its ref moved to ${sha.slice(0, 7)}: the pin on release ${pin.release} ends`);
+    void startDeploy(ctx, sem, ctrl, service, sha, hqEnv, inputsDigest(service, sha, hqEnv), `new sha ${sha.slice(0, 7)} ends the pin on ${pin.release}`);
+    return;
+  }
   const inputs = inputsDigest(service, sha, hqEnv);
   if (ctrl.serving?.inputs === inputs) {
     if (ctrl.failure?.inputs === '') {
       // The ref resolves again: clear the message it left.
       ctrl.failure = null;
-      ctrl.status(ctx, ctrl.serving.instance ? 'serving' : 'starting');
+      ctrl.status(ctx, allRunning(ctrl.serving) ? 'serving' : 'starting');
     }
     return;
   }
@@ -64,13 +74,13 @@ export async function reconcileService(ctx: AgentContext, sem: Semaphore, ctrl: 
 export async function removeController(ctx: AgentContext, ctrl: ServiceController): Promise<void> {
   ctrl.removed = true;
   ctrl.abort?.abort();
-  if (ctrl.restartTimer) clearTimeout(ctrl.restartTimer);
+  ctrl.clearRestarts();
   ctx.publishRoutes();
   ctx.log(`${ctrl.name}: order removed: stopping`);
   await ctrl.deploying;
   await ctrl.serial(async () => {
-    const instance = ctrl.serving?.instance;
-    if (instance) await retire(ctx, instance, 'order removed');
+    await Promise.all((ctrl.serving?.slots ?? []).map((s) => (s.instance ? retire(ctx, s.instance, 'order removed') : undefined)));
+    clearPin(ctx.db, ctrl.name);
     for (const rec of listInstances(ctx.db)) if (rec.service === ctrl.name) await killRecorded(ctx.db, rec, ctx.limits.stopGraceMs, ctx.dataDir);
     try {
       await ctx.build.removeService(ctx.dataDir, ctrl.name);

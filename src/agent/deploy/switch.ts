@@ -1,7 +1,9 @@
 import { describeCounts } from '../../frontdoor/backend.js';
 import { saveAgentService } from '../../state/instances.js';
 import type { AgentContext } from '../context.js';
-import type { ServiceController } from './controller.js';
+import type { ServiceController, Slot } from './controller.js';
+import { describeFormation } from './formation.js';
+import { launch } from './launch.js';
 import type { Instance } from '../runtime/instances.js';
 import type { Release } from '../types.js';
 
@@ -27,20 +29,42 @@ export async function retire(ctx: AgentContext, instance: Instance, why: string)
 }
 
 /**
- * A healthy instance takes the route in one swap of the route table; the release becomes `current`; the instance it
- * replaces drains and stops; old releases beyond the kept number are pruned. Call under the controller's lock.
+ * Starts every slot of a release's formation at once (each web instance health-checked, each other one alive for
+ * STARPHLEET_WORKER_UP); if any fails, the ones started are stopped and the first reason is returned.
  */
-export async function switchTo(ctx: AgentContext, ctrl: ServiceController, release: Release, instance: Instance, inputs: string | null): Promise<void> {
-  const old = ctrl.serving?.instance ?? null;
-  instance.setState('serving');
-  ctrl.serving = { release, instance, inputs };
-  ctx.watch(ctrl, instance);
+export async function startSlots(ctx: AgentContext, service: string, release: Release, slots: readonly Slot[], signal?: AbortSignal): Promise<{ ok: true } | { ok: false; reason: string }> {
+  const results = await Promise.all(slots.map(async (slot) => ({ slot, r: await launch(ctx, service, release, signal, slot.process, slot.index) })));
+  const bad = results.find((x) => !x.r.ok);
+  if (!bad) {
+    for (const { slot, r } of results) if (r.ok) slot.instance = r.instance;
+    return { ok: true };
+  }
+  await Promise.all(results.map(({ r }) => (r.ok ? r.instance.stop(ctx.limits.stopGraceMs) : undefined)));
+  return { ok: false, reason: bad.r.ok ? '' : bad.r.reason };
+}
+
+/**
+ * The new release's healthy instances take the route in one swap of the route table; the release becomes `current`;
+ * every instance it replaces (each type, each scaled one) drains and stops; old releases beyond the kept number are
+ * pruned. Call under the controller's lock.
+ */
+export async function switchTo(ctx: AgentContext, ctrl: ServiceController, release: Release, slots: Slot[], inputs: string | null): Promise<void> {
+  const old = (ctrl.serving?.slots ?? []).flatMap((s) => (s.instance ? [s.instance] : []));
+  ctrl.clearRestarts();
+  const fresh = new Set<Instance>();
+  for (const s of slots) {
+    if (!s.instance) continue;
+    fresh.add(s.instance);
+    s.instance.setState('serving');
+  }
+  ctrl.serving = { release, slots, inputs };
+  for (const i of fresh) ctx.watch(ctrl, i);
   ctx.publishRoutes();
   await ctx.build.markServing(ctx.dataDir, ctrl.name, release.config.id);
   saveAgentService(ctx.db, { name: ctrl.name, mount: ctrl.mount, published: ctrl.published, release: release.config.id, inputs });
   ctrl.status(ctx, 'serving');
-  ctx.log(`${ctrl.name}: release ${release.config.id} (${release.config.sha.slice(0, 7)}) serves on port ${instance.port}`);
-  if (old && old !== instance) await retire(ctx, old, `replaced by release ${release.config.id}`);
+  ctx.log(`${ctrl.name}: release ${release.config.id} (${release.config.sha.slice(0, 7)}) serves (${describeFormation(slots)})`);
+  await Promise.all(old.filter((i) => !fresh.has(i)).map((i) => retire(ctx, i, `replaced by release ${release.config.id}`)));
   try {
     await ctx.build.pruneReleases(ctx.dataDir, ctrl.name, ctx.limits.keepReleases);
   } catch (e) {

@@ -79,15 +79,23 @@ export class Instance {
     return this.rec.port;
   }
 
+  /** Its Procfile type: web, worker, ... */
+  get process(): string {
+    return this.rec.process;
+  }
+
   /** True once stop() was called: an exit then is expected, not a crash. */
   get stopping(): boolean {
     return this.stopRequested;
   }
 
-  static start(db: Db, runtime: Runtime, o: { service: string; release: Release; port: number; dataDir: string }): Instance {
+  /** process: the Procfile type (default web), with its command; only web is routed (has a bridge). */
+  static start(db: Db, runtime: Runtime, o: { service: string; release: Release; port: number; dataDir: string; process?: string; command?: string }): Instance {
     const logFile = instanceLogFile(o.dataDir, o.service, o.release.config.id);
-    const id = `${o.release.config.id}-${randomBytes(3).toString('hex')}`;
-    const s = spawnInstance(runtime, { id, release: o.release, port: o.port, dataDir: o.dataDir, logFile });
+    const process = o.process ?? 'web';
+    const id = `${o.release.config.id}-${process === 'web' ? '' : `${process}-`}${randomBytes(3).toString('hex')}`;
+    const spec = { id, release: o.release, port: o.port, dataDir: o.dataDir, logFile, process, routed: process === 'web', ...(o.command !== undefined ? { command: o.command } : {}) };
+    const s = spawnInstance(runtime, spec);
     const rec: InstanceRecord = {
       id,
       service: o.service,
@@ -98,6 +106,7 @@ export class Instance {
       state: 'starting',
       runtime: runtime.kind,
       startedAt: new Date().toISOString(),
+      process,
     };
     insertInstance(db, rec);
     return new Instance(db, rec, logFile, s.exited, o.dataDir);

@@ -35,7 +35,7 @@ export function bwrapRuntime(host: SandboxHost): Runtime {
         env: { ...env, HOME: '/tmp' },
         hostname: spec.release.config.service.slice(0, 63),
         limits,
-        init: { kind: 'instance', script, bridge: true },
+        init: spec.oneOff ? { kind: 'step', argv: ['bash', '-c', script] } : { kind: 'instance', script, bridge: spec.routed !== false },
       });
       return { file: p.file, args: p.args, env: p.env, cwd: '/' };
     },

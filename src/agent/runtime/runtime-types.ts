@@ -12,6 +12,14 @@ export interface InstanceSpec {
   /** The ship's data dir: `<dataDir>/data` is the instance's /var/data. */
   readonly dataDir: string;
   readonly logFile: string;
+  /** The Procfile type it runs (web, worker, ...); web when not given. */
+  readonly process?: string;
+  /** The command, when not the release's web command (another process type, a one-off). */
+  readonly command?: string;
+  /** Only web instances are reached by the data plane: the others get no bridge. */
+  readonly routed?: boolean;
+  /** A one-off (release phase, `starphleet run`, cron): runs in the foreground of its sandbox with the caller's stdio. */
+  readonly oneOff?: boolean;
 }
 
 /** What to spawn (detached, in its own group) for an instance. */

@@ -75,6 +75,8 @@ export function instanceEnv(spec: InstanceSpec, base: NodeJS.ProcessEnv = proces
     LANG: base.LANG ?? 'C.UTF-8',
     ...spec.release.config.env,
     PORT: String(spec.port),
+    // Heroku's DYNO names the process (web, worker, release, run; Heroku adds the instance number).
+    ...(spec.process !== undefined ? { DYNO: spec.process } : {}),
   };
 }
 
@@ -85,7 +87,7 @@ export function instanceEnv(spec: InstanceSpec, base: NodeJS.ProcessEnv = proces
 export function spawnInstance(runtime: Runtime, spec: InstanceSpec): Spawned {
   mkdirSync(dirname(spec.logFile), { recursive: true });
   mkdirSync(`${spec.dataDir}/data`, { recursive: true });
-  const { file, args, env, cwd } = runtime.launch(spec, instanceScript(spec.release.config.command), instanceEnv(spec));
+  const { file, args, env, cwd } = runtime.launch(spec, instanceScript(spec.command ?? spec.release.config.command), instanceEnv(spec));
   const fd = openSync(spec.logFile, 'a');
   try {
     const child = spawn(file, args, { cwd, env, detached: true, stdio: ['ignore', fd, fd] });

@@ -9,7 +9,8 @@
  * a slirp4netns uplink and only then lets the sandbox run (--block-fd). It ends with bwrap, taking slirp4netns along.
  * Args: run dir, cgroup.procs files (':'-separated), uid, gid ('-' = do not switch), net (slirp|none), bwrap args.
  * Its env is the ship's minimal one: the service's env reaches the sandbox only as a file (--ro-bind-data), so none of
- * it (LD_PRELOAD, BASH_ENV...) ever applies to a root process.
+ * it (LD_PRELOAD, BASH_ENV...) ever applies to a root process. `0<&0`: bash gives a background job /dev/null as
+ * stdin unless it is redirected; a one-off (`starphleet run`) needs the caller's stdin and terminal.
  */
 export const LAUNCHER = String.raw`
 run=$1 procs=$2 uid=$3 gid=$4 net=$5
@@ -24,7 +25,7 @@ mkfifo -m 600 "$run/go" || exit 125
 exec 4<>"$run/go"
 drop=()
 if [ "$uid" != - ]; then drop=(setpriv --reuid="$uid" --regid="$gid" --clear-groups --inh-caps=-all --bounding-set=-all --); fi
-"${"$"}{drop[@]}" bwrap --info-fd 3 --block-fd 4 --ro-bind-data 5 /run/starphleet/env "$@" 3>"$run/info" 5<"$run/env" &
+"${"$"}{drop[@]}" bwrap --info-fd 3 --block-fd 4 --ro-bind-data 5 /run/starphleet/env "$@" 3>"$run/info" 5<"$run/env" 0<&0 &
 bw=$!
 cp=
 while kill -0 $bw 2>/dev/null; do

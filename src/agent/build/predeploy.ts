@@ -1,0 +1,23 @@
+import { BuildFailure, type StepContext } from './buildpacks.js';
+import { runScript } from './run-script.js';
+import { instanceScript } from '../runtime/runtime.js';
+
+/**
+ * app.json's `scripts.dokku.predeploy`: after the build, in the built tree (so its writes become part of the
+ * release), in the build's sandbox, with the app's env as its instances get it. Non-zero fails the deploy.
+ */
+export async function runPredeploy(command: string, buildDir: string, env: Readonly<Record<string, string>>, ctx: StepContext): Promise<void> {
+  ctx.log(`-----> Running predeploy (app.json scripts.dokku.predeploy): ${command}`);
+  const r = await runScript('bash', ['-c', instanceScript(command)], {
+    cwd: buildDir,
+    env: { PATH: ctx.scriptEnv.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', HOME: ctx.scriptEnv.HOME ?? buildDir, ...env },
+    log: ctx.log,
+    deadline: ctx.deadline,
+    sandbox: ctx.sandbox,
+    recordIn: ctx.dataDir,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+  });
+  if (r.stopped === 'timeout') throw new BuildFailure('predeploy did not finish within the build time limit and was killed');
+  if (r.stopped === 'aborted') throw new BuildFailure('build cancelled');
+  if (r.code !== 0) throw new BuildFailure(`predeploy (app.json scripts.dokku.predeploy) failed (${r.limit ?? `exit ${r.code ?? 'by signal'}`})`);
+}
