@@ -1,15 +1,16 @@
 /**
- * The front door against nginx, in one run: the same small app served directly, behind nginx and behind a real ship,
- * each measured by wrk. Prints requests/s and p99 latency for each and the ship/nginx ratios.
+ * The data planes against nginx, in one run: the same small app served directly, behind hand-written nginx, and behind
+ * two real ships — one with the `nginx` data plane, one with the `embedded` one — each measured by wrk. Prints
+ * requests/s and p99 latency for each and the ratios to hand-written nginx.
  *
  *   npm run bench:front-door [-- --duration 10 --connections 64]
  *
- * Fairness: the ship is one node process, so nginx gets `worker_processes 1`; both keep connections to the app alive
- * (nginx `keepalive` upstream pool; the ship pools per instance) and both set X-Forwarded-* headers. Needs nginx and
- * wrk (Debian packages) on PATH.
+ * Fairness: the embedded plane is one node process, so every nginx gets `worker_processes 1` (the nginx plane:
+ * STARPHLEET_NGINX_WORKERS=1, its default); all keep connections to the app alive and set X-Forwarded-* headers.
+ * Needs nginx and wrk (Debian packages) on PATH.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -112,7 +113,10 @@ http {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sp-bench-frontdoor-'));
+  // The sandbox user must pass through to the ships' data dirs (mkdtemp makes 0700).
+  chmodSync(dir, 0o711);
   const children: ChildProcess[] = [];
+  const dataDirs: string[] = [];
   const start = (cmd: string, a: string[], env: Record<string, string> = {}, cwd = ROOT): ChildProcess => {
     const c = spawn(cmd, a, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'], detached: true });
     children.push(c);
@@ -131,24 +135,30 @@ async function main(): Promise<void> {
     await until('nginx', () => answers(`http://127.0.0.1:${nginxPort}/`));
 
     repo(join(dir, 'hq'), { orders: `autodeploy ${appDir}\n` });
-    const shipPort = await freePort();
-    const sshPort = await freePort();
-    start(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'ship', '--headquarters', join(dir, 'hq'), '--data', join(dir, 'data'), '--listen', '127.0.0.1', '--http-port', String(shipPort), '--ssh-port', String(sshPort), '--name', 'bench']);
-    await until('the ship to serve the app', () => answers(`http://127.0.0.1:${shipPort}/`));
+    const ships: Record<string, number> = {};
+    for (const plane of ['nginx', 'embedded']) {
+      const shipPort = await freePort();
+      const sshPort = await freePort();
+      dataDirs.push(join(dir, `data-${plane}`));
+      start(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'ship', '--headquarters', join(dir, 'hq'), '--data', join(dir, `data-${plane}`), '--listen', '127.0.0.1', '--http-port', String(shipPort), '--ssh-port', String(sshPort), '--name', `bench-${plane}`, '--data-plane', plane]);
+      await until(`the ship (${plane} data plane) to serve the app`, () => answers(`http://127.0.0.1:${shipPort}/`), 600_000);
+      ships[plane] = shipPort;
+    }
 
     const results: [string, Result][] = [
       ['direct', measure(`http://127.0.0.1:${appPort}/`)],
       ['nginx', measure(`http://127.0.0.1:${nginxPort}/`)],
-      ['ship', measure(`http://127.0.0.1:${shipPort}/`)],
+      ['nginx plane', measure(`http://127.0.0.1:${ships.nginx ?? 0}/`)],
+      ['embedded', measure(`http://127.0.0.1:${ships.embedded ?? 0}/`)],
     ];
     const nginx = results[1]?.[1] as Result;
-    const ship = results[2]?.[1] as Result;
-    console.log(`wrk -t1 -c${CONNECTIONS} -d${DURATION}s, same app (node http, keep-alive); nginx worker_processes 1`);
-    console.log('target      requests/s    p99 latency');
-    for (const [name, r] of results) console.log(`${name.padEnd(10)}  ${r.rps.toFixed(0).padStart(10)}    ${r.p99ms.toFixed(2).padStart(8)} ms`);
-    const rpsRatio = ship.rps / nginx.rps;
-    const p99Ratio = ship.p99ms / nginx.p99ms;
-    console.log(`ship/nginx: requests/s ${rpsRatio.toFixed(2)}x (target >= 0.8x), p99 ${p99Ratio.toFixed(2)}x (target <= 1.5x)`);
+    console.log(`wrk -t1 -c${CONNECTIONS} -d${DURATION}s, same app (node http, keep-alive); every nginx worker_processes 1`);
+    console.log('target         requests/s    p99 latency   vs hand-written nginx');
+    for (const [name, r] of results) {
+      const vs = name === 'direct' || name === 'nginx' ? '' : `   ${(r.rps / nginx.rps).toFixed(2)}x req/s, ${(r.p99ms / nginx.p99ms).toFixed(2)}x p99`;
+      console.log(`${name.padEnd(12)}  ${r.rps.toFixed(0).padStart(10)}    ${r.p99ms.toFixed(2).padStart(8)} ms${vs}`);
+    }
+    console.log('targets: nginx plane >= 0.95x req/s, embedded >= 0.45x req/s, p99 <= 1.5x');
   } finally {
     for (const c of children.reverse()) {
       try {
@@ -158,11 +168,13 @@ async function main(): Promise<void> {
       }
     }
     await new Promise((r) => setTimeout(r, 1500));
-    // The ship leaves its instances running for the next ship to adopt: end the ones of this throw-away data dir.
-    try {
-      execFileSync(process.execPath, ['--import', 'tsx', '-e', `import('./test/helpers/instances.ts').then((m) => m.killRecordedInstances(${JSON.stringify(join(dir, 'data'))}))`], { cwd: ROOT, stdio: 'inherit' });
-    } catch {
-      // best effort
+    // A ship leaves its data plane and instances running for the next ship to adopt: end those of these data dirs.
+    for (const d of dataDirs) {
+      try {
+        execFileSync(process.execPath, ['--import', 'tsx', '-e', `import('./test/helpers/instances.ts').then((m) => m.killRecordedInstances(${JSON.stringify(d)}))`], { cwd: ROOT, stdio: 'inherit' });
+      } catch {
+        // best effort
+      }
     }
     rmSync(dir, { recursive: true, force: true });
   }
