@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // Runs every test/**/*.test.ts with node's test runner (tsx for TypeScript). Node 20's --test takes no globs, so the
 // files are listed here. Arguments narrow the run: `npm test -- ssh` runs the files whose path contains "ssh".
+// The run gets its own TMPDIR; whatever the tests leave in it (files, or processes still using it) fails the run,
+// named, and is then removed: the suite leaves nothing in /tmp and nothing running.
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 function find(dir) {
@@ -13,11 +16,55 @@ function find(dir) {
   });
 }
 
+/** Processes whose command line or working directory is inside dir. */
+function processesIn(dir) {
+  const out = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ').trim();
+      let cwd = '';
+      try {
+        cwd = readlinkSync(`/proc/${name}/cwd`);
+      } catch {
+        cwd = '';
+      }
+      if (cmd.includes(dir) || cwd.startsWith(dir)) out.push({ pid: Number(name), cmd });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
 const filters = process.argv.slice(2);
 const files = find('test').filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
 if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+const runTmp = mkdtempSync(join(tmpdir(), 'starphleet-tests-'));
+// Passable by the sandbox user, like test/helpers/tmp.ts's dirs: ships' data dirs live below it.
+chmodSync(runTmp, 0o711);
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit', env: { ...process.env, TMPDIR: runTmp } });
+let code = r.status ?? 1;
+const procs = processesIn(runTmp);
+if (procs.length > 0) {
+  console.error(`\nthe tests left ${procs.length} process(es) running (now killed):\n${procs.map((p) => `  ${p.pid} ${p.cmd.slice(0, 200)}`).join('\n')}`);
+  for (const p of procs) {
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  code ||= 1;
+}
+// tsx's compile cache is the runner's own, not a test's.
+const left = readdirSync(runTmp).filter((n) => !n.startsWith('tsx-'));
+if (left.length > 0) {
+  console.error(`\nthe tests left ${left.length} entr${left.length === 1 ? 'y' : 'ies'} in the temp dir (now removed): ${left.join(', ')}`);
+  code ||= 1;
+}
+if (!process.env.KEEP_TMP) rmSync(runTmp, { recursive: true, force: true });
+process.exit(code);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
 import { hqCheck } from './commands/hq-check.js';
-import { commandHelp, wantsHelp } from './commands/help.js';
+import { commandHelp, helpExamples, wantsHelp } from './commands/help.js';
 import { ConfigError, evalTimeoutMs, shipOptions, type ShipFlags } from './config.js';
 import { resolve } from 'node:path';
 import { SHIP_COMMANDS } from './commands/registry.js';
@@ -9,22 +9,21 @@ import { registerAdmiralCommands } from './admiral/register.js';
 import { addInstallCommands, InstallError } from './install/cli-commands.js';
 import { notifySystemd } from './install/notify.js';
 import { runOnShip } from './server/run-on-ship.js';
+import { callShip } from './server/control-client.js';
+import { runOneOffHere } from './commands/run-client.js';
 import { log } from './log.js';
 import { startShip } from './ship.js';
 import { Predecessor } from './update/handover-new-ship.js';
 import { DataDirBusy } from './state/lock.js';
 import { VERSION, versionLine } from './version.js';
 
-function examples(...lines: string[]): string {
-  return `\nexamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
-}
 
 const program = new Command();
 program
   .name('starphleet')
   .description('continuous deployment for a phleet of ships driven by a git headquarters')
   .version(versionLine(), '-V, --version', 'print the version and the commit it was built from')
-  .addHelpText('after', `${examples('starphleet hq check                 # check the HQ checkout in this directory', 'starphleet ship --headquarters https://github.com/you/hq.git --data ./data', 'starphleet status --data ./data', 'starphleet logs --help')}\nEvery command answers --help, here and in \`ssh admiral@ship\`. Docs: docs/ in the package.\n`);
+  .addHelpText('after', `${helpExamples('starphleet hq check                 # check the HQ checkout in this directory', 'starphleet ship --headquarters https://github.com/you/hq.git --data ./data', 'starphleet status --data ./data', 'starphleet logs --help')}\nEvery command answers --help, here and in \`ssh admiral@ship\`. Docs: docs/ in the package.\n`);
 
 program
   .command('ship')
@@ -40,7 +39,7 @@ program
   .option('--name <name>', 'ship name (default: hostname)')
   // Only `starphleet update` passes it, to the new version it starts: take over from the ship that started it.
   .addOption(new Option('--takeover', 'take over sockets and instances from the parent ship (update)').hideHelp())
-  .addHelpText('after', examples('starphleet ship --headquarters ./hq --data ./data', 'starphleet ship --headquarters git@github.com:you/hq.git#main --private-key ~/.ssh/id_ed25519'))
+  .addHelpText('after', helpExamples('starphleet ship --headquarters ./hq --data ./data', 'starphleet ship --headquarters git@github.com:you/hq.git#main --private-key ~/.ssh/id_ed25519'))
   .action(async (flags: ShipFlags & { takeover?: boolean }) => {
     const options = shipOptions(flags);
     // Under systemd (Type=notify): the new ship of an update becomes the unit's main process before the old one goes.
@@ -55,12 +54,16 @@ program
       const failed = await notifySystemd({ ready: true, status: `serving ${options.name}` });
       if (failed) log(`systemd: ${failed}`);
     }
+    // Ctrl-C reaches the whole foreground group, so a wrapper (npm run example) may pass on a second SIGINT: one stop.
+    let stopping = false;
     const shutdown = (signal: string): void => {
+      if (stopping) return log(`${signal}: already stopping`);
+      stopping = true;
       log(`${signal}: stopping`);
       void ship.stop().then(() => process.exit(0));
     };
-    process.once('SIGINT', () => shutdown('SIGINT'));
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
   });
 
 /** Commands the running ship answers: sent over its control socket, same code as in admirals' SSH sessions. */
@@ -83,7 +86,9 @@ for (const cmd of SHIP_COMMANDS.filter((c) => c.name !== 'version')) {
         process.stdout.write(commandHelp(cmd, '[--data DIR]'));
         return;
       }
-      process.exitCode = await runOnShip(dataDirFor(flags), [cmd.name, ...command.args], process.stdout, process.stderr);
+      // run spawns the one-off here, with this process's stdin and terminal; the ship only prepares its sandbox.
+      if (cmd.name === 'run') process.exitCode = await runOneOffHere(dataDirFor(flags), command.args, callShip);
+      else process.exitCode = await runOnShip(dataDirFor(flags), [cmd.name, ...command.args], process.stdout, process.stderr);
     });
 }
 
@@ -95,11 +100,11 @@ program
     process.exitCode = await runOnShip(dataDirFor(flags), ['greeting'], process.stdout, process.stderr);
   });
 
-const hq = program.command('hq').description('headquarters tools').addHelpText('after', examples('starphleet hq check', 'starphleet hq check path/to/hq'));
+const hq = program.command('hq').description('headquarters tools').addHelpText('after', helpExamples('starphleet hq check', 'starphleet hq check path/to/hq'));
 hq.command('check')
   .argument('[dir]', 'an HQ checkout (default: the current directory)')
   .description('validate an HQ checkout; exit 1 with file:line errors')
-  .addHelpText('after', examples('cd my-hq && starphleet hq check', 'starphleet hq check ~/src/hq   # exit 0 when clean, 1 with problems as file:line: message'))
+  .addHelpText('after', helpExamples('cd my-hq && starphleet hq check', 'starphleet hq check ~/src/hq   # exit 0 when clean, 1 with problems as file:line: message'))
   .action(async (dir: string | undefined) => {
     process.exitCode = await hqCheck(dir ?? process.cwd(), (s) => process.stdout.write(s), evalTimeoutMs());
   });
@@ -107,7 +112,7 @@ hq.command('check')
 program
   .command('version')
   .description('print the starphleet version (--version adds the commit)')
-  .addHelpText('after', examples('starphleet version', 'starphleet --version', 'ssh -p 2222 admiral@ship starphleet version   # the running ship\'s'))
+  .addHelpText('after', helpExamples('starphleet version', 'starphleet --version', 'ssh -p 2222 admiral@ship starphleet version   # the running ship\'s'))
   .action(() => {
     process.stdout.write(`${VERSION}\n`);
   });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { waitHealthy } from '../src/agent/runtime/health.js';
@@ -89,8 +89,9 @@ for (const runtime of [processRuntime, bwrapRuntime]) {
 }
 
 describe('bubblewrap isolation', () => {
-  test('the instance cannot write its release dir nor see the ship, has a private /tmp and reads and writes /var/data', async () => {
+  test('the instance cannot write its release dir nor see the ship, has a private /tmp and reads and writes /var/data', async (t) => {
     writeFileSync('/tmp/sp-runtime-host-marker', 'host');
+    t.after(() => rmSync('/tmp/sp-runtime-host-marker', { force: true }));
     const instance = await started(bwrapRuntime, 'sandboxed');
     const probe = JSON.parse((await get(instance, '/probe')).body) as Record<string, unknown>;
     assert.equal(probe.writeRelease, false, 'release dir is read-only');

@@ -37,13 +37,24 @@ describe('the CLI helps', { timeout: 300_000 }, () => {
     }
   });
 
-  test('--help lists every command; each command answers --help (logs and ship -h too) with usage and an example, without a ship', () => {
+  test('--help lists every command; each command (and subcommand) answers --help with usage and an example, without a ship', () => {
     const top = cli(['--help']);
     assert.equal(top.code, 0, top.err);
     for (const c of [...SHIP_COMMANDS.map((s) => s.name), ...LOCAL]) assert.match(top.out, new RegExp(`^  ${c.split(' ')[0]}\\b`, 'm'), `${c} in --help`);
     for (const hidden of INTERNAL_COMMANDS) assert.doesNotMatch(top.out, new RegExp(`^  ${hidden.name}\\b`, 'm'));
     assert.match(top.out, /examples:/);
-    for (const c of [...SHIP_COMMANDS.map((s) => s.name), ...LOCAL]) {
+    // Every command --help lists, and the subcommands of groups (hq check, ...): all of them, whoever added them.
+    const listed = (help: string): string[] => {
+      const section = help.split(/^Commands:\n/m)[1]?.split(/\n\n/)[0] ?? '';
+      return section.split('\n').map((l) => /^ {2}([a-z][a-z-]*)/.exec(l)?.[1]).filter((n): n is string => n !== undefined && n !== 'help');
+    };
+    const all: string[] = [];
+    for (const name of listed(top.out)) {
+      const sub = listed(cli([name, '--help']).out);
+      all.push(...(sub.length > 0 ? sub.map((x) => `${name} ${x}`) : [name]));
+    }
+    for (const c of [...SHIP_COMMANDS.map((s) => s.name), ...LOCAL]) assert.ok(all.includes(c), `${c} among ${all.join(', ')}`);
+    for (const c of all) {
       for (const flag of c === 'logs' || c === 'ship' ? ['--help', '-h'] : ['--help']) {
         const r = cli([...c.split(' '), flag]);
         assert.equal(r.code, 0, `${c} ${flag}: ${r.err}`);

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
+import { helpExamples } from '../commands/help.js';
 import { SHIP_COMMANDS } from '../commands/registry.js';
 import { controlSocketPath } from '../server/control-socket.js';
 import { completionScript } from './completion.js';
@@ -70,22 +71,26 @@ export function registerAdmiralCommands(program: Command): void {
     .argument('<target>', 'admiral@host[:port] (port 2222 when not given)')
     .option('--fingerprint <SHA256:...>', 'the host key fingerprint you expect (otherwise you confirm it on the terminal)')
     .description("add a ship: fetch its host key over your ssh, check it, pin it in the config dir")
+    .addHelpText('after', helpExamples('starphleet remote add prod admiral@ship.example.com:2222', 'starphleet remote add prod admiral@ship --fingerprint SHA256:...'))
     .action((name: string, spec: string, flags: { fingerprint?: string }) => guarded(() => remoteAdd(configDir(), name, spec, flags, terminalIo())));
   remote
     .command('list')
     .option('--names', 'only the names, one per line')
     .description('the ships added, with their addresses and pinned fingerprints')
+    .addHelpText('after', helpExamples('starphleet remote list', 'starphleet remote list --names'))
     .action((flags: { names?: boolean }) => guarded(() => remoteList(configDir(), flags, terminalIo())));
   remote
     .command('remove')
     .argument('<name>', 'the remote to forget')
     .description('forget a ship and its pinned host key')
+    .addHelpText('after', helpExamples('starphleet remote remove prod'))
     .action((name: string) => guarded(() => remoteRemove(configDir(), name, terminalIo())));
 
   program
     .command('push')
     .argument('[app]', 'the test-build name (default: the repo directory name)')
     .description('with -s <ship>: git push the current branch to the ship as a test build (adds the git remote if missing)')
+    .addHelpText('after', helpExamples('starphleet -s prod push', 'starphleet -s prod push myapp'))
     .action((app: string | undefined) =>
       guarded(() => {
         const ship = target();
@@ -99,12 +104,14 @@ export function registerAdmiralCommands(program: Command): void {
     .argument('<dir>', 'a new (or empty) directory')
     .option('--key <file.pub>', 'an admiral public key (repeatable; default: ~/.ssh/id_*.pub)', (v: string, prev: string[] = []) => [...prev, v])
     .description('make a new HQ git repo: example orders (the bundled hello service), your key, .starphleet, README')
+    .addHelpText('after', helpExamples('starphleet hq init my-hq', 'starphleet hq init my-hq --key ~/.ssh/id_ed25519.pub'))
     .action((dir: string, flags: { key?: string[] }) => guarded(() => hqInit(dir, flags, (s) => process.stdout.write(s))));
 
   program
     .command('completion')
     .argument('<shell>', 'bash or zsh')
     .description('print the shell completion script: source <(starphleet completion bash)')
+    .addHelpText('after', helpExamples('source <(starphleet completion bash)', 'starphleet completion zsh > ~/.zfunc/_starphleet'))
     .action((shell: string) => guarded(() => (process.stdout.write(completionScript(program, shell)), 0)));
 
   // With a target, a ship command (known here or not: the ship may know more commands than this CLI) runs there.

@@ -9,6 +9,11 @@ export function wantsHelp(args: readonly string[]): boolean {
   return false;
 }
 
+/** The examples block of a commander command's --help: `.addHelpText('after', helpExamples('starphleet x ...'))`. */
+export function helpExamples(...lines: string[]): string {
+  return `\nexamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
+}
+
 /**
  * `starphleet <name> --help`, from the command's own fields (its "docstring"): usage, summary, details, examples.
  * The CLI prints it without asking the ship, so it answers the same on a laptop and in `ssh admiral@ship`.

@@ -2,15 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { helpExamples } from '../commands/help.js';
 import { DEFAULT_SANDBOX_USER } from '../sandbox-user.js';
 import { install, installedDataDir, InstallError, uninstall, UNIT_NAME } from './install.js';
 import { stopShip } from './stop.js';
 
 export { InstallError };
 
-function examples(...lines: string[]): string {
-  return `\nexamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
-}
 
 /** systemctl, when this machine runs systemd and the files are the machine's own (no --root). */
 function systemctl(root: string, ...args: string[]): boolean {
@@ -34,7 +32,7 @@ export function addInstallCommands(program: Command, dataDirFor: (flags: { data?
     .option('--http-port <port>', 'HTTP front door port', '80')
     .option('--ssh-port <port>', 'SSH port of the ship (the machine\'s own sshd keeps 22)', '2222')
     .option('--root <dir>', 'write everything under this directory instead of / (packaging, tests)', '/')
-    .addHelpText('after', examples('sudo starphleet install --headquarters https://github.com/you/hq.git', 'sudo systemctl enable --now starphleet', 'starphleet install --root /tmp/image --data /var/starphleet'))
+    .addHelpText('after', helpExamples('sudo starphleet install --headquarters https://github.com/you/hq.git', 'sudo systemctl enable --now starphleet', 'starphleet install --root /tmp/image --data /var/starphleet'))
     .action((o: { sandboxUser: string; data: string; headquarters?: string; httpPort: string; sshPort: string; root: string }) => {
       process.stdout.write(
         install({ sandboxUser: o.sandboxUser, dataDir: o.data, ...(o.headquarters !== undefined ? { headquarters: o.headquarters } : {}), httpPort: o.httpPort, sshPort: o.sshPort, root: o.root }),
@@ -46,7 +44,7 @@ export function addInstallCommands(program: Command, dataDirFor: (flags: { data?
     .description('as root: stop the ship and its instances, remove the unit, settings and sandbox user install made')
     .option('--remove-data', 'also delete the data dir (releases, state, HQ checkout, host keys)')
     .option('--root <dir>', 'the directory install wrote under', '/')
-    .addHelpText('after', examples('sudo starphleet uninstall', 'sudo starphleet uninstall --remove-data'))
+    .addHelpText('after', helpExamples('sudo starphleet uninstall', 'sudo starphleet uninstall --remove-data'))
     .action(async (o: { removeData?: boolean; root: string }) => {
       const dataDir = installedDataDir(o.root);
       if (systemctl(o.root, 'disable', '--now', UNIT_NAME)) process.stdout.write(`stopped and disabled ${UNIT_NAME}\n`);
@@ -61,7 +59,7 @@ export function addInstallCommands(program: Command, dataDirFor: (flags: { data?
     .option('--all', 'also stop every instance recorded in the data dir')
     .option('--data <dir>', 'data directory (env STARPHLEET_DATA, default /var/starphleet)')
     .option('--grace <seconds>', 'seconds before SIGKILL', '90')
-    .addHelpText('after', examples('starphleet stop --all --data /var/starphleet', 'sudo systemctl stop starphleet && sudo starphleet stop --all'))
+    .addHelpText('after', helpExamples('starphleet stop --all --data /var/starphleet', 'sudo systemctl stop starphleet && sudo starphleet stop --all'))
     .action(async (o: { all?: boolean; data?: string; grace: string }) => {
       const grace = Number(o.grace);
       if (!(grace > 0)) throw new InstallError(`--grace ${JSON.stringify(o.grace)}: needs a positive number of seconds`);

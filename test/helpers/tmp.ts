@@ -3,10 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const made: string[] = [];
-process.on('exit', () => {
+function cleanUp(): void {
   if (process.env.KEEP_TMP) return;
-  for (const d of made) rmSync(d, { recursive: true, force: true });
-});
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+process.on('exit', cleanUp);
+// The test runner ends a file that ran out of time with a signal: 'exit' handlers do not run then.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    cleanUp();
+    process.exit(128 + (signal === 'SIGTERM' ? 15 : 2));
+  });
+}
 
 /** A fresh temp dir, removed when the test process exits (set KEEP_TMP=1 to keep it for a post-mortem). */
 export function tmpDir(prefix = 'sp-'): string {
