@@ -131,13 +131,18 @@ export function pidsRefused(cg: Cgroup): number {
   return 0;
 }
 
-/** Removes the cgroup once its processes are gone (rmdir fails while one is left: then it stays, harmless). */
-export function removeCgroup(cg: Cgroup): void {
-  for (const d of cg.dirs) {
+/**
+ * Removes the cgroup. The processes just killed take a moment to leave it (rmdir is EBUSY meanwhile), so a busy one is
+ * tried again for a while in the background; one that never empties stays, harmless.
+ */
+export function removeCgroup(cg: Cgroup, triesLeft = 100): void {
+  const busy = cg.dirs.filter((d) => {
     try {
       rmdirSync(d);
-    } catch {
-      // Still busy or already gone.
+      return false;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'EBUSY';
     }
-  }
+  });
+  if (busy.length > 0 && triesLeft > 0) setTimeout(() => removeCgroup({ ...cg, dirs: busy }, triesLeft - 1), 100).unref();
 }
