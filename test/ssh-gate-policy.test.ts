@@ -21,6 +21,9 @@ describe('ssh gate policy (unit)', () => {
   it('classifies commands as the requests they amount to', () => {
     assert.deepEqual(classifyExec('admiral', 'starphleet update'), { kind: 'update', command: 'starphleet update' });
     assert.deepEqual(classifyExec('admiral', '  starphleet   update --now'), { kind: 'update', command: '  starphleet   update --now' });
+    // Help is only help: the CLI prints it, nothing is updated.
+    assert.deepEqual(classifyExec('admiral', 'starphleet update --help'), { kind: 'exec', command: 'starphleet update --help' });
+    assert.deepEqual(classifyExec('update', 'starphleet update --help'), { kind: 'update', command: 'starphleet update --help' });
     assert.equal(classifyExec('admiral', 'scp -f -- /data/x').kind, 'scp');
     assert.deepEqual(classifyExec('admiral', 'scp -v -r -t /data'), { kind: 'scp', command: 'scp -v -r -t /data', direction: 'upload' });
     assert.equal(classifyExec('admiral', '/usr/bin/scp -pf /etc/passwd').kind, 'scp');

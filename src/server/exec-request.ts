@@ -28,7 +28,8 @@ export function classifyExec(user: string, command: string): SshRequest {
   }
   const direction = scpDirection(words);
   if (direction) return { kind: 'scp', command, direction };
-  if (words[0] === 'starphleet' && words[1] === 'update') return { kind: 'update', command };
+  // `starphleet update --help` only prints the help (the CLI answers it without asking the ship): an exec, not an update.
+  if (words[0] === 'starphleet' && words[1] === 'update' && !words.slice(2).some((w) => w === '--help' || w === '-h')) return { kind: 'update', command };
   return { kind: 'exec', command };
 }
 
