@@ -1,40 +1,48 @@
 import type { AgentContext } from '../context.js';
-import type { ServiceController } from './controller.js';
+import type { ServiceController, Slot } from './controller.js';
+import { allRunning } from './controller.js';
 import type { Instance } from '../runtime/instances.js';
+import { formationOf, slotsOf } from './formation.js';
 import { launch } from './launch.js';
 import { backoffMs } from '../limits.js';
-import { switchTo } from './switch.js';
+import { startSlots, switchTo } from './switch.js';
 
 /** Crashes further apart than this do not count as "in a row". */
 const CRASH_WINDOW_MS = 10 * 60 * 1000;
 const CRASH_MAX_DELAY_MS = 60 * 1000;
 
 /**
- * Starts the serving release again (after a crash, or at ship start when its instance is gone), without a rebuild.
- * A failed start counts as one more crash.
+ * Starts one slot of the serving release again (after a crash, or at ship start when its instance is gone), without a
+ * rebuild. A failed start counts as one more crash of that slot.
  */
-export function restartServing(ctx: AgentContext, ctrl: ServiceController, isStopped: () => boolean): Promise<void> {
+export function restartSlot(ctx: AgentContext, ctrl: ServiceController, slot: Slot, isStopped: () => boolean): Promise<void> {
   return ctrl.serial(async () => {
     const serving = ctrl.serving;
-    if (isStopped() || ctrl.removed || !serving || serving.instance !== null || ctrl.serving !== serving) return;
+    if (isStopped() || ctrl.removed || !serving || slot.instance !== null || !serving.slots.includes(slot)) return;
     const id = serving.release.config.id;
-    ctrl.status(ctx, 'starting', `starting release ${id} again`);
-    const r = await launch(ctx, ctrl.name, serving.release);
+    const name = `${slot.process}.${slot.index}`;
+    ctrl.status(ctx, 'starting', `starting ${name} of release ${id} again`);
+    const r = await launch(ctx, ctrl.name, serving.release, undefined, slot.process, slot.index);
     if (isStopped() || ctrl.removed || ctrl.serving !== serving) {
       if (r.ok) await r.instance.stop(ctx.limits.stopGraceMs);
       return;
     }
     if (!r.ok) {
-      crashed(ctx, ctrl, `release ${id} did not start again: ${r.reason}`, isStopped);
+      crashed(ctx, ctrl, slot, `${name} of release ${id} did not start again: ${r.reason}`, isStopped);
       return;
     }
     r.instance.setState('serving');
-    serving.instance = r.instance;
+    slot.instance = r.instance;
     ctx.watch(ctrl, r.instance);
     ctx.publishRoutes();
-    ctrl.status(ctx, 'serving');
-    ctx.log(`${ctrl.name}: release ${id} serves again on port ${r.instance.port}`);
+    if (allRunning(serving)) ctrl.status(ctx, 'serving');
+    ctx.log(`${ctrl.name}: ${name} of release ${id} runs again on port ${r.instance.port}`);
   });
+}
+
+/** Every empty slot of the serving release started again (ship start: instances that are gone). */
+export function restartServing(ctx: AgentContext, ctrl: ServiceController, isStopped: () => boolean): Promise<void> {
+  return Promise.all((ctrl.serving?.slots ?? []).filter((s) => s.instance === null).map((s) => restartSlot(ctx, ctrl, s, isStopped))).then(() => undefined);
 }
 
 /**
@@ -52,11 +60,11 @@ async function fallBack(ctx: AgentContext, ctrl: ServiceController, why: string,
   const older = (await ctx.build.listReleases(ctx.dataDir, ctrl.name).catch(() => [])).filter((r) => r.config.id !== bad.id && r.config.createdAt <= bad.createdAt).reverse();
   await ctrl.serial(async () => {
     for (const release of older) {
-      if (isStopped() || ctrl.removed || ctrl.serving !== serving || serving.instance !== null) return;
-      const r = await launch(ctx, ctrl.name, release);
+      if (isStopped() || ctrl.removed || ctrl.serving !== serving) return;
+      const slots = slotsOf(formationOf(release, ctrl.desired?.orders.scale));
+      const r = await startSlots(ctx, ctrl.name, release, slots);
       if (!r.ok) continue;
-      await switchTo(ctx, ctrl, release, r.instance, null);
-      ctrl.crashes = 0;
+      await switchTo(ctx, ctrl, release, slots, null);
       const message = `release ${bad.id}: ${why}; previous release ${release.config.id} (${release.config.sha.slice(0, 7)}) serves instead`;
       ctx.log(`${ctrl.name}: ${message}`);
       ctrl.status(ctx, 'failed', message);
@@ -68,35 +76,38 @@ async function fallBack(ctx: AgentContext, ctrl: ServiceController, why: string,
   });
 }
 
-/** Counts a crash of the serving release and restarts it with backoff, or gives up after too many in a row. */
-export function crashed(ctx: AgentContext, ctrl: ServiceController, why: string, isStopped: () => boolean): void {
+/** Counts a crash of one slot and restarts it with backoff, or gives up on the release after too many in a row. */
+export function crashed(ctx: AgentContext, ctrl: ServiceController, slot: Slot, why: string, isStopped: () => boolean): void {
   const now = Date.now();
-  if (now - ctrl.lastCrashAt > CRASH_WINDOW_MS) ctrl.crashes = 0;
-  ctrl.crashes++;
-  ctrl.lastCrashAt = now;
-  if (ctrl.crashes > ctx.limits.maxCrashes) {
-    void fallBack(ctx, ctrl, `${why}; crashed ${ctrl.crashes} times in a row`, isStopped);
+  if (now - slot.lastCrashAt > CRASH_WINDOW_MS) slot.crashes = 0;
+  slot.crashes++;
+  slot.lastCrashAt = now;
+  if (slot.crashes > ctx.limits.maxCrashes) {
+    void fallBack(ctx, ctrl, `${why}; crashed ${slot.crashes} times in a row`, isStopped);
     return;
   }
-  const delay = backoffMs(ctrl.crashes, ctx.limits.crashBaseMs, CRASH_MAX_DELAY_MS);
-  ctx.log(`${ctrl.name}: ${why}; restart ${ctrl.crashes} in ${delay / 1000} s`);
+  const delay = backoffMs(slot.crashes, ctx.limits.crashBaseMs, CRASH_MAX_DELAY_MS);
+  ctx.log(`${ctrl.name}: ${why}; restart ${slot.crashes} in ${delay / 1000} s`);
+  // A worker restarting does not take the web part down: status says starting only while some slot is empty.
   ctrl.status(ctx, 'starting', `${why}; restarting in ${delay / 1000} s`);
-  if (ctrl.restartTimer) clearTimeout(ctrl.restartTimer);
-  ctrl.restartTimer = setTimeout(() => {
-    ctrl.restartTimer = null;
-    void restartServing(ctx, ctrl, isStopped);
+  if (slot.restartTimer) clearTimeout(slot.restartTimer);
+  slot.restartTimer = setTimeout(() => {
+    slot.restartTimer = null;
+    void restartSlot(ctx, ctrl, slot, isStopped);
   }, delay);
 }
 
-/** An exit of a serving instance that nobody asked for: take it off the route (503) and restart it. */
+/** An exit of a serving instance that nobody asked for: take it off the route and restart its slot. */
 export async function onInstanceExit(ctx: AgentContext, ctrl: ServiceController, instance: Instance, isStopped: () => boolean): Promise<void> {
-  if (instance.stopping || ctrl.removed || isStopped() || ctrl.serving?.instance !== instance) return;
-  instance.note('exited on its own while serving');
-  ctrl.serving.instance = null;
+  if (instance.stopping || ctrl.removed || isStopped()) return;
+  const slot = ctrl.serving?.slots.find((s) => s.instance === instance);
+  if (!slot) return;
+  const name = `${slot.process}.${slot.index}`;
+  instance.note(`${name} exited on its own while serving`);
+  slot.instance = null;
   ctx.publishRoutes();
   await instance.stop(0);
   // The sandbox's cgroup may know why (the kernel killed it over its memory limit): status says so.
   const why = instance.exitReason;
-  crashed(ctx, ctrl, `instance of release ${instance.record.release} exited${why ? `: ${why}` : ''}`, isStopped);
+  crashed(ctx, ctrl, slot, `${name} of release ${instance.record.release} exited${why ? `: ${why}` : ''}`, isStopped);
 }
-
