@@ -39,7 +39,9 @@ export interface ShipFlags {
   readonly dataPlane?: string;
 }
 
-export class ConfigError extends Error {}
+import { ConfigError } from './util/config-error.js';
+
+export { ConfigError };
 
 const configError = (m: string): ConfigError => new ConfigError(m);
 const PORT: NumberRule = { min: 0, max: 65535, integer: true, plain: true, what: 'a port number (0-65535)', error: configError };

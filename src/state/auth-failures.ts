@@ -1,4 +1,4 @@
-import { ConfigError } from '../config.js';
+import { ConfigError } from '../util/config-error.js';
 import { COUNT, numberSetting } from '../util/number-setting.js';
 import type { Db } from './db.js';
 
