@@ -8,6 +8,7 @@ import { remoteHint } from '../src/update/update.js';
 import { abortableSleep } from '../src/util/abortable-sleep.js';
 import { commit, initRepo } from './helpers/git.js';
 import { startShip, type ShipProcess } from './helpers/ship.js';
+import { startSshShip } from './helpers/ssh.js';
 import { tmpDir } from './helpers/tmp.js';
 
 const short = (sha: string): string => sha.slice(0, 7);
@@ -72,6 +73,19 @@ describe('messages a newcomer reads', { timeout: 300_000 }, () => {
       assert.match(h, /HQ \.starphleet \(export STARPHLEET_REMOTE=/);
     }
     assert.match(remoteHint({ STARPHLEET_REMOTE: 'x' }, 'HQ .starphleet'), /this is STARPHLEET_REMOTE from HQ \.starphleet/);
+  });
+
+  test('ssh update@ship with a remote it cannot reach says where STARPHLEET_REMOTE came from and where to set it', async () => {
+    const s = await startSshShip();
+    ships.push(s.ship);
+    const gone = join(s.dir, 'no-such-remote.git');
+    const sha = commit(s.hq, { '.starphleet': `export STARPHLEET_REMOTE=${gone}#main\n` });
+    await s.ship.waitForLog(new RegExp(`-> ${short(sha)}:`));
+    const r = await s.ssh([], { user: 'update', options: ['-T'] });
+    assert.notEqual(r.code, 0, r.stdout.toString());
+    assert.match(r.stderr, new RegExp(`cannot reach the update remote ${gone}#main: `));
+    assert.match(r.stderr, /this is STARPHLEET_REMOTE from HQ \.starphleet\. Set STARPHLEET_REMOTE to a git url#branch this ship can reach: in the ship's environment \(under systemd: \/etc\/starphleet\/ship\.env/);
+    assert.match(r.stderr, /still running 0\.1\.0/);
   });
 
   test('a follow loop leaves no abort listener behind (no MaxListenersExceededWarning)', async () => {
