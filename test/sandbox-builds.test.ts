@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { groupAlive } from '../src/agent/runtime/proc.js';
+import { killLeftoverBuilds } from '../src/agent/sandbox/build-groups.js';
+import { tmpDir } from './helpers/tmp.js';
+import { waitFor } from './helpers/wait.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * A "ship" process runs a build step in the sandbox (runScript with the host's sandbox and a record in the data dir)
+ * and is killed with -9 in the middle: the step keeps running on its own, and the next ship's start ends it.
+ */
+test('a build step left running by a ship killed with -9 is ended by the next start', async () => {
+  const dataDir = tmpDir('sp-sbx-builds-');
+  const work = join(dataDir, 'work');
+  const code = `
+    import { mkdirSync } from 'node:fs';
+    import { runScript } from './src/agent/build/run-script.ts';
+    import { buildSandbox } from './src/agent/build/step-sandbox.ts';
+    import { DEFAULT_LIMITS } from './src/agent/sandbox/settings.ts';
+    import { openDataDirForSandboxes } from './src/agent/sandbox/data-dir.ts';
+    const host = buildSandbox();
+    openDataDirForSandboxes(${JSON.stringify(dataDir)}, host);
+    mkdirSync(${JSON.stringify(work)}, { recursive: true });
+    console.log('step starting');
+    await runScript('bash', ['-c', 'echo step running; sleep 300'], { cwd: '/', env: { PATH: '/usr/bin:/bin' }, log: (l) => console.log(l), deadline: Date.now() + 600000,
+      sandbox: { host, dataDir: ${JSON.stringify(dataDir)}, mounts: [], hostname: 'b', limits: DEFAULT_LIMITS }, recordIn: ${JSON.stringify(dataDir)} });
+  `;
+  const ship = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  ship.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  ship.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  await waitFor(() => out.includes('step running'), () => `the step to run: ${out}`, 60_000);
+  const records = readdirSync(join(dataDir, 'sandbox', 'builds'));
+  assert.equal(records.length, 1, 'the running step is recorded');
+  const { pid } = JSON.parse(readFileSync(join(dataDir, 'sandbox', 'builds', records[0] as string), 'utf8')) as { pid: number };
+  ship.kill('SIGKILL');
+  await new Promise((r) => ship.once('exit', r));
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(groupAlive(pid), true, 'the step outlived the killed ship');
+  assert.equal(killLeftoverBuilds(dataDir), 1);
+  await waitFor(() => !groupAlive(pid), 'the left-over step to end', 10_000);
+  assert.equal(existsSync(join(dataDir, 'sandbox', 'builds', records[0] as string)), false, 'and its record is gone');
+  assert.equal(killLeftoverBuilds(dataDir), 0, 'nothing is left for a second start');
+});
