@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SandboxLimits } from './settings.js';
 
@@ -145,4 +145,35 @@ export function removeCgroup(cg: Cgroup, triesLeft = 100): void {
     }
   });
   if (busy.length > 0 && triesLeft > 0) setTimeout(() => removeCgroup({ ...cg, dirs: busy }, triesLeft - 1), 100).unref();
+}
+
+/**
+ * Removes empty sandbox cgroups older than minAgeMs: those of instances killed from outside (a ship's stop --all, a
+ * test's cleanup) or of steps whose ship was killed. A younger one may be a sandbox being set up right now.
+ */
+export function sweepEmptyCgroups(minAgeMs = 60_000): number {
+  const version = cgroupVersion();
+  if (version === null) return 0;
+  const parents = version === 1 ? V1_CONTROLLERS.map((c) => join(ROOT, c, ownPath(c) ?? '/', FOLDER)) : [v2Dir('x').base];
+  let removed = 0;
+  for (const parent of parents) {
+    let names: string[];
+    try {
+      names = readdirSync(parent);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const dir = join(parent, name);
+      try {
+        if (!statSync(dir).isDirectory() || Date.now() - statSync(dir).mtimeMs < minAgeMs) continue;
+        if (readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim() !== '') continue;
+        rmdirSync(dir);
+        removed++;
+      } catch {
+        // Busy, or not a cgroup: left alone.
+      }
+    }
+  }
+  return removed;
 }

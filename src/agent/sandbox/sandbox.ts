@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createCgroup, cgroupVersion, procsFiles, type Cgroup } from './cgroups.js';
+import { createCgroup, cgroupVersion, procsFiles, sweepEmptyCgroups, type Cgroup } from './cgroups.js';
 import { systemMounts } from './mounts.js';
 import { BRIDGE, INSTANCE_INIT, LAUNCHER, STEP_INIT } from './scripts.js';
 import type { SandboxLimits } from './settings.js';
@@ -101,6 +101,7 @@ export function prepareSandbox(host: SandboxHost, run: SandboxRun): PreparedSand
   args.push('--chdir', run.chdir, '--', ...tail);
   let cgroup: Cgroup | null = null;
   if (host.cgroups !== null) {
+    sweepEmptyCgroups();
     cgroup = createCgroup(`${run.id}`, run.limits);
     writeFileSync(join(dir, 'cgroup.json'), JSON.stringify(cgroup), { mode: 0o600 });
   }
