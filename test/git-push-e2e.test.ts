@@ -232,4 +232,10 @@ setTimeout(() => {
     assert.ok(rows.some((r) => r.command === "git-receive-pack '/myapp'" && r.fingerprint === admiral.fingerprint), JSON.stringify(rows));
     assert.ok(rows.some((r) => r.command === "git-upload-pack '/myapp'" && r.exitCode === 0), JSON.stringify(rows));
   });
+
+  it('all these pushes and followed test-instance logs left no MaxListenersExceededWarning in the ship log', () => {
+    // Each test instance's log was followed for seconds (a sleep every 200 ms on one signal): listeners must not pile up.
+    assert.ok(pushes.length >= 4);
+    assert.doesNotMatch(ship.output(), /MaxListenersExceededWarning|Possible EventTarget memory leak/);
+  });
 });
