@@ -3,7 +3,7 @@
 // files are listed here. Arguments narrow the run: `npm test -- ssh` runs the files whose path contains "ssh".
 // The run gets its own TMPDIR; whatever the tests leave in it (files, or processes still using it) fails the run,
 // named, and is then removed: the suite leaves nothing in /tmp and nothing running.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,8 +46,10 @@ if (files.length === 0) {
 const runTmp = mkdtempSync(join(tmpdir(), 'starphleet-tests-'));
 // Passable by the sandbox user, like test/helpers/tmp.ts's dirs: ships' data dirs live below it.
 chmodSync(runTmp, 0o711);
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit', env: { ...process.env, TMPDIR: runTmp } });
-let code = r.status ?? 1;
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit', env: { ...process.env, TMPDIR: runTmp } });
+// Ctrl-C or a kill of the run: the tests get it too (same group, or passed on here), and the checks below still run.
+for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => child.kill(s));
+let code = await new Promise((resolve) => child.on('exit', (c, signal) => resolve(c ?? 1)));
 const procs = processesIn(runTmp);
 if (procs.length > 0) {
   console.error(`\nthe tests left ${procs.length} process(es) running (now killed):\n${procs.map((p) => `  ${p.pid} ${p.cmd.slice(0, 200)}`).join('\n')}`);
