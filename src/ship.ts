@@ -10,7 +10,7 @@ import { writeCliWrapper } from './commands/cli-wrapper.js';
 import type { ShipOptions } from './config.js';
 import type { PlaneEvent } from './frontdoor/plane.js';
 import type { PlaneClient } from './frontdoor/plane-client.js';
-import { resolvePlaneKind, startDataPlane } from './frontdoor/plane-process.js';
+import { resolvePlaneKind, supervisedDataPlane } from './frontdoor/plane-process.js';
 import { Headquarters } from './headquarters/headquarters.js';
 import { log as defaultLog, type Logger } from './log.js';
 import { startControlSocket } from './server/control-socket.js';
@@ -122,7 +122,7 @@ export async function startShip(options: ShipOptions, log: Logger = defaultLog, 
     // Hand-over: the old ship stops reconciling before this one adopts its instances; HTTP never moves (the data plane
     // serves on through both ships).
     await predecessor?.pauseAgent();
-    const plane = await startDataPlane({
+    const plane = await supervisedDataPlane({
       dataDir: options.dataDir,
       kind: resolvePlaneKind(options.dataPlane),
       listen: options.listen,
@@ -139,6 +139,10 @@ export async function startShip(options: ShipOptions, log: Logger = defaultLog, 
     door = plane;
     // Stopping the ship leaves the data plane serving (the next ship adopts it); only the connection closes.
     stops.push(() => plane.close());
+    // A data plane that died is started again within a few seconds, with the table in force.
+    const watch = setInterval(() => void plane.ping().catch((e: unknown) => log(`data plane: ${(e as Error).message}`)), 5000);
+    watch.unref();
+    stops.push(() => clearInterval(watch));
     // Routes go out as the agent adopts services; to an adopted plane, only once all are known (agent.start opens it).
     await agent.start(plane);
     stops.push(() => agent.stop());

@@ -58,5 +58,19 @@ for (const plane of PLANES) {
       assert.equal((await send(port, '/app/')).status, 200);
       assert.equal((await send(port, '/starphleet/status')).status, 404);
     });
+
+    test('a data plane that dies is started again by the ship, with the table in force', async () => {
+      assert.ok(ship);
+      const port = ship.httpPort;
+      const dead = readPlaneRecord(dataDir)?.pid ?? 0;
+      assert.ok(dead > 0);
+      process.kill(dead, 'SIGKILL');
+      const next = await waitFor(async () => {
+        const rec = readPlaneRecord(dataDir);
+        return rec && rec.pid !== dead && (await send(port, '/app/')).status === 200 ? rec : null;
+      }, () => `a new data plane serving /app/\n${ship?.output().slice(-2000)}`, 90_000, 250);
+      assert.equal(next.kind, plane);
+      assert.match(ship.output(), /data plane: the running one is gone: starting it again/);
+    });
   });
 }

@@ -77,7 +77,7 @@ for (const plane of PLANES) {
     await waitFor(async () => {
       const s = await status();
       return ['echo', 'other', 'private'].every((n) => s.services.find((v) => v.name === n)?.state === 'serving');
-    }, 'three services serving', 120_000, 250);
+    }, 'three services serving', 400_000, 250);
   });
 
   after(async () => {

@@ -94,6 +94,11 @@ export class PlaneClient implements DataPlane {
   private pendingTable: WireTable | null = null;
   private sending: Promise<void> = Promise.resolve();
 
+  /** The last table sent: a data plane started again (the old one died) gets it at once. */
+  private lastTable: WireTable | null = null;
+  /** Starts a new data plane process when the recorded one is gone (set by the ship; tests leave it unset). */
+  respawn: (() => Promise<{ conn: PlaneConnection; hello: PlaneHello }>) | null = null;
+
   constructor(
     private readonly socketPath: string,
     conn: PlaneConnection,
@@ -123,10 +128,25 @@ export class PlaneClient implements DataPlane {
 
   private async connection(): Promise<PlaneConnection> {
     if (this.conn?.open) return this.conn;
-    this.conn = await PlaneConnection.open(this.socketPath, this.onEvent);
-    const a = await this.conn.ask({ op: 'hello' });
-    if (a.hello) this.hello = a.hello;
+    try {
+      this.conn = await PlaneConnection.open(this.socketPath, this.onEvent);
+      const a = await this.conn.ask({ op: 'hello' });
+      if (a.hello) this.hello = a.hello;
+    } catch (e) {
+      if (!this.respawn) throw e;
+      // The data plane is gone (crashed, killed): a new one, with the table in force.
+      const r = await this.respawn();
+      this.conn = r.conn;
+      this.hello = r.hello;
+      if (this.lastTable && !this.held) await this.conn.ask({ op: 'set-table', table: this.lastTable });
+    }
     return this.conn;
+  }
+
+  /** Checks the data plane answers (starting it again if it is gone). */
+  async ping(): Promise<void> {
+    await this.sending;
+    await (await this.connection()).ask({ op: 'hello' });
   }
 
   setTable(t: WireTable): Promise<void> {
@@ -134,6 +154,7 @@ export class PlaneClient implements DataPlane {
       this.pendingTable = t;
       return Promise.resolve();
     }
+    this.lastTable = t;
     const send = this.sending.then(async () => {
       await (await this.connection()).ask({ op: 'set-table', table: t });
     });
@@ -181,5 +202,13 @@ export class PlaneClient implements DataPlane {
   close(): void {
     this.conn?.close();
     this.conn = null;
+  }
+
+  /** Hands this client's connection and hello to another client (the supervisor's respawn). */
+  detach(): { conn: PlaneConnection; hello: PlaneHello } {
+    const conn = this.conn;
+    if (!conn) throw new Error('data plane: no connection to hand on');
+    this.conn = null;
+    return { conn, hello: this.hello };
   }
 }

@@ -120,6 +120,21 @@ export async function startDataPlane(o: PlaneStart): Promise<PlaneClient> {
   return client;
 }
 
+/** The ship's client, which starts a new data plane (same kind and port) whenever the running one is gone. */
+export async function supervisedDataPlane(o: PlaneStart): Promise<PlaneClient> {
+  const client = await startDataPlane(o);
+  const port = client.port;
+  client.respawn = async () => {
+    const r = await running(o.dataDir, o.onEvent);
+    if (r) return r;
+    o.log('data plane: the running one is gone: starting it again');
+    const fresh = await spawnPlane({ ...o, port });
+    o.log(`data plane: started pid ${fresh.pid} (${fresh.kind}) on port ${fresh.port}`);
+    return fresh.detach();
+  };
+  return client;
+}
+
 async function waitGone(dataDir: string): Promise<void> {
   const rec = readPlaneRecord(dataDir);
   if (!rec) return;
