@@ -4,6 +4,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSyn
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { listTree, unpackLayers } from '../src/agent/build/layers.js';
+import { publicConfig } from '../src/agent/build/release-store.js';
 import { buildRelease, listReleases, loadRelease, markServing, pruneReleases, removeService, servingRelease } from '../src/agent/build/build-release.js';
 import type { BuildInput, Release } from '../src/agent/types.js';
 import { fixtureRepo } from './helpers/fixtures.js';
@@ -57,9 +58,13 @@ describe('layers and the release tree', () => {
     assert.deepEqual([...(await listTree(join(dir, 'only-source'))).keys()], ['.env', 'build.js', 'healthcheck', 'package.json', 'server.js']);
     await unpackLayers(dataDir, release.config.layers.slice(1, 2), join(dir, 'only-build'));
     assert.deepEqual([...(await listTree(join(dir, 'only-build'))).keys()], ['built.txt', 'package-lock.json']);
-    const cfg = JSON.parse(readFileSync(join(release.dir, '.starphleet', 'release.json'), 'utf8')) as { command: string; env: Record<string, string> };
+    // The config layer names the env; its values stay in releases/<id>.json (0600, out of the SFTP view).
+    const cfg = JSON.parse(readFileSync(join(release.dir, '.starphleet', 'release.json'), 'utf8')) as { command: string; env?: unknown; envNames: string[] };
     assert.equal(cfg.command, 'npm start');
-    assert.equal(cfg.env.STARPHLEET_SHIP, 'testship');
+    assert.equal(cfg.env, undefined);
+    assert.ok(cfg.envNames.includes('STARPHLEET_SHIP'));
+    assert.equal(release.config.env.STARPHLEET_SHIP, 'testship');
+    assert.equal(statSync(join(dataDir, 'services', release.config.service, 'releases', `${release.config.id}.json`)).mode & 0o077, 0);
   });
 
   it('the release tree is read-only and its config file matches', async () => {
@@ -145,7 +150,7 @@ describe('serving, listing, pruning, removing', () => {
     assert.equal((await servingRelease(dataDir, 'svc'))?.config.id, releases[0]!.config.id);
     await markServing(dataDir, 'svc', releases[1]!.config.id);
     assert.equal(readlinkSync(join(dataDir, 'services', 'svc', 'current')), `releases/${releases[1]!.config.id}`);
-    assert.deepEqual(JSON.parse(readFileSync(join(dataDir, 'configs', 'svc.json'), 'utf8')), releases[1]!.config);
+    assert.deepEqual(JSON.parse(readFileSync(join(dataDir, 'configs', 'svc.json'), 'utf8')), publicConfig(releases[1]!.config), 'env names, not values');
     assert.equal(readFileSync(join(dataDir, 'services', 'svc', 'current', 'version.txt'), 'utf8'), '1\n');
     await assert.rejects(markServing(dataDir, 'svc', '20000101000000-abcdef0'), /no release/);
     await assert.rejects(markServing(dataDir, '../etc', releases[0]!.config.id), /bad service name/);
