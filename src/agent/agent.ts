@@ -13,6 +13,10 @@ import { Instance, killRecorded } from './runtime/instances.js';
 import { reconcileService, removeController, startDeploy } from './deploy/reconcile.js';
 import { logMaxBytes, rotateIfLarge } from './runtime/instance-logs.js';
 import { Semaphore } from './deploy/semaphore.js';
+import { rollback } from './deploy/rollback.js';
+import { clearPin, closeUnfinishedDeploys, getPin } from '../state/deploys.js';
+import { CronRunner } from './deploy/cron.js';
+import type { Release } from './types.js';
 
 export interface AgentOptions extends AgentSetup {
   readonly pulseSeconds: number;
@@ -47,6 +51,8 @@ export class Agent {
   /** Read once: a bad STARPHLEET_LOG_MAX_BYTES fails the ship's start, not every pulse. */
   private readonly logMax = logMaxBytes();
   readonly ctx: AgentContext;
+  /** app.json `cron` entries of every serving release. */
+  private readonly cron: CronRunner;
 
   constructor(private readonly opts: AgentOptions) {
     this.sem = new Semaphore(opts.limits.maxConcurrentDeploys);
@@ -67,6 +73,7 @@ export class Agent {
       takenPorts: () => new Set(listInstances(opts.db).map((r) => r.port)),
       watch: (ctrl, instance) => void instance.exited.then(() => onInstanceExit(this.ctx, ctrl, instance, isStopped)),
     };
+    this.cron = new CronRunner(this.ctx, () => [...this.ctrls.values()]);
   }
 
   /** Serves a test instance at its own mount (replacing one there); false when an HQ service has that mount. */
@@ -158,6 +165,8 @@ export class Agent {
     }
     this.publishRoutes();
     await this.door?.open();
+    closeUnfinishedDeploys(db);
+    this.cron.start();
     this.schedule();
   }
 
@@ -274,6 +283,42 @@ export class Agent {
     return { ok: false, message: `${name}: ${ctrl.failure?.reason ?? 'redeploy did not finish'}` };
   }
 
+  /** `starphleet rollback`: a retained release serves again without a rebuild, pinned until its ref moves or unpin. */
+  async rollback(name: string, release: string | undefined, by: string): Promise<RedeployResult> {
+    const ctrl = this.ctrls.get(name);
+    const service = this.desired?.services.find((s) => s.name === name);
+    if (!ctrl || ctrl.removed || !service) return { ok: false, message: `no service named ${name}` };
+    while (ctrl.deploying) await ctrl.deploying;
+    const sha = await this.opts.build.resolveRef(service.orders.giturl, service.orders.ref, this.opts.access, this.opts.dataDir).catch(() => null);
+    while (ctrl.deploying) await ctrl.deploying;
+    const run = rollback(this.ctx, ctrl, release, sha, by);
+    // A pulse meanwhile sees a deploy running and leaves the service alone.
+    const deploying = run.then((r) => r.ok).finally(() => {
+      if (ctrl.deploying === deploying) ctrl.deploying = null;
+    });
+    ctrl.deploying = deploying;
+    return run;
+  }
+
+  /** `starphleet unpin`: the service follows its ref again (a deploy starts when it differs from what serves). */
+  unpin(name: string): RedeployResult {
+    const ctrl = this.ctrls.get(name);
+    if (!ctrl || ctrl.removed) return { ok: false, message: `no service named ${name}` };
+    const pin = getPin(this.opts.db, name);
+    if (!pin) return { ok: false, message: `${name} is not pinned` };
+    clearPin(this.opts.db, name);
+    this.opts.log(`${name}: unpinned from release ${pin.release}: it follows its ref again`);
+    ctrl.status(this.ctx, allRunning(ctrl.serving) ? 'serving' : 'starting', '');
+    void this.pulseNow();
+    return { ok: true, message: `${name}: unpinned from release ${pin.release}; it follows its ref again` };
+  }
+
+  /** The serving release of a service, for a one-off (`starphleet run`); null when nothing serves. */
+  servingOf(name: string): Release | null {
+    const ctrl = this.ctrls.get(name);
+    return ctrl && !ctrl.removed ? (ctrl.serving?.release ?? null) : null;
+  }
+
   /**
    * Stops pulsing and cancels deploys; serving instances keep running for the next ship process to adopt. The front
    * door is its owner's to close.
@@ -285,6 +330,7 @@ export class Agent {
   /** Hand-over, old ship: reconcile no more (a successor adopts the instances) while the front door keeps serving. */
   async pause(): Promise<void> {
     this.stopped = true;
+    this.cron.stop();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     for (const c of this.ctrls.values()) {
@@ -299,6 +345,7 @@ export class Agent {
   /** Hand-over failed: reconcile again. */
   resume(): void {
     this.stopped = false;
+    this.cron.start();
     this.schedule();
   }
 }

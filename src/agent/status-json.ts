@@ -1,5 +1,7 @@
 import { currentHqProblems, getKv } from '../state/hq.js';
 import { listServiceStatus } from '../state/services.js';
+import { listInstances } from '../state/instances.js';
+import { listPins } from '../state/deploys.js';
 import type { Db } from '../state/db.js';
 import { VERSION } from '../version.js';
 import { redactCredentials } from '../redact.js';
@@ -18,14 +20,25 @@ export interface StatusJson {
     readonly release: string | null;
     readonly url: string | null;
     readonly message: string;
+    /** Running instances of the serving release per process type: `{ web: 2, worker: 1 }`. */
+    readonly processes: Readonly<Record<string, number>>;
+    /** Set by `rollback`: the release the service is held on, until its ref moves or `unpin`. */
+    readonly pin: { readonly release: string; readonly at: string; readonly by: string } | null;
   }[];
   readonly problems: readonly string[];
 }
 
 export function statusJson(db: Db, name: string, hqUrl: string): StatusJson {
+  const instances = listInstances(db);
+  const pins = listPins(db);
   return {
     ship: { name, version: VERSION, headquarters: { url: redactCredentials(hqUrl), sha: getKv(db, 'hq.sha') || null }, sandbox: getKv(db, 'ship.sandbox') ?? 'unknown' },
-    services: listServiceStatus(db),
+    services: listServiceStatus(db).map((svc) => {
+      const processes: Record<string, number> = {};
+      for (const i of instances) if (i.service === svc.name && i.release === svc.release && i.state === 'serving') processes[i.process] = (processes[i.process] ?? 0) + 1;
+      const pin = pins.find((p) => p.service === svc.name);
+      return { ...svc, processes, pin: pin ? { release: pin.release, at: pin.at, by: pin.by } : null };
+    }),
     problems: currentHqProblems(db).map(formatProblem),
   };
 }

@@ -13,7 +13,7 @@ export interface CommandShip extends UpdateShip {
   readonly options: Pick<ShipOptions, 'dataDir' | 'name' | 'privateKey'>;
   readonly db: Db;
   readonly headquarters: Pick<Headquarters, 'url' | 'current'>;
-  readonly agent: Pick<Agent, 'ctx' | 'redeploy' | 'setTestRoute' | 'removeTestRoute'>;
+  readonly agent: Pick<Agent, 'ctx' | 'redeploy' | 'setTestRoute' | 'removeTestRoute' | 'rollback' | 'unpin' | 'servingOf'>;
   readonly log: Logger;
 }
 

@@ -8,12 +8,27 @@ import { logsCommand } from './logs.js';
 import { pushBuildCommand } from './push-build.js';
 import { pushServeCommand } from './push-serve.js';
 import { redeployCommand } from './redeploy.js';
+import { releasesCommand } from './releases.js';
+import { rollbackCommand } from './rollback.js';
+import { runCommand } from './run.js';
+import { unpinCommand } from './unpin.js';
 import { statusCommand } from './status.js';
 import { updateCommand } from './update.js';
 import { versionCommand } from './version.js';
 
 /** Every operation the running ship answers on its control socket (and so in admirals' SSH sessions). */
-export const SHIP_COMMANDS: readonly ShipCommand[] = [statusCommand, logsCommand, redeployCommand, auditCommand, versionCommand, updateCommand];
+export const SHIP_COMMANDS: readonly ShipCommand[] = [
+  statusCommand,
+  logsCommand,
+  redeployCommand,
+  releasesCommand,
+  rollbackCommand,
+  unpinCommand,
+  runCommand,
+  auditCommand,
+  versionCommand,
+  updateCommand,
+];
 
 /** The ship's own plumbing (git push's hook and session), on the control socket only: not in the CLI or its help. */
 export const INTERNAL_COMMANDS: readonly ShipCommand[] = [pushBuildCommand, pushServeCommand, greetingCommand];

@@ -12,7 +12,8 @@ export const statusCommand: ShipCommand = {
   usage: '[--json]',
   details: `Asks the running ship what it serves: each service's mount, state (building, starting, serving, failed,
 stopped), git sha, release and URL, the reason of a failure, and HQ problems.
-  --json   one object: { ship: {name, version, headquarters: {url, sha}}, services: [...], problems: [...] }`,
+  --json   one object: { ship: {name, version, headquarters: {url, sha}}, services: [...], problems: [...] }; each
+           service has processes ({web: 2, worker: 1}: running instances per Procfile type) and pin (rollback)`,
   examples: ['starphleet status', 'ssh -p 2222 admiral@ship starphleet status --json'],
   async run(args, ctx) {
     const json = args.includes('--json');
@@ -33,8 +34,11 @@ stopped), git sha, release and URL, the reason of a failure, and HQ problems.
     ];
     if (s.services.length === 0) lines.push('no services');
     else {
-      const rows = [['SERVICE', 'MOUNT', 'STATE', 'SHA', 'RELEASE', 'URL']];
-      for (const v of s.services) rows.push([v.name, v.mount, v.state, v.sha?.slice(0, 7) ?? '-', v.release ?? '-', v.url ?? '-']);
+      const rows = [['SERVICE', 'MOUNT', 'STATE', 'SHA', 'RELEASE', 'PROCESSES', 'URL']];
+      for (const v of s.services) {
+        const procs = Object.entries(v.processes).map(([t, n]) => `${t}=${n}`).join(',') || '-';
+        rows.push([v.name, v.mount, v.state, v.sha?.slice(0, 7) ?? '-', `${v.release ?? '-'}${v.pin ? ' (pinned)' : ''}`, procs, v.url ?? '-']);
+      }
       lines.push(table(rows));
       for (const v of s.services) if (v.message) lines.push(`${v.name}: ${v.message}`);
     }

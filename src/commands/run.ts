@@ -1,0 +1,53 @@
+import { prepareOneOff } from '../agent/deploy/one-off.js';
+import { shellQuote } from '../util/shell-quote.js';
+import { audited } from './command-audit.js';
+import type { ShipCommand } from './command.js';
+
+/** The first line the ship sends a `run` client: the launch to spawn, as JSON after this mark. */
+export const RUN_LAUNCH_MARK = 'starphleet-run-launch ';
+
+const USAGE = 'usage: starphleet run <service> [--] <command...>';
+
+/** `run svc -- ls -la` runs those words; `run svc 'echo $PORT'` (one word) is a shell command line, as on Heroku. */
+export function oneOffCommand(words: readonly string[]): string {
+  return words.length === 1 ? (words[0] as string) : words.map(shellQuote).join(' ');
+}
+
+/**
+ * `starphleet run`: the ship prepares a fresh sandbox of the serving release (its env, its limits, no bridge: never
+ * routed) and hands the CLI what to spawn; the CLI runs it with its own stdin, terminal and exit code (commands/
+ * run-client.ts), so a PTY of `ssh -t admiral@ship` reaches the command. The sandbox's run dir and cgroup go when the
+ * CLI hangs up.
+ */
+export const runCommand: ShipCommand = {
+  name: 'run',
+  summary: 'run a one-off command in a fresh sandbox of the serving release',
+  usage: '<service> [--] <command...>',
+  details: `Like heroku run and dokku run: the command runs in the release that serves now, with its env, in the same
+sandbox as its instances (read-only release, /var/data, the service's limits), never routed. stdin, the terminal
+(ssh -t gives one) and the exit code are the caller's. One word is a shell command line ('echo $PORT');
+several words run as they are.`,
+  examples: ['starphleet run hello -- node -e "console.log(process.env.PORT)"', "starphleet run hello 'ls -la /var/data'", 'ssh -t -p 2222 admiral@ship starphleet run hello bash'],
+  async run(args, ctx) {
+    const [service, ...rest] = args;
+    const words = rest[0] === '--' ? rest.slice(1) : rest;
+    if (service === undefined || service.startsWith('-') || words.length === 0) {
+      ctx.err(`${USAGE}\n`);
+      return 2;
+    }
+    const release = ctx.ship.agent.servingOf(service);
+    if (!release) {
+      ctx.err(`starphleet run: ${service} has no serving release (see starphleet status)\n`);
+      return 1;
+    }
+    return audited(ctx, ['run', ...args], async () => {
+      const p = await prepareOneOff(ctx.ship.agent.ctx, release, 'run', oneOffCommand(words));
+      ctx.ship.log(`${service}: one-off ${p.id} of release ${release.config.id}: ${oneOffCommand(words)}`);
+      ctx.out(`${RUN_LAUNCH_MARK}${JSON.stringify(p.launch)}\n`);
+      // The client runs it; its hang-up (the command ended, or Ctrl-C) is when the sandbox's leftovers go.
+      await new Promise<void>((r) => (ctx.signal.aborted ? r() : ctx.signal.addEventListener('abort', () => r(), { once: true })));
+      p.cleanup();
+      return 0;
+    });
+  },
+};
