@@ -11,9 +11,9 @@ import { setKv } from '../state/hq.js';
 /** The agent as `starphleet ship` runs it: the real build side, the runtime this machine supports, limits from env. */
 export function createAgent(options: ShipOptions, db: Db, log: Logger, env: NodeJS.ProcessEnv = process.env): Agent {
   const { runtime, problem } = chooseRuntime(env);
-  if (runtime.kind === 'process') log('WARNING: STARPHLEET_RUNTIME=process: builds and instances run WITHOUT a sandbox, as the ship\'s user (unsafe for untrusted code)');
+  if (runtime.kind === 'process') log('instances run with the process runtime: WARNING: STARPHLEET_RUNTIME=process: builds and instances run WITHOUT a sandbox, as the ship\'s user (unsafe for untrusted code)');
   else if (problem !== null) log(`WARNING: sandbox: ${problem}`);
-  else log('builds and instances run in the bubblewrap sandbox');
+  else log('instances run with the bwrap runtime: builds and instances run in the bubblewrap sandbox');
   setKv(db, 'ship.sandbox', runtime.kind === 'process' ? 'none: STARPHLEET_RUNTIME=process (unsafe for untrusted code)' : problem === null ? 'bubblewrap' : `bubblewrap, but: ${problem}`);
   const left = killLeftoverBuilds(options.dataDir);
   if (left > 0) log(`ended ${left} build step(s) an earlier ship process left running`);
