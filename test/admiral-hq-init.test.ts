@@ -89,5 +89,11 @@ describe('starphleet hq init', () => {
     const status = await admiral(laptop, ['-s', 'home', 'status']);
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, /serving/);
+    const releases = await admiral(laptop, ['-s', 'home', 'releases', 'root']);
+    assert.equal(releases.code, 0, releases.stderr);
+    assert.match(releases.stdout, /[0-9]{14}-[0-9a-f]{7}/, 'the release that serves is listed');
+    const logs = await admiral(laptop, ['-s', 'home', 'logs', 'root']);
+    assert.equal(logs.code, 0, logs.stderr);
+    assert.match(logs.stdout, /hello listening on/);
   });
 });

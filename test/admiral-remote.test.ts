@@ -151,6 +151,13 @@ describe('starphleet -s <ship> <command>', () => {
       assert.equal(r.stdout, d.stdout);
       assert.ok(r.stderr.trim().length > 0, `${args.join(' ')} says why on stderr`);
     }
+    // What the ship answers today (releases came with another issue): the code and message come back as they are.
+    const rel = await admiral(laptop, ['-s', 'prod', 'releases', 'nosuch']);
+    assert.equal(rel.code, 1);
+    assert.match(rel.stderr, /releases: no service named nosuch/);
+    const usage = await admiral(laptop, ['-s', 'prod', 'logs']);
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /usage: starphleet logs <service>/);
   });
 
   it('STARPHLEET_TARGET picks the ship too', async () => {
