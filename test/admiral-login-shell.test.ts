@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +9,7 @@ import { isSameProcess } from '../src/agent/runtime/proc.js';
 import { openDb } from '../src/state/db.js';
 import { listInstances, type InstanceRecord } from '../src/state/instances.js';
 import { fixtureRepo } from './helpers/fixtures.js';
-import { gitIn, initRepo } from './helpers/git.js';
+import { initRepo } from './helpers/git.js';
 import { killRecordedInstances } from './helpers/instances.js';
 import { makeKey, type TestKey } from './helpers/keys.js';
 import { startShip, type ShipProcess } from './helpers/ship.js';
@@ -29,6 +29,24 @@ const hq = join(dir, 'hq');
 let key: TestKey;
 let ship: ShipProcess;
 let hqSha: string;
+
+function cliAsync(args: readonly string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli.ts'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 400_000 }, (e, stdout, stderr) => {
+      if (e && typeof e.code !== 'number') return reject(e);
+      resolve({ status: e ? (e.code as number) : 0, stdout, stderr });
+    });
+  });
+}
+
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !['Z', 'X'].includes(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? '');
+  } catch {
+    return false;
+  }
+}
 
 function instances(): InstanceRecord[] {
   const db = openDb(join(dataDir, 'state.db'));
@@ -101,22 +119,29 @@ describe("admirals' shells", { timeout: 600_000 }, () => {
     assert.doesNotMatch(ship.output(), /checking .*STARPHLEET_REMOTE|running 0\.1\.0; checking/);
   });
 
-  test('starphleet stop --all stops the ship and every instance of its data dir', async () => {
+  test('starphleet stop --all stops the ship and every instance of its data dir', async (t) => {
     const recs = instances();
     assert.ok(recs.length > 0);
     assert.ok(recs.every((r) => isSameProcess(r)));
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli.ts'), 'stop', '--all', '--data', dataDir], { cwd: ROOT, encoding: 'utf8', timeout: 180_000 });
-    assert.equal(r.status, 0, r.stderr);
+    const started = Date.now();
+    // Not spawnSync: this process must go on reading the ship's output (a full pipe blocks the ship) and reaping it.
+    const r = await cliAsync(['stop', '--all', '--grace', '30', '--data', dataDir]);
+    t.diagnostic(`stop --all took ${Math.round((Date.now() - started) / 1000)} s`);
+    assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}\n${ship.output().slice(-2000)}`);
     assert.match(r.stdout, new RegExp(`^ship \\(pid ${ship.child.pid}\\) stopped$`, 'm'));
     assert.match(r.stdout, /^stopped 1 instance: app \(pid \d+\)$/m);
+    // The data plane outlives ships too: --all ends it.
+    const plane = Number(/^data plane \(pid (\d+), \w+\) stopped$/m.exec(r.stdout)?.[1]);
+    assert.ok(plane > 0, r.stdout);
+    // Gone, or a zombie PID 1 has not reaped yet (it reaps slowly here): not running either way.
+    assert.ok(!running(plane), `data plane pid ${plane} still runs`);
     await waitFor(() => ship.child.exitCode !== null, 'the ship to exit', 30_000);
     for (const rec of recs) assert.ok(!isSameProcess(rec), `instance ${rec.id} (pid ${rec.pid}) is gone`);
     assert.deepEqual(instances(), []);
     assert.ok(!existsSync(join(dataDir, 'ship.pid')) || readFileSync(join(dataDir, 'ship.pid'), 'utf8').trim() !== String(ship.child.pid));
-    const again = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli.ts'), 'stop', '--all', '--data', dataDir], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    const again = await cliAsync(['stop', '--all', '--data', dataDir]);
     assert.equal(again.status, 0, again.stderr);
     assert.match(again.stdout, /no ship is running with data dir/);
     assert.match(again.stdout, /no instances were running/);
-    void gitIn;
   });
 });

@@ -1,17 +1,26 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { killRecorded } from '../agent/runtime/instances.js';
+import { stopDataPlane } from '../frontdoor/plane-process.js';
+import { isRecordedProcess, readPlaneRecord } from '../frontdoor/plane-record.js';
 import { openDb } from '../state/db.js';
 import { listInstances } from '../state/instances.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** A live process: kill(pid, 0) also answers for a zombie nobody reaped yet, which has stopped all the same. */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
   }
 }
 
@@ -43,7 +52,7 @@ export interface StopOptions {
 
 /**
  * `starphleet stop [--all]`: SIGTERM to the ship of the data dir (it finishes what it can and exits), SIGKILL after
- * the grace; with --all then every recorded instance (process group SIGTERM, then SIGKILL). Under systemd use
+ * the grace; with --all then the data plane and every recorded instance (process group SIGTERM, then SIGKILL). Under systemd use
  * `systemctl stop starphleet` first, or the unit restarts a ship killed with SIGKILL. Returns the exit code.
  */
 export async function stopShip(o: StopOptions): Promise<number> {
@@ -64,6 +73,12 @@ export async function stopShip(o: StopOptions): Promise<number> {
     } else o.out(`ship (pid ${pid}) stopped\n`);
   }
   if (!o.all) return pid === null ? 1 : 0;
+  // The data plane (the HTTP front door) is its own process and outlives ships like instances do.
+  const plane = readPlaneRecord(o.dataDir);
+  if (plane && isRecordedProcess(plane)) {
+    await stopDataPlane(o.dataDir);
+    o.out(`data plane (pid ${plane.pid}, ${plane.kind}) stopped\n`);
+  }
   const dbPath = join(o.dataDir, 'state.db');
   if (!existsSync(dbPath)) return 0;
   let db: ReturnType<typeof openDb>;
