@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CronExpressionParser } from 'cron-parser';
+import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { BuildFailure } from './buildpacks.js';
 
 /** One `healthchecks.web[]` entry of type startup, with Dokku's defaults filled in. */
@@ -67,15 +68,11 @@ class Reader {
 
 /** Parses app.json text; malformed JSON or a known key of the wrong shape fails naming the file and where. */
 export function parseAppJson(text: string, file = 'app.json'): AppManifest {
-  let root: unknown;
-  try {
-    root = JSON.parse(text);
-  } catch (e) {
-    const msg = (e as Error).message;
-    const pos = /at position (\d+)/.exec(msg);
-    const at = pos ? `:${lineCol(text, Number(pos[1]))}` : '';
-    throw new BuildFailure(`${file}${at}: not valid JSON: ${msg}`);
-  }
+  // jsonc-parser, strict (no comments, no trailing commas): Node 20's JSON.parse does not always say where it failed.
+  const errors: ParseError[] = [];
+  const root: unknown = parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const first = errors[0];
+  if (first) throw new BuildFailure(`${file}:${lineCol(text, first.offset)}: not valid JSON: ${printParseErrorCode(first.error)}`);
   const r: Reader = new Reader(file);
   if (!isObj(root)) r.fail('(top level)', 'an object', root);
   const healthchecks: StartupCheck[] = [];

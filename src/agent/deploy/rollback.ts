@@ -38,6 +38,7 @@ async function target(ctx: AgentContext, ctrl: ServiceController, wanted: string
  */
 export async function rollback(ctx: AgentContext, ctrl: ServiceController, wanted: string | undefined, refSha: string | null, by: string): Promise<RollbackResult> {
   if (!ctrl.serving) return { ok: false, message: `${ctrl.name} serves nothing yet` };
+  const t0 = Date.now();
   const t = await target(ctx, ctrl, wanted);
   if (typeof t === 'string') return { ok: false, message: t };
   const id = t.config.id;
@@ -62,6 +63,7 @@ export async function rollback(ctx: AgentContext, ctrl: ServiceController, wante
     const message = `pinned to release ${id} (${t.config.sha.slice(0, 7)}) by rollback; a new commit on its ref or starphleet unpin ${ctrl.name} ends the pin`;
     ctrl.status(ctx, 'serving', message);
     ctx.log(`${ctrl.name}: rollback by ${by}: release ${id} serves (${describeFormation(slots)}); ${message}`);
-    return { ok: true, message: `${ctrl.name}: release ${id} (${t.config.sha.slice(0, 7)}) serves; ${message}` };
+    const took = ((Date.now() - t0) / 1000).toFixed(1);
+    return { ok: true, message: `${ctrl.name}: release ${id} (${t.config.sha.slice(0, 7)}) serves (switched in ${took} s); ${message}` };
   });
 }
