@@ -8,6 +8,7 @@ import { formatTarget, parseTarget, readRemotes } from '../src/admiral/remotes.j
 import { configDir } from '../src/admiral/config-dir.js';
 import { admiral, makeLaptop } from './helpers/admiral.js';
 import { makeKey } from './helpers/keys.js';
+import { freePort } from './helpers/ship.js';
 import { tmpDir } from './helpers/tmp.js';
 
 describe('admiral targets and arguments', () => {
@@ -38,6 +39,17 @@ describe('admiral targets and arguments', () => {
     const dir = tmpDir('sp-admiral-cfg-');
     writeFileSync(join(dir, 'remotes'), `# c\nprod admiral@h:22 SHA256:${'a'.repeat(43)}\nprod admiral@h:23 SHA256:${'b'.repeat(43)}\n`);
     assert.throws(() => readRemotes(dir), new RegExp(`${join(dir, 'remotes')}:3: remote prod given twice`));
+  });
+});
+
+describe('starphleet remote add without a ship', () => {
+  it('says why it got no host key, and adds nothing', async () => {
+    const laptop = makeLaptop(makeKey(tmpDir('sp-admiral-noship-'), 'k'));
+    const port = await freePort();
+    const r = await admiral(laptop, ['remote', 'add', 'gone', `admiral@127.0.0.1:${port}`, '--fingerprint', `SHA256:${'A'.repeat(43)}`]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`could not get the host key of admiral@127\\.0\\.0\\.1:${port} \\(ssh exited 255\\):\\n.*Connection refused`));
+    assert.equal((await admiral(laptop, ['remote', 'list', '--names'])).stdout, '');
   });
 });
 
