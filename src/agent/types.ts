@@ -17,7 +17,8 @@
 
 import type { AppManifest } from './build/app-json.js';
 
-export type LayerComponent = 'source' | 'build' | 'config';
+/** A built release's three, or a registry component's name (`registry/<component>`, #22). */
+export type LayerComponent = 'source' | 'build' | 'config' | `registry/${string}`;
 
 export interface LayerRef {
   readonly component: LayerComponent;

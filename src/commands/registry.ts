@@ -8,6 +8,7 @@ import { logsCommand } from './logs.js';
 import { pushBuildCommand } from './push-build.js';
 import { pushServeCommand } from './push-serve.js';
 import { redeployCommand } from './redeploy.js';
+import { registryToolCommand } from './registry-tool.js';
 import { releasesCommand } from './releases.js';
 import { rollbackCommand } from './rollback.js';
 import { runCommand } from './run.js';
@@ -25,6 +26,7 @@ export const SHIP_COMMANDS: readonly ShipCommand[] = [
   rollbackCommand,
   unpinCommand,
   runCommand,
+  registryToolCommand,
   auditCommand,
   versionCommand,
   updateCommand,

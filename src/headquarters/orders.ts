@@ -1,5 +1,6 @@
 import { evaluateBashFile, type VerbCall } from './bash-eval.js';
 import { parseGitRef } from './giturl.js';
+import { isRegistryUrl, parseRegistryAutodeploy } from './registry-spec.js';
 import { checkNumberSetting, PORT_NUMBER, POSITIVE_SECONDS } from '../util/number-setting.js';
 import type { Orders, Problem } from './types.js';
 
@@ -29,7 +30,8 @@ export function autodeployFrom(calls: readonly VerbCall[], file: string, problem
     problems.push({ file, line: first.line, message: `autodeploy takes exactly one git url, got ${first.args.length} arguments` });
     return null;
   }
-  const parsed = parseGitRef(first.args[0] as string);
+  const arg = first.args[0] as string;
+  const parsed = isRegistryUrl(arg) ? parseRegistryAutodeploy(arg) : parseGitRef(arg);
   if ('error' in parsed) {
     problems.push({ file, line: first.line, message: `autodeploy: ${parsed.error}` });
     return null;

@@ -1,5 +1,6 @@
 import { fromAllows, parseFromPatterns } from '../headquarters/from-pattern.js';
 import type { Admiral } from '../headquarters/types.js';
+import { shipVerdict } from './ship-user.js';
 
 /**
  * The one authorization decision of the SSH server. Every request a client makes after login goes through
@@ -117,6 +118,8 @@ export function authorize(identity: GateIdentity, request: SshRequest): Verdict 
   const { user, grants } = identity;
   const admitted = admit(grants, identity.remoteAddress);
   if (!admitted.ok) return deny(admitted.reason);
+  // Other ships of the phleet: their own, separate rules (ship-user.ts), before anything admirals may do.
+  if (user === 'ship') return shipVerdict(request);
   const forced = admitted.forced;
 
   switch (request.kind) {

@@ -3,6 +3,7 @@ import { auditFileRead, auditSessionEnd, auditSessionStart } from '../state/audi
 import type { SessionContext } from './session-context.js';
 import { outboundOf } from './sftp/outbound.js';
 import { serveSftp } from './sftp/session.js';
+import { uploadsFor } from './sftp/upload-session.js';
 
 function audited(ctx: SessionContext) {
   const { user, fingerprint, keyFile } = ctx.identity;
@@ -27,7 +28,10 @@ function audited(ctx: SessionContext) {
  * session channel (src/server/sftp/session.ts says why not ssh2's). Audited: the session and every file read.
  */
 export function startSftp(channel: ServerChannel, ctx: SessionContext): () => void {
-  const served = serveSftp(channel, { dataDir: ctx.dataDir, socket: outboundOf(channel), ...audited(ctx) });
+  // Admirals may upload (uploads.ts); another ship sees the registry only, read-only.
+  const scope = ctx.identity.user === 'ship' ? 'ship' : 'admiral';
+  const uploads = scope === 'admiral' ? uploadsFor(ctx) : undefined;
+  const served = serveSftp(channel, { dataDir: ctx.dataDir, socket: outboundOf(channel), ...audited(ctx), scope, ...(uploads ? { uploads } : {}) });
   return () => {
     void served.close();
     channel.close();

@@ -14,6 +14,7 @@ import type { SshLimits } from './limits.js';
 import type { Peer } from './session-env.js';
 import { ConnectionGate } from './session-gate.js';
 import { startSession } from './session-requests.js';
+import { shipKeys } from './ship-keys.js';
 import { USER_NAMES } from './users.js';
 
 export interface SshServerOptions {
@@ -22,6 +23,8 @@ export interface SshServerOptions {
   readonly log: Logger;
   readonly limits: SshLimits;
   readonly hostKeys: readonly HostKey[];
+  /** The HQ checkout, where ships/<name> carries the keys of user `ship` (ship-keys.ts); null before the first sync. */
+  readonly hqDir?: () => string | null;
 }
 
 /** One TCP connection, from accept to close. */
@@ -86,11 +89,16 @@ export class SshServer {
     for (const conn of this.conns.values()) {
       if (!conn.gate) continue;
       const id = conn.gate.identity;
-      if (!conn.gate.rebind(this.keys.find(id.admiral.blob))) {
+      if (!conn.gate.rebind(this.keysFor(id.user).find(id.admiral.blob))) {
         this.opts.log(`ssh ${id.fingerprint} (${id.keyFile}) is no longer admitted: closing its connection from ${conn.peer.remoteAddress}`);
         this.closeConn(conn);
       }
     }
+  }
+
+  /** Admirals' keys for every user but `ship`, whose keys are the phleet's ships (ship-keys.ts). */
+  private keysFor(user: string): AdmiralKeys {
+    return user === 'ship' ? shipKeys(this.opts.hqDir?.() ?? null) : this.keys;
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {
@@ -204,7 +212,7 @@ export class SshServer {
         ? { username: ctx.username, method: ctx.method, key: ctx.key, blob: ctx.blob, hashAlgo: ctx.hashAlgo, ...(ctx.signature ? { signature: ctx.signature } : {}) }
         : { username: ctx.username, method: ctx.method };
     // Before the first HQ sync nobody is an admiral: AdmiralKeys is empty, so every key is refused.
-    const d = decideAuth(req, conn.peer.remoteAddress, this.keys, USER_NAMES);
+    const d = decideAuth(req, conn.peer.remoteAddress, this.keysFor(req.username), USER_NAMES);
     const offered = req.key ? fingerprint(req.key.data) : null;
     if (d.kind === 'probe-ok') {
       ctx.accept();

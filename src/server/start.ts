@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { ShipOptions } from '../config.js';
 import type { Headquarters } from '../headquarters/headquarters.js';
 import type { Logger } from '../log.js';
@@ -21,7 +22,9 @@ export async function startSshServer(options: ShipOptions, db: Db, headquarters:
   setAuditRetention(auditRetentionFromEnv());
   const limits = sshLimitsFromEnv();
   const hostKeys = loadHostKeys(options.dataDir, log);
-  const server = new SshServer({ dataDir: options.dataDir, db, log, limits, hostKeys });
+  // The HQ clone (headquarters.ts keeps it at <data>/hq): ships/<name> there holds the keys of user `ship`.
+  const hqCheckout = join(options.dataDir, 'hq');
+  const server = new SshServer({ dataDir: options.dataDir, db, log, limits, hostKeys, hqDir: () => (headquarters.current ? hqCheckout : null) });
   headquarters.onChange((next) => server.setAdmirals(next.admirals));
   if (headquarters.current) server.setAdmirals(headquarters.current.admirals);
   // A successor ship (hand-over) serves on the old ship's socket: the port is never closed in between.

@@ -187,4 +187,30 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 8,
+    name: 'registry (deploy-tools): component versions by sha256, configurations as ordered layers',
+    sql: `
+      CREATE TABLE registry_versions (
+        component TEXT NOT NULL,
+        version TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        added_at TEXT NOT NULL,
+        PRIMARY KEY (component, version)
+      );
+      CREATE TABLE registry_configs (
+        name TEXT PRIMARY KEY,
+        changed_at TEXT NOT NULL
+      );
+      CREATE TABLE registry_layers (
+        config TEXT NOT NULL REFERENCES registry_configs (name),
+        position INTEGER NOT NULL,
+        component TEXT NOT NULL,
+        version TEXT NOT NULL,
+        PRIMARY KEY (config, position),
+        FOREIGN KEY (component, version) REFERENCES registry_versions (component, version)
+      );
+    `,
+  },
 ];

@@ -2,6 +2,8 @@ import type { GitAccess } from '../../headquarters/git.js';
 import type { SandboxHost } from '../sandbox/sandbox.js';
 import { buildRelease, listReleases, markServing, pruneReleases, removeService, servingRelease } from './build-release.js';
 import { resolveRef } from './source.js';
+import { isRegistryUrl } from '../../headquarters/registry-spec.js';
+import { buildRegistryRelease, resolveRegistryRef } from './registry-release.js';
 import type { BuildInput, LineSink, Release } from '../types.js';
 
 export interface BuildOptions {
@@ -32,8 +34,9 @@ export interface BuildSide {
 
 /** The build side as shipped: source.ts and build-release.ts. */
 export const releaseBuildSide: BuildSide = {
-  resolveRef: (giturl, ref, access, dataDir) => resolveRef(giturl, ref, access, dataDir),
-  buildRelease: (input, o) => buildRelease(input, o),
+  // registry:<N> and registry://ship/<N> (#22) are configurations of layers, not git repos: registry-release.ts.
+  resolveRef: (giturl, ref, access, dataDir) => (isRegistryUrl(giturl) ? resolveRegistryRef(giturl, dataDir) : resolveRef(giturl, ref, access, dataDir)),
+  buildRelease: (input, o) => (isRegistryUrl(input.giturl) ? buildRegistryRelease(input, o) : buildRelease(input, o)),
   servingRelease: (dataDir, service) => servingRelease(dataDir, service),
   listReleases: (dataDir, service) => listReleases(dataDir, service),
   markServing: async (dataDir, service, id) => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, readlink, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readdir, readFile, readlink, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as tar from 'tar';
@@ -103,6 +103,30 @@ export async function storeLayer(dataDir: string, root: string, paths: readonly 
     await withLock(STORE_LOCK, async () => {
       pinLayer(sha256);
       // Stored once: an identical archive already there is the same bytes, so ours is simply dropped.
+      if (await exists(dest)) await rm(tmp, { force: true });
+      else await rename(tmp, dest);
+    });
+    return { component, version, sha256, size };
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/**
+ * Stores an archive made elsewhere (a registry version, #22) under layers/<sha256>.tar.gz, pinned like storeLayer's.
+ * The caller has checked its members (registry/tar-check.ts); its sha256 is computed here, not trusted.
+ */
+export async function importLayer(dataDir: string, file: string, component: LayerComponent, version: string): Promise<LayerRef> {
+  await mkdir(dataPaths.layers(dataDir), { recursive: true });
+  const tmp = tempSibling(dataPaths.layer(dataDir, 'new'));
+  try {
+    await copyFile(file, tmp);
+    const sha256 = await sha256File(tmp);
+    const size = (await stat(tmp)).size;
+    const dest = dataPaths.layer(dataDir, sha256);
+    await withLock(STORE_LOCK, async () => {
+      pinLayer(sha256);
       if (await exists(dest)) await rm(tmp, { force: true });
       else await rename(tmp, dest);
     });

@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { open, statfs, type FileHandle } from 'node:fs/promises';
 import { attrsOf, longname } from './attrs.js';
+import type { Uploads } from './uploads.js';
 import { DeployedView, normalizeViewPath } from './view.js';
 import { DATA_HEADER, Fields, FXP, MAX_PACKET, MAX_READ, OPEN_FLAGS, reply, STATUS, type NameEntry } from './wire.js';
 
@@ -69,6 +70,8 @@ export interface RequestContext {
   readonly buffers: ReadBuffers;
   readonly dataDir: string;
   readonly onFileRead?: ((path: string, bytes: number) => void) | undefined;
+  /** Admirals' sessions: new files in / and /incoming/ (uploads.ts), the only writes there are. */
+  readonly uploads?: Uploads | undefined;
 }
 
 /** A reply, and what to do once it has been handed to the channel (give its buffer back). */
@@ -111,6 +114,8 @@ export async function answer(packet: Buffer, ctx: RequestContext): Promise<Answe
   const status = (code: number, msg = ''): Answer => ({ out: reply.status(id, code, msg) });
   const { view, handles } = ctx;
   try {
+    const upload = ctx.uploads ? await ctx.uploads.answer(packet) : null;
+    if (upload !== null) return { out: upload };
     if (CHANGES.has(type)) return status(STATUS.PERMISSION_DENIED, 'read-only view');
     switch (type) {
       case FXP.READ: {

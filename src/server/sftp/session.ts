@@ -1,7 +1,8 @@
 import type { ServerChannel } from 'ssh2';
 import { batchWrites, SOCKET_HIGH, whenBelow, type Outbound } from './outbound.js';
 import { answer, closeHandle, Handles, ReadBuffers, replyCost, type Answer, type RequestContext } from './requests.js';
-import { DeployedView } from './view.js';
+import type { Uploads } from './uploads.js';
+import { DeployedView, type ViewScope } from './view.js';
 import { DATA_HEADER, FXP, MAX_READ, PacketReader, reply } from './wire.js';
 
 const DEFAULT_MAX_HANDLES = 256;
@@ -23,6 +24,10 @@ export interface SftpSessionOptions {
   readonly onActivity?: () => void;
   /** Called once when the session ends (client EOF after all replies went out, or the channel closed). */
   readonly onEnd?: () => void;
+  /** What of the view the user sees (view.ts): admirals all, other ships only the registry. */
+  readonly scope?: ViewScope;
+  /** Uploads into / and /incoming/ (admirals only); partial ones are discarded when the session ends. */
+  readonly uploads?: Uploads;
 }
 
 interface Job {
@@ -44,11 +49,12 @@ interface Job {
 export function serveSftp(channel: ServerChannel, opts: SftpSessionOptions): { close: () => Promise<void> } {
   const budget = opts.replyBudget ?? DEFAULT_REPLY_BUDGET;
   const ctx: RequestContext = {
-    view: new DeployedView(opts.dataDir),
+    view: new DeployedView(opts.dataDir, opts.scope),
     handles: new Handles(opts.maxHandles ?? DEFAULT_MAX_HANDLES),
     buffers: new ReadBuffers(Math.ceil(budget / (DATA_HEADER + MAX_READ))),
     dataDir: opts.dataDir,
     onFileRead: opts.onFileRead,
+    uploads: opts.uploads,
   };
   batchWrites(opts.socket);
   const reader = new PacketReader();
@@ -62,6 +68,7 @@ export function serveSftp(channel: ServerChannel, opts: SftpSessionOptions): { c
 
   const closeAll = async (): Promise<void> => {
     for (const h of ctx.handles.takeAll()) await closeHandle(h, ctx);
+    await ctx.uploads?.discardAll();
   };
   const end = (): void => {
     if (ended) return;

@@ -4,6 +4,7 @@ import { join, posix, relative } from 'node:path';
 import { insideRoot, SAFE_NAME } from '../../paths.js';
 import { dataPaths } from '../../agent/data-paths.js';
 import { releaseTimes, timeOf } from './release-times.js';
+import { registryPaths } from '../../registry/paths.js';
 
 /**
  * The read-only SFTP view of what a ship runs, mapped onto the data dir (layout: src/agent/types.ts):
@@ -19,7 +20,15 @@ import { releaseTimes, timeOf } from './release-times.js';
  * anything that resolves outside its jail does not exist as far as the view is concerned.
  */
 
-const TOP = ['services', 'configs', 'layers', 'logs', 'data'] as const;
+const TOP = ['services', 'configs', 'layers', 'logs', 'data', 'registry', 'incoming'] as const;
+/**
+ * Who sees what: admirals the whole view (plus /registry/ and their uploads in /incoming/), another ship of the
+ * phleet (user `ship`) only the registry: /registry/configs, /registry/layers, and /layers/ showing the registry's
+ * archives (deploy-tools' agent layout).
+ */
+export type ViewScope = 'admiral' | 'ship';
+const SHIP_TOP = ['registry', 'layers'] as const;
+const SHA_NAME = /^[0-9a-f]{64}$/;
 const LAYER_NAME = /^[0-9a-f]{64}\.tar\.gz$/;
 const CONFIG_NAME = /^[A-Za-z0-9_~-][A-Za-z0-9._~-]*\.json$/;
 const RELEASE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -74,13 +83,17 @@ async function dirNames(dir: string, keep: (name: string, isDir: boolean) => boo
 }
 
 export class DeployedView {
-  constructor(private readonly dataDir: string) {}
+  constructor(
+    private readonly dataDir: string,
+    private readonly scope: ViewScope = 'admiral',
+  ) {}
 
   /** Maps a view path to its node, without touching the final component (no existence check). */
   private async locate(path: string): Promise<Node | null> {
     const parts = path.split('/').filter(Boolean);
     const [top, a, b, c, ...rest] = parts;
-    if (top === undefined) return { kind: 'virtual', path, entries: async () => [...TOP] };
+    if (top === undefined) return { kind: 'virtual', path, entries: async () => (this.scope === 'ship' ? [...SHIP_TOP] : [...TOP]) };
+    if (this.scope === 'ship') return this.shipNode(path, top, [a, b, c, ...rest]);
     switch (top) {
       case 'services': {
         if (a === undefined) return { kind: 'virtual', path, entries: () => dirNames(dataPaths.services(this.dataDir), (n, dir) => dir && SAFE_NAME.test(n)) };
@@ -107,9 +120,29 @@ export class DeployedView {
         return this.jailed(path, dataPaths.logsRoot(this.dataDir), [a, b, c, ...rest]);
       case 'data':
         return this.jailed(path, dataPaths.shared(this.dataDir), [a, b, c, ...rest]);
+      case 'registry':
+        return this.registryNode(path, [a, b, c, ...rest]);
+      case 'incoming':
+        return this.flat(path, registryPaths.incoming(this.dataDir), [a, b, c, ...rest], (n) => SHA_NAME.test(n));
       default:
         return null;
     }
+  }
+
+  /** /registry/configs/<N>.json and /registry/layers/<sha256>.tar.gz (src/registry writes both). */
+  private registryNode(path: string, rest: (string | undefined)[]): Node | null {
+    const [dir, ...more] = rest;
+    if (dir === undefined) return { kind: 'virtual', path, entries: async () => ['configs', 'layers'] };
+    if (dir === 'configs') return this.flat(path, registryPaths.configs(this.dataDir), more, (n) => CONFIG_NAME.test(n));
+    if (dir === 'layers') return this.flat(path, registryPaths.layers(this.dataDir), more, (n) => LAYER_NAME.test(n));
+    return null;
+  }
+
+  /** A ship's scope: the registry, and /layers/ as the registry's archives; nothing else exists. */
+  private shipNode(path: string, top: string, rest: (string | undefined)[]): Node | null {
+    if (top === 'registry') return this.registryNode(path, rest);
+    if (top === 'layers') return this.flat(path, registryPaths.layers(this.dataDir), rest, (n) => LAYER_NAME.test(n));
+    return null;
   }
 
   /** A directory of files with fixed names (configs, layers): one level, names filtered. */

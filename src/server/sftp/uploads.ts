@@ -1,0 +1,172 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { registryPaths } from '../../registry/paths.js';
+import { attrsOf } from './attrs.js';
+import { normalizeViewPath } from './view.js';
+import { Fields, FXP, OPEN_FLAGS, reply, STATUS } from './wire.js';
+
+/**
+ * The one writable part of the SFTP view (deploy-tools' upload, #22): a new file opened for writing in `/incoming/`
+ * or directly in `/` is written to a part file and, when closed, stored under registry/incoming/<sha256> (its name
+ * does not matter: `starphleet registry addver -hash` names it). A part file never becomes an upload unless closed:
+ * a session that ends first, a failed write or the quota discards it. Nothing else of the view is writable:
+ * requests.ts refuses every other change.
+ */
+
+export const DEFAULT_INCOMING_MAX_BYTES = 1024 * 1024 * 1024;
+
+/** View tops that are not upload names (a `put services` must not look like it wrote into the view). */
+const RESERVED = new Set(['services', 'configs', 'layers', 'logs', 'data', 'registry', 'incoming']);
+/** Handles of uploads are 8 bytes, the view's are 4: the two can never be taken for each other. */
+const TAG = 0x55504c44; // "UPLD"
+
+interface Upload {
+  readonly viewPath: string;
+  readonly part: string;
+  readonly fh: FileHandle;
+  size: number;
+  failed: string | null;
+  pending: Promise<unknown>;
+}
+
+/** Bytes reserved by parts being written, over every session of this ship: the quota counts them with stored uploads. */
+let inFlight = 0;
+
+async function storedBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const n of await readdir(dir).catch(() => [] as string[])) total += (await stat(join(dir, n)).catch(() => null))?.size ?? 0;
+  return total;
+}
+
+async function sha256Of(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** The upload name of a view path, or null when the path is not a new file in `/` or `/incoming/`. */
+export function uploadName(path: string): string | null {
+  const parts = normalizeViewPath(path).split('/').filter(Boolean);
+  if (parts.length === 1 && !RESERVED.has(parts[0] as string)) return parts[0] as string;
+  if (parts.length === 2 && parts[0] === 'incoming') return parts[1] as string;
+  return null;
+}
+
+export class Uploads {
+  private readonly open = new Map<number, Upload>();
+  private next = 1;
+
+  constructor(
+    private readonly dataDir: string,
+    private readonly maxBytes: number,
+    private readonly onStored?: (viewPath: string, sha256: string, size: number) => void,
+  ) {}
+
+  private handleOf(b: Buffer): Upload | undefined {
+    return b.length === 8 && b.readUInt32BE(0) === TAG ? this.open.get(b.readUInt32BE(4)) : undefined;
+  }
+
+  /** Answers the request if it is an upload's (an OPEN to write a new file, or a request on an upload handle). */
+  async answer(packet: Buffer): Promise<Buffer | null> {
+    const type = packet[0] as number;
+    if (type !== FXP.OPEN && type !== FXP.WRITE && type !== FXP.CLOSE && type !== FXP.FSTAT && type !== FXP.FSETSTAT) return null;
+    const f = new Fields(packet.subarray(1));
+    const id = f.u32();
+    if (type === FXP.OPEN) {
+      const path = f.string();
+      const flags = f.u32();
+      if (!(flags & OPEN_FLAGS.WRITE) || uploadName(path) === null) return null;
+      if (!(flags & OPEN_FLAGS.CREAT)) return reply.status(id, STATUS.NO_SUCH_FILE, 'uploads are new files only');
+      return this.start(id, path);
+    }
+    const raw = f.bytes();
+    const up = this.handleOf(raw);
+    if (up === undefined) return null;
+    switch (type) {
+      case FXP.WRITE: {
+        const offset = f.u64();
+        const data = Buffer.from(f.bytes());
+        return this.write(id, up, offset, data);
+      }
+      case FXP.CLOSE:
+        this.open.delete(raw.readUInt32BE(4));
+        return this.finish(id, up);
+      case FXP.FSTAT:
+        return reply.attrs(id, attrsOf(await up.fh.stat(), null));
+      default:
+        // Modes and times of an upload mean nothing: it is stored by content.
+        return reply.status(id, STATUS.OK);
+    }
+  }
+
+  private async start(id: number, viewPath: string): Promise<Buffer> {
+    const dir = registryPaths.incoming(this.dataDir);
+    await mkdir(dir, { recursive: true });
+    const part = join(dir, `.part-${process.pid}-${randomBytes(8).toString('hex')}`);
+    const fh = await open(part, 'wx', 0o600);
+    const n = this.next++;
+    this.open.set(n, { viewPath: normalizeViewPath(viewPath), part, fh, size: 0, failed: null, pending: Promise.resolve() });
+    const h = Buffer.alloc(8);
+    h.writeUInt32BE(TAG, 0);
+    h.writeUInt32BE(n, 4);
+    return reply.handle(id, h);
+  }
+
+  private async write(id: number, up: Upload, offset: number, data: Buffer): Promise<Buffer> {
+    if (up.failed !== null) return reply.status(id, STATUS.FAILURE, up.failed);
+    const end = offset + data.length;
+    if (end > up.size) {
+      const grow = end - up.size;
+      const used = (await storedBytes(registryPaths.incoming(this.dataDir))) - up.size;
+      if (used + inFlight + grow > this.maxBytes) {
+        up.failed = `upload refused: over the incoming quota (STARPHLEET_INCOMING_MAX_BYTES = ${this.maxBytes} bytes); the file is discarded`;
+        return reply.status(id, STATUS.FAILURE, up.failed);
+      }
+      inFlight += grow;
+      up.size = end;
+    }
+    const w = up.fh.write(data, 0, data.length, offset);
+    up.pending = Promise.allSettled([up.pending, w]);
+    try {
+      await w;
+      return reply.status(id, STATUS.OK);
+    } catch (e) {
+      up.failed = `write failed: ${(e as Error).message}`;
+      return reply.status(id, STATUS.FAILURE, up.failed);
+    }
+  }
+
+  private async finish(id: number, up: Upload): Promise<Buffer> {
+    await up.pending;
+    await up.fh.close().catch(() => {});
+    inFlight -= up.size;
+    if (up.failed !== null) {
+      await rm(up.part, { force: true });
+      return reply.status(id, STATUS.FAILURE, up.failed);
+    }
+    try {
+      const sha = await sha256Of(up.part);
+      // The same bytes uploaded twice are one upload.
+      await rename(up.part, registryPaths.upload(this.dataDir, sha));
+      this.onStored?.(up.viewPath, sha, up.size);
+      return reply.status(id, STATUS.OK);
+    } catch (e) {
+      await rm(up.part, { force: true });
+      return reply.status(id, STATUS.FAILURE, `storing the upload failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** The session ended: uploads not closed are partial, and discarded. */
+  async discardAll(): Promise<void> {
+    const all = [...this.open.values()];
+    this.open.clear();
+    for (const up of all) {
+      await up.pending;
+      await up.fh.close().catch(() => {});
+      inFlight -= up.size;
+      await rm(up.part, { force: true });
+    }
+  }
+}
