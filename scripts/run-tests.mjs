@@ -4,7 +4,7 @@
 // The run gets its own TMPDIR; whatever the tests leave in it (files, or processes still using it) fails the run,
 // named, and is then removed: the suite leaves nothing in /tmp and nothing running.
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -46,6 +46,11 @@ if (files.length === 0) {
 const runTmp = mkdtempSync(join(tmpdir(), 'starphleet-tests-'));
 // Passable by the sandbox user, like test/helpers/tmp.ts's dirs: ships' data dirs live below it.
 chmodSync(runTmp, 0o711);
+// tsx keeps its compile cache at $TMPDIR/tsx-<uid>: share the usual one, or every ship a test starts compiles the
+// whole tree again (slow enough on a busy machine to miss a test's wait). The link goes with the run, not the cache.
+const tsxCache = join(tmpdir(), `tsx-${process.getuid?.() ?? 0}`);
+mkdirSync(tsxCache, { recursive: true, mode: 0o700 });
+symlinkSync(tsxCache, join(runTmp, `tsx-${process.getuid?.() ?? 0}`));
 const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit', env: { ...process.env, TMPDIR: runTmp } });
 // Ctrl-C or a kill of the run: the tests get it too (same group, or passed on here), and the checks below still run.
 for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => child.kill(s));
