@@ -36,7 +36,7 @@ program
   .option('--data-plane <kind>', 'HTTP data plane: embedded, nginx or auto (env STARPHLEET_DATA_PLANE, default embedded)')
   .option('--pulse <seconds>', 'seconds between HQ and service checks (env STARPHLEET_PULSE, default 5)')
   .option('--private-key <file>', 'private key for git over ssh (env STARPHLEET_PRIVATE_KEY)')
-  .option('--name <name>', 'ship name (default: hostname)')
+  .option('--name <name>', 'ship name: its file in HQ ships/ (env STARPHLEET_NAME, default ship-<hash of the host key fingerprint>)')
   // Only `starphleet update` passes it, to the new version it starts: take over from the ship that started it.
   .addOption(new Option('--takeover', 'take over sockets and instances from the parent ship (update)').hideHelp())
   .addHelpText('after', helpExamples('starphleet ship --headquarters ./hq --data ./data', 'starphleet ship --headquarters git@github.com:you/hq.git#main --private-key ~/.ssh/id_ed25519'))
@@ -51,7 +51,7 @@ program
       : undefined;
     const ship = await startShip(options, log, predecessor);
     if (!predecessor) {
-      const failed = await notifySystemd({ ready: true, status: `serving ${options.name}` });
+      const failed = await notifySystemd({ ready: true, status: `serving ${ship.options.name}` });
       if (failed) log(`systemd: ${failed}`);
     }
     // Ctrl-C reaches the whole foreground group, so a wrapper (npm run example) may pass on a second SIGINT: one stop.

@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parsePlaneChoice, type PlaneChoice } from './frontdoor/plane-process.js';
 
@@ -59,7 +58,8 @@ export function shipOptions(flags: ShipFlags, env: NodeJS.ProcessEnv = process.e
     httpPort: numberSetting(flags.httpPort, '--http-port', 8080, PORT),
     pulseSeconds: numberSetting(flags.pulse ?? env.STARPHLEET_PULSE, '--pulse', 5, SECONDS_FLAG),
     ...(privateKey ? { privateKey: resolve(privateKey) } : {}),
-    name: flags.name ?? env.STARPHLEET_NAME ?? hostname(),
+    // '' = not given: ship.ts derives it from the host key fingerprint (stable across restarts).
+    name: flags.name ?? env.STARPHLEET_NAME ?? '',
     evalTimeoutMs: evalTimeoutMs(env),
     dataPlane: planeChoice(flags.dataPlane ?? env.STARPHLEET_DATA_PLANE),
   };

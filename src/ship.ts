@@ -24,6 +24,12 @@ import type { HandoverHooks } from './update/handover-old-ship.js';
 import { shipHandover } from './ship-handover-hooks.js';
 import type { Predecessor } from './update/handover-new-ship.js';
 import { VERSION } from './version.js';
+import { silent } from './log.js';
+import { loadHostKeys } from './server/host-keys.js';
+import { loadClientKey } from './phleet/client-key.js';
+import { startWriteBack } from './phleet/phleet.js';
+import { defaultShipName, shipNameProblem } from './phleet/ship-name.js';
+import { ConfigError } from './util/config-error.js';
 
 export interface Ship {
   readonly options: ShipOptions;
@@ -52,8 +58,14 @@ const CLI_SCRIPT = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './cl
  * Composition root. Data flows one way: HQ commit -> desired state -> agent -> releases/instances -> routes; the
  * SSH server, control socket and front door read state and act only through the agent or commands/.
  */
-export async function startShip(options: ShipOptions, log: Logger = defaultLog, predecessor?: Predecessor): Promise<Ship> {
-  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+export async function startShip(given: ShipOptions, log: Logger = defaultLog, predecessor?: Predecessor): Promise<Ship> {
+  mkdirSync(given.dataDir, { recursive: true, mode: 0o700 });
+  // No --name: the name comes from the host key (made once into the data dir), so it is the same after every restart.
+  const hostKeys = loadHostKeys(given.dataDir, silent);
+  const options: ShipOptions = { ...given, name: given.name || defaultShipName(hostKeys[0]?.fingerprint ?? '') };
+  const badName = shipNameProblem(options.name);
+  if (badName) throw new ConfigError(`--name: ${badName}`);
+  const clientKey = loadClientKey(options.dataDir, options.name);
   // A successor (--takeover) takes the lock only once it serves: until then the old ship holds it and may go on.
   let unlock = predecessor ? () => {} : lockDataDir(options.dataDir);
   const db = openDb(join(options.dataDir, 'state.db'));
@@ -151,6 +163,8 @@ export async function startShip(options: ShipOptions, log: Logger = defaultLog, 
     headquarters.onChange((next) => void scripts.run(() => next.shipscripts));
     stops.push(() => scripts.idle());
     stops.push(startJobs(() => headquarters.current?.jobs ?? [], frontDoorUrl(options), log));
+    const writeBack = startWriteBack({ ...options, hostKeys: hostKeys.map((k) => k.fingerprint), clientKey, db, headquarters, log });
+    stops.push(() => writeBack.stop());
     if (predecessor) unlock = takeOverDataDir(options.dataDir, predecessor.pid);
   } catch (e) {
     await predecessor?.failed((e as Error).message);

@@ -52,6 +52,16 @@ export class Headquarters {
     return this.desired;
   }
 
+  /** The remote and the branch after `#` (undefined: the remote's HEAD), as followed: where ships/ is written back. */
+  get remote(): { readonly url: string; readonly ref: string | undefined } {
+    return { url: this.clone.url, ref: this.clone.ref };
+  }
+
+  /** The HQ checkout (at the newest commit, ships/ included: src/phleet reads the phleet's entries there). */
+  get dir(): string {
+    return this.clone.dir;
+  }
+
   onChange(listener: DesiredStateListener): void {
     this.listeners.push(listener);
   }
@@ -103,8 +113,11 @@ export class Headquarters {
     this.lastFailure = '';
     if (r.recloned) log(`hq clone was unusable: cloned again`);
     if (!r.changed && this.desired !== null) return;
+    // A commit that changes only ships/ (the phleet's write-back) is not an HQ change.
+    const runs = (await this.clone.runsSha().catch(() => null)) ?? r.sha;
+    if (this.desired !== null && runs === this.desired.sha) return;
     const previous = this.desired;
-    const read = await readHeadquarters(this.clone.dir, { sha: r.sha, evalTimeoutMs: this.opts.evalTimeoutMs });
+    const read = await readHeadquarters(this.clone.dir, { sha: runs, evalTimeoutMs: this.opts.evalTimeoutMs });
     const next = keepLastGoodOrders(read, previous);
     const c = serviceChanges(previous, next);
     const redeploys = redeployReasons(previous, next);

@@ -53,6 +53,16 @@ export class HeadquartersClone {
     }
   }
 
+  /**
+   * The newest checked-out commit that changed something outside ships/: the HQ sha the ship runs. Ships write
+   * themselves into ships/ (src/phleet), and such a commit must redeploy nothing, run no shipscript and cause no new
+   * write-back. Null when no commit touches anything else.
+   */
+  async runsSha(): Promise<string | null> {
+    const sha = await this.run(['log', '-1', '--format=%H', 'HEAD', '--', '.', ':(exclude)ships'], this.dir);
+    return sha || null;
+  }
+
   private run(args: readonly string[], cwd?: string): Promise<string> {
     return git(args, { ...(cwd !== undefined ? { cwd } : {}), access: this.access, timeoutMs: this.timeoutMs });
   }

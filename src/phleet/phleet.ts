@@ -1,0 +1,67 @@
+import { join } from 'node:path';
+import type { Headquarters } from '../headquarters/headquarters.js';
+import type { Logger } from '../log.js';
+import type { Db } from '../state/db.js';
+import { listServiceStatus } from '../state/services.js';
+import { VERSION } from '../version.js';
+import type { ClientKey } from './client-key.js';
+import { readShips, recordServices, shipAddresses, type ShipRecord } from './record.js';
+import { WriteBack, WriteBackLoop } from './writeback.js';
+
+export interface PhleetShip {
+  readonly name: string;
+  readonly dataDir: string;
+  readonly listen: string;
+  readonly sshPort: number;
+  readonly httpPort: number;
+  readonly privateKey?: string;
+  readonly pulseSeconds: number;
+  readonly hostKeys: readonly string[];
+  readonly clientKey: ClientKey;
+  readonly db: Db;
+  readonly headquarters: Pick<Headquarters, 'remote' | 'current' | 'dir'>;
+  readonly log: Logger;
+}
+
+/** This ship's entry as HQ holds it now (read from the checkout), the start of `since` times after a restart. */
+function ownEntry(s: PhleetShip): ShipRecord | null {
+  return readShips(s.headquarters.dir).ships.find((r) => r.name === s.name) ?? null;
+}
+
+/** Starts writing `ships/<name>` back to HQ: now, then each pulse in which the record changed. */
+export function startWriteBack(s: PhleetShip): WriteBackLoop {
+  const { url, ref } = s.headquarters.remote;
+  const writer = new WriteBack({
+    url,
+    ref,
+    dir: join(s.dataDir, 'hq-writeback'),
+    access: { ...(s.privateKey ? { privateKey: s.privateKey } : {}), knownHostsFile: join(s.dataDir, 'known_hosts') },
+    name: s.name,
+    log: s.log,
+  });
+  let previous: ShipRecord | null = null;
+  let first = true;
+  const record = (): ShipRecord | null => {
+    if (!s.headquarters.current) return null;
+    if (first) {
+      previous = ownEntry(s);
+      first = false;
+    }
+    const r: ShipRecord = {
+      name: s.name,
+      addresses: shipAddresses(s.listen),
+      sshPort: s.sshPort,
+      httpPort: s.httpPort,
+      hostKeys: [...s.hostKeys],
+      clientKey: s.clientKey.publicKey,
+      version: VERSION,
+      hq: s.headquarters.current?.sha ?? null,
+      services: recordServices(listServiceStatus(s.db), previous),
+    };
+    previous = r;
+    return r;
+  };
+  const loop = new WriteBackLoop(writer, record, s.pulseSeconds * 1000, s.log);
+  loop.start();
+  return loop;
+}

@@ -1,0 +1,145 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { git, GitError, type GitAccess } from '../headquarters/git.js';
+import type { Logger } from '../log.js';
+import { formatRecord, type ShipRecord } from './record.js';
+
+export interface WriteBackOptions {
+  /** The HQ remote, as the ship follows it (absolute path or URL), and the branch given after `#`, if any. */
+  readonly url: string;
+  readonly ref: string | undefined;
+  readonly dir: string;
+  readonly access: GitAccess;
+  readonly name: string;
+  readonly log: Logger;
+  /** Attempts of fetch + rebase + push before this round gives up (the next change tries again). */
+  readonly attempts?: number;
+}
+
+export type WriteResult = 'pushed' | 'unchanged';
+
+/** git's words for "someone pushed first": fetch and go again. Anything else is a real failure. */
+function rejected(e: unknown): boolean {
+  return e instanceof GitError && /\b(rejected|non-fast-forward|fetch first|failed to lock|cannot lock ref|stale info)\b/i.test(e.stderr);
+}
+
+/**
+ * Commits `ships/<name>` to HQ in a clone of its own (never the checkout the ship runs from). Concurrent ships all
+ * land: each attempt fetches the branch, puts the ship's one-file commit on top of its tip (the rebase of a commit that
+ * touches only our own file cannot conflict) and pushes without force; a rejected push goes round again. History
+ * stays linear because a push is only ever a fast-forward.
+ */
+export class WriteBack {
+  private branch: string | null = null;
+
+  constructor(private readonly o: WriteBackOptions) {}
+
+  /** In the write clone, or (outside: false) where it is not yet. */
+  private run(args: readonly string[], inside = true): Promise<string> {
+    return git(args, { ...(inside ? { cwd: this.o.dir } : {}), access: this.o.access, timeoutMs: 60_000 });
+  }
+
+  /** The write clone, cloned again when missing or pointing elsewhere; its branch is the HQ branch the ship follows. */
+  private async prepare(): Promise<string> {
+    if (this.branch && existsSync(join(this.o.dir, '.git'))) return this.branch;
+    let usable = false;
+    if (existsSync(join(this.o.dir, '.git'))) usable = (await this.run(['config', '--get', 'remote.origin.url']).catch(() => '')) === this.o.url;
+    if (!usable) {
+      await rm(this.o.dir, { recursive: true, force: true });
+      mkdirSync(join(this.o.dir, '..'), { recursive: true });
+      await this.run(['clone', '--quiet', '--no-tags', ...(this.o.ref !== undefined ? ['--branch', this.o.ref] : []), '--', this.o.url, this.o.dir], false);
+    }
+    const branch = this.o.ref ?? (await this.run(['symbolic-ref', '--short', 'HEAD']));
+    // A tag or a sha cannot be pushed to: such an HQ is read-only for the phleet.
+    const heads = await this.run(['ls-remote', '--heads', 'origin', branch]);
+    if (!heads) throw new Error(`HQ ref ${branch} is not a branch: ships/ cannot be written back`);
+    this.branch = branch;
+    return branch;
+  }
+
+  /** Writes the record; 'unchanged' when HQ already holds exactly this entry. */
+  async write(record: ShipRecord): Promise<WriteResult> {
+    const branch = await this.prepare();
+    const file = join('ships', this.o.name);
+    const content = formatRecord(record);
+    const attempts = this.o.attempts ?? 20;
+    for (let attempt = 1; ; attempt++) {
+      await this.run(['fetch', '--quiet', '--no-tags', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`]);
+      await this.run(['reset', '--quiet', '--hard', `refs/remotes/origin/${branch}`]);
+      const path = join(this.o.dir, file);
+      if (existsSync(path) && readFileSync(path, 'utf8') === content) return 'unchanged';
+      mkdirSync(join(this.o.dir, 'ships'), { recursive: true });
+      writeFileSync(path, content);
+      await this.run(['add', '--', file]);
+      await this.run(['-c', 'user.name=starphleet', '-c', `user.email=${this.o.name}@starphleet`, 'commit', '--quiet', '--no-verify', '-m', `ships/${this.o.name}: hq ${record.hq?.slice(0, 7) ?? 'none'}, ${Object.keys(record.services).length} services`, '--', file]);
+      try {
+        await this.run(['push', '--quiet', '--no-verify', 'origin', `HEAD:refs/heads/${branch}`]);
+        return 'pushed';
+      } catch (e) {
+        if (!rejected(e) || attempt >= attempts) throw e;
+        // Another ship pushed first: back off a little (a random spread, so the same ships do not collide again).
+        await new Promise((r) => setTimeout(r, 50 + Math.floor(Math.random() * 250 * Math.min(attempt, 4))));
+      }
+    }
+  }
+}
+
+/**
+ * Keeps the ship's entry in HQ current: at most one write per pulse, and only when the record changed (so a
+ * write-back, which HQ reads as "nothing changed", never causes another). A failure is logged when it changes.
+ */
+export class WriteBackLoop {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private last = '';
+  private lastError = '';
+  private stopped = false;
+
+  constructor(
+    private readonly writer: WriteBack,
+    /** Null: nothing to report yet (HQ not read since the start). */
+    private readonly record: () => ShipRecord | null,
+    private readonly pulseMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.once().finally(() => {
+        this.running = null;
+        this.schedule(this.pulseMs);
+      });
+    }, ms);
+  }
+
+  private async once(): Promise<void> {
+    const record = this.record();
+    if (!record) return;
+    const text = formatRecord(record);
+    if (text === this.last) return;
+    try {
+      const r = await this.writer.write(record);
+      this.last = text;
+      if (this.lastError) this.log(`ships/${record.name}: write-back works again`);
+      this.lastError = '';
+      if (r === 'pushed') this.log(`ships/${record.name}: written back (hq ${record.hq?.slice(0, 7) ?? 'none'}, ${Object.entries(record.services).map(([n, s]) => `${n} ${s.state}`).join(', ') || 'no services'})`);
+    } catch (e) {
+      const message = (e as Error).message;
+      if (message !== this.lastError) this.log(`ships/${record.name}: write-back failed (HQ not writable from here?): ${message}`);
+      this.lastError = message;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+}
