@@ -38,7 +38,7 @@ test('sftp view: .. never climbs above /', () => {
 
 test('sftp view: the tree of the design, only what belongs there', async () => {
   const v = new DeployedView(fakeDataDir());
-  assert.deepEqual((await v.list('/'))?.map((e) => e.name), ['services', 'configs', 'layers', 'logs', 'data']);
+  assert.deepEqual((await v.list('/'))?.map((e) => e.name), ['services', 'configs', 'layers', 'logs', 'data', 'registry']); // /registry (#22); /incoming shows once an admiral's session made it
   assert.deepEqual((await v.list('/services'))?.map((e) => e.name), ['echo', 'ghost']);
   assert.deepEqual((await v.list('/services/echo'))?.map((e) => e.name), ['current', 'releases']);
   assert.deepEqual((await v.list('/services/echo/releases'))?.map((e) => e.name), ['20260101000000-abc1234', '20260102000000-def5678']);
