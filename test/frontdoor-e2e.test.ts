@@ -71,7 +71,7 @@ for (const plane of PLANES) {
       dataDir,
       pulse: 0.5,
       args: ['--data-plane', plane],
-      env: { STARPHLEET_HTTP_HEADERS_TIMEOUT: '1', STARPHLEET_HTTP_MAX_CONNECTIONS_PER_ADDRESS: '40' },
+      env: { STARPHLEET_HTTP_HEADERS_TIMEOUT: '1', STARPHLEET_HTTP_MAX_CONNECTIONS_PER_ADDRESS: '40', STARPHLEET_RUNTIME: 'process' },
     });
     port = ship.httpPort;
     await waitFor(async () => {

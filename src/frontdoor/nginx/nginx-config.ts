@@ -25,6 +25,7 @@ export interface NginxSettings {
   readonly keepAliveTimeoutS: number;
   readonly upstreamTimeoutS: number;
   readonly maxHeaderBytes: number;
+  readonly maxConnectionsPerAddress: number;
 }
 
 /** nginx string literal: double-quoted with its escapes. */
@@ -154,6 +155,9 @@ export function nginxConfig(t: WireTable, s: NginxSettings, layout: NginxLayout)
     '  geo $dollar { default "$"; }',
     '  map $http_upgrade $connection_upgrade { default upgrade; "" ""; }',
     `  limit_req_zone $binary_remote_addr zone=auth:10m rate=${s.authRate}r/s;`,
+    // Open connections from one client address, as the embedded plane caps them (one flood leaves room for the rest).
+    '  limit_conn_zone $binary_remote_addr zone=peraddr:10m;',
+    `  limit_conn peraddr ${s.maxConnectionsPerAddress};`,
     '  limit_req_status 429;',
     '  client_max_body_size 0;',
     `  client_header_timeout ${s.headersTimeoutS}s;`,

@@ -116,6 +116,7 @@ export class NginxPlane implements PlaneImpl {
       keepAliveTimeoutS: Math.ceil(limits.keepAliveTimeoutMs / 1000),
       upstreamTimeoutS: Math.ceil(limits.upstreamTimeoutMs / 1000),
       maxHeaderBytes: limits.maxHeaderBytes,
+      maxConnectionsPerAddress: limits.maxConnectionsPerAddress,
     };
   }
 
