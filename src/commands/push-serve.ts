@@ -1,5 +1,6 @@
 import { open, stat } from 'node:fs/promises';
 import { launch } from '../agent/deploy/launch.js';
+import { releasePhase } from '../agent/deploy/deploy.js';
 import { loadRelease } from '../agent/build/build-release.js';
 import { instanceLogFile, type Instance } from '../agent/runtime/instances.js';
 import type { WireRoute } from '../frontdoor/wire.js';
@@ -111,6 +112,13 @@ async function serve(ctx: CommandContext, id: number, name: string, sha: string,
   const logFile = instanceLogFile(agent.dataDir, service, release.config.id);
   const from = await sizeOf(logFile);
   ctx.err(`-----> Starting test instance of ${name} at ${sha.slice(0, 7)} (release ${release.config.id}, ${agent.runtime.kind} runtime)\n`);
+  // The Procfile's release: line runs before the test instance starts, its output in the pusher's stream (#15).
+  const phase = await releasePhase(agent, service, release, signal, (line) => ctx.err(`${line}\n`));
+  if (phase !== null) {
+    auditPushUpdate(ship.db, id, { result: signal.aborted ? 'stopped' : 'failed', message: phase });
+    ctx.err(`starphleet: the test instance did not start: ${phase}\n`);
+    return 1;
+  }
   const started = await launch(agent, service, release, signal);
   if (!started.ok) {
     const { text } = await readFrom(logFile, from);
