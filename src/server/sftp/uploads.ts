@@ -36,7 +36,8 @@ let inFlight = 0;
 
 async function storedBytes(dir: string): Promise<number> {
   let total = 0;
-  for (const n of await readdir(dir).catch(() => [] as string[])) total += (await stat(join(dir, n)).catch(() => null))?.size ?? 0;
+  // Part files are counted by what they reserved (inFlight), not by what has reached the disk yet.
+  for (const n of await readdir(dir).catch(() => [] as string[])) if (!n.startsWith('.part-')) total += (await stat(join(dir, n)).catch(() => null))?.size ?? 0;
   return total;
 }
 
@@ -119,7 +120,7 @@ export class Uploads {
     const end = offset + data.length;
     if (end > up.size) {
       const grow = end - up.size;
-      const used = (await storedBytes(registryPaths.incoming(this.dataDir))) - up.size;
+      const used = await storedBytes(registryPaths.incoming(this.dataDir));
       if (used + inFlight + grow > this.maxBytes) {
         up.failed = `upload refused: over the incoming quota (STARPHLEET_INCOMING_MAX_BYTES = ${this.maxBytes} bytes); the file is discarded`;
         return reply.status(id, STATUS.FAILURE, up.failed);
