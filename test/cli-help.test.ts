@@ -19,7 +19,7 @@ function cli(args: readonly string[], cwd = ROOT): { code: number | null; out: s
     cwd,
     encoding: 'utf8',
     env: { ...process.env, STARPHLEET_DATA: join(tmpDir('sp-clihelp-'), 'no-ship') },
-    timeout: 60_000,
+    timeout: 300_000,
   });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
@@ -27,7 +27,7 @@ function cli(args: readonly string[], cwd = ROOT): { code: number | null; out: s
 /** Every subcommand a user can type (the ship's commands, the local ones), as --help lists them. */
 const LOCAL = ['ship', 'hq check', 'version', 'install', 'uninstall', 'stop'];
 
-describe('the CLI helps', { timeout: 300_000 }, () => {
+describe('the CLI helps', { timeout: 900_000 }, () => {
   test('--version and -V print the version and the commit of the checkout', () => {
     const head = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
     for (const flag of ['--version', '-V']) {

@@ -11,7 +11,7 @@ import { tmpDir } from './helpers/tmp.js';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 function cli(args: readonly string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli.ts'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli.ts'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -38,7 +38,7 @@ function verify(root: string, unit: string): { code: number | null; complaints: 
   return { code: r.status, complaints: r.stderr.split('\n').filter((l) => l && !/Too many levels of symbolic links/.test(l)) };
 }
 
-describe('starphleet install / uninstall', { timeout: 300_000 }, () => {
+describe('starphleet install / uninstall', { timeout: 900_000 }, () => {
   test('install --root writes the sandbox user, data dir, launcher, settings and a unit systemd accepts', () => {
     const root = fakeRoot();
     const r = cli(['install', '--root', root, '--headquarters', 'https://example.com/hq.git#main']);
