@@ -37,7 +37,9 @@ while kill -0 $bw 2>/dev/null; do
 done
 sl=
 if [ -n "$cp" ] && [ "$net" = slirp ]; then
-  slirp4netns --configure --mtu=65520 --enable-sandbox --enable-seccomp --ready-fd=6 --netns-type=path "/proc/$cp/ns/net" tap0 6>"$run/ready" >"$run/slirp.log" 2>&1 &
+  # --exit-fd: slirp4netns ends when the last writer of this fifo (this launcher, the sandbox) is gone, however it ends.
+  mkfifo -m 600 "$run/alive" && exec 7<>"$run/alive"
+  slirp4netns --configure --mtu=65520 --enable-sandbox --enable-seccomp --ready-fd=6 --exit-fd=8 --netns-type=path "/proc/$cp/ns/net" tap0 6>"$run/ready" 8<"$run/alive" 7>&- >"$run/slirp.log" 2>&1 &
   sl=$!
   until [ -s "$run/ready" ]; do
     if ! kill -0 $sl 2>/dev/null; then echo "starphleet: slirp4netns failed: $(cat "$run/slirp.log")" >&2; kill -KILL $bw; break; fi
