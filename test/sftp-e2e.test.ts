@@ -133,7 +133,7 @@ describe('sftp: the read-only deployed view (OpenSSH sftp and scp)', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Remote working directory: \/\n/);
     const listing = r.stdout.split('sftp> ls\n')[1] ?? '';
-    assert.deepEqual(listing.trim().split(/\s+/).sort(), ['configs', 'data', 'layers', 'logs', 'services']);
+    assert.deepEqual(listing.trim().split(/\s+/).sort(), ['configs', 'data', 'incoming', 'layers', 'logs', 'registry', 'services']); // /incoming and /registry: #22
     const passwd = await sftp(['get /services/echo/current/passwd'], { cwd });
     assert.notEqual(passwd.code, 0);
     assert.throws(() => readFileSync(join(cwd, 'passwd')));
