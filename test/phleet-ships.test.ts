@@ -6,7 +6,9 @@ import { fixtureRepo } from './helpers/fixtures.js';
 import { commit } from './helpers/git.js';
 import { killRecordedInstances } from './helpers/instances.js';
 import { PushableHq } from './helpers/phleet-hq.js';
-import { httpGet } from './helpers/phleet.js';
+import { cli, httpGet } from './helpers/phleet.js';
+import { execFile } from 'node:child_process';
+import { phleetExec } from '../src/server/phleet-exec.js';
 import { freePort, startShip, type ShipProcess } from './helpers/ship.js';
 import { tmpDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
@@ -32,6 +34,12 @@ describe('a phleet of three ships on one HQ: write-back and convergence', { time
     const s = ships.get(name);
     if (!s) throw new Error(`no ship ${name}`);
     return s;
+  }
+
+  /** OpenSSH as user `ship` with one ship's client key, to another ship. */
+  function sshAsShip(from: string, to: string, command: string): Promise<{ code: number; stdout: string; stderr: string }> {
+    const args = ['-F', '/dev/null', '-T', '-p', String(ship(to).sshPort), '-i', join(root, `data-${from}`, 'ship_client_key'), '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', 'ship@127.0.0.1', command];
+    return new Promise((resolve) => execFile('ssh', args, { timeout: 60_000 }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr })));
   }
 
   async function serves(name: string, marker: string): Promise<boolean> {
@@ -67,6 +75,36 @@ describe('a phleet of three ships on one HQ: write-back and convergence', { time
     }
   });
 
+  test('phleet status on s1 lists the services of all three; logs come back with ship names', async () => {
+    const r = await cli(ship('s1').dataDir, 'phleet', 'status');
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    for (const n of NAMES) assert.match(r.stdout, new RegExp(`^${n} +web +serving +[0-9a-f]{7} `, 'm'), r.stdout);
+    const logs = await cli(ship('s1').dataDir, 'phleet', 'logs', 'web');
+    assert.equal(logs.code, 0, logs.stderr + logs.stdout);
+    for (const n of NAMES) assert.match(logs.stdout + logs.stderr, new RegExp(`^${n}: `, 'm'));
+  });
+
+  test('user ship runs exactly the phleet operations, with a client key from ships/, and nothing else', async () => {
+    const ok = await sshAsShip('s2', 's1', 'starphleet status --json');
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal((JSON.parse(ok.stdout) as { ship: { name: string } }).ship.name, 's1');
+    for (const bad of ['id', 'starphleet status --json; id', 'starphleet status', 'starphleet logs web; id', 'starphleet logs ../x', 'starphleet redeploy web -f', 'starphleet update', 'starphleet phleet status', 'bash -i']) {
+      const r = await sshAsShip('s2', 's1', bad);
+      assert.notEqual(r.code, 0, bad);
+      assert.match(r.stderr, /ship user only/, `${bad}: ${r.stderr}`);
+      assert.doesNotMatch(r.stdout, /uid=/);
+    }
+    // A key that is in no ships/ entry is not a ship.
+    const stranger = join(root, 'stranger');
+    await new Promise((r) => execFile('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', stranger], r));
+    const args = ['-F', '/dev/null', '-T', '-p', String(ship('s1').sshPort), '-i', stranger, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', 'ship@127.0.0.1', 'starphleet status --json'];
+    const code = await new Promise<number>((resolve) => execFile('ssh', args, { timeout: 60_000 }, (err) => resolve(err ? Number(err.code) || 1 : 0)));
+    assert.equal(code, 255);
+    const audit = await cli(ship('s1').dataDir, 'audit', '-n', '500', '--json');
+    const entries = JSON.stringify(JSON.parse(audit.stdout));
+    assert.match(entries, /starphleet status; id|starphleet status --json; id/, 'the denied exec is in the audit');
+  });
+
   test('a commit that changes only ships/ is not an HQ change: the ships run the admiral\'s sha and redeploy nothing', async () => {
     const admiralSha = hq.commit({ 'NOTES.md': 'an HQ change that redeploys nothing\n' }, 'notes');
     for (const n of NAMES) await waitFor(() => ship(n).output().includes(`-> ${admiralSha.slice(0, 7)}`), `${n} sees ${admiralSha.slice(0, 7)}`, 60_000, 250);
@@ -88,10 +126,25 @@ describe('a phleet of three ships on one HQ: write-back and convergence', { time
     await ship('s3').stop();
     commit(app, { 'index.html': '<h1>second version</h1>\n' }, 'v2');
     for (const n of ['s1', 's2']) await waitFor(() => serves(n, 'second version'), `${n} serves v2`, 300_000, 500);
+    const st = await cli(ship('s1').dataDir, 'phleet', 'status');
+    assert.equal(st.code, 1, 'a ship was unreachable');
+    assert.match(st.stdout, /^s3: unreachable: /m, st.stdout);
+    assert.match(st.stdout, /^s2 +web +serving/m, st.stdout);
     await start('s3');
     await waitFor(() => serves('s3', 'second version'), 's3 serves v2 after its restart', 300_000, 500);
     await waitFor(() => (hq.entry('s3').services as Record<string, { state: string; sha: string }>).web?.state === 'serving', 's3 entry serving', 60_000, 500);
     assert.equal(hq.merges(), 0);
+  });
+});
+
+describe('phleet operations of user ship (gate)', () => {
+  test('only the three forms pass, rebuilt from checked words', () => {
+    assert.deepEqual(phleetExec('starphleet status --json'), { allow: true, serve: { kind: 'exec', command: 'starphleet status --json' } });
+    assert.deepEqual(phleetExec('starphleet  logs web -f'), { allow: true, serve: { kind: 'exec', command: 'starphleet logs web -f' } });
+    assert.deepEqual(phleetExec('starphleet redeploy a.b'), { allow: true, serve: { kind: 'exec', command: 'starphleet redeploy a.b' } });
+    for (const bad of ['starphleet status', 'starphleet status --json x', 'starphleet logs $(id)', 'starphleet logs web -f -f', 'starphleet logs web\nid', 'starphleet logs\tweb', 'starphleet redeploy -x', 'starphleet run web id', 'starphleet phleet status', '/usr/bin/starphleet status --json', 'starphleet logs web;id', 'starphleet logs `id`']) {
+      assert.equal(phleetExec(bad), null, bad);
+    }
   });
 });
 

@@ -7,6 +7,7 @@ import { greetingCommand } from './greeting.js';
 import { logsCommand } from './logs.js';
 import { pushBuildCommand } from './push-build.js';
 import { pushServeCommand } from './push-serve.js';
+import { phleetCommand } from './phleet.js';
 import { redeployCommand } from './redeploy.js';
 import { registryToolCommand } from './registry-tool.js';
 import { releasesCommand } from './releases.js';
@@ -27,6 +28,7 @@ export const SHIP_COMMANDS: readonly ShipCommand[] = [
   unpinCommand,
   runCommand,
   registryToolCommand,
+  phleetCommand,
   auditCommand,
   versionCommand,
   updateCommand,

@@ -1,4 +1,5 @@
 import type { SshRequest, Verdict } from './gate.js';
+import { phleetExec } from './phleet-exec.js';
 
 /**
  * The `ship` user: the other ships of the phleet. A separate extension of the gate (gate.ts calls shipVerdict for
@@ -8,11 +9,10 @@ import type { SshRequest, Verdict } from './gate.js';
 
 /**
  * Hook for the phleet operations (#20): exec commands another ship may run here, each decided by this function.
- * None yet: until the phleet fan-out defines its commands, a ship may only read the registry.
+ * phleet-exec.ts: status --json, logs <service> [-f], redeploy <service>, as `starphleet phleet` fans them out.
  */
 export function phleetOperation(request: Extract<SshRequest, { kind: 'exec' }>): Verdict | null {
-  void request;
-  return null;
+  return phleetExec(request.command);
 }
 
 /** What user `ship` may do: read-only SFTP of /registry/ and /layers/ (the view's 'ship' scope), nothing else. */
@@ -22,5 +22,5 @@ export function shipVerdict(request: SshRequest): Verdict {
     const v = phleetOperation(request);
     if (v !== null) return v;
   }
-  return { allow: false, reason: `the ship user only reads the registry over sftp (/registry/, /layers/), not ${request.kind}` };
+  return { allow: false, reason: `the ship user only reads the registry over sftp (/registry/, /layers/) and runs the phleet operations (starphleet status --json, logs <service> [-f], redeploy <service>), not ${request.kind === 'exec' ? JSON.stringify(request.command.slice(0, 200)) : request.kind}` };
 }

@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fanout, type ShipAnswer } from '../phleet/fanout.js';
+import { readShips } from '../phleet/record.js';
+import type { CommandContext, ShipCommand } from './command.js';
+
+const USAGE = 'usage: starphleet phleet status | phleet logs <service> [-f] | phleet redeploy <service>';
+
+interface RemoteStatus {
+  readonly ship: { readonly name: string };
+  readonly services: readonly { name: string; state: string; sha: string | null; release: string | null; message: string }[];
+}
+
+function unreachable(answers: readonly ShipAnswer[], ctx: CommandContext): number {
+  let bad = 0;
+  for (const a of answers) {
+    if (a.code === null) {
+      ctx.out(`${a.ship}: unreachable: ${a.unreachable ?? 'no answer'}\n`);
+      bad++;
+    } else if (a.code !== 0) bad++;
+  }
+  return bad;
+}
+
+/** Every ship in HQ ships/ answers the same operation over SSH (user `ship`, this ship's client key), merged by name. */
+export const phleetCommand: ShipCommand = {
+  name: 'phleet',
+  summary: 'status, logs or redeploy across every ship of the phleet (HQ ships/)',
+  usage: 'status | logs <service> [-f] | redeploy <service>',
+  details: `Fans the operation out over SSH to every ship listed in HQ ships/ (this one too), as the user ship with this
+ship's client key, each ship's host key checked against the fingerprints of its ships/ entry. Every line of output
+starts with the ship's name; a ship that cannot be reached is reported as unreachable and the others still answer.
+Exit status 1 when a ship was unreachable or its command failed.
+  status                 each ship's services: state, sha, release and message
+  logs <service> [-f]    the service's logs from every ship (-f: follow until Ctrl-C)
+  redeploy <service>     rebuild and deploy the service on every ship at once`,
+  examples: ['starphleet phleet status', 'starphleet phleet logs hello -f', 'ssh -p 2222 admiral@ship starphleet phleet redeploy hello'],
+  async run(args, ctx) {
+    const [verb, service, flag, ...more] = args;
+    const ok =
+      more.length === 0 &&
+      ((verb === 'status' && service === undefined) ||
+        (verb === 'logs' && service !== undefined && !service.startsWith('-') && (flag === undefined || flag === '-f')) ||
+        (verb === 'redeploy' && service !== undefined && !service.startsWith('-') && flag === undefined));
+    if (!ok || verb === undefined) {
+      ctx.err(`${USAGE}\n`);
+      return 2;
+    }
+    if (service !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(service)) {
+      ctx.err(`starphleet phleet: no service can be named ${JSON.stringify(service.slice(0, 64))}\n`);
+      return 2;
+    }
+    const dataDir = ctx.ship.options.dataDir;
+    const { ships, problems } = readShips(join(dataDir, 'hq'));
+    for (const p of problems) ctx.err(`${p.file}: ${p.message}\n`);
+    if (ships.length === 0) {
+      ctx.err('starphleet phleet: HQ ships/ lists no ship yet (ships write themselves there when HQ is writable)\n');
+      return 1;
+    }
+    let privateKey: Buffer;
+    try {
+      privateKey = readFileSync(join(dataDir, 'ship_client_key'));
+    } catch (e) {
+      ctx.err(`starphleet phleet: no client key: ${(e as Error).message}\n`);
+      return 1;
+    }
+    if (verb === 'status') {
+      const outputs = new Map<string, string[]>();
+      const answers = await fanout(ships, {
+        privateKey,
+        command: 'starphleet status --json',
+        signal: ctx.signal,
+        line: (ship, text, stream) => (stream === 'out' ? outputs.set(ship, [...(outputs.get(ship) ?? []), text]) : ctx.err(`${ship}: ${text}\n`)),
+      });
+      const rows = [['SHIP', 'SERVICE', 'STATE', 'SHA', 'RELEASE', 'MESSAGE']];
+      for (const a of answers) {
+        if (a.code !== 0) continue;
+        try {
+          const s = JSON.parse((outputs.get(a.ship) ?? []).join('\n')) as RemoteStatus;
+          if (s.services.length === 0) rows.push([a.ship, '-', 'no services', '-', '-', '']);
+          for (const v of s.services) rows.push([a.ship, v.name, v.state, v.sha?.slice(0, 7) ?? '-', v.release ?? '-', v.message]);
+        } catch (e) {
+          rows.push([a.ship, '-', 'unreadable status', '-', '-', (e as Error).message]);
+        }
+      }
+      const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+      for (const r of rows) ctx.out(`${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd()}\n`);
+      return unreachable(answers, ctx) > 0 ? 1 : 0;
+    }
+    const command = verb === 'logs' ? `starphleet logs ${service}${flag ? ' -f' : ''}` : `starphleet redeploy ${service}`;
+    const answers = await fanout(ships, {
+      privateKey,
+      command,
+      signal: ctx.signal,
+      line: (ship, text, stream) => (stream === 'out' ? ctx.out(`${ship}: ${text}\n`) : ctx.err(`${ship}: ${text}\n`)),
+    });
+    if (ctx.signal.aborted) return 130;
+    return unreachable(answers, ctx) > 0 ? 1 : 0;
+  },
+};
