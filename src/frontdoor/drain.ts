@@ -1,11 +1,13 @@
 import type { Server } from 'node:http';
+import { Server as NetServer } from 'node:net';
 
 /**
  * Stops accepting and waits until the requests in flight are answered, for up to graceMs: kept-alive connections are
  * closed as soon as they fall idle (the responses in between say `connection: close`, see FrontDoor). Resolves with
  * how many connections were still open when the grace ran out (0 when all ended by themselves).
  */
-export function drainServer(server: Server, graceMs: number): Promise<number> {
+export function drainServer(server: Server, graceMs: number, o: { closeIdle?: boolean } = {}): Promise<number> {
+  const closeIdle = o.closeIdle ?? true;
   return new Promise((resolve) => {
     let open = -1;
     const done = (n: number): void => {
@@ -13,8 +15,10 @@ export function drainServer(server: Server, graceMs: number): Promise<number> {
       clearTimeout(limit);
       resolve(n);
     };
-    server.close(() => done(0));
-    const idle = setInterval(() => server.closeIdleConnections(), 100);
+    // http.Server.close() closes idle connections too (Node >= 19); net.Server's close only stops accepting.
+    if (closeIdle) server.close(() => done(0));
+    else NetServer.prototype.close.call(server, () => done(0));
+    const idle = setInterval(() => closeIdle && server.closeIdleConnections(), 100);
     const limit = setTimeout(() => {
       server.getConnections((_e, n) => {
         open = n;
@@ -22,6 +26,6 @@ export function drainServer(server: Server, graceMs: number): Promise<number> {
         done(open);
       });
     }, graceMs);
-    server.closeIdleConnections();
+    if (closeIdle) server.closeIdleConnections();
   });
 }

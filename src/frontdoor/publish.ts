@@ -128,7 +128,7 @@ export class PublishedPorts {
   /** Hand-over, old ship: stop accepting and let requests in flight finish; resolves with how many were cut. */
   async retire(graceMs: number): Promise<number> {
     await this.syncing;
-    const left = await Promise.all([...this.open.values()].map((p) => drainServer(p.server, graceMs)));
+    const left = await Promise.all([...this.open.values()].map((p) => drainServer(p.server, graceMs, { closeIdle: false })));
     return left.reduce((a, b) => a + b, 0);
   }
 

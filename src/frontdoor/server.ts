@@ -101,7 +101,9 @@ export class FrontDoor {
   /** After a hand-over: accept nothing more, let what is in flight finish (up to graceMs), then close. */
   async retire(graceMs: number): Promise<void> {
     this.retiring = true;
-    const left = await Promise.all([drainServer(this.server, graceMs), this.published.retire(graceMs)]);
+    // Idle kept-alive connections are not closed under a client that may be sending on them right now: each gets
+    // `connection: close` on its next answer, or ends at its keep-alive timeout (announced to the client).
+    const left = await Promise.all([drainServer(this.server, graceMs, { closeIdle: false }), this.published.retire(graceMs)]);
     const cut = left[0] + left[1];
     if (cut > 0) this.opts.log(`front door: ${cut} connection(s) still open after the hand-over grace: closed`);
     await this.close();
