@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { globalAgent } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +9,8 @@ import { fixtureRepo } from './helpers/fixtures.js';
 import { getText } from './helpers/http.js';
 import { commit, initRepo } from './helpers/git.js';
 import { killRecordedInstances } from './helpers/instances.js';
+import { makeKey, type TestKey } from './helpers/keys.js';
+import { runSsh } from './helpers/ssh.js';
 import { cli, httpGet } from './helpers/phleet.js';
 import { startShip, type ShipProcess } from './helpers/ship.js';
 import { tmpDir } from './helpers/tmp.js';
@@ -24,6 +27,7 @@ const hq = join(root, 'hq');
 const app = join(root, 'app');
 const checked = join(root, 'chk');
 let ship: ShipProcess;
+let key: TestKey;
 
 interface Row {
   name: string;
@@ -42,14 +46,31 @@ async function row(name: string): Promise<Row | undefined> {
 }
 
 const WEB_ONLY = { Procfile: 'web: node web.js\n' };
-const CHECKS = JSON.stringify({ name: 'x', healthchecks: { web: [{ type: 'startup', path: '/health', content: 'ready', attempts: 3, wait: 1 }] }, unknown: { ignored: true } });
+const CHECKS = JSON.stringify({
+  name: 'x',
+  healthchecks: { web: [{ type: 'startup', path: '/health', content: 'ready', attempts: 3, wait: 1 }] },
+  scripts: { dokku: { predeploy: 'node script.js predeploy', postdeploy: 'node script.js postdeploy' } },
+  cron: [{ command: 'node script.js cron', schedule: '* * * * *' }],
+  unknown: { ignored: true },
+});
+
+/** The events the fixture's processes wrote to /var/data/lifecycle.log: [what, version, pid, ms]. */
+function events(): string[][] {
+  try {
+    return readFileSync(join(dataDir, 'data', 'lifecycle.log'), 'utf8').trim().split('\n').map((l) => l.split(' '));
+  } catch {
+    return [];
+  }
+}
 
 before(async () => {
   fixtureRepo('lifecycle-app', app);
   commit(app, WEB_ONLY);
   fixtureRepo('lifecycle-app', checked);
   commit(checked, { ...WEB_ONLY, 'app.json': CHECKS });
+  key = makeKey(root, 'admiral');
   initRepo(hq, {
+    'authorized_keys/admiral': `${key.pub}\n`,
     'app/orders': `autodeploy ${app}\nexport HEALTHCHECK_TIMEOUT=120\nexport HELLO=from-orders\n`,
     'chk/orders': `autodeploy ${checked}\nexport HEALTHCHECK_TIMEOUT=900\n`,
   });
@@ -71,6 +92,12 @@ async function failedWith(name: string, sha: string): Promise<Row> {
 describe('app.json health checks', () => {
   test('the checked app serves when /health has the content', async () => {
     await waitFor(async () => (await row('chk'))?.state === 'serving', 'chk serving', 180_000, 500);
+  });
+
+  test('predeploy writes into the release; postdeploy runs once it serves; cron runs as a one-off on schedule', async () => {
+    assert.equal((await httpGet(ship.httpPort, '/chk/predeploy')).body, 'written by predeploy\n');
+    await waitFor(() => events().some((e) => e[0] === 'postdeploy'), 'postdeploy', 60_000, 500);
+    await waitFor(() => events().some((e) => e[0] === 'cron'), 'a cron run (each minute)', 150_000, 1000);
   });
 
   test('a release that answers the wrong body is rejected; the old one keeps serving', async () => {
@@ -154,6 +181,17 @@ describe('rollback and one-offs', () => {
     assert.equal(out, 'hello-stdin from-orders run v1\n');
     const audit = await cli(dataDir, 'audit');
     assert.match(audit.stdout, /starphleet run app/);
+  });
+
+  test('run over ssh admiral@ship: with -tt the one-off has a terminal; without, stdin and the exit code pass', async () => {
+    const tty = await runSsh({ key: key.privatePath, port: ship.sshPort, options: ['-tt'], args: ['starphleet', 'run', 'app', '--', 'bash', '-c', '"[ -t 0 ] && [ -t 1 ] && echo has-a-tty; exit 5"'], timeoutMs: 120_000 });
+    assert.equal(tty.code, 5, tty.stderr);
+    assert.match(tty.stdout.toString(), /has-a-tty/);
+    const input = join(root, 'stdin.txt');
+    writeFileSync(input, 'over-ssh\n');
+    const plain = await runSsh({ key: key.privatePath, port: ship.sshPort, stdin: input, args: ['starphleet', 'run', 'app', '--', 'bash', '-c', '"[ -t 0 ] || echo no-tty; cat; exit 6"'], timeoutMs: 120_000 });
+    assert.equal(plain.code, 6, plain.stderr);
+    assert.equal(plain.stdout.toString(), 'no-tty\nover-ssh\n');
   });
 
   test('unpin: the service follows its ref again', async () => {
