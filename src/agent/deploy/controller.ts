@@ -81,6 +81,8 @@ export class ServiceController {
 
   /** A problem of the front door with this service (its PUBLISH_PORT cannot be bound): shown with every status. */
   doorProblem: string | null = null;
+  /** Why a new sha waits (held by a canary ship, src/phleet/canary.ts); null when it does not. */
+  holdReason: string | null = null;
   private last: { state: ServiceState; message: string; sha: string | null | undefined } | null = null;
 
   /** Writes the last status again, with the current front door problem. */

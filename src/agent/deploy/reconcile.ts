@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import type { Service } from '../../headquarters/types.js';
+import { canaryHold } from '../../phleet/canary.js';
 import { deleteAgentService, listInstances } from '../../state/instances.js';
 import { deleteServiceStatus } from '../../state/services.js';
 import type { AgentContext } from '../context.js';
@@ -67,6 +69,15 @@ export async function reconcileService(ctx: AgentContext, sem: Semaphore, ctrl: 
     return;
   }
   if (ctrl.failure?.inputs === inputs && Date.now() < ctrl.failure.retryAt) return;
+  // Canary ships (HQ canary) go first: the others keep what serves until ships/<canary> reports the sha healthy.
+  const held = ctrl.serving ? canaryHold(join(ctx.dataDir, 'hq'), ctx.shipName, ctrl.name, sha, hqEnv) : null;
+  if (held) {
+    if (ctrl.holdReason !== held) ctx.log(`${ctrl.name}: ${held}`);
+    ctrl.holdReason = held;
+    ctrl.status(ctx, allRunning(ctrl.serving) ? 'serving' : 'starting', held);
+    return;
+  }
+  if (ctrl.holdReason) ctrl.holdReason = null;
   void startDeploy(ctx, sem, ctrl, service, sha, hqEnv, inputs);
 }
 
