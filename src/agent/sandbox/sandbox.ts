@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -48,14 +49,24 @@ export interface PreparedSandbox {
   readonly cgroup: Cgroup | null;
 }
 
-/** Where the ship keeps a sandbox's launcher files; its `sock/` dir holds an instance's bridge socket. */
+/**
+ * Where the ship keeps a sandbox's launcher files; its `sock/` dir holds an instance's bridge socket. Named by a short
+ * hash of the id, not the id itself: a unix socket path has at most 107 bytes, and release ids are long.
+ */
 export function sandboxRunDir(dataDir: string, id: string): string {
-  return join(dataDir, 'sandbox', id);
+  return join(dataDir, 'sandbox', createHash('sha256').update(id).digest('hex').slice(0, 16));
 }
+
+/** sun_path holds 108 bytes with the terminating NUL. */
+const MAX_SOCKET_PATH = 107;
 
 /** The unix socket the front door dials for an instance of the bwrap runtime. */
 export function instanceSocket(dataDir: string, id: string): string {
-  return join(sandboxRunDir(dataDir, id), 'sock', 'http.sock');
+  const path = join(sandboxRunDir(dataDir, id), 'sock', 'http.sock');
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
+    throw new Error(`data dir ${dataDir} is too long for the instances' unix sockets (${path} has ${Buffer.byteLength(path)} bytes, at most ${MAX_SOCKET_PATH}): use a shorter --data path`);
+  }
+  return path;
 }
 
 const LAUNCHER_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' };
