@@ -41,6 +41,8 @@ export interface StartShipOptions {
   readonly args?: readonly string[];
   readonly sshPort?: number;
   readonly httpPort?: number;
+  /** A command the ship runs under (it gets node and the ship's arguments appended), e.g. unshare for its own mount namespace. */
+  readonly wrap?: readonly string[];
 }
 
 /** Starts `starphleet ship` as a real process from the sources (tsx), on loopback with free ports. */
@@ -58,7 +60,8 @@ export async function startShip(o: StartShipOptions): Promise<ShipProcess> {
     '--name', 'testship',
     ...(o.args ?? []),
   ];
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [file, ...pre] = o.wrap && o.wrap.length > 0 ? [...o.wrap, process.execPath] : [process.execPath];
+  const child = spawn(file as string, [...pre, ...args], { cwd: ROOT, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
