@@ -244,7 +244,8 @@ export class Agent {
     if (!fd) return;
     const routes: WireRoute[] = [];
     for (const c of this.ctrls.values()) {
-      if (c.removed || !c.published) continue;
+      // A deploy-only registry release (#22: its `deploy` script, no process) routes nothing, as if unpublished.
+      if (c.removed || !c.published || c.serving?.release.config.deployOnly === true) continue;
       const orders = this.desired?.services.find((s) => s.name === c.name)?.orders;
       const publishPort = orders?.env.PUBLISH_PORT;
       const instances = webInstances(c.serving).map((i) => ({ id: i.backend.id, upstream: i.backend.upstream }));

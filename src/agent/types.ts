@@ -52,6 +52,11 @@ export interface ReleaseConfig {
   readonly healthcheckTimeoutSeconds: number;
   /** Buildpack that built it (name or BUILDPACK_URL). */
   readonly buildpack: string;
+  /**
+   * A registry tree with a `deploy` script and no Procfile (deploy-agent's kind, #22): the script (releaseCommand) is
+   * the whole deploy; no process runs, so it serves no HTTP even when published.
+   */
+  readonly deployOnly?: boolean;
 }
 
 /** A built release: its config plus where its tree is. */

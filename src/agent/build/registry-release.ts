@@ -12,7 +12,7 @@ import type { BuildOptions } from './build-release.js';
 import { resolveEnv } from './env.js';
 import { importLayer, storeLayer, unpackLayers, unpinLayer } from './layers.js';
 import { inProgress, servingRelease } from './release-store.js';
-import { healthcheckPath, healthcheckTimeout, processTypes } from './settings.js';
+import { healthcheckPath, healthcheckTimeout, processTypes, type ProcessTypes } from './settings.js';
 
 /**
  * Releases of `autodeploy registry:<N>` and `registry://<ship>/<N>#fp=...` (#22): no git, no buildpack. The
@@ -100,9 +100,14 @@ export async function buildRegistryRelease(input: BuildInput, opts: BuildOptions
       () => true,
       () => false,
     );
-    const types = await processTypes(merged, { defaultProcessTypes: {}, configVars: {} }, opts.log).catch((e: unknown) => {
-      throw new BuildFailure(`${(e as Error).message}${hasDeploy ? ' (a deploy script runs once per release; a Procfile says what runs)' : ''}`);
-    });
+    // deploy-agent's kind of tree: a `deploy` script and no Procfile. The script is the whole deploy (it runs once,
+    // in the sandbox, as the release phase); the release has no process, so it serves no HTTP (unpublished-like).
+    const deployOnly = hasDeploy && !existsSync(join(merged, 'Procfile'));
+    const types: ProcessTypes = deployOnly
+      ? { processes: {} }
+      : await processTypes(merged, { defaultProcessTypes: {}, configVars: {} }, opts.log).catch((e: unknown) => {
+          throw new BuildFailure(`${(e as Error).message}${hasDeploy ? ' (a deploy script runs once per release; a Procfile says what runs)' : ''}`);
+        });
     const releaseCommand = types.release ?? (hasDeploy ? './deploy' : undefined);
     await makeReadOnly(merged);
     const releaseConfig: ReleaseConfig = {
@@ -119,6 +124,7 @@ export async function buildRegistryRelease(input: BuildInput, opts: BuildOptions
       healthcheck: await healthcheckPath(merged, env),
       healthcheckTimeoutSeconds: healthcheckTimeout(env),
       buildpack: 'registry',
+      ...(deployOnly ? { deployOnly: true } : {}),
     };
     await mkdir(dataPaths.releases(dataDir, service), { recursive: true });
     await rename(merged, dir);

@@ -66,7 +66,8 @@ export async function releasePhase(ctx: AgentContext, service: string, release: 
   }
   const why = r.stopped === 'timeout' ? 'did not finish in time and was killed' : r.stopped === 'aborted' ? 'was cancelled' : `failed (exit ${r.code ?? 'by signal'})`;
   log(`!      release phase ${why}`);
-  return `release phase (Procfile release: ${command}) ${why}; its output is in the deploy log`;
+  const what = release.config.buildpack === 'registry' && command === './deploy' ? 'the deploy script ./deploy' : `Procfile release: ${command}`;
+  return `release phase (${what}) ${why}; its output is in the deploy log`;
 }
 
 /** app.json's post-deploy script, once the new release serves: a failure is reported, nothing is rolled back. */
@@ -110,7 +111,8 @@ export async function deploy(ctx: AgentContext, ctrl: ServiceController, service
   if (signal.aborted) return cancelled(ctx, record);
   const id = release.config.id;
   const slots = slotsOf(formationOf(release, service.orders.scale));
-  if (!service.orders.unpublished && !slots.some((s) => s.process === 'web')) {
+  // A deploy-only release (a registry tree's `deploy` script, no Procfile) has nothing to route: unpublished-like.
+  if (!service.orders.unpublished && release.config.deployOnly !== true && !slots.some((s) => s.process === 'web')) {
     const none = processCommand(release, 'web') === '';
     return failed(ctx, ctrl, sha, inputs, `release ${id}: ${none ? 'no web process (Procfile web: line) for a published service: add one, or order it unpublished' : 'web is scaled to 0 on a published service'}`, record, id);
   }
