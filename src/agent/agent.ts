@@ -9,7 +9,7 @@ import { formationOf, slotsOf } from './deploy/formation.js';
 import { onInstanceExit, restartServing } from './deploy/crash.js';
 import { inputsDigest } from './deploy/deploy.js';
 import { Guards } from '../frontdoor/guards.js';
-import { Instance, killRecorded } from './runtime/instances.js';
+import { Instance, instanceLogFile, killRecorded } from './runtime/instances.js';
 import { reconcileService, removeController, startDeploy } from './deploy/reconcile.js';
 import { logMaxBytes, rotateIfLarge } from './runtime/instance-logs.js';
 import { Semaphore } from './deploy/semaphore.js';
@@ -142,7 +142,7 @@ export class Agent {
       for (const rec of records) {
         if (rec.service !== svc.name || rec.release !== release.config.id || rec.state !== 'serving') continue;
         const slot = slots.find((s) => s.process === rec.process && s.instance === null);
-        const instance = slot ? Instance.adopt(db, dataDir, rec) : null;
+        const instance = slot ? Instance.adopt(db, dataDir, rec, slot.index) : null;
         if (!slot || !instance) continue;
         slot.instance = instance;
         adopted.add(instance.id);
@@ -211,7 +211,10 @@ export class Agent {
   }
 
   private async pulse(): Promise<void> {
-    for (const ctrl of this.ctrls.values()) for (const slot of ctrl.serving?.slots ?? []) if (slot.instance) rotateIfLarge(slot.instance.logFile, this.logMax);
+    for (const ctrl of this.ctrls.values()) {
+      for (const slot of ctrl.serving?.slots ?? []) if (slot.instance) rotateIfLarge(slot.instance.logFile, this.logMax);
+      if (ctrl.serving) rotateIfLarge(instanceLogFile(this.opts.dataDir, ctrl.name, ctrl.serving.release.config.id, 'cron'), this.logMax);
+    }
     const desired = this.desired;
     if (!desired) return;
     const wanted = new Map(desired.services.map((s) => [s.name, s]));

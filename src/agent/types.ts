@@ -11,7 +11,7 @@
  *   cache/<name>/                               buildpack cache dir, kept between builds
  *   repos/<sha256 of url>/                      cached bare clone per service repo
  *   logs/<name>/build-<id>.log                  build output
- *   logs/<name>/instance-<id>.log               instance stdout/stderr (rotated: .1, .2)
+ *   logs/<name>/instance-<id>-<type>.<n>.log    an instance's stdout/stderr (web.1, worker.1; -cron: cron runs; rotated: .1, .2)
  *   data/                                       the shared /var/data tree (read-write for every instance)
  */
 

@@ -27,6 +27,21 @@ async function logFiles(dir: string): Promise<LogFile[]> {
   return files.sort((a, b) => a.mtimeMs - b.mtimeMs || a.name.localeCompare(b.name));
 }
 
+/**
+ * instance-<release id>-<type>.<n>.log (or -cron.log) of an instance; instance-<release id>.log of a ship from before
+ * per-instance logs. A release id is `<14 digits>-<sha7>[-<n>]` (build-release.ts).
+ */
+const INSTANCE_LOG = /^instance-([0-9]{14}-[0-9a-f]{7}(?:-[0-9]+)?)(?:-[A-Za-z0-9_.-]+)?\.log$/;
+
+/** Every instance log of the release whose instance log changed last: web.1, web.2, worker.1... in that order. */
+function latestInstanceLogs(files: readonly LogFile[]): LogFile[] {
+  const release = (f: LogFile): string | undefined => INSTANCE_LOG.exec(f.name)?.[1];
+  const newest = files.filter((f) => release(f) !== undefined).pop();
+  if (newest === undefined) return [];
+  const id = release(newest);
+  return files.filter((f) => release(f) === id).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+}
+
 /** The last `lines` lines of a file, reading at most the final 1 MiB. */
 async function tail(path: string, lines: number): Promise<string> {
   const fh = await open(path, 'r');
@@ -75,7 +90,9 @@ export const logsCommand: ShipCommand = {
   name: 'logs',
   summary: "a service's latest build and instance logs (-f follows them)",
   usage: '<service> [-f] [-n LINES]',
-  details: `Prints the last lines of the service's newest build log and instance log (<data>/logs/<service>/).
+  details: `Prints the last lines of the service's newest build log and of the instance logs of its newest release
+(<data>/logs/<service>/), one per instance, named for its process type and number: instance-<release>-web.1.log,
+instance-<release>-worker.1.log...
   -f, --follow      keep printing as the logs grow (Ctrl-C stops)
   -n, --lines N     lines of each log to show first (default 100)`,
   examples: ['starphleet logs hello', 'starphleet logs hello -f -n 20'],
@@ -113,7 +130,8 @@ export const logsCommand: ShipCommand = {
       return 1;
     }
     const newest = (prefix: string): LogFile | undefined => files.filter((f) => f.name.startsWith(prefix)).pop();
-    const shown = [newest('build-'), newest('instance-')].filter((f): f is LogFile => f !== undefined);
+    const build = newest('build-');
+    const shown = [...(build ? [build] : []), ...latestInstanceLogs(files)];
     if (shown.length === 0) ctx.out(`(no logs yet for ${service})\n`);
     for (const f of shown) ctx.out(`==> ${f.name} <==\n${await tail(f.path, lines)}`);
     if (followIt) await follow(dir, ctx, new Map(files.map((f) => [f.path, f.size])));

@@ -109,7 +109,7 @@ async function serve(ctx: CommandContext, id: number, name: string, sha: string,
   const { ship } = ctx;
   const agent = ship.agent.ctx;
   const service = pushServiceName(name);
-  const logFile = instanceLogFile(agent.dataDir, service, release.config.id);
+  const logFile = instanceLogFile(agent.dataDir, service, release.config.id, 'web.1');
   const from = await sizeOf(logFile);
   ctx.err(`-----> Starting test instance of ${name} at ${sha.slice(0, 7)} (release ${release.config.id}, ${agent.runtime.kind} runtime)\n`);
   // The Procfile's release: line runs before the test instance starts, its output in the pusher's stream (#15).

@@ -54,7 +54,7 @@ export class CronRunner {
         const key = `${ctrl.name} ${i} ${entry.command}`;
         if (this.running.has(key) || !firesAt(entry.schedule, minute)) return;
         this.running.add(key);
-        const file = instanceLogFile(this.ctx.dataDir, ctrl.name, release.config.id);
+        const file = instanceLogFile(this.ctx.dataDir, ctrl.name, release.config.id, 'cron');
         const log = (line: string): void => {
           try {
             appendFileSync(file, `${line}\n`);

@@ -30,7 +30,7 @@ export async function launch(ctx: AgentContext, service: string, release: Releas
   const port = await freePort(ctx.takenPorts());
   let instance: Instance;
   try {
-    instance = Instance.start(ctx.db, ctx.runtime, { service, release, port, dataDir: ctx.dataDir, process, command });
+    instance = Instance.start(ctx.db, ctx.runtime, { service, release, port, dataDir: ctx.dataDir, process, index, command });
   } catch (e) {
     return { ok: false, reason: `could not start ${process}.${index}: ${(e as Error).message}` };
   }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { dataPaths } from '../data-paths.js';
@@ -14,8 +14,17 @@ import { groupAlive, isSameProcess, sandboxInits, stopGroup } from './proc.js';
 import { spawnInstance, type Runtime } from './runtime.js';
 import type { Release } from '../types.js';
 
-/** logs/<name>/instance-<release id>.log: every instance of a release appends to the same file. */
-export function instanceLogFile(dataDir: string, service: string, releaseId: string): string {
+/**
+ * logs/<name>/instance-<release id>-<who>.log, who being the instance's place (web.1, worker.1) or `cron`: the app
+ * writes straight into its file (it outlives the ship, so nothing of ours can prefix its lines), and the name says
+ * which process type and number printed it.
+ */
+export function instanceLogFile(dataDir: string, service: string, releaseId: string, who: string): string {
+  return join(dataPaths.logs(dataDir, service), `instance-${releaseId}-${who}.log`);
+}
+
+/** Where an earlier ship (before per-instance logs) had every instance of a release write. */
+function sharedLogFile(dataDir: string, service: string, releaseId: string): string {
   return join(dataPaths.logs(dataDir, service), `instance-${releaseId}.log`);
 }
 
@@ -89,10 +98,10 @@ export class Instance {
     return this.stopRequested;
   }
 
-  /** process: the Procfile type (default web), with its command; only web is routed (has a bridge). */
-  static start(db: Db, runtime: Runtime, o: { service: string; release: Release; port: number; dataDir: string; process?: string; command?: string }): Instance {
-    const logFile = instanceLogFile(o.dataDir, o.service, o.release.config.id);
+  /** process: the Procfile type (default web), with its command; only web is routed (has a bridge); index: its number. */
+  static start(db: Db, runtime: Runtime, o: { service: string; release: Release; port: number; dataDir: string; process?: string; index?: number; command?: string }): Instance {
     const process = o.process ?? 'web';
+    const logFile = instanceLogFile(o.dataDir, o.service, o.release.config.id, `${process}.${o.index ?? 1}`);
     const id = `${o.release.config.id}-${process === 'web' ? '' : `${process}-`}${randomBytes(3).toString('hex')}`;
     const spec = { id, release: o.release, port: o.port, dataDir: o.dataDir, logFile, process, routed: process === 'web', ...(o.command !== undefined ? { command: o.command } : {}) };
     const s = spawnInstance(runtime, spec);
@@ -112,8 +121,12 @@ export class Instance {
     return new Instance(db, rec, logFile, s.exited, o.dataDir);
   }
 
-  /** Takes over an instance an earlier ship process started, if its pid is still that very process. */
-  static adopt(db: Db, dataDir: string, rec: InstanceRecord): Instance | null {
+  /**
+   * Takes over an instance an earlier ship process started, if its pid is still that very process; index is the number
+   * of the place it takes (web.1...), which names its log. One started by a ship from before per-instance logs still
+   * writes to the release's shared log, so its notes go there too.
+   */
+  static adopt(db: Db, dataDir: string, rec: InstanceRecord, index: number): Instance | null {
     if (!isSameProcess(rec)) return null;
     const exited = new Promise<void>((resolve) => {
       const t = setInterval(() => {
@@ -124,7 +137,9 @@ export class Instance {
       }, ADOPTED_POLL_MS);
       t.unref();
     });
-    return new Instance(db, rec, instanceLogFile(dataDir, rec.service, rec.release), exited, dataDir);
+    const own = instanceLogFile(dataDir, rec.service, rec.release, `${rec.process}.${index}`);
+    const shared = sharedLogFile(dataDir, rec.service, rec.release);
+    return new Instance(db, rec, !existsSync(own) && existsSync(shared) ? shared : own, exited, dataDir);
   }
 
   alive(): boolean {
