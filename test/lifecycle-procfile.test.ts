@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { cpSync, readFileSync } from 'node:fs';
 import { globalAgent } from 'node:http';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { FIXTURES, fixtureRepo } from './helpers/fixtures.js';
 import { getText } from './helpers/http.js';
@@ -39,6 +41,16 @@ async function rows(): Promise<Row[]> {
 }
 
 const row = async (name: string): Promise<Row | undefined> => (await rows()).find((r) => r.name === name);
+
+/** `==> name <==` heads each log's lines, as tail(1) does: the text under each name (joined when a name comes again). */
+function sections(out: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const part of out.split(/^==> /m).slice(1)) {
+    const name = part.slice(0, part.indexOf(' <=='));
+    m.set(name, (m.get(name) ?? '') + part.slice(part.indexOf('\n') + 1));
+  }
+  return m;
+}
 
 /** The events the fixture's processes wrote to /var/data/lifecycle.log: [what, version, pid, ms]. */
 function events(): string[][] {
@@ -80,6 +92,26 @@ describe('Procfile process types', () => {
     const log = readFileSync(join(dataDir, 'logs', 'app', `build-${(await row('app'))?.release}.log`), 'utf8');
     assert.match(log, /Release phase: node release\.js/);
     assert.match(log, /migrations done/);
+  });
+
+  test('starphleet logs shows the output of each instance under its process type and number', async () => {
+    const release = (await row('app'))?.release ?? '';
+    const r = await cli(dataDir, 'logs', 'app', '-n', '400');
+    assert.equal(r.code, 0, r.stderr);
+    const shown = sections(r.stdout);
+    const names = [...shown.keys()];
+    assert.deepEqual(names.slice(1), ['web.1', 'web.2', 'worker.1'].map((w) => `instance-${release}-${w}.log`), r.stdout);
+    assert.match(names[0] ?? '', new RegExp(`^build-${release}\\.log$`));
+    for (const w of ['web.1', 'web.2']) {
+      const text = shown.get(`instance-${release}-${w}.log`) ?? '';
+      assert.match(text, new RegExp(`starphleet: started ${w.replace('.', '\\.')} of release ${release}`), text);
+      assert.match(text, /^web v1 listening \(DYNO=web\)$/m, text);
+      assert.doesNotMatch(text, /worker v1 working/, 'only its own output');
+    }
+    const worker = shown.get(`instance-${release}-worker.1.log`) ?? '';
+    assert.match(worker, /starphleet: started worker\.1 of release/, worker);
+    assert.match(worker, /^worker v1 working$/m, worker);
+    assert.doesNotMatch(worker, /web v1 listening/, 'only its own output');
   });
 
   test('scale web=2: requests reach two distinct web instances; the worker is never routed', async () => {
@@ -152,5 +184,25 @@ describe('Procfile process types', () => {
     assert.ok(requests > 100, `the client kept sending (${requests})`);
     assert.deepEqual((await row('app'))?.processes, { web: 2, worker: 1 });
     console.log(`# 10 deploys: ${requests} requests, ${failures.length} failed`);
+  });
+
+  test('logs -f follows the new instances of a deploy, each under its own type and number', async () => {
+    const f = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'logs', 'app', '-f', '-n', '0', '--data', dataDir], { cwd: fileURLToPath(new URL('..', import.meta.url)) });
+    let out = '';
+    f.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    const gone = new Promise((r) => f.once('exit', r));
+    try {
+      await waitFor(() => out.includes('==> '), 'logs -f to print its first heads', 60_000);
+      commit(app, { VERSION: 'v13\n' });
+      const release = await waitFor(async () => {
+        const r = await row('app');
+        return r?.state === 'serving' && r.sha !== null && /v13/.test((await httpGet(ship.httpPort, '/app/')).body) ? r.release : null;
+      }, 'v13 serving', 180_000, 500);
+      const want: [string, RegExp][] = [['web.1', /^web v13 listening/m], ['web.2', /^web v13 listening/m], ['worker.1', /^worker v13 working/m]];
+      await waitFor(() => want.every(([w, re]) => re.test(sections(out).get(`instance-${release}-${w}.log`) ?? '')), 'v13 output of web.1, web.2 and worker.1 followed', 60_000);
+    } finally {
+      f.kill('SIGTERM');
+      await gone;
+    }
   });
 });
