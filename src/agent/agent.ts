@@ -147,7 +147,7 @@ export class Agent {
         slot.instance = instance;
         adopted.add(instance.id);
         this.ctx.watch(ctrl, instance);
-        log(`${svc.name}: adopted ${slot.process}.${slot.index} ${instance.id} of release ${release.config.id} (pid ${instance.record.pid}, port ${instance.port})`);
+        log(`${svc.name}: adopted instance ${instance.id} (${slot.process}.${slot.index}) of release ${release.config.id} (pid ${instance.record.pid}, port ${instance.port})`);
       }
       ctrl.serving = { release, slots, inputs: svc.release === release.config.id ? svc.inputs : null };
       if (allRunning(ctrl.serving)) ctrl.status(this.ctx, 'serving');

@@ -71,7 +71,7 @@ export async function waitStartup(o: StartupOptions): Promise<HealthResult> {
     let last = 'no answer yet';
     for (;;) {
       if (o.signal?.aborted) return { ok: false, reason: 'deploy cancelled' };
-      if (exited) return { ok: false, reason: `instance exited before its health check ${c.path} passed (last: ${last})` };
+      if (exited) return { ok: false, reason: `instance exited before answering its health check ${c.path} (last: ${last})` };
       const left = deadline - Date.now();
       if (left <= 0) return { ok: false, reason: `healthcheck ${c.path} got no 200 within ${secs} s (last: ${last})` };
       const a = await probe(o.upstream, c.path, Math.max(100, Math.min(c.timeoutSeconds * 1000, left)));
