@@ -110,8 +110,9 @@ describe('bubblewrap instances and ship restarts', () => {
 
     ship = await startShip({ headquarters: hq, dataDir, pulse: 0.5, env: { STARPHLEET_RUNTIME: 'bwrap' } });
     await ship.waitForLog(new RegExp(`app: adopted instance ${appBefore.id}`), 30_000);
-    const first = await httpGet(ship.httpPort, '/app/');
-    assert.equal(first.status, 200);
+    // The new ship's data plane (another port here, so a fresh one) serves once the ship has sent its first table.
+    let first = await httpGet(ship.httpPort, '/app/');
+    await waitFor(async () => (first = await httpGet(ship.httpPort, '/app/')).status === 200, 'app served by the new ship', 30_000, 100);
     assert.match(first.body, /built=built by npm run build/, 'the last good release serves at once');
     await waitFor(async () => (await httpGet(ship.httpPort, '/probe/')).status === 200, 'probe serving again', 60_000, 250);
     assert.notEqual(serving('probe')?.pid, probeBefore.pid, 'a new instance of the probe');
