@@ -73,7 +73,7 @@ export async function startShip(o: StartShipOptions): Promise<ShipProcess> {
     httpPort,
     dataDir: o.dataDir,
     output: () => out,
-    waitForLog: (re, timeoutMs = 20_000, since = 0) =>
+    waitForLog: (re, timeoutMs = 60_000, since = 0) =>
       waitFor(() => {
         if (child.exitCode !== null) throw new Error(`ship exited with ${child.exitCode}:\n${out}`);
         return out.slice(since).match(re);
