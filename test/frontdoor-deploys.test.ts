@@ -19,7 +19,7 @@ import { sleep, waitFor } from './helpers/wait.js';
 // The nginx plane is left out here on purpose, not skipped as passing: in the last full run 27 of 16,591 requests
 // through it failed with "socket hang up" across the 10 deploys (a reload closes keep-alive connections under
 // requests). Zero loss at nginx reloads is an open gap of issue #14 (README says so); put 'nginx' back when fixed.
-for (const plane of PLANES.filter((p) => p === 'embedded')) {
+for (const plane of PLANES.filter((p): boolean => p === 'embedded')) {
   describe(`deploys under load (${plane} data plane)`, { timeout: 900_000 }, () => {
   const root = tmpDir(`sp-frontdoor-deploys-${plane}-`);
   const dataDir = join(root, 'data');
