@@ -3,14 +3,14 @@ import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
-import { fixtureRepo } from './helpers/fixtures.js';
-import { commit, initRepo } from './helpers/git.js';
-import { getText, send } from './helpers/http.js';
-import { killRecordedInstances } from './helpers/instances.js';
-import { PLANES } from './helpers/planes.js';
-import { startShip, type ShipProcess } from './helpers/ship.js';
-import { tmpDir } from './helpers/tmp.js';
-import { sleep, waitFor } from './helpers/wait.js';
+import { fixtureRepo } from '../helpers/fixtures.js';
+import { commit, initRepo } from '../helpers/git.js';
+import { getText, send } from '../helpers/http.js';
+import { killRecordedInstances } from '../helpers/instances.js';
+import { PLANES } from '../helpers/planes.js';
+import { startShip, type ShipProcess } from '../helpers/ship.js';
+import { tmpDir } from '../helpers/tmp.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 /**
  * Ten deploys of a service through a real ship under a steady load of at least 200 requests/s: not one request fails,
