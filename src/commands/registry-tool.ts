@@ -1,6 +1,6 @@
 import { COUNT, numberSetting } from '../util/number-setting.js';
 import { DEFAULT_MAXVER, Registry, RegistryError } from '../registry/store.js';
-import { auditSessionEnd, auditSessionStart } from '../state/audit.js';
+import { audited } from './command-audit.js';
 import type { CommandContext, ShipCommand } from './command.js';
 
 /**
@@ -30,28 +30,6 @@ const SUBS: Readonly<Record<string, Sub>> = {
 };
 
 class UsageError extends Error {}
-
-/** A registry change is recorded in the audit trail with its exit code (over SSH the session is audited too). */
-async function audited(ctx: CommandContext, argv: readonly string[], run: () => Promise<number>): Promise<number> {
-  const who = ctx.caller.admiral;
-  const id = auditSessionStart(ctx.ship.db, {
-    kind: 'exec',
-    user: who ? 'admiral' : 'local',
-    fingerprint: who?.fingerprint ?? '',
-    keyFile: who?.file ?? '',
-    remote: ctx.caller.via === 'ssh' ? 'ssh' : 'control-socket',
-    command: `starphleet ${argv.join(' ')}`,
-    pty: false,
-  });
-  const t0 = Date.now();
-  let code = 1;
-  try {
-    code = await run();
-    return code;
-  } finally {
-    auditSessionEnd(ctx.ship.db, id, { exitCode: code, signal: null, durationMs: Date.now() - t0 });
-  }
-}
 
 /** `-name x`, `--name x`, `-name=x`; `-layer` may repeat. Anything else is a usage error naming it. */
 export function parseFlags(sub: string, spec: Sub, args: readonly string[]): Map<string, string[]> {
