@@ -40,7 +40,7 @@ describe('sshfs mounts the read-only view', () => {
 
   it('-o ro: a release file and a layer read through the mount match the release byte for byte, then it unmounts', async () => {
     const dir = await mount(['ro']);
-    assert.deepEqual(readdirSync(dir).sort(), ['configs', 'data', 'layers', 'logs', 'services']);
+    assert.deepEqual(readdirSync(dir).sort(), ['configs', 'data', 'incoming', 'layers', 'logs', 'registry', 'services']);
     const file = join(dir, 'services', 'site', 'current', 'index.html');
     const committed = execFileSync('git', ['show', `${v.sha}:index.html`], { cwd: v.app });
     assert.equal(sha256(readFileSync(file)), sha256(committed));
