@@ -128,6 +128,21 @@ export class ControlServer {
     this.server.close();
   }
 
+  /**
+   * Resolves once no client is connected (or after timeoutMs): a retiring plane waits for this so the answer to the
+   * ship's `upgrade` reaches it before the connection goes.
+   */
+  idle(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const deadline = Date.now() + timeoutMs;
+      const check = (): void => {
+        if (this.clients.size === 0 || Date.now() >= deadline) resolve();
+        else setTimeout(check, 50);
+      };
+      check();
+    });
+  }
+
   close(): void {
     for (const c of this.clients) c.destroy();
     this.server.close();

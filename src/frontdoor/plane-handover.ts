@@ -123,8 +123,11 @@ export function handOverPlane(o: HandOverOptions): Promise<void> {
       child.channel?.unref();
       o.log(`data plane: pid ${child.pid ?? '?'} took over; retiring`);
       resolve();
+      // The ship's `upgrade` is answered after this resolves: nginx (its master stays) has nothing to retire, but the
+      // control connection must outlive that answer, so the old plane goes once the ship has let go of it.
       const retire = o.impl instanceof EmbeddedPlane ? o.impl.retire(graceMs()) : Promise.resolve();
-      void retire.finally(() => {
+      const answered = o.control()?.idle(10_000) ?? Promise.resolve();
+      void Promise.all([retire, answered]).finally(() => {
         o.control()?.close();
         process.exit(0);
       });

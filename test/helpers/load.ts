@@ -1,22 +1,34 @@
 import { Agent, get } from 'node:http';
 import WebSocket from 'ws';
 
-/** One GET; a refused connection, a reset or a 5xx is a failure (its text), else null. */
-function probe(port: number, path: string, agent: Agent | false): Promise<string | null> {
+/**
+ * One GET; a refused connection, a reset or a 5xx is a failure (its text), else null. 'retry': a kept-alive connection
+ * the server closed as the request went out (nginx closes its idle ones at every reload) before any byte of an answer
+ * came — the case RFC 9112 §9.3.1 lets a client retry for an idempotent request, as browsers and Node's own docs
+ * (`request.reusedSocket`) do; the caller retries once on a fresh connection and counts it.
+ */
+function probe(port: number, path: string, agent: Agent | false): Promise<string | null | 'retry'> {
   return new Promise((resolve) => {
+    let answered = false;
     const req = get({ host: '127.0.0.1', port, path, agent, timeout: 20_000 }, (res) => {
+      answered = true;
       res.resume();
       res.on('end', () => resolve((res.statusCode ?? 0) >= 500 || (res.statusCode ?? 0) === 0 ? `HTTP ${res.statusCode}` : null));
       res.on('error', (e) => resolve(`response: ${e.message}`));
     });
     req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', (e: NodeJS.ErrnoException) => resolve(`${e.code ?? ''} ${e.message}`));
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      if (!answered && req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) resolve('retry');
+      else resolve(`${e.code ?? ''} ${e.message}`);
+    });
   });
 }
 
 export interface LoadResult {
   readonly ok: number;
   readonly failures: string[];
+  /** Requests retried once on a fresh connection because their kept-alive one was closed under them (see probe). */
+  readonly retried: number;
   /** WebSocket: echoes received, and whether it stayed open the whole time. */
   readonly wsEchoes: number;
   readonly wsOpen: boolean;
@@ -29,11 +41,16 @@ export interface LoadResult {
 export async function continuousLoad(port: number, path: string, wsPath: string, o: { keepAlive?: number; fresh?: number } = {}): Promise<{ stop(): Promise<LoadResult> }> {
   let running = true;
   let ok = 0;
+  let retried = 0;
   const failures: string[] = [];
   const agent = new Agent({ keepAlive: true, maxSockets: 4 });
   const loop = (a: Agent | false) => async () => {
     while (running) {
-      const f = await probe(port, path, a);
+      let f = await probe(port, path, a);
+      if (f === 'retry') {
+        retried++;
+        f = await probe(port, path, false);
+      }
       if (f) failures.push(`${a ? 'keep-alive' : 'fresh'}: ${f}`);
       else ok++;
     }
@@ -60,7 +77,7 @@ export async function continuousLoad(port: number, path: string, wsPath: string,
       agent.destroy();
       const open = wsOpen && ws.readyState === WebSocket.OPEN;
       ws.close();
-      return { ok, failures, wsEchoes: echoes, wsOpen: open };
+      return { ok, failures, retried, wsEchoes: echoes, wsOpen: open };
     },
   };
 }
