@@ -37,8 +37,9 @@ function ctx(): CommandContext & { output: () => string } {
 test('redeploy rebuilds the current sha as a new release and swaps it in; bad arguments are refused', async () => {
   const port = ship.agent.frontDoor?.port ?? 0;
   await waitFor(async () => (await httpGet(port, '/app/')).status === 200, 'app serving', 120_000, 250);
+  // The route serves a moment before the deploy records the service as serving.
+  await waitFor(() => listServiceStatus(ship.db).find((s) => s.name === 'app')?.state === 'serving', 'app recorded as serving', 60_000, 100);
   const before = listServiceStatus(ship.db).find((s) => s.name === 'app');
-  assert.equal(before?.state, 'serving');
   const c = ctx();
   assert.equal(await redeployCommand.run(['app'], c), 0, c.output());
   const afterRow = listServiceStatus(ship.db).find((s) => s.name === 'app');

@@ -84,16 +84,29 @@ export class EventStream {
 }
 
 /** A GET that never throws: its status and body, or the error (for load generators that count failures). */
+/** An error of a request sent on a kept-alive connection the server closed before any byte of an answer came. */
+export type ReusedConnectionClosed = Error & { readonly reusedConnectionClosed: true };
+
+export function isReusedConnectionClosed(e: unknown): e is ReusedConnectionClosed {
+  return e instanceof Error && (e as Partial<ReusedConnectionClosed>).reusedConnectionClosed === true;
+}
+
 export function getText(port: number, path: string, agent: Agent): Promise<{ status: number; body: string } | Error> {
   return new Promise((resolve) => {
-    request({ host: '127.0.0.1', port, path, agent }, (res) => {
+    let answered = false;
+    const req = request({ host: '127.0.0.1', port, path, agent }, (res) => {
+      answered = true;
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
       res.on('error', resolve);
-    })
-      .on('error', resolve)
+    });
+    req
+      .on('error', (e: NodeJS.ErrnoException) => {
+        if (!answered && req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) Object.assign(e, { reusedConnectionClosed: true });
+        resolve(e);
+      })
       .end();
   });
 }
