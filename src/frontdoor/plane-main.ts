@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import type { Server as NetServer } from 'node:net';
 import { log } from '../log.js';
 import { VERSION } from '../version.js';
@@ -8,6 +8,7 @@ import { NginxPlane } from './nginx/nginx-plane.js';
 import type { PlaneEvent, PlaneImpl, PlaneKind } from './plane.js';
 import { handOverPlane, receivePlaneSockets } from './plane-handover.js';
 import { planePaths } from './plane-paths.js';
+import { retiringSocket, serveRetiring, withRetiring } from './retiring-planes.js';
 import { startTimeOf, writePlaneRecord } from './plane-record.js';
 import type { WireTable } from './wire.js';
 
@@ -56,9 +57,8 @@ async function main(): Promise<void> {
       await impl.setTable(t);
       lastTable = t;
     },
-    counts: (i) => impl.counts(i),
-    closeIdle: (i) => impl.closeIdle(i),
-    drain: (i, ms) => impl.drain(i, ms),
+    // Retiring planes (they handed over to this one) still carry what they had open: a drain counts that too.
+    ...withRetiring(a.data, impl),
     close: () => impl.close(),
   };
   let stopping = false;
@@ -79,7 +79,16 @@ async function main(): Promise<void> {
       upgrade: async (entry) => {
         if (retiring) throw new Error('this data plane is handing over already');
         retiring = true;
-        await handOverPlane({ entry, argv: process.argv.slice(2), impl, table: lastTable, logFile: planePaths.log(a.data), control: () => control, log });
+        // Up before the new plane serves, so its first drain already sees what this one keeps open.
+        const answering = impl.kind === 'embedded' ? await serveRetiring(a.data, impl, hello, log) : null;
+        process.once('exit', () => rmSync(retiringSocket(a.data, process.pid), { force: true }));
+        try {
+          await handOverPlane({ entry, argv: process.argv.slice(2), impl, table: lastTable, logFile: planePaths.log(a.data), control: () => control, log });
+        } catch (e) {
+          answering?.close();
+          retiring = false;
+          throw e;
+        }
         stopping = true;
       },
       stop: () => stop('asked by the ship'),

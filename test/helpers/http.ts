@@ -91,7 +91,7 @@ export function isReusedConnectionClosed(e: unknown): e is ReusedConnectionClose
   return e instanceof Error && (e as Partial<ReusedConnectionClosed>).reusedConnectionClosed === true;
 }
 
-export function getText(port: number, path: string, agent: Agent): Promise<{ status: number; body: string } | Error> {
+export function getText(port: number, path: string, agent: Agent | false): Promise<{ status: number; body: string } | Error> {
   return new Promise((resolve) => {
     let answered = false;
     const req = request({ host: '127.0.0.1', port, path, agent }, (res) => {

@@ -1,0 +1,103 @@
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '../log.js';
+import { NOTHING_OPEN, type OpenCounts } from './backend.js';
+import type { PlaneHello } from './control-messages.js';
+import { ControlServer } from './control-server.js';
+import { PlaneConnection } from './plane-client.js';
+import type { PlaneImpl } from './plane.js';
+import { planePaths } from './plane-paths.js';
+import type { DrainResult } from './plane-routes.js';
+
+/**
+ * A data plane that handed over keeps the requests, streams and WebSockets it had open until they end (bounded by
+ * its grace). The plane in charge must count those too when the ship drains an instance, or it would let the ship stop
+ * an instance under a WebSocket the retiring plane still carries. So each retiring plane answers counts and drains
+ * on a socket of its own, `<data>/dataplane/retiring-<pid>.sock`, and the plane in charge adds them to its own.
+ */
+const NAME = /^retiring-(\d+)\.sock$/;
+
+export function retiringSocket(dataDir: string, pid: number): string {
+  return join(planePaths.dir(dataDir), `retiring-${pid}.sock`);
+}
+
+/** Retiring plane: answers counts, close-idle and drain for what it still has open; nothing else. */
+export function serveRetiring(dataDir: string, impl: PlaneImpl, hello: () => PlaneHello, log: Logger): Promise<ControlServer> {
+  const limited: PlaneImpl = {
+    kind: impl.kind,
+    get port() {
+      return impl.port;
+    },
+    setTable: () => Promise.reject(new Error('this data plane is retiring: send tables to the one in charge')),
+    counts: (i) => impl.counts(i),
+    closeIdle: (i) => impl.closeIdle(i),
+    drain: (i, ms) => impl.drain(i, ms),
+    close: () => Promise.resolve(),
+  };
+  return ControlServer.start(
+    retiringSocket(dataDir, process.pid),
+    () => limited,
+    {
+      hello,
+      upgrade: () => Promise.reject(new Error('this data plane is retiring')),
+      stop: () => undefined,
+    },
+    log,
+  );
+}
+
+async function retiringConnections(dataDir: string): Promise<PlaneConnection[]> {
+  let names: string[] = [];
+  try {
+    names = readdirSync(planePaths.dir(dataDir));
+  } catch {
+    return [];
+  }
+  const out: PlaneConnection[] = [];
+  for (const name of names) {
+    const m = NAME.exec(name);
+    if (!m || Number(m[1]) === process.pid) continue;
+    const path = join(planePaths.dir(dataDir), name);
+    try {
+      out.push(await PlaneConnection.open(path, () => undefined));
+    } catch (e) {
+      // A retiring plane killed hard leaves its socket: nobody listens, so it holds nothing open.
+      if ((e as NodeJS.ErrnoException).code === 'ECONNREFUSED') rmSync(path, { force: true });
+    }
+  }
+  return out;
+}
+
+function add(a: OpenCounts, b: OpenCounts): OpenCounts {
+  return { requests: a.requests + b.requests, streams: a.streams + b.streams, upgrades: a.upgrades + b.upgrades };
+}
+
+async function acrossRetiring<T>(dataDir: string, ask: (c: PlaneConnection) => Promise<T>): Promise<T[]> {
+  const conns = await retiringConnections(dataDir);
+  try {
+    // A retiring plane that exits meanwhile has nothing open any more.
+    return (await Promise.all(conns.map((c) => ask(c).catch(() => null)))).filter((x): x is Awaited<T> => x !== null);
+  } finally {
+    for (const c of conns) c.close();
+  }
+}
+
+/** The plane in charge: its own counts and drains plus those of every retiring plane of the data dir. */
+export function withRetiring(dataDir: string, impl: PlaneImpl): Pick<PlaneImpl, 'counts' | 'closeIdle' | 'drain'> {
+  return {
+    counts: async (instance) => {
+      const [own, others] = await Promise.all([impl.counts(instance), acrossRetiring(dataDir, async (c) => (await c.ask({ op: 'counts', instance })).counts ?? NOTHING_OPEN)]);
+      return others.reduce(add, own);
+    },
+    closeIdle: async (instance) => {
+      await Promise.all([impl.closeIdle(instance), acrossRetiring(dataDir, (c) => c.ask({ op: 'close-idle', instance }))]);
+    },
+    drain: async (instance, timeoutMs): Promise<DrainResult> => {
+      const [own, others] = await Promise.all([
+        impl.drain(instance, timeoutMs),
+        acrossRetiring(dataDir, async (c) => (await c.ask({ op: 'drain', instance, timeoutMs })).drain ?? { drained: true, left: NOTHING_OPEN }),
+      ]);
+      return others.reduce((a, b) => ({ drained: a.drained && b.drained, left: add(a.left, b.left) }), own);
+    },
+  };
+}
