@@ -14,6 +14,7 @@ import { redactCredentials } from '../../redact.js';
 import { finishDeployRecord, startDeployRecord } from '../../state/deploys.js';
 import type { LineSink, Release } from '../types.js';
 import { serviceEnvOfHq } from '../build/env.js';
+import { phleetReleasePhase } from './phleet-release.js';
 
 /** What a release is built from: a change in any of these is a new deploy (ship settings in HQ env are not among them). */
 export function inputsDigest(service: Service, sha: string, hqEnv: Readonly<Record<string, string>>): string {
@@ -117,7 +118,8 @@ export async function deploy(ctx: AgentContext, ctrl: ServiceController, service
     return failed(ctx, ctrl, sha, inputs, `release ${id}: ${none ? 'no web process (Procfile web: line) for a published service: add one, or order it unpublished' : 'web is scaled to 0 on a published service'}`, record, id);
   }
   ctrl.status(ctx, 'starting', 'release phase', sha);
-  const phase = await releasePhase(ctx, ctrl.name, release, signal);
+  // Once per phleet: on the release ship; the others wait for its ships/ entry to say it succeeded.
+  const phase = await phleetReleasePhase(ctx, ctrl, release, { run: () => releasePhase(ctx, ctrl.name, release, signal), log: deployLog(ctx, ctrl.name, id), signal });
   if (signal.aborted) return cancelled(ctx, record);
   if (phase !== null) return failed(ctx, ctrl, sha, inputs, `release ${id}: ${phase}`, record, id);
   const ok = await ctrl.serial(async () => {
