@@ -36,6 +36,7 @@ describe('container bases: containers/<name> built once, mounted read-only with 
   const built = join(root, 'built-app');
   const dataDir = join(root, 'data');
   let ship: ShipProcess;
+  let hq: PushableHq;
   const get = async (service: string, path: string): Promise<{ status: number; body: string } | null> => httpGet(ship.httpPort, `/${service}${path}`).catch(() => null);
 
   before(async () => {
@@ -43,7 +44,7 @@ describe('container bases: containers/<name> built once, mounted read-only with 
     fixtureRepo('data-reader-app', built);
     // A build step (app.json predeploy runs in the build's sandbox) uses the tool; what it writes is in the release.
     commit(built, { 'app.json': JSON.stringify({ scripts: { dokku: { predeploy: 'greet-tool > built-with.txt' } } }) }, 'predeploy uses the base');
-    const hq = new PushableHq(root, {
+    hq = new PushableHq(root, {
       'containers/tools': { content: TOOLS, mode: 0o755 },
       'containers/broken': { content: BROKEN, mode: 0o755 },
       'web/orders': `autodeploy ${built}\nexport STARPHLEET_BASE=tools\nexport HEALTHCHECK_TIMEOUT=30\n`,
@@ -99,5 +100,14 @@ describe('container bases: containers/<name> built once, mounted read-only with 
     assert.match(bad.message, /logs\/bad\/base-broken\.log/);
     assert.equal((await get('bad', '/'))?.status, 503);
     for (const s of ['web', 'other', 'plain']) assert.equal((await get(s, '/'))?.status, 200, `${s} still serves`);
+  });
+
+  test('an edited provision script is a new base: its services redeploy onto it, the others stay as they are', async () => {
+    const plainBefore = (await statusServices(dataDir)).find((s) => s.name === 'plain')?.release;
+    hq.commit({ 'containers/tools': { content: TOOLS.replace('greetings from the tools base', 'greetings from tools v2'), mode: 0o755 } }, 'tools v2');
+    for (const s of ['web', 'other']) await waitFor(async () => (await get(s, '/which/greet-tool'))?.body.includes('greetings from tools v2'), () => `${s} runs tools v2\n${ship.output().slice(-2500)}`, 300_000, 500);
+    assert.equal((await get('web', '/release/built-with.txt'))?.body, 'greetings from tools v2\n');
+    assert.equal(readdirSync(join(dataDir, 'bases', 'tools')).filter((n) => /^[0-9a-f]{64}$/.test(n)).length, 2);
+    assert.equal((await statusServices(dataDir)).find((s) => s.name === 'plain')?.release, plainBefore, 'plain was not redeployed');
   });
 });

@@ -19,10 +19,11 @@ import { ensureBase } from '../build/bases/provision.js';
 import { mkdirSync } from 'node:fs';
 
 /** What a release is built from: a change in any of these is a new deploy (ship settings in HQ env are not among them). */
-export function inputsDigest(service: Service, sha: string, hqEnv: Readonly<Record<string, string>>): string {
+export function inputsDigest(service: Service, sha: string, hqEnv: Readonly<Record<string, string>>, base?: string): string {
   const o = service.orders;
+  // `base` (the container base script's hash) only when the orders name one: other services' digests stay as they were.
   return createHash('sha256')
-    .update(JSON.stringify({ sha, orders: service.ordersDigest, giturl: o.giturl, env: o.env, unpublished: o.unpublished, hqEnv: serviceEnvOfHq(hqEnv) }))
+    .update(JSON.stringify({ sha, orders: service.ordersDigest, giturl: o.giturl, env: o.env, unpublished: o.unpublished, hqEnv: serviceEnvOfHq(hqEnv), ...(base !== undefined ? { base } : {}) }))
     .digest('hex');
 }
 

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Mount } from '../../sandbox/sandbox.js';
 
@@ -32,4 +34,20 @@ export function pathWithBase(path: string | undefined, bin: string): string {
 
 export function baseBin(dataDir: string, base: BaseRef, sandboxed: boolean): string {
   return `${sandboxed ? basePrefix(base.name) : baseDir(dataDir, base)}/bin`;
+}
+
+/**
+ * What the deploy inputs know of a service's base: the sha256 of HQ containers/<name> as checked out now (so an edited
+ * script redeploys the services that use it, with a base built for the new content), or why there is none.
+ * Undefined when the orders name no base: their inputs stay what they were.
+ */
+export function baseScriptHash(hqDir: string, name: string | undefined): string | undefined {
+  if (name === undefined || name === '') return undefined;
+  try {
+    const file = join(hqDir, 'containers', name);
+    if (!lstatSync(file).isFile()) return `${name}: not a file`;
+    return `${name}:${createHash('sha256').update(readFileSync(file)).digest('hex')}`;
+  } catch {
+    return `${name}: missing`;
+  }
 }
