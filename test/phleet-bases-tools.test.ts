@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fixtureRepo } from './helpers/fixtures.js';
@@ -89,6 +89,8 @@ describe('container bases: containers/<name> built once, mounted read-only with 
     const tool = statSync(join(dataDir, 'bases', 'tools', hash, 'bin', 'greet-tool'));
     assert.equal(tool.uid, process.getuid?.());
     assert.equal(tool.mode & 0o222, 0, 'no write bit');
+    const config = JSON.parse(readFileSync(join(dataDir, 'configs', 'web.json'), 'utf8')) as { base?: { name: string; hash: string } };
+    assert.deepEqual(config.base, { name: 'tools', hash });
   });
 
   test('a service without a base does not see it; a failing base fails only its own service, with its output', async () => {
