@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { readHeadquarters } from '../src/headquarters/layout.js';
 import { fixtureRepo } from './helpers/fixtures.js';
-import { commit } from './helpers/git.js';
+import { commit, writeFiles } from './helpers/git.js';
 import { killRecordedInstances } from './helpers/instances.js';
 import { PushableHq } from './helpers/phleet-hq.js';
 import { httpGet, statusServices } from './helpers/phleet.js';
@@ -111,5 +112,12 @@ describe('container bases: containers/<name> built once, mounted read-only with 
     assert.equal((await get('web', '/release/built-with.txt'))?.body, 'greetings from tools v2\n');
     assert.equal(readdirSync(join(dataDir, 'bases', 'tools')).filter((n) => /^[0-9a-f]{64}$/.test(n)).length, 2);
     assert.equal((await statusServices(dataDir)).find((s) => s.name === 'plain')?.release, plainBefore, 'plain was not redeployed');
+  });
+
+  test('hq check names an orders file whose STARPHLEET_BASE has no containers/ file', async () => {
+    const dir = join(root, 'hq-check');
+    writeFiles(dir, { 'containers/tools': TOOLS, 'a/orders': `autodeploy ${app}\nexport STARPHLEET_BASE=tools\n`, 'b/orders': `autodeploy ${app}\nexport STARPHLEET_BASE=nosuch\n` });
+    const state = await readHeadquarters(dir, { sha: null, evalTimeoutMs: 10_000 });
+    assert.deepEqual(state.problems, [{ file: 'b/orders', message: 'STARPHLEET_BASE=nosuch: HQ has no containers/nosuch (its deploys fail until there is one)' }]);
   });
 });
