@@ -73,9 +73,11 @@ describe('release phase once per phleet: three ships, the release command runs o
   test('a release phase that fails on s1 keeps s2 and s3 on the release they serve, and says why', async () => {
     commit(app, { VERSION: 'v3 fail\n' }, 'v3 fails its release phase');
     await waitFor(() => entry('s1').releasePhases?.web?.result === 'failed', 's1 reports the failed release phase', 300_000, 500);
+    // The log first (cheap to poll), then status once: starting the CLI is seconds on a loaded machine.
+    await Promise.all(['s2', 's3'].map((n) => ship(n).waitForLog(/web: deploy of [0-9a-f]{7} failed: release \S+: release phase failed on ship s1/, 300_000)));
     for (const n of ['s2', 's3']) {
-      const web = await waitFor(async () => (await statusServices(ship(n).dataDir)).find((s) => s.name === 'web' && /release phase failed on ship s1/.test(s.message)), `${n} says the release phase failed on s1`, 300_000, 500);
-      assert.match(web.message, /release \S+ \([0-9a-f]{7}\) keeps serving/);
+      const web = (await statusServices(ship(n).dataDir)).find((s) => s.name === 'web');
+      assert.match(web?.message ?? '', /release phase failed on ship s1 for [0-9a-f]{7}.*; release \S+ \([0-9a-f]{7}\) keeps serving/, `${n}: ${JSON.stringify(web)}`);
     }
     for (const n of NAMES) assert.equal(await serves(n, 'v2'), true, `${n} still serves v2`);
     assert.deepEqual(runs(), ['s1 v1', 's1 v2']);
