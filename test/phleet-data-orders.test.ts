@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { checkDataPath, treeKey } from '../src/data-orders/tree.js';
@@ -100,6 +100,13 @@ describe('data orders: <path>/remote synced into /var/data/<path>', { timeout: 6
     const s = await waitFor(async () => (await status()).data.find((d) => d.path === 'evil/inner' && d.state === 'failed'), 'evil/inner refused', 120_000, 500);
     assert.match(s.message, /\/var\/data\/evil is not a directory/);
     assert.deepEqual(readdirSync(outside), [], 'nothing written where the link points');
+  });
+
+  test('a data order removed from HQ takes its link and trees along', async () => {
+    hq.commit({ 'docs/remote': null }, 'no more docs');
+    await waitFor(async () => (await get('/docs/greeting.txt')) === null, 'the instance no longer finds /var/data/docs', 120_000, 250);
+    assert.equal(existsSync(join(dataDir, 'data', '.data-orders', 'docs')), false);
+    assert.equal((await status()).data.some((d) => d.path === 'docs'), false);
   });
 
   test('paths: only directory names, never .. or the trees dir', () => {

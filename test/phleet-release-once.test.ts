@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { releasePhaseOf, releaseShip } from '../src/phleet/release-gate.js';
 import { fixtureRepo } from './helpers/fixtures.js';
-import { commit } from './helpers/git.js';
+import { commit, writeFiles } from './helpers/git.js';
 import { killRecordedInstances } from './helpers/instances.js';
 import { PushableHq } from './helpers/phleet-hq.js';
 import { httpGet, statusServices } from './helpers/phleet.js';
@@ -81,5 +82,20 @@ describe('release phase once per phleet: three ships, the release command runs o
     }
     for (const n of NAMES) assert.equal(await serves(n, 'v2'), true, `${n} still serves v2`);
     assert.deepEqual(runs(), ['s1 v1', 's1 v2']);
+  });
+
+  test('which ship runs it: the first canary, else the first name in ships/, else none known', () => {
+    const dir = join(root, 'gate-hq');
+    const e = (name: string, phases?: object): string => JSON.stringify({ name, addresses: [], sshPort: 1, hostKeys: [], clientKey: 'k', services: {}, ...(phases ? { releasePhases: phases } : {}) });
+    writeFiles(dir, { README: 'x\n' });
+    assert.equal(releaseShip(dir), null);
+    writeFiles(dir, { 'ships/zeta': e('zeta'), 'ships/beta': e('beta', { web: { sha: 'a'.repeat(40), result: 'succeeded', at: '2026-01-01T00:00:00Z' } }) });
+    assert.equal(releaseShip(dir), 'beta');
+    writeFiles(dir, { canary: '# canaries\nzeta\nbeta\n' });
+    assert.equal(releaseShip(dir), 'zeta');
+    assert.equal(releasePhaseOf(dir, 'beta', 'web', 'a'.repeat(40)), 'succeeded');
+    assert.equal(releasePhaseOf(dir, 'beta', 'web', 'b'.repeat(40)), 'pending', 'another sha');
+    assert.equal(releasePhaseOf(dir, 'beta', 'api', 'a'.repeat(40)), 'pending', 'another service');
+    assert.equal(releasePhaseOf(dir, 'zeta', 'web', 'a'.repeat(40)), 'pending', 'a ship that ran none');
   });
 });
