@@ -30,6 +30,7 @@ import { loadClientKey } from './phleet/client-key.js';
 import { startWriteBack } from './phleet/phleet.js';
 import { defaultShipName, shipNameProblem } from './phleet/ship-name.js';
 import { ConfigError } from './util/config-error.js';
+import { DataOrders } from './data-orders/data-orders.js';
 
 export interface Ship {
   readonly options: ShipOptions;
@@ -165,6 +166,12 @@ export async function startShip(given: ShipOptions, log: Logger = defaultLog, pr
     stops.push(startJobs(() => headquarters.current?.jobs ?? [], frontDoorUrl(options), log));
     const writeBack = startWriteBack({ ...options, hostKeys: hostKeys.map((k) => k.fingerprint), clientKey, db, headquarters, log });
     stops.push(() => writeBack.stop());
+    // HQ `<path>/remote` data orders: synced into /var/data every pulse and at once on an HQ change.
+    const access = { ...(options.privateKey ? { privateKey: options.privateKey } : {}), knownHostsFile: join(options.dataDir, 'known_hosts') };
+    const dataOrders = new DataOrders({ dataDir: options.dataDir, db, access, pulseSeconds: options.pulseSeconds, log, desired: () => headquarters.current });
+    dataOrders.start();
+    headquarters.onChange(() => dataOrders.syncNow());
+    stops.push(() => dataOrders.stop());
     if (predecessor) unlock = takeOverDataDir(options.dataDir, predecessor.pid);
   } catch (e) {
     await predecessor?.failed((e as Error).message);

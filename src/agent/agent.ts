@@ -17,6 +17,8 @@ import { rollback } from './deploy/rollback.js';
 import { clearPin, closeUnfinishedDeploys, getPin } from '../state/deploys.js';
 import { CronRunner } from './deploy/cron.js';
 import type { Release } from './types.js';
+import { join } from 'node:path';
+import { baseScriptHash } from './build/bases/base-paths.js';
 
 export interface AgentOptions extends AgentSetup {
   readonly pulseSeconds: number;
@@ -281,7 +283,7 @@ export class Agent {
     }
     while (ctrl.deploying) await ctrl.deploying;
     const env = this.desired.env;
-    const ok = await startDeploy(this.ctx, this.sem, ctrl, service, sha, env, inputsDigest(service, sha, env));
+    const ok = await startDeploy(this.ctx, this.sem, ctrl, service, sha, env, inputsDigest(service, sha, env, baseScriptHash(join(this.opts.dataDir, 'hq'), service.orders.env.STARPHLEET_BASE)));
     const serving = ctrl.serving?.release.config;
     if (ok && serving) return { ok, message: `${name}: release ${serving.id} (${serving.sha.slice(0, 7)}) serves` };
     return { ok: false, message: `${name}: ${ctrl.failure?.reason ?? 'redeploy did not finish'}` };

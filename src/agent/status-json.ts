@@ -26,11 +26,33 @@ export interface StatusJson {
     readonly pin: { readonly release: string; readonly at: string; readonly by: string } | null;
   }[];
   readonly problems: readonly string[];
+  /** HQ data orders (`<path>/remote`): what /var/data/<path> shows, and why the last sync failed. */
+  readonly data: readonly DataOrderRow[];
+}
+
+export interface DataOrderRow {
+  readonly path: string;
+  readonly file: string;
+  readonly giturl: string;
+  readonly sha: string | null;
+  readonly state: string;
+  readonly message: string;
+}
+
+/** What the data orders wrote last (src/data-orders); nothing when none ran. */
+function dataOrders(db: Db): DataOrderRow[] {
+  try {
+    const v: unknown = JSON.parse(getKv(db, 'data.orders') ?? '[]');
+    return Array.isArray(v) ? (v as DataOrderRow[]) : [];
+  } catch {
+    return [];
+  }
 }
 
 export function statusJson(db: Db, name: string, hqUrl: string): StatusJson {
   const instances = listInstances(db);
   const pins = listPins(db);
+  const data = dataOrders(db);
   return {
     ship: { name, version: VERSION, headquarters: { url: redactCredentials(hqUrl), sha: getKv(db, 'hq.sha') || null }, sandbox: getKv(db, 'ship.sandbox') ?? 'unknown' },
     services: listServiceStatus(db).map((svc) => {
@@ -39,6 +61,7 @@ export function statusJson(db: Db, name: string, hqUrl: string): StatusJson {
       const pin = pins.find((p) => p.service === svc.name);
       return { ...svc, processes, pin: pin ? { release: pin.release, at: pin.at, by: pin.by } : null };
     }),
-    problems: currentHqProblems(db).map(formatProblem),
+    problems: [...currentHqProblems(db).map(formatProblem), ...data.filter((d) => d.state === 'failed').map((d) => `${d.file}: data sync failed: ${d.message}`)],
+    data,
   };
 }

@@ -57,6 +57,8 @@ export interface ReleaseConfig {
    * the whole deploy; no process runs, so it serves no HTTP even when published.
    */
   readonly deployOnly?: boolean;
+  /** The container base (STARPHLEET_BASE, HQ containers/<name> at this content hash) mounted into its sandboxes. */
+  readonly base?: { readonly name: string; readonly hash: string };
 }
 
 /** A built release: its config plus where its tree is. */
@@ -76,6 +78,8 @@ export interface BuildInput {
   /** Exports of HQ `.starphleet` (highest precedence). */
   readonly hqEnv: Readonly<Record<string, string>>;
   readonly shipName: string;
+  /** The container base its build steps (and later its instances) get, built before by bases/provision.ts. */
+  readonly base?: { readonly name: string; readonly hash: string };
 }
 
 /** Build output, one line at a time, as it happens (git push streams it to the admiral). */

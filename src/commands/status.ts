@@ -42,6 +42,7 @@ stopped), git sha, release and URL, the reason of a failure, and HQ problems.
       lines.push(table(rows));
       for (const v of s.services) if (v.message) lines.push(`${v.name}: ${v.message}`);
     }
+    if (s.data.length > 0) lines.push('', 'data:', ...s.data.map((d) => `  /var/data/${d.path}  ${d.state}  ${d.sha?.slice(0, 7) ?? '-'}  ${d.giturl}${d.message ? `  ${d.message}` : ''}`));
     if (s.problems.length > 0) lines.push('', 'problems:', ...s.problems.map((p) => `  ${p}`));
     ctx.out(`${lines.join('\n')}\n`);
     return 0;

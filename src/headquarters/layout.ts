@@ -232,6 +232,8 @@ export async function readHeadquarters(root: string, opts: ReadOptions): Promise
   const jobsText = await readIfFile(join(root, 'jobs'));
   const jobs = jobsText === null ? { jobs: [], problems: [] } : parseJobs(jobsText, 'jobs');
   problems.push(...jobs.problems);
+  const containers = await readNamedFiles(root, 'containers', false, problems);
+  problems.push(...baseProblems(services, containers));
   const state: DesiredState = {
     sha: opts.sha,
     services,
@@ -243,10 +245,19 @@ export async function readHeadquarters(root: string, opts: ReadOptions): Promise
     jobs: jobs.jobs,
     env: await readPhleetEnv(root, opts, problems),
     shipscripts: await readNamedFiles(root, 'shipscripts', true, problems),
-    containers: await readNamedFiles(root, 'containers', false, problems),
+    containers,
     problems: problems.sort((a, b) => a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0)),
   };
   return deepFreeze(state);
+}
+
+/** A service whose STARPHLEET_BASE names no containers/ file would fail every deploy: said at once, with its orders file. */
+function baseProblems(services: readonly Service[], containers: readonly NamedFile[]): Problem[] {
+  const names = new Set(containers.map((c) => c.name));
+  return services.flatMap((s) => {
+    const base = s.orders.env.STARPHLEET_BASE;
+    return base !== undefined && base !== '' && !names.has(base) ? [{ file: s.ordersFile, message: `STARPHLEET_BASE=${base}: HQ has no containers/${base} (its deploys fail until there is one)` }] : [];
+  });
 }
 
 function deepFreeze<T>(o: T): T {

@@ -5,6 +5,7 @@ import type { Db } from '../state/db.js';
 import { listServiceStatus } from '../state/services.js';
 import { VERSION } from '../version.js';
 import type { ClientKey } from './client-key.js';
+import { readReleasePhases } from './release-gate.js';
 import { readShips, recordServices, shipAddresses, type ShipRecord } from './record.js';
 import { WriteBack, WriteBackLoop } from './writeback.js';
 
@@ -47,6 +48,7 @@ export function startWriteBack(s: PhleetShip): WriteBackLoop {
       previous = ownEntry(s);
       first = false;
     }
+    const phases = readReleasePhases(s.dataDir);
     const r: ShipRecord = {
       name: s.name,
       addresses: shipAddresses(s.listen),
@@ -57,6 +59,8 @@ export function startWriteBack(s: PhleetShip): WriteBackLoop {
       version: VERSION,
       hq: s.headquarters.current?.sha ?? null,
       services: recordServices(listServiceStatus(s.db), previous),
+      // Only once this ship ran one: entries of ships that never did stay as they were.
+      ...(Object.keys(phases).length > 0 ? { releasePhases: phases } : {}),
     };
     previous = r;
     return r;

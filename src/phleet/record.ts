@@ -25,6 +25,8 @@ export interface ShipRecord {
   /** The HQ sha the ship runs: the newest commit that changed something outside ships/. */
   readonly hq: string | null;
   readonly services: Readonly<Record<string, ShipService>>;
+  /** Per service, the newest release phase this ship ran for the phleet (release-gate.ts); absent when none. */
+  readonly releasePhases?: Readonly<Record<string, { readonly sha: string; readonly result: 'succeeded' | 'failed'; readonly at: string }>>;
 }
 
 /** Where other ships reach this one: the listen address, or every non-loopback address when it listens on all. */

@@ -16,6 +16,7 @@ import { healthcheckPath, healthcheckTimeout, processTypes } from './settings.js
 import { readAppJson } from './app-json.js';
 import { runPredeploy } from './predeploy.js';
 import { exportTree, fetchCommit } from './source.js';
+import { baseBin, baseMount, pathWithBase } from './bases/base-paths.js';
 import type { BuildInput, LayerRef, LineSink, Release, ReleaseConfig } from '../types.js';
 
 export { listReleases, loadRelease, markServing, pruneReleases, removeService, servingRelease } from './release-store.js';
@@ -162,12 +163,19 @@ async function build(input: BuildInput, opts: BuildOptions, s: BuildState): Prom
   await writeEnvDir(envDir, buildEnv);
   const cacheDir = dataPaths.cache(dataDir, input.service);
   await mkdir(cacheDir, { recursive: true });
+  const scriptEnv = buildpackScriptEnv(join(work, 'home'), input.sha);
+  let sandbox = host ? await stepSandbox(host, { dataDir, work, buildDir, cacheDir, envDir, service: input.service, env: buildEnv }) : null;
+  if (input.base) {
+    // A container base: read-only at its prefix in every build step, its bin/ first on their PATH.
+    scriptEnv.PATH = pathWithBase(scriptEnv.PATH, baseBin(dataDir, input.base, sandbox !== null));
+    if (sandbox) sandbox = { ...sandbox, mounts: [...sandbox.mounts, baseMount(dataDir, input.base)] };
+  }
   const ctx: StepContext = {
     log,
     deadline: Date.now() + timeoutMs,
     timeoutMs,
-    scriptEnv: buildpackScriptEnv(join(work, 'home'), input.sha),
-    sandbox: host ? await stepSandbox(host, { dataDir, work, buildDir, cacheDir, envDir, service: input.service, env: buildEnv }) : null,
+    scriptEnv,
+    sandbox,
     dataDir,
     ...(signal ? { signal } : {}),
   };
@@ -201,6 +209,7 @@ async function build(input: BuildInput, opts: BuildOptions, s: BuildState): Prom
     healthcheck: await healthcheckPath(buildDir, env),
     healthcheckTimeoutSeconds: healthcheckTimeout(env),
     buildpack: bp.name,
+    ...(input.base ? { base: { name: input.base.name, hash: input.base.hash } } : {}),
   };
   const configDir = join(work, 'config');
   // The layer (and so the release tree and the SFTP view) names the env, it does not hold its values.

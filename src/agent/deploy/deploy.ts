@@ -14,12 +14,16 @@ import { redactCredentials } from '../../redact.js';
 import { finishDeployRecord, startDeployRecord } from '../../state/deploys.js';
 import type { LineSink, Release } from '../types.js';
 import { serviceEnvOfHq } from '../build/env.js';
+import { phleetReleasePhase } from './phleet-release.js';
+import { ensureBase } from '../build/bases/provision.js';
+import { mkdirSync } from 'node:fs';
 
 /** What a release is built from: a change in any of these is a new deploy (ship settings in HQ env are not among them). */
-export function inputsDigest(service: Service, sha: string, hqEnv: Readonly<Record<string, string>>): string {
+export function inputsDigest(service: Service, sha: string, hqEnv: Readonly<Record<string, string>>, base?: string): string {
   const o = service.orders;
+  // `base` (the container base script's hash) only when the orders name one: other services' digests stay as they were.
   return createHash('sha256')
-    .update(JSON.stringify({ sha, orders: service.ordersDigest, giturl: o.giturl, env: o.env, unpublished: o.unpublished, hqEnv: serviceEnvOfHq(hqEnv) }))
+    .update(JSON.stringify({ sha, orders: service.ordersDigest, giturl: o.giturl, env: o.env, unpublished: o.unpublished, hqEnv: serviceEnvOfHq(hqEnv), ...(base !== undefined ? { base } : {}) }))
     .digest('hex');
 }
 
@@ -100,8 +104,9 @@ export async function deploy(ctx: AgentContext, ctrl: ServiceController, service
   try {
     // The ship's runtime decides the builds' sandbox too: a ship without one builds nothing (unless =process).
     const sandbox = ctx.runtime.sandbox();
+    const base = await serviceBase(ctx, ctrl.name, service, sandbox, signal);
     release = await ctx.build.buildRelease(
-      { service: ctrl.name, giturl: service.orders.giturl, sha, ordersEnv: service.orders.env, hqEnv, shipName: ctx.shipName },
+      { service: ctrl.name, giturl: service.orders.giturl, sha, ordersEnv: service.orders.env, hqEnv, shipName: ctx.shipName, ...(base ? { base } : {}) },
       { dataDir: ctx.dataDir, access: ctx.access, log: () => {}, signal, timeoutMs: ctx.limits.buildTimeoutMs, sandbox },
     );
   } catch (e) {
@@ -117,7 +122,8 @@ export async function deploy(ctx: AgentContext, ctrl: ServiceController, service
     return failed(ctx, ctrl, sha, inputs, `release ${id}: ${none ? 'no web process (Procfile web: line) for a published service: add one, or order it unpublished' : 'web is scaled to 0 on a published service'}`, record, id);
   }
   ctrl.status(ctx, 'starting', 'release phase', sha);
-  const phase = await releasePhase(ctx, ctrl.name, release, signal);
+  // Once per phleet: on the release ship; the others wait for its ships/ entry to say it succeeded.
+  const phase = await phleetReleasePhase(ctx, ctrl, release, { run: () => releasePhase(ctx, ctrl.name, release, signal), log: deployLog(ctx, ctrl.name, id), signal });
   if (signal.aborted) return cancelled(ctx, record);
   if (phase !== null) return failed(ctx, ctrl, sha, inputs, `release ${id}: ${phase}`, record, id);
   const ok = await ctrl.serial(async () => {
@@ -136,6 +142,23 @@ export async function deploy(ctx: AgentContext, ctrl: ServiceController, service
   });
   if (ok) await postdeploy(ctx, ctrl, release);
   return ok;
+}
+
+/**
+ * The container base of the orders' STARPHLEET_BASE, built first if this content of containers/<name> never was; its
+ * output goes to logs/<service>/base-<name>.log. A failing script fails this service's deploy only.
+ */
+async function serviceBase(ctx: AgentContext, service: string, s: Service, sandbox: ReturnType<AgentContext['runtime']['sandbox']>, signal: AbortSignal): Promise<{ name: string; hash: string } | null> {
+  const name = s.orders.env.STARPHLEET_BASE;
+  if (name === undefined || name === '') return null;
+  const logs = dataPaths.logs(ctx.dataDir, service);
+  mkdirSync(logs, { recursive: true });
+  const logFile = join(logs, `base-${name.replace(/[^A-Za-z0-9._~-]/g, '_')}.log`);
+  try {
+    return await ensureBase({ dataDir: ctx.dataDir, hqDir: join(ctx.dataDir, 'hq'), name, sandbox, logFile, timeoutMs: ctx.limits.buildTimeoutMs, signal });
+  } catch (e) {
+    throw new Error(`${(e as Error).message} (log: logs/${service}/base-${name}.log)`);
+  }
 }
 
 function cancelled(ctx: AgentContext, record: number): false {

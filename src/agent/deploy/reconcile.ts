@@ -10,6 +10,7 @@ import { deploy, inputsDigest } from './deploy.js';
 import { killRecorded } from '../runtime/instances.js';
 import type { Semaphore } from './semaphore.js';
 import { retire } from './switch.js';
+import { baseScriptHash } from '../build/bases/base-paths.js';
 
 /** Starts a deploy in the background (bounded across services by the semaphore); at most one per service. */
 export function startDeploy(ctx: AgentContext, sem: Semaphore, ctrl: ServiceController, service: Service, sha: string, hqEnv: Readonly<Record<string, string>>, inputs: string, trigger?: string): Promise<boolean> {
@@ -56,10 +57,10 @@ export async function reconcileService(ctx: AgentContext, sem: Semaphore, ctrl: 
     if (pin.sha === sha) return;
     clearPin(ctx.db, ctrl.name);
     ctx.log(`${ctrl.name}: its ref moved to ${sha.slice(0, 7)}: the pin on release ${pin.release} ends`);
-    void startDeploy(ctx, sem, ctrl, service, sha, hqEnv, inputsDigest(service, sha, hqEnv), `new sha ${sha.slice(0, 7)} ends the pin on ${pin.release}`);
+    void startDeploy(ctx, sem, ctrl, service, sha, hqEnv, inputsDigest(service, sha, hqEnv, baseScriptHash(join(ctx.dataDir, 'hq'), service.orders.env.STARPHLEET_BASE)), `new sha ${sha.slice(0, 7)} ends the pin on ${pin.release}`);
     return;
   }
-  const inputs = inputsDigest(service, sha, hqEnv);
+  const inputs = inputsDigest(service, sha, hqEnv, baseScriptHash(join(ctx.dataDir, 'hq'), service.orders.env.STARPHLEET_BASE));
   if (ctrl.serving?.inputs === inputs) {
     if (ctrl.failure?.inputs === '') {
       // The ref resolves again: clear the message it left.

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { dataPaths } from '../data-paths.js';
+import { baseBin, baseMount, pathWithBase } from '../build/bases/base-paths.js';
 import { openDataDirForSandboxes } from '../sandbox/data-dir.js';
 import { prepareSandbox, type SandboxHost } from '../sandbox/sandbox.js';
 import { sandboxLimits } from '../sandbox/settings.js';
@@ -24,15 +25,17 @@ export function bwrapRuntime(host: SandboxHost): Runtime {
       } catch (e) {
         throw new RuntimeError((e as Error).message);
       }
+      const base = spec.release.config.base;
       const p = prepareSandbox(host, {
         id: spec.id,
         dataDir: spec.dataDir,
         mounts: [
           { src: releaseDir, dest: releaseDir, rw: false },
           { src: dataPaths.shared(spec.dataDir), dest: '/var/data', rw: true },
+          ...(base ? [baseMount(spec.dataDir, base)] : []),
         ],
         chdir: releaseDir,
-        env: { ...env, HOME: '/tmp' },
+        env: { ...env, HOME: '/tmp', ...(base ? { PATH: pathWithBase(env.PATH, baseBin(spec.dataDir, base, true)) } : {}) },
         hostname: spec.release.config.service.slice(0, 63),
         limits,
         init: spec.oneOff ? { kind: 'step', argv: ['bash', '-c', script] } : { kind: 'instance', script, bridge: spec.routed !== false },

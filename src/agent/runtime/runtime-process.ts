@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import type { Runtime } from './runtime-types.js';
+import { baseBin, pathWithBase } from '../build/bases/base-paths.js';
 
 /**
  * No isolation beyond its own process group: bash runs the command in the release dir as the ship's user, on the
@@ -7,6 +8,11 @@ import type { Runtime } from './runtime-types.js';
  */
 export const processRuntime: Runtime = {
   kind: 'process',
-  launch: (spec, script, env) => ({ file: 'bash', args: ['-c', script], env: { ...env, HOME: process.env.HOME ?? homedir() }, cwd: spec.release.dir }),
+  launch: (spec, script, env) => {
+    const base = spec.release.config.base;
+    // Nothing is mounted here: a container base's bin/ is its tree in the data dir (its PREFIX when it was built).
+    const path: Record<string, string> = base ? { PATH: pathWithBase(env.PATH, baseBin(spec.dataDir, base, false)) } : {};
+    return { file: 'bash', args: ['-c', script], env: { ...env, HOME: process.env.HOME ?? homedir(), ...path }, cwd: spec.release.dir };
+  },
   sandbox: () => null,
 };

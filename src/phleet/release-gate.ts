@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { canaryShips } from './canary.js';
+import { readShips } from './record.js';
+
+/** The outcome of one ship's release phase of a service at a sha, as its ships/ entry reports it. */
+export interface ReleasePhaseResult {
+  readonly sha: string;
+  readonly result: 'succeeded' | 'failed';
+  readonly at: string;
+}
+
+/** Per service, the newest release phase this ship ran: `<data>/phleet-release-phases.json`, written into ships/<name>. */
+export type ReleasePhases = Readonly<Record<string, ReleasePhaseResult>>;
+
+const FILE = 'phleet-release-phases.json';
+
+function isResult(v: unknown): v is ReleasePhaseResult {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as Record<string, unknown>;
+  return typeof r.sha === 'string' && (r.result === 'succeeded' || r.result === 'failed') && typeof r.at === 'string';
+}
+
+/** Only well-formed results: an entry another version of starphleet wrote differently counts as no result. */
+function results(v: unknown): Record<string, ReleasePhaseResult> {
+  const out: Record<string, ReleasePhaseResult> = {};
+  if (typeof v !== 'object' || v === null) return out;
+  for (const [k, r] of Object.entries(v as Record<string, unknown>)) if (isResult(r)) out[k] = { sha: r.sha, result: r.result, at: r.at };
+  return out;
+}
+
+export function readReleasePhases(dataDir: string): ReleasePhases {
+  try {
+    return results(JSON.parse(readFileSync(join(dataDir, FILE), 'utf8')));
+  } catch {
+    return {};
+  }
+}
+
+/** Records this ship's release phase of `service` at `sha`: the next write-back tells the phleet. */
+export async function recordReleasePhase(dataDir: string, service: string, sha: string, ok: boolean, now = new Date()): Promise<void> {
+  const all = { ...readReleasePhases(dataDir), [service]: { sha, result: ok ? 'succeeded' : 'failed', at: now.toISOString() } };
+  const sorted = Object.fromEntries(Object.entries(all).sort(([a], [b]) => (a < b ? -1 : 1)));
+  // Write then rename: the write-back reading it meanwhile sees the old file or the new one.
+  const tmp = join(dataDir, `.${FILE}.${randomBytes(4).toString('hex')}`);
+  await writeFile(tmp, `${JSON.stringify(sorted, null, 2)}\n`);
+  await rename(tmp, join(dataDir, FILE));
+}
+
+/**
+ * The one ship of the phleet that runs a new release's release phase: the first ship named in HQ `canary`, else the
+ * ship whose name sorts first in ships/. Null when HQ knows no ship yet (a lone ship, or one that cannot write back):
+ * then every ship runs its own.
+ */
+export function releaseShip(hqDir: string): string | null {
+  const canary = canaryShips(hqDir)[0];
+  if (canary !== undefined) return canary;
+  const names = readShips(hqDir).ships.map((s) => s.name).sort();
+  return names[0] ?? null;
+}
+
+/** What `ship`'s ships/ entry says of its release phase of `service` at `sha`. */
+export function releasePhaseOf(hqDir: string, ship: string, service: string, sha: string): 'succeeded' | 'failed' | 'pending' {
+  const entry = readShips(hqDir).ships.find((s) => s.name === ship) as { releasePhases?: unknown } | undefined;
+  const r = results(entry?.releasePhases)[service];
+  return r && r.sha === sha ? r.result : 'pending';
+}
