@@ -15,13 +15,13 @@ import { sleep, waitFor } from './helpers/wait.js';
 
 /**
  * Users x key options x requests, with the real OpenSSH client (and real git), against one ship. The expectation
- * table is the README's (section "Who may do what"): the test reads it from there, so the two cannot drift apart.
+ * table is docs/ssh.md's (section "Who may do what"): the test reads it from there, so the two cannot drift apart.
  * `yes` = served as asked, `status` = the forced command (`starphleet status`) ran instead, `no` = refused.
  */
 
 type Outcome = 'yes' | 'no' | 'status';
 
-/** README row label -> authorized_keys/<file> and its options. */
+/** docs/ssh.md row label -> authorized_keys/<file> and its options. */
 const KEYS: Record<string, { file: string; options: string }> = {
   '(none)': { file: 'plain', options: '' },
   'command="starphleet status"': { file: 'forced', options: 'command="starphleet status"' },
@@ -36,9 +36,9 @@ const STATUS = /^ship testship \(starphleet /m;
 const LOGIN_REFUSED = /Permission denied \(publickey\)/;
 
 function readmeTable(): { columns: string[]; rows: Map<string, Map<string, Outcome>> } {
-  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const readme = readFileSync(new URL('../docs/ssh.md', import.meta.url), 'utf8');
   const start = readme.indexOf('<!-- ssh-gate-matrix -->');
-  assert.ok(start >= 0, 'README has no <!-- ssh-gate-matrix --> table');
+  assert.ok(start >= 0, 'docs/ssh.md has no <!-- ssh-gate-matrix --> table');
   const lines = readme.slice(start).split('\n').slice(1).filter((l, i, all) => l.startsWith('|') && all.slice(0, i).every((p) => p.startsWith('|')));
   const cells = (l: string): string[] => l.slice(1, -1).split(' | ').map((c) => c.trim().replace(/^`|`$/g, '').replace(/\\\|/g, '|'));
   const columns = cells(lines[0] ?? '').slice(1);
@@ -229,15 +229,15 @@ describe('ssh gate: users x key options x requests (OpenSSH client)', () => {
     },
   };
 
-  it('the README table covers every request this test runs, and every key option', () => {
+  it('the docs/ssh.md table covers every request this test runs, and every key option', () => {
     assert.deepEqual(table.columns, Object.keys(RUN));
     assert.deepEqual([...table.rows.keys()], Object.keys(KEYS));
   });
 
   for (const label of Object.keys(KEYS)) {
-    it(`key options ${label}: every request as the README says`, async () => {
+    it(`key options ${label}: every request as docs/ssh.md says`, async () => {
       const want = table.rows.get(label);
-      assert.ok(want, `README has no row ${label}`);
+      assert.ok(want, `docs/ssh.md has no row ${label}`);
       const got: Record<string, Outcome> = {};
       // Requests in parallel, a few at a time: each is its own ssh connection.
       const names = Object.keys(RUN);
