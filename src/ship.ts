@@ -30,6 +30,8 @@ import { loadClientKey } from './phleet/client-key.js';
 import { startWriteBack } from './phleet/phleet.js';
 import { defaultShipName, shipNameProblem } from './phleet/ship-name.js';
 import { ConfigError } from './util/config-error.js';
+import { Notifier } from './notify/notifier.js';
+import { getKv } from './state/hq.js';
 
 export interface Ship {
   readonly options: ShipOptions;
@@ -79,10 +81,14 @@ export async function startShip(given: ShipOptions, log: Logger = defaultLog, pr
     log,
   });
   setKv(db, 'ship.name', options.name);
+  const previousVersion = getKv(db, 'ship.version');
   setKv(db, 'ship.version', VERSION);
   setKv(db, 'hq.url', headquarters.url);
   log(`starphleet ${VERSION} ship ${options.name}: headquarters ${headquarters.url}, data ${options.dataDir}, pulse ${options.pulseSeconds}s`);
   const agent = createAgent(options, db, log);
+  // Outbound notifications (src/notify): agent events and HQ changes, queued per target, never awaited here.
+  const notifier = new Notifier(options.name, log);
+  agent.onEvent((e) => notifier.agentEvent(e));
 
   // Everything started below is stopped in reverse order by stop().
   const stops: (() => Promise<void> | void)[] = [];
@@ -152,6 +158,9 @@ export async function startShip(given: ShipOptions, log: Logger = defaultLog, pr
     // Stopping the ship leaves the data plane serving (the next ship adopts it); only the connection closes.
     stops.push(() => plane.close());
     // A data plane that died is started again within a few seconds, with the table in force.
+    stops.push(() => notifier.stop());
+    if (headquarters.current) notifier.desired(headquarters.current);
+    headquarters.onChange((next) => notifier.desired(next));
     const watch = setInterval(() => void plane.ping().catch((e: unknown) => log(`data plane: ${(e as Error).message}`)), 5000);
     watch.unref();
     stops.push(() => clearInterval(watch));
@@ -173,5 +182,6 @@ export async function startShip(given: ShipOptions, log: Logger = defaultLog, pr
   }
   headquarters.start();
   await predecessor?.ready(VERSION);
+  if (predecessor) notifier.updated(VERSION, previousVersion || 'unknown');
   return ship;
 }
