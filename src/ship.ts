@@ -31,6 +31,10 @@ import { startWriteBack } from './phleet/phleet.js';
 import { defaultShipName, shipNameProblem } from './phleet/ship-name.js';
 import { ConfigError } from './util/config-error.js';
 import { Notifier } from './notify/notifier.js';
+import { ShipMetrics } from './metrics/ship-metrics.js';
+import { serveMetrics } from './metrics/server.js';
+import { onAuditTally } from './state/audit-hooks.js';
+import { listInstances } from './state/instances.js';
 import { getKv } from './state/hq.js';
 
 export interface Ship {
@@ -159,6 +163,18 @@ export async function startShip(given: ShipOptions, log: Logger = defaultLog, pr
     stops.push(() => plane.close());
     // A data plane that died is started again within a few seconds, with the table in force.
     stops.push(() => notifier.stop());
+    if (options.metricsListen) {
+      // Prometheus metrics (src/metrics): agent events and audit tallies counted here, the rest read at each scrape.
+      const metrics = new ShipMetrics({
+        instances: () => (db.open ? listInstances(db) : []),
+        lastGoodSync: () => headquarters.lastGoodSyncAt,
+        planeStats: () => plane.stats(),
+      });
+      agent.onEvent((e) => metrics.agentEvent(e));
+      stops.push(onAuditTally((t) => metrics.audit(t)));
+      const served = serveMetrics(metrics, options.metricsListen, log);
+      stops.push(() => served.close());
+    }
     if (headquarters.current) notifier.desired(headquarters.current);
     headquarters.onChange((next) => notifier.desired(next));
     const watch = setInterval(() => void plane.ping().catch((e: unknown) => log(`data plane: ${(e as Error).message}`)), 5000);
