@@ -35,6 +35,9 @@ import { ShipMetrics } from './metrics/ship-metrics.js';
 import { serveMetrics } from './metrics/server.js';
 import { onAuditTally } from './state/audit-hooks.js';
 import { listInstances } from './state/instances.js';
+import { LogSink } from './logsink/sink.js';
+import { sinkTargetOf } from './logsink/target.js';
+import { numberSetting, SECONDS } from './util/number-setting.js';
 import { getKv } from './state/hq.js';
 
 export interface Ship {
@@ -163,6 +166,12 @@ export async function startShip(given: ShipOptions, log: Logger = defaultLog, pr
     stops.push(() => plane.close());
     // A data plane that died is started again within a few seconds, with the table in force.
     stops.push(() => notifier.stop());
+    // Instance, build and deploy log lines to a syslog receiver (src/logsink), read from the log files on its own time.
+    const logSink = new LogSink({ dataDir: options.dataDir, ship: options.name, log, confirmMs: numberSetting(process.env.STARPHLEET_LOG_SINK_CONFIRM, 'STARPHLEET_LOG_SINK_CONFIRM', 5, SECONDS) * 1000 });
+    stops.push(() => logSink.stop());
+    const sinkFrom = (env: Readonly<Record<string, string>>): void => logSink.configure(sinkTargetOf(env, process.env, log));
+    sinkFrom(headquarters.current?.env ?? {});
+    headquarters.onChange((next) => sinkFrom(next.env));
     if (options.metricsListen) {
       // Prometheus metrics (src/metrics): agent events and audit tallies counted here, the rest read at each scrape.
       const metrics = new ShipMetrics({
