@@ -86,6 +86,24 @@ describe('rsyslog on loopback', () => {
     assert.equal(build[0]?.procid, 'build');
   });
 
+  /** Every line of the instance log up to `tick <upTo>` arrived at rsyslog with its text, by seq (line number). */
+  function checkAll(upTo: number, what: string): void {
+    const file = readFileSync(instanceLog(), 'utf8').split('\n');
+    const bySeq = new Map<number, string>();
+    let dups = 0;
+    for (const x of rsyslog.records().filter(fromTicker)) {
+      const seq = Number(x.sd.seq);
+      if (bySeq.has(seq)) dups++;
+      bySeq.set(seq, x.msg);
+    }
+    const last = file.findIndex((l) => l === `tick ${upTo}`);
+    assert.ok(last > 0);
+    const missing: number[] = [];
+    for (let i = 0; i <= last; i++) if (bySeq.get(i + 1) !== file[i]) missing.push(i + 1);
+    assert.deepEqual(missing, [], `lines missing or wrong at rsyslog (of ${last + 1})`);
+    console.log(`# ${what}: ${last + 1} lines checked, ${dups} arrived twice (same seq)`);
+  }
+
   test('a restart of rsyslog mid-stream loses no line the instance had written', async () => {
     const before = maxTick();
     await rsyslog.stop();
@@ -96,23 +114,18 @@ describe('rsyslog on loopback', () => {
     }, '100 more ticks written', 60_000, 100);
     await rsyslog.start();
     await waitFor(() => maxTick() >= written + 50, `ticks past ${written} at the restarted rsyslog`, 120_000, 200);
-    // Every line of the file up to then, by its seq (line number), arrived with the same text.
-    const file = readFileSync(instanceLog(), 'utf8').split('\n');
-    const bySeq = new Map<number, string>();
-    let dups = 0;
-    for (const x of rsyslog.records().filter(fromTicker)) {
-      const seq = Number(x.sd.seq);
-      if (bySeq.has(seq)) dups++;
-      bySeq.set(seq, x.msg);
-    }
-    const lastTick = file.findIndex((l) => l === `tick ${written + 50}`);
-    assert.ok(lastTick > 0);
-    const missing: number[] = [];
-    for (let i = 0; i <= lastTick; i++) if (bySeq.get(i + 1) !== file[i]) missing.push(i + 1);
-    assert.deepEqual(missing, [], `lines missing or wrong at rsyslog (of ${lastTick + 1})`);
-    console.log(`# ${lastTick + 1} lines checked across the restart (${before} before it, ${written} written by its end), ${dups} sent twice (same seq)`);
+    checkAll(written + 50, `restart (${before} ticks before it, ${written} written by its end)`);
     assert.match(ship.output(), /log sink: syslog\+tcp:\/\/127\.0\.0\.1:[0-9]+: .*; lines not confirmed are sent again/);
     assert.match(ship.output(), /log sink: syslog\+tcp:\/\/127\.0\.0\.1:[0-9]+: connected again/);
+  });
+
+  test('rsyslog frozen (lines sit unread in its socket), then killed -9: those lines are sent again', async () => {
+    await waitFor(() => maxTick() > 0, 'ticks', 60_000, 200);
+    await rsyslog.freezeThenKill(2000);
+    const killedAt = Number(/tick ([0-9]+)\n$/.exec(readFileSync(instanceLog(), 'utf8'))?.[1] ?? 0);
+    await rsyslog.start();
+    await waitFor(() => maxTick() >= killedAt + 50, `ticks past ${killedAt} after the kill`, 120_000, 200);
+    checkAll(killedAt + 50, 'freeze and kill -9');
   });
 
   test('syslog+udp:// from HQ .starphleet: lines go as datagrams, nothing redeploys', async () => {

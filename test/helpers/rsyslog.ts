@@ -82,6 +82,18 @@ export class Rsyslog {
     clearTimeout(t);
   }
 
+  /** Freezes it (SIGSTOP: what arrives now sits unread in its socket), then kills it (SIGKILL: that is gone). */
+  async freezeThenKill(frozenMs: number): Promise<void> {
+    const c = this.child;
+    this.child = null;
+    if (!c || c.exitCode !== null) return;
+    const exited = new Promise<void>((r) => c.once('exit', () => r()));
+    c.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, frozenMs));
+    c.kill('SIGKILL');
+    await exited;
+  }
+
   records(): SyslogRecord[] {
     let text = '';
     try {
