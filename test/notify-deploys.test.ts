@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseTargets, styleOf } from '../src/notify/targets.js';
@@ -24,6 +24,9 @@ const app = join(root, 'app');
 let ship: ShipProcess;
 let sink: Server;
 let sinkPort = 0;
+/** A receiver that takes connections and never answers: it must hold up nothing but its own queue. */
+let hang: TcpServer;
+const hung: Socket[] = [];
 
 interface Got {
   readonly path: string;
@@ -59,8 +62,14 @@ before(async () => {
   });
   await new Promise<void>((r) => sink.listen(0, '127.0.0.1', () => r()));
   sinkPort = (sink.address() as AddressInfo).port;
+  hang = createTcpServer((s) => {
+    hung.push(s);
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => hang.listen(0, '127.0.0.1', () => r()));
+  const hangPort = (hang.address() as AddressInfo).port;
   fixtureRepo('static-site', app);
-  const notify = `http://127.0.0.1:${sinkPort}/events http://127.0.0.1:${sinkPort}/hooks/team-a ftp://127.0.0.1/x not-a-url`;
+  const notify = `http://127.0.0.1:${hangPort}/never http://127.0.0.1:${sinkPort}/events http://127.0.0.1:${sinkPort}/hooks/team-a ftp://127.0.0.1/x not-a-url`;
   initRepo(hq, {
     '.starphleet': `export STARPHLEET_NOTIFY="${notify}"\n`,
     'site/orders': `autodeploy ${app}\n`,
@@ -72,6 +81,8 @@ after(async () => {
   await ship?.stop();
   await killRecordedInstances(dataDir);
   await new Promise<void>((r) => sink?.close(() => r()));
+  for (const s of hung) s.destroy();
+  await new Promise<void>((r) => hang?.close(() => r()));
 });
 
 describe('the URL decides the body', () => {
@@ -108,6 +119,7 @@ describe('a loopback receiver', () => {
     assert.match(ship.output(), /notify: \.starphleet STARPHLEET_NOTIFY: only http and https URLs are posted to, got ftp:\/\/127\.0\.0\.1; ignored/);
     assert.match(ship.output(), /notify: \.starphleet STARPHLEET_NOTIFY: not a URL: "not-a-url"; ignored/);
     assert.doesNotMatch(ship.output(), /team-a/, 'the webhook path is never logged');
+    assert.ok(hung.length >= 1, 'the silent receiver was tried too (and held up nothing)');
   });
 
   test('a second deploy, a failed deploy and a rollback arrive in order, in both forms', async () => {
