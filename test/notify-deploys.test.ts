@@ -21,6 +21,7 @@ const root = tmpDir('sp-nt-');
 const dataDir = join(root, 'data');
 const hq = join(root, 'hq');
 const app = join(root, 'app');
+const crashy = join(root, 'crashy');
 let ship: ShipProcess;
 let sink: Server;
 let sinkPort = 0;
@@ -46,7 +47,7 @@ function readBody(req: IncomingMessage): Promise<string> {
 }
 
 const events = (path: string): Record<string, unknown>[] => got.filter((g) => g.path === path).map((g) => g.body);
-const site = (path: string): Record<string, unknown>[] => events(path).filter((b) => b.service === 'site' || b.event === undefined);
+const site = (path: string): Record<string, unknown>[] => events(path).filter((b) => b.service === 'site' || (b.event === undefined && /^testship: site: /.test(String(b.text))));
 
 before(async () => {
   sink = createServer((req, res) => {
@@ -69,12 +70,14 @@ before(async () => {
   await new Promise<void>((r) => hang.listen(0, '127.0.0.1', () => r()));
   const hangPort = (hang.address() as AddressInfo).port;
   fixtureRepo('static-site', app);
+  fixtureRepo('crash-loop-app', crashy);
   const notify = `http://127.0.0.1:${hangPort}/never http://127.0.0.1:${sinkPort}/events http://127.0.0.1:${sinkPort}/hooks/team-a ftp://127.0.0.1/x not-a-url`;
   initRepo(hq, {
     '.starphleet': `export STARPHLEET_NOTIFY="${notify}"\n`,
     'site/orders': `autodeploy ${app}\n`,
+    'crashy/orders': `autodeploy ${crashy}\n`,
   });
-  ship = await startShip({ headquarters: hq, dataDir, pulse: 0.5, env: { STARPHLEET_RUNTIME: 'process', STARPHLEET_RETRY_BASE: '600' } });
+  ship = await startShip({ headquarters: hq, dataDir, pulse: 0.5, env: { STARPHLEET_RUNTIME: 'process', STARPHLEET_RETRY_BASE: '600', STARPHLEET_MAX_CRASHES: '2', STARPHLEET_CRASH_BASE: '1' } });
 });
 
 after(async () => {
@@ -143,6 +146,15 @@ describe('a loopback receiver', () => {
     assert.equal(texts.length, 7);
     assert.match(texts[5] ?? '', /deploy of [0-9a-f]{7} FAILED: build failed/);
     assert.match(texts[6] ?? '', /rolled back to release /);
+  });
+
+  test('a release that keeps crashing is told once as a crash loop', async () => {
+    const loop = await waitFor(() => events('/events').find((b) => b.event === 'service.crash_loop'), 'service.crash_loop', 120_000, 200);
+    assert.equal(loop.service, 'crashy');
+    assert.match(String(loop.reason), /exited.*crashed 3 times in a row/);
+    const crashyEvents = events('/events').filter((b) => b.service === 'crashy').map((b) => b.event);
+    assert.deepEqual(crashyEvents, ['deploy.started', 'deploy.succeeded', 'service.crash_loop']);
+    await waitFor(() => events('/hooks/team-a').some((b) => /^testship: crashy: release .* is crash looping/.test(String(b.text))), 'crash loop text', 30_000, 200);
   });
 
   test('an HQ problem is told when it appears and when it clears', async () => {
