@@ -9,6 +9,7 @@ function planeChoice(raw: string | undefined): PlaneChoice {
   }
 }
 import { numberSetting, POSITIVE_SECONDS, type NumberRule } from './util/number-setting.js';
+import { parseMetricsListen, type MetricsListen } from './util/metrics-listen.js';
 
 /** Everything `starphleet ship` is told, after flags and env fallbacks are merged. */
 export interface ShipOptions {
@@ -24,6 +25,8 @@ export interface ShipOptions {
   readonly evalTimeoutMs: number;
   /** Which data plane serves HTTP: embedded (Node), nginx, or auto (nginx where installed). */
   readonly dataPlane: PlaneChoice;
+  /** Where GET /metrics is served (src/metrics); null or absent: no metrics listener. */
+  readonly metricsListen?: MetricsListen | null;
 }
 
 export interface ShipFlags {
@@ -36,6 +39,7 @@ export interface ShipFlags {
   readonly privateKey?: string;
   readonly name?: string;
   readonly dataPlane?: string;
+  readonly metricsListen?: string;
 }
 
 import { ConfigError } from './util/config-error.js';
@@ -62,6 +66,7 @@ export function shipOptions(flags: ShipFlags, env: NodeJS.ProcessEnv = process.e
     name: flags.name ?? env.STARPHLEET_NAME ?? '',
     evalTimeoutMs: evalTimeoutMs(env),
     dataPlane: planeChoice(flags.dataPlane ?? env.STARPHLEET_DATA_PLANE),
+    metricsListen: parseMetricsListen(flags.metricsListen ?? env.STARPHLEET_METRICS_LISTEN, flags.metricsListen !== undefined ? '--metrics-listen' : 'STARPHLEET_METRICS_LISTEN'),
   };
 }
 

@@ -31,6 +31,15 @@ import { startWriteBack } from './phleet/phleet.js';
 import { defaultShipName, shipNameProblem } from './phleet/ship-name.js';
 import { ConfigError } from './util/config-error.js';
 import { DataOrders } from './data-orders/data-orders.js';
+import { Notifier } from './notify/notifier.js';
+import { ShipMetrics } from './metrics/ship-metrics.js';
+import { serveMetrics } from './metrics/server.js';
+import { onAuditTally } from './state/audit-hooks.js';
+import { listInstances } from './state/instances.js';
+import { LogSink } from './logsink/sink.js';
+import { sinkTargetOf } from './logsink/target.js';
+import { numberSetting, SECONDS } from './util/number-setting.js';
+import { getKv } from './state/hq.js';
 
 export interface Ship {
   readonly options: ShipOptions;
@@ -80,10 +89,14 @@ export async function startShip(given: ShipOptions, log: Logger = defaultLog, pr
     log,
   });
   setKv(db, 'ship.name', options.name);
+  const previousVersion = getKv(db, 'ship.version');
   setKv(db, 'ship.version', VERSION);
   setKv(db, 'hq.url', headquarters.url);
   log(`starphleet ${VERSION} ship ${options.name}: headquarters ${headquarters.url}, data ${options.dataDir}, pulse ${options.pulseSeconds}s`);
   const agent = createAgent(options, db, log);
+  // Outbound notifications (src/notify): agent events and HQ changes, queued per target, never awaited here.
+  const notifier = new Notifier(options.name, log);
+  agent.onEvent((e) => notifier.agentEvent(e));
 
   // Everything started below is stopped in reverse order by stop().
   const stops: (() => Promise<void> | void)[] = [];
@@ -153,6 +166,27 @@ export async function startShip(given: ShipOptions, log: Logger = defaultLog, pr
     // Stopping the ship leaves the data plane serving (the next ship adopts it); only the connection closes.
     stops.push(() => plane.close());
     // A data plane that died is started again within a few seconds, with the table in force.
+    stops.push(() => notifier.stop());
+    // Instance, build and deploy log lines to a syslog receiver (src/logsink), read from the log files on its own time.
+    const logSink = new LogSink({ dataDir: options.dataDir, ship: options.name, log, confirmMs: numberSetting(process.env.STARPHLEET_LOG_SINK_CONFIRM, 'STARPHLEET_LOG_SINK_CONFIRM', 5, SECONDS) * 1000 });
+    stops.push(() => logSink.stop());
+    const sinkFrom = (env: Readonly<Record<string, string>>): void => logSink.configure(sinkTargetOf(env, process.env, log));
+    sinkFrom(headquarters.current?.env ?? {});
+    headquarters.onChange((next) => sinkFrom(next.env));
+    if (options.metricsListen) {
+      // Prometheus metrics (src/metrics): agent events and audit tallies counted here, the rest read at each scrape.
+      const metrics = new ShipMetrics({
+        instances: () => (db.open ? listInstances(db) : []),
+        lastGoodSync: () => headquarters.lastGoodSyncAt,
+        planeStats: () => plane.stats(),
+      });
+      agent.onEvent((e) => metrics.agentEvent(e));
+      stops.push(onAuditTally((t) => metrics.audit(t)));
+      const served = serveMetrics(metrics, options.metricsListen, log);
+      stops.push(() => served.close());
+    }
+    if (headquarters.current) notifier.desired(headquarters.current);
+    headquarters.onChange((next) => notifier.desired(next));
     const watch = setInterval(() => void plane.ping().catch((e: unknown) => log(`data plane: ${(e as Error).message}`)), 5000);
     watch.unref();
     stops.push(() => clearInterval(watch));
@@ -180,5 +214,6 @@ export async function startShip(given: ShipOptions, log: Logger = defaultLog, pr
   }
   headquarters.start();
   await predecessor?.ready(VERSION);
+  if (predecessor) notifier.updated(VERSION, previousVersion || 'unknown');
   return ship;
 }

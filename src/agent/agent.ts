@@ -19,6 +19,7 @@ import { CronRunner } from './deploy/cron.js';
 import type { Release } from './types.js';
 import { join } from 'node:path';
 import { baseScriptHash } from './build/bases/base-paths.js';
+import type { AgentEvent, AgentEventListener } from './events.js';
 
 export interface AgentOptions extends AgentSetup {
   readonly pulseSeconds: number;
@@ -74,8 +75,26 @@ export class Agent {
       drain: (instance, timeoutMs) => this.drain(instance, timeoutMs),
       takenPorts: () => new Set(listInstances(opts.db).map((r) => r.port)),
       watch: (ctrl, instance) => void instance.exited.then(() => onInstanceExit(this.ctx, ctrl, instance, isStopped)),
+      emit: (e) => this.emitEvent(e),
     };
     this.cron = new CronRunner(this.ctx, () => [...this.ctrls.values()]);
+  }
+
+  private readonly listeners: AgentEventListener[] = [];
+
+  /** Deploys, builds, rollbacks, restarts and crash loops as they happen (src/notify, src/metrics listen). */
+  onEvent(listener: AgentEventListener): void {
+    this.listeners.push(listener);
+  }
+
+  private emitEvent(e: AgentEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        this.opts.log(`agent event listener failed: ${(err as Error).message}`);
+      }
+    }
   }
 
   /** Serves a test instance at its own mount (replacing one there); false when an HQ service has that mount. */

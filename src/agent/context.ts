@@ -7,6 +7,7 @@ import type { ServiceController } from './deploy/controller.js';
 import type { Instance } from './runtime/instances.js';
 import type { AgentLimits } from './limits.js';
 import type { Runtime } from './runtime/runtime.js';
+import type { AgentEvent } from './events.js';
 
 /** Where things are and how to build and run them: given to the agent, shared by all its parts. */
 export interface AgentSetup {
@@ -32,4 +33,6 @@ export interface AgentContext extends AgentSetup {
   takenPorts(): Set<number>;
   /** Watches a serving instance: an exit nobody asked for is a crash, restarted with backoff. */
   watch(ctrl: ServiceController, instance: Instance): void;
+  /** Tells the agent's listeners (agent.onEvent: notifications, metrics) what happened; never throws. */
+  emit(e: AgentEvent): void;
 }

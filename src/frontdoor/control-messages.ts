@@ -1,6 +1,7 @@
 import type { OpenCounts } from './backend.js';
 import type { PlaneKind } from './plane.js';
 import type { DrainResult } from './plane-routes.js';
+import type { RequestStatsSnapshot } from './request-stats.js';
 
 /** Who the data plane is: `hello` answers this. */
 export interface PlaneHello {
@@ -23,8 +24,10 @@ export type ControlRequest =
   | { readonly id: number; readonly op: 'drain'; readonly instance: string; readonly timeoutMs: number }
   /** A newer data plane takes over: spawn it, hand it the listening sockets, retire (see handover). */
   | { readonly id: number; readonly op: 'upgrade'; readonly entry: readonly string[] }
-  | { readonly id: number; readonly op: 'stop' };
+  | { readonly id: number; readonly op: 'stop' }
+  /** Requests answered per service since this data plane started (the ship's metrics). */
+  | { readonly id: number; readonly op: 'stats' };
 
 export type ControlAnswer =
-  | { readonly id: number; readonly ok: true; readonly hello?: PlaneHello; readonly counts?: OpenCounts; readonly drain?: DrainResult }
+  | { readonly id: number; readonly ok: true; readonly hello?: PlaneHello; readonly counts?: OpenCounts; readonly drain?: DrainResult; readonly stats?: RequestStatsSnapshot }
   | { readonly id: number; readonly ok: false; readonly error: string };

@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import type { ControlAnswer, ControlRequest, PlaneHello } from './control-messages.js';
 import type { PlaneEvent, PlaneImpl } from './plane.js';
 import { parseWireTable } from './wire.js';
+import { requestStats } from './request-stats.js';
 
 export interface ControlHooks {
   hello(): PlaneHello;
@@ -103,6 +104,9 @@ export class ControlServer {
           break;
         case 'drain':
           out = { id, ok: true, drain: await impl.drain(String(req.instance), Number(req.timeoutMs) || 0) };
+          break;
+        case 'stats':
+          out = { id, ok: true, stats: requestStats.snapshot() };
           break;
         case 'upgrade':
           await hooks.upgrade(req.entry);

@@ -6,6 +6,7 @@ import type { FrontDoorLimits } from './limits.js';
 import { proxyRequest } from './proxy.js';
 import { pickBackend, type Route } from './routes.js';
 import { proxyUpgrade, rawAnswer } from './upgrade.js';
+import { requestStats } from './request-stats.js';
 
 export function plain(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers });
@@ -40,6 +41,8 @@ function refusal(v: AuthVerdict & { ok: false }, route: Route): Refusal {
  * admitted, then proxied (503 when the route has no instance).
  */
 export function serveRoute(req: IncomingMessage, res: ServerResponse, route: Route, path: string, mount: string, limits: FrontDoorLimits): void {
+  const t0 = performance.now();
+  res.once('close', () => requestStats.observe(route.service, res.statusCode, (performance.now() - t0) / 1000));
   const backend = pickBackend(route);
   if (backend === null) return plain(res, 503, `503 service ${route.service} has no healthy instance\n`, { 'retry-after': '5' });
   const tracked: Tracked = backend.track('request', () => res.destroy());

@@ -4,6 +4,7 @@ import type { ControlAnswer, ControlRequest, PlaneHello } from './control-messag
 import type { DataPlane, PlaneEvent, PlaneKind } from './plane.js';
 import type { DrainResult } from './plane-routes.js';
 import type { WireTable } from './wire.js';
+import type { RequestStatsSnapshot } from './request-stats.js';
 
 type Pending = { resolve: (a: ControlAnswer & { ok: true }) => void; reject: (e: Error) => void };
 type Body = ControlRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
@@ -181,6 +182,12 @@ export class PlaneClient implements DataPlane {
     await this.sending;
     const a = await (await this.connection()).ask({ op: 'drain', instance, timeoutMs });
     return a.drain ?? { drained: true, left: { requests: 0, streams: 0, upgrades: 0 } };
+  }
+
+  /** Requests answered per service since the data plane started (none from a data plane too old to count them). */
+  async stats(): Promise<RequestStatsSnapshot> {
+    const a = await (await this.connection()).ask({ op: 'stats' });
+    return a.stats ?? { buckets: [], services: {} };
   }
 
   /** Asks the running data plane to hand over to a newer one (entry: how node runs the new plane-main). */

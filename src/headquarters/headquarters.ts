@@ -36,6 +36,8 @@ export class Headquarters {
   private again = false;
   private stopped = true;
   private lastFailure = '';
+  /** When a sync last worked (ms since the epoch); null before the first (metrics: seconds since the last good sync). */
+  lastGoodSyncAt: number | null = null;
 
   constructor(private readonly opts: HeadquartersOptions) {
     this.clone = new HeadquartersClone(opts.spec, join(opts.dataDir, 'hq'), {
@@ -109,6 +111,7 @@ export class Headquarters {
       this.lastFailure = r.error;
       return;
     }
+    this.lastGoodSyncAt = Date.now();
     if (this.lastFailure) log(`hq sync works again`);
     this.lastFailure = '';
     if (r.recloned) log(`hq clone was unusable: cloned again`);

@@ -1,4 +1,5 @@
 import { auditRetention, recordAuthFailure } from './auth-failures.js';
+import { tallyAudit } from './audit-hooks.js';
 import type { Db } from './db.js';
 import { redactCredentials } from '../redact.js';
 
@@ -58,6 +59,7 @@ function prune(db: Db): void {
 
 /** A login (ok) goes to the admirals' trail; a failed authentication to the strangers' counts, never to this table. */
 export function auditAuth(db: Db, a: AuthAudit): void {
+  tallyAudit({ kind: 'auth', user: a.user, ok: a.ok });
   if (!db.open) return; // the ship is shutting down: what ends now cannot be recorded
   if (!a.ok) {
     recordAuthFailure(db, a);
@@ -98,6 +100,7 @@ export function latestAudit(db: Db, limit = 50): AuditEntry[] {
 
 /** One file read through SFTP: which path and how many bytes, under the SFTP session it belongs to. */
 export function auditFileRead(db: Db, r: { user: string; fingerprint: string; keyFile: string; remote: string; path: string; bytes: number }): void {
+  tallyAudit({ kind: 'sftp-bytes', user: r.user, direction: 'read', bytes: r.bytes });
   if (!db.open) return; // the ship is shutting down: what ends now cannot be recorded
   db.prepare('INSERT INTO audit (at, kind, user, fingerprint, key_file, remote, command, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
     new Date().toISOString(), 'read', r.user, r.fingerprint, r.keyFile, r.remote, r.path, `${r.bytes} bytes`,

@@ -37,6 +37,7 @@ export function restartSlot(ctx: AgentContext, ctrl: ServiceController, slot: Sl
     ctx.publishRoutes();
     if (allRunning(serving)) ctrl.status(ctx, 'serving');
     ctx.log(`${ctrl.name}: ${name} of release ${id} runs again on port ${r.instance.port}`);
+    ctx.emit({ kind: 'instance-restarted', service: ctrl.name, release: id, process: name });
   });
 }
 
@@ -68,11 +69,13 @@ async function fallBack(ctx: AgentContext, ctrl: ServiceController, why: string,
       const message = `release ${bad.id}: ${why}; previous release ${release.config.id} (${release.config.sha.slice(0, 7)}) serves instead`;
       ctx.log(`${ctrl.name}: ${message}`);
       ctrl.status(ctx, 'failed', message);
+      ctx.emit({ kind: 'crash-loop', service: ctrl.name, release: bad.id, reason: why, fallback: release.config.id });
       return;
     }
     const message = `release ${bad.id}: ${why}; not restarted until a new deploy or redeploy`;
     ctx.log(`${ctrl.name}: ${message}`);
     ctrl.status(ctx, 'failed', message);
+    ctx.emit({ kind: 'crash-loop', service: ctrl.name, release: bad.id, reason: why, fallback: null });
   });
 }
 

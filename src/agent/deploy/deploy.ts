@@ -27,6 +27,15 @@ export function inputsDigest(service: Service, sha: string, hqEnv: Readonly<Reco
     .digest('hex');
 }
 
+/** When each running deploy (by its record id) started: its duration goes with its deploy-finished event. */
+const startedAt = new Map<number, number>();
+
+function finished(ctx: AgentContext, service: string, sha: string, record: number, result: 'serving' | 'failed' | 'cancelled', release: string | null, reason: string): void {
+  const t0 = startedAt.get(record) ?? Date.now();
+  startedAt.delete(record);
+  ctx.emit({ kind: 'deploy-finished', service, sha, result, release, reason, seconds: (Date.now() - t0) / 1000 });
+}
+
 function failed(ctx: AgentContext, ctrl: ServiceController, sha: string, inputs: string, reason: string, record: number, release?: string): false {
   const attempts = ctrl.failure?.inputs === inputs ? ctrl.failure.attempts + 1 : 1;
   const wait = backoffMs(attempts, ctx.limits.retryBaseMs, ctx.limits.retryMaxMs);
@@ -37,6 +46,7 @@ function failed(ctx: AgentContext, ctrl: ServiceController, sha: string, inputs:
   const message = `deploy of ${sha.slice(0, 7)} failed: ${reason}${keeps}; retry in ${Math.round(wait / 1000)} s`;
   ctx.log(`${ctrl.name}: ${message}`);
   ctrl.status(ctx, 'failed', message);
+  finished(ctx, ctrl.name, sha, record, 'failed', release ?? null, reason);
   return false;
 }
 
@@ -99,8 +109,12 @@ export async function deploy(ctx: AgentContext, ctrl: ServiceController, service
   const why = trigger ?? (!was ? 'first deploy' : was !== sha ? `new sha, was ${was.slice(0, 7)}` : 'same sha: orders or HQ env changed');
   ctx.log(`${ctrl.name}: deploying ${service.orders.giturl} at ${sha.slice(0, 7)} (${why})`);
   const record = startDeployRecord(ctx.db, { service: ctrl.name, sha, trigger: why });
+  startedAt.set(record, Date.now());
+  ctx.emit({ kind: 'deploy-started', service: ctrl.name, sha, trigger: why });
   ctrl.status(ctx, 'building', '', sha);
   let release: Release;
+  const buildT0 = Date.now();
+  const built = (ok: boolean): void => ctx.emit({ kind: 'build-finished', service: ctrl.name, sha, ok, seconds: (Date.now() - buildT0) / 1000 });
   try {
     // The ship's runtime decides the builds' sandbox too: a ship without one builds nothing (unless =process).
     const sandbox = ctx.runtime.sandbox();
@@ -110,10 +124,12 @@ export async function deploy(ctx: AgentContext, ctrl: ServiceController, service
       { dataDir: ctx.dataDir, access: ctx.access, log: () => {}, signal, timeoutMs: ctx.limits.buildTimeoutMs, sandbox },
     );
   } catch (e) {
-    if (signal.aborted) return cancelled(ctx, record);
+    if (signal.aborted) return cancelled(ctx, ctrl.name, sha, record);
+    built(false);
     return failed(ctx, ctrl, sha, inputs, `build failed: ${(e as Error).message}`, record);
   }
-  if (signal.aborted) return cancelled(ctx, record);
+  built(true);
+  if (signal.aborted) return cancelled(ctx, ctrl.name, sha, record);
   const id = release.config.id;
   const slots = slotsOf(formationOf(release, service.orders.scale));
   // A deploy-only release (a registry tree's `deploy` script, no Procfile) has nothing to route: unpublished-like.
@@ -124,20 +140,21 @@ export async function deploy(ctx: AgentContext, ctrl: ServiceController, service
   ctrl.status(ctx, 'starting', 'release phase', sha);
   // Once per phleet: on the release ship; the others wait for its ships/ entry to say it succeeded.
   const phase = await phleetReleasePhase(ctx, ctrl, release, { run: () => releasePhase(ctx, ctrl.name, release, signal), log: deployLog(ctx, ctrl.name, id), signal });
-  if (signal.aborted) return cancelled(ctx, record);
+  if (signal.aborted) return cancelled(ctx, ctrl.name, sha, record);
   if (phase !== null) return failed(ctx, ctrl, sha, inputs, `release ${id}: ${phase}`, record, id);
   const ok = await ctrl.serial(async () => {
-    if (signal.aborted || ctrl.removed) return cancelled(ctx, record);
+    if (signal.aborted || ctrl.removed) return cancelled(ctx, ctrl.name, sha, record);
     ctrl.status(ctx, 'starting', '', sha);
     const r = await startSlots(ctx, ctrl.name, release, slots, signal);
-    if (!r.ok) return signal.aborted ? cancelled(ctx, record) : failed(ctx, ctrl, sha, inputs, `release ${id}: ${r.reason}`, record, id);
+    if (!r.ok) return signal.aborted ? cancelled(ctx, ctrl.name, sha, record) : failed(ctx, ctrl, sha, inputs, `release ${id}: ${r.reason}`, record, id);
     if (signal.aborted || ctrl.removed) {
       await Promise.all(slots.map((s) => s.instance?.stop(ctx.limits.stopGraceMs)));
-      return cancelled(ctx, record);
+      return cancelled(ctx, ctrl.name, sha, record);
     }
     ctrl.failure = null;
     await switchTo(ctx, ctrl, release, slots, inputs);
     finishDeployRecord(ctx.db, record, { result: 'serving', release: id });
+    finished(ctx, ctrl.name, sha, record, 'serving', id, '');
     return true;
   });
   if (ok) await postdeploy(ctx, ctrl, release);
@@ -161,7 +178,8 @@ async function serviceBase(ctx: AgentContext, service: string, s: Service, sandb
   }
 }
 
-function cancelled(ctx: AgentContext, record: number): false {
+function cancelled(ctx: AgentContext, service: string, sha: string, record: number): false {
   finishDeployRecord(ctx.db, record, { result: 'cancelled', reason: 'cancelled' });
+  finished(ctx, service, sha, record, 'cancelled', null, 'cancelled');
   return false;
 }

@@ -55,11 +55,13 @@ export async function rollback(ctx: AgentContext, ctrl: ServiceController, wante
       if (before) setPin(ctx.db, before);
       else clearPin(ctx.db, ctrl.name);
       finishDeployRecord(ctx.db, record, { result: 'failed', reason: r.reason });
+      ctx.emit({ kind: 'rollback-finished', service: ctrl.name, release: id, sha: t.config.sha, by, ok: false, reason: r.reason, seconds: (Date.now() - t0) / 1000 });
       ctrl.status(ctx, 'serving', `rollback to release ${id} failed: ${r.reason}`);
       return { ok: false, message: `rollback to release ${id} failed: ${r.reason}; the release that served keeps serving` };
     }
     await switchTo(ctx, ctrl, t, slots, null);
     finishDeployRecord(ctx.db, record, { result: 'serving' });
+    ctx.emit({ kind: 'rollback-finished', service: ctrl.name, release: id, sha: t.config.sha, by, ok: true, reason: '', seconds: (Date.now() - t0) / 1000 });
     const message = `pinned to release ${id} (${t.config.sha.slice(0, 7)}) by rollback; a new commit on its ref or starphleet unpin ${ctrl.name} ends the pin`;
     ctrl.status(ctx, 'serving', message);
     ctx.log(`${ctrl.name}: rollback by ${by}: release ${id} serves (${describeFormation(slots)}); ${message}`);

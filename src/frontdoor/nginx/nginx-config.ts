@@ -9,6 +9,8 @@ export interface NginxLayout {
   readonly errorLog: string;
   readonly htpasswdDir: string;
   readonly tempDir: string;
+  /** Where every location logs `<service> <status> <request_time>` for the request metrics (nginx-stats.ts). */
+  readonly statsLog: string;
 }
 
 export interface NginxSettings {
@@ -61,9 +63,21 @@ export function htpasswdText(r: WireRoute): string {
   return (r.auth?.users ?? []).map((u) => `${u.user}:${u.hash}\n`).join('');
 }
 
+/** A log format per service, its name a literal in it (nginx-stats.ts reads `<service> <status> <seconds>`). */
+function statsFormatName(service: string): string {
+  return `starphleet_${Buffer.from(service).toString('hex')}`;
+}
+
+function statsFormats(t: WireTable): string[] {
+  // Service names are one safe path segment (letters, digits, . _ ~ -): nothing in them needs quoting.
+  return [...new Set(t.routes.map((r) => r.service))].map((s) => `  log_format ${statsFormatName(s)} '${s.replace(/[^A-Za-z0-9._~-]/g, '_')} $status $request_time';`);
+}
+
 /** The proxying of one location to a route's instance (or its 503), auth first when the service has a .htpasswd. */
 function proxyBlock(r: WireRoute, layout: NginxLayout, stripTo: string, mount: string, indent: string): string[] {
   const out: string[] = [];
+  // One line per request for the ship's metrics, in the service's own log format (statsFormats).
+  out.push(`access_log ${layout.statsLog} ${statsFormatName(r.service)} buffer=16k flush=1s;`);
   if (r.auth) {
     out.push(`auth_basic ${q(r.auth.realm)};`, `auth_basic_user_file ${htpasswdPath(layout, r.service)};`);
     out.push('limit_req zone=auth burst=20 nodelay;');
@@ -148,6 +162,7 @@ export function nginxConfig(t: WireTable, s: NginxSettings, layout: NginxLayout)
     'events { worker_connections 10240; }',
     'http {',
     '  access_log off;',
+    ...statsFormats(t),
     // Relative Location headers, as the embedded plane sends them (the client's Host and port stay as they were).
     '  absolute_redirect off;',
     '  server_tokens off;',

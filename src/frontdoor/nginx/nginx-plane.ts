@@ -13,6 +13,8 @@ import type { DrainResult } from '../plane-routes.js';
 import { routeInstances, type WireTable } from '../wire.js';
 import { htpasswdPath, htpasswdText, nginxConfig, type NginxLayout, type NginxSettings } from './nginx-config.js';
 import { isNginxMaster, openToUpstream, workersOf } from './nginx-procs.js';
+import { NginxStatsTail } from './nginx-stats.js';
+import { requestStats } from '../request-stats.js';
 
 const run = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -39,6 +41,7 @@ function layoutOf(dataDir: string): NginxLayout {
     errorLog: join(prefix, 'error.log'),
     htpasswdDir: join(prefix, 'htpasswd'),
     tempDir: join(prefix, 'tmp'),
+    statsLog: join(prefix, 'requests.log'),
   };
 }
 
@@ -79,6 +82,14 @@ export class NginxPlane implements PlaneImpl {
   ) {}
 
   static async start(o: NginxOptions): Promise<NginxPlane> {
+    const plane = await NginxPlane.startMaster(o);
+    // The request metrics: nginx logs each request to a file this process reads on (nginx-stats.ts).
+    const tail = new NginxStatsTail(plane.layout.statsLog, requestStats, () => plane.master);
+    setInterval(() => void tail.poll().catch(() => undefined), 1000).unref();
+    return plane;
+  }
+
+  private static async startMaster(o: NginxOptions): Promise<NginxPlane> {
     const layout = layoutOf(o.dataDir);
     for (const d of [layout.prefix, layout.htpasswdDir, layout.tempDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
     const running = readPid(layout.pid);

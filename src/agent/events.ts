@@ -1,0 +1,30 @@
+/**
+ * What the run side tells whoever listens (notifications, metrics): deploys, builds, rollbacks, restarts, crash loops.
+ * Listeners are called synchronously and must not block or throw into the agent (Agent.onEvent guards them).
+ */
+export type AgentEvent =
+  | { readonly kind: 'deploy-started'; readonly service: string; readonly sha: string; readonly trigger: string }
+  | {
+      readonly kind: 'deploy-finished';
+      readonly service: string;
+      readonly sha: string;
+      readonly result: 'serving' | 'failed' | 'cancelled';
+      readonly release: string | null;
+      readonly reason: string;
+      readonly seconds: number;
+    }
+  | { readonly kind: 'build-finished'; readonly service: string; readonly sha: string; readonly ok: boolean; readonly seconds: number }
+  | {
+      readonly kind: 'rollback-finished';
+      readonly service: string;
+      readonly release: string;
+      readonly sha: string;
+      readonly by: string;
+      readonly ok: boolean;
+      readonly reason: string;
+      readonly seconds: number;
+    }
+  | { readonly kind: 'instance-restarted'; readonly service: string; readonly release: string; readonly process: string }
+  | { readonly kind: 'crash-loop'; readonly service: string; readonly release: string; readonly reason: string; readonly fallback: string | null };
+
+export type AgentEventListener = (e: AgentEvent) => void;

@@ -1,0 +1,60 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../log.js';
+import type { MetricsListen } from '../util/metrics-listen.js';
+import type { ShipMetrics } from './ship-metrics.js';
+
+const RETRY_MS = 5000;
+
+/**
+ * Serves GET /metrics on its own listener. The address may be taken for a while (the old ship of an update holds it
+ * until it exits; another program): the ship then keeps serving everything else and tries again every few seconds,
+ * saying so once in its log.
+ */
+export function serveMetrics(metrics: ShipMetrics, at: MetricsListen, log: Logger): { close(): Promise<void>; port(): number | null } {
+  let stopped = false;
+  let timer: NodeJS.Timeout | null = null;
+  let warned = false;
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('405 method not allowed\n');
+      return;
+    }
+    if (path !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('404: the metrics are at /metrics\n');
+      return;
+    }
+    metrics.exposition().then(
+      (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(req.method === 'HEAD' ? undefined : text),
+      (e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`500: ${(e as Error).message}\n`),
+    );
+  });
+  server.requestTimeout = 30_000;
+  const listen = (): void => {
+    if (stopped) return;
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      if (!warned) log(`metrics: cannot listen on ${at.host}:${at.port} (${e.code ?? e.message}): trying again every ${RETRY_MS / 1000} s`);
+      warned = true;
+      timer = setTimeout(listen, RETRY_MS);
+      timer.unref();
+    });
+    server.listen(at.port, at.host, () => {
+      server.removeAllListeners('error');
+      const a = server.address() as AddressInfo;
+      log(`metrics: Prometheus exposition at http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}/metrics`);
+    });
+  };
+  listen();
+  return {
+    port: () => (server.listening ? (server.address() as AddressInfo).port : null),
+    close: () =>
+      new Promise<void>((resolve) => {
+        stopped = true;
+        if (timer) clearTimeout(timer);
+        if (!server.listening) return resolve();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
