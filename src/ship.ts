@@ -30,6 +30,9 @@ import { loadClientKey } from './phleet/client-key.js';
 import { startWriteBack } from './phleet/phleet.js';
 import { defaultShipName, shipNameProblem } from './phleet/ship-name.js';
 import { ConfigError } from './util/config-error.js';
+import { DashboardSessions } from './dashboard/sessions.js';
+import { sessionTimes } from './dashboard/times.js';
+import { startShipWeb } from './ship-http.js';
 
 export interface Ship {
   readonly options: ShipOptions;
@@ -42,6 +45,8 @@ export interface Ship {
   readonly log: Logger;
   /** What `starphleet update` lends the new ship it hands over to (update/handover-old-ship.ts). */
   readonly handover: HandoverHooks;
+  /** One-time logins and sessions of /starphleet/dashboard (`starphleet dashboard`). */
+  readonly dashboard: DashboardSessions;
   stop(): Promise<void>;
 }
 
@@ -97,6 +102,7 @@ export async function startShip(given: ShipOptions, log: Logger = defaultLog, pr
     agent,
     dataPlane: () => door,
     log,
+    dashboard: new DashboardSessions(() => sessionTimes(headquarters.current?.env ?? {})),
     handover: shipHandover({
       headquarters,
       agent,
@@ -125,6 +131,9 @@ export async function startShip(given: ShipOptions, log: Logger = defaultLog, pr
     await predecessor?.control();
     control = await startControlSocket(ship, log);
     stops.push(() => new Promise<void>((r) => (control ? control.close(() => r()) : r())));
+    // /starphleet/webhook and /starphleet/dashboard: the data plane proxies them to this ship's socket.
+    const web = await startShipWeb(ship, ship.dashboard, log);
+    stops.push(() => web.close());
     // Hand-over: know the admirals and routes before sharing the old ship's sockets, so no client sees a difference.
     if (predecessor) await headquarters.checkNow();
     const sshServer = await startSshServer(options, db, headquarters, log, predecessor ? () => predecessor.ssh() : undefined);
