@@ -1,5 +1,5 @@
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
 import type { Agent } from './agent/agent.js';
 import type { CommandShip } from './commands/command.js';
@@ -16,7 +16,12 @@ import { Webhook } from './webhook/webhook.js';
  * `/starphleet/dashboard` to (frontdoor/ship-proxy.ts, nginx-config.ts). Only root (the planes) can reach the socket,
  * so the X-Forwarded-For the plane sets is the client's address. While the ship is down those paths answer 503.
  */
-export async function startShipHttp(socketPath: string, parts: { webhook: Webhook; dashboard: Dashboard }, log: Logger): Promise<{ close(): Promise<void> }> {
+/** A part of the ship's HTTP server: `remote` is the client's address as the data plane saw it. */
+export interface ShipPage {
+  handle(req: IncomingMessage, res: ServerResponse, remote: string): void | Promise<void>;
+}
+
+export async function startShipHttp(socketPath: string, parts: { webhook: ShipPage; dashboard: ShipPage }, log: Logger): Promise<{ close(): Promise<void> }> {
   const server: Server = createServer({ headersTimeout: 20_000, requestTimeout: 0 }, (req, res) => {
     const remote = String(req.headers['x-forwarded-for'] ?? 'unknown').split(',')[0]?.trim() ?? 'unknown';
     const path = (req.url ?? '/').split('?')[0] ?? '/';
@@ -26,8 +31,8 @@ export async function startShipHttp(socketPath: string, parts: { webhook: Webhoo
       res.end(`500 ${(e as Error).message}\n`);
     };
     try {
-      if (path === '/starphleet/webhook') void parts.webhook.handle(req, res, remote).catch(fail);
-      else if (path === '/starphleet/dashboard' || path.startsWith('/starphleet/dashboard/')) parts.dashboard.handle(req, res, remote);
+      const part = path === '/starphleet/webhook' ? parts.webhook : path === '/starphleet/dashboard' || path.startsWith('/starphleet/dashboard/') ? parts.dashboard : null;
+      if (part) void Promise.resolve(part.handle(req, res, remote)).catch(fail);
       else {
         res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
         res.end('404 not found\n');
@@ -36,6 +41,8 @@ export async function startShipHttp(socketPath: string, parts: { webhook: Webhoo
       fail(e);
     }
   });
+  // Longer than the data plane keeps an idle connection to it (ship-proxy.ts), so the plane is the one that closes.
+  server.keepAliveTimeout = 65_000;
   mkdirSync(dirname(socketPath), { recursive: true, mode: 0o700 });
   // Bound under a name of its own, then renamed over the old one: a successor ship (update) replaces the path in one
   // step, and its predecessor closing its server later does not take the path with it.

@@ -1,4 +1,4 @@
-import { request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { endToEnd } from './headers.js';
 
 /**
@@ -10,6 +10,13 @@ export function shipPath(target: string): boolean {
   const path = q < 0 ? target : target.slice(0, q);
   return path === '/starphleet/webhook' || path === '/starphleet/dashboard' || path.startsWith('/starphleet/dashboard/');
 }
+
+/**
+ * Kept-alive connections to the ship: with one connection per request the ship closed each after its answer, and the
+ * end of the request body could then meet a closed pipe before the answer was read (a 202 turned into a 503). Idle
+ * ones are closed by this side first (the ship keeps them 65 s).
+ */
+const shipAgent = new Agent({ keepAlive: true, timeout: 30_000, maxSockets: 64 });
 
 /** The answer while no ship listens: apps keep being served, only the ship's own pages wait for it. */
 export const SHIP_DOWN = '503 the ship is not running: /starphleet/webhook and /starphleet/dashboard answer again once it is\n';
@@ -39,9 +46,14 @@ export function proxyToShip(req: IncomingMessage, res: ServerResponse, socketPat
   }
   headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';
   headers['x-forwarded-proto'] = 'http';
-  const up = request({ socketPath, path: req.url ?? '/', method: req.method ?? 'GET', headers, agent: false });
-  up.on('error', () => down(res));
+  const up = request({ socketPath, path: req.url ?? '/', method: req.method ?? 'GET', headers, agent: shipAgent });
+  let answered = false;
+  // A ship that answers early (413) and closes may break the pipe of a body still being written: its answer counts.
+  up.on('error', () => {
+    if (!answered) down(res);
+  });
   up.on('response', (answer) => {
+    answered = true;
     if (String(answer.headers['content-type'] ?? '').startsWith('text/event-stream')) req.socket.setTimeout(0);
     res.writeHead(answer.statusCode ?? 502, answer.statusMessage, endToEnd(answer.rawHeaders, false));
     res.flushHeaders();

@@ -6,6 +6,8 @@ import { deliveryId, eventOf, verifySignature } from './signature.js';
 
 /** A push payload is a few KiB to a few hundred; GitHub caps its own at 25 MB, but nothing we read needs that much. */
 export const WEBHOOK_MAX_BYTES = 2 * 1024 * 1024;
+/** What of a too large body is read and dropped after the 413 before the connection is cut. */
+const DRAIN_BYTES = 16 * 1024 * 1024;
 
 /** What the webhook needs of the ship (ship.ts wires it): the secret, who follows which repo, and the checks to start. */
 export interface WebhookShip {
@@ -35,7 +37,14 @@ function readBody(req: IncomingMessage, res: ServerResponse, max: number): Promi
     let done = false;
     const tooLarge = (): void => {
       done = true;
-      json(res, 413, { ok: false, error: `body larger than ${max} bytes` }, { connection: 'close' });
+      // The rest is read and dropped (up to a bound) rather than the connection cut: a proxy still writing the body
+      // would see a broken pipe instead of this answer.
+      json(res, 413, { ok: false, error: `body larger than ${max} bytes` });
+      let dropped = 0;
+      req.on('data', (c: Buffer) => {
+        dropped += c.length;
+        if (dropped > DRAIN_BYTES) req.socket.destroy();
+      });
       req.resume();
       resolve(null);
     };
@@ -53,6 +62,19 @@ function readBody(req: IncomingMessage, res: ServerResponse, max: number): Promi
       if (!done) resolve(null);
     });
   });
+}
+
+const CHECKED = new Set(['x-gitlab-token', 'x-forgejo-signature', 'x-gitea-signature', 'x-hub-signature-256', 'x-hub-signature', 'x-github-delivery', 'x-gitlab-event-uuid', 'x-gitea-delivery', 'x-forgejo-delivery', 'x-request-uuid', 'x-github-event', 'x-gitlab-event', 'x-gitea-event', 'x-forgejo-event', 'x-event-key']);
+
+function repeatedHeader(raw: readonly string[]): string | null {
+  const seen = new Set<string>();
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = (raw[i] as string).toLowerCase();
+    if (!CHECKED.has(n)) continue;
+    if (seen.has(n)) return raw[i] as string;
+    seen.add(n);
+  }
+  return null;
 }
 
 /** GitHub may send a push form-encoded (`payload=<json>`); every other provider sends JSON. */
@@ -84,6 +106,12 @@ export class Webhook {
     }
     const body = await readBody(req, res, this.maxBytes);
     if (body === null) return;
+    // Node joins a repeated header into one value: the raw list tells whether a check could be fed two.
+    const repeated = repeatedHeader(req.rawHeaders);
+    if (repeated !== null) {
+      this.ship.refused(remote, `${repeated} sent more than once`);
+      return json(res, 401, { ok: false, error: `${repeated} sent more than once` });
+    }
     const v = verifySignature(req.headers, body, secret);
     if (!v.ok) {
       this.ship.refused(remote, v.reason);
