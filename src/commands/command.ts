@@ -16,7 +16,7 @@ export interface CommandShip extends UpdateShip {
   readonly agent: Pick<Agent, 'ctx' | 'redeploy' | 'setTestRoute' | 'removeTestRoute' | 'rollback' | 'unpin' | 'servingOf'>;
   readonly log: Logger;
   /** The dashboard's one-time logins (src/dashboard/sessions.ts); absent on a ship without the dashboard. */
-  readonly dashboard?: { issueLogin(user: { readonly by: string; readonly fingerprint: string | null }): { token: string; seconds: number } };
+  readonly dashboard?: { issueLogin(user: { readonly by: string; readonly fingerprint: string | null; readonly admirals: readonly string[] }): { token: string; seconds: number } };
 }
 
 /** Who runs a command: the local CLI (owner of the data dir) or an admiral over SSH. */

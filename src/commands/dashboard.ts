@@ -22,7 +22,10 @@ status does; behind another name or proxy, keep its path and query.`,
     }
     let login: { token: string; seconds: number };
     try {
-      login = sessions.issueLogin({ by: callerName(ctx), fingerprint: ctx.caller.admiral?.fingerprint ?? null });
+      // Commands reach the ship without the admiral's key (control socket): the admirals of now stand in for it, and a
+      // session ends as soon as any of them leaves HQ.
+      const admirals = (ctx.ship.headquarters.current?.admirals ?? []).map((a) => a.fingerprint);
+      login = sessions.issueLogin({ by: callerName(ctx), fingerprint: ctx.caller.admiral?.fingerprint ?? null, admirals });
     } catch (e) {
       ctx.err(`starphleet dashboard: ${(e as Error).message} (HQ .starphleet)\n`);
       return 1;

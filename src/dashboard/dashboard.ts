@@ -62,9 +62,11 @@ export class Dashboard {
     return { id, user };
   }
 
+  /** Its admiral (or, when the command did not know which, every admiral of then) is still in HQ. */
   private stillAdmiral(user: DashboardUser): boolean {
-    if (user.fingerprint === null) return true; // the local CLI: the owner of the data dir
-    return this.ship.headquarters.current?.admirals.some((a) => a.fingerprint === user.fingerprint) ?? false;
+    const now = new Set((this.ship.headquarters.current?.admirals ?? []).map((a) => a.fingerprint));
+    if (user.fingerprint !== null) return now.has(user.fingerprint);
+    return user.admirals.every((f) => now.has(f));
   }
 
   handle(req: IncomingMessage, res: ServerResponse, remote: string): void {

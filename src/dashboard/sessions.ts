@@ -4,6 +4,8 @@ import { createHash, randomBytes } from 'node:crypto';
 export interface DashboardUser {
   readonly by: string;
   readonly fingerprint: string | null;
+  /** The admirals' fingerprints when the link was issued: the session ends when any of them leaves HQ. */
+  readonly admirals: readonly string[];
 }
 
 interface Entry extends DashboardUser {
@@ -87,8 +89,8 @@ export class DashboardSessions {
     if (!e) return null;
     const session = newToken();
     const seconds = this.times().sessionSeconds;
-    this.sessions.put(digest(session), { by: e.by, fingerprint: e.fingerprint, expires: this.now() + seconds * 1000 }, this.now());
-    return { session, user: { by: e.by, fingerprint: e.fingerprint }, seconds };
+    this.sessions.put(digest(session), { by: e.by, fingerprint: e.fingerprint, admirals: e.admirals, expires: this.now() + seconds * 1000 }, this.now());
+    return { session, user: { by: e.by, fingerprint: e.fingerprint, admirals: e.admirals }, seconds };
   }
 
   /** The user of a session id, or null. */
