@@ -40,6 +40,9 @@ import { LogSink } from './logsink/sink.js';
 import { sinkTargetOf } from './logsink/target.js';
 import { numberSetting, SECONDS } from './util/number-setting.js';
 import { getKv } from './state/hq.js';
+import { DashboardSessions } from './dashboard/sessions.js';
+import { sessionTimes } from './dashboard/times.js';
+import { startShipWeb } from './ship-http.js';
 
 export interface Ship {
   readonly options: ShipOptions;
@@ -52,6 +55,8 @@ export interface Ship {
   readonly log: Logger;
   /** What `starphleet update` lends the new ship it hands over to (update/handover-old-ship.ts). */
   readonly handover: HandoverHooks;
+  /** One-time logins and sessions of /starphleet/dashboard (`starphleet dashboard`). */
+  readonly dashboard: DashboardSessions;
   stop(): Promise<void>;
 }
 
@@ -111,6 +116,7 @@ export async function startShip(given: ShipOptions, log: Logger = defaultLog, pr
     agent,
     dataPlane: () => door,
     log,
+    dashboard: new DashboardSessions(() => sessionTimes(headquarters.current?.env ?? {})),
     handover: shipHandover({
       headquarters,
       agent,
@@ -139,6 +145,9 @@ export async function startShip(given: ShipOptions, log: Logger = defaultLog, pr
     await predecessor?.control();
     control = await startControlSocket(ship, log);
     stops.push(() => new Promise<void>((r) => (control ? control.close(() => r()) : r())));
+    // /starphleet/webhook and /starphleet/dashboard: the data plane proxies them to this ship's socket.
+    const web = await startShipWeb(ship, ship.dashboard, log);
+    stops.push(() => web.close());
     // Hand-over: know the admirals and routes before sharing the old ship's sockets, so no client sees a difference.
     if (predecessor) await headquarters.checkNow();
     const sshServer = await startSshServer(options, db, headquarters, log, predecessor ? () => predecessor.ssh() : undefined);

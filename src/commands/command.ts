@@ -15,6 +15,8 @@ export interface CommandShip extends UpdateShip {
   readonly headquarters: Pick<Headquarters, 'url' | 'current'>;
   readonly agent: Pick<Agent, 'ctx' | 'redeploy' | 'setTestRoute' | 'removeTestRoute' | 'rollback' | 'unpin' | 'servingOf'>;
   readonly log: Logger;
+  /** The dashboard's one-time logins (src/dashboard/sessions.ts); absent on a ship without the dashboard. */
+  readonly dashboard?: { issueLogin(user: { readonly by: string; readonly fingerprint: string | null; readonly admirals: readonly string[] }): { token: string; seconds: number } };
 }
 
 /** Who runs a command: the local CLI (owner of the data dir) or an admiral over SSH. */

@@ -15,6 +15,8 @@ export interface EmbeddedOptions {
   readonly emit: (e: PlaneEvent) => void;
   /** Sockets handed over by an older data plane: its HTTP port and its published ports. */
   readonly inherited?: { readonly http: NetServer; readonly published: ReadonlyMap<number, NetServer> };
+  /** Where the ship answers `/starphleet/webhook` and `/starphleet/dashboard` (frontdoor/ship-proxy.ts). */
+  readonly shipSocket?: string;
 }
 
 /** The Node data plane: the hardened front door on undici pools, with password checks on worker threads. */
@@ -39,6 +41,7 @@ export class EmbeddedPlane implements PlaneImpl {
       log: o.log,
       onProblem: (service, problem) => o.emit({ event: 'problem', service, problem }),
       ...(o.inherited ? { inherited: o.inherited.http } : {}),
+      ...(o.shipSocket ? { shipSocket: o.shipSocket } : {}),
     });
     if (o.inherited) door.published.adopt(o.inherited.published);
     return new EmbeddedPlane(door, new PlaneRoutes(checks, backoff), checks);

@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     const sockets: { http: NetServer; published: ReadonlyMap<number, NetServer> } | undefined = inherited
       ? { http: inherited.http, published: inherited.published }
       : undefined;
-    impl = await EmbeddedPlane.start({ listen: a.listen, port: a.port, log, emit, ...(sockets ? { inherited: sockets } : {}) });
+    impl = await EmbeddedPlane.start({ listen: a.listen, port: a.port, log, emit, shipSocket: planePaths.shipHttp(a.data), ...(sockets ? { inherited: sockets } : {}) });
   }
   let lastTable: WireTable | null = inherited?.table ?? null;
   if (lastTable) await impl.setTable(lastTable);

@@ -9,6 +9,7 @@ import { hardenedServer, listen, listenOn } from './listener.js';
 import { PublishedPorts, type ProblemSink } from './publish.js';
 import { RouteTable } from './routes.js';
 import { rawAnswer } from './upgrade.js';
+import { proxyToShip, shipPath } from './ship-proxy.js';
 
 export interface FrontDoorOptions {
   readonly listen: string;
@@ -19,6 +20,8 @@ export interface FrontDoorOptions {
   readonly onProblem?: ProblemSink;
   /** A listening socket handed over by an older data plane, served instead of binding the port again. */
   readonly inherited?: NetServer;
+  /** The ship's HTTP server (unix socket) for `/starphleet/webhook` and `/starphleet/dashboard`; without it they are 404. */
+  readonly shipSocket?: string;
 }
 
 /** The ship's own paths under /starphleet/: only these are public (the status JSON is for SSH and the control socket). */
@@ -77,6 +80,7 @@ export class FrontDoor {
     const own = reserved(target);
     if (own !== null) {
       if (own === '/starphleet/health') return plain(res, 200, 'ok\n', { 'cache-control': 'no-store' });
+      if (this.opts.shipSocket && shipPath(own)) return proxyToShip(req, res, this.opts.shipSocket);
       return plain(res, 404, `404 not found: ${own}\n`);
     }
     const m = this.table.match(target, req.headers.host);

@@ -70,3 +70,8 @@ export function clearPin(db: Db, service: string): boolean {
 export function listPins(db: Db): Pin[] {
   return db.prepare('SELECT service, release, sha, at, by FROM pins ORDER BY service').all() as Pin[];
 }
+
+/** The latest deploys of every service, newest first (the dashboard's history). */
+export function recentDeploys(db: Db, limit = 20): DeployRecord[] {
+  return db.prepare('SELECT id, service, release, sha, at, trigger, result, reason FROM deploys ORDER BY id DESC LIMIT ?').all(limit) as DeployRecord[];
+}

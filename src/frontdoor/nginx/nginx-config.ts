@@ -1,3 +1,4 @@
+import { SHIP_DOWN } from '../ship-proxy.js';
 import type { Upstream } from '../upstream.js';
 import { routeInstances, type WireInstance, type WireRoute, type WireTable } from '../wire.js';
 
@@ -28,6 +29,8 @@ export interface NginxSettings {
   readonly upstreamTimeoutS: number;
   readonly maxHeaderBytes: number;
   readonly maxConnectionsPerAddress: number;
+  /** The ship's HTTP server (unix socket) for /starphleet/webhook and /starphleet/dashboard; null: those are 404. */
+  readonly shipSocket?: string | null;
 }
 
 /** nginx string literal: double-quoted with its escapes. */
@@ -135,9 +138,31 @@ function errorPages(indent: string): string[] {
   ].map((l) => indent + l);
 }
 
-function ownPaths(indent: string): string[] {
+/** /starphleet/webhook and /starphleet/dashboard go to the ship itself; while it is down they answer 503. */
+function shipPaths(socket: string | null | undefined): string[] {
+  if (!socket) return [];
+  const pass = [
+    `proxy_pass http://unix:${socket}:;`,
+    'proxy_set_header Host $http_host;',
+    // The client's address as nginx saw it, not a list the client could have started: the ship audits by it.
+    'proxy_set_header X-Forwarded-For $remote_addr;',
+    'proxy_set_header X-Forwarded-Proto $scheme;',
+    'proxy_set_header Connection "";',
+    'proxy_set_header Proxy-Authorization "";',
+    'error_page 502 504 = @ship_down;',
+  ].join(' ');
+  return [
+    `location = /starphleet/webhook { ${pass} }`,
+    `location = /starphleet/dashboard { ${pass} }`,
+    `location ^~ /starphleet/dashboard/ { ${pass} }`,
+    `location @ship_down { default_type text/plain; add_header Retry-After 5 always; return 503 ${q(SHIP_DOWN)}; }`,
+  ];
+}
+
+function ownPaths(indent: string, shipSocket?: string | null): string[] {
   return [
     ...errorPages(''),
+    ...shipPaths(shipSocket),
     'location = /starphleet/health { default_type text/plain; add_header Cache-Control no-store; return 200 "ok\\n"; }',
     'location ^~ /starphleet/ { default_type text/plain; return 404 "404 not found: $uri\\n"; }',
     'location = /starphleet { default_type text/plain; return 404 "404 not found: $uri\\n"; }',
@@ -192,7 +217,7 @@ export function nginxConfig(t: WireTable, s: NginxSettings, layout: NginxLayout)
   }
   const routes = [...t.routes].sort((a, b) => b.mount.length - a.mount.length || a.mount.localeCompare(b.mount));
   // The main port: mounts.
-  L.push('  server {', `    listen ${listenAddr(s.listen, s.port)} default_server;`, ...ownPaths('    '));
+  L.push('  server {', `    listen ${listenAddr(s.listen, s.port)} default_server;`, ...ownPaths('    ', s.shipSocket));
   let hasRoot = false;
   for (const r of routes) {
     if (r.mount === '/') {
@@ -211,7 +236,7 @@ export function nginxConfig(t: WireTable, s: NginxSettings, layout: NginxLayout)
     const names = r.hosts.map((h) => h.toLowerCase()).filter((h) => /^[a-z0-9.-]+$/.test(h) && !claimed.has(h));
     if (names.length === 0) continue;
     for (const n of names) claimed.add(n);
-    L.push('  server {', `    listen ${listenAddr(s.listen, s.port)};`, `    server_name ${names.join(' ')};`, ...ownPaths('    '));
+    L.push('  server {', `    listen ${listenAddr(s.listen, s.port)};`, `    server_name ${names.join(' ')};`, ...ownPaths('    ', s.shipSocket));
     L.push('    location / {', ...proxyBlock(r, layout, '', '/', '      '), '    }', '  }');
   }
   // Published ports: the service is `/` of that port.

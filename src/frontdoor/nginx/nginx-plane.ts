@@ -128,6 +128,7 @@ export class NginxPlane implements PlaneImpl {
       upstreamTimeoutS: Math.ceil(limits.upstreamTimeoutMs / 1000),
       maxHeaderBytes: limits.maxHeaderBytes,
       maxConnectionsPerAddress: limits.maxConnectionsPerAddress,
+      shipSocket: planePaths.shipHttp(this.o.dataDir),
     };
   }
 

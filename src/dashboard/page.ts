@@ -1,0 +1,68 @@
+import { html, Raw } from './html.js';
+import type { DashboardView } from './view.js';
+
+const short = (sha: string | null | undefined): string => (sha ? sha.slice(0, 7) : '—');
+const time = (iso: string | null | undefined): string => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '—');
+
+function health(state: string, message: string): Raw {
+  const ok = state === 'serving';
+  return html`<span class="state ${ok ? 'ok' : state === 'failed' ? 'bad' : 'busy'}">${ok ? 'healthy' : state}</span>${message ? html` <span class="msg">${message}</span>` : ''}`;
+}
+
+function processes(p: Readonly<Record<string, number>>): string {
+  const parts = Object.entries(p).map(([type, n]) => `${type}=${n}`);
+  return parts.length > 0 ? parts.join(' ') : '0';
+}
+
+/** The part of the page app.js refreshes (GET /starphleet/dashboard/overview). */
+export function overview(v: DashboardView): Raw {
+  const s = v.status;
+  const services = s.services.map(
+    (x) => html`<tr data-service="${x.name}"><td>${x.name}</td><td>${x.mount}</td><td class="st">${x.state}</td><td><code>${short(x.sha)}</code></td><td><code>${x.release ?? '—'}</code>${x.pin ? html` <span class="pin">pinned</span>` : ''}</td><td>${health(x.state, x.message)}</td><td>${processes(x.processes)}</td></tr>`,
+  );
+  const deploys = v.deploys.map(
+    (d) => html`<tr><td>${time(d.at)}</td><td>${d.service}</td><td><code>${short(d.sha)}</code></td><td><code>${d.release ?? '—'}</code></td><td>${d.trigger}</td><td class="result ${d.result}">${d.result}</td><td class="msg">${d.reason}</td></tr>`,
+  );
+  const problems = s.problems.map((p) => html`<li>${p}</li>`);
+  return html`
+<section id="ship"><h2>Ship</h2><dl>
+<dt>name</dt><dd>${s.ship.name}</dd><dt>version</dt><dd>${s.ship.version}</dd>
+<dt>headquarters</dt><dd>${s.ship.headquarters.url} at <code>${short(s.ship.headquarters.sha)}</code></dd>
+<dt>last HQ check</dt><dd>${time(v.checkedAt)}${v.lastSync?.result === 'failed' ? html` <span class="state bad">sync failed: ${v.lastSync.message}</span>` : ''}</dd>
+<dt>sandbox</dt><dd>${s.ship.sandbox}</dd></dl></section>
+<section id="services"><h2>Services</h2>${
+    services.length > 0
+      ? html`<table><thead><tr><th>service</th><th>mount</th><th>state</th><th>sha</th><th>release</th><th>health</th><th>processes</th></tr></thead><tbody>${services}</tbody></table>`
+      : html`<p>HQ orders no service.</p>`
+  }</section>
+<section id="deploys"><h2>Recent deploys</h2>${
+    deploys.length > 0
+      ? html`<table><thead><tr><th>at</th><th>service</th><th>sha</th><th>release</th><th>trigger</th><th>result</th><th>reason</th></tr></thead><tbody>${deploys}</tbody></table>`
+      : html`<p>No deploy yet.</p>`
+  }</section>
+<section id="problems"><h2>HQ problems</h2>${problems.length > 0 ? html`<ul>${problems}</ul>` : html`<p>None.</p>`}</section>`;
+}
+
+/** The whole page: server-rendered, one stylesheet and one script of our own (no CDN, no inline script). */
+export function page(v: DashboardView, chosen: string | null): string {
+  const names = v.status.services.map((s) => s.name);
+  const pick = chosen !== null && names.includes(chosen) ? chosen : (names[0] ?? '');
+  const options = names.map((n) => html`<option value="${n}"${n === pick ? new Raw(' selected') : ''}>${n}</option>`);
+  return `<!doctype html>\n${
+    html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>starphleet ${v.status.ship.name}</title><link rel="stylesheet" href="/starphleet/dashboard/style.css"></head>
+<body><header><h1>starphleet <span class="ship">${v.status.ship.name}</span></h1><span class="who">${v.user}</span></header>
+<main><div id="overview">${overview(v)}</div>
+<section id="logs"><h2>Live log</h2><label>service <select id="log-service">${options}</select></label> <span id="log-state"></span>
+<div id="log-lines" role="log" aria-live="polite"></div></section></main>
+<script src="/starphleet/dashboard/app.js"></script></body></html>`.html
+  }\n`;
+}
+
+/** A page without data: not logged in, or a login link that is used up. */
+export function notice(title: string, text: string, command: string): string {
+  return `<!doctype html>\n${
+    html`<html lang="en"><head><meta charset="utf-8"><title>${title}</title><link rel="stylesheet" href="/starphleet/dashboard/style.css"></head>
+<body><main class="notice"><h1>${title}</h1><p>${text}</p><pre>${command}</pre></main></body></html>`.html
+  }\n`;
+}

@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { planePaths } from '../src/frontdoor/plane-paths.js';
+import { loopbackUpstream } from '../src/frontdoor/upstream.js';
+import { silent } from '../src/log.js';
+import { startShipHttp } from '../src/ship-http.js';
+import { Webhook } from '../src/webhook/webhook.js';
+import { PLANES, startTestPlane } from './helpers/planes.js';
+import { waitFor } from './helpers/wait.js';
+import { githubPush, send } from './helpers/webhooks.js';
+
+/**
+ * The plumbing of /starphleet/webhook and /starphleet/dashboard through both data planes to the ship's socket: 503
+ * while no ship listens (apps served all along), the client's address as the ship audits it, repeated headers kept,
+ * event streams unbuffered, and nothing else under /starphleet/ handed over.
+ */
+const SECRET = 'planes-secret';
+
+function get(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, headers, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+for (const plane of PLANES) {
+  describe(`the ship's paths through the ${plane} data plane`, () => {
+    let dp: Awaited<ReturnType<typeof startTestPlane>>;
+    let app: Server;
+    let web: { close(): Promise<void> } | null = null;
+    const refused: { remote: string; reason: string }[] = [];
+    const checks: string[] = [];
+    let streamNext: (() => void) | null = null;
+
+    before(async () => {
+      dp = await startTestPlane(plane);
+      app = createServer((req, res) => res.end(`app ${req.url}`));
+      await new Promise<void>((r) => app.listen(0, '127.0.0.1', () => r()));
+      const appPort = (app.address() as AddressInfo).port;
+      await dp.client.setTable({ routes: [{ mount: '/', service: 'root', instance: { id: 'r1', upstream: loopbackUpstream(appPort) }, hosts: [], auth: null }] });
+    });
+    after(async () => {
+      await web?.close();
+      await dp.stop();
+      app.close();
+    });
+
+    test('no ship: 503 with a clear message on its paths only; apps and /starphleet/health answer', async () => {
+      const port = dp.client.port;
+      for (const path of ['/starphleet/webhook', '/starphleet/dashboard', '/starphleet/dashboard/login?token=x']) {
+        const r = await get(port, path);
+        assert.equal(r.status, 503, `${path}: ${r.body}`);
+        assert.match(r.body, /the ship is not running/);
+      }
+      assert.equal((await get(port, '/starphleet/health')).status, 200);
+      assert.equal((await get(port, '/starphleet/dashboardx')).status, 404, 'only the dashboard and what is under it');
+      assert.equal((await get(port, '/starphleet/webhook/x')).status, 404);
+      assert.equal((await get(port, '/starphleet/status')).status, 404);
+      assert.equal((await get(port, '/hello')).body, 'app /hello');
+    });
+
+    test('with the ship listening: signed pushes reach it, the audit gets the real client address, event streams flow', async () => {
+      const webhook = new Webhook({
+        secret: () => SECRET,
+        headquarters: () => ({ url: 'https://github.com/acme/hq.git', ref: undefined }),
+        services: () => [{ name: 'app', giturl: 'git@github.com:acme/app.git' }],
+        checkHeadquarters: () => checks.push('hq'),
+        checkServices: () => checks.push('services'),
+        refused: (remote, reason) => refused.push({ remote, reason }),
+        log: silent,
+      });
+      const dashboard = {
+        handle(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse, remote: string): void {
+          if (req.url?.startsWith('/starphleet/dashboard/stream')) {
+            res.writeHead(200, { 'content-type': 'text/event-stream' });
+            res.write('data: first\n\n');
+            streamNext = () => res.end('data: second\n\n');
+            return;
+          }
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          res.end(`dashboard ${req.url} from ${remote} cookie=${req.headers.cookie ?? ''}`);
+        },
+      };
+      web = await startShipHttp(planePaths.shipHttp(dp.dir), { webhook, dashboard }, silent);
+      const port = dp.client.port;
+      const ok = await send(port, '/starphleet/webhook', githubPush(SECRET, { host: 'github.com', full: 'acme/app' }));
+      assert.equal(ok.status, 202, ok.text);
+      assert.deepEqual(ok.json().triggered, ['app']);
+      assert.deepEqual(checks, ['services']);
+
+      const forged = githubPush('wrong', { host: 'github.com', full: 'acme/app' });
+      const r = await send(port, '/starphleet/webhook', { headers: [...forged.headers, ['X-Forwarded-For', '6.6.6.6']], body: forged.body });
+      assert.equal(r.status, 401);
+      assert.equal(refused.at(-1)?.remote, '127.0.0.1', 'the address the plane saw, not what the client claimed');
+
+      const good = githubPush(SECRET, { host: 'github.com', full: 'acme/app' });
+      const twice = await send(port, '/starphleet/webhook', { headers: [...good.headers, ['X-Hub-Signature-256', good.headers.find(([n]) => n === 'X-Hub-Signature-256')?.[1] ?? '']], body: good.body });
+      assert.equal(twice.status, 401, `a repeated signature header stays repeated through the plane: ${twice.text}`);
+      assert.equal((await send(port, '/starphleet/webhook', { headers: good.headers, body: Buffer.alloc(3 << 20, 'x') })).status, 413);
+
+      const d = await get(port, '/starphleet/dashboard/x?y=1', { cookie: 'a=b' });
+      assert.equal(d.body, 'dashboard /starphleet/dashboard/x?y=1 from 127.0.0.1 cookie=a=b');
+
+      // An event stream: the first event arrives while the stream is still open (nothing buffers it).
+      const events = await new Promise<string[]>((resolve, reject) => {
+        const got: string[] = [];
+        const req = request({ host: '127.0.0.1', port, path: '/starphleet/dashboard/stream', agent: false }, (res) => {
+          assert.equal(res.headers['content-type'], 'text/event-stream');
+          res.on('data', (c: Buffer) => {
+            got.push(c.toString());
+            if (got.join('').includes('first') && streamNext) {
+              const next = streamNext;
+              streamNext = null;
+              next();
+            }
+          });
+          res.on('end', () => resolve(got));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      assert.match(events.join(''), /data: first\n\n[^]*data: second/);
+
+      await web.close();
+      web = null;
+      await waitFor(async () => (await get(port, '/starphleet/webhook')).status === 503, 'the ship gone: 503 again', 10_000);
+      assert.equal((await get(port, '/still')).body, 'app /still');
+    });
+  });
+}
