@@ -1,4 +1,5 @@
 import { auditCommand } from './audit.js';
+import { certsCommand } from './certs.js';
 import type { ShipCommand } from './command.js';
 
 // What a caller of the registry (the control socket) needs besides the commands themselves.
@@ -30,6 +31,7 @@ export const SHIP_COMMANDS: readonly ShipCommand[] = [
   registryToolCommand,
   phleetCommand,
   auditCommand,
+  certsCommand,
   versionCommand,
   updateCommand,
 ];

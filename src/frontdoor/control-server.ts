@@ -104,6 +104,9 @@ export class ControlServer {
         case 'drain':
           out = { id, ok: true, drain: await impl.drain(String(req.instance), Number(req.timeoutMs) || 0) };
           break;
+        case 'reload-tls':
+          out = { id, ok: true, reloaded: await impl.reloadTls() };
+          break;
         case 'upgrade':
           await hooks.upgrade(req.entry);
           out = { id, ok: true };

@@ -118,6 +118,11 @@ export class PlaneClient implements DataPlane {
     return this.hello.port;
   }
 
+  /** The HTTPS port, or undefined when the plane serves no TLS. */
+  get httpsPort(): number | undefined {
+    return this.hello.httpsPort;
+  }
+
   get pid(): number {
     return this.hello.pid;
   }
@@ -181,6 +186,13 @@ export class PlaneClient implements DataPlane {
     await this.sending;
     const a = await (await this.connection()).ask({ op: 'drain', instance, timeoutMs });
     return a.drain ?? { drained: true, left: { requests: 0, streams: 0, upgrades: 0 } };
+  }
+
+  /** Tells the data plane `<data>/tls/serve/` changed; resolves with the names whose certificate it now serves anew. */
+  async reloadTls(): Promise<readonly string[]> {
+    await this.sending;
+    const a = await (await this.connection()).ask({ op: 'reload-tls' });
+    return a.reloaded ?? [];
   }
 
   /** Asks the running data plane to hand over to a newer one (entry: how node runs the new plane-main). */

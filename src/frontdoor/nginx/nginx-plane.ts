@@ -11,7 +11,9 @@ import type { PlaneEvent, PlaneImpl } from '../plane.js';
 import { planePaths } from '../plane-paths.js';
 import type { DrainResult } from '../plane-routes.js';
 import { routeInstances, type WireTable } from '../wire.js';
-import { htpasswdPath, htpasswdText, nginxConfig, type NginxLayout, type NginxSettings } from './nginx-config.js';
+import { defaultCertName, readServedCerts } from '../tls/served-certs.js';
+import { tlsPaths } from '../tls/tls-paths.js';
+import { htpasswdPath, htpasswdText, nginxConfig, type NginxLayout, type NginxSettings, type NginxTls } from './nginx-config.js';
 import { isNginxMaster, openToUpstream, workersOf } from './nginx-procs.js';
 
 const run = promisify(execFile);
@@ -21,6 +23,8 @@ export interface NginxOptions {
   readonly dataDir: string;
   readonly listen: string;
   readonly port: number;
+  /** `--https-port`; undefined: no TLS. */
+  readonly httpsPort?: number;
   readonly log: Logger;
   readonly emit: (e: PlaneEvent) => void;
 }
@@ -39,6 +43,7 @@ function layoutOf(dataDir: string): NginxLayout {
     errorLog: join(prefix, 'error.log'),
     htpasswdDir: join(prefix, 'htpasswd'),
     tempDir: join(prefix, 'tmp'),
+    challengeDir: tlsPaths.challenges(dataDir),
   };
 }
 
@@ -70,13 +75,50 @@ export class NginxPlane implements PlaneImpl {
   private readonly retired = new Map<string, WireTable['routes'][number]['instance']>();
   private current: WireTable = { routes: [] };
   private readonly problems = new Map<string, string>();
+  private tls: NginxTls | undefined;
 
   private constructor(
     private readonly o: NginxOptions,
     private readonly layout: NginxLayout,
     readonly port: number,
     private master: number,
-  ) {}
+    readonly httpsPort: number | undefined,
+  ) {
+    if (httpsPort !== undefined) this.tls = this.certFiles(httpsPort).tls;
+  }
+
+  /**
+   * The certificates of `tls/serve/` as files nginx reads: copies in its own dir (0600), so what a reload loads is the
+   * set the ship had written when it asked, not a file it may be replacing meanwhile.
+   */
+  private certFiles(port: number): { tls: NginxTls; changed: string[] } {
+    const dir = join(this.layout.prefix, 'tls');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const served = readServedCerts(this.o.dataDir, (m) => this.o.log(`tls: ${m}`));
+    const certs = new Map<string, { crt: string; key: string }>();
+    const changed: string[] = [];
+    for (const c of served) {
+      const crt = join(dir, `${c.name}.crt`);
+      const key = join(dir, `${c.name}.key`);
+      if (readText(crt) !== c.cert || readText(key) !== c.key) {
+        writeFileSync(key, c.key, { mode: 0o600 });
+        writeFileSync(crt, c.cert, { mode: 0o600 });
+        changed.push(c.name);
+      }
+      certs.set(c.name, { crt, key });
+    }
+    for (const n of this.tls?.certs.keys() ?? []) if (!certs.has(n)) changed.push(n);
+    return { tls: { port, certs, defaultName: defaultCertName(this.o.dataDir, served) }, changed };
+  }
+
+  /** Loads `tls/serve/` again: a graceful reload, so open connections finish on the old workers with the old certificate. */
+  async reloadTls(): Promise<string[]> {
+    if (this.httpsPort === undefined) return [];
+    const { tls, changed } = this.certFiles(this.httpsPort);
+    this.tls = tls;
+    await this.setTable(this.current);
+    return changed;
+  }
 
   static async start(o: NginxOptions): Promise<NginxPlane> {
     const layout = layoutOf(o.dataDir);
@@ -85,12 +127,14 @@ export class NginxPlane implements PlaneImpl {
     if (running !== null && isNginxMaster(running, layout.conf)) {
       // Adopted: it serves its last config until the ship sends a table (the port is the one that config listens on).
       const port = portOf(layout.conf) ?? o.port;
+      const httpsPort = o.httpsPort === undefined ? undefined : (httpsPortOf(layout.conf) ?? o.httpsPort);
       o.log(`data plane: adopted nginx master pid ${running} on port ${port}`);
-      return new NginxPlane(o, layout, port, running);
+      return new NginxPlane(o, layout, port, running, httpsPort);
     }
     // nginx cannot tell which port `listen :0` got: a free one is picked here.
     const port = o.port === 0 ? await freePort(o.listen) : o.port;
-    const plane = new NginxPlane(o, layout, port, 0);
+    const httpsPort = o.httpsPort === 0 ? await freePort(o.listen) : o.httpsPort;
+    const plane = new NginxPlane(o, layout, port, 0, httpsPort);
     await plane.writeChecked({ routes: [] });
     await run(nginxBinary(), ['-c', layout.conf, '-p', layout.prefix]);
     for (let i = 0; i < 100 && plane.master === 0; i++) {
@@ -117,6 +161,7 @@ export class NginxPlane implements PlaneImpl {
       upstreamTimeoutS: Math.ceil(limits.upstreamTimeoutMs / 1000),
       maxHeaderBytes: limits.maxHeaderBytes,
       maxConnectionsPerAddress: limits.maxConnectionsPerAddress,
+      tls: this.tls,
     };
   }
 
@@ -270,6 +315,15 @@ function readPid(path: string): number | null {
 function portOf(conf: string): number | null {
   try {
     const m = /listen \S*?:(\d+) default_server;/.exec(readFileSync(conf, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+function httpsPortOf(conf: string): number | null {
+  try {
+    const m = /listen \S*?:(\d+) ssl http2 default_server;/.exec(readFileSync(conf, 'utf8'));
     return m ? Number(m[1]) : null;
   } catch {
     return null;
