@@ -116,7 +116,8 @@ export class NginxPlane implements PlaneImpl {
     if (this.httpsPort === undefined) return [];
     const { tls, changed } = this.certFiles(this.httpsPort);
     this.tls = tls;
-    await this.setTable(this.current);
+    // The config names the same files: a changed certificate needs a reload all the same.
+    await this.apply(this.current, changed.length > 0);
     return changed;
   }
 
@@ -206,9 +207,9 @@ export class NginxPlane implements PlaneImpl {
   }
 
   /** Writes the config of a table and checks it; false when it is the config nginx runs already (no reload needed). */
-  private async writeChecked(t: WireTable): Promise<{ published: Map<number, string>; changed: boolean }> {
+  private async writeChecked(t: WireTable, force = false): Promise<{ published: Map<number, string>; changed: boolean }> {
     const published = await this.publishable(t);
-    let changed = false;
+    let changed = force;
     for (const r of t.routes) {
       if (!r.auth) continue;
       const path = htpasswdPath(this.layout, r.service);
@@ -233,8 +234,12 @@ export class NginxPlane implements PlaneImpl {
     return { published, changed: true };
   }
 
-  async setTable(t: WireTable): Promise<void> {
-    const { published, changed } = await this.writeChecked(t);
+  setTable(t: WireTable): Promise<void> {
+    return this.apply(t, false);
+  }
+
+  private async apply(t: WireTable, force: boolean): Promise<void> {
+    const { published, changed } = await this.writeChecked(t, force);
     if (!changed) {
       this.current = t;
       return;
