@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { PlaneClient } from '../src/frontdoor/plane-client.js';
-import { startDataPlane, stopDataPlane } from '../src/frontdoor/plane-process.js';
+import { planeEntry, startDataPlane, stopDataPlane } from '../src/frontdoor/plane-process.js';
 import { tlsPaths } from '../src/frontdoor/tls/tls-paths.js';
 import type { WireTable } from '../src/frontdoor/wire.js';
 import { silent } from '../src/log.js';
@@ -136,5 +136,32 @@ for (const kind of PLANES) {
       assert.deepEqual(res.serials.slice(-1), [want], `serials seen: ${res.serials.join(' -> ')}`);
       assert.ok(res.serials.includes(before));
     });
+
+    if (kind === 'embedded') {
+      test('a data plane that takes over (update) serves https on the same socket with the same certificates, no request failing', async () => {
+        const oldPid = plane.pid;
+        const serial = (await peerCertificate(https, 'b.example')).serialNumber;
+        const load = loadLoop(https, 'b.example', ca.certFile);
+        await new Promise((r) => setTimeout(r, 300));
+        await plane.upgrade(planeEntry());
+        assert.notEqual(plane.pid, oldPid);
+        assert.equal(plane.httpsPort, https);
+        await new Promise((r) => setTimeout(r, 500));
+        const res = await load.stop();
+        assert.deepEqual(res.failed, [], 'no request failed during the hand-over');
+        assert.deepEqual(res.serials, [serial]);
+        const r = await curlHttps('b.example', https, ca.certFile, '/after');
+        assert.equal(r.stdout, 'B /after proto=https\n', r.stderr);
+        // The old plane exits once nothing is open to it.
+        await waitFor(() => {
+          try {
+            process.kill(oldPid, 0);
+            return false;
+          } catch {
+            return true;
+          }
+        }, 'the old data plane gone', 60_000, 200);
+      });
+    }
   });
 }
