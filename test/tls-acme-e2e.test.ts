@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { tlsPaths } from '../src/frontdoor/tls/tls-paths.js';
 import { fixtureRepo } from './helpers/fixtures.js';
 import { commit, initRepo } from './helpers/git.js';
-import { curlHttps, loadLoop, peerCertificate } from './helpers/https-client.js';
+import { curl, curlHttps, loadLoop, peerCertificate } from './helpers/https-client.js';
 import { killRecordedInstances } from './helpers/instances.js';
 import { startPebble, type Pebble } from './helpers/pebble.js';
 import { cli } from './helpers/phleet.js';
@@ -64,7 +64,7 @@ describe('HTTPS with ACME (pebble) and HQ certificates through a ship', { timeou
     }
     initRepo(hq, {
       'a/orders': `autodeploy ${join(root, 'app-a')}\nproxy_for a.example broken.example\n`,
-      'b/orders': `autodeploy ${join(root, 'app-b')}\nproxy_for b.example\n`,
+      'b/orders': `autodeploy ${join(root, 'app-b')}\nproxy_for b.example\nexport HTTPS_ONLY=true\n`,
       '.starphleet': [
         'export STARPHLEET_ACME_EMAIL=admiral@example.com',
         `export STARPHLEET_ACME_DIRECTORY=${pebble.directory}`,
@@ -110,6 +110,16 @@ describe('HTTPS with ACME (pebble) and HQ certificates through a ship', { timeou
     assert.equal(statSync(join(tlsPaths.acme(dataDir), 'account.key')).mode & 0o777, 0o600);
     assert.equal(statSync(join(tlsPaths.acme(dataDir), 'a.example.key')).mode & 0o777, 0o600);
     assert.equal(statSync(join(tlsPaths.serve(dataDir), 'a.example.key')).mode & 0o777, 0o600);
+  });
+
+  test('HTTPS_ONLY in orders: plain HTTP gets a 308 to https and TLS answers carry HSTS (its ACME challenge still got through)', async () => {
+    const r = await curl(['-i', '-H', 'host: b.example', `http://127.0.0.1:${ship.httpPort}/x?y=1`]);
+    assert.match(r.stdout, /^HTTP\/1\.1 308/, r.stdout);
+    assert.match(r.stdout, new RegExp(`location: https://b\\.example:${https}/x\\?y=1`, 'i'));
+    const s = await curlHttps('b.example', https, pebble.rootFile, '/', ['-i']);
+    assert.match(s.stdout, /strict-transport-security: max-age=31536000/i);
+    const a = await curl(['-i', '-H', 'host: a.example', `http://127.0.0.1:${ship.httpPort}/`]);
+    assert.match(a.stdout, /^HTTP\/1\.1 200/, 'a service without HTTPS_ONLY stays on http');
   });
 
   test('a certificate near its end is renewed and served without a failed request under load', async () => {
