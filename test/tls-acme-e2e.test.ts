@@ -31,7 +31,10 @@ interface CertRow {
  * certificates, renewed after two thirds), a name whose challenge cannot succeed retried with backoff, an HQ
  * certificate served and a bad HQ key reported and changing nothing.
  */
-describe('HTTPS with ACME (pebble) and HQ certificates through a ship', { timeout: 600_000 }, () => {
+/** The embedded plane in npm test; STARPHLEET_TLS_E2E_PLANE=nginx runs the same on the nginx plane. */
+const PLANE = process.env.STARPHLEET_TLS_E2E_PLANE === 'nginx' ? 'nginx' : 'embedded';
+
+describe(`HTTPS with ACME (pebble) and HQ certificates through a ship (${PLANE} data plane)`, { timeout: 600_000 }, () => {
   const root = tmpDir('sp-tls-acme-');
   const dataDir = join(root, 'data');
   const hq = join(root, 'hq');
@@ -79,7 +82,7 @@ describe('HTTPS with ACME (pebble) and HQ certificates through a ship', { timeou
       headquarters: hq,
       dataDir,
       httpPort: http,
-      args: ['--https-port', String(https), '--data-plane', 'embedded'],
+      args: ['--https-port', String(https), '--data-plane', PLANE],
       // The ACME client trusts pebble's own API certificate (a real CA's is in the system store).
       env: { STARPHLEET_RUNTIME: 'process', NODE_EXTRA_CA_CERTS: pebble.apiCaFile },
     });
