@@ -70,7 +70,15 @@ export class Certificates {
     } catch (e) {
       this.o.log(`acme: ${(e as Error).message}: no certificate is requested`);
     }
-    const retry = numberSetting(env.STARPHLEET_ACME_RETRY, 'STARPHLEET_ACME_RETRY', 300, POSITIVE_SECONDS) * 1000;
+    const seconds = (name: string, dflt: number): number => {
+      try {
+        return numberSetting(env[name], name, dflt, POSITIVE_SECONDS);
+      } catch (e) {
+        this.o.log(`acme: ${(e as Error).message}: using ${dflt}`);
+        return dflt;
+      }
+    };
+    const retry = seconds('STARPHLEET_ACME_RETRY', 300) * 1000;
     const names = certificateNames(d);
     this.wanted = {
       names,
@@ -79,7 +87,7 @@ export class Certificates {
       defaultName: d.env.STARPHLEET_HOSTNAME?.trim().toLowerCase() || null,
       acme,
       retryMs: retry,
-      maxRetryMs: Math.max(retry, numberSetting(env.STARPHLEET_ACME_RETRY_MAX, 'STARPHLEET_ACME_RETRY_MAX', 86_400, POSITIVE_SECONDS) * 1000),
+      maxRetryMs: Math.max(retry, seconds('STARPHLEET_ACME_RETRY_MAX', 86_400) * 1000),
     };
     return this.run(() => this.apply());
   }

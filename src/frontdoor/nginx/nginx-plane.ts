@@ -11,8 +11,8 @@ import type { PlaneEvent, PlaneImpl } from '../plane.js';
 import { planePaths } from '../plane-paths.js';
 import type { DrainResult } from '../plane-routes.js';
 import { routeInstances, type WireTable } from '../wire.js';
-import { defaultCertName, readServedCerts } from '../tls/served-certs.js';
 import { tlsPaths } from '../tls/tls-paths.js';
+import { nginxCertFiles } from './nginx-certs.js';
 import { htpasswdPath, htpasswdText, nginxConfig, type NginxLayout, type NginxSettings, type NginxTls } from './nginx-config.js';
 import { isNginxMaster, openToUpstream, workersOf } from './nginx-procs.js';
 
@@ -84,37 +84,13 @@ export class NginxPlane implements PlaneImpl {
     private master: number,
     readonly httpsPort: number | undefined,
   ) {
-    if (httpsPort !== undefined) this.tls = this.certFiles(httpsPort).tls;
-  }
-
-  /**
-   * The certificates of `tls/serve/` as files nginx reads: copies in its own dir (0600), so what a reload loads is the
-   * set the ship had written when it asked, not a file it may be replacing meanwhile.
-   */
-  private certFiles(port: number): { tls: NginxTls; changed: string[] } {
-    const dir = join(this.layout.prefix, 'tls');
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const served = readServedCerts(this.o.dataDir, (m) => this.o.log(`tls: ${m}`));
-    const certs = new Map<string, { crt: string; key: string }>();
-    const changed: string[] = [];
-    for (const c of served) {
-      const crt = join(dir, `${c.name}.crt`);
-      const key = join(dir, `${c.name}.key`);
-      if (readText(crt) !== c.cert || readText(key) !== c.key) {
-        writeFileSync(key, c.key, { mode: 0o600 });
-        writeFileSync(crt, c.cert, { mode: 0o600 });
-        changed.push(c.name);
-      }
-      certs.set(c.name, { crt, key });
-    }
-    for (const n of this.tls?.certs.keys() ?? []) if (!certs.has(n)) changed.push(n);
-    return { tls: { port, certs, defaultName: defaultCertName(this.o.dataDir, served) }, changed };
+    if (httpsPort !== undefined) this.tls = nginxCertFiles(o.dataDir, layout.prefix, httpsPort, undefined, o.log).tls;
   }
 
   /** Loads `tls/serve/` again: a graceful reload, so open connections finish on the old workers with the old certificate. */
   async reloadTls(): Promise<string[]> {
     if (this.httpsPort === undefined) return [];
-    const { tls, changed } = this.certFiles(this.httpsPort);
+    const { tls, changed } = nginxCertFiles(this.o.dataDir, this.layout.prefix, this.httpsPort, this.tls, this.o.log);
     this.tls = tls;
     // The config names the same files: a changed certificate needs a reload all the same.
     await this.apply(this.current, changed.length > 0);
