@@ -33,6 +33,7 @@ program
   .option('--listen <addr>', 'address the ship listens on', '0.0.0.0')
   .option('--ssh-port <port>', 'SSH port', '2222')
   .option('--http-port <port>', 'HTTP front door port', '8080')
+  .option('--https-port <port>', 'HTTPS front door port (certificates from HQ ssl/ or ACME; see docs/https.md)')
   .option('--data-plane <kind>', 'HTTP data plane: embedded, nginx or auto (env STARPHLEET_DATA_PLANE, default embedded)')
   .option('--pulse <seconds>', 'seconds between HQ and service checks (env STARPHLEET_PULSE, default 5)')
   .option('--metrics-listen <addr>', 'Prometheus metrics at http://ADDR/metrics: host:port or off (env STARPHLEET_METRICS_LISTEN, default 127.0.0.1:9464)')

@@ -18,6 +18,8 @@ export interface ShipOptions {
   readonly listen: string;
   readonly sshPort: number;
   readonly httpPort: number;
+  /** `--https-port`: the same routes over TLS; undefined: no TLS. */
+  readonly httpsPort?: number;
   readonly pulseSeconds: number;
   readonly privateKey?: string;
   readonly name: string;
@@ -35,6 +37,7 @@ export interface ShipFlags {
   readonly listen?: string;
   readonly sshPort?: string;
   readonly httpPort?: string;
+  readonly httpsPort?: string;
   readonly pulse?: string;
   readonly privateKey?: string;
   readonly name?: string;
@@ -60,6 +63,7 @@ export function shipOptions(flags: ShipFlags, env: NodeJS.ProcessEnv = process.e
     listen: flags.listen ?? '0.0.0.0',
     sshPort: numberSetting(flags.sshPort, '--ssh-port', 2222, PORT),
     httpPort: numberSetting(flags.httpPort, '--http-port', 8080, PORT),
+    ...(flags.httpsPort !== undefined ? { httpsPort: numberSetting(flags.httpsPort, '--https-port', 443, PORT) } : {}),
     pulseSeconds: numberSetting(flags.pulse ?? env.STARPHLEET_PULSE, '--pulse', 5, SECONDS_FLAG),
     ...(privateKey ? { privateKey: resolve(privateKey) } : {}),
     // '' = not given: ship.ts derives it from the host key fingerprint (stable across restarts).

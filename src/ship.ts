@@ -43,6 +43,7 @@ import { getKv } from './state/hq.js';
 import { DashboardSessions } from './dashboard/sessions.js';
 import { sessionTimes } from './dashboard/times.js';
 import { startShipWeb } from './ship-http.js';
+import { Certificates } from './tls/certificates.js';
 
 export interface Ship {
   readonly options: ShipOptions;
@@ -162,6 +163,7 @@ export async function startShip(given: ShipOptions, log: Logger = defaultLog, pr
       kind: resolvePlaneKind(options.dataPlane),
       listen: options.listen,
       port: options.httpPort,
+      httpsPort: options.httpsPort,
       log,
       onEvent: (e: PlaneEvent) => {
         if (e.event === 'problem') agent.doorProblem(e.service, e.problem);
@@ -203,6 +205,13 @@ export async function startShip(given: ShipOptions, log: Logger = defaultLog, pr
     await agent.start(plane);
     stops.push(() => agent.stop());
     headquarters.onChange((next) => agent.setDesired(next));
+    if (options.httpsPort !== undefined) {
+      // Certificates (HQ ssl/ or ACME) into the data dir; the data plane loads them when told, dropping nothing.
+      const certs = new Certificates({ dataDir: options.dataDir, log, reload: () => plane.reloadTls() });
+      headquarters.onChange((next) => void certs.setDesired(next));
+      if (headquarters.current) void certs.setDesired(headquarters.current);
+      stops.push(() => certs.stop());
+    }
     const scripts = new Shipscripts({ hqDir: join(options.dataDir, 'hq'), dataDir: options.dataDir, shipName: options.name, headquarters: headquarters.url }, log);
     headquarters.onChange((next) => void scripts.run(() => next.shipscripts));
     stops.push(() => scripts.idle());

@@ -281,6 +281,7 @@ export class Agent {
         hosts: orders?.proxyFor ?? [],
         ...(publishPort !== undefined ? { publishPort } : {}),
         auth: this.guards.of(c.mount, this.desired),
+        ...(httpsOnly(orders?.env.HTTPS_ONLY) || httpsOnly(this.desired?.env.STARPHLEET_HTTPS_ONLY) ? { httpsOnly: true } : {}),
       });
     }
     const taken = new Set(routes.map((r) => r.mount));
@@ -373,4 +374,9 @@ export class Agent {
     this.cron.start();
     this.schedule();
   }
+}
+
+/** HTTPS_ONLY / STARPHLEET_HTTPS_ONLY: `true`, `1` or `yes`. */
+function httpsOnly(v: string | undefined): boolean {
+  return v !== undefined && /^(true|1|yes)$/i.test(v.trim());
 }

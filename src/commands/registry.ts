@@ -1,5 +1,6 @@
 import { auditCommand } from './audit.js';
 import { dashboardCommand } from './dashboard.js';
+import { certsCommand } from './certs.js';
 import type { ShipCommand } from './command.js';
 
 // What a caller of the registry (the control socket) needs besides the commands themselves.
@@ -32,6 +33,7 @@ export const SHIP_COMMANDS: readonly ShipCommand[] = [
   phleetCommand,
   auditCommand,
   dashboardCommand,
+  certsCommand,
   versionCommand,
   updateCommand,
 ];

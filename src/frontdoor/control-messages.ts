@@ -10,6 +10,8 @@ export interface PlaneHello {
   readonly kind: PlaneKind;
   readonly listen: string;
   readonly port: number;
+  /** The HTTPS port; absent when the plane serves no TLS. */
+  readonly httpsPort?: number;
 }
 
 /**
@@ -22,6 +24,8 @@ export type ControlRequest =
   | { readonly id: number; readonly op: 'counts'; readonly instance: string }
   | { readonly id: number; readonly op: 'close-idle'; readonly instance: string }
   | { readonly id: number; readonly op: 'drain'; readonly instance: string; readonly timeoutMs: number }
+  /** The ship changed `<data>/tls/serve/` (a new or renewed certificate): load it, dropping no connection. */
+  | { readonly id: number; readonly op: 'reload-tls' }
   /** A newer data plane takes over: spawn it, hand it the listening sockets, retire (see handover). */
   | { readonly id: number; readonly op: 'upgrade'; readonly entry: readonly string[] }
   | { readonly id: number; readonly op: 'stop' }
@@ -29,5 +33,5 @@ export type ControlRequest =
   | { readonly id: number; readonly op: 'stats' };
 
 export type ControlAnswer =
-  | { readonly id: number; readonly ok: true; readonly hello?: PlaneHello; readonly counts?: OpenCounts; readonly drain?: DrainResult; readonly stats?: RequestStatsSnapshot }
+  | { readonly id: number; readonly ok: true; readonly hello?: PlaneHello; readonly counts?: OpenCounts; readonly drain?: DrainResult; readonly stats?: RequestStatsSnapshot; readonly reloaded?: readonly string[] }
   | { readonly id: number; readonly ok: false; readonly error: string };

@@ -108,6 +108,9 @@ export class ControlServer {
         case 'stats':
           out = { id, ok: true, stats: requestStats.snapshot() };
           break;
+        case 'reload-tls':
+          out = { id, ok: true, reloaded: await impl.reloadTls() };
+          break;
         case 'upgrade':
           await hooks.upgrade(req.entry);
           out = { id, ok: true };

@@ -14,7 +14,10 @@ export interface EmbeddedOptions {
   readonly log: Logger;
   readonly emit: (e: PlaneEvent) => void;
   /** Sockets handed over by an older data plane: its HTTP port and its published ports. */
-  readonly inherited?: { readonly http: NetServer; readonly published: ReadonlyMap<number, NetServer> };
+  readonly inherited?: { readonly http: NetServer; readonly https?: NetServer; readonly published: ReadonlyMap<number, NetServer> };
+  /** `--https-port` (undefined: no TLS) and the data dir its certificates and ACME answers are read from. */
+  readonly httpsPort?: number;
+  readonly dataDir: string;
   /** Where the ship answers `/starphleet/webhook` and `/starphleet/dashboard` (frontdoor/ship-proxy.ts). */
   readonly shipSocket?: string;
 }
@@ -42,6 +45,9 @@ export class EmbeddedPlane implements PlaneImpl {
       onProblem: (service, problem) => o.emit({ event: 'problem', service, problem }),
       ...(o.inherited ? { inherited: o.inherited.http } : {}),
       ...(o.shipSocket ? { shipSocket: o.shipSocket } : {}),
+      ...(o.inherited?.https ? { inheritedHttps: o.inherited.https } : {}),
+      ...(o.httpsPort !== undefined ? { httpsPort: o.httpsPort } : {}),
+      dataDir: o.dataDir,
     });
     if (o.inherited) door.published.adopt(o.inherited.published);
     return new EmbeddedPlane(door, new PlaneRoutes(checks, backoff), checks);
@@ -49,6 +55,14 @@ export class EmbeddedPlane implements PlaneImpl {
 
   get port(): number {
     return this.door.port;
+  }
+
+  get httpsPort(): number | undefined {
+    return this.door.httpsPort;
+  }
+
+  async reloadTls(): Promise<string[]> {
+    return this.door.reloadCertificates();
   }
 
   setTable(t: WireTable): Promise<void> {
@@ -68,8 +82,8 @@ export class EmbeddedPlane implements PlaneImpl {
   }
 
   /** Hand-over: the listening sockets, for the newer data plane that takes over. */
-  listeners(): { http: NetServer; published: Map<number, NetServer> } {
-    return { http: this.door.listener, published: this.door.published.listeners() };
+  listeners(): { http: NetServer; https: NetServer | null; published: Map<number, NetServer> } {
+    return { http: this.door.listener, https: this.door.secureListener, published: this.door.published.listeners() };
   }
 
   async retire(graceMs: number): Promise<void> {

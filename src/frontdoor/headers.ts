@@ -61,7 +61,7 @@ export function upstreamHeaders(req: IncomingMessage, mount: string): Record<str
   const remote = req.socket.remoteAddress ?? '';
   const prior = req.headers['x-forwarded-for'];
   out['x-forwarded-for'] = prior ? `${prior}, ${remote}` : remote;
-  out['x-forwarded-proto'] = 'http';
+  out['x-forwarded-proto'] = 'encrypted' in req.socket && req.socket.encrypted === true ? 'https' : 'http';
   out['x-forwarded-host'] = req.headers.host ?? '';
   if (mount !== '/') out['x-forwarded-prefix'] = mount;
   return out;

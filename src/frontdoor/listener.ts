@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { Server as NetServer, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { TlsOptions } from 'node:tls';
 import type { FrontDoorLimits } from './limits.js';
 
 export interface Handlers {
@@ -18,22 +20,22 @@ const CLIENT_ERRORS: Record<string, string> = {
  * limit (slowloris), bounded head size (431), idle connections closed, malformed requests answered 400 and closed, and
  * at most so many connections in all and from one address, so a flood from one client leaves room for the others.
  */
-export function hardenedServer(limits: FrontDoorLimits, h: Handlers): Server {
+export function hardenedServer(limits: FrontDoorLimits, h: Handlers, tls?: TlsOptions): Server {
   const started = new WeakSet<Duplex>();
-  const server = createServer(
-    {
-      maxHeaderSize: limits.maxHeaderBytes,
-      headersTimeout: limits.headersTimeoutMs,
-      // No limit on a whole request: a 1 GB upload on a slow link is fine as long as it moves (idle timeout).
-      requestTimeout: 0,
-      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
-      noDelay: true,
-    },
-    (req, res) => {
-      started.add(req.socket);
-      h.request(req, res);
-    },
-  );
+  const options = {
+    maxHeaderSize: limits.maxHeaderBytes,
+    headersTimeout: limits.headersTimeoutMs,
+    // No limit on a whole request: a 1 GB upload on a slow link is fine as long as it moves (idle timeout).
+    requestTimeout: 0,
+    connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+    noDelay: true,
+  };
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    started.add(req.socket);
+    h.request(req, res);
+  };
+  // An https.Server is an http.Server that speaks TLS first: the same limits, handshakes bounded by the headers timeout.
+  const server: Server = tls ? createTlsServer({ ...options, ...tls, handshakeTimeout: limits.headersTimeoutMs }, onRequest) : createServer(options, onRequest);
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.timeout = limits.idleTimeoutMs;
   server.maxConnections = limits.maxConnections;
@@ -43,6 +45,22 @@ export function hardenedServer(limits: FrontDoorLimits, h: Handlers): Server {
   });
 
   const perAddress = new Map<string, number>();
+  // Node enforces headersTimeout only once a request has begun: a connection that sends nothing (or a byte) would
+  // sit until the idle timeout. Its first request head must be complete within the headers timeout (after TLS, the
+  // request's socket is the TLS socket, so the deadline watches that one).
+  const firstRequestDeadline = (socket: Socket): NodeJS.Timeout => {
+    const deadline = setTimeout(() => {
+      if (!started.has(socket)) socket.destroy();
+    }, limits.headersTimeoutMs);
+    deadline.unref();
+    return deadline;
+  };
+  if (tls) {
+    server.on('secureConnection', (s: Socket) => {
+      const d = firstRequestDeadline(s);
+      s.once('close', () => clearTimeout(d));
+    });
+  }
   server.on('connection', (socket: Socket) => {
     const addr = socket.remoteAddress ?? '';
     const n = (perAddress.get(addr) ?? 0) + 1;
@@ -51,12 +69,7 @@ export function hardenedServer(limits: FrontDoorLimits, h: Handlers): Server {
       return;
     }
     perAddress.set(addr, n);
-    // Node enforces headersTimeout only once a request has begun: a connection that sends nothing (or a byte) would
-    // sit until the idle timeout. Its first request head must be complete within the headers timeout.
-    const deadline = setTimeout(() => {
-      if (!started.has(socket)) socket.destroy();
-    }, limits.headersTimeoutMs);
-    deadline.unref();
+    const deadline = tls ? undefined : firstRequestDeadline(socket);
     socket.once('close', () => {
       clearTimeout(deadline);
       const left = (perAddress.get(addr) ?? 1) - 1;

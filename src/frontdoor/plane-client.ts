@@ -119,6 +119,11 @@ export class PlaneClient implements DataPlane {
     return this.hello.port;
   }
 
+  /** The HTTPS port, or undefined when the plane serves no TLS. */
+  get httpsPort(): number | undefined {
+    return this.hello.httpsPort;
+  }
+
   get pid(): number {
     return this.hello.pid;
   }
@@ -188,6 +193,13 @@ export class PlaneClient implements DataPlane {
   async stats(): Promise<RequestStatsSnapshot> {
     const a = await (await this.connection()).ask({ op: 'stats' });
     return a.stats ?? { buckets: [], services: {} };
+  }
+
+  /** Tells the data plane `<data>/tls/serve/` changed; resolves with the names whose certificate it now serves anew. */
+  async reloadTls(): Promise<readonly string[]> {
+    await this.sending;
+    const a = await (await this.connection()).ask({ op: 'reload-tls' });
+    return a.reloaded ?? [];
   }
 
   /** Asks the running data plane to hand over to a newer one (entry: how node runs the new plane-main). */

@@ -16,7 +16,7 @@ import { parseWireTable, type WireTable } from './wire.js';
  *   old: stops accepting, lets what is in flight finish (up to the grace), exits
  * Both accept on the same listening sockets for a moment, so no connection is refused.
  */
-type ToNew = { readonly give: 'published'; readonly port: number } | { readonly give: 'http'; readonly table: WireTable | null };
+type ToNew = { readonly give: 'published'; readonly port: number } | { readonly give: 'https' } | { readonly give: 'http'; readonly table: WireTable | null };
 type ToOld = { readonly want: 'sockets' } | { readonly ready: true } | { readonly failed: string };
 
 /**
@@ -46,6 +46,8 @@ class Held {
 
 export interface Inherited {
   readonly http: NetServer;
+  /** The HTTPS listening socket (--https-port), when the old plane had one. */
+  readonly https: NetServer | null;
   readonly published: ReadonlyMap<number, NetServer>;
   readonly table: WireTable | null;
   /** Tells the old data plane this one serves (it then retires). */
@@ -57,15 +59,18 @@ export function receivePlaneSockets(): Promise<Inherited> {
   return new Promise((resolve, reject) => {
     if (!process.send) return reject(new Error('--takeover needs the IPC channel of the data plane it replaces'));
     const published = new Map<number, Held>();
+    let https: Held | null = null;
     const timer = setTimeout(() => reject(new Error('the old data plane sent no sockets in time')), TIMEOUT_MS);
     process.on('message', (m: ToNew, handle: unknown) => {
       if (m.give === 'published' && handle) published.set(m.port, new Held(handle as NetServer));
+      if (m.give === 'https' && handle) https = new Held(handle as NetServer);
       if (m.give !== 'http') return;
       clearTimeout(timer);
       const http = handle ? new Held(handle as NetServer) : null;
-      const all = [...(http ? [http] : []), ...published.values()];
+      const all = [...(http ? [http] : []), ...(https ? [https] : []), ...published.values()];
       resolve({
         http: (http?.server ?? null) as NetServer,
+        https: https?.server ?? null,
         published: new Map([...published].map(([p, h]) => [p, h.server])),
         table: m.table ? parseWireTable(m.table) : null,
         ready: () => {
@@ -113,6 +118,7 @@ export function handOverPlane(o: HandOverOptions): Promise<void> {
         o.control()?.stopListening();
         const sockets = o.impl instanceof EmbeddedPlane ? o.impl.listeners() : null;
         for (const [port, server] of sockets?.published ?? []) child.send({ give: 'published', port } satisfies ToNew, server);
+        if (sockets?.https) child.send({ give: 'https' } satisfies ToNew, sockets.https);
         child.send({ give: 'http', table: o.table } satisfies ToNew, sockets?.http);
         return;
       }

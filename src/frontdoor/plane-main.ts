@@ -16,7 +16,7 @@ import type { WireTable } from './wire.js';
  * The data plane process: `node plane-main --data DIR --kind embedded|nginx --listen ADDR --port N [--takeover]`.
  * Started detached by the ship and outliving it; the ship finds it again through its record and control socket.
  */
-function args(argv: readonly string[]): { data: string; kind: PlaneKind; listen: string; port: number; takeover: boolean } {
+function args(argv: readonly string[]): { data: string; kind: PlaneKind; listen: string; port: number; httpsPort?: number; takeover: boolean } {
   const get = (name: string): string => {
     const i = argv.indexOf(name);
     const v = i >= 0 ? argv[i + 1] : undefined;
@@ -27,7 +27,9 @@ function args(argv: readonly string[]): { data: string; kind: PlaneKind; listen:
   if (kind !== 'embedded' && kind !== 'nginx') throw new Error(`data plane: --kind must be embedded or nginx, got ${JSON.stringify(kind)}`);
   const port = Number(get('--port'));
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`data plane: --port must be a port number, got ${get('--port')}`);
-  return { data: get('--data'), kind, listen: get('--listen'), port, takeover: argv.includes('--takeover') };
+  const https = argv.includes('--https-port') ? Number(get('--https-port')) : undefined;
+  if (https !== undefined && (!Number.isInteger(https) || https < 0 || https > 65535)) throw new Error(`data plane: --https-port must be a port number, got ${get('--https-port')}`);
+  return { data: get('--data'), kind, listen: get('--listen'), port, ...(https !== undefined ? { httpsPort: https } : {}), takeover: argv.includes('--takeover') };
 }
 
 async function main(): Promise<void> {
@@ -38,12 +40,13 @@ async function main(): Promise<void> {
   // A takeover gets the older plane's listening sockets and last table over the IPC channel it was started with.
   const inherited = a.takeover ? await receivePlaneSockets() : null;
   let impl: PlaneImpl;
-  if (a.kind === 'nginx') impl = await NginxPlane.start({ dataDir: a.data, listen: a.listen, port: a.port, log, emit });
+  const tls = a.httpsPort !== undefined ? { httpsPort: a.httpsPort } : {};
+  if (a.kind === 'nginx') impl = await NginxPlane.start({ dataDir: a.data, listen: a.listen, port: a.port, log, emit, ...tls });
   else {
-    const sockets: { http: NetServer; published: ReadonlyMap<number, NetServer> } | undefined = inherited
-      ? { http: inherited.http, published: inherited.published }
+    const sockets: { http: NetServer; https?: NetServer; published: ReadonlyMap<number, NetServer> } | undefined = inherited
+      ? { http: inherited.http, ...(inherited.https ? { https: inherited.https } : {}), published: inherited.published }
       : undefined;
-    impl = await EmbeddedPlane.start({ listen: a.listen, port: a.port, log, emit, shipSocket: planePaths.shipHttp(a.data), ...(sockets ? { inherited: sockets } : {}) });
+    impl = await EmbeddedPlane.start({ listen: a.listen, port: a.port, log, emit, shipSocket: planePaths.shipHttp(a.data), dataDir: a.data, ...tls, ...(sockets ? { inherited: sockets } : {}) });
   }
   let lastTable: WireTable | null = inherited?.table ?? null;
   if (lastTable) await impl.setTable(lastTable);
@@ -53,6 +56,10 @@ async function main(): Promise<void> {
     get port() {
       return impl.port;
     },
+    get httpsPort() {
+      return impl.httpsPort;
+    },
+    reloadTls: () => impl.reloadTls(),
     setTable: async (t) => {
       await impl.setTable(t);
       lastTable = t;
@@ -69,7 +76,7 @@ async function main(): Promise<void> {
     control?.close();
     void impl.close().finally(() => process.exit(0));
   };
-  const hello = () => ({ pid: process.pid, version: VERSION, kind: a.kind, listen: a.listen, port: impl.port });
+  const hello = () => ({ pid: process.pid, version: VERSION, kind: a.kind, listen: a.listen, port: impl.port, ...(impl.httpsPort !== undefined ? { httpsPort: impl.httpsPort } : {}) });
   let retiring = false;
   control = await ControlServer.start(
     planePaths.socket(a.data),
@@ -102,7 +109,7 @@ async function main(): Promise<void> {
   }, 5000).unref();
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  log(`data plane ${VERSION} (${a.kind}) pid ${process.pid} serves http://${a.listen}:${impl.port}`);
+  log(`data plane ${VERSION} (${a.kind}) pid ${process.pid} serves http://${a.listen}:${impl.port}${impl.httpsPort !== undefined ? ` and https://${a.listen}:${impl.httpsPort}` : ''}`);
   inherited?.ready();
 }
 

@@ -40,6 +40,8 @@ export interface PlaneStart {
   readonly kind: PlaneKind;
   readonly listen: string;
   readonly port: number;
+  /** `--https-port`; undefined: no TLS. */
+  readonly httpsPort?: number | undefined;
   readonly log: Logger;
   readonly onEvent: (e: PlaneEvent) => void;
 }
@@ -71,7 +73,7 @@ async function running(dataDir: string, onEvent: (e: PlaneEvent) => void): Promi
 async function spawnPlane(o: PlaneStart): Promise<PlaneClient> {
   mkdirSync(planePaths.dir(o.dataDir), { recursive: true, mode: 0o700 });
   const out = openSync(planePaths.log(o.dataDir), 'a');
-  const args = [...planeEntry(), '--data', o.dataDir, '--kind', o.kind, '--listen', o.listen, '--port', String(o.port)];
+  const args = [...planeEntry(), '--data', o.dataDir, '--kind', o.kind, '--listen', o.listen, '--port', String(o.port), ...(o.httpsPort !== undefined ? ['--https-port', String(o.httpsPort)] : [])];
   // Detached (its own session): a signal to the ship's group or a kill -9 of the ship leaves it serving.
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out] });
   child.unref();
@@ -98,7 +100,8 @@ export async function startDataPlane(o: PlaneStart): Promise<PlaneClient> {
   const r = await running(o.dataDir, o.onEvent);
   if (r) {
     const h = r.hello;
-    const samePlace = h.kind === o.kind && h.listen === o.listen && (o.port === 0 || h.port === o.port);
+    const sameTls = o.httpsPort === undefined ? h.httpsPort === undefined : h.httpsPort !== undefined && (o.httpsPort === 0 || h.httpsPort === o.httpsPort);
+    const samePlace = h.kind === o.kind && h.listen === o.listen && (o.port === 0 || h.port === o.port) && sameTls;
     if (samePlace) {
       const client = new PlaneClient(planePaths.socket(o.dataDir), r.conn, h, o.onEvent, true);
       if (h.version === VERSION) {
@@ -128,7 +131,7 @@ export async function supervisedDataPlane(o: PlaneStart): Promise<PlaneClient> {
     const r = await running(o.dataDir, o.onEvent);
     if (r) return r;
     o.log('data plane: the running one is gone: starting it again');
-    const fresh = await spawnPlane({ ...o, port });
+    const fresh = await spawnPlane({ ...o, port, ...(client.httpsPort !== undefined ? { httpsPort: client.httpsPort } : {}) });
     o.log(`data plane: started pid ${fresh.pid} (${fresh.kind}) on port ${fresh.port}`);
     return fresh.detach();
   };

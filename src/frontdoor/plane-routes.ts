@@ -56,7 +56,7 @@ export class PlaneRoutes {
         guard = auths.get(key) ?? this.auths.get(key) ?? new BasicAuth(r.auth.users, r.auth.realm, r.service, this.checks, this.backoff);
         auths.set(key, guard);
       }
-      return { mount: r.mount, service: r.service, backend, ...(backends.length > 1 ? { backends } : {}), hosts: r.hosts, guard, ...(r.publishPort !== undefined ? { publishPort: r.publishPort } : {}) };
+      return { mount: r.mount, service: r.service, backend, ...(backends.length > 1 ? { backends } : {}), hosts: r.hosts, guard, ...(r.publishPort !== undefined ? { publishPort: r.publishPort } : {}), ...(r.httpsOnly ? { httpsOnly: true } : {}) };
     });
     this.auths = auths;
     for (const [key, p] of [...this.pools]) {

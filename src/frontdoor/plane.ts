@@ -14,6 +14,10 @@ export type PlaneEvent =
 export interface PlaneImpl {
   readonly kind: PlaneKind;
   readonly port: number;
+  /** The HTTPS port, or undefined when the plane serves no TLS. */
+  readonly httpsPort?: number | undefined;
+  /** Loads `<data>/tls/serve/` again without dropping a connection; resolves with the names whose certificate changed. */
+  reloadTls(): Promise<string[]>;
   /** Swaps the whole table in; resolves once requests from now on see it. */
   setTable(t: WireTable): Promise<void>;
   counts(instance: string): Promise<OpenCounts>;

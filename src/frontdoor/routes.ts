@@ -16,6 +16,8 @@ export interface Route {
   /** `PUBLISH_PORT` as the orders give it: the service is also `/` of this port of the ship (checked when bound). */
   readonly publishPort?: string;
   readonly guard?: Guard;
+  /** HTTPS_ONLY: plain HTTP gets a 308 to https, answers over TLS carry Strict-Transport-Security. */
+  readonly httpsOnly?: boolean;
 }
 
 let turn = 0;

@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log.js';
@@ -7,9 +8,12 @@ import { drainServer } from './drain.js';
 import { frontDoorLimits, type FrontDoorLimits } from './limits.js';
 import { hardenedServer, listen, listenOn } from './listener.js';
 import { PublishedPorts, type ProblemSink } from './publish.js';
-import { RouteTable } from './routes.js';
+import { hostName, RouteTable } from './routes.js';
 import { rawAnswer } from './upgrade.js';
 import { proxyToShip, shipPath } from './ship-proxy.js';
+import { challengeAnswer, isChallengePath } from './tls/challenge.js';
+import { SecureContexts } from './tls/secure-contexts.js';
+import { HSTS } from './tls/tls-settings.js';
 
 export interface FrontDoorOptions {
   readonly listen: string;
@@ -22,6 +26,11 @@ export interface FrontDoorOptions {
   readonly inherited?: NetServer;
   /** The ship's HTTP server (unix socket) for `/starphleet/webhook` and `/starphleet/dashboard`; without it they are 404. */
   readonly shipSocket?: string;
+  /** `--https-port`: the same routes over TLS, certificates from `<dataDir>/tls/serve/`; undefined: no TLS. */
+  readonly httpsPort?: number;
+  readonly inheritedHttps?: NetServer;
+  /** Where TLS certificates and ACME challenge answers are read from. */
+  readonly dataDir?: string;
 }
 
 /** The ship's own paths under /starphleet/: only these are public (the status JSON is for SSH and the control socket). */
@@ -44,10 +53,17 @@ export class FrontDoor {
   readonly published: PublishedPorts;
   private readonly limits: FrontDoorLimits;
   private retiring = false;
+  private readonly secure: Server | null = null;
+  private readonly contexts: SecureContexts | null = null;
 
   private constructor(private readonly opts: FrontDoorOptions) {
     this.limits = opts.limits ?? frontDoorLimits();
-    this.server = hardenedServer(this.limits, { request: (req, res) => this.handle(req, res), upgrade: (req, socket, head) => this.upgrade(req, socket, head) });
+    const handlers = { request: (req: IncomingMessage, res: ServerResponse) => this.handle(req, res), upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head) };
+    this.server = hardenedServer(this.limits, handlers);
+    if (opts.httpsPort !== undefined) {
+      this.contexts = new SecureContexts(opts.dataDir ?? '.', opts.log);
+      this.secure = hardenedServer(this.limits, handlers, { ...this.contexts.serverOptions(), ...(this.contexts.defaultOptions() ?? {}) });
+    }
     this.published = new PublishedPorts(opts.listen, this.limits, () => this.table, opts.log, opts.onProblem ?? (() => undefined));
   }
 
@@ -56,7 +72,35 @@ export class FrontDoor {
     if (opts.inherited) await listenOn(fd.server, opts.inherited);
     else await listen(fd.server, opts.port, opts.listen);
     opts.log(`front door on http://${opts.listen}:${fd.port}`);
+    if (fd.secure) {
+      if (opts.inheritedHttps) await listenOn(fd.secure, opts.inheritedHttps);
+      else await listen(fd.secure, opts.httpsPort ?? 0, opts.listen);
+      opts.log(`front door on https://${opts.listen}:${fd.httpsPort ?? ''}`);
+    }
     return fd;
+  }
+
+  /** The HTTPS port (known once it listens), or undefined without --https-port. */
+  get httpsPort(): number | undefined {
+    if (!this.secure) return undefined;
+    return (this.secure.address() as AddressInfo | null)?.port ?? this.opts.httpsPort;
+  }
+
+  /**
+   * Loads `tls/serve/` again: new handshakes get the new certificates, open connections keep theirs. Returns the
+   * names whose certificate changed.
+   */
+  reloadCertificates(): string[] {
+    if (!this.contexts || !this.secure) return [];
+    const changed = this.contexts.reload();
+    const def = this.contexts.defaultOptions();
+    // The server's own context answers handshakes without SNI; with no certificate at all they fail as before.
+    if (def) (this.secure as HttpsServer).setSecureContext(def);
+    return changed;
+  }
+
+  get secureListener(): NetServer | null {
+    return this.secure;
   }
 
   get port(): number {
@@ -77,6 +121,10 @@ export class FrontDoor {
     // Handed over: the client's next request must open a new connection, which reaches the new data plane.
     if (this.retiring) res.setHeader('connection', 'close');
     const target = req.url ?? '/';
+    if (isChallengePath(target) && this.opts.dataDir !== undefined) {
+      void challengeAnswer(this.opts.dataDir, target).then((a) => (a === null ? plain(res, 404, '404 no such challenge\n') : plain(res, 200, a, { 'cache-control': 'no-store' })));
+      return;
+    }
     const own = reserved(target);
     if (own !== null) {
       if (own === '/starphleet/health') return plain(res, 200, 'ok\n', { 'cache-control': 'no-store' });
@@ -86,6 +134,13 @@ export class FrontDoor {
     const m = this.table.match(target, req.headers.host);
     if (m.kind === 'none') return plain(res, 404, `404 no service at ${target.split('?')[0] ?? ''}\n`);
     if (m.kind === 'redirect') return plain(res, 301, `moved to ${m.location}\n`, { location: m.location });
+    if (m.route.httpsOnly && this.secure) {
+      if (!isEncrypted(req)) {
+        const location = `https://${hostOnly(req.headers.host)}${this.httpsPort === 443 ? '' : `:${this.httpsPort ?? ''}`}${target}`;
+        return plain(res, 308, `moved to ${location}\n`, { location });
+      }
+      res.setHeader('strict-transport-security', HSTS);
+    }
     serveRoute(req, res, m.route, m.path, m.mount, this.limits);
   }
 
@@ -94,6 +149,7 @@ export class FrontDoor {
     if (reserved(target) !== null) return rawAnswer(socket, 404, 'Not Found', '404 not found\n');
     const m = this.table.match(target, req.headers.host);
     if (m.kind !== 'route') return rawAnswer(socket, 404, 'Not Found', `404 no service at ${target.split('?')[0] ?? ''}\n`);
+    if (m.route.httpsOnly && this.secure && !isEncrypted(req)) return rawAnswer(socket, 403, 'Forbidden', '403 this service is served over https only\n');
     serveUpgrade(req, socket, head, m.route, m.path, m.mount, this.limits);
   }
 
@@ -107,17 +163,33 @@ export class FrontDoor {
     this.retiring = true;
     // Idle kept-alive connections are not closed under a client that may be sending on them right now: each gets
     // `connection: close` on its next answer, or ends at its keep-alive timeout (announced to the client).
-    const left = await Promise.all([drainServer(this.server, graceMs, { closeIdle: false }), this.published.retire(graceMs)]);
-    const cut = left[0] + left[1];
+    const left = await Promise.all([
+      drainServer(this.server, graceMs, { closeIdle: false }),
+      this.published.retire(graceMs),
+      this.secure ? drainServer(this.secure, graceMs, { closeIdle: false }) : Promise.resolve(0),
+    ]);
+    const cut = left[0] + left[1] + left[2];
     if (cut > 0) this.opts.log(`front door: ${cut} connection(s) still open after the hand-over grace: closed`);
     await this.close();
   }
 
   async close(): Promise<void> {
     await this.published.close();
-    await new Promise<void>((r) => {
-      this.server.close(() => r());
-      this.server.closeAllConnections();
-    });
+    for (const server of this.secure ? [this.server, this.secure] : [this.server]) {
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      });
+    }
   }
+}
+
+function isEncrypted(req: IncomingMessage): boolean {
+  return 'encrypted' in req.socket && req.socket.encrypted === true;
+}
+
+/** The Host header's name for a redirect: a plain host name or IP literal only (anything else: the ship's loopback). */
+function hostOnly(header: string | undefined): string {
+  const h = hostName(header);
+  return /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)$/.test(h) ? h : 'localhost';
 }

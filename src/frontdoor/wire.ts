@@ -30,6 +30,8 @@ export interface WireRoute {
   readonly publishPort?: string;
   /** Basic auth from the service's .htpasswd; null: open. An empty user list lets nobody in (fail closed). */
   readonly auth: { readonly realm: string; readonly file: string; readonly users: readonly WireUser[] } | null;
+  /** HTTPS_ONLY (orders) or STARPHLEET_HTTPS_ONLY (HQ): 308 from http to https, HSTS over https. */
+  readonly httpsOnly?: boolean;
 }
 
 /** The whole route table: the data plane swaps it in one step, so a request sees the old table or the new one. */
@@ -68,6 +70,7 @@ export function parseWireTable(v: unknown): WireTable {
       const hosts = o.hosts;
       if (!Array.isArray(hosts) || !hosts.every(isString)) throw new Error(`${where}.hosts: expected an array of strings`);
       if (o.publishPort !== undefined && !isString(o.publishPort)) throw new Error(`${where}.publishPort: expected a string`);
+      if (o.httpsOnly !== undefined && typeof o.httpsOnly !== 'boolean') throw new Error(`${where}.httpsOnly: expected true or false`);
       const auth = o.auth as Record<string, unknown> | null | undefined;
       if (auth !== null && (typeof auth !== 'object' || !isString(auth.realm) || !isString(auth.file) || !Array.isArray(auth.users))) {
         throw new Error(`${where}.auth: expected null or {realm, file, users}`);
@@ -79,6 +82,7 @@ export function parseWireTable(v: unknown): WireTable {
         ...(instances !== undefined ? { instances } : {}),
         hosts,
         ...(o.publishPort !== undefined ? { publishPort: o.publishPort } : {}),
+        ...(o.httpsOnly === true ? { httpsOnly: true } : {}),
         auth: auth
           ? {
               realm: auth.realm as string,

@@ -6,10 +6,11 @@ import { parseHtpasswd } from './htpasswd.js';
 import { parseJobs } from './jobs.js';
 import { duplicateKeyProblems, parseAuthorizedKeyFile } from './keys.js';
 import { autodeployFrom, evaluateOrders } from './orders.js';
+import { readHqCertificates } from './ssl.js';
 import type { Admiral, DataRemote, DesiredState, HtpasswdFile, NamedFile, Problem, Service } from './types.js';
 
 /** Top-level HQ entries with a meaning of their own: never mount paths. */
-const RESERVED_TOP = new Set(['authorized_keys', 'containers', 'shipscripts', 'ships', 'jobs', '.starphleet', '.git']);
+const RESERVED_TOP = new Set(['authorized_keys', 'containers', 'shipscripts', 'ships', 'jobs', '.starphleet', '.git', 'ssl']);
 const SEGMENT = /^[A-Za-z0-9_~-][A-Za-z0-9._~-]*$/;
 const FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 /** A bound on the walk: an HQ is a small repo of config, not a data dump. */
@@ -246,6 +247,7 @@ export async function readHeadquarters(root: string, opts: ReadOptions): Promise
     env: await readPhleetEnv(root, opts, problems),
     shipscripts: await readNamedFiles(root, 'shipscripts', true, problems),
     containers,
+    ssl: await readHqCertificates(root, problems),
     problems: problems.sort((a, b) => a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0)),
   };
   return deepFreeze(state);

@@ -84,6 +84,18 @@ export interface NamedFile {
   readonly file: string;
 }
 
+/** A TLS certificate from HQ `ssl/<name>.crt` + `.key`, checked (key matches, covers the name, not expired). */
+export interface HqCertificate {
+  readonly name: string;
+  /** `ssl/<name>.crt`. */
+  readonly file: string;
+  /** The PEM chain, leaf first. */
+  readonly cert: string;
+  readonly key: string;
+  readonly notAfter: string;
+  readonly issuer: string;
+}
+
 export interface DesiredState {
   /** HQ commit sha, or null for a plain directory (hq check on a non-git dir). */
   readonly sha: string | null;
@@ -98,5 +110,7 @@ export interface DesiredState {
   readonly env: Readonly<Record<string, string>>;
   readonly shipscripts: readonly NamedFile[];
   readonly containers: readonly NamedFile[];
+  /** HQ `ssl/`: good certificates, and the names whose files are there but bad (their served certificate stays). */
+  readonly ssl?: { readonly certs: readonly HqCertificate[]; readonly rejected: readonly string[] };
   readonly problems: readonly Problem[];
 }

@@ -1,6 +1,14 @@
 import { SHIP_DOWN } from '../ship-proxy.js';
 import type { Upstream } from '../upstream.js';
+import { HSTS, MOZILLA_INTERMEDIATE_CIPHERS, TLS_CURVES } from '../tls/tls-settings.js';
 import { routeInstances, type WireInstance, type WireRoute, type WireTable } from '../wire.js';
+
+/** How a server block treats HTTPS_ONLY routes: the plain port redirects (when TLS is served), the TLS port adds HSTS. */
+interface TlsMode {
+  readonly redirectTo: number | null;
+  readonly secure: boolean;
+}
+const PLAIN: TlsMode = { redirectTo: null, secure: false };
 
 /** Where the nginx plane keeps its files, all under the data dir (never the system's nginx). */
 export interface NginxLayout {
@@ -12,6 +20,16 @@ export interface NginxLayout {
   readonly tempDir: string;
   /** Where every location logs `<service> <status> <request_time>` for the request metrics (nginx-stats.ts). */
   readonly statsLog: string;
+  /** ACME HTTP-01 answers the ship writes (served at /.well-known/acme-challenge/). */
+  readonly challengeDir: string;
+}
+
+/** `--https-port`: the port and the certificate files (copies in the nginx dir) by name. */
+export interface NginxTls {
+  readonly port: number;
+  readonly certs: ReadonlyMap<string, { readonly crt: string; readonly key: string }>;
+  /** The certificate of handshakes naming no host with one of its own; null: no certificate at all. */
+  readonly defaultName: string | null;
 }
 
 export interface NginxSettings {
@@ -31,6 +49,7 @@ export interface NginxSettings {
   readonly maxConnectionsPerAddress: number;
   /** The ship's HTTP server (unix socket) for /starphleet/webhook and /starphleet/dashboard; null: those are 404. */
   readonly shipSocket?: string | null;
+  readonly tls?: NginxTls | undefined;
 }
 
 /** nginx string literal: double-quoted with its escapes. */
@@ -77,8 +96,11 @@ function statsFormats(t: WireTable): string[] {
 }
 
 /** The proxying of one location to a route's instance (or its 503), auth first when the service has a .htpasswd. */
-function proxyBlock(r: WireRoute, layout: NginxLayout, stripTo: string, mount: string, indent: string): string[] {
+function proxyBlock(r: WireRoute, layout: NginxLayout, stripTo: string, mount: string, indent: string, tls: TlsMode = PLAIN): string[] {
   const out: string[] = [];
+  // HTTPS_ONLY: plain HTTP is sent to https (before any auth: the password must not cross in clear), TLS gets HSTS.
+  if (r.httpsOnly && tls.redirectTo !== null) return [`${indent}return 308 https://$host${tls.redirectTo === 443 ? '' : `:${tls.redirectTo}`}$request_uri;`];
+  if (r.httpsOnly && tls.secure) out.push(`add_header Strict-Transport-Security "${HSTS}" always;`);
   // One line per request for the ship's metrics, in the service's own log format (statsFormats).
   out.push(`access_log ${layout.statsLog} ${statsFormatName(r.service)} buffer=16k flush=1s;`);
   if (r.auth) {
@@ -159,10 +181,11 @@ function shipPaths(socket: string | null | undefined): string[] {
   ];
 }
 
-function ownPaths(indent: string, shipSocket?: string | null): string[] {
+function ownPaths(indent: string, layout: NginxLayout, shipSocket?: string | null): string[] {
   return [
     ...errorPages(''),
     ...shipPaths(shipSocket),
+    `location ^~ /.well-known/acme-challenge/ { default_type text/plain; add_header Cache-Control no-store; alias ${layout.challengeDir}/; }`,
     'location = /starphleet/health { default_type text/plain; add_header Cache-Control no-store; return 200 "ok\\n"; }',
     'location ^~ /starphleet/ { default_type text/plain; return 404 "404 not found: $uri\\n"; }',
     'location = /starphleet { default_type text/plain; return 404 "404 not found: $uri\\n"; }',
@@ -216,29 +239,16 @@ export function nginxConfig(t: WireTable, s: NginxSettings, layout: NginxLayout)
     L.push(`  upstream ${name} { ${list.length > 1 ? 'least_conn; ' : ''}${servers} keepalive 128; keepalive_timeout 4s; }`);
   }
   const routes = [...t.routes].sort((a, b) => b.mount.length - a.mount.length || a.mount.localeCompare(b.mount));
+  const plainMode: TlsMode = { redirectTo: s.tls ? s.tls.port : null, secure: false };
   // The main port: mounts.
-  L.push('  server {', `    listen ${listenAddr(s.listen, s.port)} default_server;`, ...ownPaths('    ', s.shipSocket));
-  let hasRoot = false;
-  for (const r of routes) {
-    if (r.mount === '/') {
-      hasRoot = true;
-      L.push('    location / {', ...proxyBlock(r, layout, '', '/', '      '), '    }');
-      continue;
-    }
-    L.push(`    location = ${r.mount} { return 301 ${r.mount}/$is_args$args; }`);
-    L.push(`    location ^~ ${r.mount}/ {`, ...proxyBlock(r, layout, '/', r.mount, '      '), '    }');
-  }
-  if (!hasRoot) L.push('    location / { return 404 "404 no service at $uri\\n"; }');
-  L.push('  }');
+  L.push('  server {', `    listen ${listenAddr(s.listen, s.port)} default_server;`, ...ownPaths('    ', layout, s.shipSocket), ...mountLocations(routes, layout, plainMode), '  }');
   // Virtual hosts: the service is `/` of each name (mount order decides a name claimed twice, as in the embedded plane).
-  const claimed = new Set<string>();
-  for (const r of [...routes].reverse()) {
-    const names = r.hosts.map((h) => h.toLowerCase()).filter((h) => /^[a-z0-9.-]+$/.test(h) && !claimed.has(h));
-    if (names.length === 0) continue;
-    for (const n of names) claimed.add(n);
-    L.push('  server {', `    listen ${listenAddr(s.listen, s.port)};`, `    server_name ${names.join(' ')};`, ...ownPaths('    ', s.shipSocket));
-    L.push('    location / {', ...proxyBlock(r, layout, '', '/', '      '), '    }', '  }');
+  const vhosts = virtualHosts(routes);
+  for (const [r, names] of vhosts) {
+    L.push('  server {', `    listen ${listenAddr(s.listen, s.port)};`, `    server_name ${names.join(' ')};`, ...ownPaths('    ', layout, s.shipSocket));
+    L.push('    location / {', ...proxyBlock(r, layout, '', '/', '      ', plainMode), '    }', '  }');
   }
+  if (s.tls) L.push(...httpsServers(s, s.tls, routes, vhosts, layout));
   // Published ports: the service is `/` of that port.
   for (const [port, service] of s.published) {
     const r = t.routes.find((x) => x.service === service);
@@ -247,4 +257,73 @@ export function nginxConfig(t: WireTable, s: NginxSettings, layout: NginxLayout)
   }
   L.push('}');
   return `${L.join('\n')}\n`;
+}
+
+/** Mount locations of a server block: longest first, the mount stripped, 301 to the trailing slash. */
+function mountLocations(routes: readonly WireRoute[], layout: NginxLayout, mode: TlsMode): string[] {
+  const L: string[] = [];
+  let hasRoot = false;
+  for (const r of routes) {
+    if (r.mount === '/') {
+      hasRoot = true;
+      L.push('    location / {', ...proxyBlock(r, layout, '', '/', '      ', mode), '    }');
+      continue;
+    }
+    L.push(`    location = ${r.mount} { return 301 ${r.mount}/$is_args$args; }`);
+    L.push(`    location ^~ ${r.mount}/ {`, ...proxyBlock(r, layout, '/', r.mount, '      ', mode), '    }');
+  }
+  if (!hasRoot) L.push('    location / { return 404 "404 no service at $uri\\n"; }');
+  return L;
+}
+
+/** Each route with the proxy_for names it serves (a name claimed twice goes to the first in mount order). */
+function virtualHosts(routes: readonly WireRoute[]): [WireRoute, string[]][] {
+  const claimed = new Set<string>();
+  const out: [WireRoute, string[]][] = [];
+  for (const r of [...routes].reverse()) {
+    const names = r.hosts.map((h) => h.toLowerCase()).filter((h) => /^[a-z0-9.-]+$/.test(h) && !claimed.has(h));
+    if (names.length === 0) continue;
+    for (const n of names) claimed.add(n);
+    out.push([r, names]);
+  }
+  return out;
+}
+
+/**
+ * The TLS port: the same mounts and virtual hosts, one server block per name so each gets its own certificate by SNI,
+ * HTTP/2 by ALPN; TLS 1.2/1.3 with Mozilla's intermediate ciphers. Without any certificate, handshakes are refused.
+ */
+function httpsServers(s: NginxSettings, tls: NginxTls, routes: readonly WireRoute[], vhosts: readonly [WireRoute, string[]][], layout: NginxLayout): string[] {
+  const mode: TlsMode = { redirectTo: null, secure: true };
+  const addr = listenAddr(s.listen, tls.port);
+  const certLines = (name: string | null): string[] => {
+    const c = name === null ? undefined : tls.certs.get(name);
+    const d = tls.defaultName === null ? undefined : tls.certs.get(tls.defaultName);
+    const use = c ?? d;
+    return use ? [`    ssl_certificate ${use.crt};`, `    ssl_certificate_key ${use.key};`] : ['    ssl_reject_handshake on;'];
+  };
+  const L: string[] = [
+    '  ssl_protocols TLSv1.2 TLSv1.3;',
+    `  ssl_ciphers ${MOZILLA_INTERMEDIATE_CIPHERS};`,
+    '  ssl_prefer_server_ciphers off;',
+    `  ssl_ecdh_curve ${TLS_CURVES};`,
+    '  ssl_session_timeout 1d;',
+    '  ssl_session_cache shared:starphleet_tls:10m;',
+    '  ssl_session_tickets off;',
+  ];
+  L.push('  server {', `    listen ${addr} ssl http2 default_server;`, ...certLines(null), ...ownPaths('    ', layout, s.shipSocket), ...mountLocations(routes, layout, mode), '  }');
+  const served = new Set<string>();
+  for (const [r, names] of vhosts) {
+    for (const n of names) {
+      served.add(n);
+      L.push('  server {', `    listen ${addr} ssl http2;`, `    server_name ${n};`, ...certLines(n), ...ownPaths('    ', layout, s.shipSocket));
+      L.push('    location / {', ...proxyBlock(r, layout, '', '/', '      ', mode), '    }', '  }');
+    }
+  }
+  // A name with a certificate and no proxy_for (STARPHLEET_HOSTNAME): the mounts, under its own certificate.
+  for (const n of tls.certs.keys()) {
+    if (served.has(n) || !/^[a-z0-9.-]+$/.test(n)) continue;
+    L.push('  server {', `    listen ${addr} ssl http2;`, `    server_name ${n};`, ...certLines(n), ...ownPaths('    ', layout, s.shipSocket), ...mountLocations(routes, layout, mode), '  }');
+  }
+  return L;
 }

@@ -11,7 +11,9 @@ import type { PlaneEvent, PlaneImpl } from '../plane.js';
 import { planePaths } from '../plane-paths.js';
 import type { DrainResult } from '../plane-routes.js';
 import { routeInstances, type WireTable } from '../wire.js';
-import { htpasswdPath, htpasswdText, nginxConfig, type NginxLayout, type NginxSettings } from './nginx-config.js';
+import { tlsPaths } from '../tls/tls-paths.js';
+import { nginxCertFiles } from './nginx-certs.js';
+import { htpasswdPath, htpasswdText, nginxConfig, type NginxLayout, type NginxSettings, type NginxTls } from './nginx-config.js';
 import { isNginxMaster, openToUpstream, workersOf } from './nginx-procs.js';
 import { NginxStatsTail } from './nginx-stats.js';
 import { requestStats } from '../request-stats.js';
@@ -23,6 +25,8 @@ export interface NginxOptions {
   readonly dataDir: string;
   readonly listen: string;
   readonly port: number;
+  /** `--https-port`; undefined: no TLS. */
+  readonly httpsPort?: number;
   readonly log: Logger;
   readonly emit: (e: PlaneEvent) => void;
 }
@@ -42,6 +46,7 @@ function layoutOf(dataDir: string): NginxLayout {
     htpasswdDir: join(prefix, 'htpasswd'),
     tempDir: join(prefix, 'tmp'),
     statsLog: join(prefix, 'requests.log'),
+    challengeDir: tlsPaths.challenges(dataDir),
   };
 }
 
@@ -73,13 +78,27 @@ export class NginxPlane implements PlaneImpl {
   private readonly retired = new Map<string, WireTable['routes'][number]['instance']>();
   private current: WireTable = { routes: [] };
   private readonly problems = new Map<string, string>();
+  private tls: NginxTls | undefined;
 
   private constructor(
     private readonly o: NginxOptions,
     private readonly layout: NginxLayout,
     readonly port: number,
     private master: number,
-  ) {}
+    readonly httpsPort: number | undefined,
+  ) {
+    if (httpsPort !== undefined) this.tls = nginxCertFiles(o.dataDir, layout.prefix, httpsPort, undefined, o.log).tls;
+  }
+
+  /** Loads `tls/serve/` again: a graceful reload, so open connections finish on the old workers with the old certificate. */
+  async reloadTls(): Promise<string[]> {
+    if (this.httpsPort === undefined) return [];
+    const { tls, changed } = nginxCertFiles(this.o.dataDir, this.layout.prefix, this.httpsPort, this.tls, this.o.log);
+    this.tls = tls;
+    // The config names the same files: a changed certificate needs a reload all the same.
+    await this.apply(this.current, changed.length > 0);
+    return changed;
+  }
 
   static async start(o: NginxOptions): Promise<NginxPlane> {
     const plane = await NginxPlane.startMaster(o);
@@ -96,12 +115,14 @@ export class NginxPlane implements PlaneImpl {
     if (running !== null && isNginxMaster(running, layout.conf)) {
       // Adopted: it serves its last config until the ship sends a table (the port is the one that config listens on).
       const port = portOf(layout.conf) ?? o.port;
+      const httpsPort = o.httpsPort === undefined ? undefined : (httpsPortOf(layout.conf) ?? o.httpsPort);
       o.log(`data plane: adopted nginx master pid ${running} on port ${port}`);
-      return new NginxPlane(o, layout, port, running);
+      return new NginxPlane(o, layout, port, running, httpsPort);
     }
     // nginx cannot tell which port `listen :0` got: a free one is picked here.
     const port = o.port === 0 ? await freePort(o.listen) : o.port;
-    const plane = new NginxPlane(o, layout, port, 0);
+    const httpsPort = o.httpsPort === 0 ? await freePort(o.listen) : o.httpsPort;
+    const plane = new NginxPlane(o, layout, port, 0, httpsPort);
     await plane.writeChecked({ routes: [] });
     await run(nginxBinary(), ['-c', layout.conf, '-p', layout.prefix]);
     for (let i = 0; i < 100 && plane.master === 0; i++) {
@@ -129,6 +150,7 @@ export class NginxPlane implements PlaneImpl {
       maxHeaderBytes: limits.maxHeaderBytes,
       maxConnectionsPerAddress: limits.maxConnectionsPerAddress,
       shipSocket: planePaths.shipHttp(this.o.dataDir),
+      tls: this.tls,
     };
   }
 
@@ -173,9 +195,9 @@ export class NginxPlane implements PlaneImpl {
   }
 
   /** Writes the config of a table and checks it; false when it is the config nginx runs already (no reload needed). */
-  private async writeChecked(t: WireTable): Promise<{ published: Map<number, string>; changed: boolean }> {
+  private async writeChecked(t: WireTable, force = false): Promise<{ published: Map<number, string>; changed: boolean }> {
     const published = await this.publishable(t);
-    let changed = false;
+    let changed = force;
     for (const r of t.routes) {
       if (!r.auth) continue;
       const path = htpasswdPath(this.layout, r.service);
@@ -200,8 +222,12 @@ export class NginxPlane implements PlaneImpl {
     return { published, changed: true };
   }
 
-  async setTable(t: WireTable): Promise<void> {
-    const { published, changed } = await this.writeChecked(t);
+  setTable(t: WireTable): Promise<void> {
+    return this.apply(t, false);
+  }
+
+  private async apply(t: WireTable, force: boolean): Promise<void> {
+    const { published, changed } = await this.writeChecked(t, force);
     if (!changed) {
       this.current = t;
       return;
@@ -282,6 +308,15 @@ function readPid(path: string): number | null {
 function portOf(conf: string): number | null {
   try {
     const m = /listen \S*?:(\d+) default_server;/.exec(readFileSync(conf, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+function httpsPortOf(conf: string): number | null {
+  try {
+    const m = /listen \S*?:(\d+) ssl http2 default_server;/.exec(readFileSync(conf, 'utf8'));
     return m ? Number(m[1]) : null;
   } catch {
     return null;

@@ -1,0 +1,81 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { connect, type PeerCertificate } from 'node:tls';
+
+export interface CurlResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** The real curl: `curl --cacert CA --resolve NAME:PORT:127.0.0.1 https://NAME:PORT/PATH` plus extra flags. */
+export function curl(args: readonly string[]): Promise<CurlResult> {
+  return new Promise((resolve) => {
+    execFile('curl', ['-sS', '--max-time', '30', ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+export function curlHttps(name: string, port: number, ca: string, path = '/', extra: readonly string[] = []): Promise<CurlResult> {
+  return curl(['--cacert', ca, '--resolve', `${name}:${port}:127.0.0.1`, ...extra, `https://${name}:${port}${path}`]);
+}
+
+/** The certificate a TLS handshake naming `servername` gets (not verified: the test checks what it is). */
+export function peerCertificate(port: number, servername: string): Promise<PeerCertificate> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false }, () => {
+      const c = s.getPeerCertificate();
+      s.end();
+      resolve(c);
+    });
+    s.on('error', reject);
+  });
+}
+
+/** One verified GET over a new TLS connection (SNI and Host = name), for load loops; caFile: the trusted root (PEM file). */
+export function httpsGet(port: number, name: string, caFile: string, path = '/'): Promise<{ status: number; body: string; serial: string }> {
+  return new Promise((resolve, reject) => {
+    const r = request({ host: '127.0.0.1', port, servername: name, headers: { host: `${name}:${port}` }, path, ca: readFileSync(caFile), agent: false }, (res) => {
+      const serial = (res.socket as unknown as { getPeerCertificate(): PeerCertificate }).getPeerCertificate().serialNumber;
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, serial }));
+      res.on('error', reject);
+    });
+    r.on('error', reject);
+    r.end();
+  });
+}
+
+/**
+ * Requests in a loop, one at a time on fresh connections, until stop(): every failure (error or status other than 200)
+ * is kept with the serials seen, so a test can show a certificate changed under load with no failed request.
+ */
+export function loadLoop(port: number, name: string, ca: string): { stop(): Promise<{ ok: number; failed: string[]; serials: string[] }> } {
+  let running = true;
+  let ok = 0;
+  const failed: string[] = [];
+  const serials: string[] = [];
+  const loop = (async () => {
+    while (running) {
+      try {
+        const r = await httpsGet(port, name, ca);
+        if (r.status === 200) ok++;
+        else failed.push(`status ${r.status}: ${r.body.slice(0, 200)}`);
+        if (serials[serials.length - 1] !== r.serial) serials.push(r.serial);
+      } catch (e) {
+        failed.push((e as Error).message);
+      }
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return { ok, failed, serials };
+    },
+  };
+}
