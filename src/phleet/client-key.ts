@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
+import { generateUsableKeyPair } from '../util/ssh-keypair.js';
 
 export interface ClientKey {
   /** The private key file (OpenSSH format, 0600): what `ssh -i` is given. */
@@ -16,7 +17,7 @@ export interface ClientKey {
 export function loadClientKey(dataDir: string, shipName: string): ClientKey {
   const path = join(dataDir, 'ship_client_key');
   if (!existsSync(path)) {
-    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: `starphleet ship ${shipName}` });
+    const pair = generateUsableKeyPair('ed25519', { comment: `starphleet ship ${shipName}` });
     writeFileSync(`${path}.tmp`, pair.private, { mode: 0o600 });
     renameSync(`${path}.tmp`, path);
     writeFileSync(`${path}.pub`, `${pair.public}\n`, { mode: 0o644 });

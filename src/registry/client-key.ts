@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
+import { generateUsableKeyPair } from '../util/ssh-keypair.js';
 
 /**
  * The ship's own SSH client key, `<data>/ship_client_key` (0600): the one phleet (#20) makes at the ship's start and
@@ -11,7 +12,7 @@ export function clientKey(dataDir: string): { privateKey: Buffer; publicKey: str
   const path = join(dataDir, 'ship_client_key');
   if (!existsSync(path)) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'starphleet ship' });
+    const pair = generateUsableKeyPair('ed25519', { comment: 'starphleet ship' });
     writeFileSync(`${path}.tmp-${process.pid}`, pair.private, { mode: 0o600 });
     writeFileSync(`${path}.pub`, `${pair.public}\n`, { mode: 0o644 });
     renameSync(`${path}.tmp-${process.pid}`, path);

@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
+import { generateUsableKeyPair } from '../util/ssh-keypair.js';
 import { fingerprint } from '../headquarters/keys.js';
 import type { Logger } from '../log.js';
 
@@ -14,8 +15,8 @@ export interface HostKey {
 }
 
 const KINDS = [
-  { type: 'ssh-ed25519', file: 'ssh_host_ed25519_key', gen: () => ssh2.utils.generateKeyPairSync('ed25519') },
-  { type: 'ssh-rsa', file: 'ssh_host_rsa_key', gen: () => ssh2.utils.generateKeyPairSync('rsa', { bits: 3072 }) },
+  { type: 'ssh-ed25519', file: 'ssh_host_ed25519_key', gen: () => generateUsableKeyPair('ed25519') },
+  { type: 'ssh-rsa', file: 'ssh_host_rsa_key', gen: () => generateUsableKeyPair('rsa', { bits: 3072 }) },
 ] as const;
 
 function publicFingerprint(privateKey: Buffer, path: string): string {
