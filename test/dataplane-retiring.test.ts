@@ -11,20 +11,13 @@ import type { WireRoute } from '../src/frontdoor/wire.js';
 import { send } from './helpers/http.js';
 import { startTestPlane } from './helpers/planes.js';
 import { waitFor } from './helpers/wait.js';
+import { alive } from './helpers/instances.js';
 
 /**
  * After a hand-over (an update brought a new data-plane version) the old embedded plane keeps the WebSockets it
  * carries. A drain asked of the new plane counts them too, so the ship never stops an instance under a WebSocket the
  * retiring plane still holds; at the drain timeout the retiring plane ends it.
  */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function wsBackend(name: string): Promise<{ server: Server; port: number }> {
   const server = createServer((_req, res) => res.end(name));

@@ -7,7 +7,7 @@ import { readPlaneRecord } from '../src/frontdoor/plane-record.js';
 import { fixtureRepo } from './helpers/fixtures.js';
 import { commit, gitIn, initRepo } from './helpers/git.js';
 import { send } from './helpers/http.js';
-import { killRecordedInstances } from './helpers/instances.js';
+import { killRecordedInstances, alive } from './helpers/instances.js';
 import { makeKey } from './helpers/keys.js';
 import { continuousLoad } from './helpers/load.js';
 import { PLANES } from './helpers/planes.js';
@@ -23,14 +23,6 @@ import { sleep, waitFor } from './helpers/wait.js';
  */
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 for (const plane of PLANES) {
   describe(`two updates in a row under load (${plane} data plane)`, { timeout: 1_800_000 }, () => {

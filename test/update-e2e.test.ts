@@ -8,7 +8,7 @@ import { openDb } from '../src/state/db.js';
 import { listInstances } from '../src/state/instances.js';
 import { fixtureRepo } from './helpers/fixtures.js';
 import { commit, gitIn, initRepo } from './helpers/git.js';
-import { killRecordedInstances } from './helpers/instances.js';
+import { killRecordedInstances, alive } from './helpers/instances.js';
 import { makeKey, type TestKey } from './helpers/keys.js';
 import { notifySocket, type NotifySocket } from './helpers/notify-socket.js';
 import { startShip, type ShipProcess } from './helpers/ship.js';
@@ -49,14 +49,6 @@ function shipPid(): number {
   return Number(readFileSync(join(dataDir, 'ship.pid'), 'utf8').trim());
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Commits to the project copy and pushes it to the bare remote; returns the sha. */
 function release(files: Record<string, string | null>, message: string): string {

@@ -11,6 +11,7 @@ import { startShip, type ShipProcess } from './helpers/ship.js';
 import { runSsh, type SshResult } from './helpers/ssh.js';
 import { tmpDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
+import { alive } from './helpers/instances.js';
 
 /**
  * STARPHLEET_UPDATE_SIGNERS=admirals end to end: STARPHLEET_REMOTE is a bare repo made from a copy of this tree (as in
@@ -30,14 +31,6 @@ function shipPid(): number {
   return Number(readFileSync(join(dataDir, 'ship.pid'), 'utf8').trim());
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Commits to the project copy (signed with `signer` when given) and pushes it to the bare remote; returns the sha. */
 function release(files: Record<string, string | null>, message: string, signer?: TestKey): string {

@@ -8,6 +8,7 @@ import { duplicateKeyProblems, parseAuthorizedKeyFile } from './keys.js';
 import { autodeployFrom, evaluateOrders } from './orders.js';
 import { readHqCertificates } from './ssl.js';
 import type { Admiral, DataRemote, DesiredState, HtpasswdFile, NamedFile, Problem, Service } from './types.js';
+import { readIfFile } from './read-file.js';
 
 /** Top-level HQ entries with a meaning of their own: never mount paths. */
 const RESERVED_TOP = new Set(['authorized_keys', 'containers', 'shipscripts', 'ships', 'jobs', '.starphleet', '.git', 'ssl']);
@@ -102,16 +103,6 @@ async function listDir(root: string, rel: string): Promise<{ name: string; file:
     out.push({ name, file: `${rel}/${name}`, mode: st.mode, symlink: st.isSymbolicLink() });
   }
   return out;
-}
-
-async function readIfFile(path: string): Promise<string | null> {
-  try {
-    const st = await lstat(path);
-    if (!st.isFile()) return null;
-    return await readFile(path, 'utf8');
-  } catch {
-    return null;
-  }
 }
 
 async function readServices(root: string, files: readonly string[], opts: ReadOptions, problems: Problem[]): Promise<{ services: Service[]; broken: string[] }> {

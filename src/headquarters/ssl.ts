@@ -1,7 +1,8 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { lstat, readFile, readdir } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HqCertificate, Problem } from './types.js';
+import { readIfFile } from './read-file.js';
 
 /** A host name as it may name a file in ssl/: lower-case DNS labels (never a path). */
 const HOST = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
@@ -57,16 +58,6 @@ export function checkHqCertificate(name: string, crtText: string, keyText: strin
   };
 }
 
-async function readText(path: string): Promise<string | null> {
-  try {
-    const st = await lstat(path);
-    if (!st.isFile()) return null;
-    return await readFile(path, 'utf8');
-  } catch {
-    return null;
-  }
-}
-
 /**
  * HQ `ssl/`: a certificate per `<hostname>.crt` with its `<hostname>.key`. Bad pairs are problems and their names are
  * in `rejected`, so the ship keeps serving whatever certificate it had for them.
@@ -100,13 +91,13 @@ export async function readHqCertificates(root: string, problems: Problem[]): Pro
       problems.push({ file, message: 'the file name must be the host name it serves, in lower case (ssl/<hostname>.crt)' });
       continue;
     }
-    const crt = await readText(join(root, file));
+    const crt = await readIfFile(join(root, file));
     if (crt === null) {
       problems.push({ file, message: 'not a regular file' });
       rejected.push(name);
       continue;
     }
-    const r = checkHqCertificate(name, crt, await readText(join(root, 'ssl', `${name}.key`)));
+    const r = checkHqCertificate(name, crt, await readIfFile(join(root, 'ssl', `${name}.key`)));
     problems.push(...r.problems);
     if (r.cert) certs.push(r.cert);
     else rejected.push(name);

@@ -27,3 +27,13 @@ export async function killRecordedInstances(dataDir: string): Promise<void> {
     db.close();
   }
 }
+
+/** Whether a process of this pid is alive (signal 0). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
