@@ -10,6 +10,8 @@ import { onInstanceExit, restartServing } from './deploy/crash.js';
 import { inputsDigest } from './deploy/deploy.js';
 import { Guards } from '../frontdoor/guards.js';
 import { Instance, instanceLogFile, killRecorded } from './runtime/instances.js';
+import { findStrayInstances } from './runtime/strays.js';
+import { sweepUnfinished } from './build/sweep.js';
 import { reconcileService, removeController, startDeploy } from './deploy/reconcile.js';
 import { logMaxBytes, rotateIfLarge } from './runtime/instance-logs.js';
 import { Semaphore } from './deploy/semaphore.js';
@@ -127,6 +129,12 @@ export class Agent {
   async start(door: DataPlane | null = null): Promise<void> {
     const { db, dataDir, log } = this.opts;
     this.door = door;
+    // A ship killed mid-write left half-written releases and temp files: gone before anything is served or built.
+    const swept = await sweepUnfinished(dataDir).catch((e: unknown) => {
+      log(`cleaning what an earlier ship left unfinished failed: ${(e as Error).message}`);
+      return [];
+    });
+    if (swept.length > 0) log(`removed ${swept.length} unfinished file(s) an earlier ship left: ${swept.slice(0, 5).join(', ')}${swept.length > 5 ? ', ...' : ''}`);
     const records = listInstances(db);
     const adopted = new Set<string>();
     for (const svc of listAgentServices(db)) {
@@ -162,6 +170,12 @@ export class Agent {
       if (adopted.has(rec.id)) continue;
       log(`${rec.service}: stopping leftover instance ${rec.id} (${rec.state}, pid ${rec.pid})`);
       await killRecorded(db, rec, this.opts.limits.stopGraceMs);
+    }
+    // Instances nobody recorded (a ship killed between spawn and record, a db restored from a backup) are found by
+    // their launcher's mark: nothing routes to them and nothing would ever stop them.
+    for (const rec of findStrayInstances(dataDir, new Set(records.map((r) => r.id)))) {
+      log(`stopping instance ${rec.id} (pid ${rec.pid}): the state database does not know it`);
+      await killRecorded(db, rec, this.opts.limits.stopGraceMs, dataDir);
     }
     this.publishRoutes();
     await this.door?.open();

@@ -26,7 +26,7 @@ export function inputsDigest(service: Service, sha: string, hqEnv: Readonly<Reco
 function failed(ctx: AgentContext, ctrl: ServiceController, sha: string, inputs: string, reason: string, record: number, release?: string): false {
   const attempts = ctrl.failure?.inputs === inputs ? ctrl.failure.attempts + 1 : 1;
   const wait = backoffMs(attempts, ctx.limits.retryBaseMs, ctx.limits.retryMaxMs);
-  ctrl.failure = { inputs, attempts, retryAt: Date.now() + wait, reason };
+  ctrl.setFailure(ctx, { inputs, attempts, retryAt: Date.now() + wait, reason });
   finishDeployRecord(ctx.db, record, { result: 'failed', reason, ...(release !== undefined ? { release } : {}) });
   const serving = ctrl.serving?.release.config;
   const keeps = serving ? `; release ${serving.id} (${serving.sha.slice(0, 7)}) keeps serving` : '';
@@ -129,8 +129,13 @@ export async function deploy(ctx: AgentContext, ctrl: ServiceController, service
       await Promise.all(slots.map((s) => s.instance?.stop(ctx.limits.stopGraceMs)));
       return cancelled(ctx, record);
     }
-    ctrl.failure = null;
-    await switchTo(ctx, ctrl, release, slots, inputs);
+    ctrl.clearFailure(ctx);
+    try {
+      await switchTo(ctx, ctrl, release, slots, inputs);
+    } catch (e) {
+      // It serves (the route moved, the old instances stopped); only its recording failed, which switchTo logged.
+      ctrl.status(ctx, 'serving', `release ${id} serves, but recording the switch failed: ${(e as Error).message}`);
+    }
     finishDeployRecord(ctx.db, record, { result: 'serving', release: id });
     return true;
   });
