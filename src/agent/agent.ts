@@ -12,6 +12,8 @@ import { Guards } from '../frontdoor/guards.js';
 import { Instance, instanceLogFile, killRecorded } from './runtime/instances.js';
 import { findStrayInstances } from './runtime/strays.js';
 import { sweepUnfinished } from './build/sweep.js';
+import { treeBytes } from './data-dir-size.js';
+import { setKv } from '../state/hq.js';
 import { reconcileService, removeController, startDeploy } from './deploy/reconcile.js';
 import { logMaxBytes, rotateIfLarge } from './runtime/instance-logs.js';
 import { Semaphore } from './deploy/semaphore.js';
@@ -224,7 +226,24 @@ export class Agent {
     this.timer = setTimeout(() => void this.pulseNow(), this.opts.pulseSeconds * 1000);
   }
 
+  private measuredAt = 0;
+  private measuring = false;
+
+  /** The data dir's size for status (ship.dataDir), measured in the background at most every 30 s. */
+  private measureDataDir(): void {
+    if (this.measuring || Date.now() - this.measuredAt < 30_000) return;
+    this.measuring = true;
+    void treeBytes(this.opts.dataDir)
+      .then((bytes) => setKv(this.opts.db, 'ship.dataDirBytes', JSON.stringify({ bytes, at: new Date().toISOString() })))
+      .catch((e: unknown) => this.opts.log(`measuring the data dir failed: ${(e as Error).message}`))
+      .finally(() => {
+        this.measuring = false;
+        this.measuredAt = Date.now();
+      });
+  }
+
   private async pulse(): Promise<void> {
+    this.measureDataDir();
     for (const ctrl of this.ctrls.values()) {
       for (const slot of ctrl.serving?.slots ?? []) if (slot.instance) rotateIfLarge(slot.instance.logFile, this.logMax);
       if (ctrl.serving) rotateIfLarge(instanceLogFile(this.opts.dataDir, ctrl.name, ctrl.serving.release.config.id, 'cron'), this.logMax);
