@@ -128,6 +128,15 @@ export class ServiceController {
     this.last = { state, message, sha };
     if (this.doorProblem) message = message ? `${message}; ${this.doorProblem}` : this.doorProblem;
     const release = this.serving?.release.config ?? null;
+    // A status that cannot be written (a full disk) is logged, never thrown: what runs must not depend on it.
+    try {
+      this.writeStatus(ctx, state, message, sha, release);
+    } catch (e) {
+      ctx.log(`${this.name}: writing its status (${state}${message ? `: ${message}` : ''}) failed: ${(e as Error).message}`);
+    }
+  }
+
+  private writeStatus(ctx: AgentContext, state: ServiceState, message: string, sha: string | null | undefined, release: Serving['release']['config'] | null): void {
     upsertServiceStatus(ctx.db, {
       name: this.name,
       mount: this.mount,

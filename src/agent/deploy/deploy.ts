@@ -23,11 +23,21 @@ export function inputsDigest(service: Service, sha: string, hqEnv: Readonly<Reco
     .digest('hex');
 }
 
-function failed(ctx: AgentContext, ctrl: ServiceController, sha: string, inputs: string, reason: string, record: number, release?: string): false {
+/** A full disk says so in words, with where to make room, next to the system's own error. */
+function diskHint(ctx: AgentContext, reason: string): string {
+  return /ENOSPC|No space left on device|SQLITE_FULL|database or disk is full/.test(reason) ? `${reason} (the disk of the data dir ${ctx.dataDir} is full: free space there)` : reason;
+}
+
+function failed(ctx: AgentContext, ctrl: ServiceController, sha: string, inputs: string, why: string, record: number, release?: string): false {
+  const reason = diskHint(ctx, why);
   const attempts = ctrl.failure?.inputs === inputs ? ctrl.failure.attempts + 1 : 1;
   const wait = backoffMs(attempts, ctx.limits.retryBaseMs, ctx.limits.retryMaxMs);
   ctrl.setFailure(ctx, { inputs, attempts, retryAt: Date.now() + wait, reason });
-  finishDeployRecord(ctx.db, record, { result: 'failed', reason, ...(release !== undefined ? { release } : {}) });
+  try {
+    finishDeployRecord(ctx.db, record, { result: 'failed', reason, ...(release !== undefined ? { release } : {}) });
+  } catch (e) {
+    ctx.log(`${ctrl.name}: recording the failed deploy failed: ${(e as Error).message}`);
+  }
   const serving = ctrl.serving?.release.config;
   const keeps = serving ? `; release ${serving.id} (${serving.sha.slice(0, 7)}) keeps serving` : '';
   const message = `deploy of ${sha.slice(0, 7)} failed: ${reason}${keeps}; retry in ${Math.round(wait / 1000)} s`;

@@ -11,6 +11,7 @@ import { deploy, inputsDigest } from './deploy.js';
 import { killRecorded } from '../runtime/instances.js';
 import type { Semaphore } from './semaphore.js';
 import { retire } from './switch.js';
+import { backoffMs } from '../limits.js';
 
 /** Starts a deploy in the background (bounded across services by the semaphore); at most one per service. */
 export function startDeploy(ctx: AgentContext, sem: Semaphore, ctrl: ServiceController, service: Service, sha: string, hqEnv: Readonly<Record<string, string>>, inputs: string, trigger?: string): Promise<boolean> {
@@ -20,6 +21,9 @@ export function startDeploy(ctx: AgentContext, sem: Semaphore, ctrl: ServiceCont
     .run(() => (abort.signal.aborted ? Promise.resolve(false) : deploy(ctx, ctrl, service, sha, hqEnv, inputs, abort.signal, trigger)))
     .catch((e: unknown) => {
       ctx.log(`${ctrl.name}: deploy crashed: ${(e as Error).stack ?? String(e)}`);
+      // Backoff as for a failed deploy (a full disk fails before anything is recorded): no retry every pulse.
+      const attempts = ctrl.failure?.inputs === inputs ? ctrl.failure.attempts + 1 : 1;
+      ctrl.setFailure(ctx, { inputs, attempts, retryAt: Date.now() + backoffMs(attempts, ctx.limits.retryBaseMs, ctx.limits.retryMaxMs), reason: `deploy crashed: ${(e as Error).message}` });
       ctrl.status(ctx, 'failed', `deploy crashed: ${(e as Error).message}`);
       return false;
     })
