@@ -181,8 +181,10 @@ describe('deploy bookkeeping under faults', { timeout: 300_000 }, () => {
   });
 
   test('at start: an instance the state db forgot is stopped; half-written releases and temp files are removed, never served', async () => {
-    const known = appInstances()[0];
-    assert.ok(known);
+    const known = await waitFor(() => {
+      const all = appInstances();
+      return all.length === 1 && all[0]?.state === 'serving' ? all[0] : null;
+    }, 'v3 alone serving', 30_000);
     await stopAgent(agent);
     // The db loses the record (a ship killed between spawn and record, a db restored from a backup).
     deleteInstance(db, known.id);

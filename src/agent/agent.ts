@@ -4,7 +4,7 @@ import type { DrainResult } from '../frontdoor/plane-routes.js';
 import type { WireRoute } from '../frontdoor/wire.js';
 import { listAgentServices, listInstances } from '../state/instances.js';
 import type { AgentContext, AgentSetup } from './context.js';
-import { allRunning, ServiceController, webInstances } from './deploy/controller.js';
+import { allRunning, newSlot, ServiceController, webInstances, type Slot } from './deploy/controller.js';
 import { formationOf, slotsOf } from './deploy/formation.js';
 import { onInstanceExit, restartServing } from './deploy/crash.js';
 import { inputsDigest } from './deploy/deploy.js';
@@ -151,7 +151,9 @@ export class Agent {
       const slots = slotsOf(formationOf(release, scale));
       for (const rec of records) {
         if (rec.service !== svc.name || rec.release !== release.config.id || rec.state !== 'serving') continue;
-        const slot = slots.find((s) => s.process === rec.process && s.instance === null);
+        // Before the first desired state the scale is not known: every recorded instance of the serving release gets a
+        // place (one more web.N), or a restarted ship would stop instances of a `scale web=2` as leftovers.
+        const slot = slots.find((s) => s.process === rec.process && s.instance === null) ?? (scale === undefined ? extraSlot(slots, rec.process) : undefined);
         const instance = slot ? Instance.adopt(db, dataDir, rec, slot.index) : null;
         if (!slot || !instance) continue;
         slot.instance = instance;
@@ -385,4 +387,11 @@ export class Agent {
     this.cron.start();
     this.schedule();
   }
+}
+
+/** One more place of a process type (web.3 after web.1 and web.2), for an instance adopted before the scale is known. */
+function extraSlot(slots: Slot[], process: string): Slot {
+  const slot = newSlot(process, Math.max(0, ...slots.filter((s) => s.process === process).map((s) => s.index)) + 1);
+  slots.push(slot);
+  return slot;
 }
