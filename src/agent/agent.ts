@@ -4,12 +4,16 @@ import type { DrainResult } from '../frontdoor/plane-routes.js';
 import type { WireRoute } from '../frontdoor/wire.js';
 import { listAgentServices, listInstances } from '../state/instances.js';
 import type { AgentContext, AgentSetup } from './context.js';
-import { allRunning, ServiceController, webInstances } from './deploy/controller.js';
+import { allRunning, newSlot, ServiceController, webInstances, type Slot } from './deploy/controller.js';
 import { formationOf, slotsOf } from './deploy/formation.js';
 import { onInstanceExit, restartServing } from './deploy/crash.js';
 import { inputsDigest } from './deploy/deploy.js';
 import { Guards } from '../frontdoor/guards.js';
 import { Instance, instanceLogFile, killRecorded } from './runtime/instances.js';
+import { findStrayInstances } from './runtime/strays.js';
+import { sweepUnfinished } from './build/sweep.js';
+import { treeBytes } from './data-dir-size.js';
+import { setKv } from '../state/hq.js';
 import { reconcileService, removeController, startDeploy } from './deploy/reconcile.js';
 import { logMaxBytes, rotateIfLarge } from './runtime/instance-logs.js';
 import { Semaphore } from './deploy/semaphore.js';
@@ -148,6 +152,12 @@ export class Agent {
   async start(door: DataPlane | null = null): Promise<void> {
     const { db, dataDir, log } = this.opts;
     this.door = door;
+    // A ship killed mid-write left half-written releases and temp files: gone before anything is served or built.
+    const swept = await sweepUnfinished(dataDir).catch((e: unknown) => {
+      log(`cleaning what an earlier ship left unfinished failed: ${(e as Error).message}`);
+      return [];
+    });
+    if (swept.length > 0) log(`removed ${swept.length} unfinished file(s) an earlier ship left: ${swept.slice(0, 5).join(', ')}${swept.length > 5 ? ', ...' : ''}`);
     const records = listInstances(db);
     const adopted = new Set<string>();
     for (const svc of listAgentServices(db)) {
@@ -162,7 +172,9 @@ export class Agent {
       const slots = slotsOf(formationOf(release, scale));
       for (const rec of records) {
         if (rec.service !== svc.name || rec.release !== release.config.id || rec.state !== 'serving') continue;
-        const slot = slots.find((s) => s.process === rec.process && s.instance === null);
+        // Before the first desired state the scale is not known: every recorded instance of the serving release gets a
+        // place (one more web.N), or a restarted ship would stop instances of a `scale web=2` as leftovers.
+        const slot = slots.find((s) => s.process === rec.process && s.instance === null) ?? (scale === undefined ? extraSlot(slots, rec.process) : undefined);
         const instance = slot ? Instance.adopt(db, dataDir, rec, slot.index) : null;
         if (!slot || !instance) continue;
         slot.instance = instance;
@@ -183,6 +195,12 @@ export class Agent {
       if (adopted.has(rec.id)) continue;
       log(`${rec.service}: stopping leftover instance ${rec.id} (${rec.state}, pid ${rec.pid})`);
       await killRecorded(db, rec, this.opts.limits.stopGraceMs);
+    }
+    // Instances nobody recorded (a ship killed between spawn and record, a db restored from a backup) are found by
+    // their launcher's mark: nothing routes to them and nothing would ever stop them.
+    for (const rec of findStrayInstances(dataDir, new Set(records.map((r) => r.id)))) {
+      log(`stopping instance ${rec.id} (pid ${rec.pid}): the state database does not know it`);
+      await killRecorded(db, rec, this.opts.limits.stopGraceMs, dataDir);
     }
     this.publishRoutes();
     await this.door?.open();
@@ -231,7 +249,24 @@ export class Agent {
     this.timer = setTimeout(() => void this.pulseNow(), this.opts.pulseSeconds * 1000);
   }
 
+  private measuredAt = 0;
+  private measuring = false;
+
+  /** The data dir's size for status (ship.dataDir), measured in the background at most every 30 s. */
+  private measureDataDir(): void {
+    if (this.measuring || Date.now() - this.measuredAt < 30_000) return;
+    this.measuring = true;
+    void treeBytes(this.opts.dataDir)
+      .then((bytes) => setKv(this.opts.db, 'ship.dataDirBytes', JSON.stringify({ bytes, at: new Date().toISOString() })))
+      .catch((e: unknown) => this.opts.log(`measuring the data dir failed: ${(e as Error).message}`))
+      .finally(() => {
+        this.measuring = false;
+        this.measuredAt = Date.now();
+      });
+  }
+
   private async pulse(): Promise<void> {
+    this.measureDataDir();
     for (const ctrl of this.ctrls.values()) {
       for (const slot of ctrl.serving?.slots ?? []) if (slot.instance) rotateIfLarge(slot.instance.logFile, this.logMax);
       if (ctrl.serving) rotateIfLarge(instanceLogFile(this.opts.dataDir, ctrl.name, ctrl.serving.release.config.id, 'cron'), this.logMax);
@@ -379,4 +414,11 @@ export class Agent {
 /** HTTPS_ONLY / STARPHLEET_HTTPS_ONLY: `true`, `1` or `yes`. */
 function httpsOnly(v: string | undefined): boolean {
   return v !== undefined && /^(true|1|yes)$/i.test(v.trim());
+}
+
+/** One more place of a process type (web.3 after web.1 and web.2), for an instance adopted before the scale is known. */
+function extraSlot(slots: Slot[], process: string): Slot {
+  const slot = newSlot(process, Math.max(0, ...slots.filter((s) => s.process === process).map((s) => s.index)) + 1);
+  slots.push(slot);
+  return slot;
 }

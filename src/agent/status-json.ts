@@ -10,7 +10,14 @@ import { formatProblem } from '../headquarters/format-problem.js';
 /** The status object of the design's contract (plus the HQ problems now in force). */
 export interface StatusJson {
   /** sandbox: how service code runs here (the bubblewrap sandbox, or why not). */
-  readonly ship: { readonly name: string; readonly version: string; readonly headquarters: { readonly url: string; readonly sha: string | null }; readonly sandbox: string };
+  readonly ship: {
+    readonly name: string;
+    readonly version: string;
+    readonly headquarters: { readonly url: string; readonly sha: string | null };
+    readonly sandbox: string;
+    /** Disk use of the data dir (releases, layers, caches, logs, state), measured every 30 s; null before the first. */
+    readonly dataDir: { readonly bytes: number; readonly at: string } | null;
+  };
   readonly services: readonly {
     readonly name: string;
     readonly mount: string;
@@ -54,7 +61,7 @@ export function statusJson(db: Db, name: string, hqUrl: string): StatusJson {
   const pins = listPins(db);
   const data = dataOrders(db);
   return {
-    ship: { name, version: VERSION, headquarters: { url: redactCredentials(hqUrl), sha: getKv(db, 'hq.sha') || null }, sandbox: getKv(db, 'ship.sandbox') ?? 'unknown' },
+    ship: { name, version: VERSION, headquarters: { url: redactCredentials(hqUrl), sha: getKv(db, 'hq.sha') || null }, sandbox: getKv(db, 'ship.sandbox') ?? 'unknown', dataDir: dataDirSize(db) },
     services: listServiceStatus(db).map((svc) => {
       const processes: Record<string, number> = {};
       for (const i of instances) if (i.service === svc.name && i.release === svc.release && i.state === 'serving') processes[i.process] = (processes[i.process] ?? 0) + 1;
@@ -64,4 +71,15 @@ export function statusJson(db: Db, name: string, hqUrl: string): StatusJson {
     problems: [...currentHqProblems(db).map(formatProblem), ...data.filter((d) => d.state === 'failed').map((d) => `${d.file}: data sync failed: ${d.message}`)],
     data,
   };
+}
+
+function dataDirSize(db: Db): { bytes: number; at: string } | null {
+  const raw = getKv(db, 'ship.dataDirBytes');
+  if (!raw) return null;
+  try {
+    const v = JSON.parse(raw) as { bytes?: unknown; at?: unknown };
+    return typeof v.bytes === 'number' && typeof v.at === 'string' ? { bytes: v.bytes, at: v.at } : null;
+  } catch {
+    return null;
+  }
 }

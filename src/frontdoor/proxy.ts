@@ -45,6 +45,12 @@ function rawStrings(raw: readonly Buffer[]): string[] {
 export function proxyRequest(req: IncomingMessage, res: ServerResponse, t: ProxyTarget, tracked: Tracked): void {
   let abort: ((e?: Error) => void) | null = null;
   tracked.close = () => {
+    // An event stream has no length: ending it (the last chunk) is its clean close; the client reconnects.
+    if (tracked.kind === 'stream' && res.headersSent) {
+      res.end();
+      abort?.(new Error('closed by the drain'));
+      return;
+    }
     // The client's connection first: a half-sent answer must not look complete, and no 502 follows the abort.
     res.destroy();
     abort?.(new Error('closed by the drain'));
@@ -112,7 +118,9 @@ export function proxyRequest(req: IncomingMessage, res: ServerResponse, t: Proxy
           send(1);
           return;
         }
-        if (res.destroyed) return;
+        if (res.destroyed || res.writableEnded) return;
+        // The instance went in the middle of an event stream: the stream ends, as the drain ends one.
+        if (answered && tracked.kind === 'stream' && res.headersSent) return void res.end();
         if (e.code === 'UND_ERR_HEADERS_TIMEOUT') fail(res, 504, `504 gateway timeout: the instance sent nothing for ${t.timeoutMs / 1000} s\n`);
         else if (answered) res.destroy();
         else fail(res, 502, `502 bad gateway: the instance failed before answering (${e.code ?? e.message})\n`);

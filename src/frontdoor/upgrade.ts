@@ -4,6 +4,10 @@ import { endToEnd, upstreamHeaders } from './headers.js';
 import type { Tracked } from './instance-pool.js';
 import type { ProxyTarget } from './proxy.js';
 import { dialOptions } from './upstream.js';
+import { WsFrames } from './ws-going-away.js';
+
+/** How long a client has to answer the data plane's close frame before its connection is dropped. */
+const GOING_AWAY_MS = 5000;
 
 /** A raw HTTP/1.1 answer on a socket that left the HTTP server (upgrade requests have no ServerResponse). */
 export function rawAnswer(socket: Duplex, status: number, reason: string, body: string, headers: Record<string, string> = {}): void {
@@ -30,13 +34,27 @@ export function proxyUpgrade(req: IncomingMessage, socket: Duplex, clientHead: B
   const { backend } = t;
   let upSocket: Duplex | null = null;
   let finished = false;
-  tracked.close = () => finish();
+  /** A WebSocket's instance-to-client side, frame by frame: it can end with a close frame (1001) instead of a reset. */
+  let frames: WsFrames | null = null;
+  tracked.close = () => goAway();
   function finish(): void {
     if (finished) return;
     finished = true;
     tracked.done();
     socket.destroy();
     upSocket?.destroy();
+  }
+  /** Drain timeout: the client gets 1001 between two frames, then a few seconds to answer it before the reset. */
+  function goAway(): void {
+    if (!frames || finished) return finish();
+    frames.goAway();
+    setTimeout(finish, GOING_AWAY_MS).unref();
+  }
+  /** The instance ended: a WebSocket's client still gets a close frame (after the frame in flight), not a reset. */
+  function instanceGone(): void {
+    if (!frames || finished) return finish();
+    frames.end();
+    setTimeout(finish, GOING_AWAY_MS).unref();
   }
   socket.once('close', finish);
   socket.on('error', finish);
@@ -58,9 +76,12 @@ export function proxyUpgrade(req: IncomingMessage, socket: Duplex, clientHead: B
     socket.write(head(upRes, upRes.rawHeaders));
     if (upHead.length > 0) socket.write(upHead);
     if (clientHead.length > 0) s.write(clientHead);
-    s.on('error', finish);
-    s.once('close', finish);
-    s.pipe(socket);
+    s.on('error', instanceGone);
+    s.once('close', instanceGone);
+    if ((upRes.headers.upgrade ?? '').toLowerCase() === 'websocket') {
+      const f = (frames = new WsFrames());
+      s.pipe(f).pipe(socket);
+    } else s.pipe(socket);
     socket.pipe(s);
   });
   up.once('response', (upRes) => {

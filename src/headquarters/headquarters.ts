@@ -87,7 +87,8 @@ export class Headquarters {
       return this.running;
     }
     if (this.timer) clearTimeout(this.timer);
-    this.running = this.check().finally(() => {
+    // A check that throws (the state db on a full disk) is logged and tried again next pulse, never the ship's end.
+    this.running = this.check().catch((e: unknown) => this.opts.log(`hq check failed: ${(e as Error).message}`)).finally(() => {
       this.running = null;
       if (this.stopped) return;
       if (this.again) {

@@ -213,4 +213,17 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 9,
+    name: 'deploy backoff kept across ref lookup failures and ship restarts (#17)',
+    sql: `
+      CREATE TABLE deploy_backoff (
+        service TEXT PRIMARY KEY,
+        inputs TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        retry_at INTEGER NOT NULL,
+        reason TEXT NOT NULL
+      );
+    `,
+  },
 ];

@@ -1,5 +1,6 @@
 import type { Service } from '../../headquarters/types.js';
 import { upsertServiceStatus, type ServiceState } from '../../state/services.js';
+import { clearBackoff, loadBackoff, saveBackoff } from '../../state/backoff.js';
 import type { AgentContext } from '../context.js';
 import type { Instance } from '../runtime/instances.js';
 import type { Release } from '../types.js';
@@ -56,6 +57,9 @@ export class ServiceController {
   deploying: Promise<boolean> | null = null;
   abort: AbortController | null = null;
   removed = false;
+  /** Why the ref could not be resolved at the last pulse (null when it was): apart from `failure`, which it never resets. */
+  lookupProblem: string | null = null;
+  private backoffLoaded = false;
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -63,6 +67,35 @@ export class ServiceController {
     public mount: string,
     public published: boolean,
   ) {}
+
+  /** A failed deploy's backoff, in memory and in the db (a restarted ship keeps it); a db that cannot take it is logged. */
+  setFailure(ctx: AgentContext, f: Failure): void {
+    this.failure = f;
+    this.backoffLoaded = true;
+    try {
+      saveBackoff(ctx.db, this.name, f);
+    } catch (e) {
+      ctx.log(`${this.name}: recording the backoff failed: ${(e as Error).message}`);
+    }
+  }
+
+  clearFailure(ctx: AgentContext): void {
+    this.failure = null;
+    this.backoffLoaded = true;
+    try {
+      clearBackoff(ctx.db, this.name);
+    } catch (e) {
+      ctx.log(`${this.name}: clearing the backoff record failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** Once per controller: the backoff an earlier ship process recorded (a known-bad commit waits for it). */
+  loadFailure(ctx: AgentContext): void {
+    if (this.backoffLoaded) return;
+    this.backoffLoaded = true;
+    if (this.failure) return;
+    this.failure = loadBackoff(ctx.db, this.name);
+  }
 
   /** Cancels every pending crash restart (stop, removal, a switch to another release). */
   clearRestarts(): void {
@@ -95,6 +128,15 @@ export class ServiceController {
     this.last = { state, message, sha };
     if (this.doorProblem) message = message ? `${message}; ${this.doorProblem}` : this.doorProblem;
     const release = this.serving?.release.config ?? null;
+    // A status that cannot be written (a full disk) is logged, never thrown: what runs must not depend on it.
+    try {
+      this.writeStatus(ctx, state, message, sha, release);
+    } catch (e) {
+      ctx.log(`${this.name}: writing its status (${state}${message ? `: ${message}` : ''}) failed: ${(e as Error).message}`);
+    }
+  }
+
+  private writeStatus(ctx: AgentContext, state: ServiceState, message: string, sha: string | null | undefined, release: Serving['release']['config'] | null): void {
     upsertServiceStatus(ctx.db, {
       name: this.name,
       mount: this.mount,

@@ -56,7 +56,7 @@ async function fallBack(ctx: AgentContext, ctrl: ServiceController, why: string,
   const bad = serving.release.config;
   if (serving.inputs) {
     const attempts = (ctrl.failure?.inputs === serving.inputs ? ctrl.failure.attempts : 0) + 1;
-    ctrl.failure = { inputs: serving.inputs, attempts, retryAt: Date.now() + backoffMs(attempts, ctx.limits.retryBaseMs, ctx.limits.retryMaxMs), reason: why };
+    ctrl.setFailure(ctx, { inputs: serving.inputs, attempts, retryAt: Date.now() + backoffMs(attempts, ctx.limits.retryBaseMs, ctx.limits.retryMaxMs), reason: why });
   }
   const older = (await ctx.build.listReleases(ctx.dataDir, ctrl.name).catch(() => [])).filter((r) => r.config.id !== bad.id && r.config.createdAt <= bad.createdAt).reverse();
   await ctrl.serial(async () => {

@@ -36,11 +36,21 @@ function finished(ctx: AgentContext, service: string, sha: string, record: numbe
   ctx.emit({ kind: 'deploy-finished', service, sha, result, release, reason, seconds: (Date.now() - t0) / 1000 });
 }
 
-function failed(ctx: AgentContext, ctrl: ServiceController, sha: string, inputs: string, reason: string, record: number, release?: string): false {
+/** A full disk says so in words, with where to make room, next to the system's own error. */
+function diskHint(ctx: AgentContext, reason: string): string {
+  return /ENOSPC|No space left on device|SQLITE_FULL|database or disk is full/.test(reason) ? `${reason} (the disk of the data dir ${ctx.dataDir} is full: free space there)` : reason;
+}
+
+function failed(ctx: AgentContext, ctrl: ServiceController, sha: string, inputs: string, why: string, record: number, release?: string): false {
+  const reason = diskHint(ctx, why);
   const attempts = ctrl.failure?.inputs === inputs ? ctrl.failure.attempts + 1 : 1;
   const wait = backoffMs(attempts, ctx.limits.retryBaseMs, ctx.limits.retryMaxMs);
-  ctrl.failure = { inputs, attempts, retryAt: Date.now() + wait, reason };
-  finishDeployRecord(ctx.db, record, { result: 'failed', reason, ...(release !== undefined ? { release } : {}) });
+  ctrl.setFailure(ctx, { inputs, attempts, retryAt: Date.now() + wait, reason });
+  try {
+    finishDeployRecord(ctx.db, record, { result: 'failed', reason, ...(release !== undefined ? { release } : {}) });
+  } catch (e) {
+    ctx.log(`${ctrl.name}: recording the failed deploy failed: ${(e as Error).message}`);
+  }
   const serving = ctrl.serving?.release.config;
   const keeps = serving ? `; release ${serving.id} (${serving.sha.slice(0, 7)}) keeps serving` : '';
   const message = `deploy of ${sha.slice(0, 7)} failed: ${reason}${keeps}; retry in ${Math.round(wait / 1000)} s`;
@@ -151,8 +161,13 @@ export async function deploy(ctx: AgentContext, ctrl: ServiceController, service
       await Promise.all(slots.map((s) => s.instance?.stop(ctx.limits.stopGraceMs)));
       return cancelled(ctx, ctrl.name, sha, record);
     }
-    ctrl.failure = null;
-    await switchTo(ctx, ctrl, release, slots, inputs);
+    ctrl.clearFailure(ctx);
+    try {
+      await switchTo(ctx, ctrl, release, slots, inputs);
+    } catch (e) {
+      // It serves (the route moved, the old instances stopped); only its recording failed, which switchTo logged.
+      ctrl.status(ctx, 'serving', `release ${id} serves, but recording the switch failed: ${(e as Error).message}`);
+    }
     finishDeployRecord(ctx.db, record, { result: 'serving', release: id });
     finished(ctx, ctrl.name, sha, record, 'serving', id, '');
     return true;

@@ -6,11 +6,13 @@ import { deleteServiceStatus } from '../../state/services.js';
 import type { AgentContext } from '../context.js';
 import { allRunning, type ServiceController } from './controller.js';
 import { clearPin, getPin } from '../../state/deploys.js';
+import { clearBackoff } from '../../state/backoff.js';
 import { deploy, inputsDigest } from './deploy.js';
 import { killRecorded } from '../runtime/instances.js';
 import type { Semaphore } from './semaphore.js';
 import { retire } from './switch.js';
 import { baseScriptHash } from '../build/bases/base-paths.js';
+import { backoffMs } from '../limits.js';
 
 /** Starts a deploy in the background (bounded across services by the semaphore); at most one per service. */
 export function startDeploy(ctx: AgentContext, sem: Semaphore, ctrl: ServiceController, service: Service, sha: string, hqEnv: Readonly<Record<string, string>>, inputs: string, trigger?: string): Promise<boolean> {
@@ -20,6 +22,9 @@ export function startDeploy(ctx: AgentContext, sem: Semaphore, ctrl: ServiceCont
     .run(() => (abort.signal.aborted ? Promise.resolve(false) : deploy(ctx, ctrl, service, sha, hqEnv, inputs, abort.signal, trigger)))
     .catch((e: unknown) => {
       ctx.log(`${ctrl.name}: deploy crashed: ${(e as Error).stack ?? String(e)}`);
+      // Backoff as for a failed deploy (a full disk fails before anything is recorded): no retry every pulse.
+      const attempts = ctrl.failure?.inputs === inputs ? ctrl.failure.attempts + 1 : 1;
+      ctrl.setFailure(ctx, { inputs, attempts, retryAt: Date.now() + backoffMs(attempts, ctx.limits.retryBaseMs, ctx.limits.retryMaxMs), reason: `deploy crashed: ${(e as Error).message}` });
       ctrl.status(ctx, 'failed', `deploy crashed: ${(e as Error).message}`);
       return false;
     })
@@ -40,15 +45,23 @@ export function startDeploy(ctx: AgentContext, sem: Semaphore, ctrl: ServiceCont
 export async function reconcileService(ctx: AgentContext, sem: Semaphore, ctrl: ServiceController, service: Service, hqEnv: Readonly<Record<string, string>>): Promise<void> {
   ctrl.desired = service;
   if (ctrl.deploying) return;
+  ctrl.loadFailure(ctx);
   let sha: string;
   try {
     sha = await ctx.build.resolveRef(service.orders.giturl, service.orders.ref, ctx.access, ctx.dataDir);
   } catch (e) {
+    // A network blip: said in status and log, but the record of a failed deploy (and its backoff) stays as it was.
     const message = `cannot resolve ${service.orders.giturl}${service.orders.ref ? `#${service.orders.ref}` : ''}: ${(e as Error).message}`;
-    if (ctrl.failure?.reason !== message) ctx.log(`${ctrl.name}: ${message}`);
-    ctrl.failure = { inputs: '', attempts: 0, retryAt: 0, reason: message };
+    if (ctrl.lookupProblem !== message) ctx.log(`${ctrl.name}: ${message}`);
+    ctrl.lookupProblem = message;
     ctrl.status(ctx, allRunning(ctrl.serving) ? 'serving' : 'failed', message);
     return;
+  }
+  if (ctrl.lookupProblem !== null) {
+    // The ref resolves again: clear the message it left (a failed deploy's own message comes back).
+    ctrl.lookupProblem = null;
+    if (ctrl.failure) ctrl.status(ctx, 'failed', ctrl.failure.reason);
+    else ctrl.status(ctx, allRunning(ctrl.serving) ? 'serving' : 'starting');
   }
   if (ctrl.deploying || ctrl.removed) return;
   const pin = getPin(ctx.db, ctrl.name);
@@ -61,14 +74,7 @@ export async function reconcileService(ctx: AgentContext, sem: Semaphore, ctrl: 
     return;
   }
   const inputs = inputsDigest(service, sha, hqEnv, baseScriptHash(join(ctx.dataDir, 'hq'), service.orders.env.STARPHLEET_BASE));
-  if (ctrl.serving?.inputs === inputs) {
-    if (ctrl.failure?.inputs === '') {
-      // The ref resolves again: clear the message it left.
-      ctrl.failure = null;
-      ctrl.status(ctx, allRunning(ctrl.serving) ? 'serving' : 'starting');
-    }
-    return;
-  }
+  if (ctrl.serving?.inputs === inputs) return;
   if (ctrl.failure?.inputs === inputs && Date.now() < ctrl.failure.retryAt) return;
   // Canary ships (HQ canary) go first: the others keep what serves until ships/<canary> reports the sha healthy.
   const held = ctrl.serving ? canaryHold(join(ctx.dataDir, 'hq'), ctx.shipName, ctrl.name, sha, hqEnv) : null;
@@ -100,6 +106,7 @@ export async function removeController(ctx: AgentContext, ctrl: ServiceControlle
       ctx.log(`${ctrl.name}: removing its releases failed: ${(e as Error).message}`);
     }
     deleteAgentService(ctx.db, ctrl.name);
+    clearBackoff(ctx.db, ctrl.name);
     deleteServiceStatus(ctx.db, ctrl.name);
   });
   ctx.log(`${ctrl.name}: removed`);

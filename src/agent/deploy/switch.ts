@@ -13,7 +13,12 @@ import type { Release } from '../types.js';
  * after the grace period.
  */
 export async function retire(ctx: AgentContext, instance: Instance, why: string): Promise<void> {
-  instance.setState('draining');
+  try {
+    instance.setState('draining');
+  } catch (e) {
+    // Its record stays 'serving' (a full disk...): the instance is stopped all the same.
+    ctx.log(`${instance.record.service}: instance ${instance.id}: recording its drain failed: ${(e as Error).message}`);
+  }
   // The data plane closes its idle kept-alive connections to the instance (they never hold a drain), then waits for
   // requests, event streams and WebSockets; long-lived ones left at the timeout are closed, before the process is.
   let left = '';
@@ -60,11 +65,24 @@ export async function switchTo(ctx: AgentContext, ctrl: ServiceController, relea
   ctrl.serving = { release, slots, inputs };
   for (const i of fresh) ctx.watch(ctrl, i);
   ctx.publishRoutes();
-  await ctx.build.markServing(ctx.dataDir, ctrl.name, release.config.id);
-  saveAgentService(ctx.db, { name: ctrl.name, mount: ctrl.mount, published: ctrl.published, release: release.config.id, inputs });
-  ctrl.status(ctx, 'serving');
+  // The route moved: whatever recording it fails on (a full disk, a locked db), the old instances are retired, or
+  // they would run on unrouted and unknown to every later switch. The recording's failure is said, then rethrown.
+  let recorded: Error | null = null;
+  try {
+    await ctx.build.markServing(ctx.dataDir, ctrl.name, release.config.id);
+    saveAgentService(ctx.db, { name: ctrl.name, mount: ctrl.mount, published: ctrl.published, release: release.config.id, inputs });
+  } catch (e) {
+    recorded = e as Error;
+    ctx.log(`${ctrl.name}: release ${release.config.id} serves, but recording it failed: ${recorded.message}`);
+  }
+  try {
+    ctrl.status(ctx, 'serving', recorded ? `serves, but recording the switch failed: ${recorded.message}` : '');
+  } catch (e) {
+    ctx.log(`${ctrl.name}: writing its status failed: ${(e as Error).message}`);
+  }
   ctx.log(`${ctrl.name}: release ${release.config.id} (${release.config.sha.slice(0, 7)}) serves (${describeFormation(slots)})`);
   await Promise.all(old.filter((i) => !fresh.has(i)).map((i) => retire(ctx, i, `replaced by release ${release.config.id}`)));
+  if (recorded) throw recorded;
   try {
     await ctx.build.pruneReleases(ctx.dataDir, ctrl.name, ctx.limits.keepReleases);
   } catch (e) {

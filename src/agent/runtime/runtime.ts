@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { processStartTime, type ProcIdentity } from './proc.js';
 import { bwrapRuntime } from './runtime-bwrap.js';
 import { processRuntime } from './runtime-process.js';
+import { INSTANCE_MARK, instanceMark } from './strays.js';
 import { RuntimeError, type InstanceSpec, type Runtime } from './runtime-types.js';
 import { describeHost, probeSandbox } from '../sandbox/sandbox.js';
 import { sandboxUser } from '../sandbox/user.js';
@@ -90,7 +91,8 @@ export function spawnInstance(runtime: Runtime, spec: InstanceSpec): Spawned {
   const { file, args, env, cwd } = runtime.launch(spec, instanceScript(spec.command ?? spec.release.config.command), instanceEnv(spec));
   const fd = openSync(spec.logFile, 'a');
   try {
-    const child = spawn(file, args, { cwd, env, detached: true, stdio: ['ignore', fd, fd] });
+    const marked = { ...env, [INSTANCE_MARK]: instanceMark(runtime.kind, spec.id, spec.dataDir) };
+    const child = spawn(file, args, { cwd, env: marked, detached: true, stdio: ['ignore', fd, fd] });
     const pid = child.pid;
     if (pid === undefined) throw new RuntimeError(`could not start ${file} for release ${spec.release.config.id}`);
     child.unref();
