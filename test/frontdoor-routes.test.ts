@@ -133,6 +133,17 @@ for (const plane of PLANES) {
       assert.equal((await get(dp.client.port, '/x')).status, 502);
     });
 
+    test('an instance gone (killed) is not a 502 for a GET while the route has another: it goes to the other', async () => {
+      const dead = await backendServer('dead');
+      await new Promise<void>((r) => dead.server.close(() => r()));
+      const live = { id: 'one', upstream: one.upstream };
+      const gone = { id: 'dead', upstream: dead.upstream };
+      await dp.client.setTable({ routes: [{ mount: '/', service: 'root', instance: gone, instances: [gone, live], hosts: [], auth: null }] });
+      const answers = await Promise.all(Array.from({ length: 20 }, () => get(dp.client.port, '/twin')));
+      assert.deepEqual(answers.map((a) => a.status), Array(20).fill(200));
+      for (const a of answers) assert.equal(JSON.parse(a.body).name, 'one');
+    });
+
     test('a table swap sends new requests to the new instance while the old one finishes; the drain waits for it', async () => {
       const port = dp.client.port;
       await dp.client.setTable({ routes: [route('/', 'root', 'one', one.upstream)] });

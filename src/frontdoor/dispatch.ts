@@ -4,7 +4,7 @@ import type { AuthVerdict } from './auth.js';
 import type { Tracked } from './instance-pool.js';
 import type { FrontDoorLimits } from './limits.js';
 import { proxyRequest } from './proxy.js';
-import { pickBackend, type Route } from './routes.js';
+import { pickBackend, pickOther, type Route } from './routes.js';
 import { proxyUpgrade, rawAnswer } from './upgrade.js';
 import { requestStats } from './request-stats.js';
 
@@ -46,7 +46,7 @@ export function serveRoute(req: IncomingMessage, res: ServerResponse, route: Rou
   const backend = pickBackend(route);
   if (backend === null) return plain(res, 503, `503 service ${route.service} has no healthy instance\n`, { 'retry-after': '5' });
   const tracked: Tracked = backend.track('request', () => res.destroy());
-  const go = (): void => proxyRequest(req, res, { backend, path, mount, timeoutMs: limits.upstreamTimeoutMs }, tracked);
+  const go = (): void => proxyRequest(req, res, { backend, path, mount, timeoutMs: limits.upstreamTimeoutMs, another: (not) => pickOther(route, not) }, tracked);
   if (!route.guard) return go();
   res.once('close', () => tracked.done());
   void admit(req, route).then((v) => {

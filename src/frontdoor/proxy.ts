@@ -11,7 +11,15 @@ export interface ProxyTarget {
   readonly mount: string;
   /** An instance silent this long before its answer's head: 504. */
   readonly timeoutMs: number;
+  /** Another instance of the route than the one given, if it has one (a retry goes there: nginx's proxy_next_upstream). */
+  readonly another?: (not: InstancePool) => InstancePool | null;
 }
+
+/**
+ * Errors before any answer after which a bodiless GET/HEAD is sent again: a kept-alive connection the instance closed
+ * as it was picked, or an instance gone (killed, crashed) — then to another instance of the route when there is one.
+ */
+const RETRY_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'ECONNREFUSED', 'ENOENT', 'EPIPE']);
 
 /** Answers up to this size are collected and sent in one write (head and body) instead of streamed. */
 const SMALL_BODY = 64 * 1024;
@@ -44,9 +52,11 @@ function rawStrings(raw: readonly Buffer[]): string[] {
  */
 export function proxyRequest(req: IncomingMessage, res: ServerResponse, t: ProxyTarget, tracked: Tracked): void {
   let abort: ((e?: Error) => void) | null = null;
+  let backend = t.backend;
+  let current = tracked;
   tracked.close = () => {
     // An event stream has no length: ending it (the last chunk) is its clean close; the client reconnects.
-    if (tracked.kind === 'stream' && res.headersSent) {
+    if (current.kind === 'stream' && res.headersSent) {
       res.end();
       abort?.(new Error('closed by the drain'));
       return;
@@ -56,7 +66,7 @@ export function proxyRequest(req: IncomingMessage, res: ServerResponse, t: Proxy
     abort?.(new Error('closed by the drain'));
   };
   res.once('close', () => {
-    tracked.done();
+    current.done();
     if (!res.writableFinished) abort?.(new Error('the client went away'));
   });
   const headers = upstreamHeaders(req, t.mount);
@@ -88,7 +98,7 @@ export function proxyRequest(req: IncomingMessage, res: ServerResponse, t: Proxy
         }
         if (stream) {
           // Server-sent events are meant to stay open and quiet: they are drained like WebSockets, not timed out.
-          tracked.kind = 'stream';
+          current.kind = 'stream';
           req.socket.setTimeout(0);
         }
         if (!stream && length <= SMALL_BODY) {
@@ -114,20 +124,28 @@ export function proxyRequest(req: IncomingMessage, res: ServerResponse, t: Proxy
         } else res.end();
       },
       onError(e: Error & { code?: string }) {
-        if (!answered && attempt === 0 && retryable && !res.destroyed && (e.code === 'UND_ERR_SOCKET' || e.code === 'ECONNRESET')) {
+        if (!answered && attempt === 0 && retryable && !res.destroyed && RETRY_CODES.has(e.code ?? '')) {
+          const other = t.another?.(backend) ?? null;
+          if (other) {
+            // Counted on the instance it now waits for, so that one's drain waits for it and the failed one's does not.
+            const next = other.track(current.kind, current.close);
+            current.done();
+            current = next;
+            backend = other;
+          }
           send(1);
           return;
         }
         if (res.destroyed || res.writableEnded) return;
         // The instance went in the middle of an event stream: the stream ends, as the drain ends one.
-        if (answered && tracked.kind === 'stream' && res.headersSent) return void res.end();
+        if (answered && current.kind === 'stream' && res.headersSent) return void res.end();
         if (e.code === 'UND_ERR_HEADERS_TIMEOUT') fail(res, 504, `504 gateway timeout: the instance sent nothing for ${t.timeoutMs / 1000} s\n`);
         else if (answered) res.destroy();
         else fail(res, 502, `502 bad gateway: the instance failed before answering (${e.code ?? e.message})\n`);
       },
     };
     try {
-      t.backend.dispatcher.dispatch(
+      backend.dispatcher.dispatch(
         {
           path: t.path,
           method: req.method ?? 'GET',

@@ -35,6 +35,13 @@ export function pickBackend(route: Route): InstancePool | null {
   return best;
 }
 
+/** Another instance of the route than `not` (the fewest open), for a request `not` failed before answering. */
+export function pickOther(route: Route, not: InstancePool): InstancePool | null {
+  let best: InstancePool | null = null;
+  for (const p of route.backends ?? []) if (p !== not && (best === null || p.inflight < best.inflight)) best = p;
+  return best;
+}
+
 export type Match =
   | { readonly kind: 'route'; readonly route: Route; readonly path: string; readonly mount: string }
   | { readonly kind: 'redirect'; readonly location: string }
