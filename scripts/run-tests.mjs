@@ -53,7 +53,9 @@ mkdirSync(tsxCache, { recursive: true, mode: 0o700 });
 symlinkSync(tsxCache, join(runTmp, `tsx-${process.getuid?.() ?? 0}`));
 // Three files at a time on CI's 2 cores: most of a test's time is waiting on ships, builds and clients (a full run used
 // about 40 CPU-minutes in 26 wall-minutes at 2), and every test waits generously, never on a timer.
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=3', ...files], { stdio: 'inherit', env: { ...process.env, TMPDIR: runTmp } });
+// --test-force-exit: a file whose tests are done exits even if a leaked client or timer would keep it alive (a load
+// left running by a failed test once held a CI run until it was killed); processes it started are still caught below.
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-force-exit', '--test-concurrency=3', ...files], { stdio: 'inherit', env: { ...process.env, TMPDIR: runTmp } });
 // Ctrl-C or a kill of the run: the tests get it too (same group, or passed on here), and the checks below still run.
 for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => child.kill(s));
 let code = await new Promise((resolve) => child.on('exit', (c, signal) => resolve(c ?? 1)));

@@ -37,15 +37,20 @@ for (const plane of PLANES) {
       assert.equal(before?.kind, plane);
 
       const load = await continuousLoad(port, '/app/', '/app/ws');
-      await sleep(1000);
-      await ship.kill();
-      // Nothing of the ship runs now: HTTP is the data plane's alone.
-      await sleep(1500);
-      ship = await startShip({ headquarters: hq, dataDir, args, sshPort: ship.sshPort, httpPort: port });
-      await ship.waitForLog(/data plane: adopted pid (\d+)/, 60_000);
-      await ship.waitForLog(/app: adopted /, 60_000);
-      await sleep(2000);
-      const seen = await load.stop();
+      // Stopped whatever happens: a load left running keeps this file's process alive for ever.
+      let seen: Awaited<ReturnType<typeof load.stop>>;
+      try {
+        await sleep(1000);
+        await ship.kill();
+        // Nothing of the ship runs now: HTTP is the data plane's alone.
+        await sleep(1500);
+        ship = await startShip({ headquarters: hq, dataDir, args, sshPort: ship.sshPort, httpPort: port });
+        await ship.waitForLog(/data plane: adopted pid (\d+)/, 60_000);
+        await ship.waitForLog(/app: adopted /, 60_000);
+        await sleep(2000);
+      } finally {
+        seen = await load.stop();
+      }
       t.diagnostic(`${seen.ok} requests, ${seen.wsEchoes} WebSocket echoes across the kill -9 and restart`);
       assert.deepEqual(seen.failures, [], `${seen.ok} requests ok`);
       assert.ok(seen.ok > 50, `only ${seen.ok} requests went through`);

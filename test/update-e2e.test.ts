@@ -162,29 +162,35 @@ describe('ssh update@ship', { timeout: 900_000 }, () => {
     const pids = servingPids();
     const oldShip = ship.child.pid as number;
     const load = clients(ship.httpPort);
+    // Stopped whatever happens: clients left running keep this file's process alive for ever.
+    let seen: Awaited<ReturnType<typeof load.stop>>;
     const since = ship.output().length;
-    const first = update();
-    // The second one starts while the first is surely running (its session is logged), in either order of arrival.
-    await waitFor(() => /ssh update .*: update/.test(ship.output().slice(since)), 'the first update to start', 30_000);
-    const second = update(['update']);
-    const results = await Promise.all([first, second]);
-    const refused = results.filter((r) => r.code !== 0);
-    const done = results.filter((r) => r.code === 0);
-    const show = results.map((r) => `exit ${r.code}\n${r.stdout.toString()}${r.stderr}`).join('\n---\n');
-    assert.equal(refused.length, 1, show);
-    assert.match(refused[0]?.stderr ?? '', /an update is already in progress/);
-    assert.equal(done.length, 1, show);
-    const lines = (done[0]?.stdout.toString() ?? '').trim().split('\n');
-    assert.match(lines.at(-1) ?? '', new RegExp(`^updated 0\\.1\\.0( @ [0-9a-f]{7})? -> 0\\.1\\.1 @ ${sha.slice(0, 7)}$`), show);
+    let newShip = 0;
+    try {
+      const first = update();
+      // The second one starts while the first is surely running (its session is logged), in either order of arrival.
+      await waitFor(() => /ssh update .*: update/.test(ship.output().slice(since)), 'the first update to start', 30_000);
+      const second = update(['update']);
+      const results = await Promise.all([first, second]);
+      const refused = results.filter((r) => r.code !== 0);
+      const done = results.filter((r) => r.code === 0);
+      const show = results.map((r) => `exit ${r.code}\n${r.stdout.toString()}${r.stderr}`).join('\n---\n');
+      assert.equal(refused.length, 1, show);
+      assert.match(refused[0]?.stderr ?? '', /an update is already in progress/);
+      assert.equal(done.length, 1, show);
+      const lines = (done[0]?.stdout.toString() ?? '').trim().split('\n');
+      assert.match(lines.at(-1) ?? '', new RegExp(`^updated 0\\.1\\.0( @ [0-9a-f]{7})? -> 0\\.1\\.1 @ ${sha.slice(0, 7)}$`), show);
 
-    // The old process finishes and exits; the new one holds the data dir; the client keeps going meanwhile.
-    await waitFor(() => ship.child.exitCode !== null, () => `the old ship to exit\n${ship.output().slice(-3000)}`, 60_000);
-    assert.equal(ship.child.exitCode, 0);
-    const newShip = shipPid();
-    assert.notEqual(newShip, oldShip);
-    assert.ok(alive(newShip));
-    await new Promise((r) => setTimeout(r, 1000));
-    const seen = await load.stop();
+      // The old process finishes and exits; the new one holds the data dir; the client keeps going meanwhile.
+      await waitFor(() => ship.child.exitCode !== null, () => `the old ship to exit\n${ship.output().slice(-3000)}`, 60_000);
+      assert.equal(ship.child.exitCode, 0);
+      newShip = shipPid();
+      assert.notEqual(newShip, oldShip);
+      assert.ok(alive(newShip));
+      await new Promise((r) => setTimeout(r, 1000));
+    } finally {
+      seen = await load.stop();
+    }
     assert.deepEqual(seen.failures, [], `${seen.ok} requests ok`);
     assert.ok(seen.ok > 20, `only ${seen.ok} requests went through`);
     t.diagnostic(`${seen.ok} requests through the front door during the update, none failed`);
