@@ -55,12 +55,16 @@ export async function continuousLoad(port: number, path: string, wsPath: string,
       else ok++;
     }
   };
-  const loops = [...Array.from({ length: o.keepAlive ?? 2 }, () => loop(agent)()), ...Array.from({ length: o.fresh ?? 2 }, () => loop(false)())];
+  // The WebSocket first: if it cannot open, no HTTP loop is left running (it would keep the test's process alive).
   const ws = new WebSocket(`ws://127.0.0.1:${port}${wsPath}`);
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
-    ws.once('error', reject);
+    ws.once('error', (e) => {
+      agent.destroy();
+      reject(new Error(`the load's WebSocket to ${wsPath} did not open: ${e.message}`));
+    });
   });
+  const loops = [...Array.from({ length: o.keepAlive ?? 2 }, () => loop(agent)()), ...Array.from({ length: o.fresh ?? 2 }, () => loop(false)())];
   let wsOpen = true;
   let echoes = 0;
   ws.on('message', () => echoes++);
