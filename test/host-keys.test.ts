@@ -38,6 +38,8 @@ describe('ssh host keys', () => {
       const ship = await startShip({ headquarters: hq, dataDir: data });
       try {
         await ship.waitForLog(/ssh listening on/);
+        // Up to its data plane, so the stop below has a plane to stop rather than one still starting.
+        await ship.waitForLog(/data plane: (started|adopted) pid/);
         const fps = [...ship.output().matchAll(/ssh host key \S+ (SHA256:\S+)/g)].map((m) => m[1] as string).sort();
         return { logged: fps, seen: scannedFingerprints(ship.sshPort) };
       } finally {

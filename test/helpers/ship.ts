@@ -1,10 +1,27 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { stopDataPlane } from '../../src/frontdoor/plane-process.js';
 import { waitFor } from './wait.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Data plane processes started for this data dir (`plane-main ... --data DIR`), recorded or not. */
+function planeProcessesOf(dataDir: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+      const i = argv.indexOf('--data');
+      if (argv.some((a) => /plane-main\.(ts|js)$/.test(a)) && i >= 0 && argv[i + 1] === dataDir) out.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
 
 /** A port that was free a moment ago (bind :0, read, close). */
 export function freePort(): Promise<number> {
@@ -88,6 +105,14 @@ export async function startShip(o: StartShipOptions): Promise<ShipProcess> {
       }
       // The data plane outlives the ship by design: a test ends it itself.
       await stopDataPlane(o.dataDir);
+      // One the ship spawned just as it was stopped has no record yet: found by its command line instead.
+      for (const pid of planeProcessesOf(o.dataDir)) {
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          // gone meanwhile
+        }
+      }
       return code;
     },
     async kill() {
