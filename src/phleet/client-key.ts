@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { generateUsableKeyPair } from '../util/ssh-keypair.js';
@@ -17,9 +17,11 @@ export interface ClientKey {
 export function loadClientKey(dataDir: string, shipName: string): ClientKey {
   const path = join(dataDir, 'ship_client_key');
   if (!existsSync(path)) {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const pair = generateUsableKeyPair('ed25519', { comment: `starphleet ship ${shipName}` });
-    writeFileSync(`${path}.tmp`, pair.private, { mode: 0o600 });
-    renameSync(`${path}.tmp`, path);
+    // Per process: the registry and phleet may both make it at a ship's first start.
+    writeFileSync(`${path}.tmp-${process.pid}`, pair.private, { mode: 0o600 });
+    renameSync(`${path}.tmp-${process.pid}`, path);
     writeFileSync(`${path}.pub`, `${pair.public}\n`, { mode: 0o644 });
   }
   chmodSync(path, 0o600);
