@@ -1,12 +1,21 @@
 #!/usr/bin/env node
-// Runs every test/**/*.test.ts with node's test runner (tsx for TypeScript). Node 20's --test takes no globs, so the
-// files are listed here. Arguments narrow the run: `npm test -- ssh` runs the files whose path contains "ssh".
+// Runs every test/**/*.test.ts with node's test runner (tsx for TypeScript), three files at a time, each in its own
+// `node --test` process. Arguments narrow the run: `npm test -- ssh` runs the files whose path contains "ssh";
+// `--record` (on a full run) writes each file's wall time to test/durations.json.
+// Files start longest first (by test/durations.json; a file not in it counts as long), so that the last minutes of a
+// run are not one long file alone on an idle machine. A file's output is printed whole when it ends, then a summary.
 // The run gets its own TMPDIR; whatever the tests leave in it (files, or processes still using it) fails the run,
 // named, and is then removed: the suite leaves nothing in /tmp and nothing running.
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+const CONCURRENCY = Number(process.env.TEST_CONCURRENCY ?? 3);
+// A file still running after this long is hung (the slowest take about 5 minutes on CI's 2 cores): it is killed and
+// fails, and the rest of the run goes on.
+const FILE_TIMEOUT_MS = Number(process.env.TEST_FILE_TIMEOUT_S ?? 1200) * 1000;
+const DURATIONS = 'test/durations.json';
 
 function find(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -37,12 +46,17 @@ function processesIn(dir) {
   return out;
 }
 
-const filters = process.argv.slice(2);
-const files = find('test').filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
+const record = process.argv.includes('--record');
+const filters = process.argv.slice(2).filter((a) => a !== '--record');
+const files = find('test').filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
 if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(1);
 }
+const known = existsSync(DURATIONS) ? JSON.parse(readFileSync(DURATIONS, 'utf8')) : {};
+const expected = (f) => known[f] ?? Number.MAX_SAFE_INTEGER;
+files.sort((a, b) => expected(b) - expected(a) || a.localeCompare(b));
+
 const runTmp = mkdtempSync(join(tmpdir(), 'starphleet-tests-'));
 // Passable by the sandbox user, like test/helpers/tmp.ts's dirs: ships' data dirs live below it.
 chmodSync(runTmp, 0o711);
@@ -51,14 +65,77 @@ chmodSync(runTmp, 0o711);
 const tsxCache = join(tmpdir(), `tsx-${process.getuid?.() ?? 0}`);
 mkdirSync(tsxCache, { recursive: true, mode: 0o700 });
 symlinkSync(tsxCache, join(runTmp, `tsx-${process.getuid?.() ?? 0}`));
-// Three files at a time on CI's 2 cores: most of a test's time is waiting on ships, builds and clients (a full run used
-// about 40 CPU-minutes in 26 wall-minutes at 2), and every test waits generously, never on a timer.
-// --test-force-exit: a file whose tests are done exits even if a leaked client or timer would keep it alive (a load
-// left running by a failed test once held a CI run until it was killed); processes it started are still caught below.
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-force-exit', '--test-concurrency=3', ...files], { stdio: 'inherit', env: { ...process.env, TMPDIR: runTmp } });
-// Ctrl-C or a kill of the run: the tests get it too (same group, or passed on here), and the checks below still run.
-for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => child.kill(s));
-let code = await new Promise((resolve) => child.on('exit', (c, signal) => resolve(c ?? 1)));
+
+const running = new Set();
+let stopping = false;
+// Ctrl-C or a kill of the run: every file's process group gets it, and the checks below still run.
+for (const s of ['SIGINT', 'SIGTERM']) {
+  process.on(s, () => {
+    stopping = true;
+    for (const c of running) killGroup(c, s);
+  });
+}
+
+function killGroup(child, signal) {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // gone
+  }
+}
+
+/** Runs one file; resolves with its wall time and counts. --test-force-exit: a file whose tests are done exits even
+ * if a leaked client or timer would keep it alive (processes it started are still caught at the end). */
+function runFile(file) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-force-exit', '--test-reporter=tap', file], {
+      env: { ...process.env, TMPDIR: runTmp },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    running.add(child);
+    let out = '';
+    child.stdout.on('data', (b) => (out += b));
+    child.stderr.on('data', (b) => (out += b));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child, 'SIGTERM');
+      setTimeout(() => killGroup(child, 'SIGKILL'), 10_000).unref();
+    }, FILE_TIMEOUT_MS);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      running.delete(child);
+      const seconds = (Date.now() - started) / 1000;
+      const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(out)?.[1] ?? 0);
+      const r = { file, seconds, code: code ?? 1, tests: count('tests'), pass: count('pass'), fail: count('fail'), timedOut };
+      if (timedOut) out += `\nnot ok - ${file} timed out after ${FILE_TIMEOUT_MS / 1000} s and was killed\n`;
+      else if (r.code !== 0 && r.fail === 0) out += `\nnot ok - ${file} exited with ${code ?? signal} and no failed test\n`;
+      process.stdout.write(`\n# ---- ${file} (${seconds.toFixed(0)} s, exit ${code ?? signal}) ----\n${out}`);
+      resolve(r);
+    });
+  });
+}
+
+const started = Date.now();
+const queue = [...files];
+const results = [];
+await Promise.all(
+  Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {
+    while (queue.length > 0 && !stopping) results.push(await runFile(queue.shift()));
+  }),
+);
+let code = results.some((r) => r.code !== 0) || results.length < files.length ? 1 : 0;
+const sum = (k) => results.reduce((n, r) => n + r[k], 0);
+const failed = results.filter((r) => r.code !== 0);
+console.log(`\n# ==== ${results.length} of ${files.length} files in ${((Date.now() - started) / 1000).toFixed(0)} s: tests ${sum('tests')}, pass ${sum('pass')}, fail ${sum('fail')}`);
+console.log(`# slowest: ${[...results].sort((a, b) => b.seconds - a.seconds).slice(0, 8).map((r) => `${r.file} ${r.seconds.toFixed(0)} s`).join(', ')}`);
+if (failed.length > 0) console.log(`# failed files: ${failed.map((r) => r.file + (r.timedOut ? ' (timed out)' : '')).join(', ')}`);
+if (record && filters.length === 0) {
+  writeFileSync(DURATIONS, `${JSON.stringify(Object.fromEntries(results.map((r) => [r.file, Math.round(r.seconds)]).sort((a, b) => a[0].localeCompare(b[0]))), null, 1)}\n`);
+}
+
 const procs = processesIn(runTmp);
 if (procs.length > 0) {
   console.error(`\nthe tests left ${procs.length} process(es) running (now killed):\n${procs.map((p) => `  ${p.pid} ${p.cmd.slice(0, 200)}`).join('\n')}`);

@@ -58,6 +58,8 @@ class FakeBuild implements BuildSide {
   serving = new Map<string, Release>();
   /** Release versions whose markServing fails as a full disk would. */
   failMark = new Set<string>();
+  /** Release versions whose markServing never returns: the ship "dies" there, right after the route moved. */
+  hangMark = new Set<string>();
   async resolveRef(giturl: string): Promise<string> {
     if (this.lookupFails) throw new Error('fatal: unable to access: Could not resolve host: git.example');
     const sha = this.heads.get(giturl);
@@ -77,6 +79,7 @@ class FakeBuild implements BuildSide {
   async markServing(_d: string, service: string, id: string): Promise<void> {
     const file = join(dataDir, 'services', service, 'releases', `${id}.json`);
     const config = JSON.parse(readFileSync(file, 'utf8')) as Release['config'];
+    if (this.hangMark.has(config.env.VERSION ?? '')) await new Promise(() => {});
     if (this.failMark.has(config.env.VERSION ?? '')) throw Object.assign(new Error(`ENOSPC: no space left on device, write '${file}'`), { code: 'ENOSPC' });
     this.serving.set(service, { config, dir: join(dataDir, 'services', service, 'releases', id) });
   }
@@ -216,5 +219,53 @@ describe('deploy bookkeeping under faults', { timeout: 300_000 }, () => {
     agent.setDesired(desired([service('/app', '/repo/app')]));
     await waitFor(async () => (await version(agent, '/app/')) === 'v3', () => `v3 to serve again\n${lines.slice(-30).join('\n')}`, 60_000);
     assert.equal(appInstances().length, 1);
+  });
+
+  test('a ship killed mid-switch (new release routed, `current` not moved yet): the next one drains it before stopping it, and no request fails', async () => {
+    build.hangMark.add('v4');
+    build.recipes.set('a4', { version: 'v4' });
+    build.heads.set('/repo/app', 'a4');
+    await waitFor(async () => (await version(agent, '/app/')) === 'v4', 'v4 routed', 60_000);
+    const routed = await waitFor(() => appInstances().find((r) => r.state === 'serving' && r.release !== build.serving.get('app')?.config.id), 'the v4 instance recorded serving', 10_000);
+    const port = agent.frontDoor?.port;
+    let running = true;
+    let requests = 0;
+    const failures: string[] = [];
+    const client = (async () => {
+      while (running) {
+        const r = await fetch(`http://127.0.0.1:${port}/app/`).catch((e: Error) => e);
+        requests++;
+        if (r instanceof Error) failures.push(r.message);
+        else if (r.status !== 200) failures.push(`HTTP ${r.status}`);
+        else await r.arrayBuffer();
+      }
+    })();
+    await sleep(300);
+    // In flight to the v4 instance when the ship dies (it answers after 1.5 s).
+    const slow = fetch(`http://127.0.0.1:${port}/app/slow`).then(async (r) => `${r.status} ${await r.text()}`, (e: Error) => e.message);
+    await sleep(100);
+    // kill -9 of the ship at that moment: it reconciles no more (its switch hangs for ever); the plane and every
+    // instance run on, and the next ship adopts the plane.
+    void agent.pause();
+    doors.get(agent)?.close();
+    doors.delete(agent);
+    lines.length = 0;
+    const next = new Agent({ db, dataDir, shipName: 'chaos', access: {}, log, build, runtime: processRuntime, limits, pulseSeconds: 0.2, http: { listen: '127.0.0.1', port: 0 }, publicHost: 'chaos' });
+    const plane = await startDataPlane({ dataDir: join(dataDir, `plane-${planes}`), kind: 'embedded', listen: '127.0.0.1', port: 0, log: () => {}, onEvent: () => {} });
+    doors.set(next, plane);
+    agent = next;
+    await agent.start(plane);
+    assert.ok(lines.some((l) => l.includes(`stopping leftover instance ${routed.id} (serving`)), lines.join('\n'));
+    await waitFor(() => !groupAlive(routed.pid), 'the leftover v4 instance to be stopped', 30_000);
+    await sleep(500);
+    running = false;
+    await client;
+    assert.deepEqual(failures, [], `${failures.length} of ${requests} requests failed`);
+    assert.equal(await slow, '200 slow v4', 'the request in flight to the routed instance finished');
+    assert.ok(requests > 20, `the client kept sending (${requests} requests)`);
+    // The successor serves what `current` names (v3), then deploys the head (v4) again.
+    build.hangMark.clear();
+    agent.setDesired(desired([service('/app', '/repo/app')]));
+    await waitFor(async () => (await version(agent, '/app/')) === 'v4', () => `v4 deployed again\n${lines.slice(-20).join('\n')}`, 60_000);
   });
 });

@@ -15,7 +15,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
  * A "ship" process runs a build step in the sandbox (runScript with the host's sandbox and a record in the data dir)
  * and is killed with -9 in the middle: the step keeps running on its own, and the next ship's start ends it.
  */
-test('a build step left running by a ship killed with -9 is ended by the next start', async () => {
+test('a build step left running by a ship killed with -9 is ended by the next start; one whose ship still runs (an update) is not', async () => {
   const dataDir = tmpDir('sp-sbx-builds-');
   const work = join(dataDir, 'work');
   const code = `
@@ -39,6 +39,10 @@ test('a build step left running by a ship killed with -9 is ended by the next st
   const records = readdirSync(join(dataDir, 'sandbox', 'builds'));
   assert.equal(records.length, 1, 'the running step is recorded');
   const { pid } = JSON.parse(readFileSync(join(dataDir, 'sandbox', 'builds', records[0] as string), 'utf8')) as { pid: number };
+  // As during `ssh update@ship`: a new ship starts while the old one still runs its build. The step is not a leftover.
+  assert.equal(killLeftoverBuilds(dataDir), 0, 'a step whose ship still runs is left alone');
+  assert.equal(groupAlive(pid), true, 'the step runs on');
+  assert.equal(readdirSync(join(dataDir, 'sandbox', 'builds')).length, 1, 'and stays recorded');
   ship.kill('SIGKILL');
   await new Promise((r) => ship.once('exit', r));
   await new Promise((r) => setTimeout(r, 500));

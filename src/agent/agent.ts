@@ -194,7 +194,19 @@ export class Agent {
     for (const rec of records) {
       if (adopted.has(rec.id)) continue;
       log(`${rec.service}: stopping leftover instance ${rec.id} (${rec.state}, pid ${rec.pid})`);
-      await killRecorded(db, rec, this.opts.limits.stopGraceMs);
+      if (rec.state !== 'serving' && rec.state !== 'draining') {
+        await killRecorded(db, rec, this.opts.limits.stopGraceMs);
+        continue;
+      }
+      // The data plane may still route to it: a ship killed mid-switch left the new release's instances routed and
+      // recorded serving while `current` still named the old release, which is adopted above. Drained like any
+      // replaced instance (the table without it went out above), in the background: the ship does not wait for it.
+      const removal = this.drain(rec.id, this.opts.limits.drainTimeoutMs)
+        .catch(() => undefined)
+        .then(() => killRecorded(db, rec, this.opts.limits.stopGraceMs))
+        .catch((e: unknown) => log(`${rec.service}: stopping leftover instance ${rec.id} failed: ${(e as Error).message}`))
+        .finally(() => this.removals.delete(removal));
+      this.removals.add(removal);
     }
     // Instances nobody recorded (a ship killed between spawn and record, a db restored from a backup) are found by
     // their launcher's mark: nothing routes to them and nothing would ever stop them.

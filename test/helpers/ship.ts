@@ -23,17 +23,39 @@ function planeProcessesOf(dataDir: string): number[] {
   return out;
 }
 
-/** A port that was free a moment ago (bind :0, read, close). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+const handedOut = new Set<number>();
+
+/**
+ * A port that was free a moment ago. Picked at random below the kernel's ephemeral range (32768 up), because a port
+ * from bind(:0) is one the kernel also hands to outgoing connections: under the load tests' many client sockets, one
+ * took a ship's port between this check and the ship's bind, and that ship exited on EADDRINUSE.
+ */
+export async function freePort(): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (handedOut.has(port)) continue;
+    if (await canBind(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('no free port found in 20000-31999');
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
-    });
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
 }
+
+/** Every ship this test process started, so that a failed run shows what they said (CI shows only the output). */
+const started: { dataDir: string; output: () => string }[] = [];
+process.on('exit', () => {
+  if (!process.exitCode) return;
+  for (const s of started) process.stderr.write(`--- the ship on ${s.dataDir} said (last 3000 characters) ---\n${s.output().slice(-3000)}\n`);
+});
 
 export interface ShipProcess {
   readonly child: ChildProcess;
@@ -62,7 +84,10 @@ export interface StartShipOptions {
   readonly wrap?: readonly string[];
 }
 
-/** Starts `starphleet ship` as a real process from the sources (tsx), on loopback with free ports. */
+/**
+ * Starts `starphleet ship` as a real process from the sources (tsx), on loopback with free ports; metrics off unless
+ * asked for (every ship would try the same default port).
+ */
 export async function startShip(o: StartShipOptions): Promise<ShipProcess> {
   const sshPort = o.sshPort ?? (await freePort());
   const httpPort = o.httpPort ?? (await freePort());
@@ -78,12 +103,18 @@ export async function startShip(o: StartShipOptions): Promise<ShipProcess> {
     ...(o.args ?? []),
   ];
   const [file, ...pre] = o.wrap && o.wrap.length > 0 ? [...o.wrap, process.execPath] : [process.execPath];
-  const child = spawn(file as string, [...pre, ...args], { cwd: ROOT, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(file as string, [...pre, ...args], { cwd: ROOT, env: { ...process.env, STARPHLEET_METRICS_LISTEN: 'off', ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
   if (process.env.SHIP_LOG) child.stdout?.pipe(process.stderr);
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  let stopping = false;
+  child.once('exit', (code, signal) => {
+    // Exit 0 is a ship handing over to an updated one; anything else is what a failing test needs to see.
+    if (!stopping) process.stderr.write(`the ship on ${o.dataDir} exited on its own (${code ?? signal})${code === 0 ? '' : `:\n${out.slice(-3000)}`}\n`);
+  });
+  started.push({ dataDir: o.dataDir, output: () => out });
   return {
     child,
     sshPort,
@@ -96,6 +127,7 @@ export async function startShip(o: StartShipOptions): Promise<ShipProcess> {
         return out.slice(since).match(re);
       }, () => `ship log ${re}\n--- ship output so far ---\n${out.slice(-3000)}`, timeoutMs),
     async stop() {
+      stopping = true;
       let code = child.exitCode;
       if (code === null) {
         child.kill('SIGTERM');
@@ -116,6 +148,7 @@ export async function startShip(o: StartShipOptions): Promise<ShipProcess> {
       return code;
     },
     async kill() {
+      stopping = true;
       child.kill('SIGKILL');
       await exited;
     },

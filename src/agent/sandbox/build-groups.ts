@@ -8,17 +8,28 @@ function dir(dataDir: string): string {
   return join(dataDir, 'sandbox', 'builds');
 }
 
+interface BuildGroupRecord extends ProcIdentity {
+  /** The ship process that runs the step: while it lives, the step is its own, not a leftover. */
+  readonly owner?: ProcIdentity;
+}
+
 /** Records a build step's process group, so a ship killed with -9 meanwhile can end it at its next start. */
 export function recordBuildGroup(dataDir: string, pid: number): () => void {
   const startTime = processStartTime(pid);
   if (startTime === null) return () => {};
   mkdirSync(dir(dataDir), { recursive: true, mode: 0o700 });
   const file = join(dir(dataDir), `${pid}.json`);
-  writeFileSync(file, JSON.stringify({ pid, startTime } satisfies ProcIdentity));
+  const ownerStart = processStartTime(process.pid);
+  const record: BuildGroupRecord = { pid, startTime, ...(ownerStart !== null ? { owner: { pid: process.pid, startTime: ownerStart } } : {}) };
+  writeFileSync(file, JSON.stringify(record));
   return () => rmSync(file, { force: true });
 }
 
-/** Ends the build steps an earlier ship process left running (only groups whose leader still is that very process). */
+/**
+ * Ends the build steps an earlier ship process left running (only groups whose leader still is that very process).
+ * A step whose ship still runs is left alone: during `ssh update@ship` the old ship finishes its builds while the new
+ * one starts.
+ */
 export function killLeftoverBuilds(dataDir: string): number {
   let names: string[];
   try {
@@ -30,7 +41,8 @@ export function killLeftoverBuilds(dataDir: string): number {
   for (const name of names) {
     const file = join(dir(dataDir), name);
     try {
-      const id = JSON.parse(readFileSync(file, 'utf8')) as ProcIdentity;
+      const id = JSON.parse(readFileSync(file, 'utf8')) as BuildGroupRecord;
+      if (id.owner && id.owner.pid !== process.pid && isSameProcess(id.owner)) continue;
       if (Number.isInteger(id.pid) && typeof id.startTime === 'string' && isSameProcess(id) && killGroup(id.pid, 'SIGKILL')) killed++;
     } catch {
       // A record cut short by the kill: nothing to end.
