@@ -202,7 +202,7 @@ export async function startShip(given: ShipOptions, log: Logger = defaultLog, pr
     watch.unref();
     stops.push(() => clearInterval(watch));
     // Routes go out as the agent adopts services; to an adopted plane, only once all are known (agent.start opens it).
-    await agent.start(plane);
+    await agent.start(plane, { handover: predecessor !== undefined });
     stops.push(() => agent.stop());
     headquarters.onChange((next) => agent.setDesired(next));
     if (options.httpsPort !== undefined) {

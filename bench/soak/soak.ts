@@ -116,9 +116,10 @@ function shipPid(): number {
 async function killAndRestart(): Promise<void> {
   const pid = shipPid();
   const from = Date.now();
-  process.kill(pid, 'SIGKILL');
-  await waitFor(() => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z'), 'the killed ship to go', 30_000);
+  // The ship this run started (ship.kill: a kill it expects) or the one an update started in its place.
   if (pid === ship.child.pid) await ship.kill();
+  else process.kill(pid, 'SIGKILL');
+  await waitFor(() => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z'), 'the killed ship to go', 30_000);
   ship = await startShip({ headquarters: hq, dataDir, pulse: 0.5, env, httpPort, sshPort });
   await ship.waitForLog(/ssh listening on/, 120_000);
   // Up again once it knows its admirals: its SSH server listens before the first HQ read and refuses everyone till then.

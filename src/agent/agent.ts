@@ -149,11 +149,12 @@ export class Agent {
    * process left running (if really ours) and restarts serving releases whose instance is gone, without a rebuild.
    * Then it opens the door: on a hand-over the old ship's sockets are served once every adopted service is routed.
    */
-  async start(door: DataPlane | null = null): Promise<void> {
+  async start(door: DataPlane | null = null, o: { readonly handover?: boolean } = {}): Promise<void> {
     const { db, dataDir, log } = this.opts;
     this.door = door;
-    // A ship killed mid-write left half-written releases and temp files: gone before anything is served or built.
-    const swept = await sweepUnfinished(dataDir).catch((e: unknown) => {
+    // A ship killed mid-write left half-written releases and temp files: gone before anything is served or built. Not
+    // at a hand-over: the old ship is alive (its `git push` builds still write there) and swept at its own start.
+    const swept = o.handover ? [] : await sweepUnfinished(dataDir).catch((e: unknown) => {
       log(`cleaning what an earlier ship left unfinished failed: ${(e as Error).message}`);
       return [];
     });

@@ -144,7 +144,8 @@ async function readServices(root: string, files: readonly string[], opts: ReadOp
   return { services, broken };
 }
 
-async function readAdmirals(root: string, problems: Problem[]): Promise<Admiral[]> {
+/** The admirals of an HQ tree: each authorized_keys/ file's key (problems are added to the list given). */
+export async function readAdmirals(root: string, problems: Problem[]): Promise<Admiral[]> {
   const admirals: Admiral[] = [];
   for (const f of await listDir(root, 'authorized_keys')) {
     if (f.symlink) {

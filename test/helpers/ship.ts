@@ -54,7 +54,8 @@ function canBind(port: number): Promise<boolean> {
 const started: { dataDir: string; output: () => string }[] = [];
 process.on('exit', () => {
   if (!process.exitCode) return;
-  for (const s of started) process.stderr.write(`--- the ship on ${s.dataDir} said (last 3000 characters) ---\n${s.output().slice(-3000)}\n`);
+  // The last few: a soak starts a ship per restart.
+  for (const s of started.slice(-3)) process.stderr.write(`--- the ship on ${s.dataDir} said (last 3000 characters) ---\n${s.output().slice(-3000)}\n`);
 });
 
 export interface ShipProcess {

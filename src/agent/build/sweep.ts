@@ -24,7 +24,7 @@ async function isDir(path: string): Promise<boolean> {
  * At start, before anything is built or served: what a ship killed mid-write left behind goes. A release is whole only
  * with both its dir and its config (the config is written last, so a dir alone is a half-written release and a config
  * alone lost its tree); temp files of write-then-rename (`.tmp-*`) and build dirs under tmp/ have no owner any more.
- * No build of this data dir runs now (one ship per data dir; a predecessor of an update paused before this runs).
+ * No build of this data dir runs now: one ship per data dir, and not run at an update's hand-over (the old ship lives).
  * Returns what was removed, relative to the data dir.
  */
 export async function sweepUnfinished(dataDir: string): Promise<string[]> {
