@@ -2,18 +2,17 @@ import type { DesiredState } from '../headquarters/types.js';
 import type { DataPlane } from '../frontdoor/plane.js';
 import type { DrainResult } from '../frontdoor/plane-routes.js';
 import type { WireRoute } from '../frontdoor/wire.js';
-import { listAgentServices, listInstances } from '../state/instances.js';
+import { listInstances } from '../state/instances.js';
 import type { AgentContext, AgentSetup } from './context.js';
-import { allRunning, newSlot, ServiceController, webInstances, type Slot } from './deploy/controller.js';
-import { formationOf, slotsOf } from './deploy/formation.js';
-import { onInstanceExit, restartServing } from './deploy/crash.js';
+import { allRunning, ServiceController } from './deploy/controller.js';
+import { adoptAtStart } from './deploy/adopt.js';
+import { routeTable } from './deploy/route-table.js';
+import { onInstanceExit } from './deploy/crash.js';
 import { inputsDigest } from './deploy/deploy.js';
 import { Guards } from '../frontdoor/guards.js';
-import { Instance, instanceLogFile, killRecorded } from './runtime/instances.js';
-import { findStrayInstances } from './runtime/strays.js';
+import { instanceLogFile } from './runtime/instances.js';
 import { sweepUnfinished } from './build/sweep.js';
-import { treeBytes } from './data-dir-size.js';
-import { setKv } from '../state/hq.js';
+import { DataDirMeter } from './data-dir-size.js';
 import { reconcileService, removeController, startDeploy } from './deploy/reconcile.js';
 import { logMaxBytes, rotateIfLarge } from './runtime/instance-logs.js';
 import { Semaphore } from './deploy/semaphore.js';
@@ -60,6 +59,8 @@ export class Agent {
   readonly ctx: AgentContext;
   /** app.json `cron` entries of every serving release. */
   private readonly cron: CronRunner;
+  /** The data dir's size for status (ship.dataDir), measured in the background at most every 30 s. */
+  private readonly dataDirMeter: DataDirMeter;
 
   constructor(private readonly opts: AgentOptions) {
     this.sem = new Semaphore(opts.limits.maxConcurrentDeploys);
@@ -82,6 +83,7 @@ export class Agent {
       emit: (e) => this.emitEvent(e),
     };
     this.cron = new CronRunner(this.ctx, () => [...this.ctrls.values()]);
+    this.dataDirMeter = new DataDirMeter(opts.dataDir, opts.db, opts.log);
   }
 
   private readonly listeners: AgentEventListener[] = [];
@@ -159,62 +161,7 @@ export class Agent {
       return [];
     });
     if (swept.length > 0) log(`removed ${swept.length} unfinished file(s) an earlier ship left: ${swept.slice(0, 5).join(', ')}${swept.length > 5 ? ', ...' : ''}`);
-    const records = listInstances(db);
-    const adopted = new Set<string>();
-    for (const svc of listAgentServices(db)) {
-      const ctrl = new ServiceController(svc.name, svc.mount, svc.published);
-      this.ctrls.set(svc.name, ctrl);
-      const release = await this.opts.build.servingRelease(dataDir, svc.name).catch(() => null);
-      if (!release) {
-        this.publishRoutes();
-        continue;
-      }
-      const scale = this.desired?.services.find((d) => d.name === svc.name)?.orders.scale;
-      const slots = slotsOf(formationOf(release, scale));
-      for (const rec of records) {
-        if (rec.service !== svc.name || rec.release !== release.config.id || rec.state !== 'serving') continue;
-        // Before the first desired state the scale is not known: every recorded instance of the serving release gets a
-        // place (one more web.N), or a restarted ship would stop instances of a `scale web=2` as leftovers.
-        const slot = slots.find((s) => s.process === rec.process && s.instance === null) ?? (scale === undefined ? extraSlot(slots, rec.process) : undefined);
-        const instance = slot ? Instance.adopt(db, dataDir, rec, slot.index) : null;
-        if (!slot || !instance) continue;
-        slot.instance = instance;
-        adopted.add(instance.id);
-        this.ctx.watch(ctrl, instance);
-        log(`${svc.name}: adopted instance ${instance.id} (${slot.process}.${slot.index}) of release ${release.config.id} (pid ${instance.record.pid}, port ${instance.port})`);
-      }
-      ctrl.serving = { release, slots, inputs: svc.release === release.config.id ? svc.inputs : null };
-      if (allRunning(ctrl.serving)) ctrl.status(this.ctx, 'serving');
-      else {
-        log(`${svc.name}: instances of release ${release.config.id} are gone: starting them again without a rebuild`);
-        void restartServing(this.ctx, ctrl, () => this.stopped);
-      }
-      // The front door is open already: each service is routed as soon as it is known, not after all of them.
-      this.publishRoutes();
-    }
-    for (const rec of records) {
-      if (adopted.has(rec.id)) continue;
-      log(`${rec.service}: stopping leftover instance ${rec.id} (${rec.state}, pid ${rec.pid})`);
-      if (rec.state !== 'serving' && rec.state !== 'draining') {
-        await killRecorded(db, rec, this.opts.limits.stopGraceMs);
-        continue;
-      }
-      // The data plane may still route to it: a ship killed mid-switch left the new release's instances routed and
-      // recorded serving while `current` still named the old release, which is adopted above. Drained like any
-      // replaced instance (the table without it went out above), in the background: the ship does not wait for it.
-      const removal = this.drain(rec.id, this.opts.limits.drainTimeoutMs)
-        .catch(() => undefined)
-        .then(() => killRecorded(db, rec, this.opts.limits.stopGraceMs))
-        .catch((e: unknown) => log(`${rec.service}: stopping leftover instance ${rec.id} failed: ${(e as Error).message}`))
-        .finally(() => this.removals.delete(removal));
-      this.removals.add(removal);
-    }
-    // Instances nobody recorded (a ship killed between spawn and record, a db restored from a backup) are found by
-    // their launcher's mark: nothing routes to them and nothing would ever stop them.
-    for (const rec of findStrayInstances(dataDir, new Set(records.map((r) => r.id)))) {
-      log(`stopping instance ${rec.id} (pid ${rec.pid}): the state database does not know it`);
-      await killRecorded(db, rec, this.opts.limits.stopGraceMs, dataDir);
-    }
+    await adoptAtStart(this.ctx, { ctrls: this.ctrls, desired: this.desired, removals: this.removals, isStopped: () => this.stopped });
     this.publishRoutes();
     await this.door?.open();
     closeUnfinishedDeploys(db);
@@ -262,24 +209,8 @@ export class Agent {
     this.timer = setTimeout(() => void this.pulseNow(), this.opts.pulseSeconds * 1000);
   }
 
-  private measuredAt = 0;
-  private measuring = false;
-
-  /** The data dir's size for status (ship.dataDir), measured in the background at most every 30 s. */
-  private measureDataDir(): void {
-    if (this.measuring || Date.now() - this.measuredAt < 30_000) return;
-    this.measuring = true;
-    void treeBytes(this.opts.dataDir)
-      .then((bytes) => setKv(this.opts.db, 'ship.dataDirBytes', JSON.stringify({ bytes, at: new Date().toISOString() })))
-      .catch((e: unknown) => this.opts.log(`measuring the data dir failed: ${(e as Error).message}`))
-      .finally(() => {
-        this.measuring = false;
-        this.measuredAt = Date.now();
-      });
-  }
-
   private async pulse(): Promise<void> {
-    this.measureDataDir();
+    this.dataDirMeter.tick();
     for (const ctrl of this.ctrls.values()) {
       for (const slot of ctrl.serving?.slots ?? []) if (slot.instance) rotateIfLarge(slot.instance.logFile, this.logMax);
       if (ctrl.serving) rotateIfLarge(instanceLogFile(this.opts.dataDir, ctrl.name, ctrl.serving.release.config.id, 'cron'), this.logMax);
@@ -314,26 +245,7 @@ export class Agent {
   private publishRoutes(): void {
     const fd = this.door;
     if (!fd) return;
-    const routes: WireRoute[] = [];
-    for (const c of this.ctrls.values()) {
-      // A deploy-only registry release (#22: its `deploy` script, no process) routes nothing, as if unpublished.
-      if (c.removed || !c.published || c.serving?.release.config.deployOnly === true) continue;
-      const orders = this.desired?.services.find((s) => s.name === c.name)?.orders;
-      const publishPort = orders?.env.PUBLISH_PORT;
-      const instances = webInstances(c.serving).map((i) => ({ id: i.backend.id, upstream: i.backend.upstream }));
-      routes.push({
-        mount: c.mount,
-        service: c.name,
-        instance: instances[0] ?? null,
-        ...(instances.length > 1 ? { instances } : {}),
-        hosts: orders?.proxyFor ?? [],
-        ...(publishPort !== undefined ? { publishPort } : {}),
-        auth: this.guards.of(c.mount, this.desired),
-        ...(httpsOnly(orders?.env.HTTPS_ONLY) || httpsOnly(this.desired?.env.STARPHLEET_HTTPS_ONLY) ? { httpsOnly: true } : {}),
-      });
-    }
-    const taken = new Set(routes.map((r) => r.mount));
-    for (const r of this.testRoutes.values()) if (!taken.has(r.mount)) routes.push(r);
+    const routes = routeTable(this.ctrls.values(), this.desired, this.guards, this.testRoutes.values());
     this.sent = fd.setTable({ routes }).catch((e: unknown) => this.opts.log(`data plane: the route table was not applied: ${(e as Error).message}`));
   }
 
@@ -422,16 +334,4 @@ export class Agent {
     this.cron.start();
     this.schedule();
   }
-}
-
-/** HTTPS_ONLY / STARPHLEET_HTTPS_ONLY: `true`, `1` or `yes`. */
-function httpsOnly(v: string | undefined): boolean {
-  return v !== undefined && /^(true|1|yes)$/i.test(v.trim());
-}
-
-/** One more place of a process type (web.3 after web.1 and web.2), for an instance adopted before the scale is known. */
-function extraSlot(slots: Slot[], process: string): Slot {
-  const slot = newSlot(process, Math.max(0, ...slots.filter((s) => s.process === process).map((s) => s.index)) + 1);
-  slots.push(slot);
-  return slot;
 }

@@ -1,0 +1,37 @@
+import type { Guards } from '../../frontdoor/guards.js';
+import type { WireRoute } from '../../frontdoor/wire.js';
+import type { DesiredState } from '../../headquarters/types.js';
+import { webInstances, type ServiceController } from './controller.js';
+
+/** HTTPS_ONLY / STARPHLEET_HTTPS_ONLY: `true`, `1` or `yes`. */
+function httpsOnly(v: string | undefined): boolean {
+  return v !== undefined && /^(true|1|yes)$/i.test(v.trim());
+}
+
+/**
+ * The whole route table: one route per published service (its serving web instances, or none: 503 while it has no
+ * healthy one), then the `git push` test routes on mounts no HQ service holds.
+ */
+export function routeTable(ctrls: Iterable<ServiceController>, desired: DesiredState | null, guards: Guards, testRoutes: Iterable<WireRoute>): WireRoute[] {
+  const routes: WireRoute[] = [];
+  for (const c of ctrls) {
+    // A deploy-only registry release (#22: its `deploy` script, no process) routes nothing, as if unpublished.
+    if (c.removed || !c.published || c.serving?.release.config.deployOnly === true) continue;
+    const orders = desired?.services.find((s) => s.name === c.name)?.orders;
+    const publishPort = orders?.env.PUBLISH_PORT;
+    const instances = webInstances(c.serving).map((i) => ({ id: i.backend.id, upstream: i.backend.upstream }));
+    routes.push({
+      mount: c.mount,
+      service: c.name,
+      instance: instances[0] ?? null,
+      ...(instances.length > 1 ? { instances } : {}),
+      hosts: orders?.proxyFor ?? [],
+      ...(publishPort !== undefined ? { publishPort } : {}),
+      auth: guards.of(c.mount, desired),
+      ...(httpsOnly(orders?.env.HTTPS_ONLY) || httpsOnly(desired?.env.STARPHLEET_HTTPS_ONLY) ? { httpsOnly: true } : {}),
+    });
+  }
+  const taken = new Set(routes.map((r) => r.mount));
+  for (const r of testRoutes) if (!taken.has(r.mount)) routes.push(r);
+  return routes;
+}
