@@ -1,28 +1,9 @@
-import { SHIP_DOWN } from '../ship-proxy.js';
 import type { Upstream } from '../upstream.js';
-import { HSTS, MOZILLA_INTERMEDIATE_CIPHERS, TLS_CURVES } from '../tls/tls-settings.js';
-import { routeInstances, type WireInstance, type WireRoute, type WireTable } from '../wire.js';
+import { MOZILLA_INTERMEDIATE_CIPHERS, TLS_CURVES } from '../tls/tls-settings.js';
+import { routeInstances, type WireRoute, type WireTable } from '../wire.js';
+import { errorPages, ownPaths, proxyBlock, routeUpstreamName, statsFormats, type NginxLayout, type TlsMode } from './nginx-locations.js';
 
-/** How a server block treats HTTPS_ONLY routes: the plain port redirects (when TLS is served), the TLS port adds HSTS. */
-interface TlsMode {
-  readonly redirectTo: number | null;
-  readonly secure: boolean;
-}
-const PLAIN: TlsMode = { redirectTo: null, secure: false };
-
-/** Where the nginx plane keeps its files, all under the data dir (never the system's nginx). */
-export interface NginxLayout {
-  readonly prefix: string;
-  readonly conf: string;
-  readonly pid: string;
-  readonly errorLog: string;
-  readonly htpasswdDir: string;
-  readonly tempDir: string;
-  /** Where every location logs `<service> <status> <request_time>` for the request metrics (nginx-stats.ts). */
-  readonly statsLog: string;
-  /** ACME HTTP-01 answers the ship writes (served at /.well-known/acme-challenge/). */
-  readonly challengeDir: string;
-}
+export { htpasswdPath, type NginxLayout } from './nginx-locations.js';
 
 /** `--https-port`: the port and the certificate files (copies in the nginx dir) by name. */
 export interface NginxTls {
@@ -52,22 +33,6 @@ export interface NginxSettings {
   readonly tls?: NginxTls | undefined;
 }
 
-/** nginx string literal: double-quoted with its escapes. */
-function q(s: string): string {
-  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\$/g, '${dollar}').replace(/\n/g, '\\n')}"`;
-}
-
-/** An upstream block's name: the instance id, kept to nginx's name characters. */
-export function upstreamName(id: string): string {
-  return `i_${id.replace(/[^A-Za-z0-9_]/g, '_')}`;
-}
-
-/** One instance: its own upstream block; several (`scale web=2`): one block of them all, least connections first. */
-function routeUpstreamName(r: WireRoute): string {
-  const list = routeInstances(r);
-  return list.length > 1 ? upstreamName(`g_${list.map((i) => i.id).join('_')}`) : upstreamName((r.instance ?? (list[0] as WireInstance)).id);
-}
-
 function serverLine(u: Upstream): string {
   return u.kind === 'tcp' ? `server ${u.host.includes(':') ? `[${u.host}]` : u.host}:${u.port};` : `server unix:${u.path};`;
 }
@@ -76,57 +41,9 @@ function listenAddr(listen: string, port: number): string {
   return listen.includes(':') ? `[${listen}]:${port}` : `${listen}:${port}`;
 }
 
-export function htpasswdPath(layout: NginxLayout, service: string): string {
-  return `${layout.htpasswdDir}/${service.replace(/[^A-Za-z0-9._~-]/g, '_')}.htpasswd`;
-}
-
 /** The .htpasswd nginx reads for a route: exactly the users the ship sent (htpasswd's own line format). */
 export function htpasswdText(r: WireRoute): string {
   return (r.auth?.users ?? []).map((u) => `${u.user}:${u.hash}\n`).join('');
-}
-
-/** A log format per service, its name a literal in it (nginx-stats.ts reads `<service> <status> <seconds>`). */
-function statsFormatName(service: string): string {
-  return `starphleet_${Buffer.from(service).toString('hex')}`;
-}
-
-function statsFormats(t: WireTable): string[] {
-  // Service names are one safe path segment (letters, digits, . _ ~ -): nothing in them needs quoting.
-  return [...new Set(t.routes.map((r) => r.service))].map((s) => `  log_format ${statsFormatName(s)} '${s.replace(/[^A-Za-z0-9._~-]/g, '_')} $status $request_time';`);
-}
-
-/** The proxying of one location to a route's instance (or its 503), auth first when the service has a .htpasswd. */
-function proxyBlock(r: WireRoute, layout: NginxLayout, stripTo: string, mount: string, indent: string, tls: TlsMode = PLAIN): string[] {
-  const out: string[] = [];
-  // HTTPS_ONLY: plain HTTP is sent to https (before any auth: the password must not cross in clear), TLS gets HSTS.
-  if (r.httpsOnly && tls.redirectTo !== null) return [`${indent}return 308 https://$host${tls.redirectTo === 443 ? '' : `:${tls.redirectTo}`}$request_uri;`];
-  if (r.httpsOnly && tls.secure) out.push(`add_header Strict-Transport-Security "${HSTS}" always;`);
-  // One line per request for the ship's metrics, in the service's own log format (statsFormats).
-  out.push(`access_log ${layout.statsLog} ${statsFormatName(r.service)} buffer=16k flush=1s;`);
-  if (r.auth) {
-    out.push(`auth_basic ${q(r.auth.realm)};`, `auth_basic_user_file ${htpasswdPath(layout, r.service)};`);
-    out.push('limit_req zone=auth burst=20 nodelay;');
-  }
-  if (!r.instance) {
-    out.push('add_header Retry-After 5 always;', `return 503 ${q(`503 service ${r.service} has no healthy instance\n`)};`);
-    return out.map((l) => indent + l);
-  }
-  out.push(`proxy_pass http://${routeUpstreamName(r)}${stripTo};`);
-  // A location's own proxy_set_header replaces all inherited ones: the whole set, every time.
-  out.push(
-    'proxy_set_header Host $http_host;',
-    'proxy_set_header Upgrade $http_upgrade;',
-    'proxy_set_header Connection $connection_upgrade;',
-    'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
-    'proxy_set_header X-Forwarded-Proto $scheme;',
-    'proxy_set_header X-Forwarded-Host $http_host;',
-    `proxy_set_header X-Forwarded-Prefix ${mount === '/' ? '""' : q(mount)};`,
-    // Hop-by-hop headers of the client's connection are not the instance's (an empty value: nginx sends none).
-    'proxy_set_header Proxy-Authorization "";',
-    'proxy_set_header Proxy-Connection "";',
-    'proxy_set_header Keep-Alive "";',
-  );
-  return out.map((l) => indent + l);
 }
 
 /** Common proxy settings, set once at http level (inherited by every location that proxies). */
@@ -148,48 +65,6 @@ function proxyCommon(s: NginxSettings, layout: NginxLayout): string[] {
     `uwsgi_temp_path ${layout.tempDir}/uwsgi;`,
     `scgi_temp_path ${layout.tempDir}/scgi;`,
   ];
-}
-
-/** nginx's own error pages as plain text, the words of the embedded plane (an instance's own 502 passes as it is). */
-function errorPages(indent: string): string[] {
-  return [
-    'error_page 502 = @bad_gateway;',
-    'error_page 504 = @gateway_timeout;',
-    'location @bad_gateway { default_type text/plain; return 502 "502 bad gateway: the instance failed before answering\\n"; }',
-    'location @gateway_timeout { default_type text/plain; return 504 "504 gateway timeout: the instance sent nothing in time\\n"; }',
-  ].map((l) => indent + l);
-}
-
-/** /starphleet/webhook and /starphleet/dashboard go to the ship itself; while it is down they answer 503. */
-function shipPaths(socket: string | null | undefined): string[] {
-  if (!socket) return [];
-  const pass = [
-    `proxy_pass http://unix:${socket}:;`,
-    'proxy_set_header Host $http_host;',
-    // The client's address as nginx saw it, not a list the client could have started: the ship audits by it.
-    'proxy_set_header X-Forwarded-For $remote_addr;',
-    'proxy_set_header X-Forwarded-Proto $scheme;',
-    'proxy_set_header Connection "";',
-    'proxy_set_header Proxy-Authorization "";',
-    'error_page 502 504 = @ship_down;',
-  ].join(' ');
-  return [
-    `location = /starphleet/webhook { ${pass} }`,
-    `location = /starphleet/dashboard { ${pass} }`,
-    `location ^~ /starphleet/dashboard/ { ${pass} }`,
-    `location @ship_down { default_type text/plain; add_header Retry-After 5 always; return 503 ${q(SHIP_DOWN)}; }`,
-  ];
-}
-
-function ownPaths(indent: string, layout: NginxLayout, shipSocket?: string | null): string[] {
-  return [
-    ...errorPages(''),
-    ...shipPaths(shipSocket),
-    `location ^~ /.well-known/acme-challenge/ { default_type text/plain; add_header Cache-Control no-store; alias ${layout.challengeDir}/; }`,
-    'location = /starphleet/health { default_type text/plain; add_header Cache-Control no-store; return 200 "ok\\n"; }',
-    'location ^~ /starphleet/ { default_type text/plain; return 404 "404 not found: $uri\\n"; }',
-    'location = /starphleet { default_type text/plain; return 404 "404 not found: $uri\\n"; }',
-  ].map((l) => indent + l);
 }
 
 /**

@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from '../../log.js';
 import { NOTHING_OPEN, type OpenCounts } from '../backend.js';
@@ -11,9 +10,9 @@ import type { PlaneEvent, PlaneImpl } from '../plane.js';
 import { planePaths } from '../plane-paths.js';
 import type { DrainResult } from '../plane-routes.js';
 import { routeInstances, type WireTable } from '../wire.js';
-import { tlsPaths } from '../tls/tls-paths.js';
 import { nginxCertFiles } from './nginx-certs.js';
 import { htpasswdPath, htpasswdText, nginxConfig, type NginxLayout, type NginxSettings, type NginxTls } from './nginx-config.js';
+import { httpsPortOf, layoutOf, portOf, readPid, readText } from './nginx-files.js';
 import { isNginxMaster, openToUpstream, workersOf } from './nginx-procs.js';
 import { NginxStatsTail } from './nginx-stats.js';
 import { requestStats } from '../request-stats.js';
@@ -34,20 +33,6 @@ export interface NginxOptions {
 /** The nginx binary: STARPHLEET_NGINX or `nginx` on PATH (Debian's is /usr/sbin/nginx). */
 export function nginxBinary(env: NodeJS.ProcessEnv = process.env): string {
   return env.STARPHLEET_NGINX ?? 'nginx';
-}
-
-function layoutOf(dataDir: string): NginxLayout {
-  const prefix = planePaths.nginx(dataDir);
-  return {
-    prefix,
-    conf: join(prefix, 'nginx.conf'),
-    pid: join(prefix, 'nginx.pid'),
-    errorLog: join(prefix, 'error.log'),
-    htpasswdDir: join(prefix, 'htpasswd'),
-    tempDir: join(prefix, 'tmp'),
-    statsLog: join(prefix, 'requests.log'),
-    challengeDir: tlsPaths.challenges(dataDir),
-  };
 }
 
 function canBind(listen: string, port: number): Promise<string | null> {
@@ -285,41 +270,6 @@ export class NginxPlane implements PlaneImpl {
     for (let i = 0; i < 200 && isNginxMaster(this.master, this.layout.conf); i++) await sleep(50);
     if (isNginxMaster(this.master, this.layout.conf)) process.kill(this.master, 'SIGKILL');
     rmSync(this.layout.pid, { force: true });
-  }
-}
-
-function readText(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return null;
-  }
-}
-
-function readPid(path: string): number | null {
-  try {
-    const n = Number(readFileSync(path, 'utf8').trim());
-    return Number.isInteger(n) && n > 0 ? n : null;
-  } catch {
-    return null;
-  }
-}
-
-function portOf(conf: string): number | null {
-  try {
-    const m = /listen \S*?:(\d+) default_server;/.exec(readFileSync(conf, 'utf8'));
-    return m ? Number(m[1]) : null;
-  } catch {
-    return null;
-  }
-}
-
-function httpsPortOf(conf: string): number | null {
-  try {
-    const m = /listen \S*?:(\d+) ssl http2 default_server;/.exec(readFileSync(conf, 'utf8'));
-    return m ? Number(m[1]) : null;
-  } catch {
-    return null;
   }
 }
 
