@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fixtureRepo } from './helpers/fixtures.js';
 import { commit, initRepo } from './helpers/git.js';
-import { send } from './helpers/http.js';
+import { waitServes } from './helpers/http.js';
 import { killRecordedInstances } from './helpers/instances.js';
 import { makeKey, type TestKey } from './helpers/keys.js';
 import { cli } from './helpers/phleet.js';
@@ -84,8 +84,8 @@ for (const plane of PLANES) {
       const line = execFileSync('htpasswd', ['-nbB', 'alice', 'right pass'], { encoding: 'utf8' }).trim();
       initRepo(hq, { 'authorized_keys/admiral': `${key.pub}\n`, 'app/orders': `autodeploy ${app}\n`, 'app/.htpasswd': `${line}\n`, 'other/orders': `autodeploy ${other}\n` });
       ship = await startShip({ headquarters: hq, dataDir, pulse: 0.5, args: ['--data-plane', plane], env: { STARPHLEET_DRAIN_TIMEOUT: '10', STARPHLEET_RUNTIME: 'process' } });
-      await waitFor(async () => (await send(ship.httpPort, '/app/', { headers: { authorization: `Basic ${Buffer.from('alice:right pass').toString('base64')}` } })).status === 200, () => `app to serve\n${ship.output().slice(-3000)}`, 300_000, 250);
-      await waitFor(async () => (await send(ship.httpPort, '/other/')).status === 200, () => `other to serve\n${ship.output().slice(-3000)}`, 300_000, 250);
+      await waitServes(ship.httpPort, '/app/', () => `app to serve\n${ship.output().slice(-3000)}`, 300_000, { authorization: `Basic ${Buffer.from('alice:right pass').toString('base64')}` });
+      await waitServes(ship.httpPort, '/other/', () => `other to serve\n${ship.output().slice(-3000)}`, 300_000);
     });
 
     after(async () => {

@@ -4,7 +4,7 @@ import { after, describe, test } from 'node:test';
 import { readPlaneRecord } from '../src/frontdoor/plane-record.js';
 import { fixtureRepo } from './helpers/fixtures.js';
 import { initRepo } from './helpers/git.js';
-import { send } from './helpers/http.js';
+import { send, waitServes } from './helpers/http.js';
 import { killRecordedInstances } from './helpers/instances.js';
 import { continuousLoad } from './helpers/load.js';
 import { PLANES } from './helpers/planes.js';
@@ -32,7 +32,7 @@ for (const plane of PLANES) {
       initRepo(hq, { 'app/orders': `autodeploy ${app}\n` });
       ship = await startShip({ headquarters: hq, dataDir, args });
       const port = ship.httpPort;
-      await waitFor(async () => (await send(port, '/app/')).status === 200, () => `app to serve\n${ship?.output().slice(-3000)}`, 180_000);
+      await waitServes(port, '/app/', () => `app to serve\n${ship?.output().slice(-3000)}`, 180_000);
       const before = readPlaneRecord(dataDir);
       assert.equal(before?.kind, plane);
 

@@ -6,7 +6,7 @@ import { after, describe, test } from 'node:test';
 import { readPlaneRecord } from '../src/frontdoor/plane-record.js';
 import { fixtureRepo } from './helpers/fixtures.js';
 import { commit, gitIn, initRepo } from './helpers/git.js';
-import { send } from './helpers/http.js';
+import { send, waitServes } from './helpers/http.js';
 import { killRecordedInstances, alive } from './helpers/instances.js';
 import { makeKey } from './helpers/keys.js';
 import { continuousLoad } from './helpers/load.js';
@@ -54,7 +54,7 @@ for (const plane of PLANES) {
       gitIn(root, 'init', '-q', '--bare', '-b', 'master', remote);
       ship = await startShip({ headquarters: hq, dataDir, pulse: 0.5, args: ['--data-plane', plane], env: { STARPHLEET_REMOTE: `${remote}#master`, STARPHLEET_HANDOVER_GRACE: '10', STARPHLEET_RUNTIME: 'process' } });
       const port = ship.httpPort;
-      await waitFor(async () => (await send(port, '/app/')).status === 200, () => `app to serve\n${ship?.output().slice(-3000)}`, 300_000);
+      await waitServes(port, '/app/', () => `app to serve\n${ship?.output().slice(-3000)}`, 300_000);
       const load = await continuousLoad(port, '/app/', '/app/ws');
       const planes: number[] = [readPlaneRecord(dataDir)?.pid ?? 0];
       try {

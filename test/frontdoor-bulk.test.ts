@@ -8,12 +8,11 @@ import { workersOf } from '../src/frontdoor/nginx/nginx-procs.js';
 import { readPlaneRecord } from '../src/frontdoor/plane-record.js';
 import { fixtureRepo } from './helpers/fixtures.js';
 import { initRepo } from './helpers/git.js';
-import { rssBytes, send } from './helpers/http.js';
+import { rssBytes, waitServes } from './helpers/http.js';
 import { killRecordedInstances } from './helpers/instances.js';
 import { PLANES } from './helpers/planes.js';
 import { startShip, type ShipProcess } from './helpers/ship.js';
 import { tmpDir } from './helpers/tmp.js';
-import { waitFor } from './helpers/wait.js';
 
 /** 1 GB each way through a real ship: the data plane's memory must stay flat (streams with backpressure, no buffering). */
 const GB = 1024 ** 3;
@@ -29,7 +28,7 @@ for (const plane of PLANES) {
     fixtureRepo('stream-app', join(root, 'app'));
     initRepo(join(root, 'hq'), { 'big/orders': `autodeploy ${join(root, 'app')}\n` });
     ship = await startShip({ headquarters: join(root, 'hq'), dataDir, pulse: 0.5, args: ['--data-plane', plane] });
-    await waitFor(async () => (await send(ship.httpPort, '/big/health')).status === 200, 'big to serve', 400_000, 250);
+    await waitServes(ship.httpPort, '/big/health', () => `big to serve\n${ship.output().slice(-3000)}`, 400_000);
   });
 
   after(async () => {
@@ -91,6 +90,7 @@ for (const plane of PLANES) {
             { host: '127.0.0.1', port: ship.httpPort, path: '/big/upload', method: 'POST', headers: { 'content-length': String(GB) } },
             (res) => {
               res.setEncoding('utf8');
+              answer = `HTTP ${res.statusCode} `;
               res.on('data', (c: string) => (answer += c));
               res.on('end', () => resolve());
             },
@@ -99,7 +99,7 @@ for (const plane of PLANES) {
           zeros(GB).pipe(req);
         }),
     );
-    assert.deepEqual(JSON.parse(answer), { bytes: GB });
+    assert.equal(answer, `HTTP 200 ${JSON.stringify({ bytes: GB })}`);
     assert.ok(growth < BOUND, `data plane RSS grew by ${Math.round(growth / 1024 ** 2)} MB`);
   });
 

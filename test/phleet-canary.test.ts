@@ -31,7 +31,7 @@ describe('canary: ship s1 deploys a new sha first, the others follow only after 
   before(async () => {
     fixtureRepo('static-site', app);
     hq = new PushableHq(root, {
-      'web/orders': `autodeploy ${app}\nexport HEALTHCHECK_TIMEOUT=5\n`,
+      'web/orders': `autodeploy ${app}\nexport HEALTHCHECK_TIMEOUT=15\n`,
       canary: 's1\n',
       '.starphleet': `export STARPHLEET_CANARY_SECONDS=${WINDOW_S}\n`,
     });

@@ -76,9 +76,15 @@ describe('release phase once per phleet: three ships, the release command runs o
     await waitFor(() => entry('s1').releasePhases?.web?.result === 'failed', 's1 reports the failed release phase', 300_000, 500);
     // The log first (cheap to poll), then status once: starting the CLI is seconds on a loaded machine.
     await Promise.all(['s2', 's3'].map((n) => ship(n).waitForLog(/web: deploy of [0-9a-f]{7} failed: release \S+: release phase failed on ship s1/, 300_000)));
+    // Polled: a retry (5 s, then longer) may be building when the CLI answers, and each retry fails the same way.
+    const said = /release phase failed on ship s1 for [0-9a-f]{7}.*; release \S+ \([0-9a-f]{7}\) keeps serving/;
     for (const n of ['s2', 's3']) {
-      const web = (await statusServices(ship(n).dataDir)).find((s) => s.name === 'web');
-      assert.match(web?.message ?? '', /release phase failed on ship s1 for [0-9a-f]{7}.*; release \S+ \([0-9a-f]{7}\) keeps serving/, `${n}: ${JSON.stringify(web)}`);
+      let last = '';
+      await waitFor(async () => {
+        const web = (await statusServices(ship(n).dataDir)).find((s) => s.name === 'web');
+        last = JSON.stringify(web);
+        return said.test(web?.message ?? '');
+      }, () => `${n}'s status to say why: ${last}`, 120_000, 500);
     }
     for (const n of NAMES) assert.equal(await serves(n, 'v2'), true, `${n} still serves v2`);
     assert.deepEqual(runs(), ['s1 v1', 's1 v2']);

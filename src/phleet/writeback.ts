@@ -20,8 +20,12 @@ export interface WriteBackOptions {
 export type WriteResult = 'pushed' | 'unchanged';
 
 /** git's words for "someone pushed first": fetch and go again. Anything else is a real failure. */
+/**
+ * Another ship pushed first (a race worth another attempt). Not a `[remote rejected]` for any other reason: HQ refused
+ * the push (a hook, a checked-out branch), and 20 more attempts only delayed the ship's stop by seconds.
+ */
 function rejected(e: unknown): boolean {
-  return e instanceof GitError && /\b(rejected|non-fast-forward|fetch first|failed to lock|cannot lock ref|stale info)\b/i.test(e.stderr);
+  return e instanceof GitError && /\[rejected\]|\b(non-fast-forward|fetch first|failed to lock|cannot lock ref|stale info|incorrect old value)\b/i.test(e.stderr);
 }
 
 /**

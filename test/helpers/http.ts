@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { request, type Agent, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
+import { sleep, waitFor } from './wait.js';
 
 export interface Reply {
   readonly status: number;
@@ -21,6 +22,26 @@ export function send(port: number, path: string, o: { method?: string; headers?:
     req.on('error', reject);
     req.end(o.body);
   });
+}
+
+/**
+ * Waits until a path answers 200 on five fresh connections in a row, 100 ms apart. Through the nginx plane the first
+ * 200 can come from a new worker while an old one, still on the previous table until it handles the reload, accepts
+ * the next connection (seen in CI: a 503 "no healthy instance" right after the first 200).
+ */
+export async function waitServes(port: number, path: string, what: string | (() => string), timeoutMs: number, headers: Record<string, string> = {}): Promise<void> {
+  await waitFor(
+    async () => {
+      for (let i = 0; i < 5; i++) {
+        if ((await send(port, path, { headers })).status !== 200) return false;
+        await sleep(100);
+      }
+      return true;
+    },
+    what,
+    timeoutMs,
+    250,
+  );
 }
 
 /** Writes raw bytes on a new connection and collects everything until the server closes it (or timeoutMs). */
