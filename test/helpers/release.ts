@@ -20,7 +20,8 @@ http.createServer((req, res) => {
     const readData = attempt(() => fs.readFileSync('/var/data/probe.txt', 'utf8'));
     const pids = fs.readdirSync('/proc').filter((n) => /^\\d+$/.test(n)).map(Number);
     const seesShip = fs.existsSync('/proc/' + process.env.SHIP_PID);
-    const writeTmp = attempt(() => fs.writeFileSync('/tmp/probe', 'x'));
+    // Written and removed: under the process runtime /tmp is the machine's own, and a test leaves nothing there.
+    const writeTmp = attempt(() => { fs.writeFileSync('/tmp/probe', 'x'); fs.rmSync('/tmp/probe'); });
     const tmpEntries = fs.readdirSync('/tmp');
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ writeRelease, writeData, readData, pids, seesShip, writeTmp, tmpEntries, pid: process.pid }));

@@ -122,7 +122,8 @@ export async function startShip(o: StartShipOptions): Promise<ShipProcess> {
     httpPort,
     dataDir: o.dataDir,
     output: () => out,
-    waitForLog: (re, timeoutMs = 60_000, since = 0) =>
+    // 120 s: a ship's first lines took over 60 s on a 2-core machine running three heavy test files.
+    waitForLog: (re, timeoutMs = 120_000, since = 0) =>
       waitFor(() => {
         if (child.exitCode !== null) throw new Error(`ship exited with ${child.exitCode}:\n${out}`);
         return out.slice(since).match(re);
