@@ -8,7 +8,7 @@ import { makeKey } from './helpers/keys.js';
 import { startShip, type ShipProcess } from './helpers/ship.js';
 import { startSshd } from './helpers/sshd.js';
 import { tmpDir } from './helpers/tmp.js';
-import { waitFor } from './helpers/wait.js';
+import { sleep, waitFor } from './helpers/wait.js';
 
 const ships: ShipProcess[] = [];
 after(async () => {
@@ -73,7 +73,16 @@ test('hq sync: survives a remote that disappears and a force-push that rewrites 
   // Rewrite history: amend the only commit and force-push it.
   gitIn(work, 'commit', '-q', '--amend', '-m', 'rewritten');
   gitIn(work, 'remote', 'add', 'origin', bare);
-  gitIn(work, 'push', '-q', '--force', 'origin', 'master');
+  // The ship writes ships/<name> back into this HQ: its push may hold the ref's lock a moment (seen in a CI run).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      gitIn(work, 'push', '-q', '--force', 'origin', 'master');
+      break;
+    } catch (e) {
+      if (attempt >= 20 || !/cannot lock ref|failed to update ref/.test(String(e))) throw e;
+      await sleep(250);
+    }
+  }
   const rewritten = gitIn(work, 'rev-parse', 'HEAD');
   assert.notEqual(rewritten, first);
   await s.waitForLog(new RegExp(`hq ${short(first)} -> ${short(rewritten)}: no service changes`));
