@@ -16,6 +16,7 @@ import { startShip, type ShipProcess } from './helpers/ship.js';
 import { runSsh, sshBase } from './helpers/ssh.js';
 import { tmpDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
+import { CLI_ARGS } from './helpers/cli-entry.js';
 
 /**
  * `ssh -tt admiral@ship` as a person types it (the OpenSSH client on a terminal): the login shell greets, finds
@@ -32,7 +33,7 @@ let hqSha: string;
 
 function cliAsync(args: readonly string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli.ts'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 400_000 }, (e, stdout, stderr) => {
+    execFile(process.execPath, [...CLI_ARGS, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 400_000 }, (e, stdout, stderr) => {
       if (e && typeof e.code !== 'number') return reject(e);
       resolve({ status: e ? (e.code as number) : 0, stdout, stderr });
     });

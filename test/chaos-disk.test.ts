@@ -10,6 +10,7 @@ import { killRecordedInstances } from './helpers/instances.js';
 import { startShip, type ShipProcess } from './helpers/ship.js';
 import { tmpDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
+import { CLI_ARGS } from './helpers/cli-entry.js';
 
 /**
  * A full disk (#17): the ship's data dir is a small tmpfs (mounted by the test as root, as CI runs; elsewhere an
@@ -92,7 +93,7 @@ describe('a full disk under the data dir', { timeout: 600_000 }, () => {
     await waitFor(async () => (await greeting(port)) === 'two', () => `two to serve once there is room\n${ship?.output().slice(-3000)}`, 300_000);
     const statusOf = (): string => {
       try {
-        return execFileSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'status', '--json', '--data', dataDir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+        return execFileSync(process.execPath, [...CLI_ARGS, 'status', '--json', '--data', dataDir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
       } catch (e) {
         throw new Error(`${(e as Error).message}\n--- ship ---\n${ship?.output().slice(-4000)}`);
       }

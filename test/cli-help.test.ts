@@ -7,15 +7,13 @@ import { INTERNAL_COMMANDS, SHIP_COMMANDS } from '../src/commands/registry.js';
 import { commandHelp, wantsHelp } from '../src/commands/help.js';
 import { initRepo } from './helpers/git.js';
 import { tmpDir } from './helpers/tmp.js';
+import { CLI_ARGS } from './helpers/cli-entry.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(ROOT, 'src', 'cli.ts');
-// Absolute, so the CLI also runs from a directory outside the repository (hq check of the cwd).
-const TSX = import.meta.resolve('tsx');
 
-/** The CLI from the sources, as a user runs it: no ship running, a data dir with no control socket. */
+/** The CLI (CLI_ARGS are absolute, so it also runs from a directory outside the repository), as a user runs it: no ship running, a data dir with no control socket. */
 function cli(args: readonly string[], cwd = ROOT): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, ['--import', TSX, CLI, ...args], {
+  const r = spawnSync(process.execPath, [...CLI_ARGS, ...args], {
     cwd,
     encoding: 'utf8',
     env: { ...process.env, STARPHLEET_DATA: join(tmpDir('sp-clihelp-'), 'no-ship') },

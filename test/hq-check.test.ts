@@ -4,9 +4,10 @@ import { test } from 'node:test';
 import { writeFiles } from './helpers/git.js';
 import { makeKey } from './helpers/keys.js';
 import { tmpDir } from './helpers/tmp.js';
+import { CLI_ARGS } from './helpers/cli-entry.js';
 
 function hqCheck(dir: string) {
-  return spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'hq', 'check', dir], { encoding: 'utf8', env: { ...process.env, STARPHLEET_EVAL_TIMEOUT: '2' } });
+  return spawnSync(process.execPath, [...CLI_ARGS, 'hq', 'check', dir], { encoding: 'utf8', env: { ...process.env, STARPHLEET_EVAL_TIMEOUT: '2' } });
 }
 
 test('hq check: a clean HQ prints services and admirals and exits 0', () => {

@@ -9,6 +9,7 @@ import { startShip, type ShipProcess } from './helpers/ship.js';
 import { startSshd } from './helpers/sshd.js';
 import { tmpDir } from './helpers/tmp.js';
 import { sleep, waitFor } from './helpers/wait.js';
+import { CLI_ARGS } from './helpers/cli-entry.js';
 
 const ships: ShipProcess[] = [];
 after(async () => {
@@ -22,7 +23,7 @@ async function ship(headquarters: string, args: string[] = []): Promise<ShipProc
 }
 
 function cli(dataDir: string, ...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args, '--data', dataDir], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [...CLI_ARGS, ...args, '--data', dataDir], { encoding: 'utf8' });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -121,7 +122,7 @@ test('ship: one ship per data dir, clean stop on SIGTERM', async () => {
   initRepo(hq, { 'a/orders': 'autodeploy /srv/a\n' });
   const s = await ship(hq);
   await s.waitForLog(/added a;/);
-  const second = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'ship', '--headquarters', hq, '--data', s.dataDir, '--ssh-port', '0', '--http-port', '0'], { encoding: 'utf8' });
+  const second = spawnSync(process.execPath, [...CLI_ARGS, 'ship', '--headquarters', hq, '--data', s.dataDir, '--ssh-port', '0', '--http-port', '0'], { encoding: 'utf8' });
   assert.equal(second.status, 1);
   assert.match(second.stderr, /another ship \(pid \d+\) is running with data dir/);
   assert.equal(await s.stop(), 0);
@@ -131,10 +132,10 @@ test('ship: one ship per data dir, clean stop on SIGTERM', async () => {
 });
 
 test('ship: bad flags are clear errors', () => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'ship', '--headquarters', '/x', '--pulse', 'soon'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [...CLI_ARGS, 'ship', '--headquarters', '/x', '--pulse', 'soon'], { encoding: 'utf8' });
   assert.equal(r.status, 2);
   assert.match(r.stderr, /--pulse must be a positive number of seconds, got "soon"/);
-  const none = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'ship'], { encoding: 'utf8', env: { ...process.env, STARPHLEET_HEADQUARTERS: '' } });
+  const none = spawnSync(process.execPath, [...CLI_ARGS, 'ship'], { encoding: 'utf8', env: { ...process.env, STARPHLEET_HEADQUARTERS: '' } });
   assert.equal(none.status, 2);
   assert.match(none.stderr, /no headquarters/);
 });

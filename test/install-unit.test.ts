@@ -7,11 +7,12 @@ import { describe, test } from 'node:test';
 import { renderUnit, unitWord } from '../src/install/unit.js';
 import { DEFAULT_SANDBOX_USER } from '../src/sandbox-user.js';
 import { tmpDir } from './helpers/tmp.js';
+import { CLI_ARGS } from './helpers/cli-entry.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 function cli(args: readonly string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli.ts'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync(process.execPath, [...CLI_ARGS, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 

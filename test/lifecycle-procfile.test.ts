@@ -13,6 +13,7 @@ import { cli, httpGet } from './helpers/phleet.js';
 import { startShip, type ShipProcess } from './helpers/ship.js';
 import { tmpDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
+import { CLI_ARGS } from './helpers/cli-entry.js';
 
 /**
  * Heroku-style process types through a real ship and the real Procfile buildpack: web (scaled to 2), worker and
@@ -187,7 +188,7 @@ describe('Procfile process types', () => {
   });
 
   test('logs -f follows the new instances of a deploy, each under its own type and number', async () => {
-    const f = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'logs', 'app', '-f', '-n', '0', '--data', dataDir], { cwd: fileURLToPath(new URL('..', import.meta.url)) });
+    const f = spawn(process.execPath, [...CLI_ARGS, 'logs', 'app', '-f', '-n', '0', '--data', dataDir], { cwd: fileURLToPath(new URL('..', import.meta.url)) });
     let out = '';
     f.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
     const gone = new Promise((r) => f.once('exit', r));

@@ -15,6 +15,7 @@ import { cli, httpGet } from './helpers/phleet.js';
 import { startShip, type ShipProcess } from './helpers/ship.js';
 import { tmpDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
+import { CLI_ARGS } from './helpers/cli-entry.js';
 
 /**
  * app.json startup checks (content, definite answers failing fast, malformed JSON), rollback and its pin under load,
@@ -170,7 +171,7 @@ describe('rollback and one-offs', () => {
   });
 
   test('run: a one-off of the serving release with its env, stdin and exit code', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'run', 'app', '--data', dataDir, '--', 'bash', '-c', 'read line; echo "$line $HELLO $DYNO $(cat VERSION)"; exit 7'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...CLI_ARGS, 'run', 'app', '--data', dataDir, '--', 'bash', '-c', 'read line; echo "$line $HELLO $DYNO $(cat VERSION)"; exit 7'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

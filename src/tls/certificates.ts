@@ -42,7 +42,8 @@ export function certificateNames(d: DesiredState): string[] {
  * The ship's certificates: per name, HQ's `ssl/` if it has a good one, else ACME's (only with STARPHLEET_ACME_EMAIL),
  * written to `<data>/tls/serve/` for the data plane. ACME certificates are renewed once two thirds of their lifetime
  * have passed; a failure is retried with a backoff that doubles (STARPHLEET_ACME_RETRY s, at most
- * STARPHLEET_ACME_RETRY_MAX s), and shown in `starphleet certs`. One ACME order at a time.
+ * STARPHLEET_ACME_RETRY_MAX s), and shown in `starphleet certs`. One ACME order at a time, the most urgent first
+ * (renewals by their end, then names without one, failing names last); each certificate is served once issued.
  */
 export class Certificates {
   private wanted: Wanted | null = null;
@@ -174,16 +175,27 @@ export class Certificates {
   private async attemptDue(): Promise<void> {
     const w = this.wanted;
     if (this.stopped || !w?.acme) return;
-    for (const name of this.acmeNames(w)) {
+    for (const name of this.byUrgency(this.acmeNames(w).filter((n) => this.dueAt(n) <= Date.now()))) {
       if (this.stopped || this.wanted !== w) break;
-      if (this.dueAt(name) > Date.now()) continue;
-      await this.attempt(w, w.acme, name);
+      // Served at once: a renewed name must not wait for the other names' attempts (a failing one may be slow).
+      if (await this.attempt(w, w.acme, name)) await this.apply();
     }
     if (this.wanted === w) await this.apply();
     else this.schedule();
   }
 
-  private async attempt(w: Wanted, issuer: AcmeIssuer, name: string): Promise<void> {
+  /** Renewals of served certificates first (soonest end first), then names without one; failing names last. */
+  private byUrgency(names: string[]): string[] {
+    const key = (n: string): [number, number] => {
+      const pair = readPair(this.acmeDir, n);
+      if (pair && usable(pair)) return [0, certInfo(pair.cert).notAfter];
+      return [1, this.status(n).failures];
+    };
+    return names.map((n) => ({ n, k: key(n) })).sort((a, b) => a.k[0] - b.k[0] || a.k[1] - b.k[1]).map((x) => x.n);
+  }
+
+  /** One ACME order for a name; whether it got a certificate. */
+  private async attempt(w: Wanted, issuer: AcmeIssuer, name: string): Promise<boolean> {
     const had = readPair(this.acmeDir, name);
     this.o.log(`acme: ${name}: ${had ? 'renewing' : 'requesting'} a certificate`);
     try {
@@ -192,6 +204,7 @@ export class Certificates {
       writePair(this.acmeDir, name, pair);
       this.setStatus(name, { lastError: null, lastErrorAt: null, failures: 0, lastIssuedAt: new Date().toISOString(), nextAttemptAt: new Date(renewalTime(info)).toISOString() });
       this.o.log(`acme: ${name}: certificate ${info.serial} from ${info.issuer}, valid until ${new Date(info.notAfter).toISOString()}, renewed from ${new Date(renewalTime(info)).toISOString()}`);
+      return true;
     } catch (e) {
       const failures = this.status(name).failures + 1;
       const wait = Math.min(w.maxRetryMs, w.retryMs * 2 ** (failures - 1));
@@ -199,6 +212,7 @@ export class Certificates {
       const next = new Date(Date.now() + wait).toISOString();
       this.setStatus(name, { lastError: message, lastErrorAt: new Date().toISOString(), failures, nextAttemptAt: next });
       this.o.log(`acme: ${name}: failed (${failures} in a row): ${message}; next attempt in ${Math.round(wait / 1000)} s`);
+      return false;
     }
   }
 

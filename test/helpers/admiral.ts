@@ -1,13 +1,11 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { TestKey } from './keys.js';
 import { tmpDir } from './tmp.js';
 import { waitFor } from './wait.js';
+import { CLI_ARGS } from './cli-entry.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
-const TSX = import.meta.resolve('tsx');
 
 /**
  * An admiral's laptop in a temp HOME: ~/.ssh/config gives the key (ssh reads the passwd home, not $HOME, so the
@@ -49,7 +47,7 @@ export function admiral(laptop: Laptop, args: readonly string[], o: { cwd?: stri
   const errPath = join(dir, `err-${n}`);
   const out = openSync(outPath, 'w');
   const err = openSync(errPath, 'w');
-  const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd: o.cwd ?? laptop.home, env: { ...laptop.env, ...o.env }, stdio: ['ignore', out, err] });
+  const child = spawn(process.execPath, [...CLI_ARGS, ...args], { cwd: o.cwd ?? laptop.home, env: { ...laptop.env, ...o.env }, stdio: ['ignore', out, err] });
   const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 60_000);
   return new Promise((resolve, reject) => {
     child.once('error', reject);
@@ -62,9 +60,9 @@ export function admiral(laptop: Laptop, args: readonly string[], o: { cwd?: stri
   });
 }
 
-/** The command line to run the CLI from the sources (for node-pty, which spawns it itself). */
+/** The command line to run the CLI (for node-pty, which spawns it itself). */
 export function cliArgv(args: readonly string[]): [string, string[]] {
-  return [process.execPath, ['--import', TSX, CLI, ...args]];
+  return [process.execPath, [...CLI_ARGS, ...args]];
 }
 
 /** A CLI run that keeps going (push), read as it prints; in its own process group, so interrupt() is Ctrl-C. */
@@ -74,7 +72,7 @@ export class LiveCli {
   private text_ = '';
 
   constructor(laptop: Laptop, args: readonly string[], cwd: string) {
-    this.child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd, env: laptop.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [...CLI_ARGS, ...args], { cwd, env: laptop.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout?.on('data', (b: Buffer) => (this.text_ += b.toString('utf8')));
     this.child.stderr?.on('data', (b: Buffer) => (this.text_ += b.toString('utf8')));
     this.exited = new Promise((r) => this.child.once('close', (code) => r(code)));

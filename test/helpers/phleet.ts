@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FIXTURES } from './fixtures.js';
 import { commit } from './git.js';
+import { CLI_ARGS } from './cli-entry.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -16,7 +17,7 @@ export interface CliResult {
 /** Runs the real `starphleet` CLI from the sources (it talks to the running ship through its control socket). */
 export function cli(dataDir: string, ...args: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args, '--data', dataDir], { cwd: ROOT, timeout: 120_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [...CLI_ARGS, ...args, '--data', dataDir], { cwd: ROOT, timeout: 120_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { stopDataPlane } from '../../src/frontdoor/plane-process.js';
 import { waitFor } from './wait.js';
+import { CLI_ARGS } from './cli-entry.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -86,14 +87,14 @@ export interface StartShipOptions {
 }
 
 /**
- * Starts `starphleet ship` as a real process from the sources (tsx), on loopback with free ports; metrics off unless
+ * Starts `starphleet ship` as a real process (CLI_ARGS: dist when current, else the sources), on loopback with free ports; metrics off unless
  * asked for (every ship would try the same default port).
  */
 export async function startShip(o: StartShipOptions): Promise<ShipProcess> {
   const sshPort = o.sshPort ?? (await freePort());
   const httpPort = o.httpPort ?? (await freePort());
   const args = [
-    '--import', 'tsx', 'src/cli.ts', 'ship',
+    ...CLI_ARGS, 'ship',
     '--headquarters', o.headquarters,
     '--data', o.dataDir,
     '--listen', '127.0.0.1',

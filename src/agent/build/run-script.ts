@@ -57,11 +57,26 @@ function lineSplitter(emit: (line: string) => void): { push(b: Buffer): void; en
   };
 }
 
+/** bwrap's own error when it could not set the sandbox up, before the program ran. */
+const BWRAP_SETUP_ERROR = /^bwrap: /;
+const SETUP_TRIES = 3;
+
 /**
  * Runs a program in its own process group, streaming its output line by line. On timeout or abort the whole group
- * (npm and everything it started) gets SIGTERM, then SIGKILL after the grace period.
+ * (npm and everything it started) gets SIGTERM, then SIGKILL after the grace period. A sandbox that fails to set
+ * itself up (bwrap's own error and nothing else, as a kernel refusing the loopback address of a new network
+ * namespace once in a while) is tried again, up to three times: the program never ran, so nothing is repeated.
  */
-export function runScript(file: string, args: readonly string[], o: ScriptOptions): Promise<ScriptResult> {
+export async function runScript(file: string, args: readonly string[], o: ScriptOptions): Promise<ScriptResult> {
+  for (let attempt = 1; ; attempt++) {
+    const r = await runOnce(file, args, o);
+    if (!r.notStarted || attempt >= SETUP_TRIES || o.signal?.aborted || Date.now() >= o.deadline) return r.result;
+    o.log(`starphleet: the sandbox did not start; trying again (${attempt + 1} of ${SETUP_TRIES})`);
+    await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+  }
+}
+
+function runOnce(file: string, args: readonly string[], o: ScriptOptions): Promise<{ result: ScriptResult; notStarted: boolean }> {
   let spawnFile = file;
   let spawnArgs = args;
   let spawnEnv = o.env;
@@ -93,11 +108,21 @@ export function runScript(file: string, args: readonly string[], o: ScriptOption
     const unrecord = o.recordIn !== undefined && child.pid !== undefined ? recordBuildGroup(o.recordIn, child.pid) : () => {};
     let stdout = '';
     let stopped: 'timeout' | 'aborted' | undefined;
+    let setupErrors = 0;
+    let otherOutput = false;
+    const seen = (l: string): void => {
+      if (BWRAP_SETUP_ERROR.test(l)) setupErrors++;
+      else otherOutput = true;
+    };
     const out = lineSplitter((l) => {
+      seen(l);
       if (o.captureStdout) stdout += `${l}\n`;
       else o.log(l);
     });
-    const err = lineSplitter(o.log);
+    const err = lineSplitter((l) => {
+      seen(l);
+      o.log(l);
+    });
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
     let killTimer: NodeJS.Timeout | undefined;
@@ -129,7 +154,8 @@ export function runScript(file: string, args: readonly string[], o: ScriptOption
       err.end();
       unrecord();
       const limit = cleanup();
-      resolve({ code, stdout, ...(stopped ? { stopped } : {}), ...(limit ? { limit } : {}) });
+      const notStarted = sb !== undefined && sb !== null && code === 1 && !stopped && !limit && setupErrors > 0 && !otherOutput;
+      resolve({ result: { code, stdout, ...(stopped ? { stopped } : {}), ...(limit ? { limit } : {}) }, notStarted });
     });
   });
 }
