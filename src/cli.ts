@@ -12,7 +12,6 @@ import { runOnShip } from './server/run-on-ship.js';
 import { callShip } from './server/control-client.js';
 import { runOneOffHere } from './commands/run-client.js';
 import { log } from './log.js';
-import { startShip } from './ship.js';
 import { Predecessor } from './update/handover-new-ship.js';
 import { DataDirBusy } from './state/lock.js';
 import { VERSION, versionLine } from './version.js';
@@ -51,6 +50,8 @@ program
           if (failed) log(`systemd: ${failed}`);
         })
       : undefined;
+    // Loaded here, not at the top: every other command of this CLI is a small client of the running ship.
+    const { startShip } = await import('./ship.js');
     const ship = await startShip(options, log, predecessor);
     if (!predecessor) {
       const failed = await notifySystemd({ ready: true, status: `serving ${ship.options.name}` });

@@ -9,7 +9,7 @@ import { fixtureRepo } from './helpers/fixtures.js';
 import { commit, initRepo } from './helpers/git.js';
 import { basic, EventStream, raw, send } from './helpers/http.js';
 import { killRecordedInstances } from './helpers/instances.js';
-import { cli } from './helpers/phleet.js';
+import { statusJson } from './helpers/phleet.js';
 import { PLANES } from './helpers/planes.js';
 import { freePort, startShip, type ShipProcess } from './helpers/ship.js';
 import { tmpDir } from './helpers/tmp.js';
@@ -49,9 +49,7 @@ for (const plane of PLANES) {
 
   /** The status JSON, from the control socket (`starphleet status --json`): it is not public over HTTP. */
   async function status(): Promise<Status> {
-    const r = await cli(dataDir, 'status', '--json');
-    assert.equal(r.code, 0, r.stderr);
-    return JSON.parse(r.stdout) as Status;
+    return statusJson<Status>(dataDir);
   }
 
   before(async () => {

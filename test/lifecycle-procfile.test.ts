@@ -9,7 +9,7 @@ import { FIXTURES, fixtureRepo } from './helpers/fixtures.js';
 import { getText } from './helpers/http.js';
 import { commit, gitIn, initRepo } from './helpers/git.js';
 import { killRecordedInstances } from './helpers/instances.js';
-import { cli, httpGet } from './helpers/phleet.js';
+import { cli, httpGet, statusJson } from './helpers/phleet.js';
 import { startShip, type ShipProcess } from './helpers/ship.js';
 import { tmpDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
@@ -36,9 +36,7 @@ interface Row {
 }
 
 async function rows(): Promise<Row[]> {
-  const r = await cli(dataDir, 'status', '--json');
-  assert.equal(r.code, 0, r.stderr);
-  return (JSON.parse(r.stdout) as { services: Row[] }).services;
+  return (await statusJson<{ services: Row[] }>(dataDir)).services;
 }
 
 const row = async (name: string): Promise<Row | undefined> => (await rows()).find((r) => r.name === name);

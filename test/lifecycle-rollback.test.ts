@@ -11,7 +11,7 @@ import { commit, initRepo } from './helpers/git.js';
 import { killRecordedInstances } from './helpers/instances.js';
 import { makeKey, type TestKey } from './helpers/keys.js';
 import { runSsh } from './helpers/ssh.js';
-import { cli, httpGet } from './helpers/phleet.js';
+import { cli, httpGet, statusJson } from './helpers/phleet.js';
 import { startShip, type ShipProcess } from './helpers/ship.js';
 import { tmpDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
@@ -41,9 +41,7 @@ interface Row {
 }
 
 async function row(name: string): Promise<Row | undefined> {
-  const r = await cli(dataDir, 'status', '--json');
-  assert.equal(r.code, 0, r.stderr);
-  return (JSON.parse(r.stdout) as { services: Row[] }).services.find((s) => s.name === name);
+  return (await statusJson<{ services: Row[] }>(dataDir)).services.find((s) => s.name === name);
 }
 
 const WEB_ONLY = { Procfile: 'web: node web.js\n' };

@@ -8,7 +8,7 @@ import { commit, initRepo } from './helpers/git.js';
 import { killRecordedInstances } from './helpers/instances.js';
 import { makeKey } from './helpers/keys.js';
 import { PushableHq } from './helpers/phleet-hq.js';
-import { cli, httpGet } from './helpers/phleet.js';
+import { httpGet, statusJson } from './helpers/phleet.js';
 import { sftpBatch } from './helpers/sftp.js';
 import { startShip, type ShipProcess } from './helpers/ship.js';
 import { tmpDir } from './helpers/tmp.js';
@@ -34,9 +34,7 @@ describe('data orders: <path>/remote synced into /var/data/<path>', { timeout: 6
     return r?.status === 200 ? r.body : null;
   };
   const status = async (): Promise<Status> => {
-    const r = await cli(dataDir, 'status', '--json');
-    if (r.code !== 0) throw new Error(`status: ${r.stderr}`);
-    return JSON.parse(r.stdout) as Status;
+    return statusJson<Status>(dataDir);
   };
 
   before(async () => {

@@ -4,7 +4,7 @@ import { after, describe, test } from 'node:test';
 import { fixtureRepo } from './helpers/fixtures.js';
 import { initRepo } from './helpers/git.js';
 import { killRecordedInstances } from './helpers/instances.js';
-import { cli, httpGet, statusServices } from './helpers/phleet.js';
+import { httpGet, statusJson, statusServices } from './helpers/phleet.js';
 import { startShip, type ShipProcess } from './helpers/ship.js';
 import { tmpDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
@@ -28,9 +28,7 @@ after(async () => {
 });
 
 async function shipSandbox(): Promise<string> {
-  const r = await cli(dataDir, 'status', '--json');
-  assert.equal(r.code, 0, r.stderr);
-  return (JSON.parse(r.stdout) as { ship: { sandbox: string } }).ship.sandbox;
+  return (await statusJson<{ ship: { sandbox: string } }>(dataDir)).ship.sandbox;
 }
 
 describe('a ship without a working bubblewrap', () => {

@@ -8,7 +8,7 @@ import { openDb } from '../src/state/db.js';
 import { fixtureRepo } from './helpers/fixtures.js';
 import { commit, initRepo } from './helpers/git.js';
 import { killRecordedInstances } from './helpers/instances.js';
-import { cli, httpGet, statusServices } from './helpers/phleet.js';
+import { cli, httpGet, statusJson, statusServices } from './helpers/phleet.js';
 import { startShip, type ShipProcess } from './helpers/ship.js';
 import { tmpDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
@@ -125,7 +125,7 @@ describe('a hostile service on a ship run as root', () => {
   test('changing a STARPHLEET_ setting in .starphleet redeploys nothing', async () => {
     const before = (await statusServices(dataDir)).find((s) => s.name === 'hostile')?.release;
     const sha = commit(hq, { '.starphleet': 'export STARPHLEET_WEBHOOK_SECRET=whsecret-2\nexport SHARED_FLAG=phleet-wide\n' });
-    await waitFor(async () => JSON.parse((await cli(dataDir, 'status', '--json')).stdout).ship.headquarters.sha === sha, 'the ship to read the new HQ', 60_000, 500);
+    await waitFor(async () => (await statusJson<{ ship: { headquarters: { sha: string } } }>(dataDir)).ship.headquarters.sha === sha, 'the ship to read the new HQ', 60_000, 500);
     await new Promise((r) => setTimeout(r, 3000));
     const now = await statusServices(dataDir);
     assert.equal(now.find((s) => s.name === 'hostile')?.release, before);

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import type { DesiredState } from '../src/headquarters/types.js';
 import { acmeDirectory } from '../src/tls/acme-issuer.js';
 import { renewalTime } from '../src/tls/cert-files.js';
-import { certificateNames } from '../src/tls/certificates.js';
+import { certificateNames } from '../src/tls/cert-names.js';
 
 const DAY = 86_400_000;
 

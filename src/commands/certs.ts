@@ -1,5 +1,5 @@
 import { tlsPaths } from '../frontdoor/tls/tls-paths.js';
-import { certificateNames } from '../tls/certificates.js';
+import { certificateNames } from '../tls/cert-names.js';
 import { certInfo, readPair } from '../tls/cert-files.js';
 import { readCertStatus } from '../tls/cert-status.js';
 import type { ShipCommand } from './command.js';

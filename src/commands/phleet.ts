@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fanout, type ShipAnswer } from '../phleet/fanout.js';
+import type { ShipAnswer } from '../phleet/fanout.js';
 import { readShips } from '../phleet/record.js';
 import type { CommandContext, ShipCommand } from './command.js';
 
@@ -64,6 +64,8 @@ Exit status 1 when a ship was unreachable or its command failed.
       ctx.err(`starphleet phleet: no client key: ${(e as Error).message}\n`);
       return 1;
     }
+    // Loaded when run (ssh2's client): the CLI process reads every command's help and needs none of their code.
+    const { fanout } = await import('../phleet/fanout.js');
     if (verb === 'status') {
       const outputs = new Map<string, string[]>();
       const answers = await fanout(ships, {

@@ -1,4 +1,3 @@
-import { prepareOneOff } from '../agent/deploy/one-off.js';
 import { shellQuote } from '../util/shell-quote.js';
 import { audited } from './command-audit.js';
 import type { ShipCommand } from './command.js';
@@ -41,6 +40,8 @@ several words run as they are.`,
       return 1;
     }
     return audited(ctx, ['run', ...args], async () => {
+      // Loaded when run: the CLI process reads every command's help and needs none of their code.
+      const { prepareOneOff } = await import('../agent/deploy/one-off.js');
       const p = await prepareOneOff(ctx.ship.agent.ctx, release, 'run', oneOffCommand(words));
       ctx.ship.log(`${service}: one-off ${p.id} of release ${release.config.id}: ${oneOffCommand(words)}`);
       ctx.out(`${RUN_LAUNCH_MARK}${JSON.stringify(p.launch)}\n`);

@@ -1,4 +1,3 @@
-import { runUpdate } from '../update/update.js';
 import { refuseArguments, type ShipCommand } from './command.js';
 
 /** The same update `ssh update@ship` runs (that session reaches it through the control socket, as a shell would). */
@@ -15,6 +14,8 @@ sockets are passed, instances adopted, no request is refused. The same as \`ssh 
     if (refused !== null) return refused;
     // The ship's own environment wins; else HQ .starphleet, which every ship of the phleet follows.
     const hqRemote = ctx.ship.headquarters.current?.env.STARPHLEET_REMOTE;
+    // Loaded when run: the CLI process reads every command's help and needs none of their code.
+    const { runUpdate } = await import('../update/update.js');
     if (!process.env.STARPHLEET_REMOTE && hqRemote) {
       return runUpdate(ctx.ship, { out: ctx.out, err: ctx.err, signal: ctx.signal, remoteFrom: 'HQ .starphleet' }, { ...process.env, STARPHLEET_REMOTE: hqRemote });
     }

@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import { numberSetting, POSITIVE_SECONDS } from '../util/number-setting.js';
 import { AcmeIssuer, acmeDirectory } from './acme-issuer.js';
 import { certInfo, readPair, removePair, renewalTime, writePair, type CertPair } from './cert-files.js';
+import { certificateNames } from './cert-names.js';
 import { NO_STATUS, readCertStatus, writeCertStatus, type NameStatus } from './cert-status.js';
 
 export interface CertificatesOptions {
@@ -28,15 +29,6 @@ interface Wanted {
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** The names a ship needs certificates for: every proxy_for name and STARPHLEET_HOSTNAME. */
-export function certificateNames(d: DesiredState): string[] {
-  const names = new Set<string>();
-  for (const s of d.services) for (const h of s.orders.proxyFor) names.add(h.toLowerCase());
-  const host = d.env.STARPHLEET_HOSTNAME?.trim().toLowerCase();
-  if (host) names.add(host);
-  return [...names].filter((n) => /^[a-z0-9.-]+$/.test(n)).sort();
-}
 
 /**
  * The ship's certificates: per name, HQ's `ssl/` if it has a good one, else ACME's (only with STARPHLEET_ACME_EMAIL),

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { cpSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { callShip } from '../../src/server/control-client.js';
 import { FIXTURES } from './fixtures.js';
 import { commit } from './git.js';
 import { CLI_ARGS } from './cli-entry.js';
@@ -34,11 +35,22 @@ export interface ServiceRow {
   readonly message: string;
 }
 
-/** `starphleet status --json`, the services part. */
+/**
+ * `starphleet status --json`, the services part, asked through the ship's control socket from this process exactly
+ * as the CLI asks it (callShip is what the CLI runs). Tests poll this in their waits: a CLI process per poll loaded
+ * the machine more than the ships under test; the CLI itself is driven by cli() wherever a test asserts on it.
+ */
+export async function statusJson<T = { services: ServiceRow[] }>(dataDir: string): Promise<T> {
+  let stdout = '';
+  let stderr = '';
+  const code = await callShip(dataDir, ['status', '--json'], { out: (s) => (stdout += s), err: (s) => (stderr += s) });
+  if (code !== 0) throw new Error(`starphleet status failed (${code}): ${stderr}`);
+  return JSON.parse(stdout) as T;
+}
+
+/** The services part of statusJson. */
 export async function statusServices(dataDir: string): Promise<ServiceRow[]> {
-  const r = await cli(dataDir, 'status', '--json');
-  if (r.code !== 0) throw new Error(`starphleet status failed (${r.code}): ${r.stderr}`);
-  return (JSON.parse(r.stdout) as { services: ServiceRow[] }).services;
+  return (await statusJson(dataDir)).services;
 }
 
 export interface Answer {
