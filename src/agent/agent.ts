@@ -4,24 +4,21 @@ import type { DrainResult } from '../frontdoor/plane-routes.js';
 import type { WireRoute } from '../frontdoor/wire.js';
 import { listInstances } from '../state/instances.js';
 import type { AgentContext, AgentSetup } from './context.js';
-import { allRunning, ServiceController } from './deploy/controller.js';
+import { ServiceController } from './deploy/controller.js';
 import { adoptAtStart } from './deploy/adopt.js';
 import { routeTable } from './deploy/route-table.js';
 import { onInstanceExit } from './deploy/crash.js';
-import { inputsDigest } from './deploy/deploy.js';
 import { Guards } from '../frontdoor/guards.js';
 import { instanceLogFile } from './runtime/instances.js';
 import { sweepUnfinished } from './build/sweep.js';
 import { DataDirMeter } from './data-dir-size.js';
-import { reconcileService, removeController, startDeploy } from './deploy/reconcile.js';
+import { reconcileService, removeController } from './deploy/reconcile.js';
 import { logMaxBytes, rotateIfLarge } from './runtime/instance-logs.js';
 import { Semaphore } from './deploy/semaphore.js';
-import { rollback } from './deploy/rollback.js';
-import { clearPin, closeUnfinishedDeploys, getPin } from '../state/deploys.js';
+import { redeploy, rollbackTo, unpin, type OpResult, type ServiceNow } from './deploy/admiral-ops.js';
+import { closeUnfinishedDeploys } from '../state/deploys.js';
 import { CronRunner } from './deploy/cron.js';
 import type { Release } from './types.js';
-import { join } from 'node:path';
-import { baseScriptHash } from './build/bases/base-paths.js';
 import type { AgentEvent, AgentEventListener } from './events.js';
 
 export interface AgentOptions extends AgentSetup {
@@ -32,10 +29,7 @@ export interface AgentOptions extends AgentSetup {
   readonly publicHost: string;
 }
 
-export interface RedeployResult {
-  readonly ok: boolean;
-  readonly message: string;
-}
+export type RedeployResult = OpResult;
 
 /**
  * The run side of the ship: reconciles the desired state from HQ with what runs, every pulse and on every new
@@ -249,54 +243,23 @@ export class Agent {
     this.sent = fd.setTable({ routes }).catch((e: unknown) => this.opts.log(`data plane: the route table was not applied: ${(e as Error).message}`));
   }
 
-  /** Builds the current sha of a service again and deploys it; resolves when it serves or failed. */
-  async redeploy(name: string): Promise<RedeployResult> {
-    const ctrl = this.ctrls.get(name);
-    const service = this.desired?.services.find((s) => s.name === name);
-    if (!ctrl || !service || !this.desired) return { ok: false, message: `no service named ${name}` };
-    while (ctrl.deploying) await ctrl.deploying;
-    let sha: string;
-    try {
-      sha = await this.opts.build.resolveRef(service.orders.giturl, service.orders.ref, this.opts.access, this.opts.dataDir);
-    } catch (e) {
-      return { ok: false, message: (e as Error).message };
-    }
-    while (ctrl.deploying) await ctrl.deploying;
-    const env = this.desired.env;
-    const ok = await startDeploy(this.ctx, this.sem, ctrl, service, sha, env, inputsDigest(service, sha, env, baseScriptHash(join(this.opts.dataDir, 'hq'), service.orders.env.STARPHLEET_BASE)));
-    const serving = ctrl.serving?.release.config;
-    if (ok && serving) return { ok, message: `${name}: release ${serving.id} (${serving.sha.slice(0, 7)}) serves` };
-    return { ok: false, message: `${name}: ${ctrl.failure?.reason ?? 'redeploy did not finish'}` };
+  private now(name: string): ServiceNow {
+    return { name, ctrl: this.ctrls.get(name), service: this.desired?.services.find((s) => s.name === name) };
   }
 
-  /** `starphleet rollback`: a retained release serves again without a rebuild, pinned until its ref moves or unpin. */
-  async rollback(name: string, release: string | undefined, by: string): Promise<RedeployResult> {
-    const ctrl = this.ctrls.get(name);
-    const service = this.desired?.services.find((s) => s.name === name);
-    if (!ctrl || ctrl.removed || !service) return { ok: false, message: `no service named ${name}` };
-    while (ctrl.deploying) await ctrl.deploying;
-    const sha = await this.opts.build.resolveRef(service.orders.giturl, service.orders.ref, this.opts.access, this.opts.dataDir).catch(() => null);
-    while (ctrl.deploying) await ctrl.deploying;
-    const run = rollback(this.ctx, ctrl, release, sha, by);
-    // A pulse meanwhile sees a deploy running and leaves the service alone.
-    const deploying = run.then((r) => r.ok).finally(() => {
-      if (ctrl.deploying === deploying) ctrl.deploying = null;
-    });
-    ctrl.deploying = deploying;
-    return run;
+  /** `starphleet redeploy` (deploy/admiral-ops.ts). */
+  redeploy(name: string): Promise<RedeployResult> {
+    return redeploy(this.ctx, this.sem, this.now(name), this.desired?.env ?? {});
   }
 
-  /** `starphleet unpin`: the service follows its ref again (a deploy starts when it differs from what serves). */
+  /** `starphleet rollback` (deploy/admiral-ops.ts). */
+  rollback(name: string, release: string | undefined, by: string): Promise<RedeployResult> {
+    return rollbackTo(this.ctx, this.now(name), release, by);
+  }
+
+  /** `starphleet unpin` (deploy/admiral-ops.ts). */
   unpin(name: string): RedeployResult {
-    const ctrl = this.ctrls.get(name);
-    if (!ctrl || ctrl.removed) return { ok: false, message: `no service named ${name}` };
-    const pin = getPin(this.opts.db, name);
-    if (!pin) return { ok: false, message: `${name} is not pinned` };
-    clearPin(this.opts.db, name);
-    this.opts.log(`${name}: unpinned from release ${pin.release}: it follows its ref again`);
-    ctrl.status(this.ctx, allRunning(ctrl.serving) ? 'serving' : 'starting', '');
-    void this.pulseNow();
-    return { ok: true, message: `${name}: unpinned from release ${pin.release}; it follows its ref again` };
+    return unpin(this.ctx, this.now(name), () => void this.pulseNow());
   }
 
   /** The serving release of a service, for a one-off (`starphleet run`); null when nothing serves. */

@@ -1,15 +1,15 @@
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
-import ssh2, { type AuthContext, type ClientInfo, type Connection, type ServerConfig } from 'ssh2';
+import ssh2, { type AuthContext, type ClientInfo, type Connection } from 'ssh2';
 import { fingerprint } from '../headquarters/keys.js';
 import type { Admiral } from '../headquarters/types.js';
 import type { Logger } from '../log.js';
 import { auditAuth } from '../state/audit.js';
 import type { Db } from '../state/db.js';
-import { VERSION } from '../version.js';
 import { AdmiralKeys, decideAuth, type AuthRequest } from './auth.js';
 import type { HeldListener } from '../update/handover-new-ship.js';
 import type { HostKey } from './host-keys.js';
-import { ALGORITHMS, useStrictOffer } from './kex-offer.js';
+import { serverConfig } from './server-config.js';
+import { useStrictOffer } from './kex-offer.js';
 import type { SshLimits } from './limits.js';
 import type { Peer } from './session-env.js';
 import { ConnectionGate } from './session-gate.js';
@@ -41,8 +41,6 @@ interface Conn {
   idle: NodeJS.Timeout | null;
 }
 
-/** ssh2's config type lacks the keepalive fields its server reads. */
-type ServerConfigWithKeepalive = ServerConfig & { keepaliveInterval: number; keepaliveCountMax: number };
 
 /**
  * The ship's SSH endpoint: a TCP gate (limits on unauthenticated connections, login grace) in front of ssh2, then
@@ -59,24 +57,10 @@ export class SshServer {
   private synced = false;
 
   constructor(private readonly opts: SshServerOptions) {
-    const { limits } = opts;
-    const config: ServerConfigWithKeepalive = {
-      hostKeys: opts.hostKeys.map((k) => k.privateKey),
-      algorithms: {
-        kex: [...ALGORITHMS.kex],
-        serverHostKey: [...ALGORITHMS.serverHostKey],
-        cipher: [...ALGORITHMS.cipher],
-        hmac: [...ALGORITHMS.hmac],
-        compress: [...ALGORITHMS.compress],
-      },
-      ident: `starphleet_${VERSION}`,
-      keepaliveInterval: limits.keepaliveIntervalSeconds * 1000,
-      keepaliveCountMax: limits.keepaliveCountMax,
-    };
-    this.ssh = new ssh2.Server(config);
+    this.ssh = new ssh2.Server(serverConfig(opts.hostKeys, opts.limits));
     this.ssh.on('connection', (client: Connection, info: ClientInfo) => this.onClient(client, info));
     this.tcp = createServer((socket) => this.onSocket(socket));
-    this.tcp.maxConnections = limits.maxConnections;
+    this.tcp.maxConnections = opts.limits.maxConnections;
   }
 
   /**
