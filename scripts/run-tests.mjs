@@ -66,9 +66,9 @@ symlinkSync(tsxCache, join(runTmp, `tsx-${process.getuid?.() ?? 0}`));
 spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--version'], { env: { ...process.env, TMPDIR: runTmp }, stdio: 'ignore' });
 
 // Which code every file runs as `starphleet` (test/helpers/cli-entry.ts): decided once, so all files agree.
-const code = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', "const m = await import('./test/helpers/cli-entry.ts'); console.log(m.TEST_CODE)"], { env: { ...process.env, TMPDIR: runTmp }, encoding: 'utf8' }).stdout.trim();
-if (code === 'dist' || code === 'src') process.env.STARPHLEET_TEST_CODE = code;
-console.log(`# starphleet under test: ${code === 'dist' ? 'dist/cli.js (built from this checkout)' : 'src/cli.ts through tsx (dist/ is not built from this checkout)'}`);
+const testCode = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', "const m = await import('./test/helpers/cli-entry.ts'); console.log(m.TEST_CODE)"], { env: { ...process.env, TMPDIR: runTmp }, encoding: 'utf8' }).stdout.trim();
+if (testCode === 'dist' || testCode === 'src') process.env.STARPHLEET_TEST_CODE = testCode;
+console.log(`# starphleet under test: ${testCode === 'dist' ? 'dist/cli.js (built from this checkout)' : 'src/cli.ts through tsx (dist/ is not built from this checkout)'}`);
 
 const running = new Set();
 let stopping = false;
