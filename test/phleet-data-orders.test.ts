@@ -103,8 +103,9 @@ describe('data orders: <path>/remote synced into /var/data/<path>', { timeout: 6
   test('a data order removed from HQ takes its link and trees along', async () => {
     hq.commit({ 'docs/remote': null }, 'no more docs');
     await waitFor(async () => (await get('/docs/greeting.txt')) === null, 'the instance no longer finds /var/data/docs', 120_000, 250);
-    assert.equal(existsSync(join(dataDir, 'data', '.data-orders', 'docs')), false);
-    assert.equal((await status()).data.some((d) => d.path === 'docs'), false);
+    // The link goes first (no instance reads a tree being deleted), then its trees: seen in CI between the two.
+    await waitFor(() => !existsSync(join(dataDir, 'data', '.data-orders', 'docs')), 'the trees of docs removed', 60_000, 250);
+    await waitFor(async () => !(await status()).data.some((d) => d.path === 'docs'), 'docs gone from status', 60_000, 250);
   });
 
   test('paths: only directory names, never .. or the trees dir', () => {
