@@ -41,11 +41,17 @@ export interface ServiceRow {
  * the machine more than the ships under test; the CLI itself is driven by cli() wherever a test asserts on it.
  */
 export async function statusJson<T = { services: ServiceRow[] }>(dataDir: string): Promise<T> {
-  let stdout = '';
-  let stderr = '';
-  const code = await callShip(dataDir, ['status', '--json'], { out: (s) => (stdout += s), err: (s) => (stderr += s) });
-  if (code !== 0) throw new Error(`starphleet status failed (${code}): ${stderr}`);
-  return JSON.parse(stdout) as T;
+  // A ship just started may not listen on its control socket yet (it logs before it does): asked again for up to
+  // 60 s, as a CLI process's own start-up used to cover.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    let stdout = '';
+    let stderr = '';
+    const code = await callShip(dataDir, ['status', '--json'], { out: (s) => (stdout += s), err: (s) => (stderr += s) });
+    if (code === 0) return JSON.parse(stdout) as T;
+    if (!/no ship is running/.test(stderr) || Date.now() > deadline) throw new Error(`starphleet status failed (${code}): ${stderr}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /** The services part of statusJson. */

@@ -42,7 +42,13 @@ if [ -n "$cp" ] && [ "$net" = slirp ]; then
   slirp4netns --configure --mtu=65520 --enable-sandbox --enable-seccomp --ready-fd=6 --exit-fd=8 --netns-type=path "/proc/$cp/ns/net" tap0 6>"$run/ready" 8<"$run/alive" 7>&- >"$run/slirp.log" 2>&1 &
   sl=$!
   until [ -s "$run/ready" ]; do
-    if ! kill -0 $sl 2>/dev/null; then echo "starphleet: slirp4netns failed: $(cat "$run/slirp.log")" >&2; kill -KILL $bw; break; fi
+    if ! kill -0 $sl 2>/dev/null; then
+      # bwrap gone too (its own setup failed, and said so): its namespace went with it, and slirp's error is noise.
+      # The pause lets bash reap a bwrap that ended at the same moment, which kill -0 would still find.
+      sleep 0.1
+      if kill -0 $bw 2>/dev/null; then echo "starphleet: slirp4netns failed: $(cat "$run/slirp.log")" >&2; kill -KILL $bw 2>/dev/null; fi
+      break
+    fi
     sleep 0.02
   done
 fi
