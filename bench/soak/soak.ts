@@ -157,13 +157,22 @@ const elapsed = (Date.now() - started) / 1000;
 
 // The data dir's bound: at most KEEP releases (plus the serving one) and no layer that no retained release references.
 const releasesDir = join(dataDir, 'services/app/releases');
-const releases = readdirSync(releasesDir).filter((n) => n.endsWith('.json'));
-if (releases.length > KEEP + 1) problems.push(`${releases.length} releases retained, bound ${KEEP} (+ the serving one)`);
-const referenced = new Set<string>();
-for (const r of releases) for (const l of (JSON.parse(readFileSync(join(releasesDir, r), 'utf8')) as { layers: { sha256: string }[] }).layers) referenced.add(l.sha256);
-const layers = readdirSync(join(dataDir, 'layers')).filter((n) => n.endsWith('.tar.gz'));
-const stray = layers.filter((n) => !referenced.has(n.slice(0, 64)));
-if (stray.length > 0) problems.push(`${stray.length} layer(s) no retained release references: ${stray.slice(0, 3).join(', ')}`);
+function bookkeeping(): { releases: string[]; layers: string[]; problems: string[] } {
+  const releases = readdirSync(releasesDir).filter((n) => n.endsWith('.json'));
+  const found: string[] = [];
+  if (releases.length > KEEP + 1) found.push(`${releases.length} releases retained, bound ${KEEP} (+ the serving one)`);
+  const referenced = new Set<string>();
+  for (const r of releases) for (const l of (JSON.parse(readFileSync(join(releasesDir, r), 'utf8')) as { layers: { sha256: string }[] }).layers) referenced.add(l.sha256);
+  const layers = readdirSync(join(dataDir, 'layers')).filter((n) => n.endsWith('.tar.gz'));
+  const stray = layers.filter((n) => !referenced.has(n.slice(0, 64)));
+  if (stray.length > 0) found.push(`${stray.length} layer(s) no retained release references: ${stray.slice(0, 3).join(', ')}`);
+  return { releases, layers, problems: found };
+}
+// The last switch prunes after its drains and stops (seconds after the new release answers): the bound is checked
+// once the ship had up to 60 s to finish it (a fresh-clone run found 2 unreferenced layers ~5 s after "serves").
+await waitFor(() => bookkeeping().problems.length === 0, 'the last switch to prune', 60_000, 500).catch(() => undefined);
+const { releases, layers, problems: bound } = bookkeeping();
+problems.push(...bound);
 const bytes = await treeBytes(dataDir);
 const versions = await treeBytes(join(dataDir, 'versions'));
 say(`data dir ${(bytes / 1048576).toFixed(1)} MiB (of it ${(versions / 1048576).toFixed(1)} MiB installed starphleet versions), ${releases.length} releases, ${layers.length} layers, current -> ${readlinkSync(join(dataDir, 'services/app/current'))}`);
