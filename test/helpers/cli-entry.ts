@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readBuildInfo } from '../../src/version.js';
+import { readBuildInfo, sourceCommit } from '../../src/version.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -13,7 +13,8 @@ function distIsCurrent(): boolean {
   const info = readBuildInfo(ROOT);
   if (!info?.commit || info.dirty) return false;
   try {
-    const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    // Run from the sources (tsx), sourceCommit is the checkout's HEAD.
+    const head = sourceCommit();
     const changed = execFileSync('git', ['status', '--porcelain', '--', 'src', 'package.json'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     return head === info.commit && changed.trim() === '';
   } catch {
