@@ -135,6 +135,8 @@ setTimeout(() => {
     await waitFor(() => testInstances('myapp').length === 0 && !isSameProcess(rec), 'the instance to stop', Math.max(100, 5000 - (Date.now() - killedAt)), 50);
     assert.ok(Date.now() - killedAt <= 5000);
 
+    // The session records the push as stopped just after the instance is gone.
+    await waitFor(() => pushRows('myapp')[0]?.result === 'stopped', () => `the push recorded as stopped: ${JSON.stringify(pushRows('myapp'))}`, 10_000, 50);
     const rows = pushRows('myapp');
     assert.equal(rows.length, 1);
     assert.deepEqual({ ...rows[0], message: undefined }, { name: 'myapp', fingerprint: admiral.fingerprint, sha: firstSha, ref: 'refs/heads/master', result: 'stopped', message: undefined });
@@ -204,7 +206,9 @@ setTimeout(() => {
 
     p2.interrupt();
     p3.interrupt();
-    await waitFor(() => testInstances('one').length + testInstances('two').length === 0, 'both test instances to stop', 5000, 50);
+    // Each session records its push as stopped once its instance is gone: both are waited for (CI's slow machine).
+    await waitFor(() => testInstances('one').length + testInstances('two').length === 0, 'both test instances to stop', 15_000, 50);
+    await waitFor(() => pushRows('one').every((r) => r.result === 'stopped'), () => `both pushes of one recorded as stopped: ${JSON.stringify(pushRows('one'))}`, 15_000, 50);
     assert.deepEqual(pushRows('one').map((r) => r.result), ['stopped', 'stopped']);
   });
 

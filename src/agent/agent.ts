@@ -97,19 +97,27 @@ export class Agent {
     }
   }
 
-  /** Serves a test instance at its own mount (replacing one there); false when an HQ service has that mount. */
-  setTestRoute(route: WireRoute): boolean {
+  /**
+   * Serves a test instance at its own mount (replacing one there), resolving once the data plane has the table (the
+   * URL printed then answers at once); false when an HQ service has that mount.
+   */
+  async setTestRoute(route: WireRoute): Promise<boolean> {
     if ([...this.ctrls.values()].some((c) => !c.removed && c.mount === route.mount)) return false;
     this.testRoutes.set(route.mount, route);
     this.publishRoutes();
+    await this.sent;
     return true;
   }
 
-  /** Takes a test instance's route away, if that route is still the one given (a newer one may have replaced it). */
-  removeTestRoute(route: WireRoute): void {
+  /**
+   * Takes a test instance's route away, if that route is still the one given (a newer one may have replaced it);
+   * resolves once the data plane has the table without it.
+   */
+  async removeTestRoute(route: WireRoute): Promise<void> {
     if (this.testRoutes.get(route.mount) !== route) return;
     this.testRoutes.delete(route.mount);
     this.publishRoutes();
+    await this.sent;
   }
 
   get frontDoor(): DataPlane | null {

@@ -131,7 +131,7 @@ async function serve(ctx: CommandContext, id: number, name: string, sha: string,
   instance.setState('serving');
   const mount = pushMount(name, sha);
   const route: WireRoute = { mount, service, instance: { id: instance.id, upstream: instance.backend.upstream }, hosts: [], auth: null };
-  if (!ship.agent.setTestRoute(route)) {
+  if (!(await ship.agent.setTestRoute(route))) {
     await instance.stop(TEST_STOP_GRACE_MS);
     auditPushUpdate(ship.db, id, { result: 'failed', message: `${mount} is an HQ service's mount` });
     ctx.err(`starphleet: ${mount} is the mount of a service HQ orders: the test instance is not routed\n`);
@@ -149,7 +149,7 @@ async function serve(ctx: CommandContext, id: number, name: string, sha: string,
   try {
     why = await follow(instance, next, ctx, signal);
   } finally {
-    ship.agent.removeTestRoute(route);
+    await ship.agent.removeTestRoute(route);
     instance.note(`stopping test instance (${signal.aborted ? 'push session ended or replaced' : 'it exited'})`);
     await instance.stop(TEST_STOP_GRACE_MS);
     ship.log(`push ${name} ${sha.slice(0, 7)}: test instance ${instance.id} stopped, ${mount} unrouted`);
