@@ -10,8 +10,10 @@ import { tmpDir } from './helpers/tmp.js';
 
 /**
  * A user's install: `npm pack` of a checkout (its prepack builds and records the commit), then `npm install -g` of
- * the tarball into a fresh prefix (real registry install, native builds included: one per file, it takes minutes).
- * The installed `starphleet` has no .git and must still know its commit.
+ * the tarball into a fresh prefix (a real registry install). The installed `starphleet` has no .git and must still
+ * know its commit. better-sqlite3's native module is offered as a local prebuild made from the checkout's own build
+ * (prebuild-install's `local_prebuilds`, the package pinned to the same version): compiling sqlite a second time took
+ * ~5 of CI's minutes and proves nothing `npm ci` did not. node-pty still compiles here.
  */
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dir = tmpDir('sp-pack-');
@@ -34,7 +36,18 @@ before(async () => {
   const packed = execFileSync('npm', ['pack', '--pack-destination', dir, '--json'], { cwd: checkout, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 });
   const json = packed.slice(packed.indexOf('\n[') >= 0 ? packed.indexOf('\n[') + 1 : packed.indexOf('['));
   tarball = join(dir, (JSON.parse(json) as { filename: string }[])[0]?.filename ?? '');
-  execFileSync('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', tarball], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 1_200_000 });
+  const prebuilds = join(dir, 'prebuilds');
+  mkdirSync(prebuilds);
+  const sqlite = join(ROOT, 'node_modules', 'better-sqlite3');
+  const { version } = JSON.parse(readFileSync(join(sqlite, 'package.json'), 'utf8')) as { version: string };
+  const name = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
+  execFileSync('tar', ['-czf', join(prebuilds, name), '-C', sqlite, 'build/Release/better_sqlite3.node']);
+  execFileSync('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', tarball], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 1_200_000,
+    env: { ...process.env, npm_config_better_sqlite3_local_prebuilds: prebuilds },
+  });
 });
 
 describe('npm pack + npm install -g', { timeout: 1_800_000 }, () => {
@@ -49,6 +62,9 @@ describe('npm pack + npm install -g', { timeout: 1_800_000 }, () => {
     const info = JSON.parse(readFileSync(join(installed, 'dist', 'build-info.json'), 'utf8')) as { commit: string; version: string };
     assert.equal(info.commit, sha);
     assert.ok(readdirSync(join(installed, 'node_modules')).includes('better-sqlite3'));
+    // The native modules the install put there load (the sqlite one from the local prebuild, node-pty compiled).
+    const probe = "const D = require('better-sqlite3'); console.log(new D(':memory:').prepare('SELECT 41 + 1 AS n').get().n, typeof require('node-pty').spawn)";
+    assert.equal(execFileSync(process.execPath, ['-e', probe], { cwd: installed, encoding: 'utf8' }), '42 function\n');
   });
 
   test('starphleet --version and -V print the version and the commit it was packed from', () => {

@@ -67,6 +67,8 @@ before(async () => {
   const m = await ship.waitForLog(/metrics: Prometheus exposition at http:\/\/127\.0\.0\.1:([0-9]+)\/metrics/);
   metricsPort = Number(m[1]);
   await waitFor(async () => (await statusServices(dataDir)).find((s) => s.name === 'site')?.state === 'serving', 'site serving', 240_000, 500);
+  // The deploy is counted when its record is finished, just after the switch that status shows (CI saw 0 in between).
+  await waitFor(async () => sample(await scrape(), 'starphleet_deploys_total', { service: 'site', result: 'succeeded' }) === 1, 'the first deploy counted', 30_000, 100);
 });
 
 after(async () => {

@@ -65,9 +65,6 @@ export async function switchTo(ctx: AgentContext, ctrl: ServiceController, relea
   ctrl.serving = { release, slots, inputs };
   for (const i of fresh) ctx.watch(ctrl, i);
   ctx.publishRoutes();
-  // Written before anything is awaited, so no client can be answered by the new release while status still says
-  // 'starting' (the table reaches the data plane after this synchronous write).
-  ctrl.status(ctx, 'serving');
   // The route moved: whatever recording it fails on (a full disk, a locked db), the old instances are retired, or
   // they would run on unrouted and unknown to every later switch. The recording's failure is said, then rethrown.
   let recorded: Error | null = null;
@@ -77,7 +74,11 @@ export async function switchTo(ctx: AgentContext, ctrl: ServiceController, relea
   } catch (e) {
     recorded = e as Error;
     ctx.log(`${ctrl.name}: release ${release.config.id} serves, but recording it failed: ${recorded.message}`);
-    ctrl.status(ctx, 'serving', `serves, but recording the switch failed: ${recorded.message}`);
+  }
+  try {
+    ctrl.status(ctx, 'serving', recorded ? `serves, but recording the switch failed: ${recorded.message}` : '');
+  } catch (e) {
+    ctx.log(`${ctrl.name}: writing its status failed: ${(e as Error).message}`);
   }
   ctx.log(`${ctrl.name}: release ${release.config.id} (${release.config.sha.slice(0, 7)}) serves (${describeFormation(slots)})`);
   await Promise.all(old.filter((i) => !fresh.has(i)).map((i) => retire(ctx, i, `replaced by release ${release.config.id}`)));
