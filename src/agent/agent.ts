@@ -97,10 +97,7 @@ export class Agent {
     }
   }
 
-  /**
-   * Serves a test instance at its own mount (replacing one there), resolving once the data plane has the table (the
-   * URL printed then answers at once); false when an HQ service has that mount.
-   */
+  /** A test instance at its own mount, once the data plane has it (its URL answers); false on an HQ service's mount. */
   async setTestRoute(route: WireRoute): Promise<boolean> {
     if ([...this.ctrls.values()].some((c) => !c.removed && c.mount === route.mount)) return false;
     this.testRoutes.set(route.mount, route);
@@ -109,10 +106,7 @@ export class Agent {
     return true;
   }
 
-  /**
-   * Takes a test instance's route away, if that route is still the one given (a newer one may have replaced it);
-   * resolves once the data plane has the table without it.
-   */
+  /** Takes a test route away (unless a newer one replaced it), once the data plane has the table without it. */
   async removeTestRoute(route: WireRoute): Promise<void> {
     if (this.testRoutes.get(route.mount) !== route) return;
     this.testRoutes.delete(route.mount);
