@@ -13,7 +13,7 @@ import { tmpDir } from './helpers/tmp.js';
  * the tarball into a fresh prefix (a real registry install). The installed `starphleet` has no .git and must still
  * know its commit. better-sqlite3's native module is offered as a local prebuild made from the checkout's own build
  * (prebuild-install's `local_prebuilds`, the package pinned to the same version): compiling sqlite a second time took
- * ~5 of CI's minutes and proves nothing `npm ci` did not. node-pty still compiles here.
+ * ~7 minutes of a loaded CI run and proves nothing `npm ci` did not. node-pty still compiles here.
  */
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dir = tmpDir('sp-pack-');

@@ -19,7 +19,7 @@ import { redeploy, rollbackTo, unpin, type OpResult, type ServiceNow } from './d
 import { closeUnfinishedDeploys } from '../state/deploys.js';
 import { CronRunner } from './deploy/cron.js';
 import type { Release } from './types.js';
-import type { AgentEvent, AgentEventListener } from './events.js';
+import { AgentEvents, type AgentEventListener } from './events.js';
 
 export interface AgentOptions extends AgentSetup {
   readonly pulseSeconds: number;
@@ -55,9 +55,11 @@ export class Agent {
   private readonly cron: CronRunner;
   /** The data dir's size for status (ship.dataDir), measured in the background at most every 30 s. */
   private readonly dataDirMeter: DataDirMeter;
+  private readonly events: AgentEvents;
 
   constructor(private readonly opts: AgentOptions) {
     this.sem = new Semaphore(opts.limits.maxConcurrentDeploys);
+    this.events = new AgentEvents(opts.log);
     this.guards = new Guards(opts.dataDir, opts.log);
     const isStopped = (): boolean => this.stopped;
     this.ctx = {
@@ -70,39 +72,26 @@ export class Agent {
       runtime: opts.runtime,
       limits: opts.limits,
       urlFor: (mount) => this.urlFor(mount),
-      publishRoutes: () => this.publishRoutes(),
+      publishRoutes: () => void this.publishRoutes(),
       drain: (instance, timeoutMs) => this.drain(instance, timeoutMs),
       takenPorts: () => new Set(listInstances(opts.db).map((r) => r.port)),
       watch: (ctrl, instance) => void instance.exited.then(() => onInstanceExit(this.ctx, ctrl, instance, isStopped)),
-      emit: (e) => this.emitEvent(e),
+      emit: (e) => this.events.emit(e),
     };
     this.cron = new CronRunner(this.ctx, () => [...this.ctrls.values()]);
     this.dataDirMeter = new DataDirMeter(opts.dataDir, opts.db, opts.log);
   }
 
-  private readonly listeners: AgentEventListener[] = [];
-
   /** Deploys, builds, rollbacks, restarts and crash loops as they happen (src/notify, src/metrics listen). */
   onEvent(listener: AgentEventListener): void {
-    this.listeners.push(listener);
-  }
-
-  private emitEvent(e: AgentEvent): void {
-    for (const l of this.listeners) {
-      try {
-        l(e);
-      } catch (err) {
-        this.opts.log(`agent event listener failed: ${(err as Error).message}`);
-      }
-    }
+    this.events.listen(listener);
   }
 
   /** A test instance at its own mount, once the data plane has it (its URL answers); false on an HQ service's mount. */
   async setTestRoute(route: WireRoute): Promise<boolean> {
     if ([...this.ctrls.values()].some((c) => !c.removed && c.mount === route.mount)) return false;
     this.testRoutes.set(route.mount, route);
-    this.publishRoutes();
-    await this.sent;
+    await this.publishRoutes();
     return true;
   }
 
@@ -110,8 +99,7 @@ export class Agent {
   async removeTestRoute(route: WireRoute): Promise<void> {
     if (this.testRoutes.get(route.mount) !== route) return;
     this.testRoutes.delete(route.mount);
-    this.publishRoutes();
-    await this.sent;
+    await this.publishRoutes();
   }
 
   get frontDoor(): DataPlane | null {
@@ -158,7 +146,7 @@ export class Agent {
     });
     if (swept.length > 0) log(`removed ${swept.length} unfinished file(s) an earlier ship left: ${swept.slice(0, 5).join(', ')}${swept.length > 5 ? ', ...' : ''}`);
     await adoptAtStart(this.ctx, { ctrls: this.ctrls, desired: this.desired, removals: this.removals, isStopped: () => this.stopped });
-    this.publishRoutes();
+    void this.publishRoutes();
     await this.door?.open();
     closeUnfinishedDeploys(db);
     this.cron.start();
@@ -174,7 +162,7 @@ export class Agent {
   setDesired(next: DesiredState): void {
     this.desired = next;
     // Access rules, virtual hosts and published ports follow HQ at once, not after the next deploy.
-    this.publishRoutes();
+    void this.publishRoutes();
     void this.pulseNow();
   }
 
@@ -226,7 +214,7 @@ export class Agent {
       if (!ctrl) {
         ctrl = new ServiceController(service.name, service.mount, !service.orders.unpublished);
         this.ctrls.set(service.name, ctrl);
-        this.publishRoutes();
+        void this.publishRoutes();
       }
       // In parallel: one slow remote must not hold up the other services' checks.
       work.push(reconcileService(this.ctx, this.sem, ctrl, service, desired.env));
@@ -237,12 +225,16 @@ export class Agent {
   /** The last table sent to the data plane: a drain waits for it. */
   private sent: Promise<void> = Promise.resolve();
 
-  /** One route per published service: its serving instance, or none (503) while it has no healthy one. */
-  private publishRoutes(): void {
+  /**
+   * One route per published service: its serving instance, or none (503) while it has no healthy one. Resolves once
+   * the data plane has the table (or said it could not apply it).
+   */
+  private publishRoutes(): Promise<void> {
     const fd = this.door;
-    if (!fd) return;
+    if (!fd) return this.sent;
     const routes = routeTable(this.ctrls.values(), this.desired, this.guards, this.testRoutes.values());
     this.sent = fd.setTable({ routes }).catch((e: unknown) => this.opts.log(`data plane: the route table was not applied: ${(e as Error).message}`));
+    return this.sent;
   }
 
   private now(name: string): ServiceNow {

@@ -1,6 +1,6 @@
 /**
  * What the run side tells whoever listens (notifications, metrics): deploys, builds, rollbacks, restarts, crash loops.
- * Listeners are called synchronously and must not block or throw into the agent (Agent.onEvent guards them).
+ * Listeners are called synchronously and must not block or throw into the agent (AgentEvents guards them).
  */
 export type AgentEvent =
   | { readonly kind: 'deploy-started'; readonly service: string; readonly sha: string; readonly trigger: string }
@@ -28,3 +28,24 @@ export type AgentEvent =
   | { readonly kind: 'crash-loop'; readonly service: string; readonly release: string; readonly reason: string; readonly fallback: string | null };
 
 export type AgentEventListener = (e: AgentEvent) => void;
+
+/** The agent's listeners: each event goes to every one; one that throws is logged, the others still hear it. */
+export class AgentEvents {
+  private readonly listeners: AgentEventListener[] = [];
+
+  constructor(private readonly log: (line: string) => void) {}
+
+  listen(listener: AgentEventListener): void {
+    this.listeners.push(listener);
+  }
+
+  emit(e: AgentEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        this.log(`agent event listener failed: ${(err as Error).message}`);
+      }
+    }
+  }
+}
