@@ -17,6 +17,7 @@ import { PushableHq } from './helpers/phleet-hq.js';
 import { cli, httpGet, statusServices } from './helpers/phleet.js';
 import { commitAndPush, findInTree } from './helpers/secrets.js';
 import { sftpBatch } from './helpers/sftp.js';
+import { runSsh } from './helpers/ssh.js';
 import { startShip, type ShipProcess } from './helpers/ship.js';
 import { tmpDir } from './helpers/tmp.js';
 import { sleep, waitFor } from './helpers/wait.js';
@@ -200,7 +201,16 @@ describe('HQ secrets sealed with age to ships and admirals', { timeout: 900_000 
     await waitFor(async () => (await served('s1', '/web'))?.env.DB_PASSWORD === V3, 'the restarted web has its secret', 60_000, 500);
   });
 
-  test('no value anywhere: data dirs, logs, status, releases, audit, notifications, metrics, the SFTP view', async () => {
+  test('over SSH, `starphleet secrets list` shows what this ship opens (names only); changes need an HQ checkout', async () => {
+    const list = await runSsh({ key: alice.privatePath, port: ship('s1').sshPort, args: ['starphleet', 'secrets', 'list'] });
+    assert.equal(list.code, 0, list.stderr);
+    assert.equal(list.stdout.toString(), 'secrets.age\n  SHARED_TOKEN\nweb/secrets.age\n  DB_PASSWORD\n  OVERRIDDEN\n');
+    const set = await runSsh({ key: alice.privatePath, port: ship('s1').sshPort, args: ['starphleet', 'secrets', 'set', 'web', 'A=1'] });
+    assert.equal(set.code, 1);
+    assert.match(set.stderr, /secrets set changes an HQ checkout you commit from: give it with --hq DIR/);
+  });
+
+  test('no value anywhere: data dirs, logs, status, releases, audit, notifications, metrics, the dashboard, the SFTP view', async () => {
     const all = [V1, V2, V3, V4];
     for (const n of ['s1', 's2']) {
       const s = ship(n);
@@ -219,6 +229,19 @@ describe('HQ secrets sealed with age to ships and admirals', { timeout: 900_000 
     assert.ok(!all.some((v) => metrics.includes(v)), 'metrics');
     assert.ok(notified.length > 0, 'notifications were sent');
     assert.ok(!all.some((v) => notified.some((b) => b.includes(v))), 'notifications');
+    // The dashboard, as an admiral sees it through a one-time link.
+    const login = (await runSsh({ key: alice.privatePath, port: ship('s1').sshPort, args: ['starphleet', 'dashboard'] })).stdout.toString().trim();
+    const entered = await fetch(login, { redirect: 'manual' });
+    const cookie = entered.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    assert.match(cookie, /starphleet_dashboard=/);
+    const origin = new URL(login).origin;
+    for (const path of ['/starphleet/dashboard/', '/starphleet/dashboard/?service=web', '/starphleet/dashboard/overview']) {
+      const page = await fetch(`${origin}${path}`, { headers: { cookie } });
+      assert.equal(page.status, 200, path);
+      const html = await page.text();
+      assert.match(html, /web/);
+      assert.ok(!all.some((v) => html.includes(v)), `the dashboard ${path}`);
+    }
     const view = tmpDir('sp-secrets-view-');
     const got = await sftpBatch({ key: alice.privatePath, port: ship('s1').sshPort, cwd: view, lines: ['get -r /configs', 'get -r /services', 'get -r /logs', 'get -r /layers'], timeoutMs: 180_000 });
     assert.equal(got.code, 0, got.stderr);
