@@ -105,6 +105,8 @@ describe('HQ secrets sealed with age to ships and admirals', { timeout: 900_000 
     const pub = execFileSync('cat', [join(root, 'data-s1', 'host_keys', 'ssh_host_ed25519_key.pub')], { encoding: 'utf8' }).trim();
     assert.equal(hq.entry('s1').hostPublicKey, pub.split(' ').slice(0, 2).join(' '));
     await waitFor(async () => (await served('s1', '/web'))?.env.DB_PASSWORD === 'from-orders', 's1 serves web', 300_000, 500);
+    // The sandbox's way of passing env (a file the launcher hands bwrap) is what the grep below must find nothing of.
+    assert.match(ship('s1').output(), /instances run with the bwrap runtime/);
     // The admiral's checkout knows s1; a second ship joins after it.
     gitIn(hq.work, 'pull', '-q', '--rebase', 'origin', 'master');
     ships.set('s2', await startShip({ headquarters: hq.bare, dataDir: join(root, 'data-s2'), args: ['--name', 's2'] }));

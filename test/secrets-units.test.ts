@@ -202,6 +202,29 @@ describe('HQ layout and recipients', () => {
     assert.equal(coverageOf(top, r.recipients).extra, 0);
   });
 
+  test('a ships/ entry is written by a ship: a hostPublicKey that is not exactly one ed25519 key is never sealed to', async () => {
+    const hq = join(dir, 'hq-hostile');
+    mkdirSync(join(hq, 'ships'), { recursive: true });
+    const entry = (name: string, hostPublicKey: unknown): string => JSON.stringify({ name, addresses: [], sshPort: 1, hostKeys: [], hostPublicKey, clientKey: 'x', services: {} });
+    const ed = keyLine(a);
+    const cases: Record<string, unknown> = {
+      options: `-r ${ed}`,
+      two: `${ed}\n${keyLine(b)}`,
+      rsa: keyLine(rsa),
+      // The right type name over a blob that is not an ed25519 key (an RSA key's blob).
+      forged: `ssh-ed25519 ${blobOf(rsa).toString('base64')}`,
+      short: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5',
+      number: 42,
+      comment: `${ed} with-a-comment`,
+    };
+    for (const [name, key] of Object.entries(cases)) writeFileSync(join(hq, 'ships', name), entry(name, key));
+    writeFileSync(join(hq, 'ships', 'liar'), entry('someone-else', ed));
+    const r = await currentRecipients(hq);
+    assert.deepEqual(r.recipients, []);
+    assert.deepEqual(r.problems.map((p) => p.file).sort(), ['ships/comment', 'ships/forged', 'ships/liar', 'ships/number', 'ships/options', 'ships/rsa', 'ships/short', 'ships/two']);
+    assert.match(r.problems.find((p) => p.file === 'ships/liar')?.message ?? '', /names ship "someone-else"/);
+  });
+
   test('sealTo seals with age -a to the given keys; nobody to seal to is an error', async () => {
     const s = await sealTo(Buffer.from('A=1\n'), [keyLine(a)]);
     assert.match(s.toString(), /^-----BEGIN AGE ENCRYPTED FILE-----/);
