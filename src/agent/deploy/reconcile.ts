@@ -40,8 +40,9 @@ export function startDeploy(ctx: AgentContext, sem: Semaphore, ctrl: ServiceCont
 }
 
 /**
- * One service, one pulse: resolve the ref; if sha, orders or HQ env differ from what serves, deploy, unless these
- * same inputs failed and their backoff has not run out. A new commit or orders change has new inputs: it goes at once.
+ * One service, one pulse: resolve the ref; if sha, orders, HQ env or the values of its HQ secrets differ from what
+ * serves, deploy, unless these same inputs failed and their backoff has not run out. A new commit or orders change has
+ * new inputs: it goes at once. Secrets that cannot be opened hold it where it is.
  */
 export async function reconcileService(ctx: AgentContext, sem: Semaphore, ctrl: ServiceController, service: Service, hqEnv: Readonly<Record<string, string>>, sealed: readonly SealedFile[] = []): Promise<void> {
   ctrl.desired = service;
