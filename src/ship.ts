@@ -29,6 +29,7 @@ import { loadHostKeys } from './server/host-keys.js';
 import { loadClientKey } from './phleet/client-key.js';
 import { startWriteBack } from './phleet/phleet.js';
 import { defaultShipName, shipNameProblem } from './phleet/ship-name.js';
+import { ed25519PublicLine } from './secrets/host-key.js';
 import { ConfigError } from './util/config-error.js';
 import { DataOrders } from './data-orders/data-orders.js';
 import { Notifier } from './notify/notifier.js';
@@ -216,7 +217,9 @@ export async function startShip(given: ShipOptions, log: Logger = defaultLog, pr
     headquarters.onChange((next) => void scripts.run(() => next.shipscripts));
     stops.push(() => scripts.idle());
     stops.push(startJobs(() => headquarters.current?.jobs ?? [], frontDoorUrl(options), log));
-    const writeBack = startWriteBack({ ...options, hostKeys: hostKeys.map((k) => k.fingerprint), clientKey, db, headquarters, log });
+    // The ed25519 host public key goes into ships/<name>: admirals seal HQ secrets.age files to it.
+    const ed25519 = hostKeys.find((k) => k.type === 'ssh-ed25519');
+    const writeBack = startWriteBack({ ...options, hostKeys: hostKeys.map((k) => k.fingerprint), ...(ed25519 ? { hostPublicKey: ed25519PublicLine(ed25519.privateKey) } : {}), clientKey, db, headquarters, log });
     stops.push(() => writeBack.stop());
     // HQ `<path>/remote` data orders: synced into /var/data every pulse and at once on an HQ change.
     const access = { ...(options.privateKey ? { privateKey: options.privateKey } : {}), knownHostsFile: join(options.dataDir, 'known_hosts') };

@@ -11,6 +11,7 @@ import { pushToShip } from './push.js';
 import { remoteAdd, remoteList, remoteRemove, terminalIo } from './remote-commands.js';
 import { AdmiralError, readRemotes } from './remotes.js';
 import { runOnTarget } from './run-remote.js';
+import { registerSecretsCommand } from './secrets-command.js';
 
 export { AdmiralError } from './remotes.js';
 
@@ -98,6 +99,8 @@ export function registerAdmiralCommands(program: Command): void {
         return pushToShip(configDir(), ship, app, process.cwd(), err);
       }),
     );
+
+  registerSecretsCommand(program, guarded);
 
   const hq = program.commands.find((c) => c.name() === 'hq') ?? program.command('hq').description('headquarters tools');
   hq.command('init')

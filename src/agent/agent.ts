@@ -20,6 +20,7 @@ import { closeUnfinishedDeploys } from '../state/deploys.js';
 import { CronRunner } from './deploy/cron.js';
 import type { Release } from './types.js';
 import { AgentEvents, type AgentEventListener } from './events.js';
+import { SecretsKeeper } from './secrets/keeper.js';
 
 export interface AgentOptions extends AgentSetup {
   readonly pulseSeconds: number;
@@ -77,6 +78,7 @@ export class Agent {
       takenPorts: () => new Set(listInstances(opts.db).map((r) => r.port)),
       watch: (ctrl, instance) => void instance.exited.then(() => onInstanceExit(this.ctx, ctrl, instance, isStopped)),
       emit: (e) => this.events.emit(e),
+      secrets: SecretsKeeper.forDataDir(opts.dataDir),
     };
     this.cron = new CronRunner(this.ctx, () => [...this.ctrls.values()]);
     this.dataDirMeter = new DataDirMeter(opts.dataDir, opts.db, opts.log);
@@ -217,7 +219,7 @@ export class Agent {
         void this.publishRoutes();
       }
       // In parallel: one slow remote must not hold up the other services' checks.
-      work.push(reconcileService(this.ctx, this.sem, ctrl, service, desired.env));
+      work.push(reconcileService(this.ctx, this.sem, ctrl, service, desired.env, desired.secrets ?? []));
     }
     await Promise.all(work);
   }
@@ -243,7 +245,7 @@ export class Agent {
 
   /** `starphleet redeploy` (deploy/admiral-ops.ts). */
   redeploy(name: string): Promise<RedeployResult> {
-    return redeploy(this.ctx, this.sem, this.now(name), this.desired?.env ?? {});
+    return redeploy(this.ctx, this.sem, this.now(name), this.desired?.env ?? {}, this.desired?.secrets ?? []);
   }
 
   /** `starphleet rollback` (deploy/admiral-ops.ts). */

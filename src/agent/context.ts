@@ -8,6 +8,7 @@ import type { Instance } from './runtime/instances.js';
 import type { AgentLimits } from './limits.js';
 import type { Runtime } from './runtime/runtime.js';
 import type { AgentEvent } from './events.js';
+import type { SecretsKeeper } from './secrets/keeper.js';
 
 /** Where things are and how to build and run them: given to the agent, shared by all its parts. */
 export interface AgentSetup {
@@ -35,4 +36,6 @@ export interface AgentContext extends AgentSetup {
   watch(ctrl: ServiceController, instance: Instance): void;
   /** Tells the agent's listeners (agent.onEvent: notifications, metrics) what happened; never throws. */
   emit(e: AgentEvent): void;
+  /** HQ secrets.age opened with the host key: which apply to a deploy, and the values of a release at each start. */
+  readonly secrets: SecretsKeeper;
 }

@@ -59,6 +59,21 @@ export interface ReleaseConfig {
   readonly deployOnly?: boolean;
   /** The container base (STARPHLEET_BASE, HQ containers/<name> at this content hash) mounted into its sandboxes. */
   readonly base?: { readonly name: string; readonly hash: string };
+  /** Its HQ secrets, sealed (only in releases/<id>.json; configs/ and the config layer show the names). */
+  readonly secrets?: ReleaseSecrets;
+}
+
+/**
+ * A release's secrets (HQ secrets.age files): their names and sealed form, never their values, which are opened from
+ * `sealed` with the ship's host key at each start and go to the instance's env only.
+ */
+export interface ReleaseSecrets {
+  /** HMAC-SHA256 of the values, keyed by this ship's host key: a changed value is a new deploy, and this tells nothing of it. */
+  readonly digest: string;
+  /** The names the instances get from them, after precedence (a name HQ .starphleet sets is not among them). */
+  readonly names: readonly string[];
+  /** The sealed files as they were at the deploy (base64 of the age file, phleet-wide first), in force for this release. */
+  readonly sealed: readonly { readonly file: string; readonly age: string }[];
 }
 
 /** A built release: its config plus where its tree is. */
@@ -80,6 +95,8 @@ export interface BuildInput {
   readonly shipName: string;
   /** The container base its build steps (and later its instances) get, built before by bases/provision.ts. */
   readonly base?: { readonly name: string; readonly hash: string };
+  /** HQ secrets for its instances: recorded in the release, never given to the build. */
+  readonly secrets?: ReleaseSecrets;
 }
 
 /** Build output, one line at a time, as it happens (git push streams it to the admiral). */

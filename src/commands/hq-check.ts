@@ -2,10 +2,29 @@ import { resolve } from 'node:path';
 import { formatGitRef } from '../headquarters/giturl.js';
 import { readHeadquarters } from '../headquarters/layout.js';
 import { formatProblem } from '../headquarters/format-problem.js';
-import type { DesiredState } from '../headquarters/types.js';
+import type { DesiredState, Problem } from '../headquarters/types.js';
+import { coverageOf, coverageProblems } from '../secrets/coverage.js';
+import { currentRecipients, describeRecipient, type PhleetRecipients } from '../secrets/recipients.js';
 
-/** The report `starphleet hq check` prints: services, admirals, then every problem as file:line: message. */
-export function hqReport(state: DesiredState): string {
+/** Each secrets.age and who it is sealed to (by the tags in its header: nothing is decrypted). */
+function secretsLines(state: DesiredState, r: PhleetRecipients): string[] {
+  const files = state.secrets ?? [];
+  if (files.length === 0) return [];
+  const lines = ['secrets:'];
+  for (const f of files) {
+    if (f.problem !== null) {
+      lines.push(`  ${f.file} -> unusable (see problems)`);
+      continue;
+    }
+    const c = coverageOf(f, r.recipients);
+    const sealedTo = r.recipients.filter((x) => !c.missing.includes(x)).map(describeRecipient);
+    lines.push(`  ${f.file} -> sealed to ${sealedTo.join(', ') || 'no current ship or admiral'}${c.extra > 0 ? ` (+${c.extra} other key(s))` : ''}`);
+  }
+  return lines;
+}
+
+/** The report `starphleet hq check` prints: services, admirals, secrets, then every problem as file:line: message. */
+export function hqReport(state: DesiredState, recipients?: PhleetRecipients): string {
   const lines: string[] = ['services:'];
   for (const s of state.services) lines.push(`  ${s.mount} -> ${formatGitRef({ url: s.orders.giturl, ref: s.orders.ref })}${s.orders.unpublished ? ' (unpublished)' : ''}`);
   if (state.services.length === 0) lines.push('  (none)');
@@ -16,6 +35,7 @@ export function hqReport(state: DesiredState): string {
     lines.push('jobs:');
     for (const j of state.jobs) lines.push(`  ${j.schedule} ${j.url}`);
   }
+  if (recipients) lines.push(...secretsLines(state, recipients));
   if (state.problems.length > 0) {
     lines.push('problems:');
     for (const p of state.problems) lines.push(formatProblem(p));
@@ -28,7 +48,11 @@ export function hqReport(state: DesiredState): string {
  * Returns the exit code: 0 when clean, 1 when there are problems.
  */
 export async function hqCheck(dir: string, write: (s: string) => void, evalTimeoutMs: number): Promise<number> {
-  const state = await readHeadquarters(resolve(dir), { sha: null, evalTimeoutMs });
-  write(hqReport(state));
+  const read = await readHeadquarters(resolve(dir), { sha: null, evalTimeoutMs });
+  // Sealed files are checked against ships/ and authorized_keys/ of this checkout: each one missing someone is said.
+  const recipients = (read.secrets ?? []).length > 0 ? await currentRecipients(resolve(dir)) : undefined;
+  const extra: Problem[] = recipients ? coverageProblems(read.secrets ?? [], recipients) : [];
+  const state = extra.length === 0 ? read : { ...read, problems: [...read.problems, ...extra].sort((a, b) => a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0)) };
+  write(hqReport(state, recipients));
   return state.problems.length === 0 ? 0 : 1;
 }

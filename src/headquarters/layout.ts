@@ -9,6 +9,7 @@ import { autodeployFrom, evaluateOrders } from './orders.js';
 import { readHqCertificates } from './ssl.js';
 import type { Admiral, DataRemote, DesiredState, HtpasswdFile, NamedFile, Problem, Service } from './types.js';
 import { readIfFile } from './read-file.js';
+import { readSealedFiles, SECRETS_FILE } from './sealed-files.js';
 
 /** Top-level HQ entries with a meaning of their own: never mount paths. */
 const RESERVED_TOP = new Set(['authorized_keys', 'containers', 'shipscripts', 'ships', 'jobs', '.starphleet', '.git', 'ssl']);
@@ -33,6 +34,7 @@ interface Found {
   readonly orders: string[];
   readonly htpasswd: string[];
   readonly remotes: string[];
+  readonly secrets: string[];
 }
 
 async function walk(root: string, rel: string, found: Found, problems: Problem[], count: { n: number }): Promise<void> {
@@ -46,7 +48,9 @@ async function walk(root: string, rel: string, found: Found, problems: Problem[]
     const path = rel ? `${rel}/${e.name}` : e.name;
     if (rel === '' && RESERVED_TOP.has(e.name)) continue;
     if (e.isSymbolicLink()) {
-      if (['orders', '.htpasswd', 'remote'].includes(e.name) || !e.name.startsWith('.')) {
+      // A symlinked secrets.age is kept as a broken one: its service must not deploy as if it had none.
+      if (e.name === SECRETS_FILE) found.secrets.push(path);
+      else if (['orders', '.htpasswd', 'remote'].includes(e.name) || !e.name.startsWith('.')) {
         problems.push({ file: path, message: 'symlink in HQ: not followed' });
       }
       continue;
@@ -62,7 +66,8 @@ async function walk(root: string, rel: string, found: Found, problems: Problem[]
       if (e.name === 'orders') found.orders.push(path);
       else if (e.name === '.htpasswd') found.htpasswd.push(path);
       else if (e.name === 'remote') found.remotes.push(path);
-    }
+      else if (e.name === SECRETS_FILE) found.secrets.push(path);
+    } else if (e.name === SECRETS_FILE) found.secrets.push(path);
   }
 }
 
@@ -215,7 +220,7 @@ async function readPhleetEnv(root: string, opts: ReadOptions, problems: Problem[
 /** Reads an HQ checkout into one desired state. Never throws for HQ content: every problem is a value. */
 export async function readHeadquarters(root: string, opts: ReadOptions): Promise<DesiredState> {
   const problems: Problem[] = [];
-  const found: Found = { orders: [], htpasswd: [], remotes: [] };
+  const found: Found = { orders: [], htpasswd: [], remotes: [], secrets: [] };
   try {
     await walk(root, '', found, problems, { n: 0 });
   } catch (e) {
@@ -227,19 +232,21 @@ export async function readHeadquarters(root: string, opts: ReadOptions): Promise
   problems.push(...jobs.problems);
   const containers = await readNamedFiles(root, 'containers', false, problems);
   problems.push(...baseProblems(services, containers));
+  const mounts = new Set([...services.map((s) => s.mount), ...broken]);
   const state: DesiredState = {
     sha: opts.sha,
     services,
     brokenOrders: broken,
     admirals: await readAdmirals(root, problems),
     // A broken orders file still has its mount (its last good orders stay in force): its .htpasswd still protects.
-    htpasswd: await readHtpasswd(root, found.htpasswd, new Set([...services.map((s) => s.mount), ...broken]), problems),
+    htpasswd: await readHtpasswd(root, found.htpasswd, mounts, problems),
     dataRemotes: await readRemotes(root, found.remotes, opts, problems),
     jobs: jobs.jobs,
     env: await readPhleetEnv(root, opts, problems),
     shipscripts: await readNamedFiles(root, 'shipscripts', true, problems),
     containers,
     ssl: await readHqCertificates(root, problems),
+    secrets: await readSealedFiles(root, found.secrets, mounts, problems),
     problems: problems.sort((a, b) => a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0)),
   };
   return deepFreeze(state);

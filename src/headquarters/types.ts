@@ -96,6 +96,24 @@ export interface HqCertificate {
   readonly issuer: string;
 }
 
+/**
+ * A sealed env file of HQ: `secrets.age` (phleet-wide) or `<path>/secrets.age` (that service's), an age file whose
+ * plaintext is dotenv lines. Only its header is read here; a ship opens it with its host key at deploy.
+ */
+export interface SealedFile {
+  /** Relative to the HQ root. */
+  readonly file: string;
+  /** The mount of the service it belongs to; null for the phleet-wide file at the top. */
+  readonly mount: string | null;
+  /** The file's bytes (ciphertext: harmless to hold). */
+  readonly bytes: Buffer;
+  readonly sha256: string;
+  /** Its recipient stanzas: type, and for ssh-ed25519/ssh-rsa the tag of the key (null for other types). */
+  readonly recipients: readonly { readonly type: string; readonly tag: string | null }[];
+  /** Why it cannot be used (a symlink, not an age file...): the services it applies to keep what they serve. */
+  readonly problem: string | null;
+}
+
 export interface DesiredState {
   /** HQ commit sha, or null for a plain directory (hq check on a non-git dir). */
   readonly sha: string | null;
@@ -112,5 +130,7 @@ export interface DesiredState {
   readonly containers: readonly NamedFile[];
   /** HQ `ssl/`: good certificates, and the names whose files are there but bad (their served certificate stays). */
   readonly ssl?: { readonly certs: readonly HqCertificate[]; readonly rejected: readonly string[] };
+  /** `secrets.age` files (the phleet-wide one first, then by path); absent in states made before secrets existed. */
+  readonly secrets?: readonly SealedFile[];
   readonly problems: readonly Problem[];
 }

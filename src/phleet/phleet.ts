@@ -18,6 +18,8 @@ export interface PhleetShip {
   readonly privateKey?: string;
   readonly pulseSeconds: number;
   readonly hostKeys: readonly string[];
+  /** `ssh-ed25519 AAAA...` of the host key secrets.age files are sealed to (src/secrets/host-key.ts). */
+  readonly hostPublicKey?: string;
   readonly clientKey: ClientKey;
   readonly db: Db;
   readonly headquarters: Pick<Headquarters, 'remote' | 'current' | 'dir'>;
@@ -55,6 +57,7 @@ export function startWriteBack(s: PhleetShip): WriteBackLoop {
       sshPort: s.sshPort,
       httpPort: s.httpPort,
       hostKeys: [...s.hostKeys],
+      ...(s.hostPublicKey !== undefined ? { hostPublicKey: s.hostPublicKey } : {}),
       clientKey: s.clientKey.publicKey,
       version: VERSION,
       hq: s.headquarters.current?.sha ?? null,

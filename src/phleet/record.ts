@@ -20,6 +20,9 @@ export interface ShipRecord {
   readonly sshPort: number;
   readonly httpPort: number;
   readonly hostKeys: readonly string[];
+  /** The ship's ed25519 host public key (`ssh-ed25519 AAAA...`): HQ secrets.age files are sealed to it. Absent in
+   *  entries of ships from before secrets. */
+  readonly hostPublicKey?: string;
   readonly clientKey: string;
   readonly version: string;
   /** The HQ sha the ship runs: the newest commit that changed something outside ships/. */
@@ -66,6 +69,7 @@ function isRecord(v: unknown): v is ShipRecord {
     Array.isArray(r.hostKeys) &&
     r.hostKeys.every((a) => typeof a === 'string') &&
     typeof r.clientKey === 'string' &&
+    (r.hostPublicKey === undefined || typeof r.hostPublicKey === 'string') &&
     typeof r.services === 'object' &&
     r.services !== null
   );

@@ -223,7 +223,8 @@ async function build(input: BuildInput, opts: BuildOptions, s: BuildState): Prom
   const merged = join(work, 'release');
   await unpackLayers(dataDir, s.layers, merged);
   await makeReadOnly(merged);
-  const config: ReleaseConfig = { ...settings, layers: [...s.layers] };
+  // Its HQ secrets as the deploy opened them: names and sealed copies, never values, never in a layer or the build.
+  const config: ReleaseConfig = { ...settings, layers: [...s.layers], ...(input.secrets ? { secrets: input.secrets } : {}) };
   const releases = dataPaths.releases(dataDir, input.service);
   await mkdir(releases, { recursive: true });
   const dir = join(releases, s.id);

@@ -125,6 +125,7 @@ export async function buildRegistryRelease(input: BuildInput, opts: BuildOptions
       healthcheckTimeoutSeconds: healthcheckTimeout(env),
       buildpack: 'registry',
       ...(deployOnly ? { deployOnly: true } : {}),
+      ...(input.secrets ? { secrets: input.secrets } : {}),
     };
     await mkdir(dataPaths.releases(dataDir, service), { recursive: true });
     await rename(merged, dir);

@@ -3,7 +3,7 @@ import { lstat, readdir, readFile, readlink, rename, rm, symlink } from 'node:fs
 import { join } from 'node:path';
 import { collectLayers } from './layers.js';
 import { checkServiceName, dataPaths, removeTree, writeFileAtomic } from '../data-paths.js';
-import type { Release, ReleaseConfig } from '../types.js';
+import type { Release, ReleaseConfig, ReleaseSecrets } from '../types.js';
 
 const RELEASE_ID = /^[0-9]{14}-[0-9a-f]{7}(-[0-9]+)?$/;
 
@@ -30,11 +30,12 @@ function parseConfig(text: string, file: string): ReleaseConfig {
 
 /**
  * A config as others may see it (the config layer, configs/<name>.json, the SFTP view): the names of its env, not the
- * values, which stay in releases/<id>.json (0600, not in the SFTP view) for the instances.
+ * values, which stay in releases/<id>.json (0600, not in the SFTP view) for the instances; of its HQ secrets, only
+ * the names (their sealed copies and digest stay in releases/<id>.json, their values are on no disk at all).
  */
-export function publicConfig<T extends { readonly env: Readonly<Record<string, string>> }>(c: T): Omit<T, 'env'> & { envNames: string[] } {
-  const { env, ...rest } = c;
-  return { ...rest, envNames: Object.keys(env).sort() };
+export function publicConfig<T extends { readonly env: Readonly<Record<string, string>>; readonly secrets?: ReleaseSecrets }>(c: T): Omit<T, 'env' | 'secrets'> & { envNames: string[]; secretNames?: string[] } {
+  const { env, secrets, ...rest } = c;
+  return { ...rest, envNames: Object.keys(env).sort(), ...(secrets ? { secretNames: [...secrets.names] } : {}) };
 }
 
 /** The release with this id, or null when there is none (or it is unfinished). */

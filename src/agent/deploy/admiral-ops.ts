@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Service } from '../../headquarters/types.js';
+import type { SealedFile, Service } from '../../headquarters/types.js';
 import { clearPin, getPin } from '../../state/deploys.js';
 import { baseScriptHash } from '../build/bases/base-paths.js';
 import type { AgentContext } from '../context.js';
@@ -23,7 +23,7 @@ export interface ServiceNow {
 }
 
 /** `starphleet redeploy`: builds the current sha of the service's ref again and deploys it; resolves when it serves or failed. */
-export async function redeploy(ctx: AgentContext, sem: Semaphore, s: ServiceNow, hqEnv: Readonly<Record<string, string>>): Promise<OpResult> {
+export async function redeploy(ctx: AgentContext, sem: Semaphore, s: ServiceNow, hqEnv: Readonly<Record<string, string>>, sealed: readonly SealedFile[] = []): Promise<OpResult> {
   const { name, ctrl, service } = s;
   if (!ctrl || !service) return { ok: false, message: `no service named ${name}` };
   while (ctrl.deploying) await ctrl.deploying;
@@ -33,8 +33,11 @@ export async function redeploy(ctx: AgentContext, sem: Semaphore, s: ServiceNow,
   } catch (e) {
     return { ok: false, message: (e as Error).message };
   }
+  const opened = await ctx.secrets.forService(sealed, service, hqEnv);
+  if (!opened.ok) return { ok: false, message: `${name}: ${opened.reason}` };
   while (ctrl.deploying) await ctrl.deploying;
-  const ok = await startDeploy(ctx, sem, ctrl, service, sha, hqEnv, inputsDigest(service, sha, hqEnv, baseScriptHash(join(ctx.dataDir, 'hq'), service.orders.env.STARPHLEET_BASE)));
+  const inputs = inputsDigest(service, sha, hqEnv, baseScriptHash(join(ctx.dataDir, 'hq'), service.orders.env.STARPHLEET_BASE), opened.secrets?.digest);
+  const ok = await startDeploy(ctx, sem, ctrl, service, sha, hqEnv, inputs, undefined, opened.secrets);
   const serving = ctrl.serving?.release.config;
   if (ok && serving) return { ok, message: `${name}: release ${serving.id} (${serving.sha.slice(0, 7)}) serves` };
   return { ok: false, message: `${name}: ${ctrl.failure?.reason ?? 'redeploy did not finish'}` };

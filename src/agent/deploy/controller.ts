@@ -59,6 +59,8 @@ export class ServiceController {
   removed = false;
   /** Why the ref could not be resolved at the last pulse (null when it was): apart from `failure`, which it never resets. */
   lookupProblem: string | null = null;
+  /** Why its HQ secrets cannot be used now (which file, why): nothing deploys meanwhile, what serves keeps serving. */
+  secretsProblem: string | null = null;
   private backoffLoaded = false;
   private tail: Promise<unknown> = Promise.resolve();
 

@@ -12,18 +12,19 @@ import { runOneOff } from './one-off.js';
 import { dataPaths } from '../data-paths.js';
 import { redactCredentials } from '../../redact.js';
 import { finishDeployRecord, startDeployRecord } from '../../state/deploys.js';
-import type { LineSink, Release } from '../types.js';
+import type { LineSink, Release, ReleaseSecrets } from '../types.js';
 import { serviceEnvOfHq } from '../build/env.js';
 import { phleetReleasePhase } from './phleet-release.js';
 import { ensureBase } from '../build/bases/provision.js';
 import { mkdirSync } from 'node:fs';
 
 /** What a release is built from: a change in any of these is a new deploy (ship settings in HQ env are not among them). */
-export function inputsDigest(service: Service, sha: string, hqEnv: Readonly<Record<string, string>>, base?: string): string {
+export function inputsDigest(service: Service, sha: string, hqEnv: Readonly<Record<string, string>>, base?: string, secrets?: string): string {
   const o = service.orders;
-  // `base` (the container base script's hash) only when the orders name one: other services' digests stay as they were.
+  // `base` (the container base script's hash) only when the orders name one, `secrets` (the HMAC of the values in
+  // force, keeper.ts) only when HQ seals some to it: other services' digests stay as they were.
   return createHash('sha256')
-    .update(JSON.stringify({ sha, orders: service.ordersDigest, giturl: o.giturl, env: o.env, unpublished: o.unpublished, hqEnv: serviceEnvOfHq(hqEnv), ...(base !== undefined ? { base } : {}) }))
+    .update(JSON.stringify({ sha, orders: service.ordersDigest, giturl: o.giturl, env: o.env, unpublished: o.unpublished, hqEnv: serviceEnvOfHq(hqEnv), ...(base !== undefined ? { base } : {}), ...(secrets !== undefined ? { secrets } : {}) }))
     .digest('hex');
 }
 
@@ -114,7 +115,7 @@ async function postdeploy(ctx: AgentContext, ctrl: ServiceController, release: R
  * release phase run outside the controller's lock (a long build must not hold up a crash restart); start and switch
  * run under it.
  */
-export async function deploy(ctx: AgentContext, ctrl: ServiceController, service: Service, sha: string, hqEnv: Readonly<Record<string, string>>, inputs: string, signal: AbortSignal, trigger?: string): Promise<boolean> {
+export async function deploy(ctx: AgentContext, ctrl: ServiceController, service: Service, sha: string, hqEnv: Readonly<Record<string, string>>, inputs: string, signal: AbortSignal, trigger?: string, secrets?: ReleaseSecrets | null): Promise<boolean> {
   const was = ctrl.serving?.release.config.sha;
   const why = trigger ?? (!was ? 'first deploy' : was !== sha ? `new sha, was ${was.slice(0, 7)}` : 'same sha: orders or HQ env changed');
   ctx.log(`${ctrl.name}: deploying ${service.orders.giturl} at ${sha.slice(0, 7)} (${why})`);
@@ -130,7 +131,7 @@ export async function deploy(ctx: AgentContext, ctrl: ServiceController, service
     const sandbox = ctx.runtime.sandbox();
     const base = await serviceBase(ctx, ctrl.name, service, sandbox, signal);
     release = await ctx.build.buildRelease(
-      { service: ctrl.name, giturl: service.orders.giturl, sha, ordersEnv: service.orders.env, hqEnv, shipName: ctx.shipName, ...(base ? { base } : {}) },
+      { service: ctrl.name, giturl: service.orders.giturl, sha, ordersEnv: service.orders.env, hqEnv, shipName: ctx.shipName, ...(base ? { base } : {}), ...(secrets ? { secrets } : {}) },
       { dataDir: ctx.dataDir, access: ctx.access, log: () => {}, signal, timeoutMs: ctx.limits.buildTimeoutMs, sandbox },
     );
   } catch (e) {

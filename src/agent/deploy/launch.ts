@@ -27,10 +27,13 @@ function workerUpMs(ctx: AgentContext, release: Release): number {
 export async function launch(ctx: AgentContext, service: string, release: Release, signal?: AbortSignal, process = 'web', index = 1): Promise<LaunchResult> {
   const command = processCommand(release, process);
   if (command.trim() === '') return { ok: false, reason: `the release has no ${process} process (Procfile)` };
+  // Opened for this start from the sealed copies the release recorded: a restart months later gets the same values.
+  const secrets = await ctx.secrets.forRelease(release);
+  if (!secrets.ok) return { ok: false, reason: `could not start ${process}.${index}: ${secrets.reason}` };
   const port = await freePort(ctx.takenPorts());
   let instance: Instance;
   try {
-    instance = Instance.start(ctx.db, ctx.runtime, { service, release, port, dataDir: ctx.dataDir, process, index, command });
+    instance = Instance.start(ctx.db, ctx.runtime, { service, release, port, dataDir: ctx.dataDir, process, index, command, secrets: secrets.env });
   } catch (e) {
     return { ok: false, reason: `could not start ${process}.${index}: ${(e as Error).message}` };
   }

@@ -23,8 +23,10 @@ export interface PreparedOneOff {
  */
 export async function prepareOneOff(ctx: AgentContext, release: Release, kind: string, command: string): Promise<PreparedOneOff> {
   const id = `${release.config.id}-${kind}-${randomBytes(3).toString('hex')}`;
+  const secrets = await ctx.secrets.forRelease(release);
+  if (!secrets.ok) throw new Error(`cannot run ${kind}: ${secrets.reason}`);
   mkdirSync(`${ctx.dataDir}/data`, { recursive: true });
-  const spec: InstanceSpec = { id, release, port: await freePort(ctx.takenPorts()), dataDir: ctx.dataDir, logFile: '/dev/null', process: kind, command, routed: false, oneOff: true };
+  const spec: InstanceSpec = { id, release, port: await freePort(ctx.takenPorts()), dataDir: ctx.dataDir, logFile: '/dev/null', process: kind, command, routed: false, oneOff: true, secrets: secrets.env };
   const launch = ctx.runtime.launch(spec, instanceScript(command), instanceEnv(spec));
   const cleanup = (): void => {
     const cg = recordedCgroup(ctx.dataDir, id);

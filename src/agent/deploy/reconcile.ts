@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import type { Service } from '../../headquarters/types.js';
+import type { SealedFile, Service } from '../../headquarters/types.js';
+import type { ReleaseSecrets } from '../types.js';
 import { canaryHold } from '../../phleet/canary.js';
 import { deleteAgentService, listInstances } from '../../state/instances.js';
 import { deleteServiceStatus } from '../../state/services.js';
@@ -15,11 +16,11 @@ import { baseScriptHash } from '../build/bases/base-paths.js';
 import { backoffMs } from '../limits.js';
 
 /** Starts a deploy in the background (bounded across services by the semaphore); at most one per service. */
-export function startDeploy(ctx: AgentContext, sem: Semaphore, ctrl: ServiceController, service: Service, sha: string, hqEnv: Readonly<Record<string, string>>, inputs: string, trigger?: string): Promise<boolean> {
+export function startDeploy(ctx: AgentContext, sem: Semaphore, ctrl: ServiceController, service: Service, sha: string, hqEnv: Readonly<Record<string, string>>, inputs: string, trigger?: string, secrets?: ReleaseSecrets | null): Promise<boolean> {
   const abort = new AbortController();
   ctrl.abort = abort;
   const run = sem
-    .run(() => (abort.signal.aborted ? Promise.resolve(false) : deploy(ctx, ctrl, service, sha, hqEnv, inputs, abort.signal, trigger)))
+    .run(() => (abort.signal.aborted ? Promise.resolve(false) : deploy(ctx, ctrl, service, sha, hqEnv, inputs, abort.signal, trigger, secrets)))
     .catch((e: unknown) => {
       ctx.log(`${ctrl.name}: deploy crashed: ${(e as Error).stack ?? String(e)}`);
       // Backoff as for a failed deploy (a full disk fails before anything is recorded): no retry every pulse.
@@ -39,10 +40,11 @@ export function startDeploy(ctx: AgentContext, sem: Semaphore, ctrl: ServiceCont
 }
 
 /**
- * One service, one pulse: resolve the ref; if sha, orders or HQ env differ from what serves, deploy, unless these
- * same inputs failed and their backoff has not run out. A new commit or orders change has new inputs: it goes at once.
+ * One service, one pulse: resolve the ref; if sha, orders, HQ env or the values of its HQ secrets differ from what
+ * serves, deploy, unless these same inputs failed and their backoff has not run out. A new commit or orders change has
+ * new inputs: it goes at once. Secrets that cannot be opened hold it where it is.
  */
-export async function reconcileService(ctx: AgentContext, sem: Semaphore, ctrl: ServiceController, service: Service, hqEnv: Readonly<Record<string, string>>): Promise<void> {
+export async function reconcileService(ctx: AgentContext, sem: Semaphore, ctrl: ServiceController, service: Service, hqEnv: Readonly<Record<string, string>>, sealed: readonly SealedFile[] = []): Promise<void> {
   ctrl.desired = service;
   if (ctrl.deploying) return;
   ctrl.loadFailure(ctx);
@@ -65,15 +67,17 @@ export async function reconcileService(ctx: AgentContext, sem: Semaphore, ctrl: 
   }
   if (ctrl.deploying || ctrl.removed) return;
   const pin = getPin(ctx.db, ctrl.name);
+  // Pinned by a rollback: held while the ref stays where it was; a new sha on the ref deploys and ends the pin.
+  if (pin && pin.sha === sha) return;
+  const opened = await secretsFor(ctx, ctrl, service, hqEnv, sealed);
+  if (opened === false || ctrl.deploying || ctrl.removed) return;
+  const inputs = inputsDigest(service, sha, hqEnv, baseScriptHash(join(ctx.dataDir, 'hq'), service.orders.env.STARPHLEET_BASE), opened?.digest);
   if (pin) {
-    // Pinned by a rollback: held while the ref stays where it was; a new sha on the ref deploys and ends the pin.
-    if (pin.sha === sha) return;
     clearPin(ctx.db, ctrl.name);
     ctx.log(`${ctrl.name}: its ref moved to ${sha.slice(0, 7)}: the pin on release ${pin.release} ends`);
-    void startDeploy(ctx, sem, ctrl, service, sha, hqEnv, inputsDigest(service, sha, hqEnv, baseScriptHash(join(ctx.dataDir, 'hq'), service.orders.env.STARPHLEET_BASE)), `new sha ${sha.slice(0, 7)} ends the pin on ${pin.release}`);
+    void startDeploy(ctx, sem, ctrl, service, sha, hqEnv, inputs, `new sha ${sha.slice(0, 7)} ends the pin on ${pin.release}`, opened);
     return;
   }
-  const inputs = inputsDigest(service, sha, hqEnv, baseScriptHash(join(ctx.dataDir, 'hq'), service.orders.env.STARPHLEET_BASE));
   if (ctrl.serving?.inputs === inputs) return;
   if (ctrl.failure?.inputs === inputs && Date.now() < ctrl.failure.retryAt) return;
   // Canary ships (HQ canary) go first: the others keep what serves until ships/<canary> reports the sha healthy.
@@ -85,7 +89,32 @@ export async function reconcileService(ctx: AgentContext, sem: Semaphore, ctrl: 
     return;
   }
   if (ctrl.holdReason) ctrl.holdReason = null;
-  void startDeploy(ctx, sem, ctrl, service, sha, hqEnv, inputs);
+  const was = ctrl.serving?.release.config;
+  const trigger = was && was.sha === sha && (was.secrets?.digest ?? null) !== (opened?.digest ?? null) ? 'same sha: secrets changed' : undefined;
+  void startDeploy(ctx, sem, ctrl, service, sha, hqEnv, inputs, trigger, opened);
+}
+
+/**
+ * The service's HQ secrets for a deploy (null: none apply). A file that cannot be used (malformed, or this ship is not
+ * a recipient yet) holds the service where it is, said in status and once in the log: false.
+ */
+async function secretsFor(ctx: AgentContext, ctrl: ServiceController, service: Service, hqEnv: Readonly<Record<string, string>>, sealed: readonly SealedFile[]): Promise<ReleaseSecrets | null | false> {
+  const r = await ctx.secrets.forService(sealed, service, hqEnv);
+  if (!r.ok) {
+    const serving = ctrl.serving?.release.config;
+    const message = `${r.reason}; ${serving ? `release ${serving.id} keeps serving` : 'nothing deploys until it can be opened'}`;
+    if (ctrl.secretsProblem !== message) ctx.log(`${ctrl.name}: ${message}`);
+    ctrl.secretsProblem = message;
+    ctrl.status(ctx, allRunning(ctrl.serving) ? 'serving' : 'failed', message);
+    return false;
+  }
+  if (ctrl.secretsProblem !== null) {
+    ctrl.secretsProblem = null;
+    ctx.log(`${ctrl.name}: its secrets can be opened now`);
+    if (ctrl.failure) ctrl.status(ctx, 'failed', ctrl.failure.reason);
+    else ctrl.status(ctx, allRunning(ctrl.serving) ? 'serving' : 'starting');
+  }
+  return r.secrets;
 }
 
 /** A removed order: its route goes at once, its deploy is cancelled, its instances stop, its releases go. */

@@ -99,11 +99,11 @@ export class Instance {
   }
 
   /** process: the Procfile type (default web), with its command; only web is routed (has a bridge); index: its number. */
-  static start(db: Db, runtime: Runtime, o: { service: string; release: Release; port: number; dataDir: string; process?: string; index?: number; command?: string }): Instance {
+  static start(db: Db, runtime: Runtime, o: { service: string; release: Release; port: number; dataDir: string; process?: string; index?: number; command?: string; secrets?: Readonly<Record<string, string>> }): Instance {
     const process = o.process ?? 'web';
     const logFile = instanceLogFile(o.dataDir, o.service, o.release.config.id, `${process}.${o.index ?? 1}`);
     const id = `${o.release.config.id}-${process === 'web' ? '' : `${process}-`}${randomBytes(3).toString('hex')}`;
-    const spec = { id, release: o.release, port: o.port, dataDir: o.dataDir, logFile, process, routed: process === 'web', ...(o.command !== undefined ? { command: o.command } : {}) };
+    const spec = { id, release: o.release, port: o.port, dataDir: o.dataDir, logFile, process, routed: process === 'web', ...(o.command !== undefined ? { command: o.command } : {}), ...(o.secrets ? { secrets: o.secrets } : {}) };
     const s = spawnInstance(runtime, spec);
     const rec: InstanceRecord = {
       id,

@@ -20,6 +20,8 @@ export interface InstanceSpec {
   readonly routed?: boolean;
   /** A one-off (release phase, `starphleet run`, cron): runs in the foreground of its sandbox with the caller's stdio. */
   readonly oneOff?: boolean;
+  /** The release's HQ secrets, opened for this start only (agent/secrets/keeper.ts): over its env, under PORT. */
+  readonly secrets?: Readonly<Record<string, string>>;
 }
 
 /** What to spawn (detached, in its own group) for an instance. */

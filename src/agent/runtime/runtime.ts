@@ -69,12 +69,16 @@ export function instanceScript(command: string): string {
   return `for f in .profile.d/*.sh; do [ -r "$f" ] && . "$f"; done\n${command}\n`;
 }
 
-/** Env: a minimal base (PATH, LANG), then the release's env, then PORT, which is the ship's to give. HOME is the runtime's. */
+/**
+ * Env: a minimal base (PATH, LANG), then the release's env, then its secrets (their names in force were chosen at the
+ * deploy: HQ .starphleet's names are not among them), then PORT, which is the ship's to give. HOME is the runtime's.
+ */
 export function instanceEnv(spec: InstanceSpec, base: NodeJS.ProcessEnv = process.env): Record<string, string> {
   return {
     PATH: base.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     LANG: base.LANG ?? 'C.UTF-8',
     ...spec.release.config.env,
+    ...spec.secrets,
     PORT: String(spec.port),
     // Heroku's DYNO names the process (web, worker, release, run; Heroku adds the instance number).
     ...(spec.process !== undefined ? { DYNO: spec.process } : {}),

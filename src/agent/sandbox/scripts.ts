@@ -35,6 +35,8 @@ while kill -0 $bw 2>/dev/null; do
   fi
   sleep 0.02
 done
+# bwrap holds the env file open (fd 5) by now: its values (HQ secrets among them) stay on no disk after the start.
+rm -f "$run/env"
 sl=
 if [ -n "$cp" ] && [ "$net" = slirp ]; then
   # --exit-fd: slirp4netns ends when the last writer of this fifo (this launcher, the sandbox) is gone, however it ends.
