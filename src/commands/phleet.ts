@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ShipAnswer } from '../phleet/fanout.js';
 import { readShips } from '../phleet/record.js';
+import { shipsCheckout } from '../phleet/ships-checkout.js';
 import { decodeProof, PROOF_TOKEN } from '../phleet/request-proof.js';
 import { auditPhleetSent } from '../state/audit.js';
 import { visible } from '../util/terminal-safe.js';
@@ -66,7 +67,7 @@ else ~/.ssh/id_ed25519): each ship checks it against its HQ's admirals, once, wi
       return 2;
     }
     const dataDir = ctx.ship.options.dataDir;
-    const { ships, problems } = readShips(join(dataDir, 'hq'));
+    const { ships, problems } = readShips(shipsCheckout(dataDir, ctx.ship.headquarters.current?.env));
     for (const p of problems) ctx.err(`${p.file}: ${p.message}\n`);
     if (ships.length === 0) {
       ctx.err('starphleet phleet: HQ ships/ lists no ship yet (ships write themselves there when HQ is writable)\n');

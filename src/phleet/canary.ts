@@ -48,11 +48,11 @@ function healthySince(canary: string, service: string, sha: string, serving: boo
  * until it has seen each canary's ships/ entry report that sha serving for the canary window. A canary that fails the
  * sha never reports it serving, so the rest stay on what they serve. Returns the reason it is held, or null to go ahead.
  */
-export function canaryHold(hqDir: string, shipName: string, service: string, sha: string, hqEnv: Readonly<Record<string, string>>, now = Date.now()): string | null {
+export function canaryHold(hqDir: string, shipName: string, service: string, sha: string, hqEnv: Readonly<Record<string, string>>, now = Date.now(), shipsDir = hqDir): string | null {
   const canaries = canaryShips(hqDir);
   if (canaries.length === 0 || canaries.includes(shipName)) return null;
   const windowMs = canarySeconds(hqEnv) * 1000;
-  const entries = readShips(hqDir).ships;
+  const entries = readShips(shipsDir).ships;
   for (const name of canaries) {
     const s = entries.find((e) => e.name === name)?.services[service];
     const since = healthySince(name, service, sha, !!s && s.sha === sha && s.state === 'serving', now);
