@@ -88,6 +88,9 @@ describe('hostile service output and ship trust', { timeout: 900_000 }, () => {
     }, () => `escfail's failure in status:\n${status.stdout}`, 240_000, 1000);
     assert.ok(status.stdout.includes("release: echo '^[]0;pwned-title^G^[[2J^[[H' && exit 3"), status.stdout);
     assert.doesNotMatch(status.stdout + status.stderr, ESC);
+    const releases = await adm(['-s', 's1', 'releases', 'escfail']);
+    assert.ok(releases.stdout.includes("release: echo '^[]0;pwned-title^G^[[2J^[[H' && exit 3"), releases.stdout);
+    assert.doesNotMatch(releases.stdout + releases.stderr, ESC);
     const raw = await adm(['-s', 's1', 'logs', 'esc', '--raw']);
     assert.ok(raw.stdout.includes('\x1b[2J'), '--raw passes the bytes through the admiral CLI too');
   });
@@ -97,6 +100,11 @@ describe('hostile service output and ship trust', { timeout: 900_000 }, () => {
     assert.equal(r.code, 0, r.stderr + r.stdout);
     for (const n of ['s1', 's2']) assert.ok(r.stdout.split('\n').some((l) => l.startsWith(`${n}: tick `) && l.endsWith(SHOWN)), `${n} in:\n${r.stdout.slice(-3000)}`);
     assert.doesNotMatch(r.stdout + r.stderr, ESC);
+    const st = await adm(['-s', 's1', 'phleet', 'status']);
+    // s1 ran the release phase for the phleet (its message quotes the Procfile); s2 is listed too.
+    assert.ok(st.stdout.split('\n').some((l) => l.startsWith('s1 ') && l.includes("echo '^[]0;pwned-title^G")), `s1 escfail in:\n${st.stdout}`);
+    assert.match(st.stdout, /^s2 +esc +serving/m);
+    assert.doesNotMatch(st.stdout + st.stderr, ESC);
     const asked = JSON.stringify(JSON.parse((await cli(ship('s1').dataDir, 'audit', '-n', '200', '--json')).stdout));
     const nonce = /request ([0-9a-f]{32}) sent to s1, s2/.exec(asked)?.[1];
     assert.ok(nonce, `the asking ship audits the request it sent: ${asked.slice(0, 2000)}`);
