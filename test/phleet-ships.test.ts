@@ -9,6 +9,8 @@ import { PushableHq } from './helpers/phleet-hq.js';
 import { cli, httpGet } from './helpers/phleet.js';
 import { execFile } from 'node:child_process';
 import { phleetExec } from '../src/server/phleet-exec.js';
+import { signPhleetRequest } from '../src/admiral/sign-request.js';
+import { makeKey, type TestKey } from './helpers/keys.js';
 import { freePort, startShip, type ShipProcess } from './helpers/ship.js';
 import { tmpDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
@@ -21,6 +23,7 @@ describe('a phleet of three ships on one HQ: write-back and convergence', { time
   let hq: PushableHq;
   const ships = new Map<string, ShipProcess>();
   const ports = new Map<string, { ssh: number; http: number }>();
+  let admiralKey: TestKey;
 
   async function start(name: string): Promise<ShipProcess> {
     const p = ports.get(name) ?? { ssh: await freePort(), http: await freePort() };
@@ -49,7 +52,8 @@ describe('a phleet of three ships on one HQ: write-back and convergence', { time
 
   before(async () => {
     fixtureRepo('static-site', app);
-    hq = new PushableHq(root, { 'web/orders': `autodeploy ${app}\n` });
+    admiralKey = makeKey(root, 'admiral');
+    hq = new PushableHq(root, { 'web/orders': `autodeploy ${app}\n`, 'authorized_keys/admiral': admiralKey.pub });
     // Started at the same moment: their first write-backs race for the same branch.
     await Promise.all(NAMES.map((n) => start(n)));
   });
@@ -79,7 +83,12 @@ describe('a phleet of three ships on one HQ: write-back and convergence', { time
     const r = await cli(ship('s1').dataDir, 'phleet', 'status');
     assert.equal(r.code, 0, r.stderr + r.stdout);
     for (const n of NAMES) assert.match(r.stdout, new RegExp(`^${n} +web +serving +[0-9a-f]{7} `, 'm'), r.stdout);
-    const logs = await cli(ship('s1').dataDir, 'phleet', 'logs', 'web');
+    // Logs come from other ships only on an admiral's signed request (what `starphleet -s s1 phleet logs` adds).
+    const unsigned = await cli(ship('s1').dataDir, 'phleet', 'logs', 'web');
+    assert.equal(unsigned.code, 2);
+    assert.match(unsigned.stderr, /only on an admiral's signed request/);
+    const proof = await signPhleetRequest('logs', 'web', { ...process.env, STARPHLEET_ADMIRAL_KEY: admiralKey.privatePath });
+    const logs = await cli(ship('s1').dataDir, 'phleet', 'logs', 'web', '--proof', proof);
     assert.equal(logs.code, 0, logs.stderr + logs.stdout);
     for (const n of NAMES) assert.match(logs.stdout + logs.stderr, new RegExp(`^${n}: `, 'm'));
   });
@@ -88,7 +97,7 @@ describe('a phleet of three ships on one HQ: write-back and convergence', { time
     const ok = await sshAsShip('s2', 's1', 'starphleet status --json');
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal((JSON.parse(ok.stdout) as { ship: { name: string } }).ship.name, 's1');
-    for (const bad of ['id', 'starphleet status --json; id', 'starphleet status', 'starphleet logs web; id', 'starphleet logs ../x', 'starphleet redeploy web -f', 'starphleet update', 'starphleet phleet status', 'bash -i']) {
+    for (const bad of ['id', 'starphleet status --json; id', 'starphleet status', 'starphleet logs web', 'starphleet redeploy web', 'starphleet logs web; id', 'starphleet logs ../x', 'starphleet redeploy web -f', 'starphleet update', 'starphleet phleet status', 'bash -i']) {
       const r = await sshAsShip('s2', 's1', bad);
       assert.notEqual(r.code, 0, bad);
       assert.match(r.stderr, /ship user only/, `${bad}: ${r.stderr}`);
@@ -144,9 +153,9 @@ describe('a phleet of three ships on one HQ: write-back and convergence', { time
 describe('phleet operations of user ship (gate)', () => {
   test('only the three forms pass, rebuilt from checked words', () => {
     assert.deepEqual(phleetExec('starphleet status --json'), { allow: true, serve: { kind: 'exec', command: 'starphleet status --json' } });
-    assert.deepEqual(phleetExec('starphleet  logs web -f'), { allow: true, serve: { kind: 'exec', command: 'starphleet logs web -f' } });
-    assert.deepEqual(phleetExec('starphleet redeploy a.b'), { allow: true, serve: { kind: 'exec', command: 'starphleet redeploy a.b' } });
-    for (const bad of ['starphleet status', 'starphleet status --json x', 'starphleet logs $(id)', 'starphleet logs web -f -f', 'starphleet logs web\nid', 'starphleet logs\tweb', 'starphleet redeploy -x', 'starphleet run web id', 'starphleet phleet status', '/usr/bin/starphleet status --json', 'starphleet logs web;id', 'starphleet logs `id`']) {
+    // logs and redeploy need an admiral's proof (phleet-proof-units.test.ts has those forms).
+    assert.deepEqual(phleetExec('starphleet  logs web -f --proof abcdefghijklmnop'), { allow: true, serve: { kind: 'exec', command: 'starphleet logs web -f --proof abcdefghijklmnop' } });
+    for (const bad of ['starphleet status', 'starphleet status --json x', 'starphleet logs web -f', 'starphleet redeploy a.b', 'starphleet logs $(id)', 'starphleet logs web -f -f', 'starphleet logs web\nid', 'starphleet logs\tweb', 'starphleet redeploy -x', 'starphleet run web id', 'starphleet phleet status', '/usr/bin/starphleet status --json', 'starphleet logs web;id', 'starphleet logs `id`']) {
       assert.equal(phleetExec(bad), null, bad);
     }
   });

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { buildVersion, runStep, StepFailed } from '../src/update/build.js';
+import { buildIdentity } from '../src/update/build-identity.js';
 import { writeLauncher } from '../src/update/versions.js';
 import { tmpDir } from './helpers/tmp.js';
 
@@ -22,14 +23,23 @@ describe('update build steps', () => {
   test('npm ci, npm run build and the version check run for real, their output streamed', async () => {
     const dir = join(tmpDir('sp-upd-build-'), 'v');
     const running = join(tmpDir('sp-upd-running-'), 'r');
-    tinyPackage(dir, { build: 'mkdir -p dist && cp cli.js dist/cli.js && echo built-it', cli: "if (process.argv[2] === 'version') console.log('9.9.9');\n" });
+    // The build records who it ran as and what of the ship's env it saw.
+    tinyPackage(dir, { build: 'mkdir -p dist && cp cli.js dist/cli.js && id -u > dist/uid && echo "secret=$SHIP_SECRET_FOR_TEST" > dist/env && echo built-it', cli: "if (process.argv[2] === 'version') console.log('9.9.9');\n" });
     tinyPackage(running, { build: 'true', cli: '', lock: '{"other": true}' });
     let out = '';
-    const version = await buildVersion({ dir, runningRoot: running, progress: (s) => (out += s), timeoutMs: 120_000 });
+    const as = buildIdentity();
+    const env = { ...process.env, SHIP_SECRET_FOR_TEST: 'hunter2' };
+    const version = await buildVersion({ dir, runningRoot: running, progress: (s) => (out += s), timeoutMs: 120_000, home: join(dir, '..', 'home'), as, env });
     assert.equal(version, '9.9.9');
     assert.match(out, /\$ npm ci/);
     assert.match(out, /built-it/);
     assert.ok(existsSync(join(dir, 'node_modules')) || /up to date|added 0/.test(out), out);
+    assert.equal(readFileSync(join(dir, 'dist', 'env'), 'utf8'), 'secret=\n', "the ship's env does not reach the build");
+    if (process.getuid?.() === 0) {
+      assert.equal(readFileSync(join(dir, 'dist', 'uid'), 'utf8').trim(), String(as?.uid), 'a root ship builds as the unprivileged user');
+      assert.equal(statSync(join(dir, 'dist', 'cli.js')).uid, 0, 'what runs is owned by root again (a fresh copy)');
+      assert.equal(lstatSync(dir).uid, 0);
+    }
   });
 
   test('a failing build names the step and its exit; its output was streamed', async () => {
@@ -37,7 +47,7 @@ describe('update build steps', () => {
     tinyPackage(dir, { build: 'echo "src/x.ts(1,1): error TS2322: nope" >&2; exit 3', cli: '' });
     let out = '';
     await assert.rejects(
-      buildVersion({ dir, runningRoot: join(dir, 'nowhere'), progress: (s) => (out += s), timeoutMs: 120_000 }),
+      buildVersion({ dir, runningRoot: join(dir, 'nowhere'), progress: (s) => (out += s), timeoutMs: 120_000, home: join(dir, '..', 'home'), as: buildIdentity() }),
       (e: unknown) => e instanceof StepFailed && /npm run build failed: exit 3/.test(e.message),
     );
     assert.match(out, /error TS2322: nope/);
@@ -46,7 +56,7 @@ describe('update build steps', () => {
   test('a build that does not make a runnable starphleet fails the check', async () => {
     const dir = join(tmpDir('sp-upd-check-'), 'v');
     tinyPackage(dir, { build: 'mkdir -p dist && cp cli.js dist/cli.js', cli: "throw new Error('cannot start');\n" });
-    await assert.rejects(buildVersion({ dir, runningRoot: join(dir, 'nowhere'), progress: () => {}, timeoutMs: 120_000 }), /version check failed: exit 1/);
+    await assert.rejects(buildVersion({ dir, runningRoot: join(dir, 'nowhere'), progress: () => {}, timeoutMs: 120_000, home: join(dir, '..', 'home'), as: buildIdentity() }), /version check failed: exit 1/);
   });
 
   test('a step over its time limit is killed with its children', async () => {

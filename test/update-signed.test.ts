@@ -26,6 +26,9 @@ const remote = join(root, 'remote.git');
 let admiralKey: TestKey;
 let stranger: TestKey;
 let ship: ShipProcess;
+let shipSshPort = 0;
+/** The signed commit the last successful update installed. */
+let installed = '';
 
 function shipPid(): number {
   return Number(readFileSync(join(dataDir, 'ship.pid'), 'utf8').trim());
@@ -41,12 +44,12 @@ function release(files: Record<string, string | null>, message: string, signer?:
   return signer ? signed : sha;
 }
 
-function update(): Promise<SshResult> {
-  return runSsh({ key: admiralKey.privatePath, port: ship.sshPort, user: 'update', args: [], options: ['-T'], timeoutMs: 600_000 });
+function update(...args: string[]): Promise<SshResult> {
+  return runSsh({ key: admiralKey.privatePath, port: shipSshPort, user: 'update', args, options: ['-T'], timeoutMs: 600_000 });
 }
 
 async function version(): Promise<string> {
-  const v = await runSsh({ key: admiralKey.privatePath, port: ship.sshPort, args: ['starphleet version'] });
+  const v = await runSsh({ key: admiralKey.privatePath, port: shipSshPort, args: ['starphleet version'] });
   assert.equal(v.code, 0, v.stderr);
   return v.stdout.toString().trim();
 }
@@ -66,6 +69,7 @@ before(async () => {
   gitIn(root, 'init', '-q', '--bare', '-b', 'master', remote);
   gitIn(proj, 'push', '-q', remote, 'HEAD:master');
   ship = await startShip({ headquarters: hq, dataDir, pulse: 0.5, env: { STARPHLEET_REMOTE: `${remote}#master`, STARPHLEET_UPDATE_SIGNERS: 'admirals', STARPHLEET_HANDOVER_GRACE: '20' } });
+  shipSshPort = ship.sshPort;
   await ship.waitForLog(/\d+ admirals/, 60_000);
 });
 
@@ -125,5 +129,37 @@ describe('signed updates (STARPHLEET_UPDATE_SIGNERS=admirals)', { timeout: 900_0
     assert.notEqual(shipPid(), oldShip);
     assert.match(await version(), /^0\.1\.9/);
     assert.deepEqual(installedVersions(), [sha]);
+    installed = sha;
+  });
+
+  test('a signed commit that descends from the running one installs (forward, same version)', async () => {
+    const sha = release({ 'FORWARD.md': 'a later commit of the same history\n' }, 'forward', admiralKey);
+    const r = await update();
+    assert.equal(r.code, 0, r.stdout.toString() + r.stderr);
+    assert.match(r.stdout.toString(), new RegExp(`updated 0\\.1\\.9 @ ${installed.slice(0, 7)} -> 0\\.1\\.9 @ ${sha.slice(0, 7)}`));
+    await waitFor(async () => (await version().catch(() => '')) !== '', 'the ship to answer after its update', 60_000);
+    installed = sha;
+  });
+
+  test('a signed commit older than the running one is refused, naming both; the ship keeps its version', async () => {
+    const older = gitIn(proj, 'rev-parse', 'HEAD~1');
+    // Whoever controls the update remote replays a commit an admiral signed before.
+    gitIn(proj, 'push', '-q', '-f', remote, `${older}:refs/heads/master`);
+    const r = await update();
+    assert.equal(r.code, 1, r.stdout.toString() + r.stderr);
+    assert.match(r.stderr, new RegExp(`starphleet update: commit ${older} \\(0\\.1\\.9\\) does not descend from the running commit ${installed} \\(0\\.1\\.9\\) and does not carry a higher version: refused as a downgrade; an admiral who means it runs the update with --allow-downgrade; still running 0\\.1\\.9 @ ${installed.slice(0, 7)}`));
+    assert.doesNotMatch(r.stdout.toString(), /built|handing/);
+    assert.match(await version(), /^0\.1\.9/);
+    // The older commit was the previous version: its directory (the launcher's fallback) is still there.
+    assert.ok(installedVersions().includes(older), `versions/${older} kept: ${installedVersions().join(', ')}`);
+  });
+
+  test('the admiral may still go back on purpose: ssh update@ship -- --allow-downgrade', async () => {
+    const older = gitIn(proj, 'rev-parse', 'HEAD~1');
+    // OpenSSH reads options after the destination too: `--` ends them.
+    const r = await update('--', '--allow-downgrade');
+    assert.equal(r.code, 0, r.stdout.toString() + r.stderr);
+    assert.match(r.stdout.toString(), new RegExp(`${older.slice(0, 7)} does not go forward; installing it as the admiral allowed \\(--allow-downgrade\\)`));
+    assert.match(r.stdout.toString(), new RegExp(`-> 0\\.1\\.9 @ ${older.slice(0, 7)}$`, 'm'));
   });
 });

@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { insideRoot, SAFE_NAME } from '../paths.js';
 import { dataPaths } from '../agent/data-paths.js';
 import { abortableSleep } from '../util/abortable-sleep.js';
+import { visible } from '../util/terminal-safe.js';
 import type { CommandContext, ShipCommand } from './command.js';
+import { admiralAsked, splitProof } from './phleet-proof.js';
 
-const USAGE = 'usage: starphleet logs <service> [-f] [-n LINES]';
+const USAGE = 'usage: starphleet logs <service> [-f] [-n LINES] [--raw]';
 const FOLLOW_INTERVAL_MS = 250;
 
 interface LogFile {
@@ -69,7 +71,7 @@ function readRange(path: string, start: number, end: number): Promise<string> {
 }
 
 /** Prints what is appended to any log of the service until the caller goes away. */
-async function follow(dir: string, ctx: CommandContext, seen: Map<string, number>): Promise<void> {
+async function follow(dir: string, ctx: CommandContext, seen: Map<string, number>, out: (text: string) => void): Promise<void> {
   let last = '';
   while (!ctx.signal.aborted) {
     for (const f of await logFiles(dir)) {
@@ -78,9 +80,9 @@ async function follow(dir: string, ctx: CommandContext, seen: Map<string, number
       if (f.size <= (seen.get(f.path) ?? 0)) continue;
       const text = await readRange(f.path, seen.get(f.path) ?? 0, f.size);
       seen.set(f.path, f.size);
-      if (last !== f.name) ctx.out(`==> ${f.name} <==\n`);
+      if (last !== f.name) out(`==> ${f.name} <==\n`);
       last = f.name;
-      ctx.out(text);
+      out(text);
     }
     await abortableSleep(FOLLOW_INTERVAL_MS, ctx.signal);
   }
@@ -89,20 +91,26 @@ async function follow(dir: string, ctx: CommandContext, seen: Map<string, number
 export const logsCommand: ShipCommand = {
   name: 'logs',
   summary: "a service's latest build and instance logs (-f follows them)",
-  usage: '<service> [-f] [-n LINES]',
+  usage: '<service> [-f] [-n LINES] [--raw]',
   details: `Prints the last lines of the service's newest build log and of the instance logs of its newest release
 (<data>/logs/<service>/), one per instance, named for its process type and number: instance-<release>-web.1.log,
 instance-<release>-worker.1.log...
   -f, --follow      keep printing as the logs grow (Ctrl-C stops)
-  -n, --lines N     lines of each log to show first (default 100)`,
+  -n, --lines N     lines of each log to show first (default 100)
+  --raw             the logs' exact bytes; without it, control characters a service printed are shown as text
+                    (ESC as ^[), so its output cannot drive your terminal (title, clipboard, cursor, erase)
+  --proof TOKEN     an admiral's signed request: how another ship asks (starphleet phleet logs)`,
   examples: ['starphleet logs hello', 'starphleet logs hello -f -n 20'],
-  async run(args, ctx) {
+  async run(argv, ctx) {
+    const { args, proof } = splitProof(argv);
     let followIt = false;
     let lines = 100;
+    let raw = false;
     const rest: string[] = [];
     for (let i = 0; i < args.length; i++) {
       const a = args[i] as string;
       if (a === '-f' || a === '--follow') followIt = true;
+      else if (a === '--raw') raw = true;
       else if (a === '-n' || a === '--lines') {
         const n = Number(args[++i]);
         if (!Number.isInteger(n) || n < 0) {
@@ -117,6 +125,7 @@ instance-<release>-worker.1.log...
       ctx.err(`${USAGE}\n`);
       return 2;
     }
+    if (proof !== undefined && !(await admiralAsked(proof, followIt ? 'logs-follow' : 'logs', service, ctx))) return 1;
     const root = dataPaths.logsRoot(ctx.ship.options.dataDir);
     const dir = SAFE_NAME.test(service) ? insideRoot(root, service) : null;
     if (dir === null) {
@@ -132,9 +141,11 @@ instance-<release>-worker.1.log...
     const newest = (prefix: string): LogFile | undefined => files.filter((f) => f.name.startsWith(prefix)).pop();
     const build = newest('build-');
     const shown = [...(build ? [build] : []), ...latestInstanceLogs(files)];
+    // What a service printed is the service's, not the admiral's terminal's (src/util/terminal-safe.ts).
+    const out = raw ? ctx.out : (text: string): void => ctx.out(visible(text));
     if (shown.length === 0) ctx.out(`(no logs yet for ${service})\n`);
-    for (const f of shown) ctx.out(`==> ${f.name} <==\n${await tail(f.path, lines)}`);
-    if (followIt) await follow(dir, ctx, new Map(files.map((f) => [f.path, f.size])));
+    for (const f of shown) out(`==> ${f.name} <==\n${await tail(f.path, lines)}`);
+    if (followIt) await follow(dir, ctx, new Map(files.map((f) => [f.path, f.size])), out);
     return 0;
   },
 };

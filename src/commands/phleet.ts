@@ -2,9 +2,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ShipAnswer } from '../phleet/fanout.js';
 import { readShips } from '../phleet/record.js';
+import { shipsCheckout } from '../phleet/ships-checkout.js';
+import { decodeProof, PROOF_TOKEN } from '../phleet/request-proof.js';
+import { auditPhleetSent } from '../state/audit.js';
+import { visible } from '../util/terminal-safe.js';
 import type { CommandContext, ShipCommand } from './command.js';
+import { splitProof } from './phleet-proof.js';
 
-const USAGE = 'usage: starphleet phleet status | phleet logs <service> [-f] | phleet redeploy <service>';
+const USAGE = 'usage: starphleet phleet status | phleet logs <service> [-f] [--raw] | phleet redeploy <service>   (logs and redeploy: --proof TOKEN, which starphleet -s <ship> adds)';
 
 interface RemoteStatus {
   readonly ship: { readonly name: string };
@@ -15,7 +20,7 @@ function unreachable(answers: readonly ShipAnswer[], ctx: CommandContext): numbe
   let bad = 0;
   for (const a of answers) {
     if (a.code === null) {
-      ctx.out(`${a.ship}: unreachable: ${a.unreachable ?? 'no answer'}\n`);
+      ctx.out(`${a.ship}: unreachable: ${visible(a.unreachable ?? 'no answer')}\n`);
       bad++;
     } else if (a.code !== 0) bad++;
   }
@@ -26,22 +31,29 @@ function unreachable(answers: readonly ShipAnswer[], ctx: CommandContext): numbe
 export const phleetCommand: ShipCommand = {
   name: 'phleet',
   summary: 'status, logs or redeploy across every ship of the phleet (HQ ships/)',
-  usage: 'status | logs <service> [-f] | redeploy <service>',
+  usage: 'status | logs <service> [-f] [--raw] | redeploy <service>',
   details: `Fans the operation out over SSH to every ship listed in HQ ships/ (this one too), as the user ship with this
 ship's client key, each ship's host key checked against the fingerprints of its ships/ entry. Every line of output
 starts with the ship's name; a ship that cannot be reached is reported as unreachable and the others still answer.
-Exit status 1 when a ship was unreachable or its command failed.
+Exit status 1 when a ship was unreachable or its command failed. What the ships send is shown with its control
+characters made visible (ESC as ^[); --raw passes a service's log bytes as they are.
+A ship serves another ship logs or a redeploy only on an admiral's signed request (--proof TOKEN): run these from
+your machine as starphleet -s <ship> phleet ..., which signs the request with your SSH key (STARPHLEET_ADMIRAL_KEY,
+else ~/.ssh/id_ed25519): each ship checks it against its HQ's admirals, once, within 5 minutes, and audits it.
   status                 each ship's services: state, sha, release and message
   logs <service> [-f]    the service's logs from every ship (-f: follow until Ctrl-C)
   redeploy <service>     rebuild and deploy the service on every ship at once`,
-  examples: ['starphleet phleet status', 'starphleet phleet logs hello -f', 'ssh -p 2222 admiral@ship starphleet phleet redeploy hello'],
-  async run(args, ctx) {
-    const [verb, service, flag, ...more] = args;
+  examples: ['starphleet phleet status', 'starphleet -s prod phleet logs hello -f', 'starphleet -s prod phleet redeploy hello'],
+  async run(argv, ctx) {
+    const { args, proof } = splitProof(argv);
+    const [verb, service, ...flags] = args;
+    const follow = flags.includes('-f');
+    const raw = flags.includes('--raw');
     const ok =
-      more.length === 0 &&
-      ((verb === 'status' && service === undefined) ||
-        (verb === 'logs' && service !== undefined && !service.startsWith('-') && (flag === undefined || flag === '-f')) ||
-        (verb === 'redeploy' && service !== undefined && !service.startsWith('-') && flag === undefined));
+      new Set(flags).size === flags.length &&
+      ((verb === 'status' && service === undefined && proof === undefined) ||
+        (verb === 'logs' && service !== undefined && !service.startsWith('-') && flags.every((f) => f === '-f' || f === '--raw')) ||
+        (verb === 'redeploy' && service !== undefined && !service.startsWith('-') && flags.length === 0));
     if (!ok || verb === undefined) {
       ctx.err(`${USAGE}\n`);
       return 2;
@@ -50,8 +62,12 @@ Exit status 1 when a ship was unreachable or its command failed.
       ctx.err(`starphleet phleet: no service can be named ${JSON.stringify(service.slice(0, 64))}\n`);
       return 2;
     }
+    if (verb !== 'status' && (proof === undefined || !PROOF_TOKEN.test(proof))) {
+      ctx.err(`starphleet phleet ${verb}: the ships serve ${verb === 'logs' ? 'logs' : 'a redeploy'} only on an admiral's signed request: run it from your machine as starphleet -s <ship> phleet ${verb} ${service} (it signs with your SSH key), or pass --proof TOKEN\n`);
+      return 2;
+    }
     const dataDir = ctx.ship.options.dataDir;
-    const { ships, problems } = readShips(join(dataDir, 'hq'));
+    const { ships, problems } = readShips(shipsCheckout(dataDir, ctx.ship.headquarters.current?.env));
     for (const p of problems) ctx.err(`${p.file}: ${p.message}\n`);
     if (ships.length === 0) {
       ctx.err('starphleet phleet: HQ ships/ lists no ship yet (ships write themselves there when HQ is writable)\n');
@@ -72,7 +88,7 @@ Exit status 1 when a ship was unreachable or its command failed.
         privateKey,
         command: 'starphleet status --json',
         signal: ctx.signal,
-        line: (ship, text, stream) => (stream === 'out' ? outputs.set(ship, [...(outputs.get(ship) ?? []), text]) : ctx.err(`${ship}: ${text}\n`)),
+        line: (ship, text, stream) => (stream === 'out' ? outputs.set(ship, [...(outputs.get(ship) ?? []), text]) : ctx.err(`${ship}: ${visible(text)}\n`)),
       });
       const rows = [['SHIP', 'SERVICE', 'STATE', 'SHA', 'RELEASE', 'MESSAGE']];
       for (const a of answers) {
@@ -86,15 +102,19 @@ Exit status 1 when a ship was unreachable or its command failed.
         }
       }
       const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-      for (const r of rows) ctx.out(`${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd()}\n`);
+      // Cells come from other ships (a message quotes a service's output): shown, never acted on by the terminal.
+      for (const r of rows) ctx.out(`${visible(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd())}\n`);
       return unreachable(answers, ctx) > 0 ? 1 : 0;
     }
-    const command = verb === 'logs' ? `starphleet logs ${service}${flag ? ' -f' : ''}` : `starphleet redeploy ${service}`;
+    const command = `starphleet ${verb} ${service}${follow ? ' -f' : ''}${raw ? ' --raw' : ''} --proof ${proof}`;
+    const request = decodeProof(proof ?? '');
+    if (typeof request !== 'string') auditPhleetSent(ctx.ship.db, { operation: `${verb} ${service}${follow ? ' -f' : ''}`, nonce: request.request.nonce, ships: ships.map((s) => s.name) });
+    const shown = (text: string): string => (raw ? text : visible(text));
     const answers = await fanout(ships, {
       privateKey,
       command,
       signal: ctx.signal,
-      line: (ship, text, stream) => (stream === 'out' ? ctx.out(`${ship}: ${text}\n`) : ctx.err(`${ship}: ${text}\n`)),
+      line: (ship, text, stream) => (stream === 'out' ? ctx.out(`${ship}: ${shown(text)}\n`) : ctx.err(`${ship}: ${visible(text)}\n`)),
     });
     if (ctx.signal.aborted) return 130;
     return unreachable(answers, ctx) > 0 ? 1 : 0;

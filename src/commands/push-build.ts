@@ -4,10 +4,10 @@ import { execa } from 'execa';
 import { BuildError } from '../agent/build/build-release.js';
 import { ensureRepo, repoDir } from '../agent/build/source.js';
 import { withLock } from '../agent/build/key-lock.js';
-import { gitEnv } from '../headquarters/git.js';
 import { pushRepoPath, pushServiceName } from '../agent/push-names.js';
 import { auditPushUpdate, getPush } from '../state/push-audit.js';
 import type { CommandContext, ShipCommand } from './command.js';
+import { quarantineEnv, treeTooLarge } from './push-tree-size.js';
 
 const SHA = /^[0-9a-f]{40}$/;
 const ZERO = /^0{40}$/;
@@ -31,15 +31,7 @@ async function checkQuarantine(repo: string, path: string): Promise<string | nul
  */
 async function handOver(dataDir: string, repo: string, quarantine: string | null, sha: string): Promise<void> {
   const clone = await withLock(repoDir(dataDir, repo), () => ensureRepo(dataDir, repo));
-  const objects = join(repo, 'objects');
-  const env = {
-    ...gitEnv({}),
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: process.env.HOME ?? '/',
-    GIT_DIR: repo,
-    GIT_OBJECT_DIRECTORY: quarantine ?? objects,
-    ...(quarantine ? { GIT_ALTERNATE_OBJECT_DIRECTORIES: objects } : {}),
-  };
+  const env = quarantineEnv(repo, quarantine);
   const r = await withLock(clone, () =>
     execa('git', ['push', '--quiet', '--no-verify', clone, `+${sha}:refs/starphleet/pushed`], { cwd: repo, env, extendEnv: false, reject: false, stdin: 'ignore' }),
   );
@@ -80,7 +72,10 @@ export const pushBuildCommand: ShipCommand = {
     if (ship.headquarters.current?.services.some((s) => s.name === service)) return fail(ctx, id, `${service} is the name of a service HQ orders: pick another push name`);
     auditPushUpdate(ship.db, id, { result: 'building', ref, sha });
     try {
-      await handOver(dataDir, repo, await checkQuarantine(repo, quarantineArg), sha);
+      const quarantine = await checkQuarantine(repo, quarantineArg);
+      const tooLarge = await treeTooLarge(repo, quarantine, sha);
+      if (tooLarge !== null) return fail(ctx, id, `${tooLarge}; ${ref} stays where it was`);
+      await handOver(dataDir, repo, quarantine, sha);
     } catch (e) {
       return fail(ctx, id, (e as Error).message);
     }

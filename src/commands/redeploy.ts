@@ -1,4 +1,5 @@
 import type { ShipCommand } from './command.js';
+import { admiralAsked, splitProof } from './phleet-proof.js';
 
 const USAGE = 'usage: starphleet redeploy <service>';
 
@@ -10,12 +11,15 @@ export const redeployCommand: ShipCommand = {
   details: `Builds the sha the service serves again (a buildpack or a base image may have changed), then switches to it
 like any deploy: healthcheck, then drain of the old instance. Waits until it serves or failed.`,
   examples: ['starphleet redeploy hello'],
-  async run(args, ctx) {
+  async run(argv, ctx) {
+    const { args, proof } = splitProof(argv);
     const [service] = args;
     if (args.length !== 1 || service === undefined || service.startsWith('-')) {
       ctx.err(`${USAGE}\n`);
       return 2;
     }
+    // Another ship asks only with an admiral's signed request (phleet redeploy); checked before anything is done.
+    if (proof !== undefined && !(await admiralAsked(proof, 'redeploy', service, ctx))) return 1;
     ctx.out(`redeploying ${service}...\n`);
     const r = await ctx.ship.agent.redeploy(service);
     if (r.ok) {

@@ -1,6 +1,7 @@
 import { getPin, listDeployRecords, type DeployRecord } from '../state/deploys.js';
 import { listServiceStatus } from '../state/services.js';
 import { redactCredentials } from '../redact.js';
+import { visible } from '../util/terminal-safe.js';
 import type { ShipCommand } from './command.js';
 
 function table(rows: readonly string[][]): string {
@@ -53,7 +54,8 @@ serves now, (pinned) a rollback pin. Then the failed deploys the ship remembers,
       lines.push('', 'failed deploys:');
       for (const f of failed) lines.push(`  ${f.at.replace(/\.\d+Z$/, 'Z')} ${f.sha.slice(0, 7)}${f.release ? ` (${f.release})` : ''} [${f.trigger}]: ${f.reason}`);
     }
-    ctx.out(`${lines.join('\n')}\n`);
+    // Failure texts quote a service's own output: shown, not acted on by the terminal.
+    ctx.out(`${visible(lines.join('\n'))}\n`);
     return 0;
   },
 };

@@ -1,4 +1,5 @@
 import { statusJson } from '../agent/status-json.js';
+import { visible } from '../util/terminal-safe.js';
 import type { ShipCommand } from './command.js';
 
 function table(rows: readonly string[][]): string {
@@ -45,7 +46,8 @@ stopped), git sha, release and URL, the reason of a failure, and HQ problems.
     }
     if (s.data.length > 0) lines.push('', 'data:', ...s.data.map((d) => `  /var/data/${d.path}  ${d.state}  ${d.sha?.slice(0, 7) ?? '-'}  ${d.giturl}${d.message ? `  ${d.message}` : ''}`));
     if (s.problems.length > 0) lines.push('', 'problems:', ...s.problems.map((p) => `  ${p}`));
-    ctx.out(`${lines.join('\n')}\n`);
+    // Messages quote a service's output (a failed start's last lines): shown, not acted on by the terminal.
+    ctx.out(`${visible(lines.join('\n'))}\n`);
     return 0;
   },
 };

@@ -1,4 +1,5 @@
 import type { AgentEvent } from '../agent/events.js';
+import { discordText, slackText } from './chat-markup.js';
 import type { NotifyStyle } from './targets.js';
 
 export type NotifyEvent =
@@ -68,7 +69,8 @@ export function shipUpdated(ship: string, version: string, previousVersion: stri
 
 /** The body posted to a target of the given style. */
 export function bodyFor(style: NotifyStyle, n: Notification): string {
-  if (style === 'slack') return JSON.stringify({ text: n.text });
-  if (style === 'discord') return JSON.stringify({ content: n.text.slice(0, 2000) });
+  if (style === 'slack') return JSON.stringify({ text: slackText(n.text) });
+  // allowed_mentions with no parse: Discord pings nobody, whatever the text holds. Cut before escaping grows it.
+  if (style === 'discord') return JSON.stringify({ content: discordText(n.text.slice(0, 1000)).slice(0, 2000).replace(/\\$/, ''), allowed_mentions: { parse: [] } });
   return JSON.stringify(n);
 }

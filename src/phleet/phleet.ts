@@ -7,6 +7,7 @@ import { VERSION } from '../version.js';
 import type { ClientKey } from './client-key.js';
 import { readReleasePhases } from './release-gate.js';
 import { readShips, recordServices, shipAddresses, type ShipRecord } from './record.js';
+import { shipsCheckout, writebackDir, writebackSetting } from './ships-checkout.js';
 import { WriteBack, WriteBackLoop } from './writeback.js';
 
 export interface PhleetShip {
@@ -28,16 +29,19 @@ export interface PhleetShip {
 
 /** This ship's entry as HQ holds it now (read from the checkout), the start of `since` times after a restart. */
 function ownEntry(s: PhleetShip): ShipRecord | null {
-  return readShips(s.headquarters.dir).ships.find((r) => r.name === s.name) ?? null;
+  return readShips(shipsCheckout(s.dataDir, s.headquarters.current?.env)).ships.find((r) => r.name === s.name) ?? null;
 }
 
 /** Starts writing `ships/<name>` back to HQ: now, then each pulse in which the record changed. */
 export function startWriteBack(s: PhleetShip): WriteBackLoop {
-  const { url, ref } = s.headquarters.remote;
+  // STARPHLEET_WRITEBACK, asked each round (HQ .starphleet may set or change it): else HQ's own remote and branch.
+  const target = (): { url: string; ref: string | undefined } => {
+    const separate = writebackSetting(s.headquarters.current?.env);
+    return separate ? { url: separate.url, ref: separate.ref } : { url: s.headquarters.remote.url, ref: s.headquarters.remote.ref };
+  };
   const writer = new WriteBack({
-    url,
-    ref,
-    dir: join(s.dataDir, 'hq-writeback'),
+    target,
+    dir: writebackDir(s.dataDir),
     access: { ...(s.privateKey ? { privateKey: s.privateKey } : {}), knownHostsFile: join(s.dataDir, 'known_hosts') },
     name: s.name,
     log: s.log,
@@ -68,7 +72,14 @@ export function startWriteBack(s: PhleetShip): WriteBackLoop {
     previous = r;
     return r;
   };
-  const loop = new WriteBackLoop(writer, record, s.pulseSeconds * 1000, s.log);
+  const separate = (): boolean => {
+    try {
+      return writebackSetting(s.headquarters.current?.env) !== null;
+    } catch {
+      return false;
+    }
+  };
+  const loop = new WriteBackLoop(writer, record, s.pulseSeconds * 1000, s.log, separate);
   loop.start();
   return loop;
 }

@@ -9,7 +9,7 @@ export interface ShipService {
   readonly sha: string | null;
   readonly release: string | null;
   readonly state: string;
-  /** When this sha entered this state (ISO time): the canary window counts from a `serving` since. */
+  /** When this sha entered this state (ISO time), as the ship says: shown, never trusted (canary.ts counts its own). */
   readonly since: string;
 }
 

@@ -54,16 +54,16 @@ export async function recordReleasePhase(dataDir: string, service: string, sha: 
  * ship whose name sorts first in ships/. Null when HQ knows no ship yet (a lone ship, or one that cannot write back):
  * then every ship runs its own.
  */
-export function releaseShip(hqDir: string): string | null {
+export function releaseShip(hqDir: string, shipsDir = hqDir): string | null {
   const canary = canaryShips(hqDir)[0];
   if (canary !== undefined) return canary;
-  const names = readShips(hqDir).ships.map((s) => s.name).sort();
+  const names = readShips(shipsDir).ships.map((s) => s.name).sort();
   return names[0] ?? null;
 }
 
-/** What `ship`'s ships/ entry says of its release phase of `service` at `sha`. */
-export function releasePhaseOf(hqDir: string, ship: string, service: string, sha: string): 'succeeded' | 'failed' | 'pending' {
-  const entry = readShips(hqDir).ships.find((s) => s.name === ship) as { releasePhases?: unknown } | undefined;
+/** What `ship`'s ships/ entry (in the checkout `shipsDir`, ships-checkout.ts) says of its release phase of `service` at `sha`. */
+export function releasePhaseOf(shipsDir: string, ship: string, service: string, sha: string): 'succeeded' | 'failed' | 'pending' {
+  const entry = readShips(shipsDir).ships.find((s) => s.name === ship) as { releasePhases?: unknown } | undefined;
   const r = results(entry?.releasePhases)[service];
   return r && r.sha === sha ? r.result : 'pending';
 }

@@ -6,9 +6,11 @@ import type { Logger } from '../log.js';
 import { formatRecord, type ShipRecord } from './record.js';
 
 export interface WriteBackOptions {
-  /** The HQ remote, as the ship follows it (absolute path or URL), and the branch given after `#`, if any. */
-  readonly url: string;
-  readonly ref: string | undefined;
+  /**
+   * Where ships/ is written, asked before each round: the HQ remote as the ship follows it (absolute path or URL)
+   * and the branch after `#`, or STARPHLEET_WRITEBACK's repository (ships-checkout.ts).
+   */
+  readonly target: () => { readonly url: string; readonly ref: string | undefined };
   readonly dir: string;
   readonly access: GitAccess;
   readonly name: string;
@@ -36,6 +38,7 @@ function rejected(e: unknown): boolean {
  */
 export class WriteBack {
   private branch: string | null = null;
+  private url: string | null = null;
 
   constructor(private readonly o: WriteBackOptions) {}
 
@@ -46,20 +49,30 @@ export class WriteBack {
 
   /** The write clone, cloned again when missing or pointing elsewhere; its branch is the HQ branch the ship follows. */
   private async prepare(): Promise<string> {
-    if (this.branch && existsSync(join(this.o.dir, '.git'))) return this.branch;
+    const target = this.o.target();
+    if (this.branch && this.url === `${target.url}#${target.ref ?? ''}` && existsSync(join(this.o.dir, '.git'))) return this.branch;
+    this.branch = null;
     let usable = false;
-    if (existsSync(join(this.o.dir, '.git'))) usable = (await this.run(['config', '--get', 'remote.origin.url']).catch(() => '')) === this.o.url;
+    if (existsSync(join(this.o.dir, '.git'))) usable = (await this.run(['config', '--get', 'remote.origin.url']).catch(() => '')) === target.url;
     if (!usable) {
       await rm(this.o.dir, { recursive: true, force: true });
       mkdirSync(join(this.o.dir, '..'), { recursive: true });
-      await this.run(['clone', '--quiet', '--no-tags', ...(this.o.ref !== undefined ? ['--branch', this.o.ref] : []), '--', this.o.url, this.o.dir], false);
+      await this.run(['clone', '--quiet', '--no-tags', ...(target.ref !== undefined ? ['--branch', target.ref] : []), '--', target.url, this.o.dir], false);
     }
-    const branch = this.o.ref ?? (await this.run(['symbolic-ref', '--short', 'HEAD']));
+    const branch = target.ref ?? (await this.run(['symbolic-ref', '--short', 'HEAD']));
     // A tag or a sha cannot be pushed to: such an HQ is read-only for the phleet.
     const heads = await this.run(['ls-remote', '--heads', 'origin', branch]);
     if (!heads) throw new Error(`HQ ref ${branch} is not a branch: ships/ cannot be written back`);
     this.branch = branch;
+    this.url = `${target.url}#${target.ref ?? ''}`;
     return branch;
+  }
+
+  /** Brings the clone to the branch's tip without writing: where the other ships' entries are read in the separate layout. */
+  async refresh(): Promise<void> {
+    const branch = await this.prepare();
+    await this.run(['fetch', '--quiet', '--no-tags', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`]);
+    await this.run(['reset', '--quiet', '--hard', `refs/remotes/origin/${branch}`]);
   }
 
   /** Writes the record; 'unchanged' when HQ already holds exactly this entry. */
@@ -106,6 +119,8 @@ export class WriteBackLoop {
     private readonly record: () => ShipRecord | null,
     private readonly pulseMs: number,
     private readonly log: Logger,
+    /** True when ships/ is read from the write-back clone: it is refreshed every round, written or not. */
+    private readonly separate: () => boolean = () => false,
   ) {}
 
   start(): void {
@@ -127,7 +142,10 @@ export class WriteBackLoop {
     const record = this.record();
     if (!record) return;
     const text = formatRecord(record);
-    if (text === this.last) return;
+    if (text === this.last) {
+      if (this.separate()) await this.writer.refresh().catch((e: unknown) => this.failed(record.name, e));
+      return;
+    }
     try {
       const r = await this.writer.write(record);
       this.last = text;
@@ -135,10 +153,14 @@ export class WriteBackLoop {
       this.lastError = '';
       if (r === 'pushed') this.log(`ships/${record.name}: written back (hq ${record.hq?.slice(0, 7) ?? 'none'}, ${Object.entries(record.services).map(([n, s]) => `${n} ${s.state}`).join(', ') || 'no services'})`);
     } catch (e) {
-      const message = (e as Error).message;
-      if (message !== this.lastError) this.log(`ships/${record.name}: write-back failed (HQ not writable from here?): ${message}`);
-      this.lastError = message;
+      this.failed(record.name, e);
     }
+  }
+
+  private failed(name: string, e: unknown): void {
+    const message = (e as Error).message;
+    if (message !== this.lastError) this.log(`ships/${name}: write-back failed (HQ not writable from here?): ${message}`);
+    this.lastError = message;
   }
 
   async stop(): Promise<void> {

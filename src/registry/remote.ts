@@ -1,10 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client, type SFTPWrapper } from 'ssh2';
 import { fingerprint } from '../headquarters/keys.js';
 import type { RegistrySource } from '../headquarters/registry-spec.js';
 import { clientKey } from './client-key.js';
+import { CONFIG_MAX_BYTES, layerDownloadMaxBytes } from './download-limits.js';
 import { parseRegistryConfig, type RegistryConfig } from './config-file.js';
 import { registryPaths } from './paths.js';
 import { checkLayerArchive } from './tar-check.js';
@@ -50,18 +51,51 @@ async function withSftp<T>(dataDir: string, src: Remote, use: (sftp: SFTPWrapper
   }
 }
 
-function readAll(sftp: SFTPWrapper, path: string): Promise<Buffer> {
-  return new Promise((resolve, reject) => sftp.readFile(path, (err, data) => (err ? reject(new Error(`${path}: ${err.message}`)) : resolve(data))));
+/** A file of the other ship, refused past `max` bytes whatever its size claims (read in order, counted). */
+function readBounded(sftp: SFTPWrapper, path: string, max: number, where: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stream = sftp.createReadStream(path, { highWaterMark: 64 * 1024 });
+    stream.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        stream.destroy();
+        reject(new Error(`${where}${path} is larger than ${max} bytes: refused`));
+      } else chunks.push(c);
+    });
+    stream.on('error', (err: Error) => reject(new Error(`${where}${path}: ${err.message}`)));
+    stream.on('end', () => resolve(Buffer.concat(chunks)));
+  });
 }
 
-function download(sftp: SFTPWrapper, remote: string, local: string): Promise<void> {
-  return new Promise((resolve, reject) => sftp.fastGet(remote, local, (err) => (err ? reject(new Error(`${remote}: ${err.message}`)) : resolve())));
+/**
+ * Downloads `remote` to `local`, at most `max` bytes: refused before the transfer when the other ship says it is larger,
+ * and cut off during it if more comes than it said (the session ends, so the transfer fails).
+ */
+function download(sftp: SFTPWrapper, remote: string, local: string, max: number, where: string): Promise<void> {
+  const tooLarge = (n: number): Error => new Error(`${where}${remote} is ${n} bytes, more than ${max} (STARPHLEET_INCOMING_MAX_BYTES): not downloaded`);
+  return new Promise((resolve, reject) => {
+    sftp.stat(remote, (err, st) => {
+      if (err) return reject(new Error(`${where}${remote}: ${err.message}`));
+      if (st.size > max) return reject(tooLarge(st.size));
+      let over: Error | null = null;
+      sftp.fastGet(remote, local, {
+        step: (total) => {
+          if (total > max && over === null) {
+            over = tooLarge(total);
+            sftp.end();
+          }
+        },
+      }, (e) => (over ? reject(over) : e ? reject(new Error(`${where}${remote}: ${e.message}`)) : resolve()));
+    });
+  });
 }
 
 /** The configuration as the other ship shows it at /registry/configs/<N>.json. */
 export function fetchRemoteConfig(dataDir: string, src: Remote): Promise<RegistryConfig> {
   const path = `/registry/configs/${src.config}.json`;
-  return withSftp(dataDir, src, async (sftp) => parseRegistryConfig((await readAll(sftp, path)).toString('utf8'), `${src.host}:${src.port}${path}`));
+  return withSftp(dataDir, src, async (sftp) => parseRegistryConfig((await readBounded(sftp, path, CONFIG_MAX_BYTES, `${src.host}:${src.port}`)).toString('utf8'), `${src.host}:${src.port}${path}`));
 }
 
 /**
@@ -75,7 +109,10 @@ export async function fetchRemoteLayer(dataDir: string, src: Remote, sha256: str
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.part-${process.pid}-${createHash('sha1').update(`${sha256}${Math.random()}`).digest('hex').slice(0, 12)}`);
   try {
-    await withSftp(dataDir, src, (sftp) => download(sftp, `/layers/${sha256}.tar.gz`, tmp));
+    const max = layerDownloadMaxBytes();
+    await withSftp(dataDir, src, (sftp) => download(sftp, `/layers/${sha256}.tar.gz`, tmp, max, `${src.host}:${src.port}`));
+    const size = (await stat(tmp)).size;
+    if (size > max) throw new Error(`layer ${sha256} from ${src.host}:${src.port} is ${size} bytes, more than ${max} (STARPHLEET_INCOMING_MAX_BYTES): refused`);
     const got = await sha256File(tmp);
     if (got !== sha256) throw new Error(`layer from ${src.host}:${src.port} hashes to ${got}, not ${sha256}: refused`);
     const problem = await checkLayerArchive(tmp);

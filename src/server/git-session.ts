@@ -9,6 +9,7 @@ import { callShip } from './control-client.js';
 import { parseGitCommand } from './git-command.js';
 import { finishChannel } from './process-end.js';
 import { ensurePushRepo, fixHead, refSha } from './push-repo.js';
+import { pushMaxBytes } from '../agent/push-limits.js';
 import type { SessionContext } from './session-context.js';
 import { homeDir, sessionPath } from './session-env.js';
 
@@ -22,8 +23,9 @@ const HANGUP_GRACE_MS = 2000;
  * (EPIPE ignored: git may stop reading early), its stdout to the channel, its stderr to the channel's stderr.
  * Resolves with its exit code once all of its output is out; `kill` ends its whole process group (hooks included).
  */
-function runGit(channel: ServerChannel, args: readonly string[], env: Record<string, string>, touch: () => void): { done: Promise<number>; kill: () => void } {
+function runGit(channel: ServerChannel, args: readonly string[], env: Record<string, string>, touch: () => void, watch?: (chunk: Buffer) => void): { done: Promise<number>; kill: () => void } {
   const child = spawn('git', [...args], { env, cwd: homeDir(), detached: true, stdio: 'pipe' });
+  if (watch) child.stdout.on('data', watch);
   let ended = false;
   const signalGroup = (sig: NodeJS.Signals): void => {
     if (!ended) killGroup(child.pid, sig);
@@ -106,8 +108,23 @@ export function serveGit(channel: ServerChannel, command: string, ctx: SessionCo
   const push = async (): Promise<void> => {
     await ensurePushRepo(ctx.dataDir, repo);
     const pushId = auditPushStart(ctx.db, { name, fingerprint, keyFile, remote: ctx.peer.remoteAddress });
-    git = runGit(channel, ['receive-pack', repo], { ...env, STARPHLEET_PUSH_ID: String(pushId) }, ctx.touch);
+    // receive.maxInputSize: index-pack stops reading past the bound and nothing is stored. Its message reaches the
+    // client inside the sideband (stdout), which is watched for it to add the ship's own, naming the setting.
+    const max = pushMaxBytes();
+    let seen = '';
+    let tooLarge = false;
+    const watch = (b: Buffer): void => {
+      seen = (seen + b.toString('latin1')).slice(-400);
+      if (seen.includes('exceeds maximum allowed size')) tooLarge = true;
+    };
+    git = runGit(channel, ['-c', `receive.maxInputSize=${max}`, 'receive-pack', repo], { ...env, STARPHLEET_PUSH_ID: String(pushId) }, ctx.touch, watch);
     const code = await git.done;
+    if (tooLarge) {
+      const message = `the push is larger than STARPHLEET_PUSH_MAX_BYTES (${max} bytes): refused, nothing was stored`;
+      auditPushUpdate(ctx.db, pushId, { result: 'rejected', message });
+      say(`starphleet: ${message}\n`);
+      return end(1);
+    }
     const p = getPush(ctx.db, pushId);
     if (abort.signal.aborted || code !== 0 || !p) {
       const why = abort.signal.aborted ? 'the client went away' : `git receive-pack exited ${code}`;

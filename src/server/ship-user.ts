@@ -9,7 +9,7 @@ import { phleetExec } from './phleet-exec.js';
 
 /**
  * Hook for the phleet operations (#20): exec commands another ship may run here, each decided by this function.
- * phleet-exec.ts: status --json, logs <service> [-f], redeploy <service>, as `starphleet phleet` fans them out.
+ * phleet-exec.ts: status --json; logs and redeploy only with an admiral's signed request (--proof).
  */
 export function phleetOperation(request: Extract<SshRequest, { kind: 'exec' }>): Verdict | null {
   return phleetExec(request.command);
@@ -22,5 +22,5 @@ export function shipVerdict(request: SshRequest): Verdict {
     const v = phleetOperation(request);
     if (v !== null) return v;
   }
-  return { allow: false, reason: `the ship user only reads the registry over sftp (/registry/, /layers/) and runs the phleet operations (starphleet status --json, logs <service> [-f], redeploy <service>), not ${request.kind === 'exec' ? JSON.stringify(request.command.slice(0, 200)) : request.kind}` };
+  return { allow: false, reason: `the ship user only reads the registry over sftp (/registry/, /layers/) and runs the phleet operations (starphleet status --json; logs <service> [-f] and redeploy <service> only with an admiral's --proof), not ${request.kind === 'exec' ? JSON.stringify(request.command.slice(0, 200)) : request.kind}` };
 }

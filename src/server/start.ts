@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { shipsCheckout } from '../phleet/ships-checkout.js';
 import type { ShipOptions } from '../config.js';
 import type { Headquarters } from '../headquarters/headquarters.js';
 import { readAdmirals } from '../headquarters/layout.js';
@@ -26,7 +27,8 @@ export async function startSshServer(options: ShipOptions, db: Db, headquarters:
   const hostKeys = loadHostKeys(options.dataDir, log);
   // The HQ clone (headquarters.ts keeps it at <data>/hq): ships/<name> there holds the keys of user `ship`.
   const hqCheckout = join(options.dataDir, 'hq');
-  const server = new SshServer({ dataDir: options.dataDir, db, log, limits, hostKeys, hqDir: () => (headquarters.current ? hqCheckout : null) });
+  // ships/ is HQ's, or the write-back repo's when STARPHLEET_WRITEBACK names one (src/phleet/ships-checkout.ts).
+  const server = new SshServer({ dataDir: options.dataDir, db, log, limits, hostKeys, hqDir: () => (headquarters.current ? shipsCheckout(options.dataDir, headquarters.current.env) : null) });
   headquarters.onChange((next) => server.setAdmirals(next.admirals));
   if (headquarters.current) server.setAdmirals(headquarters.current.admirals);
   else if (existsSync(join(hqCheckout, 'authorized_keys'))) {

@@ -31,7 +31,10 @@ export function serveUpdate(channel: ServerChannel, command: string | null, pty:
   ctx.log(`ssh ${user} ${fingerprint} (${keyFile}) from ${ctx.peer.remoteAddress}: update`);
   const out = toChannel(channel, pty, ctx.touch);
   const err = toChannel(channel.stderr, pty, ctx.touch);
-  void runOnShip(ctx.dataDir, ['update'], out, err, abort.signal).then((code) => {
+  // The one word an update session may say: --allow-downgrade (`ssh update@ship --allow-downgrade`); the rest of a
+  // command is ignored, as before, so nothing else of it reaches the ship.
+  const downgrade = command !== null && command.trim().split(/\s+/).includes('--allow-downgrade');
+  void runOnShip(ctx.dataDir, downgrade ? ['update', '--allow-downgrade'] : ['update'], out, err, abort.signal).then((code) => {
     auditSessionEnd(ctx.db, auditId, { exitCode: code, signal: null, durationMs: Date.now() - t0 });
     ctx.log(`ssh ${user} ${fingerprint} update ended: exit ${code}`);
     if (!abort.signal.aborted) finishChannel(channel, { exitCode: code, signal: null });

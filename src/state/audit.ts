@@ -116,3 +116,25 @@ export function auditDeny(db: Db, d: { user: string; fingerprint: string; keyFil
   );
   prune(db);
 }
+
+/**
+ * A phleet request an admiral signed and this ship served to another ship (`logs`, `redeploy` as user ship): who
+ * asked, for what, and the request's nonce, which the asking ship's audit shows too (in its `phleet` command line).
+ */
+export function auditPhleetRequest(db: Db, r: { admiral: string; fingerprint: string; operation: string; nonce: string; ok: boolean; reason?: string }): void {
+  if (!db.open) return;
+  db.prepare('INSERT INTO audit (at, kind, user, fingerprint, key_file, remote, ok, command, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+    new Date().toISOString(), 'read', 'ship', r.fingerprint, r.admiral, 'phleet request', r.ok ? 1 : 0, r.operation,
+    r.ok ? `served on behalf of admiral ${r.admiral}, request ${r.nonce}` : `refused: ${r.reason ?? ''}`,
+  );
+  prune(db);
+}
+
+/** The asking side of a phleet request: which ships this ship sent an admiral's signed request to. */
+export function auditPhleetSent(db: Db, r: { operation: string; nonce: string; ships: readonly string[] }): void {
+  if (!db.open) return;
+  db.prepare('INSERT INTO audit (at, kind, user, remote, command, message) VALUES (?, ?, ?, ?, ?, ?)').run(
+    new Date().toISOString(), 'read', 'admiral', 'phleet fan-out', r.operation, `request ${r.nonce} sent to ${r.ships.join(', ')}`,
+  );
+  prune(db);
+}

@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killGroup } from '../util/process-group.js';
+import { buildEnv, type BuildIdentity } from './build-identity.js';
 
 /** Where a step's output goes, line by line as it comes (an admiral's update@ session). */
 export type Progress = (text: string) => void;
@@ -16,10 +18,11 @@ export function runStep(
   what: string,
   cmd: string,
   args: readonly string[],
-  o: { cwd: string; progress: Progress; timeoutMs: number; signal?: AbortSignal; env?: NodeJS.ProcessEnv },
+  o: { cwd: string; progress: Progress; timeoutMs: number; signal?: AbortSignal; env?: NodeJS.ProcessEnv; as?: BuildIdentity | null },
 ): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, [...args], { cwd: o.cwd, env: o.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const who = o.as ? { uid: o.as.uid, gid: o.as.gid } : {};
+    const child = spawn(cmd, [...args], { cwd: o.cwd, env: o.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'], ...who });
     let out = '';
     let why = '';
     const kill = (reason: string): void => {
@@ -62,6 +65,12 @@ export interface BuildOptions {
   readonly progress: Progress;
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
+  /** HOME and npm cache of a build run as this process's user (made here); a build user gets one of its own. */
+  readonly home: string;
+  /** Who runs npm and the new version's check when the ship is root (build-identity.ts); null: this process's user. */
+  readonly as: BuildIdentity | null;
+  /** The ship's env, of which the build gets only what build-identity.ts passes. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -69,23 +78,63 @@ export interface BuildOptions {
  * Dependencies: `npm ci`, unless package-lock.json is byte-identical to the running version's, in which case the
  * running node_modules are copied (same lock file and same node: the tree npm ci would make, without rebuilding native
  * modules, which takes minutes). Returns the new version string.
+ * The install and build scripts (the new version's and its dependencies') run with a minimal env, and as `o.as`
+ * when the ship is root: what they can reach is the version's own directory. The tree is then copied afresh by
+ * root (new files, owned by root, no setuid bit), so nothing the build user still holds open can change what runs.
  */
 export async function buildVersion(o: BuildOptions): Promise<string> {
-  const step = { cwd: o.dir, progress: o.progress, timeoutMs: o.timeoutMs, ...(o.signal ? { signal: o.signal } : {}) };
+  const root = { cwd: o.dir, progress: o.progress, timeoutMs: o.timeoutMs, ...(o.signal ? { signal: o.signal } : {}) };
   if (sameLockfile(o.dir, o.runningRoot)) {
     o.progress('dependencies unchanged: copying node_modules of the running version\n');
-    await runStep('copying node_modules', 'cp', ['-a', '--', join(o.runningRoot, 'node_modules'), join(o.dir, 'node_modules')], step);
-  } else {
-    o.progress('$ npm ci\n');
-    await runStep('npm ci', 'npm', ['ci', '--no-audit', '--no-fund', '--prefer-offline'], step);
+    await runStep('copying node_modules', 'cp', ['-a', '--', join(o.runningRoot, 'node_modules'), join(o.dir, 'node_modules')], root);
   }
-  o.progress('$ npm run build\n');
-  await runStep('npm run build', 'npm', ['run', 'build'], step);
-  return checkVersion(o.dir, step);
+  if (!o.as) {
+    mkdirSync(o.home, { recursive: true, mode: 0o700 });
+    return installAndBuild(o.dir, { ...root, env: buildEnv(o.env ?? process.env, o.home), as: null });
+  }
+  // The data dir is closed to other users: the build user works on a copy in a directory of its own under the
+  // system's temporary directory, and root copies the result back.
+  const work = mkdtempSync(join(tmpdir(), 'starphleet-update-'));
+  try {
+    const src = join(work, 'src');
+    const home = join(work, 'home');
+    mkdirSync(home, { mode: 0o700 });
+    await runStep('copying the version for its build', 'cp', ['-a', '--', o.dir, src], { ...root, cwd: '/' });
+    o.progress(`npm and the build run as ${o.as.user} (uid ${o.as.uid}), with a minimal environment\n`);
+    await runStep('handing the copy to the build user', 'chown', ['-R', '--no-dereference', `${o.as.uid}:${o.as.gid}`, '--', work], { ...root, cwd: '/' });
+    const version = await installAndBuild(src, { ...root, cwd: src, env: buildEnv(o.env ?? process.env, home), as: o.as });
+    await sealAsRoot(src, o.dir, { ...root, cwd: '/' });
+    return version;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function installAndBuild(dir: string, step: { cwd: string; progress: Progress; timeoutMs: number; signal?: AbortSignal; env: NodeJS.ProcessEnv; as: BuildIdentity | null }): Promise<string> {
+  if (!existsSync(join(dir, 'node_modules'))) {
+    step.progress('$ npm ci\n');
+    await runStep('npm ci', 'npm', ['ci', '--no-audit', '--no-fund', '--prefer-offline'], { ...step, cwd: dir });
+  }
+  step.progress('$ npm run build\n');
+  await runStep('npm run build', 'npm', ['run', 'build'], { ...step, cwd: dir });
+  return checkVersion(dir, { ...step, cwd: dir });
+}
+
+/**
+ * Puts a copy of `built` made by root in place of `dest`: new inodes owned by root without setuid bits or group and
+ * other write, so nothing the build user still holds open (a process a dependency left behind) changes what runs.
+ */
+async function sealAsRoot(built: string, dest: string, step: { cwd: string; progress: Progress; timeoutMs: number }): Promise<void> {
+  const sealed = `${dest}.sealed`;
+  rmSync(sealed, { recursive: true, force: true });
+  await runStep('copying the built version back', 'cp', ['-R', '--no-dereference', '--preserve=mode,timestamps,links', '--', built, sealed], step);
+  await runStep('copying the built version back', 'chmod', ['-R', 'ug-s,go-w', '--', sealed], step);
+  rmSync(dest, { recursive: true, force: true });
+  renameSync(sealed, dest);
 }
 
 /** The new build's `starphleet version`, run by the node that will run the ship. */
-export async function checkVersion(dir: string, step: { cwd: string; progress: Progress; timeoutMs: number }): Promise<string> {
+export async function checkVersion(dir: string, step: { cwd: string; progress: Progress; timeoutMs: number; env?: NodeJS.ProcessEnv; as?: BuildIdentity | null }): Promise<string> {
   const cli = join(dir, 'dist', 'cli.js');
   if (!existsSync(cli)) throw new StepFailed(`the build made no ${cli}`);
   const out = await runStep('the new starphleet version check', process.execPath, [cli, 'version'], { ...step, progress: () => {}, timeoutMs: 60_000 });

@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readlinkSync, renameSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { git, type GitAccess } from '../headquarters/git.js';
 import { formatGitRef, parseGitRef, type GitRef } from '../headquarters/giturl.js';
 import { PACKAGE, PACKAGE_ROOT, readBuildInfo } from '../version.js';
@@ -40,6 +40,28 @@ export async function newestCommit(remote: GitRef, access: GitAccess): Promise<s
   return sha;
 }
 
+/** Where `current` or `previous` points: never removed to make room for a fetch (a refused one would lose it). */
+function linked(root: string): Set<string> {
+  const out = new Set<string>();
+  for (const name of ['current', 'previous']) {
+    try {
+      out.add(resolve(root, readlinkSync(join(root, name))));
+    } catch {
+      // no such link yet
+    }
+  }
+  return out;
+}
+
+/** versions/<sha>, or versions/<sha>-<n> when <sha> is the current or previous version (a downgrade fetches it again). */
+function freeVersionDir(root: string, sha: string): string {
+  const inUse = linked(root);
+  for (let n = 0; ; n++) {
+    const dir = join(root, n === 0 ? sha : `${sha}-${n}`);
+    if (!inUse.has(dir)) return dir;
+  }
+}
+
 /**
  * Clones the remote's branch into <data>/versions/<sha> (the sha it really got, which may be newer than asked for),
  * through a temporary directory so a half-done clone never looks like an installed version.
@@ -50,9 +72,11 @@ export async function cloneVersion(dataDir: string, remote: GitRef, access: GitA
   const tmp = join(root, `.incoming-${process.pid}-${Date.now()}`);
   try {
     const branch = remote.ref ? ['--branch', remote.ref] : [];
-    await git(['clone', '-q', '--depth', '1', '--no-local', ...branch, '--', remote.url, tmp], { access, timeoutMs: 300_000 });
+    // Commits of the whole history (blobs only for the checkout where the remote can filter): forward.ts asks git
+    // whether the running commit is an ancestor, which a --depth 1 clone cannot tell.
+    await git(['clone', '-q', '--filter=blob:none', '--no-local', ...branch, '--', remote.url, tmp], { access, timeoutMs: 300_000 });
     const sha = await git(['rev-parse', 'HEAD'], { cwd: tmp });
-    const dir = join(root, sha);
+    const dir = freeVersionDir(root, sha);
     // A directory of the same sha from an earlier attempt may be half built: start clean.
     rmSync(dir, { recursive: true, force: true });
     renameSync(tmp, dir);

@@ -9,7 +9,9 @@ import { PACKAGE_ROOT, VERSION } from '../version.js';
 import { buildVersion, StepFailed } from './build.js';
 import { handOver, type HandoverHooks } from './handover-old-ship.js';
 import { handoverGraceMs } from './handover-messages.js';
-import { cloneVersion, newestCommit, runningCommit, updateRemote } from './source.js';
+import { buildIdentity } from './build-identity.js';
+import { forwardProblem } from './forward.js';
+import { cloneVersion, newestCommit, runningCommit, updateRemote, versionsDir } from './source.js';
 import { updateSigners, verifyAdmiralSignature } from './signers.js';
 import { promote } from './versions.js';
 
@@ -31,6 +33,8 @@ export interface UpdateIo {
   readonly signal: AbortSignal;
   /** Where STARPHLEET_REMOTE came from, for the message when it cannot be reached (default: the ship's env). */
   readonly remoteFrom?: string;
+  /** The admiral said --allow-downgrade in the session: a signed commit that does not go forward may install. */
+  readonly allowDowngrade?: boolean;
 }
 
 /** What to do when the update remote cannot be reached: where it came from and the two places to set another. */
@@ -91,7 +95,12 @@ export async function runUpdate(ship: UpdateShip, io: UpdateIo, env: NodeJS.Proc
       const by = await verifyAdmiralSignature(dir, sha, ship.headquarters.current?.admirals ?? []);
       io.out(`${sha.slice(0, 7)} is signed by ${by}\n`);
     }
-    const version = await buildVersion({ dir, runningRoot: PACKAGE_ROOT, progress: io.out, timeoutMs: stepMs, signal: io.signal });
+    if (signers === 'admirals') {
+      const backwards = await forwardProblem(dir, sha, running, VERSION);
+      if (backwards !== null && !io.allowDowngrade) throw new Error(backwards);
+      if (backwards !== null) io.out(`${sha.slice(0, 7)} does not go forward; installing it as the admiral allowed (--allow-downgrade)\n`);
+    }
+    const version = await buildVersion({ dir, runningRoot: PACKAGE_ROOT, progress: io.out, timeoutMs: stepMs, signal: io.signal, home: join(versionsDir(dataDir), '.build-home'), as: buildIdentity(env), env });
     const next = describeVersion(version, sha);
     io.out(`built ${next}: it runs; handing the ship over to it\n`);
     const r = await handOver(ship.handover, { cli: join(dir, 'dist', 'cli.js'), progress: io.out, timeoutMs: readyMs });

@@ -32,7 +32,7 @@ export function promote(dataDir: string, newDir: string, runningRoot: string): v
   const keep = new Set([resolve(newDir), previous, resolve(runningRoot)]);
   for (const name of readdirSync(root)) {
     const p = join(root, name);
-    if (name === 'current' || name === 'previous' || keep.has(p) || !/^[0-9a-f]{40}$/.test(name)) continue;
+    if (name === 'current' || name === 'previous' || keep.has(p) || !/^[0-9a-f]{40}(-\d+)?$/.test(name)) continue;
     rmSync(p, { recursive: true, force: true });
   }
   writeLauncher(dataDir);

@@ -45,3 +45,37 @@ with tarfile.open(path, "w:gz") as t:
 `;
   execFileSync('python3', ['-c', py, kind, file]);
 }
+
+/** One member of a hand-made archive: a file (with content), a directory, a symbolic or hard link. */
+export type TarMember =
+  | { readonly name: string; readonly file: string; readonly mode?: number }
+  | { readonly name: string; readonly dir: true }
+  | { readonly name: string; readonly symlink: string }
+  | { readonly name: string; readonly hardlink: string }
+  | { readonly name: string; readonly zeros: number };
+
+/**
+ * Writes exactly these members, in this order, into a .tar.gz (Python's tarfile: it writes what it is told, where GNU
+ * tar would refuse or rewrite a hostile path). `zeros` is a file of that many zero bytes, streamed (a bomb's body).
+ */
+export function writeTar(file: string, members: readonly TarMember[]): void {
+  const py = `
+import io, json, sys, tarfile
+class Zeros(io.RawIOBase):
+    def __init__(self, n): self.n = n
+    def readable(self): return True
+    def readinto(self, b):
+        k = min(len(b), self.n); b[:k] = bytes(k); self.n -= k; return k
+members, path = json.loads(sys.argv[1]), sys.argv[2]
+with tarfile.open(path, "w:gz", compresslevel=9) as t:
+    for m in members:
+        ti = tarfile.TarInfo(m["name"])
+        if "dir" in m: ti.type = tarfile.DIRTYPE; ti.mode = 0o755; t.addfile(ti)
+        elif "symlink" in m: ti.type = tarfile.SYMTYPE; ti.linkname = m["symlink"]; t.addfile(ti)
+        elif "hardlink" in m: ti.type = tarfile.LNKTYPE; ti.linkname = m["hardlink"]; t.addfile(ti)
+        elif "zeros" in m: ti.size = m["zeros"]; t.addfile(ti, Zeros(m["zeros"]))
+        else:
+            data = m["file"].encode(); ti.size = len(data); ti.mode = m.get("mode", 0o644); t.addfile(ti, io.BytesIO(data))
+`;
+  execFileSync('python3', ['-c', py, JSON.stringify(members), file]);
+}

@@ -4,6 +4,8 @@ import { copyFile, lstat, mkdir, readdir, readFile, readlink, rename, rm, stat, 
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as tar from 'tar';
+import { archiveLimits } from '../../archive/limits.js';
+import { unpackArchives } from '../../archive/unpack.js';
 import { withLock } from './key-lock.js';
 import { dataPaths, tempSibling } from '../data-paths.js';
 import type { LayerComponent, LayerRef } from '../types.js';
@@ -146,22 +148,17 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Unpacks the layers in order into dest: later layers replace what earlier ones put at the same path. */
+/**
+ * Unpacks the layers in order into dest: later layers replace what earlier ones put at the same path. Every layer is
+ * an untrusted archive (src/archive): nothing lands through a link, whichever layer made it, and the release's layers
+ * together are bounded (STARPHLEET_ARCHIVE_MAX_*). Links of the layers the ship packed itself (source, build, config)
+ * keep their targets (a venv's python -> /usr/bin/python3 means the sandbox's); a registry layer's must stay inside.
+ */
 export async function unpackLayers(dataDir: string, layers: readonly LayerRef[], dest: string): Promise<void> {
-  await mkdir(dest, { recursive: true });
-  for (const layer of layers) {
-    if (layer.sha256 === EMPTY_LAYER_SHA256) continue;
-    const file = dataPaths.layer(dataDir, layer.sha256);
-    // strict: a damaged archive fails the release instead of leaving a partial tree. preservePaths keeps absolute
-    // symlink targets (a venv's python -> /usr/bin/python3); entry paths themselves were made relative by storeLayer,
-    // and the filter refuses any that is not, so nothing lands outside dest.
-    await tar.x({ file, cwd: dest, strict: true, preserveOwner: false, preservePaths: true, filter: (path) => safeEntry(path, file) });
-  }
-}
-
-function safeEntry(path: string, file: string): boolean {
-  if (path.startsWith('/') || path.split('/').includes('..')) throw new Error(`${file}: entry ${JSON.stringify(path)} would land outside the release`);
-  return true;
+  const archives = layers
+    .filter((l) => l.sha256 !== EMPTY_LAYER_SHA256)
+    .map((l) => ({ file: dataPaths.layer(dataDir, l.sha256), label: `layer ${l.component}@${l.version} (${l.sha256.slice(0, 12)})`, links: l.component.startsWith('registry/') ? ('inside' as const) : ('leaf' as const) }));
+  await unpackArchives(dest, archives, archiveLimits());
 }
 
 /** Deletes layer files no retained release references and no running build uses. Returns the deleted shas. */

@@ -150,7 +150,7 @@ export async function deploy(ctx: AgentContext, ctrl: ServiceController, service
   }
   ctrl.status(ctx, 'starting', 'release phase', sha);
   // Once per phleet: on the release ship; the others wait for its ships/ entry to say it succeeded.
-  const phase = await phleetReleasePhase(ctx, ctrl, release, { run: () => releasePhase(ctx, ctrl.name, release, signal), log: deployLog(ctx, ctrl.name, id), signal });
+  const phase = await phleetReleasePhase(ctx, ctrl, release, { run: () => releasePhase(ctx, ctrl.name, release, signal), log: deployLog(ctx, ctrl.name, id), signal, hqEnv });
   if (signal.aborted) return cancelled(ctx, ctrl.name, sha, record);
   if (phase !== null) return failed(ctx, ctrl, sha, inputs, `release ${id}: ${phase}`, record, id);
   const ok = await ctrl.serial(async () => {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { recordReleasePhase, releasePhaseOf, releaseShip } from '../../phleet/release-gate.js';
+import { shipsCheckout } from '../../phleet/ships-checkout.js';
 import { abortableSleep } from '../../util/abortable-sleep.js';
 import type { AgentContext } from '../context.js';
 import type { LineSink, Release } from '../types.js';
@@ -11,6 +12,8 @@ export interface PhleetReleaseOptions {
   /** The deploy log of the release: what the gate decided goes there too. */
   readonly log: LineSink;
   readonly signal: AbortSignal;
+  /** HQ .starphleet: whether ships/ is read from a write-back repo of its own (STARPHLEET_WRITEBACK). */
+  readonly hqEnv?: Readonly<Record<string, string>>;
   /** How often to read the release ship's entry while waiting (the HQ checkout moves once a pulse). */
   readonly pollMs?: number;
   /** How long to wait for the release ship before the deploy fails (and retries with backoff). */
@@ -27,7 +30,8 @@ export async function phleetReleasePhase(ctx: AgentContext, ctrl: ServiceControl
   const cfg = release.config;
   if (cfg.releaseCommand === undefined || cfg.deployOnly === true) return o.run();
   const hqDir = join(ctx.dataDir, 'hq');
-  const leader = releaseShip(hqDir);
+  const shipsDir = shipsCheckout(ctx.dataDir, o.hqEnv);
+  const leader = releaseShip(hqDir, shipsDir);
   if (leader === null || leader === ctx.shipName) {
     const phase = await o.run();
     if (o.signal.aborted) return phase;
@@ -42,7 +46,7 @@ export async function phleetReleasePhase(ctx: AgentContext, ctrl: ServiceControl
   ctrl.status(ctx, 'starting', waiting, cfg.sha);
   const until = Date.now() + (o.waitMs ?? ctx.limits.buildTimeoutMs * 2);
   for (;;) {
-    const state = releasePhaseOf(hqDir, leader, ctrl.name, cfg.sha);
+    const state = releasePhaseOf(shipsDir, leader, ctrl.name, cfg.sha);
     if (state === 'succeeded') {
       o.log(`-----> Release phase of ${sha7} succeeded on ship ${leader}: not run here`);
       return null;

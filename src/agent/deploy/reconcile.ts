@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { SealedFile, Service } from '../../headquarters/types.js';
 import type { ReleaseSecrets } from '../types.js';
 import { canaryHold } from '../../phleet/canary.js';
+import { shipsCheckout } from '../../phleet/ships-checkout.js';
 import { deleteAgentService, listInstances } from '../../state/instances.js';
 import { deleteServiceStatus } from '../../state/services.js';
 import type { AgentContext } from '../context.js';
@@ -81,7 +82,7 @@ export async function reconcileService(ctx: AgentContext, sem: Semaphore, ctrl: 
   if (ctrl.serving?.inputs === inputs) return;
   if (ctrl.failure?.inputs === inputs && Date.now() < ctrl.failure.retryAt) return;
   // Canary ships (HQ canary) go first: the others keep what serves until ships/<canary> reports the sha healthy.
-  const held = ctrl.serving ? canaryHold(join(ctx.dataDir, 'hq'), ctx.shipName, ctrl.name, sha, hqEnv) : null;
+  const held = ctrl.serving ? canaryHold(join(ctx.dataDir, 'hq'), ctx.shipName, ctrl.name, sha, hqEnv, Date.now(), shipsCheckout(ctx.dataDir, hqEnv)) : null;
   if (held) {
     if (ctrl.holdReason !== held) ctx.log(`${ctrl.name}: ${held}`);
     ctrl.holdReason = held;
