@@ -215,7 +215,7 @@ export async function startShip(given: ShipOptions, log: Logger = defaultLog, pr
     const scripts = new Shipscripts({ hqDir: join(options.dataDir, 'hq'), dataDir: options.dataDir, shipName: options.name, headquarters: headquarters.url }, log);
     headquarters.onChange((next) => void scripts.run(() => next.shipscripts));
     stops.push(() => scripts.idle());
-    stops.push(startJobs(() => headquarters.current?.jobs ?? [], frontDoorUrl(options), log));
+    stops.push(startJobs(() => headquarters.current?.jobs ?? null, frontDoorUrl(options), log));
     const writeBack = startWriteBack({ ...options, hostKeys: hostKeys.map((k) => k.fingerprint), clientKey, db, headquarters, log });
     stops.push(() => writeBack.stop());
     // HQ `<path>/remote` data orders: synced into /var/data every pulse and at once on an HQ change.
