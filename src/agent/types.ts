@@ -59,6 +59,10 @@ export interface ReleaseConfig {
   readonly deployOnly?: boolean;
   /** The container base (STARPHLEET_BASE, HQ containers/<name> at this content hash) mounted into its sandboxes. */
   readonly base?: { readonly name: string; readonly hash: string };
+  /** The deploy inputs it was built from (deploy.ts inputsDigest): what serves after a rollback to it. */
+  readonly inputs?: string;
+  /** Those inputs and the buildpacks (deploy/reuse.ts): a deploy of the same key reuses this release, not a new build. */
+  readonly buildKey?: string;
 }
 
 /** A built release: its config plus where its tree is. */
@@ -80,6 +84,9 @@ export interface BuildInput {
   readonly shipName: string;
   /** The container base its build steps (and later its instances) get, built before by bases/provision.ts. */
   readonly base?: { readonly name: string; readonly hash: string };
+  /** Recorded in the release (ReleaseConfig.inputs, .buildKey) so a later deploy of the same inputs finds it. */
+  readonly inputs?: string;
+  readonly buildKey?: string;
 }
 
 /** Build output, one line at a time, as it happens (git push streams it to the admiral). */

@@ -26,8 +26,8 @@ export async function audited(ctx: CommandContext, argv: readonly string[], run:
   }
 }
 
-/** Who asked, for a pin's `by` and the deploy history's trigger. */
+/** Who asked, for a pin's `by` and the deploy history's trigger: the admiral's key file and fingerprint over SSH. */
 export function callerName(ctx: CommandContext): string {
   const who = ctx.caller.admiral;
-  return who ? `admiral ${who.file}` : 'local cli';
+  return who ? `admiral ${who.file} ${who.fingerprint}` : 'local cli';
 }

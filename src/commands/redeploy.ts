@@ -1,3 +1,4 @@
+import { audited, callerName } from './command-audit.js';
 import type { ShipCommand } from './command.js';
 
 const USAGE = 'usage: starphleet redeploy <service>';
@@ -8,21 +9,24 @@ export const redeployCommand: ShipCommand = {
   summary: 'rebuild the current sha of a service and deploy it',
   usage: '<service>',
   details: `Builds the sha the service serves again (a buildpack or a base image may have changed), then switches to it
-like any deploy: healthcheck, then drain of the old instance. Waits until it serves or failed.`,
+like any deploy: healthcheck, then drain of the old instance. Waits until it serves or failed. The only deploy that
+builds inputs a retained release was already built from.`,
   examples: ['starphleet redeploy hello'],
-  async run(args, ctx) {
+  run(args, ctx) {
     const [service] = args;
     if (args.length !== 1 || service === undefined || service.startsWith('-')) {
       ctx.err(`${USAGE}\n`);
-      return 2;
+      return Promise.resolve(2);
     }
-    ctx.out(`redeploying ${service}...\n`);
-    const r = await ctx.ship.agent.redeploy(service);
-    if (r.ok) {
-      ctx.out(`${r.message}\n`);
-      return 0;
-    }
-    ctx.err(`starphleet redeploy: ${r.message}\n`);
-    return 1;
+    return audited(ctx, ['redeploy', service], async () => {
+      ctx.out(`redeploying ${service}...\n`);
+      const r = await ctx.ship.agent.redeploy(service, callerName(ctx));
+      if (r.ok) {
+        ctx.out(`${r.message}\n`);
+        return 0;
+      }
+      ctx.err(`starphleet redeploy: ${r.message}\n`);
+      return 1;
+    });
   },
 };

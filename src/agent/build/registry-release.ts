@@ -125,6 +125,8 @@ export async function buildRegistryRelease(input: BuildInput, opts: BuildOptions
       healthcheckTimeoutSeconds: healthcheckTimeout(env),
       buildpack: 'registry',
       ...(deployOnly ? { deployOnly: true } : {}),
+      ...(input.inputs !== undefined ? { inputs: input.inputs } : {}),
+      ...(input.buildKey !== undefined ? { buildKey: input.buildKey } : {}),
     };
     await mkdir(dataPaths.releases(dataDir, service), { recursive: true });
     await rename(merged, dir);

@@ -7,7 +7,7 @@ import type { AgentContext } from '../context.js';
 import { allRunning, type ServiceController } from './controller.js';
 import { clearPin, getPin } from '../../state/deploys.js';
 import { clearBackoff } from '../../state/backoff.js';
-import { deploy, inputsDigest } from './deploy.js';
+import { deploy, inputsDigest, type DeployHow } from './deploy.js';
 import { killRecorded } from '../runtime/instances.js';
 import type { Semaphore } from './semaphore.js';
 import { retire } from './switch.js';
@@ -15,11 +15,11 @@ import { baseScriptHash } from '../build/bases/base-paths.js';
 import { backoffMs } from '../limits.js';
 
 /** Starts a deploy in the background (bounded across services by the semaphore); at most one per service. */
-export function startDeploy(ctx: AgentContext, sem: Semaphore, ctrl: ServiceController, service: Service, sha: string, hqEnv: Readonly<Record<string, string>>, inputs: string, trigger?: string): Promise<boolean> {
+export function startDeploy(ctx: AgentContext, sem: Semaphore, ctrl: ServiceController, service: Service, sha: string, hqEnv: Readonly<Record<string, string>>, inputs: string, how: DeployHow = {}): Promise<boolean> {
   const abort = new AbortController();
   ctrl.abort = abort;
   const run = sem
-    .run(() => (abort.signal.aborted ? Promise.resolve(false) : deploy(ctx, ctrl, service, sha, hqEnv, inputs, abort.signal, trigger)))
+    .run(() => (abort.signal.aborted ? Promise.resolve(false) : deploy(ctx, ctrl, service, sha, hqEnv, inputs, abort.signal, how)))
     .catch((e: unknown) => {
       ctx.log(`${ctrl.name}: deploy crashed: ${(e as Error).stack ?? String(e)}`);
       // Backoff as for a failed deploy (a full disk fails before anything is recorded): no retry every pulse.
@@ -42,7 +42,7 @@ export function startDeploy(ctx: AgentContext, sem: Semaphore, ctrl: ServiceCont
  * One service, one pulse: resolve the ref; if sha, orders or HQ env differ from what serves, deploy, unless these
  * same inputs failed and their backoff has not run out. A new commit or orders change has new inputs: it goes at once.
  */
-export async function reconcileService(ctx: AgentContext, sem: Semaphore, ctrl: ServiceController, service: Service, hqEnv: Readonly<Record<string, string>>): Promise<void> {
+export async function reconcileService(ctx: AgentContext, sem: Semaphore, ctrl: ServiceController, service: Service, hqEnv: Readonly<Record<string, string>>, hqSha: string | null = null): Promise<void> {
   ctrl.desired = service;
   if (ctrl.deploying) return;
   ctrl.loadFailure(ctx);
@@ -70,7 +70,9 @@ export async function reconcileService(ctx: AgentContext, sem: Semaphore, ctrl: 
     if (pin.sha === sha) return;
     clearPin(ctx.db, ctrl.name);
     ctx.log(`${ctrl.name}: its ref moved to ${sha.slice(0, 7)}: the pin on release ${pin.release} ends`);
-    void startDeploy(ctx, sem, ctrl, service, sha, hqEnv, inputsDigest(service, sha, hqEnv, baseScriptHash(join(ctx.dataDir, 'hq'), service.orders.env.STARPHLEET_BASE)), `new sha ${sha.slice(0, 7)} ends the pin on ${pin.release}`);
+    const by = ctrl.takeCause() ?? (hqSha ? `HQ ${hqSha.slice(0, 7)}` : null);
+    const trigger = `new sha ${sha.slice(0, 7)} ends the pin on ${pin.release}${by ? `; ${by}` : ''}`;
+    void startDeploy(ctx, sem, ctrl, service, sha, hqEnv, inputsDigest(service, sha, hqEnv, baseScriptHash(join(ctx.dataDir, 'hq'), service.orders.env.STARPHLEET_BASE)), { trigger });
     return;
   }
   const inputs = inputsDigest(service, sha, hqEnv, baseScriptHash(join(ctx.dataDir, 'hq'), service.orders.env.STARPHLEET_BASE));
@@ -85,7 +87,19 @@ export async function reconcileService(ctx: AgentContext, sem: Semaphore, ctrl: 
     return;
   }
   if (ctrl.holdReason) ctrl.holdReason = null;
-  void startDeploy(ctx, sem, ctrl, service, sha, hqEnv, inputs);
+  void startDeploy(ctx, sem, ctrl, service, sha, hqEnv, inputs, { trigger: pulseTrigger(ctrl, sha, inputs, hqSha) });
+}
+
+/**
+ * What a deploy started by a pulse says in the history: what changed, and who or what made it happen (the admiral of
+ * an unpin, a webhook delivery; else the HQ commit in force), or that it retries a failed deploy of the same inputs.
+ */
+function pulseTrigger(ctrl: ServiceController, sha: string, inputs: string, hqSha: string | null): string {
+  const was = ctrl.serving?.release.config.sha;
+  const what = !was ? 'first deploy' : was !== sha ? `new sha, was ${was.slice(0, 7)}` : 'same sha: orders or HQ env changed';
+  const retry = ctrl.failure?.inputs === inputs ? `retry ${ctrl.failure.attempts + 1} of ${sha.slice(0, 7)}` : null;
+  const by = ctrl.takeCause() ?? (hqSha ? `HQ ${hqSha.slice(0, 7)}` : null);
+  return [retry ?? what, by].filter((x) => x !== null).join('; ');
 }
 
 /** A removed order: its route goes at once, its deploy is cancelled, its instances stop, its releases go. */
