@@ -190,7 +190,7 @@ test('no secret in HQ: 404 that says how to turn webhooks on; the ship down: 503
   const down = await hook(githubPush(SECRET, APP));
   assert.equal(down.status, 503, down.text);
   assert.match(down.text, /the ship is not running/);
-  assert.equal((await httpGet(port, '/starphleet/dashboard')).status, 503);
+  assert.equal((await httpGet(port, '/starphleet/dashboard')).status, 404, 'the dashboard is not on the front door');
   const app = await httpGet(port, '/app/still');
   assert.equal(app.status, 200, 'the data plane serves on without the ship');
   assert.match(app.body, /procfile-app fixture says hello from \/still/);
