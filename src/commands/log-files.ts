@@ -59,12 +59,12 @@ export function newestRelease(files: readonly LogFile[]): string | null {
   return null;
 }
 
-/** The last `lines` lines of a file (reading at most its final 1 MiB), and the offset it read up to. */
-export async function tail(path: string, lines: number): Promise<{ lines: string[]; end: number }> {
+/** The last `lines` lines of a file from offset `from` on (reading at most its final 1 MiB), and the offset it read up to. */
+export async function tail(path: string, lines: number, from = 0): Promise<{ lines: string[]; end: number }> {
   const fh = await open(path, 'r');
   try {
     const { size } = await fh.stat();
-    const start = Math.max(0, size - (1 << 20));
+    const start = Math.min(size, Math.max(from, size - (1 << 20)));
     const buf = Buffer.alloc(size - start);
     const { bytesRead } = await fh.read(buf, 0, buf.length, start);
     const text = buf.subarray(0, bytesRead).toString('utf8');

@@ -195,7 +195,7 @@ export const logsCommand: ShipCommand = {
   summary: "the logs of a service's instances that serve now (-f follows them across deploys)",
   usage: '<service> [-f] [-n LINES] [--instance PLACE] [--release ID] [--build]',
   details: `Prints the last lines of every instance of the release that serves now (web.1, web.2, worker.1..., each line
-labelled with its place; cron runs as cron), from <data>/logs/<service>/. When nothing serves, the release that ran
+labelled with its place, from that instance's start; cron runs as cron), from <data>/logs/<service>/. When nothing serves, the release that ran
 last. With -f it keeps following them: at a deploy's switch it moves to the new instances, from their start.
   -f, --follow        keep printing as the logs grow (Ctrl-C stops)
   -n, --lines N       lines of each log to show first (default 100)
@@ -227,13 +227,16 @@ last. With -f it keeps following them: at a deploy's switch it moves to the new 
     ctx.out(`==> ${now.head} <==\n`);
     if (sel.moving) {
       // The instances that serve are not where a failed deploy's output is: say where it is.
-      const last = listDeployRecords(ctx.ship.db, service)[0];
+      // The newest deploy that ended (a retry may be running meanwhile).
+      const last = listDeployRecords(ctx.ship.db, service).find((d) => d.result !== 'running');
       if (last?.result === 'failed') ctx.out(`==> the last deploy (${last.sha.slice(0, 7)}) failed: its output is in starphleet logs ${service} ${last.release ? `--release ${last.release}` : '--build'} <==\n`);
     }
     const out = new LabelledOut(ctx);
     const offsets = new Map<string, number>();
     for (const s of now.sources) {
-      const t = await tail(s.path, o.lines);
+      // What serves now: each place from its instance's start (a reused release's file holds its earlier runs too,
+      // which --release shows whole).
+      const t = await tail(s.path, o.lines, sel.moving ? await lastStartOffset(s.path, s.label) : 0);
       out.lines(s.label, t.lines);
       offsets.set(s.path, t.end);
     }
