@@ -33,6 +33,10 @@ const fresh = makeRepo(hq, () => {
   rmSync(join(hq, 'authorized_keys', '.keep'), { force: true });
 });
 if (fresh) console.log(`example headquarters created at ${hq}`);
+// The ship writes its record (ships/example) back to HQ. The example HQ is the checkout you edit, and git refuses a
+// push to a checked-out branch by default; updateInstead takes it and updates the files too (while they are clean).
+// Set on every start, so an example HQ made by an older version gets it as well.
+git(hq, 'config', 'receive.denyCurrentBranch', 'updateInstead');
 
 // Every start: your ~/.ssh/id_*.pub keys become admirals (committed to the example HQ), so a key made after the first
 // start is let in on the next one.

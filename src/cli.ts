@@ -36,6 +36,7 @@ program
   .option('--data-plane <kind>', 'HTTP data plane: embedded, nginx or auto (env STARPHLEET_DATA_PLANE, default embedded)')
   .option('--pulse <seconds>', 'seconds between HQ and service checks (env STARPHLEET_PULSE, default 5)')
   .option('--metrics-listen <addr>', 'Prometheus metrics at http://ADDR/metrics: host:port or off (env STARPHLEET_METRICS_LISTEN, default 127.0.0.1:9464)')
+  .option('--dashboard-listen <addr>', 'the web dashboard on its own origin, http://ADDR/: host:port or off (env STARPHLEET_DASHBOARD_LISTEN, default 127.0.0.1:9465)')
   .option('--private-key <file>', 'private key for git over ssh (env STARPHLEET_PRIVATE_KEY)')
   .option('--name <name>', 'ship name: its file in HQ ships/ (env STARPHLEET_NAME, default ship-<hash of the host key fingerprint>)')
   // Only `starphleet update` passes it, to the new version it starts: take over from the ship that started it.

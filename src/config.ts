@@ -9,7 +9,7 @@ function planeChoice(raw: string | undefined): PlaneChoice {
   }
 }
 import { numberSetting, POSITIVE_SECONDS, type NumberRule } from './util/number-setting.js';
-import { parseMetricsListen, type MetricsListen } from './util/metrics-listen.js';
+import { DEFAULT_DASHBOARD_LISTEN, parseListen, parseMetricsListen, type ListenAddress, type MetricsListen } from './util/metrics-listen.js';
 
 /** Everything `starphleet ship` is told, after flags and env fallbacks are merged. */
 export interface ShipOptions {
@@ -29,6 +29,8 @@ export interface ShipOptions {
   readonly dataPlane: PlaneChoice;
   /** Where GET /metrics is served (src/metrics); null or absent: no metrics listener. */
   readonly metricsListen?: MetricsListen | null;
+  /** The dashboard's own listener (src/dashboard/server.ts); null or absent: no dashboard. */
+  readonly dashboardListen?: ListenAddress | null;
 }
 
 export interface ShipFlags {
@@ -43,6 +45,7 @@ export interface ShipFlags {
   readonly name?: string;
   readonly dataPlane?: string;
   readonly metricsListen?: string;
+  readonly dashboardListen?: string;
 }
 
 import { ConfigError } from './util/config-error.js';
@@ -71,6 +74,7 @@ export function shipOptions(flags: ShipFlags, env: NodeJS.ProcessEnv = process.e
     evalTimeoutMs: evalTimeoutMs(env),
     dataPlane: planeChoice(flags.dataPlane ?? env.STARPHLEET_DATA_PLANE),
     metricsListen: parseMetricsListen(flags.metricsListen ?? env.STARPHLEET_METRICS_LISTEN, flags.metricsListen !== undefined ? '--metrics-listen' : 'STARPHLEET_METRICS_LISTEN'),
+    dashboardListen: parseListen(flags.dashboardListen ?? env.STARPHLEET_DASHBOARD_LISTEN, DEFAULT_DASHBOARD_LISTEN, flags.dashboardListen !== undefined ? '--dashboard-listen' : 'STARPHLEET_DASHBOARD_LISTEN'),
   };
 }
 

@@ -3,8 +3,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { dirname } from 'node:path';
 import type { Agent } from './agent/agent.js';
 import type { CommandShip } from './commands/command.js';
-import { Dashboard } from './dashboard/dashboard.js';
-import type { DashboardSessions } from './dashboard/sessions.js';
 import { planePaths } from './frontdoor/plane-paths.js';
 import type { Headquarters } from './headquarters/headquarters.js';
 import type { Logger } from './log.js';
@@ -12,16 +10,17 @@ import { auditDeny } from './state/audit.js';
 import { Webhook } from './webhook/webhook.js';
 
 /**
- * The ship's own HTTP server, on a unix socket in the data dir that both data planes proxy `/starphleet/webhook` and
- * `/starphleet/dashboard` to (frontdoor/ship-proxy.ts, nginx-config.ts). Only root (the planes) can reach the socket,
- * so the X-Forwarded-For the plane sets is the client's address. While the ship is down those paths answer 503.
+ * The ship's own HTTP server, on a unix socket in the data dir that both data planes proxy `/starphleet/webhook` to
+ * (frontdoor/ship-proxy.ts, nginx-config.ts). Only root (the planes) can reach the socket, so the X-Forwarded-For the
+ * plane sets is the client's address. While the ship is down that path answers 503. The dashboard is not here: it has
+ * an origin of its own (dashboard/server.ts), which no service's page shares.
  */
 /** A part of the ship's HTTP server: `remote` is the client's address as the data plane saw it. */
 export interface ShipPage {
   handle(req: IncomingMessage, res: ServerResponse, remote: string): void | Promise<void>;
 }
 
-export async function startShipHttp(socketPath: string, parts: { webhook: ShipPage; dashboard: ShipPage }, log: Logger): Promise<{ close(): Promise<void> }> {
+export async function startShipHttp(socketPath: string, parts: { webhook: ShipPage }, log: Logger): Promise<{ close(): Promise<void> }> {
   const server: Server = createServer({ headersTimeout: 20_000, requestTimeout: 0 }, (req, res) => {
     const remote = String(req.headers['x-forwarded-for'] ?? 'unknown').split(',')[0]?.trim() ?? 'unknown';
     const path = (req.url ?? '/').split('?')[0] ?? '/';
@@ -31,7 +30,7 @@ export async function startShipHttp(socketPath: string, parts: { webhook: ShipPa
       res.end(`500 ${(e as Error).message}\n`);
     };
     try {
-      const part = path === '/starphleet/webhook' ? parts.webhook : path === '/starphleet/dashboard' || path.startsWith('/starphleet/dashboard/') ? parts.dashboard : null;
+      const part = path === '/starphleet/webhook' ? parts.webhook : null;
       if (part) void Promise.resolve(part.handle(req, res, remote)).catch(fail);
       else {
         res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
@@ -53,7 +52,7 @@ export async function startShipHttp(socketPath: string, parts: { webhook: ShipPa
     server.listen(fresh, () => resolve());
   });
   renameSync(fresh, socketPath);
-  log(`ship http (webhook, dashboard) on ${socketPath}`);
+  log(`ship http (webhook) on ${socketPath}`);
   return {
     close: () =>
       new Promise<void>((r) => {
@@ -63,23 +62,23 @@ export async function startShipHttp(socketPath: string, parts: { webhook: ShipPa
   };
 }
 
-/** What of the running ship the webhook and the dashboard use (ship.ts's Ship is one). */
+/** What of the running ship the webhook uses (ship.ts's Ship is one). */
 export interface WebShip extends CommandShip {
   readonly headquarters: CommandShip['headquarters'] & Pick<Headquarters, 'remote' | 'checkNow'>;
-  readonly agent: CommandShip['agent'] & Pick<Agent, 'pulseNow'>;
+  readonly agent: CommandShip['agent'] & Pick<Agent, 'pulseNow' | 'checkFor'>;
 }
 
-/** The webhook and the dashboard of a ship, served on its socket (planePaths.shipHttp). */
-export function startShipWeb(ship: WebShip, sessions: DashboardSessions, log: Logger): Promise<{ close(): Promise<void> }> {
+/** The webhook of a ship, served on its socket (planePaths.shipHttp). */
+export function startShipWeb(ship: WebShip, log: Logger): Promise<{ close(): Promise<void> }> {
   const hq = ship.headquarters;
   const webhook = new Webhook({
     secret: () => hq.current?.env.STARPHLEET_WEBHOOK_SECRET,
     headquarters: () => hq.remote,
     services: () => (hq.current?.services ?? []).map((s) => ({ name: s.name, giturl: s.orders.giturl, ...(s.orders.ref !== undefined ? { ref: s.orders.ref } : {}) })),
     checkHeadquarters: () => void hq.checkNow(),
-    checkServices: () => void ship.agent.pulseNow(),
+    checkServices: (names, because) => ship.agent.checkFor(names, because),
     refused: (remote, reason) => auditDeny(ship.db, { user: 'webhook', fingerprint: '', keyFile: '', remote, request: 'POST /starphleet/webhook', reason }),
     log,
   });
-  return startShipHttp(planePaths.shipHttp(ship.options.dataDir), { webhook, dashboard: new Dashboard(ship, sessions, log) }, log);
+  return startShipHttp(planePaths.shipHttp(ship.options.dataDir), { webhook }, log);
 }

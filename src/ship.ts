@@ -44,6 +44,7 @@ import { getKv } from './state/hq.js';
 import { DashboardSessions } from './dashboard/sessions.js';
 import { sessionTimes } from './dashboard/times.js';
 import { startShipWeb } from './ship-http.js';
+import { serveDashboard } from './dashboard/server.js';
 import { Certificates } from './tls/certificates.js';
 
 export interface Ship {
@@ -57,8 +58,8 @@ export interface Ship {
   readonly log: Logger;
   /** What `starphleet update` lends the new ship it hands over to (update/handover-old-ship.ts). */
   readonly handover: HandoverHooks;
-  /** One-time logins and sessions of /starphleet/dashboard (`starphleet dashboard`). */
-  readonly dashboard: DashboardSessions;
+  /** The dashboard's one-time logins and its own listener's URL (`starphleet dashboard`); absent when it is off. */
+  readonly dashboard?: { issueLogin: DashboardSessions['issueLogin']; url(): string | null };
   stop(): Promise<void>;
 }
 
@@ -111,6 +112,8 @@ export async function startShip(given: ShipOptions, log: Logger = defaultLog, pr
   let control: Server | null = null;
   let ssh: SshServer | null = null;
   let door: PlaneClient | null = null;
+  const dashboardSessions = new DashboardSessions(() => sessionTimes(headquarters.current?.env ?? {}));
+  let dashboardServer: { url(): string | null } | null = null;
   const ship: Ship = {
     options,
     db,
@@ -118,7 +121,7 @@ export async function startShip(given: ShipOptions, log: Logger = defaultLog, pr
     agent,
     dataPlane: () => door,
     log,
-    dashboard: new DashboardSessions(() => sessionTimes(headquarters.current?.env ?? {})),
+    ...(options.dashboardListen ? { dashboard: { issueLogin: (u) => dashboardSessions.issueLogin(u), url: () => dashboardServer?.url() ?? null } } : {}),
     handover: shipHandover({
       headquarters,
       agent,
@@ -147,9 +150,15 @@ export async function startShip(given: ShipOptions, log: Logger = defaultLog, pr
     await predecessor?.control();
     control = await startControlSocket(ship, log);
     stops.push(() => new Promise<void>((r) => (control ? control.close(() => r()) : r())));
-    // /starphleet/webhook and /starphleet/dashboard: the data plane proxies them to this ship's socket.
-    const web = await startShipWeb(ship, ship.dashboard, log);
+    // /starphleet/webhook: the data plane proxies it to this ship's socket.
+    const web = await startShipWeb(ship, log);
     stops.push(() => web.close());
+    if (options.dashboardListen) {
+      // The dashboard on a listener of its own: an origin no service's page shares (src/dashboard/server.ts).
+      const served = serveDashboard(ship, dashboardSessions, options.dashboardListen, { publicHost: options.name, log });
+      dashboardServer = served;
+      stops.push(() => served.close());
+    }
     // Hand-over: know the admirals and routes before sharing the old ship's sockets, so no client sees a difference.
     if (predecessor) await headquarters.checkNow();
     const sshServer = await startSshServer(options, db, headquarters, log, predecessor ? () => predecessor.ssh() : undefined);
@@ -216,7 +225,7 @@ export async function startShip(given: ShipOptions, log: Logger = defaultLog, pr
     const scripts = new Shipscripts({ hqDir: join(options.dataDir, 'hq'), dataDir: options.dataDir, shipName: options.name, headquarters: headquarters.url }, log);
     headquarters.onChange((next) => void scripts.run(() => next.shipscripts));
     stops.push(() => scripts.idle());
-    stops.push(startJobs(() => headquarters.current?.jobs ?? [], frontDoorUrl(options), log));
+    stops.push(startJobs(() => headquarters.current?.jobs ?? null, frontDoorUrl(options), log));
     // The ed25519 host public key goes into ships/<name>: admirals seal HQ secrets.age files to it.
     const ed25519 = hostKeys.find((k) => k.type === 'ssh-ed25519');
     const writeBack = startWriteBack({ ...options, hostKeys: hostKeys.map((k) => k.fingerprint), ...(ed25519 ? { hostPublicKey: ed25519PublicLine(ed25519.privateKey) } : {}), clientKey, db, headquarters, log });

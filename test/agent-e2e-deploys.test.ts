@@ -99,7 +99,13 @@ describe('deploys under load', () => {
       assert.match(failed.message, reason);
       assert.match(failed.message, /keeps serving/);
       assert.match((await httpGet(ship.httpPort, '/app/')).body, /GREETING=v5/);
-      const logs = await cli(dataDir, 'logs', 'app', '-n', '400');
+      // logs shows what serves (v5) and says where the failed deploy's output is; that command shows it.
+      const serving = await cli(dataDir, 'logs', 'app', '-n', '400');
+      assert.equal(serving.code, 0, serving.stderr);
+      assert.doesNotMatch(serving.stdout, logLine);
+      const where = /^==> the last deploy \([0-9a-f]{7}\) failed: its output is in starphleet logs app (--release \S+|--build) <==$/m.exec(serving.stdout);
+      assert.ok(where, serving.stdout);
+      const logs = await cli(dataDir, 'logs', 'app', ...(where[1] as string).split(' '), '-n', '400');
       assert.equal(logs.code, 0, logs.stderr);
       assert.match(logs.stdout, logLine);
       assert.deepEqual(client.failures, [], 'no request failed meanwhile');

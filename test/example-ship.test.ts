@@ -7,6 +7,8 @@ import { after, describe, test } from 'node:test';
 import { killRecordedInstances } from './helpers/instances.js';
 import { freePort } from './helpers/ship.js';
 import { runSsh } from './helpers/ssh.js';
+import { Push } from './helpers/git-push.js';
+import { httpGet } from './helpers/phleet.js';
 import { tmpDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -20,12 +22,22 @@ const home = tmpDir('sp-example-home-');
 const base = join(tmpDir('sp-example-'), 'example');
 let running: { child: ChildProcess; out: () => string } | null = null;
 
-async function example(sshPort: number, httpPort: number): Promise<{ child: ChildProcess; out: () => string }> {
+async function example(sshPort: number, httpPort: number, o: { home?: string; base?: string } = {}): Promise<{ child: ChildProcess; out: () => string }> {
   const child = spawn('npm', ['run', 'example'], {
     cwd: ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, HOME: home, STARPHLEET_EXAMPLE_DIR: base, SSH_PORT: String(sshPort), HTTP_PORT: String(httpPort), STARPHLEET_PULSE: '0.5' },
+    // Metrics and the dashboard on any free port: the defaults may be taken by the other ships of a test run.
+    env: {
+      ...process.env,
+      HOME: o.home ?? home,
+      STARPHLEET_EXAMPLE_DIR: o.base ?? base,
+      SSH_PORT: String(sshPort),
+      HTTP_PORT: String(httpPort),
+      STARPHLEET_PULSE: '0.5',
+      STARPHLEET_METRICS_LISTEN: '127.0.0.1:0',
+      STARPHLEET_DASHBOARD_LISTEN: '127.0.0.1:0',
+    },
   });
   let out = '';
   child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
@@ -41,9 +53,13 @@ async function ctrlC(r: { child: ChildProcess }): Promise<void> {
   running = null;
 }
 
+const quietHome = tmpDir('sp-example-quiet-home-');
+const quietBase = join(tmpDir('sp-example-quiet-'), 'example');
+
 after(async () => {
   if (running) await ctrlC(running).catch(() => undefined);
   await killRecordedInstances(join(base, 'data'));
+  await killRecordedInstances(join(quietBase, 'data'));
 });
 
 describe('npm run example', { timeout: 900_000 }, () => {
@@ -74,5 +90,27 @@ describe('npm run example', { timeout: 900_000 }, () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.toString(), '0.1.0\n');
     await ctrlC(second);
+  });
+
+  test('a fresh example says no error or warning through its first deploy, its write-back and a git push test instance', async () => {
+    mkdirSync(join(quietHome, '.ssh'), { mode: 0o700 });
+    const key = join(quietHome, '.ssh', 'id_ed25519');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'quiet@example', '-f', key]);
+    const sshPort = await freePort();
+    const httpPort = await freePort();
+    const r = await example(sshPort, httpPort, { home: quietHome, base: quietBase });
+    await waitFor(async () => (await httpGet(httpPort, '/hello/').catch(() => ({ status: 0 }))).status === 200, () => `hello to serve\n${r.out().slice(-3000)}`, 300_000, 500);
+    await waitFor(() => /ships\/example: written back/.test(r.out()), () => `the write-back\n${r.out().slice(-3000)}`, 60_000);
+    const record = execFileSync('git', ['-C', join(quietBase, 'headquarters'), 'show', 'HEAD:ships/example'], { encoding: 'utf8' });
+    assert.match(record, /"name": "example"/, 'ships/example is in the example HQ');
+    // A test instance of the hello service, pushed as the README shows, then Ctrl-C.
+    const push = new Push([`ssh://git@127.0.0.1:${sshPort}/hello`, 'master'], { cwd: join(quietBase, 'services', 'hello'), key });
+    await push.waitLine(/answers at http:/, 300_000);
+    push.interrupt();
+    await push.exited;
+    await waitFor(() => /push hello [0-9a-f]{7}: test instance \S+ stopped/.test(r.out()), () => `the test instance to stop\n${r.out().slice(-3000)}`, 60_000);
+    const noisy = r.out().split('\n').filter((l) => /error|warn|fail|exception|MaxListeners|not written back/i.test(l));
+    assert.deepEqual(noisy, [], r.out().slice(-4000));
+    await ctrlC(r);
   });
 });

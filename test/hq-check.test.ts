@@ -42,9 +42,11 @@ test('hq check: problems are printed as file:line: message and exit 1', () => {
   ]) {
     assert.ok(lines.includes(expected), `missing ${JSON.stringify(expected)} in\n${r.stdout}`);
   }
-  assert.ok(lines.some((l) => l.startsWith('jobs:2: bad cron schedule')), r.stdout);
-  // The good parts still load.
-  assert.ok(r.stdout.includes('  /good -> /srv/good'));
+  assert.ok(lines.includes('jobs:2: minute field "99" is out of range (0-59)'), r.stdout);
+  // The good parts still load; every service is listed, those with a problem marked.
+  assert.ok(lines.includes('  /good -> /srv/good'), r.stdout);
+  assert.ok(lines.includes('  /bad -> (orders not usable)  ! 1 problem below'), r.stdout);
+  assert.ok(lines.includes('  /slow -> (orders not usable)  ! 1 problem below'), r.stdout);
   assert.ok(r.stdout.includes(`authorized_keys/bob -> ${key.fingerprint}`));
 });
 

@@ -42,11 +42,14 @@ async function rows(): Promise<Row[]> {
 const row = async (name: string): Promise<Row | undefined> => (await rows()).find((r) => r.name === name);
 
 /** `==> name <==` heads each log's lines, as tail(1) does: the text under each name (joined when a name comes again). */
+/** `starphleet logs` output by label (web.1, worker.1, build): each `<label> | <line>` line, the label taken off. */
 function sections(out: string): Map<string, string> {
   const m = new Map<string, string>();
-  for (const part of out.split(/^==> /m).slice(1)) {
-    const name = part.slice(0, part.indexOf(' <=='));
-    m.set(name, (m.get(name) ?? '') + part.slice(part.indexOf('\n') + 1));
+  for (const line of out.split('\n')) {
+    const at = line.indexOf(' | ');
+    if (at < 0 || line.startsWith('==> ')) continue;
+    const label = line.slice(0, at);
+    m.set(label, `${m.get(label) ?? ''}${line.slice(at + 3)}\n`);
   }
   return m;
 }
@@ -98,16 +101,21 @@ describe('Procfile process types', () => {
     const r = await cli(dataDir, 'logs', 'app', '-n', '400');
     assert.equal(r.code, 0, r.stderr);
     const shown = sections(r.stdout);
-    const names = [...shown.keys()];
-    assert.deepEqual(names.slice(1), ['web.1', 'web.2', 'worker.1'].map((w) => `instance-${release}-${w}.log`), r.stdout);
-    assert.match(names[0] ?? '', new RegExp(`^build-${release}\\.log$`));
+    assert.deepEqual([...shown.keys()], ['web.1', 'web.2', 'worker.1'], r.stdout);
+    assert.ok(r.stdout.startsWith(`==> app release ${release} serves: web.1, web.2, worker.1 <==\n`), r.stdout);
+    const build = await cli(dataDir, 'logs', 'app', '--build', '-n', '400');
+    assert.equal(build.code, 0, build.stderr);
+    assert.ok(build.stdout.startsWith(`==> build-${release}.log <==\n`), build.stdout);
+    assert.match(sections(build.stdout).get('build') ?? '', /Release .* is ready/);
+    const one = await cli(dataDir, 'logs', 'app', '--instance', 'web.2', '-n', '400');
+    assert.deepEqual([...sections(one.stdout).keys()], ['web.2'], one.stdout);
     for (const w of ['web.1', 'web.2']) {
-      const text = shown.get(`instance-${release}-${w}.log`) ?? '';
+      const text = shown.get(w) ?? '';
       assert.match(text, new RegExp(`starphleet: started ${w.replace('.', '\\.')} of release ${release}`), text);
       assert.match(text, /^web v1 listening \(DYNO=web\)$/m, text);
       assert.doesNotMatch(text, /worker v1 working/, 'only its own output');
     }
-    const worker = shown.get(`instance-${release}-worker.1.log`) ?? '';
+    const worker = shown.get('worker.1') ?? '';
     assert.match(worker, /starphleet: started worker\.1 of release/, worker);
     assert.match(worker, /^worker v1 working$/m, worker);
     assert.doesNotMatch(worker, /web v1 listening/, 'only its own output');
@@ -198,7 +206,8 @@ describe('Procfile process types', () => {
         return r?.state === 'serving' && r.sha !== null && /v13/.test((await httpGet(ship.httpPort, '/app/')).body) ? r.release : null;
       }, 'v13 serving', 180_000, 500);
       const want: [string, RegExp][] = [['web.1', /^web v13 listening/m], ['web.2', /^web v13 listening/m], ['worker.1', /^worker v13 working/m]];
-      await waitFor(() => want.every(([w, re]) => re.test(sections(out).get(`instance-${release}-${w}.log`) ?? '')), 'v13 output of web.1, web.2 and worker.1 followed', 60_000);
+      await waitFor(() => want.every(([w, re]) => re.test(sections(out).get(w) ?? '')), 'v13 output of web.1, web.2 and worker.1 followed', 60_000);
+      assert.ok(out.includes(`==> app release ${release} serves: web.1, web.2, worker.1 <==`), 'the stream moved to the new release');
     } finally {
       f.kill('SIGTERM');
       await gone;

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { commit, gitIn, initRepo } from './helpers/git.js';
 import { killRecordedInstances } from './helpers/instances.js';
 import { fixtureRepo } from './helpers/fixtures.js';
-import { httpGet, statusServices } from './helpers/phleet.js';
+import { cli, httpGet, statusServices } from './helpers/phleet.js';
 import { startShip, type ShipProcess } from './helpers/ship.js';
 import { tmpDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
@@ -76,6 +76,11 @@ test('a signed GitHub push deploys the new sha at once (pulse 300 s); its redeli
   const seconds = (Date.now() - t0) / 1000;
   console.log(`webhook push -> serving: ${seconds.toFixed(1)} s (pulse 300 s)`);
   assert.ok(seconds < 300, 'deployed before any pulse could have');
+  // The deploy says what started it: the delivery, in the history that releases and the dashboard show.
+  const rel = await cli(dataDir, 'releases', 'app', '--json');
+  const mine = (JSON.parse(rel.stdout) as { releases: { sha: string; state: string; deployedBy: string }[] }).releases.find((x) => x.sha === sha);
+  assert.equal(mine?.state, 'serving');
+  assert.match(mine?.deployedBy ?? '', /; webhook github delivery d6f0c9a2-1111-4e5e-8a8a-000000000001$/);
   const again = await hook(githubPush(SECRET, APP, { after: sha, delivery: 'd6f0c9a2-1111-4e5e-8a8a-000000000001' }));
   assert.equal(again.status, 200, again.text);
   assert.match(String(again.json().ignored), /seen before/);
@@ -190,7 +195,7 @@ test('no secret in HQ: 404 that says how to turn webhooks on; the ship down: 503
   const down = await hook(githubPush(SECRET, APP));
   assert.equal(down.status, 503, down.text);
   assert.match(down.text, /the ship is not running/);
-  assert.equal((await httpGet(port, '/starphleet/dashboard')).status, 503);
+  assert.equal((await httpGet(port, '/starphleet/dashboard')).status, 404, 'the dashboard is not on the front door');
   const app = await httpGet(port, '/app/still');
   assert.equal(app.status, 200, 'the data plane serves on without the ship');
   assert.match(app.body, /procfile-app fixture says hello from \/still/);

@@ -21,6 +21,7 @@ import { CronRunner } from './deploy/cron.js';
 import type { Release } from './types.js';
 import { AgentEvents, type AgentEventListener } from './events.js';
 import { SecretsKeeper } from './secrets/keeper.js';
+import { serviceUrl } from './service-url.js';
 
 export interface AgentOptions extends AgentSetup {
   readonly pulseSeconds: number;
@@ -118,10 +119,7 @@ export class Agent {
   }
 
   private urlFor(mount: string): string {
-    const http = this.opts.http;
-    const listen = http?.listen ?? '127.0.0.1';
-    const host = listen === '0.0.0.0' || listen === '::' ? this.opts.publicHost : listen.includes(':') ? `[${listen}]` : listen;
-    return `http://${host}:${this.door?.port ?? http?.port ?? 0}${mount === '/' ? '/' : `${mount}/`}`;
+    return serviceUrl(this.opts.http, this.opts.publicHost, this.door?.port, mount);
   }
 
   /** The front door's word on a service's published port (its status message); the door's owner wires it here. */
@@ -219,7 +217,7 @@ export class Agent {
         void this.publishRoutes();
       }
       // In parallel: one slow remote must not hold up the other services' checks.
-      work.push(reconcileService(this.ctx, this.sem, ctrl, service, desired.env, desired.secrets ?? []));
+      work.push(reconcileService(this.ctx, this.sem, ctrl, service, desired.env, desired.secrets ?? [], desired.sha));
     }
     await Promise.all(work);
   }
@@ -244,8 +242,8 @@ export class Agent {
   }
 
   /** `starphleet redeploy` (deploy/admiral-ops.ts). */
-  redeploy(name: string): Promise<RedeployResult> {
-    return redeploy(this.ctx, this.sem, this.now(name), this.desired?.env ?? {}, this.desired?.secrets ?? []);
+  redeploy(name: string, by = 'local cli'): Promise<RedeployResult> {
+    return redeploy(this.ctx, this.sem, this.now(name), this.desired?.env ?? {}, by, this.desired?.secrets ?? []);
   }
 
   /** `starphleet rollback` (deploy/admiral-ops.ts). */
@@ -254,8 +252,14 @@ export class Agent {
   }
 
   /** `starphleet unpin` (deploy/admiral-ops.ts). */
-  unpin(name: string): RedeployResult {
-    return unpin(this.ctx, this.now(name), () => void this.pulseNow());
+  unpin(name: string, by = 'local cli'): RedeployResult {
+    return unpin(this.ctx, this.now(name), by, () => void this.pulseNow());
+  }
+
+  /** A webhook delivery asks these services to check their refs now; the deploys it starts name it. */
+  checkFor(names: readonly string[], because: string): void {
+    for (const n of names) this.ctrls.get(n)?.noteCause(because);
+    void this.pulseNow();
   }
 
   /** The serving release of a service, for a one-off (`starphleet run`); null when nothing serves. */

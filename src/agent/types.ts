@@ -61,6 +61,10 @@ export interface ReleaseConfig {
   readonly base?: { readonly name: string; readonly hash: string };
   /** Its HQ secrets, sealed (only in releases/<id>.json; configs/ and the config layer show the names). */
   readonly secrets?: ReleaseSecrets;
+  /** The deploy inputs it was built from (deploy.ts inputsDigest): what serves after a rollback to it. */
+  readonly inputs?: string;
+  /** Those inputs and the buildpacks (deploy/reuse.ts): a deploy of the same key reuses this release, not a new build. */
+  readonly buildKey?: string;
 }
 
 /**
@@ -97,6 +101,9 @@ export interface BuildInput {
   readonly base?: { readonly name: string; readonly hash: string };
   /** HQ secrets for its instances: recorded in the release, never given to the build. */
   readonly secrets?: ReleaseSecrets;
+  /** Recorded in the release (ReleaseConfig.inputs, .buildKey) so a later deploy of the same inputs finds it. */
+  readonly inputs?: string;
+  readonly buildKey?: string;
 }
 
 /** Build output, one line at a time, as it happens (git push streams it to the admiral). */

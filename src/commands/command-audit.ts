@@ -26,8 +26,10 @@ export async function audited(ctx: CommandContext, argv: readonly string[], run:
   }
 }
 
-/** Who asked, for a pin's `by` and the deploy history's trigger. */
+/** Who asked, for a pin's `by` and the deploy history's trigger: the admiral's key file and fingerprint over SSH. */
 export function callerName(ctx: CommandContext): string {
   const who = ctx.caller.admiral;
-  return who ? `admiral ${who.file}` : 'local cli';
+  // The key's name is its file under authorized_keys/ (a key in two files: both names).
+  const name = who?.file.split(' + ').map((f) => f.replace(/^authorized_keys\//, '')).join('+');
+  return who ? `admiral ${name} ${who.fingerprint}` : 'local cli';
 }

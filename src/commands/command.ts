@@ -15,8 +15,14 @@ export interface CommandShip extends UpdateShip {
   readonly headquarters: Pick<Headquarters, 'url' | 'current'>;
   readonly agent: Pick<Agent, 'ctx' | 'redeploy' | 'setTestRoute' | 'removeTestRoute' | 'rollback' | 'unpin' | 'servingOf'>;
   readonly log: Logger;
-  /** The dashboard's one-time logins (src/dashboard/sessions.ts); absent on a ship without the dashboard. */
-  readonly dashboard?: { issueLogin(user: { readonly by: string; readonly fingerprint: string | null; readonly admirals: readonly string[] }): { token: string; seconds: number } };
+  /**
+   * The dashboard's one-time logins (src/dashboard/sessions.ts) and where its own listener is (null while its address
+   * is still taken); absent on a ship without the dashboard (--dashboard-listen off).
+   */
+  readonly dashboard?: {
+    issueLogin(user: { readonly by: string; readonly fingerprint: string | null; readonly admirals: readonly string[] }): { token: string; seconds: number };
+    url(): string | null;
+  };
 }
 
 /** Who runs a command: the local CLI (owner of the data dir) or an admiral over SSH. */

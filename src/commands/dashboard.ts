@@ -1,37 +1,48 @@
 import { callerName } from './command-audit.js';
 import { refuseArguments, type ShipCommand } from './command.js';
 
-/** `starphleet dashboard`: a one-time login link to /starphleet/dashboard, the only way into it. */
+/** `starphleet dashboard`: a one-time login link to the dashboard's own listener, the only way into it. */
 export const dashboardCommand: ShipCommand = {
   name: 'dashboard',
-  summary: 'print a one-time login link to the web dashboard of the ship (/starphleet/dashboard)',
+  summary: 'print a one-time login link to the web dashboard of the ship (its own origin, --dashboard-listen)',
   usage: '',
   details: `The dashboard shows the services (state, sha, release, health, processes), the recent deploys, the HQ problems,
-the ship, and a live log of a chosen service. Only admirals get in, through the link this prints: it works once and
-for STARPHLEET_DASHBOARD_LOGIN_SECONDS (HQ .starphleet, default 120 s); opening it sets an HttpOnly, SameSite=Strict
-session cookie for STARPHLEET_DASHBOARD_SESSION_SECONDS (default 28800 s). The link names the ship's front door as
-status does; behind another name or proxy, keep its path and query.`,
+the ship, and a live log of a chosen service. It has an origin of its own (--dashboard-listen, default
+127.0.0.1:9465; STARPHLEET_DASHBOARD_URL in HQ .starphleet when admirals reach it by another name or through a
+proxy), so no service's page can script it. Only admirals get in, through the link this prints: it works once and
+for STARPHLEET_DASHBOARD_LOGIN_SECONDS (default 120 s); the browser then holds a session for
+STARPHLEET_DASHBOARD_SESSION_SECONDS (default 28800 s) in that tab, never in a cookie.`,
   examples: ['ssh -p 2222 admiral@ship starphleet dashboard'],
   async run(args, ctx) {
     const refused = refuseArguments('dashboard', args, ctx);
     if (refused !== null) return refused;
-    const sessions = ctx.ship.dashboard;
-    if (!sessions) {
-      ctx.err('starphleet dashboard: this ship serves no dashboard\n');
+    const dashboard = ctx.ship.dashboard;
+    if (!dashboard) {
+      ctx.err('starphleet dashboard: this ship serves no dashboard (--dashboard-listen off)\n');
+      return 1;
+    }
+    const configured = ctx.ship.headquarters.current?.env.STARPHLEET_DASHBOARD_URL;
+    const base = configured ? `${configured.replace(/\/+$/, '')}/` : dashboard.url();
+    if (base === null) {
+      ctx.err('starphleet dashboard: the dashboard is not listening yet: its address is taken (the ship log says which); try again in a few seconds\n');
+      return 1;
+    }
+    if (!/^https?:\/\/[^/?#]+\/$/.test(base)) {
+      ctx.err(`starphleet dashboard: STARPHLEET_DASHBOARD_URL must be an http(s) URL of the dashboard's root, got ${JSON.stringify(configured)} (HQ .starphleet)\n`);
       return 1;
     }
     let login: { token: string; seconds: number };
     try {
-      // Commands reach the ship without the admiral's key (control socket): the admirals of now stand in for it, and a
-      // session ends as soon as any of them leaves HQ.
+      // Over SSH the session token names the admiral (server/session-tokens.ts); from the ship's own shell the admirals
+      // of now stand in, and the session ends as soon as any of them leaves HQ.
       const admirals = (ctx.ship.headquarters.current?.admirals ?? []).map((a) => a.fingerprint);
-      login = sessions.issueLogin({ by: callerName(ctx), fingerprint: ctx.caller.admiral?.fingerprint ?? null, admirals });
+      login = dashboard.issueLogin({ by: callerName(ctx), fingerprint: ctx.caller.admiral?.fingerprint ?? null, admirals });
     } catch (e) {
       ctx.err(`starphleet dashboard: ${(e as Error).message} (HQ .starphleet)\n`);
       return 1;
     }
-    const base = ctx.ship.agent.ctx.urlFor('/');
-    ctx.out(`${base}starphleet/dashboard/login?token=${login.token}\n`);
+    // In the fragment: never sent to a server, never in a Referer; the page posts it once and drops it.
+    ctx.out(`${base}#login=${login.token}\n`);
     ctx.err(`(works once, for ${login.seconds} s)\n`);
     return 0;
   },

@@ -23,11 +23,38 @@ function secretsLines(state: DesiredState, r: PhleetRecipients): string[] {
   return lines;
 }
 
-/** The report `starphleet hq check` prints: services, admirals, secrets, then every problem as file:line: message. */
+/** Files of a service's own directory: a problem in one marks the service in the report. */
+const SERVICE_FILES = new Set(['orders', '.htpasswd', 'secrets.age', 'previews.env']);
+
+/** The mount a problem's file belongs to (`a/b/orders` -> /a/b, `orders` -> /), or null for an HQ-wide file. */
+function mountOfProblem(file: string): string | null {
+  const i = file.lastIndexOf('/');
+  const [dir, name] = i < 0 ? ['', file] : [file.slice(0, i), file.slice(i + 1)];
+  return SERVICE_FILES.has(name) ? `/${dir}` : null;
+}
+
+/**
+ * The report `starphleet hq check` prints: every service (those whose orders failed too, marked), admirals, jobs,
+ * secrets, then every problem as file:line: message.
+ */
 export function hqReport(state: DesiredState, recipients?: PhleetRecipients): string {
-  const lines: string[] = ['services:'];
-  for (const s of state.services) lines.push(`  ${s.mount} -> ${formatGitRef({ url: s.orders.giturl, ref: s.orders.ref })}${s.orders.unpublished ? ' (unpublished)' : ''}`);
-  if (state.services.length === 0) lines.push('  (none)');
+  const problemsOf = new Map<string, number>();
+  for (const p of state.problems) {
+    const m = mountOfProblem(p.file);
+    if (m !== null) problemsOf.set(m, (problemsOf.get(m) ?? 0) + 1);
+  }
+  const mark = (mount: string): string => {
+    const n = problemsOf.get(mount) ?? 0;
+    return n === 0 ? '' : `  ! ${n} problem${n === 1 ? '' : 's'} below`;
+  };
+  const rows = new Map<string, string>();
+  for (const s of state.services) rows.set(s.mount, `  ${s.mount} -> ${formatGitRef({ url: s.orders.giturl, ref: s.orders.ref })}${s.orders.unpublished ? ' (unpublished)' : ''}${mark(s.mount)}`);
+  // Orders that failed (or were refused: a reserved path, a name taken) are services too, just not deployable now.
+  for (const mount of [...state.brokenOrders, ...problemsOf.keys()]) {
+    if (!rows.has(mount) && state.problems.some((p) => p.file === `${mount.slice(1)}${mount === '/' ? '' : '/'}orders`)) rows.set(mount, `  ${mount} -> (orders not usable)${mark(mount)}`);
+  }
+  const lines: string[] = ['services:', ...[...rows.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, row]) => row)];
+  if (rows.size === 0) lines.push('  (none)');
   lines.push('admirals:');
   for (const a of state.admirals) lines.push(`  ${a.file} -> ${a.fingerprint}${a.comment ? ` ${a.comment}` : ''}`);
   if (state.admirals.length === 0) lines.push('  (none)');

@@ -1,3 +1,4 @@
+import { audited, callerName } from './command-audit.js';
 import type { ShipCommand } from './command.js';
 import { admiralAsked, splitProof } from './phleet-proof.js';
 
@@ -9,7 +10,8 @@ export const redeployCommand: ShipCommand = {
   summary: 'rebuild the current sha of a service and deploy it',
   usage: '<service>',
   details: `Builds the sha the service serves again (a buildpack or a base image may have changed), then switches to it
-like any deploy: healthcheck, then drain of the old instance. Waits until it serves or failed.`,
+like any deploy: healthcheck, then drain of the old instance. Waits until it serves or failed. The only deploy that
+builds inputs a retained release was already built from.`,
   examples: ['starphleet redeploy hello'],
   async run(argv, ctx) {
     const { args, proof } = splitProof(argv);
@@ -20,13 +22,15 @@ like any deploy: healthcheck, then drain of the old instance. Waits until it ser
     }
     // Another ship asks only with an admiral's signed request (phleet redeploy); checked before anything is done.
     if (proof !== undefined && !(await admiralAsked(proof, 'redeploy', service, ctx))) return 1;
-    ctx.out(`redeploying ${service}...\n`);
-    const r = await ctx.ship.agent.redeploy(service);
-    if (r.ok) {
-      ctx.out(`${r.message}\n`);
-      return 0;
-    }
-    ctx.err(`starphleet redeploy: ${r.message}\n`);
-    return 1;
+    return audited(ctx, ['redeploy', service], async () => {
+      ctx.out(`redeploying ${service}...\n`);
+      const r = await ctx.ship.agent.redeploy(service, callerName(ctx));
+      if (r.ok) {
+        ctx.out(`${r.message}\n`);
+        return 0;
+      }
+      ctx.err(`starphleet redeploy: ${r.message}\n`);
+      return 1;
+    });
   },
 };

@@ -9,15 +9,30 @@ function table(rows: readonly string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n');
 }
 
-/** The retained releases of a service (newest first) with how their last deploy went, and its failed deploys. */
+/** What a retained release is now: serves (pinned there by a rollback, or not), served before, or never served. */
+export type ReleaseState = 'serving' | 'pinned' | 'starting' | 'retired' | 'failed' | 'cancelled';
+
+function stateOf(id: string, serving: string | null, pinned: string | undefined, records: readonly DeployRecord[]): ReleaseState {
+  if (id === serving) return pinned === id ? 'pinned' : 'serving';
+  const mine = records.filter((d) => d.release === id);
+  if (mine.some((d) => d.result === 'running')) return 'starting';
+  // Served once (or from before the deploy history): replaced since.
+  if (mine.length === 0 || mine.some((d) => d.result === 'serving')) return 'retired';
+  return mine.some((d) => d.result === 'failed') ? 'failed' : 'cancelled';
+}
+
+/** The retained releases of a service (newest first) with their state and who or what deployed them, and its failed deploys. */
 export const releasesCommand: ShipCommand = {
   name: 'releases',
-  summary: 'retained releases of a service and its failed deploys, with what triggered them',
+  summary: 'retained releases of a service, their state and who deployed them, and its failed deploys',
   usage: '<service> [--json]',
-  details: `One line per retained release, newest first: id, git sha, when it was built, the result of its last deploy
-(serving, failed, cancelled), what triggered it (a new sha, redeploy, rollback...). * marks the release that
-serves now, (pinned) a rollback pin. Then the failed deploys the ship remembers, with their reason.
-  --json   { service, serving, pin, releases: [{id, sha, builtAt, result, trigger}], failed: [{at, sha, release, trigger, reason}] }`,
+  details: `One line per retained release, newest first: id, git sha, when it was built, its state, and who or what deployed
+it (the deploy that last made it serve, else its last deploy): the HQ commit, a webhook delivery, or the admiral's key
+name and fingerprint for rollback, redeploy and unpin.
+States: serving (serves now), pinned (serves now, held there by a rollback), starting (a deploy of it runs),
+retired (served before, replaced), failed (never served: its deploys failed), cancelled (never served: cancelled).
+Then the failed deploys the ship remembers, with their reason.
+  --json   { service, serving, pin, releases: [{id, sha, builtAt, state, deployedBy, result, trigger}], failed: [{at, sha, release, trigger, reason}] }`,
   examples: ['starphleet releases hello', 'ssh -p 2222 admiral@ship starphleet releases hello --json'],
   async run(args, ctx) {
     const json = args.includes('--json');
@@ -34,20 +49,22 @@ serves now, (pinned) a rollback pin. Then the failed deploys the ship remembers,
       return 1;
     }
     const records = listDeployRecords(ctx.ship.db, service);
-    const lastOf = (id: string): DeployRecord | undefined => records.find((d) => d.release === id && d.result !== 'running');
-    const releases = (await agent.build.listReleases(agent.dataDir, service)).reverse().map((r) => {
-      const d = lastOf(r.config.id);
-      return { id: r.config.id, sha: r.config.sha, builtAt: r.config.createdAt, result: d?.result ?? 'unknown', trigger: d?.trigger ?? '' };
-    });
-    const failed = records.filter((d) => d.result === 'failed').map((d) => ({ at: d.at, sha: d.sha, release: d.release, trigger: d.trigger, reason: redactCredentials(d.reason) }));
     const pin = getPin(ctx.ship.db, service);
     const serving = status.release;
+    const lastOf = (id: string): DeployRecord | undefined => records.find((d) => d.release === id && d.result !== 'running');
+    const servedBy = (id: string): DeployRecord | undefined => records.find((d) => d.release === id && d.result === 'serving') ?? records.find((d) => d.release === id);
+    const releases = (await agent.build.listReleases(agent.dataDir, service)).reverse().map((r) => {
+      const id = r.config.id;
+      const d = lastOf(id);
+      return { id, sha: r.config.sha, builtAt: r.config.createdAt, state: stateOf(id, serving, pin?.release, records), deployedBy: servedBy(id)?.trigger ?? '', result: d?.result ?? 'unknown', trigger: d?.trigger ?? '' };
+    });
+    const failed = records.filter((d) => d.result === 'failed').map((d) => ({ at: d.at, sha: d.sha, release: d.release, trigger: d.trigger, reason: redactCredentials(d.reason) }));
     if (json) {
       ctx.out(`${JSON.stringify({ service, serving, pin, releases, failed }, null, 2)}\n`);
       return 0;
     }
-    const rows = [['', 'RELEASE', 'SHA', 'BUILT', 'RESULT', 'TRIGGER']];
-    for (const r of releases) rows.push([r.id === serving ? '*' : '', `${r.id}${pin?.release === r.id ? ' (pinned)' : ''}`, r.sha.slice(0, 7), r.builtAt.replace(/\.\d+Z$/, 'Z'), r.result, r.trigger]);
+    const rows = [['RELEASE', 'SHA', 'BUILT', 'STATE', 'DEPLOYED BY']];
+    for (const r of releases) rows.push([r.id, r.sha.slice(0, 7), r.builtAt.replace(/\.\d+Z$/, 'Z'), r.state, r.deployedBy]);
     const lines = [releases.length > 0 ? table(rows) : `${service} has no retained release`];
     if (pin) lines.push('', `pinned to ${pin.release} since ${pin.at} by ${pin.by}: starphleet unpin ${service} (or a new commit) ends it`);
     if (failed.length > 0) {

@@ -1,4 +1,4 @@
-import { audited } from './command-audit.js';
+import { audited, callerName } from './command-audit.js';
 import type { ShipCommand } from './command.js';
 
 /** Ends a rollback's pin: the service follows its ref again. */
@@ -7,7 +7,8 @@ export const unpinCommand: ShipCommand = {
   summary: 'end a rollback pin: the service follows its git ref again',
   usage: '<service>',
   details: `After starphleet rollback the service stays on the release it went back to. unpin lets it follow its ref again:
-when the ref's sha is not what serves, it is deployed at once (build, health checks, drained switch).`,
+when the ref's sha is not what serves, it is deployed at once (health checks, drained switch): a release already built
+from the same inputs (sha, orders, env, buildpacks) is served again, not rebuilt.`,
   examples: ['starphleet unpin hello', 'ssh -p 2222 admiral@ship starphleet unpin hello'],
   run(args, ctx) {
     const [service] = args;
@@ -16,7 +17,7 @@ when the ref's sha is not what serves, it is deployed at once (build, health che
       return Promise.resolve(2);
     }
     return audited(ctx, ['unpin', service], async () => {
-      const r = ctx.ship.agent.unpin(service);
+      const r = ctx.ship.agent.unpin(service, callerName(ctx));
       if (r.ok) {
         ctx.out(`${r.message}\n`);
         return 0;

@@ -6,11 +6,12 @@ import { logsCommand } from '../commands/logs.js';
 const HEARTBEAT_MS = 15_000;
 
 /**
- * A service's logs as server-sent events: the same lines `starphleet logs <service> -f -n 100` prints (it is that
- * command), one `data:` event per line, until the browser goes away or `stillIn()` says the session ended.
+ * A service's logs as server-sent events (read by app.js with fetch, which can send the session header): the same
+ * lines `starphleet logs <service> -f -n 100` prints (it is that command: the instances that serve now, labelled, moving
+ * with each deploy), one `data:` event per line, until the browser goes away or `stillIn()` says the session ended.
  */
-export function streamLogs(res: ServerResponse, ship: CommandShip, service: string, stillIn: () => boolean): void {
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
+export function streamLogs(res: ServerResponse, ship: CommandShip, service: string, headers: Readonly<Record<string, string>>, stillIn: () => boolean): void {
+  res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
   res.write(': following\n\n');
   const stop = new AbortController();
   let partial = '';

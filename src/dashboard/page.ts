@@ -14,7 +14,7 @@ function processes(p: Readonly<Record<string, number>>): string {
   return parts.length > 0 ? parts.join(' ') : '0';
 }
 
-/** The part of the page app.js refreshes (GET /starphleet/dashboard/overview). */
+/** The part of the page app.js refreshes (GET /api/overview). */
 export function overview(v: DashboardView): Raw {
   const s = v.status;
   const services = s.services.map(
@@ -43,26 +43,21 @@ export function overview(v: DashboardView): Raw {
 <section id="problems"><h2>HQ problems</h2>${problems.length > 0 ? html`<ul>${problems}</ul>` : html`<p>None.</p>`}</section>`;
 }
 
-/** The whole page: server-rendered, one stylesheet and one script of our own (no CDN, no inline script). */
-export function page(v: DashboardView, chosen: string | null): string {
-  const names = v.status.services.map((s) => s.name);
-  const pick = chosen !== null && names.includes(chosen) ? chosen : (names[0] ?? '');
-  const options = names.map((n) => html`<option value="${n}"${n === pick ? new Raw(' selected') : ''}>${n}</option>`);
-  return `<!doctype html>\n${
-    html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>starphleet ${v.status.ship.name}</title><link rel="stylesheet" href="/starphleet/dashboard/style.css"></head>
-<body><header><h1>starphleet <span class="ship">${v.status.ship.name}</span></h1><span class="who">${v.user}</span></header>
-<main><div id="overview">${overview(v)}</div>
-<section id="logs"><h2>Live log</h2><label>service <select id="log-service">${options}</select></label> <span id="log-state"></span>
+/**
+ * The page: a shell without data (the same for anyone who reaches the listener), one stylesheet and one script of our
+ * own (no CDN, no inline script). app.js logs in with the link's token and fills it from /api/ with the session.
+ */
+export function shell(): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>starphleet dashboard</title><link rel="stylesheet" href="/style.css"></head>
+<body><header><h1>starphleet <span class="ship" id="ship-name"></span></h1><span class="who" id="who"></span></header>
+<main><section id="door" class="notice" hidden><h1 id="door-title"></h1><p id="door-text"></p><pre>${LOGIN_COMMAND}</pre></section>
+<div id="overview"></div>
+<section id="logs" hidden><h2>Live log</h2><label>service <select id="log-service"></select></label> <span id="log-state"></span>
 <div id="log-lines" role="log" aria-live="polite"></div></section></main>
-<script src="/starphleet/dashboard/app.js"></script></body></html>`.html
-  }\n`;
+<script src="/app.js"></script></body></html>
+`;
 }
 
-/** A page without data: not logged in, or a login link that is used up. */
-export function notice(title: string, text: string, command: string): string {
-  return `<!doctype html>\n${
-    html`<html lang="en"><head><meta charset="utf-8"><title>${title}</title><link rel="stylesheet" href="/starphleet/dashboard/style.css"></head>
-<body><main class="notice"><h1>${title}</h1><p>${text}</p><pre>${command}</pre></main></body></html>`.html
-  }\n`;
-}
+const LOGIN_COMMAND = 'ssh -p 2222 admiral@&lt;ship&gt; starphleet dashboard';

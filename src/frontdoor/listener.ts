@@ -87,13 +87,20 @@ export function hardenedServer(limits: FrontDoorLimits, h: Handlers, tls?: TlsOp
   return server;
 }
 
+/** One bind attempt; a failed one leaves no listener behind (a `listen(port, host, cb)` would leave its `cb`). */
 export function listen(server: Server, port: number, host: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
+    const bound = (): void => {
+      server.off('error', failed);
       resolve();
-    });
+    };
+    const failed = (e: Error): void => {
+      server.off('listening', bound);
+      reject(e);
+    };
+    server.once('error', failed);
+    server.once('listening', bound);
+    server.listen(port, host);
   });
 }
 

@@ -7,6 +7,6 @@ export const planePaths = {
   socket: (dataDir: string): string => join(dataDir, 'dataplane', 'control.sock'),
   log: (dataDir: string): string => join(dataDir, 'dataplane', 'plane.log'),
   nginx: (dataDir: string): string => join(dataDir, 'dataplane', 'nginx'),
-  /** The ship's own HTTP server (webhook, dashboard), which the data plane proxies `/starphleet/webhook` and `/starphleet/dashboard` to. */
+  /** The ship's own HTTP server (the webhook), which the data plane proxies `/starphleet/webhook` to. */
   shipHttp: (dataDir: string): string => join(dataDir, 'dataplane', 'ship-http.sock'),
 };

@@ -24,7 +24,7 @@ export interface FrontDoorOptions {
   readonly onProblem?: ProblemSink;
   /** A listening socket handed over by an older data plane, served instead of binding the port again. */
   readonly inherited?: NetServer;
-  /** The ship's HTTP server (unix socket) for `/starphleet/webhook` and `/starphleet/dashboard`; without it they are 404. */
+  /** The ship's HTTP server (unix socket) for `/starphleet/webhook`; without it that is 404. */
   readonly shipSocket?: string;
   /** `--https-port`: the same routes over TLS, certificates from `<dataDir>/tls/serve/`; undefined: no TLS. */
   readonly httpsPort?: number;

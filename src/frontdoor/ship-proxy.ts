@@ -2,13 +2,14 @@ import { Agent, request, type IncomingMessage, type ServerResponse } from 'node:
 import { endToEnd } from './headers.js';
 
 /**
- * The reserved paths the ship itself answers (through its HTTP server on a unix socket in the data dir), not the data
- * plane: `/starphleet/webhook` and `/starphleet/dashboard` with everything under it. Matched on the path alone.
+ * The reserved path the ship itself answers (through its HTTP server on a unix socket in the data dir), not the data
+ * plane: `/starphleet/webhook`. Matched on the path alone. (The dashboard has an origin of its own, not this one: a
+ * page of any service shares this origin.)
  */
 export function shipPath(target: string): boolean {
   const q = target.indexOf('?');
   const path = q < 0 ? target : target.slice(0, q);
-  return path === '/starphleet/webhook' || path === '/starphleet/dashboard' || path.startsWith('/starphleet/dashboard/');
+  return path === '/starphleet/webhook';
 }
 
 /**
@@ -19,7 +20,7 @@ export function shipPath(target: string): boolean {
 const shipAgent = new Agent({ keepAlive: true, timeout: 30_000, maxSockets: 64 });
 
 /** The answer while no ship listens: apps keep being served, only the ship's own pages wait for it. */
-export const SHIP_DOWN = '503 the ship is not running: /starphleet/webhook and /starphleet/dashboard answer again once it is\n';
+export const SHIP_DOWN = '503 the ship is not running: /starphleet/webhook answers again once it is\n';
 
 function down(res: ServerResponse): void {
   if (res.headersSent) {

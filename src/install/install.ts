@@ -106,23 +106,27 @@ export function install(o: InstallOptions): string {
   const root = resolve(o.root);
   const dataDir = resolve(o.dataDir);
   const out: string[] = [];
+  // With --root every path is said where it is written (under DIR), and the user is DIR's, not this machine's.
+  const at = (path: string): string => (root === '/' ? path : join(root, path));
+  const users = root === '/' ? '' : ` in ${join(root, 'etc', 'passwd')} only (this machine's users are not touched)`;
+  if (root !== '/') out.push(`writing under ${root}: the paths below are where the files are now; the unit names them as they will be once ${root} is the root of the machine it is for`);
   const createdUser = !userExists(root, o.sandboxUser);
   if (createdUser) {
     if (root !== '/' && !existsSync(join(root, 'etc', 'passwd'))) throw new InstallError(`--root ${root}: no etc/passwd there to add the sandbox user to`);
     createSystemUser(root, o.sandboxUser);
-    out.push(`created system user ${o.sandboxUser} (builds and instances run as it)`);
-  } else out.push(`system user ${o.sandboxUser} exists: kept`);
+    out.push(`created system user ${o.sandboxUser}${users} (builds and instances run as it)`);
+  } else out.push(`system user ${o.sandboxUser} exists${users}: kept`);
   const dataOnDisk = under(root, dataDir);
   const createdDataDir = !existsSync(dataOnDisk);
   // Traversable (not readable) by others: the sandbox user reaches its release and /var/data through it.
   mkdirSync(dataOnDisk, { recursive: true, mode: 0o711 });
-  out.push(`${createdDataDir ? 'created' : 'kept'} data dir ${dataDir}`);
+  out.push(`${createdDataDir ? 'created' : 'kept'} data dir ${at(dataDir)}`);
   pointCurrent(dataOnDisk);
   writeLauncher(dataDir, root);
-  out.push(`launcher ${join(dataDir, 'bin', 'ship')} runs ${join(dataDir, 'versions', 'current')} -> ${PACKAGE_ROOT.replace(/\/$/, '')}`);
+  out.push(`launcher ${at(join(dataDir, 'bin', 'ship'))} runs ${join(dataDir, 'versions', 'current')} -> ${PACKAGE_ROOT.replace(/\/$/, '')}`);
   mkdirSync(under(root, ETC), { recursive: true, mode: 0o755 });
   writeEnvFile(under(root, ENV_FILE), o.headquarters);
-  out.push(`settings in ${ENV_FILE}`);
+  out.push(`settings in ${at(ENV_FILE)}`);
   const unit = renderUnit({
     dataDir,
     sandboxUser: o.sandboxUser,
@@ -132,7 +136,7 @@ export function install(o: InstallOptions): string {
   });
   mkdirSync(dirname(under(root, UNIT_PATH)), { recursive: true, mode: 0o755 });
   writeFileSync(under(root, UNIT_PATH), unit, { mode: 0o644 });
-  out.push(`systemd unit ${UNIT_PATH}`);
+  out.push(`systemd unit ${at(UNIT_PATH)}`);
   // A re-install keeps what the first one created as created: uninstall must still remove it.
   const before = readManifest(root);
   const manifest: Manifest = {
@@ -145,8 +149,9 @@ export function install(o: InstallOptions): string {
   };
   writeFileSync(under(root, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
   const hq = o.headquarters ?? (readFileSync(under(root, ENV_FILE), 'utf8').match(/^STARPHLEET_HEADQUARTERS=(.+)$/m)?.[1] ?? null);
-  if (hq === null) out.push('', `set STARPHLEET_HEADQUARTERS in ${ENV_FILE} (or install again with --headquarters URL) before you start it.`);
-  out.push('', 'start it now and at every boot, then follow its log:', `  systemctl enable --now ${UNIT_NAME}`, `  journalctl -u ${UNIT_NAME} -f`);
+  if (hq === null) out.push('', `set STARPHLEET_HEADQUARTERS in ${at(ENV_FILE)} (or install again with --headquarters URL) before you start it.`);
+  const when = root === '/' ? 'start it now and at every boot' : `on the machine ${root} is for, start it and at every boot`;
+  out.push('', `${when}, then follow its log:`, `  systemctl enable --now ${UNIT_NAME}`, `  journalctl -u ${UNIT_NAME} -f`);
   return `${out.join('\n')}\n`;
 }
 
@@ -179,8 +184,9 @@ export function uninstall(o: UninstallOptions): string {
   const m = readManifest(root);
   if (!m) throw new InstallError(`nothing to uninstall: no ${under(root, MANIFEST)} (written by starphleet install)`);
   const out: string[] = [];
+  const at = (path: string): string => (root === '/' ? path : join(root, path));
   rmSync(under(root, m.unit), { force: true });
-  out.push(`removed ${m.unit}`);
+  out.push(`removed ${at(m.unit)}`);
   rmSync(under(root, m.envFile), { force: true });
   rmSync(under(root, MANIFEST), { force: true });
   try {
@@ -188,14 +194,14 @@ export function uninstall(o: UninstallOptions): string {
   } catch {
     // not empty, or gone
   }
-  out.push(`removed ${m.envFile}`);
+  out.push(`removed ${at(m.envFile)}`);
   if (m.createdUser) {
     removeSystemUser(root, m.sandboxUser);
-    out.push(`removed system user ${m.sandboxUser}`);
+    out.push(`removed system user ${m.sandboxUser}${root === '/' ? '' : ` from ${join(root, 'etc', 'passwd')}`}`);
   }
   if (o.removeData) {
     rmSync(under(root, m.dataDir), { recursive: true, force: true });
-    out.push(`removed data dir ${m.dataDir}`);
-  } else out.push(`kept data dir ${m.dataDir} (uninstall --remove-data deletes it)`);
+    out.push(`removed data dir ${at(m.dataDir)}`);
+  } else out.push(`kept data dir ${at(m.dataDir)} (uninstall --remove-data deletes it)`);
   return `${out.join('\n')}\n`;
 }

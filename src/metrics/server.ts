@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
+import { boundUrl, listenRetrying, type RetryingListener } from '../util/listen-retry.js';
 import type { MetricsListen } from '../util/metrics-listen.js';
 import type { ShipMetrics } from './ship-metrics.js';
 
@@ -11,10 +11,7 @@ const RETRY_MS = 5000;
  * until it exits; another program): the ship then keeps serving everything else and tries again every few seconds,
  * saying so once in its log.
  */
-export function serveMetrics(metrics: ShipMetrics, at: MetricsListen, log: Logger): { close(): Promise<void>; port(): number | null } {
-  let stopped = false;
-  let timer: NodeJS.Timeout | null = null;
-  let warned = false;
+export function serveMetrics(metrics: ShipMetrics, at: MetricsListen, log: Logger): RetryingListener {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -31,30 +28,5 @@ export function serveMetrics(metrics: ShipMetrics, at: MetricsListen, log: Logge
     );
   });
   server.requestTimeout = 30_000;
-  const listen = (): void => {
-    if (stopped) return;
-    server.once('error', (e: NodeJS.ErrnoException) => {
-      if (!warned) log(`metrics: cannot listen on ${at.host}:${at.port} (${e.code ?? e.message}): trying again every ${RETRY_MS / 1000} s`);
-      warned = true;
-      timer = setTimeout(listen, RETRY_MS);
-      timer.unref();
-    });
-    server.listen(at.port, at.host, () => {
-      server.removeAllListeners('error');
-      const a = server.address() as AddressInfo;
-      log(`metrics: Prometheus exposition at http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}/metrics`);
-    });
-  };
-  listen();
-  return {
-    port: () => (server.listening ? (server.address() as AddressInfo).port : null),
-    close: () =>
-      new Promise<void>((resolve) => {
-        stopped = true;
-        if (timer) clearTimeout(timer);
-        if (!server.listening) return resolve();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listenRetrying(server, at, { what: 'metrics', retryMs: RETRY_MS, log, bound: (s) => log(`metrics: Prometheus exposition at ${boundUrl(s)}/metrics`) });
 }

@@ -103,6 +103,22 @@ export class WriteBack {
 }
 
 /**
+ * Why HQ will not take the ship's push, when that is how HQ is set up rather than a failure: a non-bare HQ whose branch
+ * is checked out (git's default refuses), one whose checkout has uncommitted changes (updateInstead refuses), no write
+ * permission. Null for anything else.
+ */
+export function refusal(message: string): string | null {
+  if (/branch is currently checked out|refusing to update checked out branch/i.test(message))
+    return 'HQ is a checkout whose branch is checked out, and git refuses pushes to it: make HQ a bare repo, or set receive.denyCurrentBranch=updateInstead there (npm run example does)';
+  if (/Working directory has (unstaged|staged) changes|working directory not clean|Could not update working tree/i.test(message))
+    return "HQ's checkout has uncommitted changes: ships/ is written back once they are committed";
+  if (/Permission denied|permission to .* denied|read-only|\b403\b|not allowed to push|insufficient permission/i.test(message))
+    return 'HQ is not writable from here (no permission to push): ships/ stays as it is';
+  if (/is not a branch: ships\/ cannot be written back/.test(message)) return message.replace(/^.*?(HQ ref)/, '$1');
+  return null;
+}
+
+/**
  * Keeps the ship's entry in HQ current: at most one write per pulse, and only when the record changed (so a
  * write-back, which HQ reads as "nothing changed", never causes another). A failure is logged when it changes.
  */
@@ -159,8 +175,11 @@ export class WriteBackLoop {
 
   private failed(name: string, e: unknown): void {
     const message = (e as Error).message;
-    if (message !== this.lastError) this.log(`ships/${name}: write-back failed (HQ not writable from here?): ${message}`);
-    this.lastError = message;
+    // HQ refusing writes is a setting, not a failure: said once, calmly, and tried again quietly.
+    const refused = refusal(message);
+    const said = refused ?? message;
+    if (said !== this.lastError) this.log(refused ? `ships/${name}: not written back: ${refused}` : `ships/${name}: write-back failed: ${message}`);
+    this.lastError = said;
   }
 
   async stop(): Promise<void> {

@@ -6,6 +6,7 @@ import type { ProcessEnd, RunningProgram } from './process-end.js';
 import { runOnPty, type PtyProgram } from './pty-shell.js';
 import type { SessionContext } from './session-context.js';
 import { homeDir, sessionEnv, type ClientEnv } from './session-env.js';
+import { issueSessionToken, SESSION_ENV } from './session-tokens.js';
 
 function describeEnd(end: ProcessEnd): string {
   return end.signal !== null ? `signal ${end.signal}` : `exit ${end.exitCode}`;
@@ -39,11 +40,15 @@ export function serveCommand(
   });
   // A shell (not a command) gets <data>/bin back on PATH after /etc/profile, and the greeting (login-shell.ts).
   if (command === null) Object.assign(env, loginShellEnv(ctx.dataDir));
+  // `starphleet ...` run in this session tells the control socket which admiral asked (session-tokens.ts).
+  const session = issueSessionToken({ file: keyFile, fingerprint });
+  env[SESSION_ENV] = session.token;
   const kind = command === null ? 'shell' : 'exec';
   const started = Date.now();
   const auditId = auditSessionStart(ctx.db, { kind, user, fingerprint, keyFile, remote: ctx.peer.remoteAddress, command, pty: ptyInfo !== null });
   ctx.log(`ssh ${user} ${fingerprint} (${keyFile}) from ${ctx.peer.remoteAddress}: ${kind}${ptyInfo ? ' on pty' : ''}${command !== null ? ` ${JSON.stringify(command)}` : ''}`);
   const onEnd = (end: ProcessEnd): void => {
+    session.end();
     const durationMs = Date.now() - started;
     auditSessionEnd(ctx.db, auditId, { exitCode: end.exitCode, signal: end.signal, durationMs });
     ctx.log(`ssh ${user} ${fingerprint} ${kind} ended: ${describeEnd(end)} after ${durationMs} ms`);
@@ -56,6 +61,9 @@ export function serveCommand(
     const pty = runOnPty(channel, command, ptyInfo, opts);
     served = { program: pty, pty };
   } else served = { program: runExec(channel, command === null ? ['-l'] : ['-c', command], opts), pty: null };
-  channel.on('close', () => served.program.hangup());
+  channel.on('close', () => {
+    session.end();
+    served.program.hangup();
+  });
   return served;
 }

@@ -1,5 +1,6 @@
 import { connect } from 'node:net';
 import { controlSocketPath, type ControlMessage } from './control-socket.js';
+import { SESSION_ENV } from './session-tokens.js';
 
 /**
  * Runs a ship command through the control socket and relays what it prints; resolves with its exit code (1 when the
@@ -16,7 +17,9 @@ export function callShip(dataDir: string, argv: readonly string[], io: { out: (s
     };
     if (io.signal?.aborted) stop();
     io.signal?.addEventListener('abort', stop, { once: true });
-    sock.on('connect', () => sock.write(`${JSON.stringify({ argv })}\n`));
+    // Inside an admiral's SSH session: the token that tells the ship which admiral asked.
+    const session = process.env[SESSION_ENV];
+    sock.on('connect', () => sock.write(`${JSON.stringify({ argv, ...(session ? { session } : {}) })}\n`));
     sock.on('data', (d: Buffer) => {
       buf += d.toString('utf8');
       let nl: number;

@@ -2,6 +2,7 @@ import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { findCommand, type Caller, type CommandShip } from '../commands/registry.js';
 import type { Logger } from '../log.js';
+import { callerOf } from './session-tokens.js';
 
 /**
  * The ship's local control socket (<data>/control.sock, mode 0600): the CLI and admirals' shells reach the running
@@ -11,6 +12,8 @@ import type { Logger } from '../log.js';
 
 export interface ControlRequest {
   readonly argv: readonly string[];
+  /** STARPHLEET_SESSION of the admiral's SSH session the CLI runs in (session-tokens.ts), if any. */
+  readonly session?: string;
 }
 
 export type ControlMessage = { readonly out: string } | { readonly err: string } | { readonly exit: number };
@@ -23,7 +26,9 @@ function parseRequest(line: string): ControlRequest | null {
     if (typeof v !== 'object' || v === null) return null;
     const argv = (v as { argv?: unknown }).argv;
     if (!Array.isArray(argv) || argv.length === 0 || !argv.every((a) => typeof a === 'string')) return null;
-    return { argv: argv as string[] };
+    const session = (v as { session?: unknown }).session;
+    if (session !== undefined && typeof session !== 'string') return null;
+    return { argv: argv as string[], ...(session !== undefined ? { session } : {}) };
   } catch {
     return null;
   }
@@ -61,7 +66,7 @@ async function serve(sock: Socket, ship: CommandShip, log: Logger): Promise<void
   }
   const abort = new AbortController();
   sock.on('close', () => abort.abort());
-  const caller: Caller = { via: 'cli' };
+  const caller: Caller = callerOf(req.session);
   let code: number;
   try {
     code = await cmd.run(args, { ship, caller, out: (out) => send({ out }), err: (err) => send({ err }), signal: abort.signal });

@@ -13,7 +13,7 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const MAX_VARS = 64;
 const MAX_VALUE = 8192;
 /** Set by the server from the identity and connection: a client `env` request never overrides them. */
-const SERVER_OWNED = new Set(['SHLVL', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'PATH', 'TERM', 'MAIL', 'STARPHLEET_DATA', 'SSH_CONNECTION', 'SSH_CLIENT', 'SSH_ORIGINAL_COMMAND', 'SSH_TTY']);
+const SERVER_OWNED = new Set(['SHLVL', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'PATH', 'TERM', 'MAIL', 'STARPHLEET_DATA', 'SSH_CONNECTION', 'SSH_CLIENT', 'SSH_ORIGINAL_COMMAND', 'SSH_TTY', 'STARPHLEET_SESSION']);
 
 /** Collects a session's `env` requests the gate allowed; refuses malformed ones and names the server sets itself. */
 export class ClientEnv {

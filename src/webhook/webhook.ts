@@ -17,8 +17,8 @@ export interface WebhookShip {
   readonly services: () => readonly { readonly name: string; readonly giturl: string; readonly ref?: string }[];
   /** Starts an HQ check now (not waiting for the pulse). */
   checkHeadquarters(): void;
-  /** Starts a check of every service's ref now. */
-  checkServices(): void;
+  /** Starts a check of every service's ref now; the deploys of `names` it starts name `because` (the delivery). */
+  checkServices(names: readonly string[], because: string): void;
   /** A refused delivery, for the audit trail (never the signature or the secret). */
   refused(remote: string, reason: string): void;
   readonly log: Logger;
@@ -150,7 +150,7 @@ export class Webhook {
     }
     const services = triggered.filter((t) => t !== 'headquarters');
     if (triggered.includes('headquarters')) this.ship.checkHeadquarters();
-    if (services.length > 0) this.ship.checkServices();
+    if (services.length > 0) this.ship.checkServices(services, `webhook ${v.provider}${delivery ? ` delivery ${delivery}` : ''}`);
     const what = triggered.length > 0 ? `checks ${triggered.join(', ')}` : 'nothing follows it';
     this.ship.log(`webhook: ${v.provider} push of ${push.repository} ${push.refs.join(' ')}${delivery ? ` (delivery ${delivery})` : ''}: ${what}`);
     const answer = { ok: true, provider: v.provider, delivery, event: event.name, repository: push.repository, refs: push.refs, triggered, skipped };

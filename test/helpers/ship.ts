@@ -105,7 +105,7 @@ export async function startShip(o: StartShipOptions): Promise<ShipProcess> {
     ...(o.args ?? []),
   ];
   const [file, ...pre] = o.wrap && o.wrap.length > 0 ? [...o.wrap, process.execPath] : [process.execPath];
-  const child = spawn(file as string, [...pre, ...args], { cwd: ROOT, env: { ...process.env, STARPHLEET_METRICS_LISTEN: 'off', ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(file as string, [...pre, ...args], { cwd: ROOT, env: { ...process.env, STARPHLEET_METRICS_LISTEN: 'off', STARPHLEET_DASHBOARD_LISTEN: '127.0.0.1:0', ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr?.on('data', (b: Buffer) => (out += b.toString()));

@@ -1,6 +1,6 @@
+import { parseCronSchedule } from '../../util/cron-schedule.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CronExpressionParser } from 'cron-parser';
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { BuildFailure } from './buildpacks.js';
 
@@ -137,11 +137,9 @@ export function parseAppJson(text: string, file = 'app.json'): AppManifest {
       if (!isObj(c)) r.fail(where, 'an object {command, schedule}', c);
       const command = r.str(c, 'command', where) ?? r.fail(`${where}.command`, 'a command', undefined);
       const schedule = r.str(c, 'schedule', where) ?? r.fail(`${where}.schedule`, 'a cron schedule', undefined);
-      try {
-        CronExpressionParser.parse(schedule);
-      } catch (e) {
-        r.fail(`${where}.schedule`, `a cron schedule (${(e as Error).message})`, schedule);
-      }
+      const parsed = parseCronSchedule(schedule);
+      if ('error' in parsed) r.fail(`${where}.schedule`, `a cron schedule (${parsed.error})`, schedule);
+      if (parsed.kind === 'reboot') r.fail(`${where}.schedule`, 'a cron schedule that repeats (@reboot is for HQ jobs)', schedule);
       cron.push({ command, schedule });
     });
   }

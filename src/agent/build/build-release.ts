@@ -210,6 +210,8 @@ async function build(input: BuildInput, opts: BuildOptions, s: BuildState): Prom
     healthcheckTimeoutSeconds: healthcheckTimeout(env),
     buildpack: bp.name,
     ...(input.base ? { base: { name: input.base.name, hash: input.base.hash } } : {}),
+    ...(input.inputs !== undefined ? { inputs: input.inputs } : {}),
+    ...(input.buildKey !== undefined ? { buildKey: input.buildKey } : {}),
   };
   const configDir = join(work, 'config');
   // The layer (and so the release tree and the SFTP view) names the env, it does not hold its values.

@@ -126,6 +126,8 @@ export async function buildRegistryRelease(input: BuildInput, opts: BuildOptions
       buildpack: 'registry',
       ...(deployOnly ? { deployOnly: true } : {}),
       ...(input.secrets ? { secrets: input.secrets } : {}),
+      ...(input.inputs !== undefined ? { inputs: input.inputs } : {}),
+      ...(input.buildKey !== undefined ? { buildKey: input.buildKey } : {}),
     };
     await mkdir(dataPaths.releases(dataDir, service), { recursive: true });
     await rename(merged, dir);

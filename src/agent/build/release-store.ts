@@ -159,7 +159,8 @@ export async function pruneReleases(dataDir: string, service: string, keep = 5):
     // Nothing built yet.
   }
   for (const name of names) {
-    const id = name.replace(/\.json$/, '');
+    // <id>.released (deploy/reuse.ts) goes with its release.
+    const id = name.replace(/\.(json|released)$/, '');
     if (retained.has(id) || id === building) continue;
     if (RELEASE_ID.test(id) || name.startsWith('.tmp-')) await removeTree(join(dir, name));
   }

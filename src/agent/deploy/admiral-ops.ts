@@ -23,7 +23,7 @@ export interface ServiceNow {
 }
 
 /** `starphleet redeploy`: builds the current sha of the service's ref again and deploys it; resolves when it serves or failed. */
-export async function redeploy(ctx: AgentContext, sem: Semaphore, s: ServiceNow, hqEnv: Readonly<Record<string, string>>, sealed: readonly SealedFile[] = []): Promise<OpResult> {
+export async function redeploy(ctx: AgentContext, sem: Semaphore, s: ServiceNow, hqEnv: Readonly<Record<string, string>>, by: string, sealed: readonly SealedFile[] = []): Promise<OpResult> {
   const { name, ctrl, service } = s;
   if (!ctrl || !service) return { ok: false, message: `no service named ${name}` };
   while (ctrl.deploying) await ctrl.deploying;
@@ -37,7 +37,8 @@ export async function redeploy(ctx: AgentContext, sem: Semaphore, s: ServiceNow,
   if (!opened.ok) return { ok: false, message: `${name}: ${opened.reason}` };
   while (ctrl.deploying) await ctrl.deploying;
   const inputs = inputsDigest(service, sha, hqEnv, baseScriptHash(join(ctx.dataDir, 'hq'), service.orders.env.STARPHLEET_BASE), opened.secrets?.digest);
-  const ok = await startDeploy(ctx, sem, ctrl, service, sha, hqEnv, inputs, undefined, opened.secrets);
+  // A rebuild on purpose (a buildpack or base may have changed): the one deploy that does not reuse a retained build.
+  const ok = await startDeploy(ctx, sem, ctrl, service, sha, hqEnv, inputs, { trigger: `redeploy by ${by}`, rebuild: true, secrets: opened.secrets });
   const serving = ctrl.serving?.release.config;
   if (ok && serving) return { ok, message: `${name}: release ${serving.id} (${serving.sha.slice(0, 7)}) serves` };
   return { ok: false, message: `${name}: ${ctrl.failure?.reason ?? 'redeploy did not finish'}` };
@@ -60,13 +61,15 @@ export async function rollbackTo(ctx: AgentContext, s: ServiceNow, release: stri
 }
 
 /** `starphleet unpin`: the service follows its ref again (the next pulse deploys when it differs from what serves). */
-export function unpin(ctx: AgentContext, s: ServiceNow, pulseNow: () => void): OpResult {
+export function unpin(ctx: AgentContext, s: ServiceNow, by: string, pulseNow: () => void): OpResult {
   const { name, ctrl } = s;
   if (!ctrl || ctrl.removed) return { ok: false, message: `no service named ${name}` };
   const pin = getPin(ctx.db, name);
   if (!pin) return { ok: false, message: `${name} is not pinned` };
   clearPin(ctx.db, name);
-  ctx.log(`${name}: unpinned from release ${pin.release}: it follows its ref again`);
+  // The deploy this starts (when the ref's sha is not what serves) names who unpinned.
+  ctrl.noteCause(`unpin by ${by}`);
+  ctx.log(`${name}: unpinned from release ${pin.release} by ${by}: it follows its ref again`);
   ctrl.status(ctx, allRunning(ctrl.serving) ? 'serving' : 'starting', '');
   pulseNow();
   return { ok: true, message: `${name}: unpinned from release ${pin.release}; it follows its ref again` };

@@ -114,6 +114,20 @@ export class ServiceController {
     return run;
   }
 
+  /** Who or what asked for the next deploy (an unpin, a webhook delivery): its trigger names it, within a minute. */
+  private cause: { readonly text: string; readonly until: number } | null = null;
+
+  noteCause(text: string, ttlMs = 60_000): void {
+    this.cause = { text, until: Date.now() + ttlMs };
+  }
+
+  /** The cause noted for the deploy starting now (once), or null when none is pending. */
+  takeCause(): string | null {
+    const c = this.cause;
+    this.cause = null;
+    return c !== null && c.until > Date.now() ? c.text : null;
+  }
+
   /** A problem of the front door with this service (its PUBLISH_PORT cannot be bound): shown with every status. */
   doorProblem: string | null = null;
   /** Why a new sha waits (held by a canary ship, src/phleet/canary.ts); null when it does not. */

@@ -65,7 +65,7 @@ async function fallBack(ctx: AgentContext, ctrl: ServiceController, why: string,
       const slots = slotsOf(formationOf(release, ctrl.desired?.orders.scale));
       const r = await startSlots(ctx, ctrl.name, release, slots);
       if (!r.ok) continue;
-      await switchTo(ctx, ctrl, release, slots, null);
+      await switchTo(ctx, ctrl, release, slots, release.config.inputs ?? null);
       const message = `release ${bad.id}: ${why}; previous release ${release.config.id} (${release.config.sha.slice(0, 7)}) serves instead`;
       ctx.log(`${ctrl.name}: ${message}`);
       ctrl.status(ctx, 'failed', message);

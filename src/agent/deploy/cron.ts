@@ -1,18 +1,9 @@
-import { CronExpressionParser } from 'cron-parser';
 import { appendFileSync } from 'node:fs';
 import type { AgentContext } from '../context.js';
 import { instanceLogFile } from '../runtime/instances.js';
 import type { ServiceController } from './controller.js';
 import { runOneOff } from './one-off.js';
-
-/** Whether a schedule fires in the minute that starts at `minute`. */
-function firesAt(schedule: string, minute: Date): boolean {
-  try {
-    return CronExpressionParser.parse(schedule, { currentDate: new Date(minute.getTime() - 1) }).next().getTime() === minute.getTime();
-  } catch {
-    return false; // the build refused a bad schedule already
-  }
-}
+import { firesAt } from '../../util/cron-schedule.js';
 
 /**
  * app.json `cron`: at each minute, every entry whose schedule fires runs as a one-off of the release serving then, in

@@ -17,6 +17,7 @@ import { serviceEnvOfHq } from '../build/env.js';
 import { phleetReleasePhase } from './phleet-release.js';
 import { ensureBase } from '../build/bases/provision.js';
 import { mkdirSync } from 'node:fs';
+import { builtBefore, buildKeyOf, markReleasePhasePassed, releasePhasePassed } from './reuse.js';
 
 /** What a release is built from: a change in any of these is a new deploy (ship settings in HQ env are not among them). */
 export function inputsDigest(service: Service, sha: string, hqEnv: Readonly<Record<string, string>>, base?: string, secrets?: string): string {
@@ -26,6 +27,15 @@ export function inputsDigest(service: Service, sha: string, hqEnv: Readonly<Reco
   return createHash('sha256')
     .update(JSON.stringify({ sha, orders: service.ordersDigest, giturl: o.giturl, env: o.env, unpublished: o.unpublished, hqEnv: serviceEnvOfHq(hqEnv), ...(base !== undefined ? { base } : {}), ...(secrets !== undefined ? { secrets } : {}) }))
     .digest('hex');
+}
+
+/** Why a deploy runs (its history's trigger; default: what changed) and whether it must build even when it need not. */
+export interface DeployHow {
+  readonly trigger?: string;
+  /** `redeploy`: build the sha again although a release of the same inputs is retained. */
+  readonly rebuild?: boolean;
+  /** HQ secrets for its instances (sealed, with their digest): recorded in the release, never given to the build. */
+  readonly secrets?: ReleaseSecrets | null;
 }
 
 /** When each running deploy (by its record id) started: its duration goes with its deploy-finished event. */
@@ -115,31 +125,40 @@ async function postdeploy(ctx: AgentContext, ctrl: ServiceController, release: R
  * release phase run outside the controller's lock (a long build must not hold up a crash restart); start and switch
  * run under it.
  */
-export async function deploy(ctx: AgentContext, ctrl: ServiceController, service: Service, sha: string, hqEnv: Readonly<Record<string, string>>, inputs: string, signal: AbortSignal, trigger?: string, secrets?: ReleaseSecrets | null): Promise<boolean> {
+export async function deploy(ctx: AgentContext, ctrl: ServiceController, service: Service, sha: string, hqEnv: Readonly<Record<string, string>>, inputs: string, signal: AbortSignal, o: DeployHow = {}): Promise<boolean> {
+  const { trigger, secrets } = o;
   const was = ctrl.serving?.release.config.sha;
   const why = trigger ?? (!was ? 'first deploy' : was !== sha ? `new sha, was ${was.slice(0, 7)}` : 'same sha: orders or HQ env changed');
   ctx.log(`${ctrl.name}: deploying ${service.orders.giturl} at ${sha.slice(0, 7)} (${why})`);
   const record = startDeployRecord(ctx.db, { service: ctrl.name, sha, trigger: why });
   startedAt.set(record, Date.now());
   ctx.emit({ kind: 'deploy-started', service: ctrl.name, sha, trigger: why });
-  ctrl.status(ctx, 'building', '', sha);
   let release: Release;
-  const buildT0 = Date.now();
-  const built = (ok: boolean): void => ctx.emit({ kind: 'build-finished', service: ctrl.name, sha, ok, seconds: (Date.now() - buildT0) / 1000 });
-  try {
-    // The ship's runtime decides the builds' sandbox too: a ship without one builds nothing (unless =process).
-    const sandbox = ctx.runtime.sandbox();
-    const base = await serviceBase(ctx, ctrl.name, service, sandbox, signal);
-    release = await ctx.build.buildRelease(
-      { service: ctrl.name, giturl: service.orders.giturl, sha, ordersEnv: service.orders.env, hqEnv, shipName: ctx.shipName, ...(base ? { base } : {}), ...(secrets ? { secrets } : {}) },
-      { dataDir: ctx.dataDir, access: ctx.access, log: () => {}, signal, timeoutMs: ctx.limits.buildTimeoutMs, sandbox },
-    );
-  } catch (e) {
-    if (signal.aborted) return cancelled(ctx, ctrl.name, sha, record);
-    built(false);
-    return failed(ctx, ctrl, sha, inputs, `build failed: ${(e as Error).message}`, record);
+  const buildKey = buildKeyOf(inputs);
+  const reused = o.rebuild === true ? null : await builtBefore(ctx, ctrl.name, buildKey).catch(() => null);
+  if (reused) {
+    // Built from these same inputs before (a retry, an unpin, a deploy back): served again, never built twice.
+    release = reused;
+    ctx.log(`${ctrl.name}: release ${reused.config.id} was built from these same inputs: reused, nothing is built`);
+  } else {
+    ctrl.status(ctx, 'building', '', sha);
+    const buildT0 = Date.now();
+    const built = (ok: boolean): void => ctx.emit({ kind: 'build-finished', service: ctrl.name, sha, ok, seconds: (Date.now() - buildT0) / 1000 });
+    try {
+      // The ship's runtime decides the builds' sandbox too: a ship without one builds nothing (unless =process).
+      const sandbox = ctx.runtime.sandbox();
+      const base = await serviceBase(ctx, ctrl.name, service, sandbox, signal);
+      release = await ctx.build.buildRelease(
+        { service: ctrl.name, giturl: service.orders.giturl, sha, ordersEnv: service.orders.env, hqEnv, shipName: ctx.shipName, ...(base ? { base } : {}), ...(secrets ? { secrets } : {}), inputs, buildKey },
+        { dataDir: ctx.dataDir, access: ctx.access, log: () => {}, signal, timeoutMs: ctx.limits.buildTimeoutMs, sandbox },
+      );
+    } catch (e) {
+      if (signal.aborted) return cancelled(ctx, ctrl.name, sha, record);
+      built(false);
+      return failed(ctx, ctrl, sha, inputs, `build failed: ${(e as Error).message}`, record);
+    }
+    built(true);
   }
-  built(true);
   if (signal.aborted) return cancelled(ctx, ctrl.name, sha, record);
   const id = release.config.id;
   const slots = slotsOf(formationOf(release, service.orders.scale));
@@ -150,9 +169,12 @@ export async function deploy(ctx: AgentContext, ctrl: ServiceController, service
   }
   ctrl.status(ctx, 'starting', 'release phase', sha);
   // Once per phleet: on the release ship; the others wait for its ships/ entry to say it succeeded.
-  const phase = await phleetReleasePhase(ctx, ctrl, release, { run: () => releasePhase(ctx, ctrl.name, release, signal), log: deployLog(ctx, ctrl.name, id), signal, hqEnv });
+  // A reused release whose release phase passed before only restarts (deploy/reuse.ts).
+  const passed = reused !== null && releasePhasePassed(ctx, ctrl.name, id);
+  const phase = passed ? null : await phleetReleasePhase(ctx, ctrl, release, { run: () => releasePhase(ctx, ctrl.name, release, signal), log: deployLog(ctx, ctrl.name, id), signal, hqEnv });
   if (signal.aborted) return cancelled(ctx, ctrl.name, sha, record);
   if (phase !== null) return failed(ctx, ctrl, sha, inputs, `release ${id}: ${phase}`, record, id);
+  if (!passed) await markReleasePhasePassed(ctx, ctrl.name, id);
   const ok = await ctrl.serial(async () => {
     if (signal.aborted || ctrl.removed) return cancelled(ctx, ctrl.name, sha, record);
     ctrl.status(ctx, 'starting', '', sha);

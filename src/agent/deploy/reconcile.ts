@@ -9,7 +9,7 @@ import type { AgentContext } from '../context.js';
 import { allRunning, type ServiceController } from './controller.js';
 import { clearPin, getPin } from '../../state/deploys.js';
 import { clearBackoff } from '../../state/backoff.js';
-import { deploy, inputsDigest } from './deploy.js';
+import { deploy, inputsDigest, type DeployHow } from './deploy.js';
 import { killRecorded } from '../runtime/instances.js';
 import type { Semaphore } from './semaphore.js';
 import { retire } from './switch.js';
@@ -17,11 +17,11 @@ import { baseScriptHash } from '../build/bases/base-paths.js';
 import { backoffMs } from '../limits.js';
 
 /** Starts a deploy in the background (bounded across services by the semaphore); at most one per service. */
-export function startDeploy(ctx: AgentContext, sem: Semaphore, ctrl: ServiceController, service: Service, sha: string, hqEnv: Readonly<Record<string, string>>, inputs: string, trigger?: string, secrets?: ReleaseSecrets | null): Promise<boolean> {
+export function startDeploy(ctx: AgentContext, sem: Semaphore, ctrl: ServiceController, service: Service, sha: string, hqEnv: Readonly<Record<string, string>>, inputs: string, how: DeployHow = {}): Promise<boolean> {
   const abort = new AbortController();
   ctrl.abort = abort;
   const run = sem
-    .run(() => (abort.signal.aborted ? Promise.resolve(false) : deploy(ctx, ctrl, service, sha, hqEnv, inputs, abort.signal, trigger, secrets)))
+    .run(() => (abort.signal.aborted ? Promise.resolve(false) : deploy(ctx, ctrl, service, sha, hqEnv, inputs, abort.signal, how)))
     .catch((e: unknown) => {
       ctx.log(`${ctrl.name}: deploy crashed: ${(e as Error).stack ?? String(e)}`);
       // Backoff as for a failed deploy (a full disk fails before anything is recorded): no retry every pulse.
@@ -45,7 +45,7 @@ export function startDeploy(ctx: AgentContext, sem: Semaphore, ctrl: ServiceCont
  * serves, deploy, unless these same inputs failed and their backoff has not run out. A new commit or orders change has
  * new inputs: it goes at once. Secrets that cannot be opened hold it where it is.
  */
-export async function reconcileService(ctx: AgentContext, sem: Semaphore, ctrl: ServiceController, service: Service, hqEnv: Readonly<Record<string, string>>, sealed: readonly SealedFile[] = []): Promise<void> {
+export async function reconcileService(ctx: AgentContext, sem: Semaphore, ctrl: ServiceController, service: Service, hqEnv: Readonly<Record<string, string>>, sealed: readonly SealedFile[] = [], hqSha: string | null = null): Promise<void> {
   ctrl.desired = service;
   if (ctrl.deploying) return;
   ctrl.loadFailure(ctx);
@@ -76,7 +76,9 @@ export async function reconcileService(ctx: AgentContext, sem: Semaphore, ctrl: 
   if (pin) {
     clearPin(ctx.db, ctrl.name);
     ctx.log(`${ctrl.name}: its ref moved to ${sha.slice(0, 7)}: the pin on release ${pin.release} ends`);
-    void startDeploy(ctx, sem, ctrl, service, sha, hqEnv, inputs, `new sha ${sha.slice(0, 7)} ends the pin on ${pin.release}`, opened);
+    const by = ctrl.takeCause() ?? (hqSha ? `HQ ${hqSha.slice(0, 7)}` : null);
+    const trigger = `new sha ${sha.slice(0, 7)} ends the pin on ${pin.release}${by ? `; ${by}` : ''}`;
+    void startDeploy(ctx, sem, ctrl, service, sha, hqEnv, inputs, { trigger, secrets: opened });
     return;
   }
   if (ctrl.serving?.inputs === inputs) return;
@@ -90,9 +92,7 @@ export async function reconcileService(ctx: AgentContext, sem: Semaphore, ctrl: 
     return;
   }
   if (ctrl.holdReason) ctrl.holdReason = null;
-  const was = ctrl.serving?.release.config;
-  const trigger = was && was.sha === sha && (was.secrets?.digest ?? null) !== (opened?.digest ?? null) ? 'same sha: secrets changed' : undefined;
-  void startDeploy(ctx, sem, ctrl, service, sha, hqEnv, inputs, trigger, opened);
+  void startDeploy(ctx, sem, ctrl, service, sha, hqEnv, inputs, { trigger: pulseTrigger(ctrl, sha, inputs, hqSha, opened?.digest), secrets: opened });
 }
 
 /**
@@ -116,6 +116,18 @@ async function secretsFor(ctx: AgentContext, ctrl: ServiceController, service: S
     else ctrl.status(ctx, allRunning(ctrl.serving) ? 'serving' : 'starting');
   }
   return r.secrets;
+}
+
+/**
+ * What a deploy started by a pulse says in the history: what changed, and who or what made it happen (the admiral of
+ * an unpin, a webhook delivery; else the HQ commit in force), or that it retries a failed deploy of the same inputs.
+ */
+function pulseTrigger(ctrl: ServiceController, sha: string, inputs: string, hqSha: string | null, secretsDigest: string | undefined): string {
+  const was = ctrl.serving?.release.config;
+  const what = !was ? 'first deploy' : was.sha !== sha ? `new sha, was ${was.sha.slice(0, 7)}` : (was.secrets?.digest ?? null) !== (secretsDigest ?? null) ? 'same sha: secrets changed' : 'same sha: orders or HQ env changed';
+  const retry = ctrl.failure?.inputs === inputs ? `retry ${ctrl.failure.attempts + 1} of ${sha.slice(0, 7)}` : null;
+  const by = ctrl.takeCause() ?? (hqSha ? `HQ ${hqSha.slice(0, 7)}` : null);
+  return [retry ?? what, by].filter((x) => x !== null).join('; ');
 }
 
 /** A removed order: its route goes at once, its deploy is cancelled, its instances stop, its releases go. */

@@ -59,7 +59,8 @@ export async function rollback(ctx: AgentContext, ctrl: ServiceController, wante
       ctrl.status(ctx, 'serving', `rollback to release ${id} failed: ${r.reason}`);
       return { ok: false, message: `rollback to release ${id} failed: ${r.reason}; the release that served keeps serving` };
     }
-    await switchTo(ctx, ctrl, t, slots, null);
+    // What serves now is what that release was built from: a later unpin back to the ref's inputs reuses its build.
+    await switchTo(ctx, ctrl, t, slots, t.config.inputs ?? null);
     finishDeployRecord(ctx.db, record, { result: 'serving' });
     ctx.emit({ kind: 'rollback-finished', service: ctrl.name, release: id, sha: t.config.sha, by, ok: true, reason: '', seconds: (Date.now() - t0) / 1000 });
     const message = `pinned to release ${id} (${t.config.sha.slice(0, 7)}) by rollback; a new commit on its ref or starphleet unpin ${ctrl.name} ends the pin`;

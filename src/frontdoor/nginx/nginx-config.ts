@@ -28,7 +28,7 @@ export interface NginxSettings {
   readonly upstreamTimeoutS: number;
   readonly maxHeaderBytes: number;
   readonly maxConnectionsPerAddress: number;
-  /** The ship's HTTP server (unix socket) for /starphleet/webhook and /starphleet/dashboard; null: those are 404. */
+  /** The ship's HTTP server (unix socket) for /starphleet/webhook; null: that is 404. */
   readonly shipSocket?: string | null;
   readonly tls?: NginxTls | undefined;
 }

@@ -99,7 +99,7 @@ export function errorPages(indent: string): string[] {
   ].map((l) => indent + l);
 }
 
-/** /starphleet/webhook and /starphleet/dashboard go to the ship itself; while it is down they answer 503. */
+/** /starphleet/webhook goes to the ship itself; while it is down it answers 503. */
 function shipPaths(socket: string | null | undefined): string[] {
   if (!socket) return [];
   const pass = [
@@ -114,8 +114,6 @@ function shipPaths(socket: string | null | undefined): string[] {
   ].join(' ');
   return [
     `location = /starphleet/webhook { ${pass} }`,
-    `location = /starphleet/dashboard { ${pass} }`,
-    `location ^~ /starphleet/dashboard/ { ${pass} }`,
     `location @ship_down { default_type text/plain; add_header Retry-After 5 always; return 503 ${q(SHIP_DOWN)}; }`,
   ];
 }
