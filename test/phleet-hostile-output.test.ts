@@ -98,7 +98,7 @@ describe('hostile service output and ship trust', { timeout: 900_000 }, () => {
   test('phleet logs from the admiral: both ships answer, escapes visible, audited on both ends', async () => {
     const r = await adm(['-s', 's1', 'phleet', 'logs', 'esc']);
     assert.equal(r.code, 0, r.stderr + r.stdout);
-    for (const n of ['s1', 's2']) assert.ok(r.stdout.split('\n').some((l) => l.startsWith(`${n}: tick `) && l.endsWith(SHOWN)), `${n} in:\n${r.stdout.slice(-3000)}`);
+    for (const n of ['s1', 's2']) assert.ok(r.stdout.split('\n').some((l) => /^[a-z0-9]+: web\.1 \| tick /.test(l) && l.startsWith(`${n}: `) && l.endsWith(SHOWN)), `${n} in:\n${r.stdout.slice(-3000)}`);
     assert.doesNotMatch(r.stdout + r.stderr, ESC);
     const st = await adm(['-s', 's1', 'phleet', 'status']);
     // s1 ran the release phase for the phleet (its message quotes the Procfile); s2 is listed too.
