@@ -113,9 +113,9 @@ describe('node apps as Heroku builds them', () => {
 
   it('an engines.node the ship cannot meet fails, naming what it asks and the node the ship has', async () => {
     const { message, lines } = await failure('engines-unmet');
-    assert.equal(message, 'node bin/compile failed (exit 1)');
-    const said = lines.join('\n');
-    assert.ok(said.includes(`engines.node in package.json asks for ">=99": this ship has node ${process.version} only, and builds download no other node.`), said);
+    const why = `engines.node in package.json asks for ">=99": this ship has node ${process.version} only, and builds download no other node.`;
+    assert.equal(message, `node bin/compile failed (exit 1): ${why}`);
+    assert.ok(lines.includes(` !     ${why}`), lines.join('\n'));
   });
 
   it('.node-version and .nvmrc are checked too: a full version means its major, lts/* an LTS line', async () => {
@@ -180,7 +180,7 @@ describe('process types, several buildpacks, Go, Dockerfile', () => {
     fixtureRepo('go-module', repo);
     const sha = commit(repo, { vendor: null });
     const lines: string[] = [];
-    await assert.rejects(buildRelease(input('go', repo, sha), { dataDir: join(dir, 'data'), access: {}, log: (l) => lines.push(l) }), /go bin\/compile failed/);
+    await assert.rejects(buildRelease(input('go', repo, sha), { dataDir: join(dir, 'data'), access: {}, log: (l) => lines.push(l) }), /go bin\/compile failed \(exit 1\): go\.mod requires modules and there is no vendor\/ directory/);
     assert.ok(lines.some((l) => l.includes('go.mod requires modules and there is no vendor/ directory: this ship builds Go offline')), lines.join('\n'));
   });
 

@@ -27,10 +27,11 @@ export interface GitHttpServer {
 
 /**
  * A static file server for bare repos (git's dumb HTTP protocol: `info/refs`, objects, HEAD), listening on the
- * machine's public address. With `basicAuth`, every request without exactly those credentials gets 401.
+ * machine's public address (or `host`). With `basicAuth`, every request without exactly those credentials gets 401;
+ * with `redirectTo` (an origin), every other request is redirected there.
  */
-export async function startGitHttp(root: string, o: { basicAuth?: { user: string; password: string } } = {}): Promise<GitHttpServer> {
-  const host = publicAddress();
+export async function startGitHttp(root: string, o: { basicAuth?: { user: string; password: string }; host?: string; redirectTo?: string } = {}): Promise<GitHttpServer> {
+  const host = o.host ?? publicAddress();
   const authorizations: string[] = [];
   const expected = o.basicAuth ? `Basic ${Buffer.from(`${o.basicAuth.user}:${o.basicAuth.password}`).toString('base64')}` : null;
   const server: Server = createServer((req, res) => {
@@ -38,6 +39,10 @@ export async function startGitHttp(root: string, o: { basicAuth?: { user: string
     authorizations.push(auth);
     if (expected !== null && auth !== expected) {
       res.writeHead(401, { 'www-authenticate': 'Basic realm="git"' }).end();
+      return;
+    }
+    if (o.redirectTo !== undefined) {
+      res.writeHead(302, { location: `${o.redirectTo}${req.url ?? '/'}` }).end();
       return;
     }
     const path = resolve(root, `.${decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)}`);

@@ -10,8 +10,9 @@ const path = require('path');
 const [, , what, dir = '.'] = process.argv;
 const arg = process.argv[4];
 
+/** Heroku's mark of a build error (` !     `) on every line: the ship quotes the first one when the build fails. */
 function fail(message) {
-  process.stderr.write(`${message}\n`);
+  process.stderr.write(message.split('\n').map((l) => ` !     ${l}\n`).join(''));
   process.exit(2);
 }
 

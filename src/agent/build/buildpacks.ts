@@ -89,7 +89,7 @@ function explain(what: string, r: ScriptResult, ctx: StepContext): string {
   if (r.stopped === 'timeout') return `${what} did not finish within the build time limit (${Math.round(ctx.timeoutMs / 1000)} s) and was killed${where}`;
   if (r.stopped === 'aborted') return `${what} was stopped: the build was cancelled`;
   if (r.limit) return `${what} failed: ${r.limit}`;
-  return `${what} failed (exit ${r.code ?? 'by signal'})`;
+  return `${what} failed (exit ${r.code ?? 'by signal'})${r.complaint !== undefined ? `: ${r.complaint}` : ''}`;
 }
 
 async function detect(bp: { dir: string }, buildDir: string, ctx: StepContext): Promise<ScriptResult> {

@@ -51,6 +51,11 @@ export interface ScriptResult {
   readonly lastStep?: string;
   /** What it was running when it was stopped (timeout, abort): see stepActivity. */
   readonly activity?: string;
+  /**
+   * Its own word on a failure: the first line of the last block of ` !     ` lines it printed (Heroku's buildpacks mark
+   * an error that way: `engines.node ... asks for ">=99"`), without the mark.
+   */
+  readonly complaint?: string;
 }
 
 /** Splits a byte stream into lines, keeping the partial tail until more comes (or the stream ends). */
@@ -123,6 +128,8 @@ function runOnce(file: string, args: readonly string[], o: ScriptOptions): Promi
     let setupErrors = 0;
     let otherOutput = false;
     let lastStep: string | undefined;
+    let complaint: string | undefined;
+    let inComplaint = false;
     let activity: string | undefined;
     let quietTimer: NodeJS.Timeout | undefined;
     let quietSince = Date.now();
@@ -142,6 +149,9 @@ function runOnce(file: string, args: readonly string[], o: ScriptOptions): Promi
       if (BWRAP_SETUP_ERROR.test(l)) setupErrors++;
       else otherOutput = true;
       if (/^-+>\s*\S/.test(l)) lastStep = l.trim();
+      const bang = /^\s*!\s+(\S.*)$/.exec(l);
+      if (bang && !inComplaint) complaint = (bang[1] as string).trim().slice(0, 300);
+      inComplaint = bang !== null;
       quietSince = Date.now();
       armQuiet();
     };
@@ -191,7 +201,7 @@ function runOnce(file: string, args: readonly string[], o: ScriptOptions): Promi
       unrecord();
       const limit = cleanup();
       const notStarted = sb !== undefined && sb !== null && code === 1 && !stopped && !limit && setupErrors > 0 && !otherOutput;
-      const told = { ...(lastStep !== undefined ? { lastStep } : {}), ...(activity !== undefined ? { activity } : {}) };
+      const told = { ...(lastStep !== undefined ? { lastStep } : {}), ...(activity !== undefined ? { activity } : {}), ...(complaint !== undefined ? { complaint } : {}) };
       resolve({ result: { code, stdout, ...(stopped ? { stopped } : {}), ...(limit ? { limit } : {}), ...told }, notStarted });
     });
   });
