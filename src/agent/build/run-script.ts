@@ -56,6 +56,8 @@ export interface ScriptResult {
    * an error that way: `engines.node ... asks for ">=99"`), without the mark.
    */
   readonly complaint?: string;
+  /** Its last lines of output (up to 5), for a failure message. */
+  readonly tail: readonly string[];
 }
 
 /** Splits a byte stream into lines, keeping the partial tail until more comes (or the stream ends). */
@@ -129,6 +131,7 @@ function runOnce(file: string, args: readonly string[], o: ScriptOptions): Promi
     let otherOutput = false;
     let lastStep: string | undefined;
     let complaint: string | undefined;
+    const tail: string[] = [];
     let inComplaint = false;
     let activity: string | undefined;
     let quietTimer: NodeJS.Timeout | undefined;
@@ -152,6 +155,10 @@ function runOnce(file: string, args: readonly string[], o: ScriptOptions): Promi
       const bang = /^\s*!\s+(\S.*)$/.exec(l);
       if (bang && !inComplaint) complaint = (bang[1] as string).trim().slice(0, 300);
       inComplaint = bang !== null;
+      if (l.trim() !== '') {
+        tail.push(l.length > 200 ? `${l.slice(0, 197)}...` : l);
+        if (tail.length > 5) tail.shift();
+      }
       quietSince = Date.now();
       armQuiet();
     };
@@ -202,7 +209,7 @@ function runOnce(file: string, args: readonly string[], o: ScriptOptions): Promi
       const limit = cleanup();
       const notStarted = sb !== undefined && sb !== null && code === 1 && !stopped && !limit && setupErrors > 0 && !otherOutput;
       const told = { ...(lastStep !== undefined ? { lastStep } : {}), ...(activity !== undefined ? { activity } : {}), ...(complaint !== undefined ? { complaint } : {}) };
-      resolve({ result: { code, stdout, ...(stopped ? { stopped } : {}), ...(limit ? { limit } : {}), ...told }, notStarted });
+      resolve({ result: { code, stdout, tail, ...(stopped ? { stopped } : {}), ...(limit ? { limit } : {}), ...told }, notStarted });
     });
   });
 }
