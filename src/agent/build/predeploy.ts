@@ -15,6 +15,8 @@ export async function runPredeploy(command: string, buildDir: string, env: Reado
     deadline: ctx.deadline,
     sandbox: ctx.sandbox,
     recordIn: ctx.dataDir,
+    what: 'predeploy',
+    ...(ctx.quietMs !== undefined ? { quietMs: ctx.quietMs } : {}),
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
   if (r.stopped === 'timeout') throw new BuildFailure('predeploy did not finish within the build time limit and was killed');
