@@ -7,6 +7,7 @@ import { prepareSandbox, removeRunDir, type Mount, type SandboxHost } from '../s
 import type { SandboxLimits } from '../sandbox/settings.js';
 import type { LineSink } from '../types.js';
 import { stepActivity } from './step-activity.js';
+import { printable } from '../../util/printable.js';
 
 /** The sandbox a build step runs in: what it may write and read besides the system, and the service's limits. */
 export interface StepSandbox {
@@ -153,10 +154,10 @@ function runOnce(file: string, args: readonly string[], o: ScriptOptions): Promi
       else otherOutput = true;
       if (/^-+>\s*\S/.test(l)) lastStep = l.trim();
       const bang = /^\s*!\s+(\S.*)$/.exec(l);
-      if (bang && !inComplaint) complaint = (bang[1] as string).trim().slice(0, 300);
+      if (bang && !inComplaint) complaint = printable((bang[1] as string).trim(), 300);
       inComplaint = bang !== null;
       if (l.trim() !== '') {
-        tail.push(l.length > 200 ? `${l.slice(0, 197)}...` : l);
+        tail.push(printable(l, 200));
         if (tail.length > 5) tail.shift();
       }
       quietSince = Date.now();

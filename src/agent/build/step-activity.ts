@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { printable } from '../../util/printable.js';
 
 /**
  * What a build step is doing right now, read from /proc: the newest process of its process group that started nothing
@@ -32,9 +33,9 @@ function groupProcs(pgid: number): Proc[] {
 
 function commandLine(pid: number): string {
   try {
+    // The process names itself (its argv is its own to write): only printable text of it is shown.
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
-    const line = argv.join(' ').replace(/\s+/g, ' ');
-    return line.length > 160 ? `${line.slice(0, 157)}...` : line;
+    return printable(argv.join(' ').replace(/\s+/g, ' '), 160);
   } catch {
     return '';
   }

@@ -1,6 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { redactCredentials } from '../../redact.js';
+import { printable } from '../../util/printable.js';
 import type { ExitStatus } from '../runtime/runtime.js';
 
 /** Lines of an instance log the ship wrote itself (Instance.note): not the app's output. */
@@ -34,7 +35,7 @@ export function describeExit(status: ExitStatus | null): string | null {
 
 /**
  * The last lines the app printed into its log since `from` (its start), without the ship's own notes: at most 5, each
- * cut to 200 characters, credentials in URLs hidden. The file is the app's to write, so only its tail is read.
+ * made printable and cut to 200 characters (see printable), credentials in URLs hidden. The file is the app's to write, so only its tail is read.
  */
 export function lastOutput(file: string, from: number): string[] {
   let fd: number;
@@ -53,10 +54,9 @@ export function lastOutput(file: string, from: number): string[] {
     // A tail cut mid-line starts with a piece of one: drop it unless the read began at the instance's start.
     if (start > from) lines.shift();
     return lines
-      .map((l) => l.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '').trimEnd())
       .filter((l) => l.trim() !== '' && !SHIP_NOTE.test(l))
       .slice(-LINES)
-      .map((l) => redactCredentials(l.length > LINE_MAX ? `${l.slice(0, LINE_MAX - 3)}...` : l));
+      .map((l) => redactCredentials(printable(l, LINE_MAX).trimEnd()));
   } finally {
     closeSync(fd);
   }
