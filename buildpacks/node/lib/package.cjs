@@ -1,6 +1,7 @@
 // The node buildpack's reading of an app's package.json, .node-version and .nvmrc (run by bin/compile and bin/release
 // with the ship's node). Usage:
-//   node package.cjs script DIR NAME     prints the script's command; exit 1 when package.json has none
+//   node package.cjs facts DIR           prints `has_<script>=0|1` for the scripts the build runs, and has_dev=0|1
+//                                        (devDependencies listed): fixed names and digits only, for bash to eval
 //   node package.cjs release DIR         prints bin/release's YAML: web is what `npm start` would run, without npm
 //   node package.cjs engines DIR         checks engines.node, .node-version and .nvmrc against this node
 'use strict';
@@ -8,7 +9,6 @@ const fs = require('fs');
 const path = require('path');
 
 const [, , what, dir = '.'] = process.argv;
-const arg = process.argv[4];
 
 /** Heroku's mark of a build error (` !     `) on every line: the ship quotes the first one when the build fails. */
 function fail(message) {
@@ -98,10 +98,12 @@ function engines() {
   console.log(`-----> node ${have} (meets ${asks.map((a) => `${a.from} ${JSON.stringify(a.note ?? a.spec)}`).join(', ')})`);
 }
 
-if (what === 'script') {
-  const s = script(readPackage(), arg);
-  if (s === null) process.exit(1);
-  console.log(s);
+if (what === 'facts') {
+  const pkg = readPackage();
+  const out = ['heroku-prebuild', 'build', 'heroku-postbuild', 'heroku-cleanup'].map((n) => `has_${n.replace(/-/g, '_')}=${script(pkg, n) === null ? 0 : 1}`);
+  const dev = pkg.devDependencies && typeof pkg.devDependencies === 'object' && Object.keys(pkg.devDependencies).length > 0;
+  out.push(`has_dev=${dev ? 1 : 0}`);
+  console.log(out.join('\n'));
 } else if (what === 'release') {
   const pkg = readPackage();
   const start = script(pkg, 'start');
@@ -116,5 +118,5 @@ if (what === 'script') {
 } else if (what === 'engines') {
   engines();
 } else {
-  fail('usage: package.cjs script DIR NAME | release DIR | engines DIR');
+  fail('usage: package.cjs facts DIR | release DIR | engines DIR');
 }
