@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { BuildError, buildRelease } from '../src/agent/build/build-release.js';
 import type { BuildInput, Release } from '../src/agent/types.js';
 import { fixtureRepo } from './helpers/fixtures.js';
-import { commit } from './helpers/git.js';
+import { commit, initRepo } from './helpers/git.js';
 import { runRelease, type RunningRelease } from './helpers/run-release.js';
 import { tmpDir } from './helpers/tmp.js';
 
@@ -193,17 +193,17 @@ describe('process types, several buildpacks, Go, Dockerfile', () => {
 describe('build steps say what they wait for', () => {
   it('a silent step prints what it runs after STARPHLEET_BUILD_QUIET; a timeout names the step', async () => {
     const dir = tmpDir('sp-wild-');
+    // A buildpack that names its step, then waits (as a fetch from an unreachable registry would).
+    const bp = join(dir, 'buildpack');
+    initRepo(bp, { 'bin/compile': { content: '#!/usr/bin/env bash\necho "-----> fetching the dependencies"\nexec sleep 600\n', mode: 0o755 } });
     const repo = join(dir, 'repo');
-    fixtureRepo('node-app', repo);
-    const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    pkg.scripts.build = 'sleep 30';
-    const sha = commit(repo, { 'package.json': JSON.stringify(pkg) });
+    const sha = fixtureRepo('procfile-app', repo);
     const lines: string[] = [];
-    const err = await buildRelease(input('quiet', repo, sha), { dataDir: join(dir, 'data'), access: {}, log: (l) => lines.push(l), quietMs: 1500, timeoutMs: 8000 }).then(
+    const err = await buildRelease(input('quiet', repo, sha, { ordersEnv: { BUILDPACK_URL: bp } }), { dataDir: join(dir, 'data'), access: {}, log: (l) => lines.push(l), quietMs: 1500, timeoutMs: 20_000 }).then(
       () => assert.fail('the build should time out'),
       (e: unknown) => e as Error,
     );
-    assert.ok(lines.some((l) => /^-----> no output for \d+ s from node bin\/compile \(at "npm run build"\): running sleep 30$/.test(l)), lines.join('\n'));
-    assert.match(err.message, /^node bin\/compile did not finish within the build time limit \(8 s\) and was killed \(at "npm run build", running sleep 30\)$/);
+    assert.ok(lines.some((l) => /^-----> no output for \d+ s from buildpack-1 bin\/compile \(at "fetching the dependencies"\): running sleep 600$/.test(l)), lines.join('\n'));
+    assert.match(err.message, new RegExp(`^${bp.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} bin/compile did not finish within the build time limit \\(20 s\\) and was killed \\(at "fetching the dependencies", running sleep 600\\)$`));
   });
 });
