@@ -32,6 +32,7 @@ after(async () => {
 });
 
 const limits: AgentLimits = {
+  buildQuietMs: 60_000,
   buildTimeoutMs: 10_000,
   drainTimeoutMs: 5000,
   stopGraceMs: 2000,

@@ -6,6 +6,7 @@ import { BuildError, buildRelease, listReleases } from '../src/agent/build/build
 import type { BuildInput, Release } from '../src/agent/types.js';
 import { fixtureRepo } from './helpers/fixtures.js';
 import { commit } from './helpers/git.js';
+import { startGitHttp } from './helpers/git-http.js';
 import { runRelease, type RunningRelease } from './helpers/run-release.js';
 import { tmpDir } from './helpers/tmp.js';
 
@@ -35,10 +36,12 @@ async function start(release: Release): Promise<RunningRelease> {
 }
 
 describe('built-in buildpacks build their fixtures, and the built apps answer', () => {
-  it('node: npm install, npm run build, npm start, healthcheck file, env', async () => {
+  it('node: npm install, npm run build, the start script run without npm, healthcheck file, env', async () => {
     const { release, lines } = await buildFixture('node-app', { ordersEnv: { GREETING: 'from orders' } });
     assert.equal(release.config.buildpack, 'node');
-    assert.equal(release.config.command, 'npm start');
+    // The start script's own command: no npm process is kept around the app.
+    assert.equal(release.config.command, 'node server.js');
+    assert.equal(release.config.env.NODE_ENV, 'production');
     assert.equal(release.config.healthcheck, '/health');
     assert.ok(lines.includes('node-app build script wrote built.txt'), lines.join('\n'));
     assert.match(readFileSync(join(release.dir, 'built.txt'), 'utf8'), /GREETING=from orders/);
@@ -59,7 +62,7 @@ describe('built-in buildpacks build their fixtures, and the built apps answer', 
     const sha = commit(repo, { 'package-lock.json': `${JSON.stringify(lock, null, 2)}\n` });
     const lines: string[] = [];
     await buildRelease(input('node-ci', repo, sha), { dataDir: join(dir, 'data'), access: {}, log: (l) => lines.push(l) });
-    assert.ok(lines.includes('-----> npm ci'), lines.join('\n'));
+    assert.ok(lines.includes('-----> npm ci --include=dev'), lines.join('\n'));
   });
 
   it('static: index.html served by the bundled server on PORT, dot files refused', async () => {
@@ -101,19 +104,23 @@ describe('built-in buildpacks build their fixtures, and the built apps answer', 
 });
 
 describe('BUILDPACK_URL and Procfile', () => {
-  it('a git buildpack named in the repo .env is fetched and used instead of detection, with cache and env dir', async () => {
+  it('a public git buildpack named in the repo .env is fetched and used instead of detection, with cache and env dir', async () => {
     const dir = tmpDir('sp-build-');
     const bpSha = fixtureRepo('custom-buildpack', join(dir, 'buildpack'));
+    const server = await startGitHttp(join(dir, 'served'));
+    after(() => server.close());
+    server.publish(join(dir, 'buildpack'), 'buildpack');
     const repo = join(dir, 'app');
     fixtureRepo('custom-app', repo);
-    const url = `${join(dir, 'buildpack')}#master`;
+    const url = `${server.url('buildpack')}#master`;
     const sha = commit(repo, { '.env': `${readFileSync(join(repo, '.env'), 'utf8')}BUILDPACK_URL=${url}\n` });
     const dataDir = join(dir, 'data');
     const lines: string[] = [];
     const build = (): Promise<Release> => buildRelease(input('custom', repo, sha), { dataDir, access: {}, log: (l) => lines.push(l) });
     const first = await build();
     assert.equal(first.config.buildpack, url);
-    assert.equal(first.config.layers[1]?.version, `${join(dir, 'buildpack')}#${bpSha}`);
+    assert.equal(first.config.layers[1]?.version, `${server.url('buildpack')}#${bpSha}`);
+    assert.ok(lines.includes(`-----> Fetching buildpack ${url} (named by the repo: fetched without the ship's credentials)`), lines.join('\n'));
     assert.ok(lines.some((l) => /custom buildpack compile ran \(cache runs: 1\)/.test(l)), lines.join('\n'));
     // bin/release config_vars are defaults: the repo .env wins over them, unset names come through.
     assert.equal(first.config.env.GREETING, 'hello from custom-app .env');

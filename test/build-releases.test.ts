@@ -57,10 +57,10 @@ describe('layers and the release tree', () => {
     await unpackLayers(dataDir, release.config.layers.slice(0, 1), join(dir, 'only-source'));
     assert.deepEqual([...(await listTree(join(dir, 'only-source'))).keys()], ['.env', 'build.js', 'healthcheck', 'package.json', 'server.js']);
     await unpackLayers(dataDir, release.config.layers.slice(1, 2), join(dir, 'only-build'));
-    assert.deepEqual([...(await listTree(join(dir, 'only-build'))).keys()], ['built.txt', 'package-lock.json']);
+    assert.deepEqual([...(await listTree(join(dir, 'only-build'))).keys()], ['.profile.d', '.profile.d/000-node.sh', 'built.txt', 'package-lock.json']);
     // The config layer names the env; its values stay in releases/<id>.json (0600, out of the SFTP view).
     const cfg = JSON.parse(readFileSync(join(release.dir, '.starphleet', 'release.json'), 'utf8')) as { command: string; env?: unknown; envNames: string[] };
-    assert.equal(cfg.command, 'npm start');
+    assert.equal(cfg.command, 'node server.js');
     assert.equal(cfg.env, undefined);
     assert.ok(cfg.envNames.includes('STARPHLEET_SHIP'));
     assert.equal(release.config.env.STARPHLEET_SHIP, 'testship');

@@ -37,6 +37,7 @@ after(async () => {
 });
 
 const limits: AgentLimits = {
+  buildQuietMs: 60_000,
   buildTimeoutMs: 10_000,
   drainTimeoutMs: 3000,
   stopGraceMs: 2000,

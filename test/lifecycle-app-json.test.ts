@@ -28,19 +28,38 @@ describe('app.json as Dokku reads it', () => {
     assert.equal(m.postdeploy, 'x');
   });
 
+  test("JSON with comments and trailing commas, as Dokku reads it (its samples carry // comments)", () => {
+    const m = parseAppJson(`// Dokku's sample
+{
+  /* block comment */
+  "scripts": {
+    "dokku": {
+      "predeploy": "touch /app/predeploy.test", // trailing comment
+      "postdeploy": "touch /app/postdeploy.test",
+    },
+  },
+  "formation": { "web": { "quantity": 2, }, },
+}
+`);
+    assert.equal(m.predeploy, 'touch /app/predeploy.test');
+    assert.equal(m.postdeploy, 'touch /app/postdeploy.test');
+    assert.deepEqual(m.formation, { web: 2 });
+  });
+
   for (const [text, error] of [
     ['{\n  "healthchecks": {\n    "web": [,]\n', /app\.json:3:13: not valid JSON: ValueExpected$/],
-    ['{"a": 1,}', /app\.json:1:9: not valid JSON/],
-    ['{"a": 1} // note', /app\.json:1:10: not valid JSON/],
+    ['{"a": 1,, "b": 2}', /app\.json:1:9: not valid JSON: PropertyNameExpected/],
+    ['{"a": 1} /* unterminated', /app\.json:1:10: not valid JSON: UnexpectedEndOfComment/],
+    ['{"a": 1} 7', /app\.json:1:10: not valid JSON: EndOfFileExpected/],
     ['', /app\.json:1:1: not valid JSON/],
-    ['[]', /app\.json: \(top level\): expected an object/],
-    ['{"formation":{"web":{"quantity":-1}}}', /app\.json: formation\.web\.quantity: expected a whole number from 0 to 32, got -1/],
-    ['{"formation":{"../x":{"quantity":1}}}', /app\.json: formation\.\.\.\/x: expected a process type name/],
-    ['{"healthchecks":{"web":[{"path":"http://evil/"}]}}', /app\.json: healthchecks\.web\[0\]\.path: expected a URL path/],
-    ['{"healthchecks":{"web":[{"attempts":0}]}}', /app\.json: healthchecks\.web\[0\]\.attempts: expected a number >= 1, got 0/],
-    ['{"cron":[{"command":"x","schedule":"every day"}]}', /app\.json: cron\[0\]\.schedule: expected a cron schedule/],
-    ['{"cron":[{"schedule":"@daily"}]}', /app\.json: cron\[0\]\.command: expected a command/],
-    ['{"scripts":{"dokku":{"predeploy":7}}}', /app\.json: scripts\.dokku\.predeploy: expected a non-empty string, got 7/],
+    ['[]', /app\.json:1:1: \(top level\): expected an object/],
+    ['{\n  // comment\n  "formation": {\n    "web": {"quantity": -1}\n  }\n}', /app\.json:4:13: formation\.web\.quantity: expected a whole number from 0 to 32, got -1/],
+    ['{"formation":{"../x":{"quantity":1}}}', /app\.json:1:15: formation\.\.\.\/x: expected a process type name/],
+    ['{"healthchecks":{"web":[{"path":"http://evil/"}]}}', /app\.json:1:26: healthchecks\.web\[0\]\.path: expected a URL path/],
+    ['{"healthchecks":{"web":[{"attempts":0}]}}', /app\.json:1:26: healthchecks\.web\[0\]\.attempts: expected a number >= 1, got 0/],
+    ['{"cron":[{"command":"x","schedule":"every day"}]}', /app\.json:1:\d+: cron\[0\]\.schedule: expected a cron schedule/],
+    ['{"cron":[{"schedule":"@daily"}]}', /app\.json:1:10: cron\[0\]\.command: expected a command/],
+    ['{\n"scripts": {\n"dokku": {\n"predeploy": 7}}}', /app\.json:4:1: scripts\.dokku\.predeploy: expected a non-empty string, got 7/],
   ] as const) {
     test(`refused, naming where: ${JSON.stringify(text).slice(0, 50)}`, () => {
       assert.throws(() => parseAppJson(text), error);

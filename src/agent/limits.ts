@@ -3,6 +3,8 @@ import { COUNT, numberSetting, SECONDS } from '../util/number-setting.js';
 /** Time limits and bounds of the agent; STARPHLEET_* env overrides them (seconds unless named otherwise). */
 export interface AgentLimits {
   readonly buildTimeoutMs: number;
+  /** A build step silent this long says what it waits for (0: never). */
+  readonly buildQuietMs: number;
   /** How long an old instance may finish its in-flight requests after a switch. */
   readonly drainTimeoutMs: number;
   /** Between SIGTERM and SIGKILL. */
@@ -26,6 +28,7 @@ const count = (env: NodeJS.ProcessEnv, name: string, dflt: number): number => nu
 export function agentLimits(env: NodeJS.ProcessEnv = process.env): AgentLimits {
   return {
     buildTimeoutMs: seconds(env, 'STARPHLEET_BUILD_TIMEOUT', 900),
+    buildQuietMs: seconds(env, 'STARPHLEET_BUILD_QUIET', 60),
     drainTimeoutMs: seconds(env, 'STARPHLEET_DRAIN_TIMEOUT', 30),
     stopGraceMs: seconds(env, 'STARPHLEET_STOP_GRACE', 10),
     maxConcurrentDeploys: count(env, 'STARPHLEET_MAX_DEPLOYS', 2),

@@ -83,7 +83,7 @@ export const pushBuildCommand: ShipCommand = {
     try {
       const release = await agent.build.buildRelease(
         { service, giturl: repo, sha, ordersEnv: {}, hqEnv: ship.headquarters.current?.env ?? {}, shipName: ship.options.name },
-        { dataDir, access: agent.access, log: (line) => ctx.out(`${line}\n`), signal: ctx.signal, timeoutMs: agent.limits.buildTimeoutMs },
+        { dataDir, access: agent.access, log: (line) => ctx.out(`${line}\n`), signal: ctx.signal, timeoutMs: agent.limits.buildTimeoutMs, quietMs: agent.limits.buildQuietMs },
       );
       auditPushUpdate(ship.db, id, { result: 'built', release: release.config.id });
       ctx.out(`-----> Built ${push.name} at ${sha.slice(0, 7)}: the push is accepted, the test instance starts next\n`);

@@ -9,7 +9,10 @@ import { StringDecoder } from 'node:string_decoder';
  * shown as <U+202E>. Idempotent: what comes out has nothing left to change, so text made safe twice (by the ship,
  * then by the admiral's CLI) reads the same.
  */
-const UNSAFE = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u0080-\u009f\u202a-\u202e\u2066-\u2069]|\r(?!\n)/g;
+/** The characters no text from a service may act with: C0 controls but tab, newline and CR; DEL; C1; bidi overrides. */
+const CONTROLS = '\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f\\u0080-\\u009f\\u202a-\\u202e\\u2066-\\u2069';
+const UNSAFE = new RegExp(`[${CONTROLS}]|\\r(?!\\n)`, 'g');
+const CONTROL = new RegExp(`[${CONTROLS}]`, 'g');
 
 function shown(c: string): string {
   const n = c.charCodeAt(0);
@@ -27,4 +30,13 @@ export function visible(text: string): string {
 export function visibleStream(): { write(chunk: Buffer): string; end(): string } {
   const decoder = new StringDecoder('utf8');
   return { write: (chunk) => visible(decoder.write(chunk)), end: () => visible(decoder.end()) };
+}
+
+/**
+ * The one-line form, for a status line, a notification or a build failure's quote: whitespace controls become spaces,
+ * the other controls are dropped (not shown: a one-line summary has no room for `^[[31m`), cut to `max` characters.
+ */
+export function printable(text: string, max: number): string {
+  const clean = text.replace(/[\t\n\r\v\f]/g, ' ').replace(CONTROL, '');
+  return clean.length > max ? `${clean.slice(0, Math.max(0, max - 3))}...` : clean;
 }

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Release } from '../../src/agent/types.js';
+import { instanceScript } from '../../src/agent/runtime/runtime.js';
 import { freePort } from './ship.js';
 import { waitFor } from './wait.js';
 
@@ -17,7 +18,8 @@ export interface RunningRelease {
  */
 export async function runRelease(release: Release, timeoutMs = 20_000): Promise<RunningRelease> {
   const port = await freePort();
-  const child = spawn('bash', ['-c', release.config.command], {
+  // As the runtime runs it: .profile.d first (buildpacks put PATH there), then the command.
+  const child = spawn('bash', ['-c', instanceScript(release.config.command)], {
     cwd: release.dir,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: release.dir, ...release.config.env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,8 +1,7 @@
 import { parseCronSchedule } from '../../util/cron-schedule.js';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import { findNodeAtLocation, parse as parseJsonc, parseTree, printParseErrorCode, type Node as JsonNode, type ParseError } from 'jsonc-parser';
 import { BuildFailure } from './buildpacks.js';
+import { readRepoFile } from './repo-file.js';
 
 /** One `healthchecks.web[]` entry of type startup, with Dokku's defaults filled in. */
 export interface StartupCheck {
@@ -47,49 +46,74 @@ function lineCol(text: string, pos: number): string {
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+type KeyPath = readonly (string | number)[];
+
+/** `healthchecks.web[0].path`, as the error names a key. */
+function keyName(path: KeyPath): string {
+  if (path.length === 0) return '(top level)';
+  return path.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('');
+}
+
+/** Reads values of the parsed manifest; a wrong one fails naming the file, the line of the key and the key. */
 class Reader {
-  constructor(private readonly file: string) {}
-  fail(key: string, expected: string, got: unknown): never {
-    throw new BuildFailure(`${this.file}: ${key}: expected ${expected}, got ${JSON.stringify(got)?.slice(0, 60) ?? String(got)}`);
+  constructor(
+    private readonly file: string,
+    private readonly text: string,
+    private readonly tree: JsonNode | undefined,
+  ) {}
+  fail(path: KeyPath, expected: string, got: unknown): never {
+    const node = this.tree ? findNodeAtLocation(this.tree, [...path]) : undefined;
+    // The key's own line (its property node), or the value's, or the nearest parent's.
+    const at = node?.parent?.type === 'property' ? node.parent.offset : node?.offset ?? this.nearest(path);
+    throw new BuildFailure(`${this.file}:${lineCol(this.text, at)}: ${keyName(path)}: expected ${expected}, got ${JSON.stringify(got)?.slice(0, 60) ?? String(got)}`);
   }
-  str(o: Obj, k: string, where: string): string | undefined {
+  private nearest(path: KeyPath): number {
+    for (let n = path.length - 1; n >= 0; n--) {
+      const node = this.tree ? findNodeAtLocation(this.tree, [...path.slice(0, n)]) : undefined;
+      if (node) return node.parent?.type === 'property' ? node.parent.offset : node.offset;
+    }
+    return 0;
+  }
+  str(o: Obj, k: string, where: KeyPath): string | undefined {
     const v = o[k];
     if (v === undefined) return undefined;
-    if (typeof v !== 'string' || v.trim() === '') this.fail(`${where}.${k}`, 'a non-empty string', v);
+    if (typeof v !== 'string' || v.trim() === '') this.fail([...where, k], 'a non-empty string', v);
     return v;
   }
-  num(o: Obj, k: string, where: string, min: number, dflt: number): number {
+  num(o: Obj, k: string, where: KeyPath, min: number, dflt: number): number {
     const v = o[k];
     if (v === undefined) return dflt;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < min) this.fail(`${where}.${k}`, `a number >= ${min}`, v);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min) this.fail([...where, k], `a number >= ${min}`, v);
     return v;
   }
 }
 
-/** Parses app.json text; malformed JSON or a known key of the wrong shape fails naming the file and where. */
+/** Parses app.json text (JSONC); malformed text or a known key of the wrong shape fails naming the file, line and key. */
 export function parseAppJson(text: string, file = 'app.json'): AppManifest {
-  // jsonc-parser, strict (no comments, no trailing commas): Node 20's JSON.parse does not always say where it failed.
+  // JSON with comments and trailing commas, as Dokku reads it (its samples carry `//` comments). jsonc-parser also says
+  // where a parse failed, which Node 20's JSON.parse often does not.
   const errors: ParseError[] = [];
-  const root: unknown = parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const options = { disallowComments: false, allowTrailingComma: true, allowEmptyContent: false };
+  const root: unknown = parseJsonc(text, errors, options);
   const first = errors[0];
   if (first) throw new BuildFailure(`${file}:${lineCol(text, first.offset)}: not valid JSON: ${printParseErrorCode(first.error)}`);
-  const r: Reader = new Reader(file);
-  if (!isObj(root)) r.fail('(top level)', 'an object', root);
+  const r: Reader = new Reader(file, text, parseTree(text, [], options));
+  if (!isObj(root)) r.fail([], 'an object', root);
   const healthchecks: StartupCheck[] = [];
   const hc = root.healthchecks;
   if (hc !== undefined) {
-    if (!isObj(hc)) r.fail('healthchecks', 'an object of process types', hc);
+    if (!isObj(hc)) r.fail(['healthchecks'], 'an object of process types', hc);
     const web = hc.web;
     if (web !== undefined) {
-      if (!Array.isArray(web)) r.fail('healthchecks.web', 'an array', web);
+      if (!Array.isArray(web)) r.fail(['healthchecks', 'web'], 'an array', web);
       web.forEach((c: unknown, i) => {
-        const where = `healthchecks.web[${i}]`;
+        const where = ['healthchecks', 'web', i];
         if (!isObj(c)) r.fail(where, 'an object', c);
         const type = r.str(c, 'type', where) ?? 'startup';
         // liveness and readiness checks are for a running process: starphleet gates a deploy on startup checks.
         if (type !== 'startup') return;
         const path = r.str(c, 'path', where) ?? '/';
-        if (!path.startsWith('/') || /\s/.test(path)) r.fail(`${where}.path`, 'a URL path such as /health', path);
+        if (!path.startsWith('/') || /\s/.test(path)) r.fail([...where, 'path'], 'a URL path such as /health', path);
         const content = r.str(c, 'content', where);
         healthchecks.push({
           path,
@@ -106,40 +130,40 @@ export function parseAppJson(text: string, file = 'app.json'): AppManifest {
   let postdeploy: string | undefined;
   const scripts = root.scripts;
   if (scripts !== undefined) {
-    if (!isObj(scripts)) r.fail('scripts', 'an object', scripts);
+    if (!isObj(scripts)) r.fail(['scripts'], 'an object', scripts);
     const dokku = scripts.dokku;
     if (dokku !== undefined) {
-      if (!isObj(dokku)) r.fail('scripts.dokku', 'an object', dokku);
-      predeploy = r.str(dokku, 'predeploy', 'scripts.dokku');
-      postdeploy = r.str(dokku, 'postdeploy', 'scripts.dokku');
+      if (!isObj(dokku)) r.fail(['scripts', 'dokku'], 'an object', dokku);
+      predeploy = r.str(dokku, 'predeploy', ['scripts', 'dokku']);
+      postdeploy = r.str(dokku, 'postdeploy', ['scripts', 'dokku']);
     }
     // Heroku's own key: run once the release serves, when Dokku's is not given.
-    postdeploy ??= r.str(scripts, 'postdeploy', 'scripts');
+    postdeploy ??= r.str(scripts, 'postdeploy', ['scripts']);
   }
   const formation: Record<string, number> = {};
   const f = root.formation;
   if (f !== undefined) {
-    if (!isObj(f)) r.fail('formation', 'an object of process types', f);
+    if (!isObj(f)) r.fail(['formation'], 'an object of process types', f);
     for (const [type, v] of Object.entries(f)) {
-      if (!/^[A-Za-z0-9_-]+$/.test(type)) r.fail(`formation.${type}`, 'a process type name (letters, digits, _ and -)', type);
-      if (!isObj(v)) r.fail(`formation.${type}`, 'an object such as {"quantity": 1}', v);
+      if (!/^[A-Za-z0-9_-]+$/.test(type)) r.fail(['formation', type], 'a process type name (letters, digits, _ and -)', type);
+      if (!isObj(v)) r.fail(['formation', type], 'an object such as {"quantity": 1}', v);
       const q = v.quantity;
       if (q === undefined) continue;
-      if (typeof q !== 'number' || !Number.isInteger(q) || q < 0 || q > 32) r.fail(`formation.${type}.quantity`, 'a whole number from 0 to 32', q);
+      if (typeof q !== 'number' || !Number.isInteger(q) || q < 0 || q > 32) r.fail(['formation', type, 'quantity'], 'a whole number from 0 to 32', q);
       formation[type] = q;
     }
   }
   const cron: CronEntry[] = [];
   if (root.cron !== undefined) {
-    if (!Array.isArray(root.cron)) r.fail('cron', 'an array of {command, schedule}', root.cron);
+    if (!Array.isArray(root.cron)) r.fail(['cron'], 'an array of {command, schedule}', root.cron);
     root.cron.forEach((c: unknown, i) => {
-      const where = `cron[${i}]`;
+      const where = ['cron', i];
       if (!isObj(c)) r.fail(where, 'an object {command, schedule}', c);
-      const command = r.str(c, 'command', where) ?? r.fail(`${where}.command`, 'a command', undefined);
-      const schedule = r.str(c, 'schedule', where) ?? r.fail(`${where}.schedule`, 'a cron schedule', undefined);
+      const command = r.str(c, 'command', where) ?? r.fail([...where, 'command'], 'a command', undefined);
+      const schedule = r.str(c, 'schedule', where) ?? r.fail([...where, 'schedule'], 'a cron schedule', undefined);
       const parsed = parseCronSchedule(schedule);
-      if ('error' in parsed) r.fail(`${where}.schedule`, `a cron schedule (${parsed.error})`, schedule);
-      if (parsed.kind === 'reboot') r.fail(`${where}.schedule`, 'a cron schedule that repeats (@reboot is for HQ jobs)', schedule);
+      if ('error' in parsed) r.fail([...where, 'schedule'], `a cron schedule (${parsed.error})`, schedule);
+      if (parsed.kind === 'reboot') r.fail([...where, 'schedule'], 'a cron schedule that repeats (@reboot is for HQ jobs)', schedule);
       cron.push({ command, schedule });
     });
   }
@@ -148,12 +172,11 @@ export function parseAppJson(text: string, file = 'app.json'): AppManifest {
 
 /** The app's app.json at the root of its tree, or the empty manifest when there is none. */
 export async function readAppJson(appDir: string): Promise<AppManifest> {
-  let text: string;
+  let text: string | null;
   try {
-    text = await readFile(join(appDir, 'app.json'), 'utf8');
+    text = await readRepoFile(appDir, 'app.json');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return EMPTY_MANIFEST;
-    throw e;
+    throw new BuildFailure((e as Error).message);
   }
-  return parseAppJson(text);
+  return text === null ? EMPTY_MANIFEST : parseAppJson(text);
 }

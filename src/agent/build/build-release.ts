@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
-import { cp, mkdir, mkdtemp, readdir, readFile, rename } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GitAccess } from '../../headquarters/git.js';
-import { BuildFailure, buildpackScriptEnv, compile, releaseInfo, selectBuildpack, writeEnvDir, type StepContext } from './buildpacks.js';
+import { BuildFailure, buildpackScriptEnv, compile, releaseInfo, selectBuildpacks, writeEnvDir, type StepContext } from './buildpacks.js';
+import { chosenBuildpacks } from './buildpack-list.js';
+import { readRepoFile } from './repo-file.js';
 import { parseDotenv } from './dotenv.js';
-import { resolveEnv } from './env.js';
+import { resolveEnv, serviceEnvOfHq, withoutShipNames } from './env.js';
 import { changedPaths, listTree, storeLayer, unpackLayers, unpinLayer } from './layers.js';
 import { checkServiceName, dataPaths, makeReadOnly, removeTree, writeFileAtomic } from '../data-paths.js';
 import { inProgress, publicConfig } from './release-store.js';
@@ -32,7 +34,11 @@ export interface BuildOptions {
   readonly timeoutMs?: number;
   /** The sandbox every buildpack script runs in; null only for the process runtime; default: this host's (see buildSandbox). */
   readonly sandbox?: SandboxHost | null;
+  /** A build step silent this long says what it waits for (STARPHLEET_BUILD_QUIET, default 60 s); 0: never. */
+  readonly quietMs?: number;
 }
+
+export const DEFAULT_BUILD_QUIET_MS = 60_000;
 
 /** A failed build: the message is the one line to show; every line is also in logFile. Nothing of it was kept. */
 export class BuildError extends Error {
@@ -57,17 +63,23 @@ async function newReleaseId(dataDir: string, service: string, sha: string, at: D
   }
 }
 
-/** The repo's `.env` as data; bad lines are reported (file:line) and skipped. */
+/**
+ * The repo's `.env` as data; bad lines are reported (file:line) and skipped. STARPHLEET_* names are the ship's (limits,
+ * base...): a repo's are left out, and the build log says which.
+ */
 async function repoDotenv(appDir: string, log: LineSink): Promise<Record<string, string>> {
-  let text: string;
+  let text: string | null;
   try {
-    text = await readFile(join(appDir, '.env'), 'utf8');
-  } catch {
-    return {};
+    text = await readRepoFile(appDir, '.env');
+  } catch (e) {
+    throw new BuildFailure((e as Error).message);
   }
+  if (text === null) return {};
   const { env, problems } = parseDotenv(text);
   for (const p of problems) log(`.env:${p.line}: ${p.message} (line ignored)`);
-  return env;
+  const kept = withoutShipNames(env);
+  if (kept.ignored.length > 0) log(`warning: .env sets ${kept.ignored.join(', ')}: ignored (a service repo configures its service, never the ship: limits and other STARPHLEET_* settings come from HQ orders)`);
+  return kept.env;
 }
 
 /**
@@ -177,11 +189,18 @@ async function build(input: BuildInput, opts: BuildOptions, s: BuildState): Prom
     scriptEnv,
     sandbox,
     dataDir,
+    quietMs: opts.quietMs ?? DEFAULT_BUILD_QUIET_MS,
     ...(signal ? { signal } : {}),
   };
-  const bp = await selectBuildpack(buildDir, work, buildEnv.BUILDPACK_URL, { dataDir, access }, ctx);
-  await compile(bp, buildDir, cacheDir, envDir, ctx);
-  const bpRelease = await releaseInfo(bp, buildDir, ctx);
+  // BUILDPACK_URL of HQ (orders, .starphleet) is fetched with the ship's git access; the repo's own (.env,
+  // .buildpacks) only from public URLs, without it (see buildpack-fetch.ts).
+  const fromHq = { ...input.ordersEnv, ...serviceEnvOfHq(input.hqEnv) }.BUILDPACK_URL;
+  const url = buildEnv.BUILDPACK_URL === undefined ? undefined : { value: buildEnv.BUILDPACK_URL, fromHq: fromHq !== undefined };
+  const bps = await selectBuildpacks(buildDir, work, await chosenBuildpacks(buildDir, url, log), { dataDir, access }, ctx);
+  for (const bp of bps) await compile(bp, buildDir, cacheDir, envDir, ctx);
+  const bpRelease = await releaseInfo(bps, buildDir, ctx);
+  const bpShip = withoutShipNames(bpRelease.configVars).ignored;
+  if (bpShip.length > 0) log(`warning: bin/release sets ${bpShip.join(', ')}: ignored (STARPHLEET_* settings come from HQ orders only)`);
   checkAborted();
 
   // app.json is read before anything of it runs: a malformed one fails the build, naming the file and position.
@@ -193,7 +212,7 @@ async function build(input: BuildInput, opts: BuildOptions, s: BuildState): Prom
   checkAborted();
 
   const added = await changedPaths(sourceDir, buildDir, (p) => log(`warning: ${p} is not a file, directory or symlink: left out of the release`));
-  s.layers.push(await storeLayer(dataDir, buildDir, added, 'build', bp.version));
+  s.layers.push(await storeLayer(dataDir, buildDir, added, 'build', bps.map((b) => b.version).join(' + ')));
 
   const settings = {
     service: input.service,
@@ -208,7 +227,7 @@ async function build(input: BuildInput, opts: BuildOptions, s: BuildState): Prom
     manifest,
     healthcheck: await healthcheckPath(buildDir, env),
     healthcheckTimeoutSeconds: healthcheckTimeout(env),
-    buildpack: bp.name,
+    buildpack: bps.map((b) => b.name).join(', '),
     ...(input.base ? { base: { name: input.base.name, hash: input.base.hash } } : {}),
     ...(input.inputs !== undefined ? { inputs: input.inputs } : {}),
     ...(input.buildKey !== undefined ? { buildKey: input.buildKey } : {}),

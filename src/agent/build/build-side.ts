@@ -12,6 +12,8 @@ export interface BuildOptions {
   readonly log: LineSink;
   readonly signal: AbortSignal;
   readonly timeoutMs: number;
+  /** A build step silent this long says what it waits for (STARPHLEET_BUILD_QUIET). */
+  readonly quietMs?: number;
   /** The sandbox buildpack scripts run in (null: the process runtime); left out: this host's. */
   readonly sandbox?: SandboxHost | null;
 }

@@ -1,15 +1,16 @@
-import { access, constants, mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, constants, lstat, mkdir, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { GitAccess } from '../../headquarters/git.js';
 import { parseGitRef } from '../../headquarters/giturl.js';
 import { PACKAGE_ROOT, VERSION } from '../../version.js';
+import { checkPublicHost, fetchPublic, publicUrlProblem } from './buildpack-fetch.js';
+import { BUILTIN_BUILDPACKS, builtinOf, type BuildpackChoice } from './buildpack-list.js';
 import { parseReleaseYaml, type BuildpackRelease } from './procfile.js';
 import { runScript, type ScriptOptions, type ScriptResult, type StepSandbox } from './run-script.js';
 import { exportTree, fetchCommit, resolveRef } from './source.js';
 import type { LineSink } from '../types.js';
 
-/** Tried in this order; the first whose bin/detect exits 0 builds the app (see buildpacks/README.md). */
-export const BUILTIN_BUILDPACKS = ['node', 'python', 'static', 'procfile'] as const;
+export { BUILTIN_BUILDPACKS } from './buildpack-list.js';
 
 export const BUILTIN_DIR = join(PACKAGE_ROOT, 'buildpacks');
 
@@ -35,6 +36,8 @@ export interface StepContext {
   readonly sandbox: StepSandbox | null;
   /** The data dir, where each step's process group is recorded while it runs. */
   readonly dataDir: string;
+  /** A step silent this long says what it waits for (STARPHLEET_BUILD_QUIET); 0: never. */
+  readonly quietMs?: number;
 }
 
 /** Runs one buildpack script (bin/detect, bin/compile, bin/release) of the buildpack in bpDir, in the build's sandbox. */
@@ -47,15 +50,23 @@ function runStep(bpDir: string, script: string, args: readonly string[], buildDi
     deadline: ctx.deadline,
     sandbox,
     recordIn: ctx.dataDir,
+    what: `${basename(bpDir)} bin/${script}`,
+    ...(ctx.quietMs !== undefined ? { quietMs: ctx.quietMs } : {}),
     ...(ctx.signal ? { signal: ctx.signal } : {}),
     ...extra,
   });
 }
 
-/** What buildpack scripts see: a clean env (no ship secrets), a private HOME, proxies passed through. */
+/**
+ * The ship's settings for reaching package registries, passed on to buildpack scripts: proxies, CA files, a registry
+ * mirror, and corepack's signature keys (COREPACK_INTEGRITY_KEYS=0 for a mirror that serves no signatures).
+ */
+const REGISTRY_SETTINGS = ['http_proxy', 'https_proxy', 'no_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'npm_config_registry', 'NPM_CONFIG_REGISTRY', 'COREPACK_NPM_REGISTRY', 'COREPACK_INTEGRITY_KEYS'];
+
+/** What buildpack scripts see: a clean env (no ship secrets), a private HOME, the ship's registry settings passed through. */
 export function buildpackScriptEnv(home: string, sha: string): Record<string, string> {
   const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: home, LANG: 'C.UTF-8', STACK: 'starphleet', SOURCE_VERSION: sha };
-  for (const name of ['http_proxy', 'https_proxy', 'no_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE']) {
+  for (const name of REGISTRY_SETTINGS) {
     const v = process.env[name];
     if (v !== undefined) env[name] = v;
   }
@@ -72,52 +83,94 @@ async function executable(path: string): Promise<boolean> {
 }
 
 function explain(what: string, r: ScriptResult, ctx: StepContext): string {
-  if (r.stopped === 'timeout') return `${what} did not finish within the build time limit (${Math.round(ctx.timeoutMs / 1000)} s) and was killed`;
+  // Where it was: the buildpack's last step line and what ran at the end, so a timeout names the step it hung in.
+  const at = [r.lastStep !== undefined ? `at ${JSON.stringify(r.lastStep.replace(/^-+>\s*/, ''))}` : '', r.activity ?? ''].filter((x) => x !== '').join(', ');
+  const where = at ? ` (${at})` : '';
+  if (r.stopped === 'timeout') return `${what} did not finish within the build time limit (${Math.round(ctx.timeoutMs / 1000)} s) and was killed${where}`;
   if (r.stopped === 'aborted') return `${what} was stopped: the build was cancelled`;
   if (r.limit) return `${what} failed: ${r.limit}`;
-  return `${what} failed (exit ${r.code ?? 'by signal'})`;
+  return `${what} failed (exit ${r.code ?? 'by signal'})${r.complaint !== undefined ? `: ${r.complaint}` : ''}`;
 }
 
 async function detect(bp: { dir: string }, buildDir: string, ctx: StepContext): Promise<ScriptResult> {
   return runStep(bp.dir, 'detect', [buildDir], buildDir, ctx, { captureStdout: true });
 }
 
-/** BUILDPACK_URL when set (fetched through the same cached clones as service repos), else the first built-in that detects. */
-export async function selectBuildpack(
-  buildDir: string,
-  workDir: string,
-  buildpackUrl: string | undefined,
-  o: { dataDir: string; access: GitAccess },
-  ctx: StepContext,
-): Promise<Buildpack> {
-  if (buildpackUrl !== undefined && buildpackUrl.trim() !== '') {
-    const spec = parseGitRef(buildpackUrl.trim());
-    if ('error' in spec) throw new BuildFailure(`BUILDPACK_URL ${JSON.stringify(buildpackUrl)}: ${spec.error}`);
-    ctx.log(`-----> Fetching buildpack ${buildpackUrl}`);
-    let sha: string;
-    let dir: string;
-    try {
-      sha = await resolveRef(spec.url, spec.ref, o.access, o.dataDir);
-      const repo = await fetchCommit(o.dataDir, spec.url, sha, o.access);
-      dir = join(workDir, 'buildpack');
-      await exportTree(repo, sha, dir);
-    } catch (e) {
-      throw new BuildFailure(`BUILDPACK_URL ${buildpackUrl}: ${(e as Error).message}`);
+/** A buildpack named by URL: HQ's with the ship's git access, a repo's as anyone would fetch it (see buildpack-fetch.ts). */
+async function fetchBuildpack(c: BuildpackChoice, dest: string, o: { dataDir: string; access: GitAccess; workDir: string }, ctx: StepContext): Promise<{ url: string; sha: string }> {
+  const spec = parseGitRef(c.spec);
+  if ('error' in spec) throw new BuildFailure(`${c.where}: ${JSON.stringify(c.spec)}: ${spec.error}`);
+  if (!c.trusted) {
+    const problem = publicUrlProblem(spec.url) ?? (await checkPublicHost(spec.url));
+    if (problem !== null) throw new BuildFailure(`${c.where}: buildpack ${c.spec} refused: ${problem}`);
+  }
+  ctx.log(`-----> Fetching buildpack ${c.spec}${c.trusted ? '' : ' (named by the repo: fetched without the ship\'s credentials)'}`);
+  try {
+    if (!c.trusted) {
+      const left = Math.max(1000, ctx.deadline - Date.now());
+      const { repo, sha } = await fetchPublic(o.dataDir, spec.url, spec.ref, o.workDir, Math.min(left, 600_000));
+      await exportTree(repo, sha, dest);
+      return { url: spec.url, sha };
     }
-    if (!(await executable(join(dir, 'bin', 'compile')))) throw new BuildFailure(`BUILDPACK_URL ${buildpackUrl}: no executable bin/compile at ${sha.slice(0, 7)}`);
-    if (await executable(join(dir, 'bin', 'detect'))) {
-      const r = await detect({ dir }, buildDir, ctx);
-      if (r.code !== 0) throw new BuildFailure(`BUILDPACK_URL ${buildpackUrl}: ${explain('its bin/detect', r, ctx)}: it does not apply to this app`);
-    }
-    return { name: buildpackUrl, version: `${spec.url}#${sha}`, dir };
+    const sha = await resolveRef(spec.url, spec.ref, o.access, o.dataDir);
+    const repo = await fetchCommit(o.dataDir, spec.url, sha, o.access);
+    await exportTree(repo, sha, dest);
+    return { url: spec.url, sha };
+  } catch (e) {
+    throw new BuildFailure(`${c.where}: buildpack ${c.spec}: ${(e as Error).message}`);
+  }
+}
+
+/** One named buildpack, ready to run: a built-in, or fetched into the work dir; its bin/detect (if any) must accept the app. */
+async function namedBuildpack(c: BuildpackChoice, n: number, buildDir: string, o: { dataDir: string; access: GitAccess; workDir: string }, ctx: StepContext): Promise<Buildpack> {
+  const builtin = builtinOf(c.spec);
+  if (builtin !== null) {
+    const bp = { name: builtin, version: `${builtin}@${VERSION}`, dir: join(BUILTIN_DIR, builtin) };
+    const r = await detect(bp, buildDir, ctx);
+    if (r.stopped) throw new BuildFailure(explain(`${builtin} bin/detect`, r, ctx));
+    if (r.code !== 0) throw new BuildFailure(`${c.where}: the built-in ${builtin} buildpack does not apply to this app (its bin/detect said no)`);
+    return bp;
+  }
+  const dir = join(o.workDir, `buildpack-${n}`);
+  const { url, sha } = await fetchBuildpack(c, dir, o, ctx);
+  if (!(await executable(join(dir, 'bin', 'compile')))) throw new BuildFailure(`${c.where}: buildpack ${c.spec}: no executable bin/compile at ${sha.slice(0, 7)}`);
+  if (await executable(join(dir, 'bin', 'detect'))) {
+    const r = await detect({ dir }, buildDir, ctx);
+    if (r.code !== 0) throw new BuildFailure(`${c.where}: buildpack ${c.spec}: ${explain('its bin/detect', r, ctx)}: it does not apply to this app`);
+  }
+  return { name: c.spec, version: `${url}#${sha}`, dir };
+}
+
+/** Whether the app's tree holds this name (any kind of file: it is not opened). */
+async function holds(dir: string, name: string): Promise<boolean> {
+  try {
+    await lstat(join(dir, name));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The buildpacks that build the app, in order: those named (BUILDPACK_URL, `.buildpacks`: see chosenBuildpacks), each
+ * of which must apply, or else the first built-in whose bin/detect accepts the app. An app with a Dockerfile that no
+ * buildpack applies to is told so: this ship runs no container engine.
+ */
+export async function selectBuildpacks(buildDir: string, workDir: string, choices: readonly BuildpackChoice[], o: { dataDir: string; access: GitAccess }, ctx: StepContext): Promise<Buildpack[]> {
+  if (choices.length > 0) {
+    const out: Buildpack[] = [];
+    for (const [i, c] of choices.entries()) out.push(await namedBuildpack(c, i + 1, buildDir, { ...o, workDir }, ctx));
+    if (out.length > 1) ctx.log(`-----> ${out.length} buildpacks, in order: ${out.map((b) => b.name).join(', ')}`);
+    return out;
   }
   for (const name of BUILTIN_BUILDPACKS) {
     const dir = join(BUILTIN_DIR, name);
     const r = await detect({ dir }, buildDir, ctx);
     if (r.stopped) throw new BuildFailure(explain(`${name} bin/detect`, r, ctx));
-    if (r.code === 0) return { name, version: `${name}@${VERSION}`, dir };
+    if (r.code === 0) return [{ name, version: `${name}@${VERSION}`, dir }];
   }
-  throw new BuildFailure('no buildpack applies: add a package.json, requirements.txt, index.html or Procfile, or set BUILDPACK_URL');
+  if (await holds(buildDir, 'Dockerfile')) throw new BuildFailure('Dockerfile builds are not supported on this ship: add a Procfile or set BUILDPACK_URL');
+  throw new BuildFailure('no buildpack applies: add a package.json, go.mod, requirements.txt, index.html or Procfile, or set BUILDPACK_URL');
 }
 
 /** ENV_DIR: one file per variable, as Heroku buildpacks read it. */
@@ -133,7 +186,7 @@ export async function compile(bp: Buildpack, buildDir: string, cacheDir: string,
 }
 
 /** bin/release's default processes and config vars; a buildpack without bin/release has none. */
-export async function releaseInfo(bp: Buildpack, buildDir: string, ctx: StepContext): Promise<BuildpackRelease> {
+async function releaseOf(bp: Buildpack, buildDir: string, ctx: StepContext): Promise<BuildpackRelease> {
   const script = join(bp.dir, 'bin', 'release');
   if (!(await executable(script))) return { defaultProcessTypes: {}, configVars: {} };
   const r = await runStep(bp.dir, 'release', [buildDir], buildDir, ctx, { captureStdout: true });
@@ -141,4 +194,19 @@ export async function releaseInfo(bp: Buildpack, buildDir: string, ctx: StepCont
   const { release, problems } = parseReleaseYaml(r.stdout);
   for (const p of problems) ctx.log(`warning: ${bp.name} bin/release output line ${p.line}: ${p.message}`);
   return release;
+}
+
+/**
+ * Every buildpack's bin/release, merged as Heroku merges them: config vars of all (a later buildpack's win), the
+ * default process types of the last buildpack (Heroku: the last buildpack decides them; a Procfile wins over both).
+ */
+export async function releaseInfo(bps: readonly Buildpack[], buildDir: string, ctx: StepContext): Promise<BuildpackRelease> {
+  const configVars: Record<string, string> = {};
+  let defaultProcessTypes: Record<string, string> = {};
+  for (const bp of bps) {
+    const r = await releaseOf(bp, buildDir, ctx);
+    Object.assign(configVars, r.configVars);
+    defaultProcessTypes = r.defaultProcessTypes;
+  }
+  return { defaultProcessTypes, configVars };
 }

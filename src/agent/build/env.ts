@@ -28,9 +28,32 @@ export function serviceEnvOfHq(hqEnv: Readonly<Record<string, string>>): Record<
   return out;
 }
 
-/** Repo .env < orders exports < HQ .starphleet (without ship settings), then the ship's own STARPHLEET_* (PORT comes per instance). */
+/**
+ * A service repo (its `.env`, or a buildpack it chose) configures its service, never the ship: STARPHLEET_* names
+ * (limits, base, worker-up time, anything the ship reads) are HQ's alone. Returns the env without them and the names
+ * that were dropped, for the build log.
+ */
+export function withoutShipNames(env: Readonly<Record<string, string>>): { env: Record<string, string>; ignored: string[] } {
+  const out: Record<string, string> = {};
+  const ignored: string[] = [];
+  for (const [k, v] of Object.entries(env)) {
+    if (k.startsWith('STARPHLEET_')) ignored.push(k);
+    else out[k] = v;
+  }
+  return { env: out, ignored };
+}
+
+/**
+ * Buildpack defaults < repo .env < orders exports < HQ .starphleet (without ship settings), then the ship's own
+ * STARPHLEET_* (PORT comes per instance). STARPHLEET_* names of the repo and the buildpacks never count.
+ */
 export function resolveEnv(s: EnvSources): Record<string, string> {
-  const env: Record<string, string> = { ...s.buildpackDefaults, ...s.repoEnv, ...s.ordersEnv, ...serviceEnvOfHq(s.hqEnv) };
+  const env: Record<string, string> = {
+    ...withoutShipNames(s.buildpackDefaults ?? {}).env,
+    ...withoutShipNames(s.repoEnv).env,
+    ...s.ordersEnv,
+    ...serviceEnvOfHq(s.hqEnv),
+  };
   for (const name of SHIP_SET) delete env[name];
   env.STARPHLEET_DEPLOY_TIME = s.deployTime.toISOString();
   env.STARPHLEET_DEPLOY_GITURL = redactCredentials(s.giturl);

@@ -15,9 +15,12 @@ export async function runPredeploy(command: string, buildDir: string, env: Reado
     deadline: ctx.deadline,
     sandbox: ctx.sandbox,
     recordIn: ctx.dataDir,
+    what: 'predeploy',
+    ...(ctx.quietMs !== undefined ? { quietMs: ctx.quietMs } : {}),
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
   if (r.stopped === 'timeout') throw new BuildFailure('predeploy did not finish within the build time limit and was killed');
   if (r.stopped === 'aborted') throw new BuildFailure('build cancelled');
-  if (r.code !== 0) throw new BuildFailure(`predeploy (app.json scripts.dokku.predeploy) failed (${r.limit ?? `exit ${r.code ?? 'by signal'}`})`);
+  const said = r.tail.length > 0 ? `; last output: ${r.tail.join(' | ')}` : '';
+  if (r.code !== 0) throw new BuildFailure(`predeploy (app.json scripts.dokku.predeploy) failed (${r.limit ?? `exit ${r.code ?? 'by signal'}`})${said}`);
 }

@@ -6,6 +6,8 @@ import { oomKills, pidsRefused, removeCgroup, type Cgroup } from '../sandbox/cgr
 import { prepareSandbox, removeRunDir, type Mount, type SandboxHost } from '../sandbox/sandbox.js';
 import type { SandboxLimits } from '../sandbox/settings.js';
 import type { LineSink } from '../types.js';
+import { stepActivity } from './step-activity.js';
+import { printable } from '../../util/terminal-safe.js';
 
 /** The sandbox a build step runs in: what it may write and read besides the system, and the service's limits. */
 export interface StepSandbox {
@@ -30,6 +32,13 @@ export interface ScriptOptions {
   readonly sandbox?: StepSandbox | null;
   /** The data dir: the step's process group is recorded there while it runs (see killLeftoverBuilds). */
   readonly recordIn?: string;
+  /**
+   * After this many ms without a line of output, say what the step is waiting for (see stepActivity), and again after
+   * every further such stretch (STARPHLEET_BUILD_QUIET). 0 or absent: never.
+   */
+  readonly quietMs?: number;
+  /** The step's name in those lines (`node bin/compile`). */
+  readonly what?: string;
 }
 
 export interface ScriptResult {
@@ -39,6 +48,17 @@ export interface ScriptResult {
   readonly stopped?: 'timeout' | 'aborted';
   /** What its cgroup says, when it ended by a limit. */
   readonly limit?: string;
+  /** The last `----->` step line it printed (a buildpack's own step names: `-----> npm ci`), when it printed one. */
+  readonly lastStep?: string;
+  /** What it was running when it was stopped (timeout, abort): see stepActivity. */
+  readonly activity?: string;
+  /**
+   * Its own word on a failure: the first line of the last block of ` !     ` lines it printed (Heroku's buildpacks mark
+   * an error that way: `engines.node ... asks for ">=99"`), without the mark.
+   */
+  readonly complaint?: string;
+  /** Its last lines of output (up to 5), for a failure message. */
+  readonly tail: readonly string[];
 }
 
 /** Splits a byte stream into lines, keeping the partial tail until more comes (or the stream ends). */
@@ -110,9 +130,38 @@ function runOnce(file: string, args: readonly string[], o: ScriptOptions): Promi
     let stopped: 'timeout' | 'aborted' | undefined;
     let setupErrors = 0;
     let otherOutput = false;
+    let lastStep: string | undefined;
+    let complaint: string | undefined;
+    const tail: string[] = [];
+    let inComplaint = false;
+    let activity: string | undefined;
+    let quietTimer: NodeJS.Timeout | undefined;
+    let quietSince = Date.now();
+    const quietMs = o.quietMs ?? 0;
+    const armQuiet = (): void => {
+      if (quietMs <= 0 || stopped) return;
+      if (quietTimer) clearTimeout(quietTimer);
+      quietTimer = setTimeout(() => {
+        const now = stepActivity(child.pid);
+        const where = lastStep !== undefined ? ` (at ${JSON.stringify(lastStep.replace(/^-+>\s*/, ''))})` : '';
+        o.log(`-----> no output for ${Math.round((Date.now() - quietSince) / 1000)} s from ${o.what ?? 'the build step'}${where}: ${now ?? 'nothing of it runs any more'}`);
+        armQuiet();
+      }, quietMs);
+      quietTimer.unref();
+    };
     const seen = (l: string): void => {
       if (BWRAP_SETUP_ERROR.test(l)) setupErrors++;
       else otherOutput = true;
+      if (/^-+>\s*\S/.test(l)) lastStep = l.trim();
+      const bang = /^\s*!\s+(\S.*)$/.exec(l);
+      if (bang && !inComplaint) complaint = printable((bang[1] as string).trim(), 300);
+      inComplaint = bang !== null;
+      if (l.trim() !== '') {
+        tail.push(printable(l, 200));
+        if (tail.length > 5) tail.shift();
+      }
+      quietSince = Date.now();
+      armQuiet();
     };
     const out = lineSplitter((l) => {
       seen(l);
@@ -129,7 +178,9 @@ function runOnce(file: string, args: readonly string[], o: ScriptOptions): Promi
     const killGroup = (sig: NodeJS.Signals): void => void signalGroup(child.pid, sig);
     const stop = (why: 'timeout' | 'aborted'): void => {
       if (stopped) return;
+      activity = stepActivity(child.pid) ?? undefined;
       stopped = why;
+      if (quietTimer) clearTimeout(quietTimer);
       killGroup('SIGTERM');
       killTimer = setTimeout(() => killGroup('SIGKILL'), o.graceMs ?? 5000);
     };
@@ -138,6 +189,7 @@ function runOnce(file: string, args: readonly string[], o: ScriptOptions): Promi
     if (o.signal?.aborted) onAbort();
     o.signal?.addEventListener('abort', onAbort);
     child.once('error', (e) => {
+      if (quietTimer) clearTimeout(quietTimer);
       unrecord();
       cleanup();
       clearTimeout(timer);
@@ -146,8 +198,10 @@ function runOnce(file: string, args: readonly string[], o: ScriptOptions): Promi
     });
     // Whatever the script left running in its group (a daemon holding the pipes open) ends with it.
     child.once('exit', () => killGroup('SIGKILL'));
+    armQuiet();
     child.once('close', (code) => {
       clearTimeout(timer);
+      if (quietTimer) clearTimeout(quietTimer);
       if (killTimer) clearTimeout(killTimer);
       o.signal?.removeEventListener('abort', onAbort);
       out.end();
@@ -155,7 +209,8 @@ function runOnce(file: string, args: readonly string[], o: ScriptOptions): Promi
       unrecord();
       const limit = cleanup();
       const notStarted = sb !== undefined && sb !== null && code === 1 && !stopped && !limit && setupErrors > 0 && !otherOutput;
-      resolve({ result: { code, stdout, ...(stopped ? { stopped } : {}), ...(limit ? { limit } : {}) }, notStarted });
+      const told = { ...(lastStep !== undefined ? { lastStep } : {}), ...(activity !== undefined ? { activity } : {}), ...(complaint !== undefined ? { complaint } : {}) };
+      resolve({ result: { code, stdout, tail, ...(stopped ? { stopped } : {}), ...(limit ? { limit } : {}), ...told }, notStarted });
     });
   });
 }

@@ -134,6 +134,18 @@ export class ServiceController {
   holdReason: string | null = null;
   private last: { state: ServiceState; message: string; sha: string | null | undefined } | null = null;
 
+  /**
+   * Why a published service that serves has no route: its release has no web process (a worker-only Procfile, as
+   * Dokku runs it) or its web is scaled to 0. Null when it is routed (or not published, or not serving yet).
+   */
+  get unrouted(): string | null {
+    const s = this.serving;
+    if (!this.published || !s || s.release.config.deployOnly === true || s.slots.some((x) => x.process === 'web')) return null;
+    const cfg = s.release.config;
+    const web = cfg.processes?.web ?? (cfg.processes ? '' : cfg.command);
+    return web.trim() === '' ? 'no web process: not routed' : 'web is scaled to 0: not routed';
+  }
+
   /** Writes the last status again, with the current front door problem. */
   restatus(ctx: AgentContext): void {
     if (this.last) this.status(ctx, this.last.state, this.last.message, this.last.sha);
@@ -143,6 +155,8 @@ export class ServiceController {
     if (this.removed) return;
     this.last = { state, message, sha };
     if (this.doorProblem) message = message ? `${message}; ${this.doorProblem}` : this.doorProblem;
+    const unrouted = state === 'serving' ? this.unrouted : null;
+    if (unrouted) message = message ? `${unrouted}; ${message}` : unrouted;
     const release = this.serving?.release.config ?? null;
     // A status that cannot be written (a full disk) is logged, never thrown: what runs must not depend on it.
     try {
@@ -160,7 +174,7 @@ export class ServiceController {
       sha: sha !== undefined ? sha : (release?.sha ?? null),
       state,
       release: release?.id ?? null,
-      url: this.published ? ctx.urlFor(this.mount) : null,
+      url: this.published && this.unrouted === null ? ctx.urlFor(this.mount) : null,
       message,
     });
   }

@@ -6,6 +6,7 @@ import { formationOf, slotsOf } from './formation.js';
 import { launch } from './launch.js';
 import { backoffMs } from '../limits.js';
 import { startSlots, switchTo } from './switch.js';
+import { exitReport } from './exit-report.js';
 
 /** Crashes further apart than this do not count as "in a row". */
 const CRASH_WINDOW_MS = 10 * 60 * 1000;
@@ -110,7 +111,6 @@ export async function onInstanceExit(ctx: AgentContext, ctrl: ServiceController,
   slot.instance = null;
   ctx.publishRoutes();
   await instance.stop(0);
-  // The sandbox's cgroup may know why (the kernel killed it over its memory limit): status says so.
-  const why = instance.exitReason;
-  crashed(ctx, ctrl, slot, `${name} of release ${instance.record.release} exited${why ? `: ${why}` : ''}`, isStopped);
+  // Its exit code or signal, the cgroup's word (the kernel killed it over its memory limit) and its last lines: status says so.
+  crashed(ctx, ctrl, slot, `${name} of release ${instance.record.release} exited${exitReport(instance.exitStatus, instance.exitReason, instance.logFile, 0)}`, isStopped);
 }

@@ -4,7 +4,6 @@ import type { AgentContext } from '../context.js';
 import type { ServiceController } from './controller.js';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { processCommand } from './launch.js';
 import { backoffMs } from '../limits.js';
 import { startSlots, switchTo } from './switch.js';
 import { formationOf, slotsOf } from './formation.js';
@@ -150,7 +149,7 @@ export async function deploy(ctx: AgentContext, ctrl: ServiceController, service
       const base = await serviceBase(ctx, ctrl.name, service, sandbox, signal);
       release = await ctx.build.buildRelease(
         { service: ctrl.name, giturl: service.orders.giturl, sha, ordersEnv: service.orders.env, hqEnv, shipName: ctx.shipName, ...(base ? { base } : {}), ...(secrets ? { secrets } : {}), inputs, buildKey },
-        { dataDir: ctx.dataDir, access: ctx.access, log: () => {}, signal, timeoutMs: ctx.limits.buildTimeoutMs, sandbox },
+        { dataDir: ctx.dataDir, access: ctx.access, log: () => {}, signal, timeoutMs: ctx.limits.buildTimeoutMs, quietMs: ctx.limits.buildQuietMs, sandbox },
       );
     } catch (e) {
       if (signal.aborted) return cancelled(ctx, ctrl.name, sha, record);
@@ -161,12 +160,9 @@ export async function deploy(ctx: AgentContext, ctrl: ServiceController, service
   }
   if (signal.aborted) return cancelled(ctx, ctrl.name, sha, record);
   const id = release.config.id;
+  // A release without a web process (a worker-only Procfile) runs its other types unrouted, as Dokku does: the
+  // controller says "no web process: not routed" in its status and the route table leaves it out.
   const slots = slotsOf(formationOf(release, service.orders.scale));
-  // A deploy-only release (a registry tree's `deploy` script, no Procfile) has nothing to route: unpublished-like.
-  if (!service.orders.unpublished && release.config.deployOnly !== true && !slots.some((s) => s.process === 'web')) {
-    const none = processCommand(release, 'web') === '';
-    return failed(ctx, ctrl, sha, inputs, `release ${id}: ${none ? 'no web process (Procfile web: line) for a published service: add one, or order it unpublished' : 'web is scaled to 0 on a published service'}`, record, id);
-  }
   ctrl.status(ctx, 'starting', 'release phase', sha);
   // Once per phleet: on the release ship; the others wait for its ships/ entry to say it succeeded.
   // A reused release whose release phase passed before only restarts (deploy/reuse.ts).

@@ -1,5 +1,6 @@
 import type { AgentContext } from '../context.js';
-import { freePort, Instance } from '../runtime/instances.js';
+import { freePort, Instance, instanceLogFile } from '../runtime/instances.js';
+import { exitReport, logSize } from './exit-report.js';
 import type { Release } from '../types.js';
 import { numberSetting, SECONDS } from '../../util/number-setting.js';
 import { startupChecks, waitAlive, waitStartup } from './startup-checks.js';
@@ -31,6 +32,8 @@ export async function launch(ctx: AgentContext, service: string, release: Releas
   const secrets = await ctx.secrets.forRelease(release);
   if (!secrets.ok) return { ok: false, reason: `could not start ${process}.${index}: ${secrets.reason}` };
   const port = await freePort(ctx.takenPorts());
+  // What the app prints from here on is this start's: a start that dies says its last lines (see exit-report.ts).
+  const from = logSize(instanceLogFile(ctx.dataDir, service, release.config.id, `${process}.${index}`));
   let instance: Instance;
   try {
     instance = Instance.start(ctx.db, ctx.runtime, { service, release, port, dataDir: ctx.dataDir, process, index, command, secrets: secrets.env });
@@ -40,6 +43,8 @@ export async function launch(ctx: AgentContext, service: string, release: Releas
   const cfg = release.config;
   const name = `${process}.${index}`;
   instance.note(`started ${name} of release ${cfg.id} (${cfg.sha.slice(0, 7)}) with ${ctx.runtime.kind} runtime on port ${port}, pid ${instance.record.pid}: ${command}`);
+  let gone = false;
+  void instance.exited.then(() => (gone = true));
   const sig = signal ? { signal } : {};
   const up =
     process === 'web'
@@ -49,7 +54,8 @@ export async function launch(ctx: AgentContext, service: string, release: Releas
     instance.note(process === 'web' ? `healthy: ${name} passed its health checks` : `up: ${name} stayed alive ${workerUpMs(ctx, release) / 1000} s`);
     return { ok: true, instance };
   }
-  instance.note(`failed: ${up.reason} (${name})`);
+  const reason = gone ? `${up.reason}${exitReport(instance.exitStatus, instance.exitReason, instance.logFile, from)}` : up.reason;
+  instance.note(`failed: ${reason} (${name})`);
   await instance.stop(ctx.limits.stopGraceMs);
-  return { ok: false, reason: process === 'web' ? up.reason : `${name}: ${up.reason}` };
+  return { ok: false, reason: process === 'web' ? reason : `${name}: ${reason}` };
 }

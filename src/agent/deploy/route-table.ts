@@ -15,8 +15,9 @@ function httpsOnly(v: string | undefined): boolean {
 export function routeTable(ctrls: Iterable<ServiceController>, desired: DesiredState | null, guards: Guards, testRoutes: Iterable<WireRoute>): WireRoute[] {
   const routes: WireRoute[] = [];
   for (const c of ctrls) {
-    // A deploy-only registry release (#22: its `deploy` script, no process) routes nothing, as if unpublished.
-    if (c.removed || !c.published || c.serving?.release.config.deployOnly === true) continue;
+    // A deploy-only registry release (#22: its `deploy` script, no process) routes nothing, as if unpublished; nor
+    // does a release with no web process (a worker-only Procfile) or with web scaled to 0.
+    if (c.removed || !c.published || c.serving?.release.config.deployOnly === true || c.unrouted !== null) continue;
     const orders = desired?.services.find((s) => s.name === c.name)?.orders;
     const publishPort = orders?.env.PUBLISH_PORT;
     const instances = webInstances(c.serving).map((i) => ({ id: i.backend.id, upstream: i.backend.upstream }));

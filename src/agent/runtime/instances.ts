@@ -11,7 +11,7 @@ import type { Db } from '../../state/db.js';
 import { deleteInstance, insertInstance, setInstanceState, type InstanceRecord, type InstanceState } from '../../state/instances.js';
 import { killGroup } from '../../util/process-group.js';
 import { groupAlive, isSameProcess, sandboxInits, stopGroup } from './proc.js';
-import { spawnInstance, type Runtime } from './runtime.js';
+import { spawnInstance, type ExitStatus, type Runtime } from './runtime.js';
 import type { Release } from '../types.js';
 
 /**
@@ -52,6 +52,7 @@ const ADOPTED_POLL_MS = 1000;
 export class Instance {
   private stopRequested = false;
   private why: string | null = null;
+  private status: ExitStatus | null = null;
   readonly exited: Promise<void>;
   /** Its entry in the front door: the in-flight count a switch drains. */
   readonly backend: Backend;
@@ -60,15 +61,21 @@ export class Instance {
     private readonly db: Db,
     private rec: InstanceRecord,
     readonly logFile: string,
-    exited: Promise<void>,
+    exited: Promise<ExitStatus | null>,
     dataDir: string,
   ) {
     this.backend = new Backend(rec.id, instanceUpstream(dataDir, rec));
-    this.exited = exited.then(() => {
+    this.exited = exited.then((status) => {
+      this.status = status;
       // The leader is gone; whatever it left in its group goes too (the group cannot be reused while a member lives).
       if (groupAlive(rec.pid)) killGroup(rec.pid, 'SIGKILL');
       this.why = endSandbox(dataDir, rec);
     });
+  }
+
+  /** Its exit code or signal, once it exited, when the ship was its parent (null for an adopted one, or still running). */
+  get exitStatus(): ExitStatus | null {
+    return this.status;
   }
 
   /** Why it ended, when its sandbox knows (the kernel killed it over its memory limit...); null when not known. */
@@ -128,11 +135,11 @@ export class Instance {
    */
   static adopt(db: Db, dataDir: string, rec: InstanceRecord, index: number): Instance | null {
     if (!isSameProcess(rec)) return null;
-    const exited = new Promise<void>((resolve) => {
+    const exited = new Promise<null>((resolve) => {
       const t = setInterval(() => {
         if (!isSameProcess(rec)) {
           clearInterval(t);
-          resolve();
+          resolve(null);
         }
       }, ADOPTED_POLL_MS);
       t.unref();

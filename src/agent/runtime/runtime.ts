@@ -11,9 +11,15 @@ import { sandboxUser } from '../sandbox/user.js';
 
 export { RuntimeError, type InstanceSpec, type Runtime, type RuntimeKind } from './runtime-types.js';
 
+/** How a process we are the parent of ended: its exit code, or the signal that killed it. */
+export interface ExitStatus {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
 /** A started instance: its identity (the leader of its own session and process group) and, while we are its parent, its exit. */
 export interface Spawned extends ProcIdentity {
-  readonly exited: Promise<void>;
+  readonly exited: Promise<ExitStatus | null>;
 }
 
 /** The runtime chosen, and when service code cannot run here, why (for the ship's log and status). */
@@ -100,7 +106,7 @@ export function spawnInstance(runtime: Runtime, spec: InstanceSpec): Spawned {
     const pid = child.pid;
     if (pid === undefined) throw new RuntimeError(`could not start ${file} for release ${spec.release.config.id}`);
     child.unref();
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    const exited = new Promise<ExitStatus>((r) => child.once('exit', (code, signal) => r({ code, signal })));
     const startTime = processStartTime(pid);
     if (startTime === null) return { pid, startTime: 'gone', exited };
     return { pid, startTime, exited };
