@@ -14,7 +14,8 @@ export const statusCommand: ShipCommand = {
   details: `Asks the running ship what it serves: each service's mount, state (building, starting, serving, failed,
 stopped), git sha, release and URL, the reason of a failure, and HQ problems.
   --json   one object: { ship: {name, version, headquarters: {url, sha}}, services: [...], problems: [...] }; each
-           service has processes ({web: 2, worker: 1}: running instances per Procfile type) and pin (rollback)`,
+           service has processes ({web: 2, worker: 1}: running instances per Procfile type) and pin (rollback);
+           previews: [...] as starphleet previews --json gives them (each preview is also among the services)`,
   examples: ['starphleet status', 'ssh -p 2222 admiral@ship starphleet status --json'],
   async run(args, ctx) {
     const json = args.includes('--json');

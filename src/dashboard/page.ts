@@ -26,7 +26,7 @@ export function overview(v: DashboardView): Raw {
   );
   const problems = s.problems.map((p) => html`<li>${p}</li>`);
   const previews = s.previews.map(
-    (p) => html`<tr data-preview="${p.name}"><td>${p.service}</td><td>${p.branch}</td><td><code>${short(p.sha)}</code></td><td>${health(p.state, p.message)}</td><td>${time(p.since)}</td><td>${p.url ? html`<a href="${p.url}">${p.url}</a>` : '—'}${p.hostUrls.map((u) => html` <a href="${u}">${u}</a>`)}</td></tr>`,
+    (p) => html`<tr data-preview="${p.name}"><td>${p.service}</td><td>${p.branch}</td><td><code>${short(p.sha)}</code></td><td>${health(p.state, p.message)}</td><td>${time(p.since)}</td><td>${[p.url, ...p.hostUrls].filter((u): u is string => u !== null).map((u) => (/^https?:\/\//.test(u) ? html`<a href="${u}">${u}</a> ` : html`${u} `))}</td></tr>`,
   );
   return html`
 <section id="ship"><h2>Ship</h2><dl>
