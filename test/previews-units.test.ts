@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { DesiredState, Service } from '../src/headquarters/types.js';
+import type { AgentContext } from '../src/agent/context.js';
+import { Previews } from '../src/agent/previews/previews.js';
+import { previewStatus } from '../src/agent/previews/status-rows.js';
+import { openDb } from '../src/state/db.js';
 import { expandDesired } from '../src/agent/previews/expand.js';
 import { commitTimes, fetchRefCommits, listRemoteRefs, parseLsRemote, usableRef } from '../src/agent/previews/refs.js';
 import { selectPreviews, type SelectInput } from '../src/agent/previews/select.js';
@@ -207,4 +212,53 @@ test("a preview's deploy notification names its branch and carries its URL", () 
   assert.match(n?.text ?? '', /web--feature-a \(preview of feature\/a\): release r1 \(aaaaaaa\) serves at http:\/\/ship:8080\/web--feature-a\/ feature-a\.web\.example\.com/);
   const prod = fromAgentEvent('s1', { kind: 'deploy-finished', service: 'web', sha: 'a'.repeat(40), result: 'serving', release: 'r1', reason: '', seconds: 3 });
   assert.equal(prod?.url, undefined);
+});
+
+test('Previews.refresh on a real repo: decides, keeps its decision in the db, holds on a bad previews.env, canary ships only, keeps the last decision when the remote cannot be listed', async () => {
+  const root = tmpDir('sp-pv-refresh-');
+  const repo = join(root, 'repo');
+  initRepo(repo, { VERSION: 'master\n' });
+  gitIn(repo, 'checkout', '-q', '-b', 'feature/a');
+  commit(repo, { VERSION: 'a\n' });
+  gitIn(repo, 'checkout', '-q', 'master');
+  const dataDir = join(root, 'data');
+  mkdirSync(join(dataDir, 'hq'), { recursive: true });
+  const db = openDb(join(dataDir, 'state.db'));
+  const logged: string[] = [];
+  const ctx = { db, dataDir, shipName: 's2', access: {}, log: (l: string) => logged.push(l), urlFor: (m: string) => `http://ship${m}/` } as unknown as AgentContext;
+  try {
+    const state = hq({ services: [service({ giturl: repo, ref: undefined })] });
+    const p = new Previews(ctx);
+    p.hq = state;
+    await p.refresh(() => false);
+    assert.deepEqual(p.records.map((r) => [r.branch, r.decision]), [['feature/a', 'wanted']], 'master is the deployed (default) branch');
+    const desired = p.desiredNow(() => false);
+    assert.deepEqual(desired?.services.map((s) => s.name), ['web', 'web--feature-a']);
+    assert.deepEqual(p.inputsOf('web--feature-a', desired)?.sealed, []);
+    assert.deepEqual(new Previews(ctx).records.map((r) => r.name), ['web--feature-a'], 'kept in the db for the next ship process');
+    assert.ok(logged.some((l) => l === `web: preview web--feature-a of feature/a at ${gitIn(repo, 'rev-parse', 'feature/a').slice(0, 7)}`), logged.join('\n'));
+    // A bad previews.env: held; a running one stays in the desired state but gets no deploy inputs.
+    p.hq = hq({ services: [service({ giturl: repo, ref: undefined })], previewEnv: [{ mount: '/web', file: 'web/previews.env', env: {}, problem: 'line 2: expected NAME=value' }] });
+    await p.refresh(() => true);
+    assert.deepEqual(p.records.map((r) => [r.decision, r.reason]), [['held', 'web/previews.env: line 2: expected NAME=value']]);
+    assert.ok(p.desiredNow(() => true)?.services.some((s) => s.name === 'web--feature-a'));
+    assert.ok(!p.desiredNow(() => false)?.services.some((s) => s.name === 'web--feature-a'), 'held and not running: not started');
+    assert.equal(p.inputsOf('web--feature-a', null), null);
+    // A remote that cannot be listed: the last decision stands, the problem is said.
+    p.hq = hq({ services: [service({ giturl: join(root, 'gone'), ref: undefined })] });
+    await p.refresh(() => true);
+    assert.equal(p.records[0]?.decision, 'held');
+    assert.deepEqual(previewStatus(db, []).map((r) => r.state), ['held']);
+    // HQ names canary ships and this is not one: every preview is skipped, saying why.
+    writeFileSync(join(dataDir, 'hq', 'canary'), 's1\n');
+    p.hq = state;
+    await p.refresh(() => true);
+    assert.deepEqual(p.records.map((r) => [r.decision, r.reason]), [['skipped', 'previews run on the canary ships only (s1)']]);
+    assert.equal(p.desiredNow(() => true)?.services.length, 1);
+    writeFileSync(join(dataDir, 'hq', 'canary'), 's1\ns2\n');
+    await p.refresh(() => true);
+    assert.equal(p.records[0]?.decision, 'wanted', 'a canary ship runs them');
+  } finally {
+    db.close();
+  }
 });
