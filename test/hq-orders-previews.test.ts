@@ -3,6 +3,7 @@ import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { readHeadquarters } from '../src/headquarters/layout.js';
+import { hqReport } from '../src/commands/hq-check.js';
 import { evaluateOrders } from '../src/headquarters/orders.js';
 import { globRegExp, previewWants, PREVIEW_DEFAULT_MAX, PREVIEW_DEFAULT_TTL_SECONDS } from '../src/headquarters/previews-orders.js';
 import type { PreviewOrders } from '../src/headquarters/types.js';
@@ -133,4 +134,5 @@ test('HQ previews.env and previews.htpasswd are read next to their orders; a bad
   // A symlinked previews.htpasswd is not followed: nobody gets in (not: the service's .htpasswd, or nothing).
   assert.deepEqual(d.previewHtpasswd?.find((h) => h.mount === '/ship')?.entries, []);
   assert.ok(problems.some((p) => p.startsWith('ship/previews.htpasswd:: not a plain file')));
+  assert.match(hqReport(d), /^ {2}\/web -> \/srv\/web \(previews of every branch, --max 10\)$/m, 'hq check says which services have previews');
 });

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
 import { fixtureRepo } from './helpers/fixtures.js';
 import { commit, gitIn } from './helpers/git.js';
 import { killRecordedInstances } from './helpers/instances.js';
@@ -82,6 +83,22 @@ function newBranch(branch: string, version: string): string {
   gitIn(appWork, 'push', '-q', 'origin', `HEAD:refs/heads/${branch}`);
   gitIn(appWork, 'fetch', '-q', 'origin');
   return sha;
+}
+
+/** The memory limit (bytes) of the cgroup a service's serving instance runs in, v1 or v2. */
+function memoryLimit(service: string): number {
+  const db = new Database(join(dataDir, 'state.db'), { readonly: true });
+  let pid: number;
+  try {
+    pid = (db.prepare("SELECT pid FROM instances WHERE service = ? AND state = 'serving'").get(service) as { pid: number }).pid;
+  } finally {
+    db.close();
+  }
+  const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n');
+  const v1 = lines.find((l) => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(l));
+  if (v1) return Number(readFileSync(join('/sys/fs/cgroup/memory', v1.split(':')[2] as string, 'memory.limit_in_bytes'), 'utf8'));
+  const v2 = lines.find((l) => l.startsWith('0::')) as string;
+  return Number(readFileSync(join('/sys/fs/cgroup', v2.slice(3), 'memory.max'), 'utf8'));
 }
 
 function sha1Htpasswd(user: string, password: string): string {
@@ -177,6 +194,10 @@ describe('preview releases for every branch, from git alone', { timeout: 1_500_0
     assert.deepEqual((await served('/web--fix-b/'))?.data, []);
     assert.ok(existsSync(join(dataDir, 'preview-data', 'web--feature-a', 'preview-file')));
     assert.ok(existsSync(join(dataDir, 'data', 'prod-file')));
+    // Limits per preview: its own cgroup, with previews.env's STARPHLEET_MEMORY (production has none set).
+    assert.equal(memoryLimit('web--feature-a'), 300 * 1024 * 1024);
+    assert.equal(memoryLimit('web--fix-b'), 300 * 1024 * 1024);
+    assert.ok(memoryLimit('web') > 300 * 1024 * 1024);
   });
 
   test('visible: starphleet previews (CLI and ssh admiral@ship), status, releases, SFTP /services/<name>--<slug>/, notifications', async () => {
@@ -204,6 +225,15 @@ describe('preview releases for every branch, from git alone', { timeout: 1_500_0
     assert.match(sftp.stdout, /web--feature-a/);
     assert.match(sftp.stdout, /web--fix-b/);
     assert.match(sftp.stdout, /VERSION/);
+    // The dashboard, logged in with a one-time link as an admiral gets it.
+    const link = (await runSsh({ key: alice.privatePath, port: ship.sshPort, args: ['starphleet', 'dashboard'] })).stdout.toString().trim();
+    const login = await fetch(link.replace(/^http:\/\/[^/]+/, `http://127.0.0.1:${ship.httpPort}`), { redirect: 'manual' });
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    assert.match(cookie, /^starphleet_dashboard=/, `login answered ${login.status}`);
+    const page = await (await fetch(`http://127.0.0.1:${ship.httpPort}/starphleet/dashboard`, { headers: { cookie } })).text();
+    assert.match(page, /<section id="previews"><h2>Previews<\/h2>/);
+    assert.match(page, /<tr data-preview="web--feature-a"><td>web<\/td><td>feature\/a<\/td><td><code>[0-9a-f]{7}<\/code><\/td><td><span class="state ok">healthy<\/span>/);
+    assert.match(page, /<a href="http:\/\/127\.0\.0\.1:\d+\/web--fix-b\/">/);
     const n = await waitFor(() => notified.find((x) => x.event === 'deploy.succeeded' && x.service === 'web--feature-a'), 'the notification of the preview', 30_000, 200);
     assert.match(String(n.url), /^http:\/\/127\.0\.0\.1:\d+\/web--feature-a\/$/);
     assert.deepEqual(n.preview, { service: 'web', branch: 'feature/a', hosts: [`feature-a.${HOSTNAME}`] });

@@ -26,7 +26,7 @@ function secretsLines(state: DesiredState, r: PhleetRecipients): string[] {
 /** The report `starphleet hq check` prints: services, admirals, secrets, then every problem as file:line: message. */
 export function hqReport(state: DesiredState, recipients?: PhleetRecipients): string {
   const lines: string[] = ['services:'];
-  for (const s of state.services) lines.push(`  ${s.mount} -> ${formatGitRef({ url: s.orders.giturl, ref: s.orders.ref })}${s.orders.unpublished ? ' (unpublished)' : ''}`);
+  for (const s of state.services) lines.push(`  ${s.mount} -> ${formatGitRef({ url: s.orders.giturl, ref: s.orders.ref })}${s.orders.unpublished ? ' (unpublished)' : ''}${s.orders.previews ? ` (previews of ${s.orders.previews.patterns.join(' ') || 'every branch'}, --max ${s.orders.previews.max})` : ''}`);
   if (state.services.length === 0) lines.push('  (none)');
   lines.push('admirals:');
   for (const a of state.admirals) lines.push(`  ${a.file} -> ${a.fingerprint}${a.comment ? ` ${a.comment}` : ''}`);
