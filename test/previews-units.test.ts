@@ -236,6 +236,9 @@ test('Previews.refresh on a real repo: decides, keeps its decision in the db, ho
     assert.deepEqual(desired?.services.map((s) => s.name), ['web', 'web--feature-a']);
     assert.deepEqual(p.inputsOf('web--feature-a', desired)?.sealed, []);
     assert.deepEqual(new Previews(ctx).records.map((r) => r.name), ['web--feature-a'], 'kept in the db for the next ship process');
+    // A restarted ship adopts the preview's instance before HQ is read: not routed until its guard is known.
+    assert.deepEqual(new Previews(ctx).routable([{ name: 'web' }, { name: 'web--feature-a' }], null).map((c) => c.name), ['web']);
+    assert.deepEqual(p.routable([{ name: 'web' }, { name: 'web--feature-a' }], desired).map((c) => c.name), ['web', 'web--feature-a']);
     assert.ok(logged.some((l) => l === `web: preview web--feature-a of feature/a at ${gitIn(repo, 'rev-parse', 'feature/a').slice(0, 7)}`), logged.join('\n'));
     // A bad previews.env: held; a running one stays in the desired state but gets no deploy inputs.
     p.hq = hq({ services: [service({ giturl: repo, ref: undefined })], previewEnv: [{ mount: '/web', file: 'web/previews.env', env: {}, problem: 'line 2: expected NAME=value' }] });
