@@ -8,6 +8,7 @@ import type { Headquarters } from './headquarters/headquarters.js';
 import type { Logger } from './log.js';
 import { auditDeny } from './state/audit.js';
 import { Webhook } from './webhook/webhook.js';
+import { previewWants } from './headquarters/previews-orders.js';
 
 /**
  * The ship's own HTTP server, on a unix socket in the data dir that both data planes proxy `/starphleet/webhook` to
@@ -74,7 +75,11 @@ export function startShipWeb(ship: WebShip, log: Logger): Promise<{ close(): Pro
   const webhook = new Webhook({
     secret: () => hq.current?.env.STARPHLEET_WEBHOOK_SECRET,
     headquarters: () => hq.remote,
-    services: () => (hq.current?.services ?? []).map((s) => ({ name: s.name, giturl: s.orders.giturl, ...(s.orders.ref !== undefined ? { ref: s.orders.ref } : {}) })),
+    services: () =>
+      (hq.current?.services ?? []).map((s) => {
+        const previews = s.orders.previews;
+        return { name: s.name, giturl: s.orders.giturl, ...(s.orders.ref !== undefined ? { ref: s.orders.ref } : {}), ...(previews ? { previews: (ref: string) => previewWants(previews, ref) } : {}) };
+      }),
     checkHeadquarters: () => void hq.checkNow(),
     checkServices: (names, because) => ship.agent.checkFor(names, because),
     refused: (remote, reason) => auditDeny(ship.db, { user: 'webhook', fingerprint: '', keyFile: '', remote, request: 'POST /starphleet/webhook', reason }),

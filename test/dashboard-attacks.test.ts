@@ -171,9 +171,11 @@ test('everything a service, HQ or a deploy says is escaped in the overview', () 
     services: [{ name: evil, mount: `/${evil}`, giturl: evil, sha: null, state: evil, release: evil, url: null, message: evil, processes: { [evil]: 1 }, pin: null }],
     problems: [evil],
     data: [],
+    previews: [{ service: evil, name: evil, branch: evil, ref: evil, sha: 'b'.repeat(40), state: evil, message: evil, release: evil, url: `javascript:${evil}`, hostUrls: [evil], since: evil, age: 1 }],
   };
   const html = overview({ status, deploys: [{ id: 1, service: evil, release: evil, sha: 'a'.repeat(40), at: evil, trigger: evil, result: 'failed', reason: evil }], lastSync: null, checkedAt: evil, user: evil }).html;
   assert.doesNotMatch(html, /<img|onerror="|'\\`&[^#]/);
+  assert.doesNotMatch(html, /href="javascript:/, 'a preview URL is a link only when it is http(s)');
   assert.ok(html.includes(esc(evil)));
   assert.equal(esc(`<>&"'\``), '&#60;&#62;&#38;&#34;&#39;&#96;');
 });

@@ -22,6 +22,7 @@ import type { Release } from './types.js';
 import { AgentEvents, type AgentEventListener } from './events.js';
 import { SecretsKeeper } from './secrets/keeper.js';
 import { serviceUrl } from './service-url.js';
+import { Previews } from './previews/previews.js';
 
 export interface AgentOptions extends AgentSetup {
   readonly pulseSeconds: number;
@@ -39,7 +40,8 @@ export type RedeployResult = OpResult;
  */
 export class Agent {
   private readonly ctrls = new Map<string, ServiceController>();
-  private desired: DesiredState | null = null;
+  private desired: DesiredState | null = null; // HQ's, with the previews to run (previews/previews.ts)
+  private readonly previews: Previews;
   private readonly sem: Semaphore;
   private timer: NodeJS.Timeout | null = null;
   private pulsing: Promise<void> | null = null;
@@ -78,9 +80,10 @@ export class Agent {
       drain: (instance, timeoutMs) => this.drain(instance, timeoutMs),
       takenPorts: () => new Set(listInstances(opts.db).map((r) => r.port)),
       watch: (ctrl, instance) => void instance.exited.then(() => onInstanceExit(this.ctx, ctrl, instance, isStopped)),
-      emit: (e) => this.events.emit(e),
+      emit: (e) => this.events.emit(this.previews.decorate(e)),
       secrets: SecretsKeeper.forDataDir(opts.dataDir),
     };
+    this.previews = new Previews(this.ctx);
     this.cron = new CronRunner(this.ctx, () => [...this.ctrls.values()]);
     this.dataDirMeter = new DataDirMeter(opts.dataDir, opts.db, opts.log);
   }
@@ -155,12 +158,12 @@ export class Agent {
 
   /** Hand-over, new ship, before start(): the desired state HQ already gives, so routes keep their guards from the start. */
   presetDesired(next: DesiredState): void {
-    this.desired = next;
+    this.desired = this.previews.setHq(next, (n) => this.ctrls.has(n));
   }
 
   /** A new desired state from HQ: reconcile now. */
   setDesired(next: DesiredState): void {
-    this.desired = next;
+    this.presetDesired(next);
     // Access rules, virtual hosts and published ports follow HQ at once, not after the next deploy.
     void this.publishRoutes();
     void this.pulseNow();
@@ -199,13 +202,14 @@ export class Agent {
       for (const slot of ctrl.serving?.slots ?? []) if (slot.instance) rotateIfLarge(slot.instance.logFile, this.logMax);
       if (ctrl.serving) rotateIfLarge(instanceLogFile(this.opts.dataDir, ctrl.name, ctrl.serving.release.config.id, 'cron'), this.logMax);
     }
-    const desired = this.desired;
+    await this.previews.refresh((n) => this.ctrls.has(n));
+    const desired = (this.desired = this.previews.desiredNow((n) => this.ctrls.has(n)));
     if (!desired) return;
     const wanted = new Map(desired.services.map((s) => [s.name, s]));
     for (const [name, ctrl] of [...this.ctrls]) {
       if (wanted.has(name)) continue;
       this.ctrls.delete(name);
-      const removal = removeController(this.ctx, ctrl).finally(() => this.removals.delete(removal));
+      const removal = this.previews.whileRemoving(name, removeController(this.ctx, ctrl)).finally(() => this.removals.delete(removal));
       this.removals.add(removal);
     }
     const work: Promise<void>[] = [];
@@ -216,8 +220,9 @@ export class Agent {
         this.ctrls.set(service.name, ctrl);
         void this.publishRoutes();
       }
-      // In parallel: one slow remote must not hold up the other services' checks.
-      work.push(reconcileService(this.ctx, this.sem, ctrl, service, desired.env, desired.secrets ?? [], desired.sha));
+      const inputs = this.previews.inputsOf(service.name, desired);
+      // In parallel: one slow remote must not hold up the other services' checks. A held preview is not reconciled.
+      if (inputs) work.push(reconcileService(this.ctx, this.sem, ctrl, service, inputs.hqEnv, inputs.sealed, desired.sha));
     }
     await Promise.all(work);
   }
@@ -232,7 +237,7 @@ export class Agent {
   private publishRoutes(): Promise<void> {
     const fd = this.door;
     if (!fd) return this.sent;
-    const routes = routeTable(this.ctrls.values(), this.desired, this.guards, this.testRoutes.values());
+    const routes = routeTable(this.previews.routable(this.ctrls.values(), this.desired), this.desired, this.guards, this.testRoutes.values());
     this.sent = fd.setTable({ routes }).catch((e: unknown) => this.opts.log(`data plane: the route table was not applied: ${(e as Error).message}`));
     return this.sent;
   }
@@ -243,7 +248,8 @@ export class Agent {
 
   /** `starphleet redeploy` (deploy/admiral-ops.ts). */
   redeploy(name: string, by = 'local cli'): Promise<RedeployResult> {
-    return redeploy(this.ctx, this.sem, this.now(name), this.desired?.env ?? {}, by, this.desired?.secrets ?? []);
+    const i = this.previews.inputsOf(name, this.desired);
+    return i ? redeploy(this.ctx, this.sem, this.now(name), i.hqEnv, by, i.sealed) : Promise.resolve({ ok: false, message: `${name}: held (see starphleet previews)` });
   }
 
   /** `starphleet rollback` (deploy/admiral-ops.ts). */

@@ -2,10 +2,19 @@
  * What the run side tells whoever listens (notifications, metrics): deploys, builds, rollbacks, restarts, crash loops.
  * Listeners are called synchronously and must not block or throw into the agent (AgentEvents guards them).
  */
+/** On a preview's deploy events (docs/previews.md): what it previews and where it answers. */
+export interface PreviewOfEvent {
+  readonly service: string;
+  readonly branch: string;
+  readonly url: string;
+  readonly hosts: readonly string[];
+}
+
 export type AgentEvent =
-  | { readonly kind: 'deploy-started'; readonly service: string; readonly sha: string; readonly trigger: string }
+  | { readonly kind: 'deploy-started'; readonly service: string; readonly sha: string; readonly trigger: string; readonly preview?: PreviewOfEvent }
   | {
       readonly kind: 'deploy-finished';
+      readonly preview?: PreviewOfEvent;
       readonly service: string;
       readonly sha: string;
       readonly result: 'serving' | 'failed' | 'cancelled';

@@ -6,6 +6,7 @@ import type { Db } from '../state/db.js';
 import { VERSION } from '../version.js';
 import { redactCredentials } from '../redact.js';
 import { formatProblem } from '../headquarters/format-problem.js';
+import { previewProblems, previewStatus, type PreviewStatus } from './previews/status-rows.js';
 
 /** The status object of the design's contract (plus the HQ problems now in force). */
 export interface StatusJson {
@@ -35,6 +36,8 @@ export interface StatusJson {
   readonly problems: readonly string[];
   /** HQ data orders (`<path>/remote`): what /var/data/<path> shows, and why the last sync failed. */
   readonly data: readonly DataOrderRow[];
+  /** Preview releases (docs/previews.md): each is also in services, under its own name. */
+  readonly previews: readonly PreviewStatus[];
 }
 
 export interface DataOrderRow {
@@ -60,16 +63,18 @@ export function statusJson(db: Db, name: string, hqUrl: string): StatusJson {
   const instances = listInstances(db);
   const pins = listPins(db);
   const data = dataOrders(db);
+  const services = listServiceStatus(db);
   return {
     ship: { name, version: VERSION, headquarters: { url: redactCredentials(hqUrl), sha: getKv(db, 'hq.sha') || null }, sandbox: getKv(db, 'ship.sandbox') ?? 'unknown', dataDir: dataDirSize(db) },
-    services: listServiceStatus(db).map((svc) => {
+    services: services.map((svc) => {
       const processes: Record<string, number> = {};
       for (const i of instances) if (i.service === svc.name && i.release === svc.release && i.state === 'serving') processes[i.process] = (processes[i.process] ?? 0) + 1;
       const pin = pins.find((p) => p.service === svc.name);
       return { ...svc, processes, pin: pin ? { release: pin.release, at: pin.at, by: pin.by } : null };
     }),
-    problems: [...currentHqProblems(db).map(formatProblem), ...data.filter((d) => d.state === 'failed').map((d) => `${d.file}: data sync failed: ${d.message}`)],
+    problems: [...currentHqProblems(db).map(formatProblem), ...data.filter((d) => d.state === 'failed').map((d) => `${d.file}: data sync failed: ${d.message}`), ...previewProblems(db)],
     data,
+    previews: previewStatus(db, services),
   };
 }
 

@@ -13,6 +13,7 @@
  *   logs/<name>/build-<id>.log                  build output
  *   logs/<name>/instance-<id>-<type>.<n>.log    an instance's stdout/stderr (web.1, worker.1; -cron: cron runs; rotated: .1, .2)
  *   data/                                       the shared /var/data tree (read-write for every instance)
+ *   preview-data/<name>/                        a preview's own /var/data (docs/previews.md), removed with it
  */
 
 import type { AppManifest } from './build/app-json.js';

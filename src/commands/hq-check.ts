@@ -48,7 +48,7 @@ export function hqReport(state: DesiredState, recipients?: PhleetRecipients): st
     return n === 0 ? '' : `  ! ${n} problem${n === 1 ? '' : 's'} below`;
   };
   const rows = new Map<string, string>();
-  for (const s of state.services) rows.set(s.mount, `  ${s.mount} -> ${formatGitRef({ url: s.orders.giturl, ref: s.orders.ref })}${s.orders.unpublished ? ' (unpublished)' : ''}${mark(s.mount)}`);
+  for (const s of state.services) rows.set(s.mount, `  ${s.mount} -> ${formatGitRef({ url: s.orders.giturl, ref: s.orders.ref })}${s.orders.unpublished ? ' (unpublished)' : ''}${s.orders.previews ? ` (previews of ${s.orders.previews.patterns.join(' ') || 'every branch'}, --max ${s.orders.previews.max})` : ''}${mark(s.mount)}`);
   // Orders that failed (or were refused: a reserved path, a name taken) are services too, just not deployable now.
   for (const mount of [...state.brokenOrders, ...problemsOf.keys()]) {
     if (!rows.has(mount) && state.problems.some((p) => p.file === `${mount.slice(1)}${mount === '/' ? '' : '/'}orders`)) rows.set(mount, `  ${mount} -> (orders not usable)${mark(mount)}`);

@@ -13,6 +13,7 @@ import { phleetCommand } from './phleet.js';
 import { redeployCommand } from './redeploy.js';
 import { registryToolCommand } from './registry-tool.js';
 import { releasesCommand } from './releases.js';
+import { previewsCommand } from './previews.js';
 import { rollbackCommand } from './rollback.js';
 import { runCommand } from './run.js';
 import { unpinCommand } from './unpin.js';
@@ -26,6 +27,7 @@ export const SHIP_COMMANDS: readonly ShipCommand[] = [
   logsCommand,
   redeployCommand,
   releasesCommand,
+  previewsCommand,
   rollbackCommand,
   unpinCommand,
   runCommand,

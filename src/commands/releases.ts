@@ -3,6 +3,7 @@ import { listServiceStatus } from '../state/services.js';
 import { redactCredentials } from '../redact.js';
 import { visible } from '../util/terminal-safe.js';
 import type { ShipCommand } from './command.js';
+import { previewStatus } from '../agent/previews/status-rows.js';
 
 function table(rows: readonly string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
@@ -31,8 +32,10 @@ it (the deploy that last made it serve, else its last deploy): the HQ commit, a 
 name and fingerprint for rollback, redeploy and unpin.
 States: serving (serves now), pinned (serves now, held there by a rollback), starting (a deploy of it runs),
 retired (served before, replaced), failed (never served: its deploys failed), cancelled (never served: cancelled).
-Then the failed deploys the ship remembers, with their reason.
-  --json   { service, serving, pin, releases: [{id, sha, builtAt, state, deployedBy, result, trigger}], failed: [{at, sha, release, trigger, reason}] }`,
+Then the failed deploys the ship remembers, with their reason. Previews of the service (docs/previews.md) are listed
+apart: each is a service of its own (releases <service>--<slug>).
+  --json   { service, serving, pin, releases: [{id, sha, builtAt, state, deployedBy, result, trigger}], failed: [{at, sha, release, trigger, reason}],
+           preview: {service, branch} | null, previews: [{name, branch, sha, state, release}] }`,
   examples: ['starphleet releases hello', 'ssh -p 2222 admiral@ship starphleet releases hello --json'],
   async run(args, ctx) {
     const json = args.includes('--json');
@@ -43,7 +46,8 @@ Then the failed deploys the ship remembers, with their reason.
       return 2;
     }
     const agent = ctx.ship.agent.ctx;
-    const status = listServiceStatus(ctx.ship.db).find((s) => s.name === service);
+    const all = listServiceStatus(ctx.ship.db);
+    const status = all.find((s) => s.name === service);
     if (!status) {
       ctx.err(`starphleet releases: no service named ${service}\n`);
       return 1;
@@ -59,17 +63,25 @@ Then the failed deploys the ship remembers, with their reason.
       return { id, sha: r.config.sha, builtAt: r.config.createdAt, state: stateOf(id, serving, pin?.release, records), deployedBy: servedBy(id)?.trigger ?? '', result: d?.result ?? 'unknown', trigger: d?.trigger ?? '' };
     });
     const failed = records.filter((d) => d.result === 'failed').map((d) => ({ at: d.at, sha: d.sha, release: d.release, trigger: d.trigger, reason: redactCredentials(d.reason) }));
+    const previewRows = previewStatus(ctx.ship.db, all);
+    const of = previewRows.find((p) => p.name === service);
+    const preview = of ? { service: of.service, branch: of.branch } : null;
+    const previews = previewRows.filter((p) => p.service === service).map((p) => ({ name: p.name, branch: p.branch, sha: p.sha, state: p.state, release: p.release }));
     if (json) {
-      ctx.out(`${JSON.stringify({ service, serving, pin, releases, failed }, null, 2)}\n`);
+      ctx.out(`${JSON.stringify({ service, serving, pin, releases, failed, preview, previews }, null, 2)}\n`);
       return 0;
     }
     const rows = [['RELEASE', 'SHA', 'BUILT', 'STATE', 'DEPLOYED BY']];
     for (const r of releases) rows.push([r.id, r.sha.slice(0, 7), r.builtAt.replace(/\.\d+Z$/, 'Z'), r.state, r.deployedBy]);
-    const lines = [releases.length > 0 ? table(rows) : `${service} has no retained release`];
+    const lines = [...(preview ? [`${service}: the preview of ${preview.service} for ${preview.branch}`, ''] : []), releases.length > 0 ? table(rows) : `${service} has no retained release`];
     if (pin) lines.push('', `pinned to ${pin.release} since ${pin.at} by ${pin.by}: starphleet unpin ${service} (or a new commit) ends it`);
     if (failed.length > 0) {
       lines.push('', 'failed deploys:');
       for (const f of failed) lines.push(`  ${f.at.replace(/\.\d+Z$/, 'Z')} ${f.sha.slice(0, 7)}${f.release ? ` (${f.release})` : ''} [${f.trigger}]: ${f.reason}`);
+    }
+    if (previews.length > 0) {
+      lines.push('', 'previews (each a service of its own: starphleet releases <name>):');
+      for (const p of previews) lines.push(`  ${p.name}  ${p.branch}  ${p.sha.slice(0, 7)}  ${p.state}  ${p.release ?? '-'}`);
     }
     // Failure texts quote a service's own output: shown, not acted on by the terminal.
     ctx.out(`${visible(lines.join('\n'))}\n`);

@@ -1,6 +1,7 @@
 import { statusJson } from '../agent/status-json.js';
 import { visible } from '../util/terminal-safe.js';
 import type { ShipCommand } from './command.js';
+import { ageText } from './previews.js';
 
 function table(rows: readonly string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
@@ -14,7 +15,8 @@ export const statusCommand: ShipCommand = {
   details: `Asks the running ship what it serves: each service's mount, state (building, starting, serving, failed,
 stopped), git sha, release and URL, the reason of a failure, and HQ problems.
   --json   one object: { ship: {name, version, headquarters: {url, sha}}, services: [...], problems: [...] }; each
-           service has processes ({web: 2, worker: 1}: running instances per Procfile type) and pin (rollback)`,
+           service has processes ({web: 2, worker: 1}: running instances per Procfile type) and pin (rollback);
+           previews: [...] as starphleet previews --json gives them (each preview is also among the services)`,
   examples: ['starphleet status', 'ssh -p 2222 admiral@ship starphleet status --json'],
   async run(args, ctx) {
     const json = args.includes('--json');
@@ -34,16 +36,20 @@ stopped), git sha, release and URL, the reason of a failure, and HQ problems.
       `data dir ${s.ship.dataDir ? `${(s.ship.dataDir.bytes / 1048576).toFixed(1)} MiB (measured ${s.ship.dataDir.at})` : '(not measured yet)'}`,
       '',
     ];
-    if (s.services.length === 0) lines.push('no services');
+    // Previews are services of their own, shown apart (starphleet previews has them whole).
+    const previews = new Set(s.previews.map((p) => p.name));
+    const production = s.services.filter((v) => !previews.has(v.name));
+    if (production.length === 0) lines.push('no services');
     else {
       const rows = [['SERVICE', 'MOUNT', 'STATE', 'SHA', 'RELEASE', 'PROCESSES', 'URL']];
-      for (const v of s.services) {
+      for (const v of production) {
         const procs = Object.entries(v.processes).map(([t, n]) => `${t}=${n}`).join(',') || '-';
         rows.push([v.name, v.mount, v.state, v.sha?.slice(0, 7) ?? '-', `${v.release ?? '-'}${v.pin ? ' (pinned)' : ''}`, procs, v.url ?? '-']);
       }
       lines.push(table(rows));
-      for (const v of s.services) if (v.message) lines.push(`${v.name}: ${v.message}`);
+      for (const v of production) if (v.message) lines.push(`${v.name}: ${v.message}`);
     }
+    if (s.previews.length > 0) lines.push('', 'previews:', ...s.previews.map((p) => `  ${p.service} ${p.branch}  ${p.state}  ${p.sha.slice(0, 7)}  ${ageText(p.age)}  ${p.url ?? p.message}`));
     if (s.data.length > 0) lines.push('', 'data:', ...s.data.map((d) => `  /var/data/${d.path}  ${d.state}  ${d.sha?.slice(0, 7) ?? '-'}  ${d.giturl}${d.message ? `  ${d.message}` : ''}`));
     if (s.problems.length > 0) lines.push('', 'problems:', ...s.problems.map((p) => `  ${p}`));
     // Messages quote a service's output (a failed start's last lines): shown, not acted on by the terminal.

@@ -17,13 +17,17 @@ function processes(p: Readonly<Record<string, number>>): string {
 /** The part of the page app.js refreshes (GET /api/overview). */
 export function overview(v: DashboardView): Raw {
   const s = v.status;
-  const services = s.services.map(
+  const previewNames = new Set(s.previews.map((p) => p.name));
+  const services = s.services.filter((x) => !previewNames.has(x.name)).map(
     (x) => html`<tr data-service="${x.name}"><td>${x.name}</td><td>${x.mount}</td><td class="st">${x.state}</td><td><code>${short(x.sha)}</code></td><td><code>${x.release ?? '—'}</code>${x.pin ? html` <span class="pin">pinned</span>` : ''}</td><td>${health(x.state, x.message)}</td><td>${processes(x.processes)}</td></tr>`,
   );
   const deploys = v.deploys.map(
     (d) => html`<tr><td>${time(d.at)}</td><td>${d.service}</td><td><code>${short(d.sha)}</code></td><td><code>${d.release ?? '—'}</code></td><td>${d.trigger}</td><td class="result ${d.result}">${d.result}</td><td class="msg">${d.reason}</td></tr>`,
   );
   const problems = s.problems.map((p) => html`<li>${p}</li>`);
+  const previews = s.previews.map(
+    (p) => html`<tr data-preview="${p.name}"><td>${p.service}</td><td>${p.branch}</td><td><code>${short(p.sha)}</code></td><td>${health(p.state, p.message)}</td><td>${time(p.since)}</td><td>${[p.url, ...p.hostUrls].filter((u): u is string => u !== null).map((u) => (/^https?:\/\//.test(u) ? html`<a href="${u}">${u}</a> ` : html`${u} `))}</td></tr>`,
+  );
   return html`
 <section id="ship"><h2>Ship</h2><dl>
 <dt>name</dt><dd>${s.ship.name}</dd><dt>version</dt><dd>${s.ship.version}</dd>
@@ -35,6 +39,11 @@ export function overview(v: DashboardView): Raw {
       ? html`<table><thead><tr><th>service</th><th>mount</th><th>state</th><th>sha</th><th>release</th><th>health</th><th>processes</th></tr></thead><tbody>${services}</tbody></table>`
       : html`<p>HQ orders no service.</p>`
   }</section>
+${
+    previews.length > 0
+      ? html`<section id="previews"><h2>Previews</h2><table><thead><tr><th>service</th><th>branch</th><th>commit</th><th>state</th><th>since</th><th>url</th></tr></thead><tbody>${previews}</tbody></table></section>`
+      : ''
+  }
 <section id="deploys"><h2>Recent deploys</h2>${
     deploys.length > 0
       ? html`<table><thead><tr><th>at</th><th>service</th><th>sha</th><th>release</th><th>trigger</th><th>result</th><th>reason</th></tr></thead><tbody>${deploys}</tbody></table>`

@@ -10,6 +10,7 @@ import { readHqCertificates } from './ssl.js';
 import type { Admiral, DataRemote, DesiredState, HtpasswdFile, NamedFile, Problem, Service } from './types.js';
 import { readIfFile } from './read-file.js';
 import { readSealedFiles, SECRETS_FILE } from './sealed-files.js';
+import { PREVIEWS_ENV, PREVIEWS_HTPASSWD, readPreviewEnv, readPreviewHtpasswd } from './preview-files.js';
 
 /** Top-level HQ entries with a meaning of their own: never mount paths. */
 const RESERVED_TOP = new Set(['authorized_keys', 'containers', 'shipscripts', 'ships', 'jobs', '.starphleet', '.git', 'ssl']);
@@ -35,6 +36,8 @@ interface Found {
   readonly htpasswd: string[];
   readonly remotes: string[];
   readonly secrets: string[];
+  /** previews.env and previews.htpasswd, symlinks included (they are refused when read: previews hold, fail closed). */
+  readonly previews: string[];
 }
 
 async function walk(root: string, rel: string, found: Found, problems: Problem[], count: { n: number }): Promise<void> {
@@ -50,6 +53,7 @@ async function walk(root: string, rel: string, found: Found, problems: Problem[]
     if (e.isSymbolicLink()) {
       // A symlinked secrets.age is kept as a broken one: its service must not deploy as if it had none.
       if (e.name === SECRETS_FILE) found.secrets.push(path);
+      else if (e.name === PREVIEWS_ENV || e.name === PREVIEWS_HTPASSWD) found.previews.push(path);
       else if (['orders', '.htpasswd', 'remote'].includes(e.name) || !e.name.startsWith('.')) {
         problems.push({ file: path, message: 'symlink in HQ: not followed' });
       }
@@ -67,6 +71,7 @@ async function walk(root: string, rel: string, found: Found, problems: Problem[]
       else if (e.name === '.htpasswd') found.htpasswd.push(path);
       else if (e.name === 'remote') found.remotes.push(path);
       else if (e.name === SECRETS_FILE) found.secrets.push(path);
+      else if (e.name === PREVIEWS_ENV || e.name === PREVIEWS_HTPASSWD) found.previews.push(path);
     } else if (e.name === SECRETS_FILE) found.secrets.push(path);
   }
 }
@@ -220,7 +225,7 @@ async function readPhleetEnv(root: string, opts: ReadOptions, problems: Problem[
 /** Reads an HQ checkout into one desired state. Never throws for HQ content: every problem is a value. */
 export async function readHeadquarters(root: string, opts: ReadOptions): Promise<DesiredState> {
   const problems: Problem[] = [];
-  const found: Found = { orders: [], htpasswd: [], remotes: [], secrets: [] };
+  const found: Found = { orders: [], htpasswd: [], remotes: [], secrets: [], previews: [] };
   try {
     await walk(root, '', found, problems, { n: 0 });
   } catch (e) {
@@ -247,6 +252,8 @@ export async function readHeadquarters(root: string, opts: ReadOptions): Promise
     containers,
     ssl: await readHqCertificates(root, problems),
     secrets: await readSealedFiles(root, found.secrets, mounts, problems),
+    previewEnv: await readPreviewEnv(root, found.previews.filter((f) => f.endsWith(PREVIEWS_ENV)), mounts, problems),
+    previewHtpasswd: await readPreviewHtpasswd(root, found.previews.filter((f) => f.endsWith(PREVIEWS_HTPASSWD)), mounts, problems),
     problems: problems.sort((a, b) => a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0)),
   };
   return deepFreeze(state);

@@ -19,6 +19,29 @@ export interface Orders {
   readonly proxyFor: readonly string[];
   /** `scale web=2 worker=1`: instances per Procfile type (over app.json's formation; default 1 each). */
   readonly scale?: Readonly<Record<string, number>>;
+  /** `previews ...`: a preview release per matching branch (docs/previews.md); absent when the orders have none. */
+  readonly previews?: PreviewOrders;
+}
+
+/** The orders verb `previews [pattern...] [--max N] [--ttl 7d|off] [--secrets]`, checked (previews-orders.ts). */
+export interface PreviewOrders {
+  /** Globs of branch names (or of whole refs when they start with refs/), `!` first to leave out; empty: every branch. */
+  readonly patterns: readonly string[];
+  /** How many previews run at most (the oldest commits are skipped first). */
+  readonly max: number;
+  /** A preview whose branch saw no new commit for this long stops; null: never. */
+  readonly ttlSeconds: number | null;
+  /** `--secrets`: previews get the service's HQ secrets.age too (never without it). */
+  readonly secrets: boolean;
+}
+
+/** HQ `<path>/previews.env`: env of that service's previews, over every other (dotenv lines, data only). */
+export interface PreviewEnvFile {
+  readonly mount: string;
+  readonly file: string;
+  readonly env: Readonly<Record<string, string>>;
+  /** Why it cannot be used (a bad line, a symlink): that service's previews then hold, never run without it. */
+  readonly problem: string | null;
 }
 
 export interface Service {
@@ -132,5 +155,9 @@ export interface DesiredState {
   readonly ssl?: { readonly certs: readonly HqCertificate[]; readonly rejected: readonly string[] };
   /** `secrets.age` files (the phleet-wide one first, then by path); absent in states made before secrets existed. */
   readonly secrets?: readonly SealedFile[];
+  /** `<path>/previews.env` files (see PreviewEnvFile); absent in states made before previews existed. */
+  readonly previewEnv?: readonly PreviewEnvFile[];
+  /** `<path>/previews.htpasswd`: basic auth of that service's previews instead of its .htpasswd. */
+  readonly previewHtpasswd?: readonly HtpasswdFile[];
   readonly problems: readonly Problem[];
 }

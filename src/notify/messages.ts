@@ -27,6 +27,9 @@ export interface Notification {
   readonly problem?: string;
   readonly version?: string;
   readonly previousVersion?: string;
+  /** A preview's deploys (docs/previews.md): what it previews, and where it answers. */
+  readonly preview?: { readonly service: string; readonly branch: string; readonly hosts: readonly string[] };
+  readonly url?: string;
 }
 
 const short = (sha: string): string => sha.slice(0, 7);
@@ -34,15 +37,20 @@ const short = (sha: string): string => sha.slice(0, 7);
 /** The notification of an agent event; null for events nobody is told about (builds, single restarts). */
 export function fromAgentEvent(ship: string, e: AgentEvent, at = new Date()): Notification | null {
   const base = { ship, at: at.toISOString(), service: e.service };
+  // A preview's deploy says which branch it previews and carries its URL (with its hosts), in the text too.
+  const p = (e.kind === 'deploy-started' || e.kind === 'deploy-finished') && e.preview ? e.preview : null;
+  const pre = p ? { preview: { service: p.service, branch: p.branch, hosts: p.hosts }, url: p.url } : {};
+  const of = p ? ` (preview of ${p.branch})` : '';
+  const where = p ? ` at ${[p.url, ...p.hosts].join(' ')}` : '';
   switch (e.kind) {
     case 'deploy-started':
-      return { ...base, event: 'deploy.started', sha: e.sha, reason: e.trigger, text: `${ship}: ${e.service}: deploying ${short(e.sha)} (${e.trigger})` };
+      return { ...base, ...pre, event: 'deploy.started', sha: e.sha, reason: e.trigger, text: `${ship}: ${e.service}${of}: deploying ${short(e.sha)} (${e.trigger})` };
     case 'deploy-finished':
       if (e.result === 'serving') {
-        return { ...base, event: 'deploy.succeeded', sha: e.sha, release: e.release ?? '', seconds: e.seconds, text: `${ship}: ${e.service}: release ${e.release ?? ''} (${short(e.sha)}) serves, deployed in ${e.seconds.toFixed(1)} s` };
+        return { ...base, ...pre, event: 'deploy.succeeded', sha: e.sha, release: e.release ?? '', seconds: e.seconds, text: `${ship}: ${e.service}${of}: release ${e.release ?? ''} (${short(e.sha)}) serves${where}, deployed in ${e.seconds.toFixed(1)} s` };
       }
       if (e.result === 'failed') {
-        return { ...base, event: 'deploy.failed', sha: e.sha, ...(e.release ? { release: e.release } : {}), reason: e.reason, seconds: e.seconds, text: `${ship}: ${e.service}: deploy of ${short(e.sha)} FAILED: ${e.reason}` };
+        return { ...base, ...pre, event: 'deploy.failed', sha: e.sha, ...(e.release ? { release: e.release } : {}), reason: e.reason, seconds: e.seconds, text: `${ship}: ${e.service}${of}: deploy of ${short(e.sha)} FAILED: ${e.reason}` };
       }
       return null;
     case 'rollback-finished':

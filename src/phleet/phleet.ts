@@ -3,6 +3,7 @@ import type { Headquarters } from '../headquarters/headquarters.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../state/db.js';
 import { listServiceStatus } from '../state/services.js';
+import { previewNames } from '../state/previews.js';
 import { VERSION } from '../version.js';
 import type { ClientKey } from './client-key.js';
 import { readReleasePhases } from './release-gate.js';
@@ -55,6 +56,7 @@ export function startWriteBack(s: PhleetShip): WriteBackLoop {
       first = false;
     }
     const phases = readReleasePhases(s.dataDir);
+    const previews = previewNames(s.db);
     const r: ShipRecord = {
       name: s.name,
       addresses: shipAddresses(s.listen),
@@ -65,7 +67,8 @@ export function startWriteBack(s: PhleetShip): WriteBackLoop {
       clientKey: s.clientKey.publicKey,
       version: VERSION,
       hq: s.headquarters.current?.sha ?? null,
-      services: recordServices(listServiceStatus(s.db), previous),
+      // Previews stay out: a branch pushed or deleted is no reason for an HQ commit, and no canary waits on one.
+      services: recordServices(listServiceStatus(s.db).filter((row) => !previews.has(row.name)), previous),
       // Only once this ship ran one: entries of ships that never did stay as they were.
       ...(Object.keys(phases).length > 0 ? { releasePhases: phases } : {}),
     };

@@ -70,7 +70,10 @@ export function deliveryId(h: IncomingHttpHeaders, p: Provider): string | null {
   return null;
 }
 
-export type EventKind = 'push' | 'ping' | 'other';
+export type EventKind = 'push' | 'pull' | 'ping' | 'other';
+
+/** Pull (merge) request events: they move the refs previews may follow (pull-request.ts). */
+const PULL_EVENTS = new Set(['pull_request', 'pull_request_sync', 'merge request hook', 'pullrequest:created', 'pullrequest:updated', 'pullrequest:fulfilled', 'pullrequest:rejected', 'pr:opened', 'pr:from_ref_updated', 'pr:merged', 'pr:declined', 'pr:deleted']);
 
 /** What the delivery is about, from the provider's event header. */
 export function eventOf(h: IncomingHttpHeaders, p: Provider): { kind: EventKind; name: string } {
@@ -79,5 +82,6 @@ export function eventOf(h: IncomingHttpHeaders, p: Provider): { kind: EventKind;
   const n = name.toLowerCase();
   if (n === 'ping' || n === 'diagnostics:ping') return { kind: 'ping', name };
   if (n === 'push' || n === 'push hook' || n === 'tag push hook' || n === 'repo:push' || n === 'repo:refs_changed') return { kind: 'push', name };
+  if (PULL_EVENTS.has(n)) return { kind: 'pull', name };
   return { kind: 'other', name };
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
 import { SeenDeliveries } from './deliveries.js';
 import { readPush, refConcerns, repoKey } from './push.js';
+import { readPullRequest } from './pull-request.js';
 import { deliveryId, eventOf, verifySignature } from './signature.js';
 
 /** A push payload is a few KiB to a few hundred; GitHub caps its own at 25 MB, but nothing we read needs that much. */
@@ -14,7 +15,7 @@ export interface WebhookShip {
   /** STARPHLEET_WEBHOOK_SECRET from HQ `.starphleet`; undefined or empty: webhooks are off. */
   secret(): string | undefined;
   readonly headquarters: () => { readonly url: string; readonly ref: string | undefined };
-  readonly services: () => readonly { readonly name: string; readonly giturl: string; readonly ref?: string }[];
+  readonly services: () => readonly { readonly name: string; readonly giturl: string; readonly ref?: string; readonly previews?: (ref: string) => boolean }[];
   /** Starts an HQ check now (not waiting for the pulse). */
   checkHeadquarters(): void;
   /** Starts a check of every service's ref now; the deploys of `names` it starts name `because` (the delivery). */
@@ -124,29 +125,31 @@ export class Webhook {
     }
     const event = eventOf(req.headers, v.provider);
     if (event.kind === 'ping') return json(res, 200, { ok: true, provider: v.provider, delivery, event: event.name, triggered: [] });
-    if (event.kind !== 'push') return json(res, 200, { ok: true, provider: v.provider, delivery, event: event.name, ignored: 'not a push event', triggered: [] });
+    if (event.kind !== 'push' && event.kind !== 'pull') return json(res, 200, { ok: true, provider: v.provider, delivery, event: event.name, ignored: 'not a push event', triggered: [] });
     let payload: unknown;
     try {
       payload = parsePayload(body, String(req.headers['content-type'] ?? ''));
     } catch (e) {
       return json(res, 400, { ok: false, error: `the body is not a JSON push payload: ${(e as Error).message}` });
     }
-    const push = readPush(payload);
-    if (!push) return json(res, 400, { ok: false, error: 'the push payload names no repository' });
+    const push = event.kind === 'pull' ? readPullRequest(payload) : readPush(payload);
+    if (!push) return json(res, 400, { ok: false, error: `the ${event.kind === 'pull' ? 'pull request' : 'push'} payload names no repository${event.kind === 'pull' ? ' or request' : ''}` });
     const keys = new Set(push.urls.map(repoKey).filter((k): k is string => k !== null));
     const triggered: string[] = [];
     const skipped: { service: string; why: string }[] = [];
     const hq = this.ship.headquarters();
     const hqKey = repoKey(hq.url);
-    if (hqKey !== null && keys.has(hqKey)) {
+    if (event.kind === 'push' && hqKey !== null && keys.has(hqKey)) {
       if (refConcerns(push.refs, hq.ref)) triggered.push('headquarters');
       else skipped.push({ service: 'headquarters', why: `follows ${hq.ref ?? ''}` });
     }
     for (const s of this.ship.services()) {
       const k = repoKey(s.giturl);
       if (k === null || !keys.has(k)) continue;
-      if (refConcerns(push.refs, s.ref)) triggered.push(s.name);
-      else skipped.push({ service: s.name, why: `follows ${s.ref ?? ''}` });
+      // A pull request moves no deployed branch: only previews (docs/previews.md) whose patterns name its ref care.
+      if (event.kind === 'push' && refConcerns(push.refs, s.ref)) triggered.push(s.name);
+      else if (s.previews && push.refs.some(s.previews)) triggered.push(`${s.name} previews`);
+      else skipped.push({ service: s.name, why: `follows ${s.ref ?? ''}${s.previews ? ' and no preview pattern names the ref' : ''}` });
     }
     const services = triggered.filter((t) => t !== 'headquarters');
     if (triggered.includes('headquarters')) this.ship.checkHeadquarters();

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { dataPaths } from '../data-paths.js';
 import { baseBin, baseMount, pathWithBase } from '../build/bases/base-paths.js';
 import { openDataDirForSandboxes } from '../sandbox/data-dir.js';
+import { ensurePreviewShare } from '../sandbox/preview-data.js';
 import { prepareSandbox, type SandboxHost } from '../sandbox/sandbox.js';
 import { sandboxLimits } from '../sandbox/settings.js';
 import { RuntimeError, type InstanceSpec, type Launch, type Runtime } from './runtime-types.js';
@@ -26,12 +27,14 @@ export function bwrapRuntime(host: SandboxHost): Runtime {
         throw new RuntimeError((e as Error).message);
       }
       const base = spec.release.config.base;
+      // A preview (docs/previews.md) never shares production's data: its own /var/data, removed with it.
+      const data = spec.release.config.env.STARPHLEET_PREVIEW !== undefined ? ensurePreviewShare(spec.dataDir, spec.release.config.service, host) : dataPaths.shared(spec.dataDir);
       const p = prepareSandbox(host, {
         id: spec.id,
         dataDir: spec.dataDir,
         mounts: [
           { src: releaseDir, dest: releaseDir, rw: false },
-          { src: dataPaths.shared(spec.dataDir), dest: '/var/data', rw: true },
+          { src: data, dest: '/var/data', rw: true },
           ...(base ? [baseMount(spec.dataDir, base)] : []),
         ],
         chdir: releaseDir,

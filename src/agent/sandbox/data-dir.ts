@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { SandboxHost } from './sandbox.js';
 
 /** Dirs on the way to what sandboxes mount (release trees, build dirs, caches, run dirs): passable, not listable. */
-const PASSABLE = ['sandbox', 'tmp', 'services', 'cache', 'bases'];
+const PASSABLE = ['sandbox', 'tmp', 'services', 'cache', 'bases', 'preview-data'];
 const SHARED = 'data';
 
 /**
