@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { PlaneClient } from '../src/frontdoor/plane-client.js';
-import { planeEntry, startDataPlane, stopDataPlane } from '../src/frontdoor/plane-process.js';
+import { startDataPlane, stopDataPlane } from '../src/frontdoor/plane-process.js';
 import { tlsPaths } from '../src/frontdoor/tls/tls-paths.js';
 import type { WireTable } from '../src/frontdoor/wire.js';
 import { silent } from '../src/log.js';
@@ -143,7 +143,7 @@ for (const kind of PLANES) {
         const serial = (await peerCertificate(https, 'b.example')).serialNumber;
         const load = loadLoop(https, 'b.example', ca.certFile);
         await new Promise((r) => setTimeout(r, 300));
-        await plane.upgrade(planeEntry());
+        await plane.upgrade();
         assert.notEqual(plane.pid, oldPid);
         assert.equal(plane.httpsPort, https);
         await new Promise((r) => setTimeout(r, 500));

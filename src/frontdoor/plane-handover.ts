@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import type { ControlServer } from './control-server.js';
 import { EmbeddedPlane } from './embedded-plane.js';
 import type { PlaneImpl } from './plane.js';
+import { planeArgs, type PlaneProgram } from './plane-entry.js';
 import { parseWireTable, type WireTable } from './wire.js';
 
 /**
@@ -86,8 +87,8 @@ export function receivePlaneSockets(): Promise<Inherited> {
 }
 
 export interface HandOverOptions {
-  /** How to run the new data plane: node arguments before its own (e.g. `--import <tsx> /path/plane-main.ts`). */
-  readonly entry: readonly string[];
+  /** The new data plane's program: the one the ship recorded (plane-entry.ts). */
+  readonly program: PlaneProgram;
   readonly argv: readonly string[];
   readonly impl: PlaneImpl;
   readonly table: WireTable | null;
@@ -100,8 +101,10 @@ export interface HandOverOptions {
 export function handOverPlane(o: HandOverOptions): Promise<void> {
   return new Promise((resolve, reject) => {
     const out = openSync(o.logFile, 'a');
-    const child = spawn(process.execPath, [...o.entry, ...o.argv.filter((x) => x !== '--takeover'), '--takeover'], {
+    const run = planeArgs(o.program);
+    const child = spawn(process.execPath, [...run.args, ...o.argv.filter((x) => x !== '--takeover'), '--takeover'], {
       detached: true,
+      cwd: run.cwd,
       stdio: ['ignore', out, out, 'ipc'],
     });
     const timer = setTimeout(() => {

@@ -7,6 +7,7 @@ import { EmbeddedPlane } from './embedded-plane.js';
 import { NginxPlane } from './nginx/nginx-plane.js';
 import type { PlaneEvent, PlaneImpl, PlaneKind } from './plane.js';
 import { handOverPlane, receivePlaneSockets } from './plane-handover.js';
+import { readPlaneProgram } from './plane-entry.js';
 import { planePaths } from './plane-paths.js';
 import { retiringSocket, serveRetiring, withRetiring } from './retiring-planes.js';
 import { startTimeOf, writePlaneRecord } from './plane-record.js';
@@ -83,14 +84,16 @@ async function main(): Promise<void> {
     () => served,
     {
       hello,
-      upgrade: async (entry) => {
+      upgrade: async () => {
         if (retiring) throw new Error('this data plane is handing over already');
+        // What to run is what the ship recorded (checked: root's or ours, writable by nobody else), never the request.
+        const program = readPlaneProgram(a.data);
         retiring = true;
         // Up before the new plane serves, so its first drain already sees what this one keeps open.
         const answering = impl.kind === 'embedded' ? await serveRetiring(a.data, impl, hello, log) : null;
         process.once('exit', () => rmSync(retiringSocket(a.data, process.pid), { force: true }));
         try {
-          await handOverPlane({ entry, argv: process.argv.slice(2), impl, table: lastTable, logFile: planePaths.log(a.data), control: () => control, log });
+          await handOverPlane({ program, argv: process.argv.slice(2), impl, table: lastTable, logFile: planePaths.log(a.data), control: () => control, log });
         } catch (e) {
           answering?.close();
           retiring = false;
