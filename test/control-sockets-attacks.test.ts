@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { chmodSync, readFileSync, statSync } from 'node:fs';
 import { connect, type Server } from 'node:net';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { CommandShip } from '../src/commands/command.js';
+import { DEFAULT_WORKER_USER } from '../src/frontdoor/nginx/nginx-user.js';
+import { workersOf } from '../src/frontdoor/nginx/nginx-procs.js';
 import { planePaths } from '../src/frontdoor/plane-paths.js';
 import { readPlaneRecord } from '../src/frontdoor/plane-record.js';
 import { controlSocketPath, startControlSocket } from '../src/server/control-socket.js';
@@ -112,6 +114,17 @@ for (const kind of PLANES) {
       assert.throws(() => readFileSync('/tmp/sp-pwned'), 'the named program did not run');
       assert.ok(alive(dp.client.pid));
     });
+
+    if (kind === 'nginx') {
+      test("nginx's workers run as an unprivileged user; the master stays root", () => {
+        const master = Number(readFileSync(join(planePaths.nginx(dp.dir), 'nginx.pid'), 'utf8').trim());
+        const uidOf = (pid: number): number => Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+        const workers = workersOf(master);
+        assert.ok(workers.length > 0);
+        assert.equal(uidOf(master), 0);
+        for (const w of workers) assert.equal(uidOf(w.pid), Number(execFileSync('id', ['-u', DEFAULT_WORKER_USER], { encoding: 'utf8' }).trim()), `worker ${w.pid}`);
+      });
+    }
 
     test('a request body proxied to the control socket itself is never a control message', async () => {
       const table = { routes: [{ mount: '/', service: 'evil', instance: { id: 'evil', upstream: { kind: 'unix', path: sock } }, hosts: [], auth: null }] };

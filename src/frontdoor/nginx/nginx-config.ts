@@ -16,7 +16,7 @@ export interface NginxTls {
 export interface NginxSettings {
   readonly listen: string;
   readonly port: number;
-  readonly workers: number;
+  readonly workers: number | 'auto';
   /** `user` directive (only when the master runs as root). */
   readonly user: string | null;
   /** Requests a second one address may make to protected locations (limit_req), standing in for the back-off. */

@@ -15,6 +15,7 @@ import { htpasswdPath, htpasswdText, nginxConfig, type NginxLayout, type NginxSe
 import { httpsPortOf, layoutOf, portOf, readPid, readText } from './nginx-files.js';
 import { isNginxMaster, openToUpstream, workersOf } from './nginx-procs.js';
 import { NginxStatsTail } from './nginx-stats.js';
+import { openDataDirToWorkers, shareWith, workerUser } from './nginx-user.js';
 import { requestStats } from '../request-stats.js';
 
 const run = promisify(execFile);
@@ -49,6 +50,19 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, dflt: number): number
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive whole number, got ${JSON.stringify(raw)}`);
   return n;
+}
+
+/** STARPHLEET_NGINX_WORKERS: `auto` (one per core, the default, as a hand-written config has it) or a count. */
+export function nginxWorkers(env: NodeJS.ProcessEnv): number | 'auto' {
+  const raw = env.STARPHLEET_NGINX_WORKERS;
+  if (raw === undefined || raw === '' || raw === 'auto') return 'auto';
+  return positiveInt(env, 'STARPHLEET_NGINX_WORKERS', 1);
+}
+
+/** nginx's `user` for the workers: the unprivileged worker user as root, none otherwise (nginx would ignore it). */
+function userDirective(): string | null {
+  const u = workerUser();
+  return u ? `${u.name} ${u.group}` : null;
 }
 
 /**
@@ -96,6 +110,8 @@ export class NginxPlane implements PlaneImpl {
   private static async startMaster(o: NginxOptions): Promise<NginxPlane> {
     const layout = layoutOf(o.dataDir);
     for (const d of [layout.prefix, layout.htpasswdDir, layout.tempDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
+    const u = workerUser();
+    if (u) openDataDirToWorkers(u, o.dataDir, layout, planePaths.shipHttp(o.dataDir));
     const running = readPid(layout.pid);
     if (running !== null && isNginxMaster(running, layout.conf)) {
       // Adopted: it serves its last config until the ship sends a table (the port is the one that config listens on).
@@ -125,8 +141,8 @@ export class NginxPlane implements PlaneImpl {
     return {
       listen: this.o.listen,
       port: this.port,
-      workers: positiveInt(process.env, 'STARPHLEET_NGINX_WORKERS', 1),
-      user: process.getuid?.() === 0 ? 'root root' : null,
+      workers: nginxWorkers(process.env),
+      user: userDirective(),
       authRate: positiveInt(process.env, 'STARPHLEET_AUTH_RATE', 20),
       published,
       headersTimeoutS: Math.ceil(limits.headersTimeoutMs / 1000),
@@ -189,6 +205,9 @@ export class NginxPlane implements PlaneImpl {
       const text = htpasswdText(r);
       if (readText(path) === text) continue;
       writeFileSync(path, text, { mode: 0o600 });
+      // The workers check passwords: their group reads the file, nobody else.
+      const u = workerUser();
+      if (u) shareWith(u, path, 0o640);
       changed = true;
     }
     const text = nginxConfig(t, this.settings(published), this.layout);
