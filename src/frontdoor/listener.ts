@@ -15,6 +15,11 @@ const CLIENT_ERRORS: Record<string, string> = {
   ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
 };
 
+/** The answer's body: a 431 names the limit (docs/http.md), the rest their status. */
+function clientErrorBody(status: string, limits: FrontDoorLimits): string {
+  return status.startsWith('431') ? `431 request head larger than ${limits.maxHeaderBytes} bytes\n` : `${status}\n`;
+}
+
 /**
  * An HTTP server hardened the same way for the front door and every published port: whole request heads within a time
  * limit (slowloris), bounded head size (431), idle connections closed, malformed requests answered 400 and closed, and
@@ -37,6 +42,9 @@ export function hardenedServer(limits: FrontDoorLimits, h: Handlers, tls?: TlsOp
   // An https.Server is an http.Server that speaks TLS first: the same limits, handshakes bounded by the headers timeout.
   const server: Server = tls ? createTlsServer({ ...options, ...tls, handshakeTimeout: limits.headersTimeoutMs }, onRequest) : createServer(options, onRequest);
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  // A client that sends its request and then half-closes (shutdown(SHUT_WR)) still gets the answer: Node's default
+  // aborts the request at the client's FIN. (Node 20 has no option for it; the property is what the option sets.)
+  (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   server.timeout = limits.idleTimeoutMs;
   server.maxConnections = limits.maxConnections;
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -81,7 +89,8 @@ export function hardenedServer(limits: FrontDoorLimits, h: Handlers, tls?: TlsOp
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     const status = CLIENT_ERRORS[err.code ?? ''] ?? '400 Bad Request';
     if (err.code !== 'ECONNRESET' && socket.writable) {
-      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain; charset=utf-8\r\nconnection: close\r\ncontent-length: ${status.length + 1}\r\n\r\n${status}\n`);
+      const body = clientErrorBody(status, limits);
+      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain; charset=utf-8\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     } else socket.destroy();
   });
   return server;

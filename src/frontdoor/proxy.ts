@@ -9,6 +9,8 @@ export interface ProxyTarget {
   readonly path: string;
   /** The mount the request came in under (`/` for a virtual host or a published port): X-Forwarded-Prefix. */
   readonly mount: string;
+  /** The Host the instance gets (inbound.ts). */
+  readonly host: string;
   /** An instance silent this long before its answer's head: 504. */
   readonly timeoutMs: number;
   /** Another instance of the route than the one given, if it has one (a retry goes there: nginx's proxy_next_upstream). */
@@ -69,7 +71,7 @@ export function proxyRequest(req: IncomingMessage, res: ServerResponse, t: Proxy
     current.done();
     if (!res.writableFinished) abort?.(new Error('the client went away'));
   });
-  const headers = upstreamHeaders(req, t.mount);
+  const headers = upstreamHeaders(req, t.mount, t.host);
   const retryable = (req.method === 'GET' || req.method === 'HEAD') && !hasBody(req);
 
   const send = (attempt: number): void => {
