@@ -7,9 +7,13 @@ import { proxyRequest } from './proxy.js';
 import { pickBackend, pickOther, type Route } from './routes.js';
 import { proxyUpgrade, rawAnswer } from './upgrade.js';
 import { requestStats } from './request-stats.js';
+import { isH2 } from './h2.js';
 
 export function plain(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers });
+  const all: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8', ...headers };
+  // HTTP/2 has no Connection header (Node refuses one): the stream ends, the connection stays.
+  if (isH2(res.req)) delete all.connection;
+  res.writeHead(status, all);
   res.end(body);
 }
 

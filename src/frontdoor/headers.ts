@@ -56,7 +56,8 @@ export function endToEnd(raw: readonly string[], dropOurs: boolean): string[] {
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const lower = name.toLowerCase();
-    if (HOP.has(lower) || (dropOurs && OURS.has(lower)) || listed?.has(lower)) continue;
+    // HTTP/2's pseudo-headers (:method, :path, :authority, :scheme) are the request line, not headers.
+    if (lower.charCodeAt(0) === 0x3a || HOP.has(lower) || (dropOurs && OURS.has(lower)) || listed?.has(lower)) continue;
     out.push(name, raw[i + 1] as string);
   }
   return out;
@@ -85,7 +86,8 @@ export function upstreamHeaders(req: IncomingMessage, mount: string, host: strin
   }
   let remote = req.socket.remoteAddress ?? '';
   if (remote.startsWith('::ffff:')) remote = remote.slice(7);
-  const proto = 'encrypted' in req.socket && req.socket.encrypted === true ? 'https' : 'http';
+  // An HTTP/2 request's socket is a proxy of the session's: `encrypted` is read through it, `in` would not see it.
+  const proto = (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
   out.host = host;
   out['x-forwarded-for'] = remote;
   out['x-real-ip'] = remote;

@@ -42,8 +42,10 @@ export function inbound(req: IncomingMessage): Inbound | { readonly refused: str
   if (!t.ok) return { refused: t.error };
   const named = connectionNamesOther(req.rawHeaders);
   if (named !== null) return { refused: `Connection names ${JSON.stringify(named)}, which the front door will not forward` };
-  const host = t.host ?? req.headers.host;
-  return { target: t.path + t.query, host, upstreamHost: t.host ?? req.headers.host ?? localHost(req) };
+  // HTTP/2 names the host in :authority (a Host header, if sent, must agree, RFC 9113 8.3.1).
+  const given = req.headers.host ?? (req.headers[':authority'] as string | undefined);
+  const host = t.host ?? given;
+  return { target: t.path + t.query, host, upstreamHost: t.host ?? given ?? localHost(req) };
 }
 
 /** Only a WebSocket upgrade passes (h2c and anything else are ignored: the request is answered as HTTP/1.1). */

@@ -4,6 +4,7 @@ import type { Server as NetServer, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TlsOptions } from 'node:tls';
 import type { FrontDoorLimits } from './limits.js';
+import { alpnH2, detectH2c, H2Sessions, h2Of } from './h2.js';
 
 export interface Handlers {
   request(req: IncomingMessage, res: ServerResponse): void;
@@ -40,7 +41,14 @@ export function hardenedServer(limits: FrontDoorLimits, h: Handlers, tls?: TlsOp
     h.request(req, res);
   };
   // An https.Server is an http.Server that speaks TLS first: the same limits, handshakes bounded by the headers timeout.
-  const server: Server = tls ? createTlsServer({ ...options, ...tls, handshakeTimeout: limits.headersTimeoutMs }, onRequest) : createServer(options, onRequest);
+  // HTTP/2 beside HTTP/1.1 (h2.ts): by ALPN over TLS, by its preface in clear. Hooked in before the listeners below,
+  // which then see every connection (limits, first-request deadline) whichever protocol it speaks.
+  const alpn = { ALPNProtocols: ['h2', 'http/1.1'] };
+  const server: Server = tls ? createTlsServer({ ...options, ...tls, ...alpn, handshakeTimeout: limits.headersTimeoutMs }, onRequest) : createServer(options, onRequest);
+  const h2 = new H2Sessions(limits, onRequest);
+  h2Of.set(server, h2);
+  if (tls) alpnH2(server, h2, (s) => started.add(s));
+  else detectH2c(server, h2, (s) => started.add(s));
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   // A client that sends its request and then half-closes (shutdown(SHUT_WR)) still gets the answer: Node's default
   // aborts the request at the client's FIN. (Node 20 has no option for it; the property is what the option sets.)

@@ -11,6 +11,7 @@ import { PublishedPorts, type ProblemSink } from './publish.js';
 import { hostName, RouteTable } from './routes.js';
 import { rawAnswer } from './upgrade.js';
 import { asPlainRequest, inbound, isWebSocket } from './inbound.js';
+import { isH2 } from './h2.js';
 import { proxyToShip, shipPath } from './ship-proxy.js';
 import { challengeAnswer, isChallengePath } from './tls/challenge.js';
 import { SecureContexts } from './tls/secure-contexts.js';
@@ -120,7 +121,7 @@ export class FrontDoor {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     // Handed over: the client's next request must open a new connection, which reaches the new data plane.
-    if (this.retiring) res.setHeader('connection', 'close');
+    if (this.retiring && !isH2(req)) res.setHeader('connection', 'close');
     const inb = inbound(req);
     if ('refused' in inb) return plain(res, 400, `400 bad request: ${inb.refused}\n`, { connection: 'close' });
     const target = inb.target;
@@ -191,7 +192,7 @@ export class FrontDoor {
 }
 
 function isEncrypted(req: IncomingMessage): boolean {
-  return 'encrypted' in req.socket && req.socket.encrypted === true;
+  return (req.socket as { encrypted?: boolean }).encrypted === true;
 }
 
 /** The Host header's name for a redirect: a plain host name or IP literal only (anything else: the ship's loopback). */

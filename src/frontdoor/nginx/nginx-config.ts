@@ -28,6 +28,12 @@ export interface NginxSettings {
   readonly upstreamTimeoutS: number;
   readonly maxHeaderBytes: number;
   readonly maxConnectionsPerAddress: number;
+  /**
+   * nginx >= 1.25.1: `http2 on;` serves HTTP/2 beside HTTP/1.1 on every port, h2c by prior knowledge on the clear
+   * ones. Older (Debian 12's 1.22): `listen ... ssl http2` on the TLS port only, since `listen ... http2` on a clear
+   * port makes it HTTP/2-only (HTTP/1.1 clients get nothing).
+   */
+  readonly http2On?: boolean;
   /** The ship's HTTP server (unix socket) for /starphleet/webhook and /starphleet/dashboard; null: those are 404. */
   readonly shipSocket?: string | null;
   readonly tls?: NginxTls | undefined;
@@ -125,6 +131,7 @@ export function nginxConfig(t: WireTable, s: NginxSettings, layout: NginxLayout)
     `  large_client_header_buffers 1 ${Math.max(1024, s.maxHeaderBytes)};`,
     '  keepalive_requests 10000;',
     ...proxyCommon(s, layout).map((l) => `  ${l}`),
+    ...(s.http2On ? ['  http2 on;'] : []),
   );
   const seen = new Set<string>();
   for (const r of t.routes) {
@@ -194,6 +201,7 @@ function virtualHosts(routes: readonly WireRoute[]): [WireRoute, string[]][] {
 function httpsServers(s: NginxSettings, tls: NginxTls, routes: readonly WireRoute[], vhosts: readonly [WireRoute, string[]][], layout: NginxLayout): string[] {
   const mode: TlsMode = { redirectTo: null, secure: true };
   const addr = listenAddr(s.listen, tls.port);
+  const ssl = s.http2On ? 'ssl' : 'ssl http2';
   const certLines = (name: string | null): string[] => {
     const c = name === null ? undefined : tls.certs.get(name);
     const d = tls.defaultName === null ? undefined : tls.certs.get(tls.defaultName);
@@ -209,19 +217,19 @@ function httpsServers(s: NginxSettings, tls: NginxTls, routes: readonly WireRout
     '  ssl_session_cache shared:starphleet_tls:10m;',
     '  ssl_session_tickets off;',
   ];
-  L.push('  server {', `    listen ${addr} ssl http2 default_server;`, ...certLines(null), ...ownPaths('    ', layout, s.maxHeaderBytes, s.shipSocket), ...mountLocations(routes, layout, mode), '  }');
+  L.push('  server {', `    listen ${addr} ${ssl} default_server;`, ...certLines(null), ...ownPaths('    ', layout, s.maxHeaderBytes, s.shipSocket), ...mountLocations(routes, layout, mode), '  }');
   const served = new Set<string>();
   for (const [r, names] of vhosts) {
     for (const n of names) {
       served.add(n);
-      L.push('  server {', `    listen ${addr} ssl http2;`, `    server_name ${n};`, ...certLines(n), ...ownPaths('    ', layout, s.maxHeaderBytes, s.shipSocket));
+      L.push('  server {', `    listen ${addr} ${ssl};`, `    server_name ${n};`, ...certLines(n), ...ownPaths('    ', layout, s.maxHeaderBytes, s.shipSocket));
       L.push('    location / {', ...proxyBlock(r, layout, '/', '/', '      ', mode), '    }', '  }');
     }
   }
   // A name with a certificate and no proxy_for (STARPHLEET_HOSTNAME): the mounts, under its own certificate.
   for (const n of tls.certs.keys()) {
     if (served.has(n) || !/^[a-z0-9.-]+$/.test(n)) continue;
-    L.push('  server {', `    listen ${addr} ssl http2;`, `    server_name ${n};`, ...certLines(n), ...ownPaths('    ', layout, s.maxHeaderBytes, s.shipSocket), ...mountLocations(routes, layout, mode), '  }');
+    L.push('  server {', `    listen ${addr} ${ssl};`, `    server_name ${n};`, ...certLines(n), ...ownPaths('    ', layout, s.maxHeaderBytes, s.shipSocket), ...mountLocations(routes, layout, mode), '  }');
   }
   return L;
 }

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
@@ -52,6 +52,15 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, dflt: number): number
   return n;
 }
 
+/** Whether this nginx takes `http2 on;` (1.25.1 and later), from `nginx -v`. */
+export function nginxHasHttp2On(binary = nginxBinary()): boolean {
+  const r = spawnSync(binary, ['-v'], { encoding: 'utf8' });
+  const m = /nginx\/(\d+)\.(\d+)\.(\d+)/.exec(`${r.stderr ?? ''}${r.stdout ?? ''}`);
+  if (!m) return false;
+  const [maj, min, patch] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  return maj > 1 || (maj === 1 && (min > 25 || (min === 25 && patch >= 1)));
+}
+
 /** STARPHLEET_NGINX_WORKERS: `auto` (one per core, the default, as a hand-written config has it) or a count. */
 export function nginxWorkers(env: NodeJS.ProcessEnv): number | 'auto' {
   const raw = env.STARPHLEET_NGINX_WORKERS;
@@ -78,6 +87,7 @@ export class NginxPlane implements PlaneImpl {
   private current: WireTable = { routes: [] };
   private readonly problems = new Map<string, string>();
   private tls: NginxTls | undefined;
+  private readonly http2On = nginxHasHttp2On();
 
   private constructor(
     private readonly o: NginxOptions,
@@ -150,6 +160,7 @@ export class NginxPlane implements PlaneImpl {
       upstreamTimeoutS: Math.ceil(limits.upstreamTimeoutMs / 1000),
       maxHeaderBytes: limits.maxHeaderBytes,
       maxConnectionsPerAddress: limits.maxConnectionsPerAddress,
+      http2On: this.http2On,
       shipSocket: planePaths.shipHttp(this.o.dataDir),
       tls: this.tls,
     };
