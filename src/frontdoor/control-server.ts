@@ -110,7 +110,7 @@ export class ControlServer {
         case 'drain':
           return { ok: true, drain: await impl.drain(String(req.instance), Number(req.timeoutMs) || 0) };
         case 'stats':
-          return { ok: true, stats: requestStats.snapshot() };
+          return { ok: true, stats: impl.stats ? await impl.stats() : requestStats.snapshot() };
         case 'reload-tls':
           return { ok: true, reloaded: await impl.reloadTls() };
         case 'upgrade':

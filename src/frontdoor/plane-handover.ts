@@ -3,7 +3,6 @@ import { openSync } from 'node:fs';
 import type { Server as NetServer, Socket } from 'node:net';
 import type { Logger } from '../log.js';
 import type { ControlServer } from './control-server.js';
-import { EmbeddedPlane } from './embedded-plane.js';
 import type { PlaneImpl } from './plane.js';
 import { planeArgs, type PlaneProgram } from './plane-entry.js';
 import { parseWireTable, type WireTable } from './wire.js';
@@ -34,7 +33,7 @@ function graceMs(env: NodeJS.ProcessEnv = process.env): number {
 const TIMEOUT_MS = 60_000;
 
 /** A received listening socket keeps the connections it accepts before its new owner listens on it. */
-class Held {
+export class Held {
   private readonly early: Socket[] = [];
   constructor(readonly server: NetServer) {
     server.on('connection', (s: Socket) => this.early.push(s));
@@ -119,7 +118,7 @@ export function handOverPlane(o: HandOverOptions): Promise<void> {
       if ('want' in m) {
         // Closing our control listener unlinks its path: done before the new plane binds it, never after.
         o.control()?.stopListening();
-        const sockets = o.impl instanceof EmbeddedPlane ? o.impl.listeners() : null;
+        const sockets = o.impl.listeners?.() ?? null;
         for (const [port, server] of sockets?.published ?? []) child.send({ give: 'published', port } satisfies ToNew, server);
         if (sockets?.https) child.send({ give: 'https' } satisfies ToNew, sockets.https);
         child.send({ give: 'http', table: o.table } satisfies ToNew, sockets?.http);
@@ -134,7 +133,7 @@ export function handOverPlane(o: HandOverOptions): Promise<void> {
       resolve();
       // The ship's `upgrade` is answered after this resolves: nginx (its master stays) has nothing to retire, but the
       // control connection must outlive that answer, so the old plane goes once the ship has let go of it.
-      const retire = o.impl instanceof EmbeddedPlane ? o.impl.retire(graceMs()) : Promise.resolve();
+      const retire = o.impl.retire?.(graceMs()) ?? Promise.resolve();
       const answered = o.control()?.idle(10_000) ?? Promise.resolve();
       void Promise.all([retire, answered]).finally(() => {
         o.control()?.close();

@@ -4,6 +4,7 @@ import { log } from '../log.js';
 import { VERSION } from '../version.js';
 import { ControlServer } from './control-server.js';
 import { EmbeddedPlane } from './embedded-plane.js';
+import { MultiProcessPlane, planeProcesses } from './plane-helpers.js';
 import { NginxPlane } from './nginx/nginx-plane.js';
 import type { PlaneEvent, PlaneImpl, PlaneKind } from './plane.js';
 import { handOverPlane, receivePlaneSockets } from './plane-handover.js';
@@ -47,7 +48,9 @@ async function main(): Promise<void> {
     const sockets: { http: NetServer; https?: NetServer; published: ReadonlyMap<number, NetServer> } | undefined = inherited
       ? { http: inherited.http, ...(inherited.https ? { https: inherited.https } : {}), published: inherited.published }
       : undefined;
-    impl = await EmbeddedPlane.start({ listen: a.listen, port: a.port, log, emit, shipSocket: planePaths.shipHttp(a.data), dataDir: a.data, ...tls, ...(sockets ? { inherited: sockets } : {}) });
+    const primary = await EmbeddedPlane.start({ listen: a.listen, port: a.port, log, emit, shipSocket: planePaths.shipHttp(a.data), dataDir: a.data, ...tls, ...(sockets ? { inherited: sockets } : {}) });
+    const n = planeProcesses();
+    impl = n > 1 ? await MultiProcessPlane.start(primary, n, { listen: a.listen, dataDir: a.data, shipSocket: planePaths.shipHttp(a.data), log, emit }) : primary;
   }
   let lastTable: WireTable | null = inherited?.table ?? null;
   if (lastTable) await impl.setTable(lastTable);
@@ -67,6 +70,7 @@ async function main(): Promise<void> {
     },
     // Retiring planes (they handed over to this one) still carry what they had open: a drain counts that too.
     ...withRetiring(a.data, impl),
+    ...(impl.stats ? { stats: () => (impl.stats as NonNullable<PlaneImpl['stats']>).call(impl) } : {}),
     close: () => impl.close(),
   };
   let stopping = false;
