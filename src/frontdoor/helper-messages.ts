@@ -6,11 +6,12 @@ import type { WireTable } from './wire.js';
 
 /**
  * The embedded plane's helper processes (plane-helpers.ts) and the plane process that runs them, over the IPC
- * channel it started them with (no socket anyone else can reach). The plane sends its listening sockets first
- * (`listen`, with the HTTP handle; then `https` with the TLS one when there is one), then requests with ids.
+ * channel it started them with (no socket anyone else can reach). The plane sends its listening sockets and the table
+ * in force first (`listen`, with the HTTP handle; then `https` with the TLS one when there is one), then requests.
  */
 export type ToHelper =
-  | { readonly op: 'listen'; readonly listen: string; readonly dataDir: string; readonly shipSocket: string; readonly https: boolean }
+  /** With the table in force: a helper serves nothing before it has the plane's table (it would answer 404). */
+  | { readonly op: 'listen'; readonly listen: string; readonly dataDir: string; readonly shipSocket: string; readonly https: boolean; readonly table: WireTable }
   | { readonly op: 'https' }
   | { readonly id: number; readonly op: 'set-table'; readonly table: WireTable }
   | { readonly id: number; readonly op: 'counts'; readonly instance: string }

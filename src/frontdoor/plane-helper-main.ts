@@ -18,6 +18,9 @@ let plane: EmbeddedPlane | null = null;
 let setup: Extract<ToHelper, { op: 'listen' }> | null = null;
 let http: Held | null = null;
 let https: Held | null = null;
+/** Requests that come before the front door serves wait for it (the plane may send a newer table at once). */
+let markStarted: () => void = () => undefined;
+const started = new Promise<void>((r) => (markStarted = r));
 
 async function start(): Promise<void> {
   if (!setup || !http || (setup.https && !https)) return;
@@ -32,11 +35,15 @@ async function start(): Promise<void> {
     ...(https ? { httpsPort: 0 } : {}),
     inherited: { http: http.server, ...(https ? { https: https.server } : {}), published: new Map() },
   });
+  // The table first: connections accepted meanwhile wait in the held sockets, then see it.
+  await plane.setTable(s.table);
   for (const h of [http, https]) h?.flushInto(h.server);
+  markStarted();
   send({ ready: true });
 }
 
 async function answer(m: Exclude<ToHelper, { op: 'listen' } | { op: 'https' }>): Promise<void> {
+  await started;
   const p = plane;
   try {
     if (!p) throw new Error('the helper has not started');

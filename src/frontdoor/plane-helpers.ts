@@ -94,14 +94,25 @@ export class MultiProcessPlane implements PlaneImpl {
     private readonly o: { readonly listen: string; readonly dataDir: string; readonly shipSocket: string; readonly log: Logger; readonly emit: (e: PlaneEvent) => void },
   ) {}
 
-  static async start(primary: EmbeddedPlane, count: number, o: MultiProcessPlane['o']): Promise<MultiProcessPlane> {
+  /** Helpers start with the first table (before it they would answer every request 404 beside this process). */
+  static start(primary: EmbeddedPlane, count: number, o: MultiProcessPlane['o']): MultiProcessPlane {
     const me = new MultiProcessPlane(primary, o);
-    await Promise.all(Array.from({ length: count - 1 }, () => me.spawn()));
-    o.log(`data plane: ${count} processes serve (this one and ${count - 1} helper(s): ${me.helpers.map((h) => h.child.pid).join(', ')})`);
+    me.count = count;
     return me;
   }
 
+  private count = 1;
+  private started = false;
+
+  private async spawnAll(): Promise<void> {
+    this.started = true;
+    await Promise.all(Array.from({ length: this.count - 1 }, () => this.spawn()));
+    this.o.log(`data plane: ${this.count} processes serve (this one and helper(s) ${this.helpers.map((h) => h.child.pid).join(', ')})`);
+  }
+
   private async spawn(): Promise<void> {
+    const table = this.table;
+    if (!table) return;
     const program = ownPlaneProgram();
     const main = join(program.root, program.from === 'dist' ? 'dist/frontdoor/plane-helper-main.js' : 'src/frontdoor/plane-helper-main.ts');
     const args = program.from === 'dist' ? [main] : ['--import', 'tsx', main];
@@ -114,12 +125,11 @@ export class MultiProcessPlane implements PlaneImpl {
       setTimeout(() => void this.spawn().catch((e: unknown) => this.o.log(`data plane: helper: ${(e as Error).message}`)), 1000).unref();
     });
     const l = this.primary.listeners();
-    child.send({ op: 'listen', listen: this.o.listen, dataDir: this.o.dataDir, shipSocket: this.o.shipSocket, https: l.https !== null } satisfies ToHelper, l.http);
+    child.send({ op: 'listen', listen: this.o.listen, dataDir: this.o.dataDir, shipSocket: this.o.shipSocket, https: l.https !== null, table: helperTable(table) } satisfies ToHelper, l.http);
     if (l.https) child.send({ op: 'https' } satisfies ToHelper, l.https);
-    await h.ready;
-    // In the list first: a table sent from now on reaches it too, after the one in force (IPC keeps the order).
+    // In the list at once: a table sent from now on reaches it after the one it started with (IPC keeps the order).
     this.helpers.push(h);
-    if (this.table) await h.ask({ op: 'set-table', table: helperTable(this.table) });
+    await h.ready;
   }
 
   get port(): number {
@@ -138,6 +148,7 @@ export class MultiProcessPlane implements PlaneImpl {
     this.table = t;
     const helpers = helperTable(t);
     await Promise.all([this.primary.setTable(t), ...this.helpers.map((h) => h.ask({ op: 'set-table', table: helpers }))]);
+    if (!this.started) await this.spawnAll();
   }
 
   async counts(instance: string): Promise<OpenCounts> {

@@ -50,7 +50,7 @@ async function main(): Promise<void> {
       : undefined;
     const primary = await EmbeddedPlane.start({ listen: a.listen, port: a.port, log, emit, shipSocket: planePaths.shipHttp(a.data), dataDir: a.data, ...tls, ...(sockets ? { inherited: sockets } : {}) });
     const n = planeProcesses();
-    impl = n > 1 ? await MultiProcessPlane.start(primary, n, { listen: a.listen, dataDir: a.data, shipSocket: planePaths.shipHttp(a.data), log, emit }) : primary;
+    impl = n > 1 ? MultiProcessPlane.start(primary, n, { listen: a.listen, dataDir: a.data, shipSocket: planePaths.shipHttp(a.data), log, emit }) : primary;
   }
   let lastTable: WireTable | null = inherited?.table ?? null;
   if (lastTable) await impl.setTable(lastTable);
