@@ -50,8 +50,8 @@ export interface Inherited {
   readonly https: NetServer | null;
   readonly published: ReadonlyMap<number, NetServer>;
   readonly table: WireTable | null;
-  /** Tells the old data plane this one serves (it then retires). */
-  ready(): void;
+  /** Tells the old data plane this one serves (it then retires); owners: the servers now listening on the handles. */
+  ready(owners?: { readonly http: NetServer; readonly https: NetServer | null; readonly published: ReadonlyMap<number, NetServer> }): void;
 }
 
 /** New data plane: asks the old one (its parent over IPC) for its sockets and table. */
@@ -67,15 +67,20 @@ export function receivePlaneSockets(): Promise<Inherited> {
       if (m.give !== 'http') return;
       clearTimeout(timer);
       const http = handle ? new Held(handle as NetServer) : null;
-      const all = [...(http ? [http] : []), ...(https ? [https] : []), ...published.values()];
+      const pairs = (o: Parameters<Inherited['ready']>[0]): [Held, NetServer | undefined][] => [
+        ...(http ? [[http, o?.http] as [Held, NetServer | undefined]] : []),
+        ...(https ? [[https, o?.https ?? undefined] as [Held, NetServer | undefined]] : []),
+        ...[...published].map(([port, h]) => [h, o?.published.get(port)] as [Held, NetServer | undefined]),
+      ];
       resolve({
         http: (http?.server ?? null) as NetServer,
         https: https?.server ?? null,
         published: new Map([...published].map(([p, h]) => [p, h.server])),
         table: m.table ? parseWireTable(m.table) : null,
-        ready: () => {
-          // Connections the handles accepted before our servers listened on them go to those servers now.
-          for (const h of all) h.flushInto(h.server);
+        ready: (owners) => {
+          // Connections the handles accepted before our servers listened on them go to those servers now (the
+          // received server object itself only collects them).
+          for (const [h, owner] of pairs(owners)) if (owner) h.flushInto(owner);
           process.send?.({ ready: true } satisfies ToOld);
           process.disconnect?.();
         },

@@ -37,7 +37,10 @@ async function start(): Promise<void> {
   });
   // The table first: connections accepted meanwhile wait in the held sockets, then see it.
   await plane.setTable(s.table);
-  for (const h of [http, https]) h?.flushInto(h.server);
+  // To the front door's servers, which listen on the handles now (the received server objects only held them).
+  const own = plane.listeners();
+  http.flushInto(own.http);
+  if (https && own.https) https.flushInto(own.https);
   markStarted();
   send({ ready: true });
 }

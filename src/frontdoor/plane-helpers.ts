@@ -140,8 +140,20 @@ export class MultiProcessPlane implements PlaneImpl {
     return this.primary.httpsPort;
   }
 
-  private all<T>(own: Promise<T>, ask: Ask, pick: (a: Answer) => T): Promise<T[]> {
-    return Promise.all([own, ...this.helpers.map((h) => h.ask(ask).then(pick))]);
+  /** This process's answer and each helper's; a helper that died meanwhile had nothing open any more (`gone`). */
+  private all<T>(own: Promise<T>, ask: Ask, pick: (a: Answer) => T, gone?: T): Promise<T[]> {
+    return Promise.all([
+      own,
+      ...this.helpers.map((h) =>
+        h
+          .ask(ask)
+          .then(pick)
+          .catch((e: unknown) => {
+            if (h.exited && gone !== undefined) return gone;
+            throw e;
+          }),
+      ),
+    ]);
   }
 
   async setTable(t: WireTable): Promise<void> {
@@ -152,20 +164,22 @@ export class MultiProcessPlane implements PlaneImpl {
   }
 
   async counts(instance: string): Promise<OpenCounts> {
-    return (await this.all(this.primary.counts(instance), { op: 'counts', instance }, (a) => a.counts ?? NOTHING_OPEN)).reduce(add);
+    return (await this.all(this.primary.counts(instance), { op: 'counts', instance }, (a) => a.counts ?? NOTHING_OPEN, NOTHING_OPEN)).reduce(add);
   }
 
   async closeIdle(instance: string): Promise<void> {
-    await this.all(this.primary.closeIdle(instance), { op: 'close-idle', instance }, () => undefined);
+    await this.all(this.primary.closeIdle(instance), { op: 'close-idle', instance }, () => null, null);
   }
 
   async drain(instance: string, timeoutMs: number): Promise<DrainResult> {
-    const each = await this.all(this.primary.drain(instance, timeoutMs), { op: 'drain', instance, timeoutMs }, (a) => a.drain ?? { drained: true, left: NOTHING_OPEN });
+    const done: DrainResult = { drained: true, left: NOTHING_OPEN };
+    const each = await this.all(this.primary.drain(instance, timeoutMs), { op: 'drain', instance, timeoutMs }, (a) => a.drain ?? done, done);
     return each.reduce((a, b) => ({ drained: a.drained && b.drained, left: add(a.left, b.left) }));
   }
 
   async stats(): Promise<RequestStatsSnapshot> {
-    return mergeStats(await this.all(Promise.resolve(requestStats.snapshot()), { op: 'stats' }, (a) => a.stats ?? { buckets: [], services: {} }));
+    const none: RequestStatsSnapshot = { buckets: [], services: {} };
+    return mergeStats(await this.all(Promise.resolve(requestStats.snapshot()), { op: 'stats' }, (a) => a.stats ?? none, none));
   }
 
   async reloadTls(): Promise<string[]> {

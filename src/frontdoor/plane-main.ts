@@ -117,7 +117,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   log(`data plane ${VERSION} (${a.kind}) pid ${process.pid} serves http://${a.listen}:${impl.port}${impl.httpsPort !== undefined ? ` and https://${a.listen}:${impl.httpsPort}` : ''}`);
-  inherited?.ready();
+  inherited?.ready(impl.listeners?.());
 }
 
 main().catch((e: unknown) => {

@@ -10,7 +10,7 @@ export type Target =
 
 const HEX = /^[0-9a-fA-F]{2}$/;
 
-/** Decodes %XX (bytes, read as UTF-8 where they form it, else latin1 as nginx keeps raw bytes); null on a bad escape. */
+/** Decodes %XX into bytes (nginx keeps raw bytes too; the target's other characters are latin1); null on a bad escape. */
 function decode(path: string): Buffer | null {
   const out = Buffer.alloc(Buffer.byteLength(path, 'latin1'));
   let n = 0;
