@@ -5,6 +5,14 @@ import type { PlaneEvent } from './plane.js';
 /** An answer line is a route-table-free object; a longer one is a broken peer. */
 const MAX_ANSWER = 16 * 1024 * 1024;
 
+/**
+ * A data plane from before one-request connections (it answers with the `id` of a request; it takes no `subscribe`
+ * and its `upgrade` wants the program in the request): the ship hands it over to its own version at once.
+ */
+export function isLegacyAnswer(a: ControlAnswer): boolean {
+  return 'id' in a;
+}
+
 /** Errors of reaching a control socket that mean nobody serves it (the plane is gone). */
 export function isGone(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException).code;
@@ -42,12 +50,14 @@ export function askPlane(path: string, body: ControlRequest): Promise<ControlAns
     lines(
       s,
       (line) => {
-        let m: ControlAnswer;
+        let m: ControlAnswer | PlaneEvent;
         try {
-          m = JSON.parse(line) as ControlAnswer;
+          m = JSON.parse(line) as ControlAnswer | PlaneEvent;
         } catch {
           return settle(() => reject(new Error(`data plane: an answer that is not JSON: ${JSON.stringify(line.slice(0, 80))}`)));
         }
+        // A data plane from before one-request connections sends its events on every connection: not the answer.
+        if ('event' in m) return;
         if (m.ok) settle(() => resolve(m));
         else settle(() => reject(new Error(`data plane: ${m.error}`)));
       },
@@ -89,6 +99,9 @@ export class PlaneEvents {
           else if (!subscribed && m.ok) {
             subscribed = true;
             resolve(new PlaneEvents(s));
+          } else if (!subscribed && !m.ok) {
+            s.destroy();
+            reject(new Error(`data plane: ${m.error}`));
           }
         },
         () => s.destroy(),

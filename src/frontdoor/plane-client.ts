@@ -2,7 +2,7 @@ import type { OpenCounts } from './backend.js';
 import { askPlane, isGone, PlaneEvents } from './control-call.js';
 import type { ControlAnswer, ControlRequest, PlaneHello } from './control-messages.js';
 import type { DataPlane, PlaneEvent, PlaneKind } from './plane.js';
-import { recordPlaneProgram } from './plane-entry.js';
+import { ownPlaneProgram, planeArgs, recordPlaneProgram } from './plane-entry.js';
 import type { DrainResult } from './plane-routes.js';
 import type { WireTable } from './wire.js';
 import type { RequestStatsSnapshot } from './request-stats.js';
@@ -11,6 +11,8 @@ import type { RequestStatsSnapshot } from './request-stats.js';
 export interface PlaneHandle {
   readonly events: PlaneEvents | null;
   readonly hello: PlaneHello;
+  /** A plane from before one-request connections (control-call.ts isLegacyAnswer). */
+  readonly legacy?: boolean;
 }
 
 /**
@@ -38,8 +40,12 @@ export class PlaneClient implements DataPlane {
   ) {
     this.events = found.events;
     this.hello = found.hello;
+    this.legacy = found.legacy === true;
     this.held = adopted;
   }
+
+  /** Talking to a plane from before one-request connections: only until it is handed over (startDataPlane). */
+  private legacy: boolean;
 
   private hello: PlaneHello;
 
@@ -66,7 +72,7 @@ export class PlaneClient implements DataPlane {
 
   /** The event subscription again when it ended (the plane restarted or handed over), with who answers now. */
   private async resubscribe(): Promise<void> {
-    if (this.events?.open) return;
+    if (this.events?.open || this.legacy) return;
     this.events = await PlaneEvents.open(this.socketPath, this.onEvent).catch(() => null);
     const a = await askPlane(this.socketPath, { op: 'hello' }).catch(() => null);
     if (a?.hello) this.hello = a.hello;
@@ -147,8 +153,13 @@ export class PlaneClient implements DataPlane {
    */
   async upgrade(): Promise<void> {
     await this.sending;
-    recordPlaneProgram(this.dataDir);
-    await this.call({ op: 'upgrade' });
+    const own = ownPlaneProgram();
+    recordPlaneProgram(this.dataDir, own);
+    // A plane from before this protocol runs what its request names (ours, from the ship's own package, chosen here):
+    // the last time a request carries a program; this version's planes never read it.
+    const legacyEntry = own.from === 'dist' ? planeArgs(own).args : ['--import', import.meta.resolve('tsx'), planeArgs(own).args.at(-1) as string];
+    await this.call(this.legacy ? ({ op: 'upgrade', entry: legacyEntry } as ControlRequest) : { op: 'upgrade' });
+    this.legacy = false;
     this.events?.close();
     this.events = null;
     await this.resubscribe();

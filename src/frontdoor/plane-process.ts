@@ -5,7 +5,7 @@ import { VERSION } from '../version.js';
 import { nginxBinary } from './nginx/nginx-plane.js';
 import { isNginxMaster } from './nginx/nginx-procs.js';
 import type { PlaneEvent, PlaneKind } from './plane.js';
-import { askPlane, PlaneEvents } from './control-call.js';
+import { askPlane, isLegacyAnswer, PlaneEvents } from './control-call.js';
 import { PlaneClient, type PlaneHandle } from './plane-client.js';
 import { ownPlaneProgram, planeArgs } from './plane-entry.js';
 import { planePaths } from './plane-paths.js';
@@ -57,6 +57,7 @@ async function running(dataDir: string, onEvent: (e: PlaneEvent) => void): Promi
   try {
     const a = await askPlane(planePaths.socket(dataDir), { op: 'hello' });
     if (!a.hello) return null;
+    if (isLegacyAnswer(a)) return { events: null, hello: a.hello, legacy: true };
     const events = await PlaneEvents.open(planePaths.socket(dataDir), onEvent);
     return { events, hello: a.hello };
   } catch {
@@ -99,11 +100,11 @@ export async function startDataPlane(o: PlaneStart): Promise<PlaneClient> {
     const samePlace = h.kind === o.kind && h.listen === o.listen && (o.port === 0 || h.port === o.port) && sameTls;
     if (samePlace) {
       const client = new PlaneClient(planePaths.socket(o.dataDir), o.dataDir, r, o.onEvent, true);
-      if (h.version === VERSION) {
+      if (h.version === VERSION && !r.legacy) {
         o.log(`data plane: adopted pid ${h.pid} (${h.kind}, ${h.version}) serving port ${h.port}`);
         return client;
       }
-      o.log(`data plane: pid ${h.pid} runs version ${h.version}: handing over to ${VERSION}`);
+      o.log(`data plane: pid ${h.pid} runs version ${h.version}${r.legacy ? ' (one-line-per-request control protocol of before)' : ''}: handing over to ${VERSION}`);
       await client.upgrade();
       o.log(`data plane: pid ${client.pid} (${client.version}) took over port ${client.port}`);
       return client;
