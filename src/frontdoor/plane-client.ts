@@ -78,8 +78,12 @@ export class PlaneClient implements DataPlane {
     if (a?.hello) this.hello = a.hello;
   }
 
+  /** A hand-over in progress: the plane's socket is unbound for a moment, so other requests wait for it. */
+  private upgrading: Promise<void> | null = null;
+
   /** One request; when nobody serves the socket any more (crashed, killed), a new plane with the table in force. */
   private async call(body: ControlRequest): Promise<ControlAnswer & { ok: true }> {
+    if (this.upgrading && body.op !== 'upgrade') await this.upgrading.catch(() => undefined);
     try {
       if (!this.events?.open) await this.resubscribe();
       return await askPlane(this.socketPath, body);
@@ -152,6 +156,16 @@ export class PlaneClient implements DataPlane {
    * names no program), then the new plane's hello and events.
    */
   async upgrade(): Promise<void> {
+    const done = this.handOver();
+    this.upgrading = done;
+    try {
+      await done;
+    } finally {
+      if (this.upgrading === done) this.upgrading = null;
+    }
+  }
+
+  private async handOver(): Promise<void> {
     await this.sending;
     const own = ownPlaneProgram();
     recordPlaneProgram(this.dataDir, own);
@@ -162,7 +176,11 @@ export class PlaneClient implements DataPlane {
     this.legacy = false;
     this.events?.close();
     this.events = null;
-    await this.resubscribe();
+    // The new plane binds the socket as it takes over; its hello and events, once it answers.
+    for (let i = 0; i < 100 && !this.events; i++) {
+      await this.resubscribe();
+      if (!this.events) await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   async stop(): Promise<void> {

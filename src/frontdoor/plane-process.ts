@@ -124,8 +124,14 @@ export async function supervisedDataPlane(o: PlaneStart): Promise<PlaneClient> {
   const client = await startDataPlane(o);
   const port = client.port;
   client.respawn = async () => {
-    const r = await running(o.dataDir, o.onEvent);
-    if (r) return r;
+    // A recorded plane that still runs but does not answer is between two binds of its socket (a hand-over): wait.
+    for (let i = 0; i < 300; i++) {
+      const r = await running(o.dataDir, o.onEvent);
+      if (r) return r;
+      const rec = readPlaneRecord(o.dataDir);
+      if (!rec || !isRecordedProcess(rec)) break;
+      await sleep(100);
+    }
     o.log('data plane: the running one is gone: starting it again');
     const fresh = await spawnPlane({ ...o, port, ...(client.httpsPort !== undefined ? { httpsPort: client.httpsPort } : {}) });
     o.log(`data plane: started pid ${fresh.pid} (${fresh.kind}) on port ${fresh.port}`);
