@@ -1,7 +1,8 @@
 /**
  * The data planes against hand-written nginx, in one run: the same small app served directly, behind hand-written
  * nginx (1 worker and `auto`), and behind two real ships (instances run with STARPHLEET_RUNTIME=process, so the planes
- * reach the app at its address as they do over the sandbox's direct path), one per data plane:
+ * reach the app at its address as they do over the sandbox's direct path), one per data plane (nginx with
+ * STARPHLEET_NGINX_WORKERS=auto, the embedded plane with STARPHLEET_PLANE_PROCESSES=auto):
  *
  *   npm run bench:front-door [-- --duration 10 --connections 50]
  *
