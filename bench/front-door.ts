@@ -1,13 +1,16 @@
 /**
- * The data planes against nginx, in one run: the same small app served directly, behind hand-written nginx, and behind
- * two real ships — one with the `nginx` data plane, one with the `embedded` one — each measured by wrk. Prints
- * requests/s and p99 latency for each and the ratios to hand-written nginx.
+ * The data planes against hand-written nginx, in one run: the same small app served directly, behind hand-written
+ * nginx (1 worker and `auto`), and behind two real ships (instances run with STARPHLEET_RUNTIME=process, so the planes
+ * reach the app at its address as they do over the sandbox's direct path), one per data plane (nginx with
+ * STARPHLEET_NGINX_WORKERS=auto, the embedded plane with STARPHLEET_PLANE_PROCESSES=auto):
  *
- *   npm run bench:front-door [-- --duration 10 --connections 64]
+ *   npm run bench:front-door [-- --duration 10 --connections 50]
  *
- * Fairness: the embedded plane is one node process, so every nginx gets `worker_processes 1` (the nginx plane:
- * STARPHLEET_NGINX_WORKERS=1, its default); all keep connections to the app alive and set X-Forwarded-* headers.
- * Needs nginx and wrk (Debian packages) on PATH.
+ * Three loads: HTTP/1.1 kept alive (wrk), HTTP/1.1 with a fresh connection per request (wrk, Connection: close) and
+ * HTTP/2 over TLS (h2load, 10 connections x 10 streams). Targets (issue 29): the nginx plane >= 0.95x of hand-written
+ * nginx with the same workers (auto), p99 <= 1.2x; the embedded plane >= 0.45x of hand-written nginx with one worker,
+ * p99 <= 2x. The load average is printed before and after: the machine is shared, compare within one run only.
+ * Needs nginx, wrk, h2load (Debian: nginx, wrk, nghttp2-client) and openssl.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/helpers/ship.js';
+import { h2load, loadAverage, nginxConf, wrk, type Mode, type Result } from './front-door-clients.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
@@ -23,7 +27,7 @@ const opt = (name: string, dflt: string): string => {
   return i >= 0 && args[i + 1] ? (args[i + 1] as string) : dflt;
 };
 const DURATION = Number(opt('duration', '10'));
-const CONNECTIONS = Number(opt('connections', '64'));
+const CONNECTIONS = Number(opt('connections', '50'));
 
 const APP = `const http = require('node:http');
 const body = Buffer.from('hello from the benchmark app\\n');
@@ -46,74 +50,44 @@ async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 120_0
 
 const answers = async (url: string): Promise<boolean> => (await fetch(url)).status === 200;
 
-interface Result {
-  readonly rps: number;
-  readonly p99ms: number;
-}
-
-function wrk(url: string, seconds: number): Result {
-  const out = execFileSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', url], { encoding: 'utf8' });
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-  const p = /99%\s+([\d.]+)(us|ms|s)\b/.exec(out);
-  if (!p || !Number.isFinite(rps)) throw new Error(`cannot read wrk output:\n${out}`);
-  const scale = p[2] === 'us' ? 0.001 : p[2] === 's' ? 1000 : 1;
-  const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(out);
-  if (errors) process.stderr.write(`wrk ${url}: ${errors[0]}\n`);
-  return { rps, p99ms: Number(p[1]) * scale };
-}
-
-function measure(url: string): Result {
-  wrk(url, 2); // warm up: JIT, connection pools
-  return wrk(url, DURATION);
-}
-
 function git(dir: string, ...a: string[]): void {
   execFileSync('git', a, { cwd: dir, stdio: 'ignore', env: { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' } });
 }
 
 function repo(dir: string, files: Record<string, string>): void {
   mkdirSync(dir, { recursive: true });
-  for (const [n, c] of Object.entries(files)) writeFileSync(join(dir, n), c);
+  for (const [n, c] of Object.entries(files)) {
+    mkdirSync(join(dir, n, '..'), { recursive: true });
+    writeFileSync(join(dir, n), c);
+  }
   git(dir, 'init', '-q', '-b', 'master');
   git(dir, 'add', '-A');
   git(dir, 'commit', '-q', '-m', 'bench');
 }
 
-function nginxConf(dir: string, listen: number, upstream: number): string {
-  const user = process.getuid?.() === 0 ? 'user root;\n' : '';
-  return `${user}worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  keepalive_requests 100000;
-  upstream app { server 127.0.0.1:${upstream}; keepalive 128; }
-  server {
-    listen 127.0.0.1:${listen};
-    location / {
-      proxy_pass http://app;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto $scheme;
-      proxy_set_header X-Forwarded-Host $host;
-    }
-  }
+/** A certificate for `localhost` (h2load sends the URL's host as SNI), for every TLS server of the run. */
+function certificate(dir: string): { crt: string; key: string } {
+  const crt = join(dir, 'localhost.crt');
+  const key = join(dir, 'localhost.key');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost', '-days', '2', '-keyout', key, '-out', crt], { stdio: 'ignore' });
+  return { crt, key };
 }
-`;
+
+interface Target {
+  readonly name: string;
+  readonly http: number;
+  readonly https: number;
+}
+
+function measure(t: Target, mode: Mode): Result {
+  const url = mode === 'h2' ? `https://localhost:${t.https}/` : `http://127.0.0.1:${t.http}/`;
+  const run = (s: number): Result => (mode === 'h2' ? h2load(url, s, 10, 10, tmpdir()) : wrk(url, s, CONNECTIONS, mode === 'fresh'));
+  run(2); // warm up: JIT, connection pools
+  return run(DURATION);
 }
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sp-bench-frontdoor-'));
-  // The sandbox user must pass through to the ships' data dirs (mkdtemp makes 0700).
   chmodSync(dir, 0o711);
   const children: ChildProcess[] = [];
   const dataDirs: string[] = [];
@@ -122,43 +96,63 @@ async function main(): Promise<void> {
     children.push(c);
     return c;
   };
+  const loadBefore = loadAverage();
   try {
     const appDir = join(dir, 'app');
     repo(appDir, { 'server.js': APP, Procfile: 'web: node server.js\n' });
     const appPort = await freePort();
     start(process.execPath, ['server.js'], { PORT: String(appPort) }, appDir);
     await until('the app', () => answers(`http://127.0.0.1:${appPort}/`));
+    const cert = certificate(dir);
 
-    const nginxPort = await freePort();
-    writeFileSync(join(dir, 'nginx.conf'), nginxConf(dir, nginxPort, appPort));
-    start('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir]);
-    await until('nginx', () => answers(`http://127.0.0.1:${nginxPort}/`));
+    const targets: Target[] = [{ name: 'direct', http: appPort, https: 0 }];
+    for (const workers of ['1', 'auto']) {
+      const d = join(dir, `nginx-${workers}`);
+      mkdirSync(d);
+      const t = { name: `nginx ${workers}`, http: await freePort(), https: await freePort() };
+      writeFileSync(join(d, 'nginx.conf'), nginxConf(d, workers, t.http, t.https, appPort, cert));
+      start('nginx', ['-c', join(d, 'nginx.conf'), '-p', d]);
+      await until(t.name, () => answers(`http://127.0.0.1:${t.http}/`));
+      targets.push(t);
+    }
 
-    repo(join(dir, 'hq'), { orders: `autodeploy ${appDir}\n` });
-    const ships: Record<string, number> = {};
+    repo(join(dir, 'hq'), { orders: `autodeploy ${appDir}\n`, 'ssl/localhost.crt': execFileSync('cat', [cert.crt], { encoding: 'utf8' }), 'ssl/localhost.key': execFileSync('cat', [cert.key], { encoding: 'utf8' }) });
     for (const plane of ['nginx', 'embedded']) {
-      const shipPort = await freePort();
-      const sshPort = await freePort();
-      dataDirs.push(join(dir, `data-${plane}`));
-      start(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'ship', '--headquarters', join(dir, 'hq'), '--data', join(dir, `data-${plane}`), '--listen', '127.0.0.1', '--http-port', String(shipPort), '--ssh-port', String(sshPort), '--name', `bench-${plane}`, '--data-plane', plane]);
-      await until(`the ship (${plane} data plane) to serve the app`, () => answers(`http://127.0.0.1:${shipPort}/`), 600_000);
-      ships[plane] = shipPort;
+      const t = { name: `${plane} plane`, http: await freePort(), https: await freePort() };
+      const data = join(dir, `data-${plane}`);
+      dataDirs.push(data);
+      const env = { STARPHLEET_RUNTIME: 'process', STARPHLEET_NGINX_WORKERS: 'auto', STARPHLEET_PLANE_PROCESSES: 'auto' };
+      start(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'ship', '--headquarters', join(dir, 'hq'), '--data', data, '--listen', '127.0.0.1', '--http-port', String(t.http), '--https-port', String(t.https), '--ssh-port', String(await freePort()), '--name', `bench-${plane}`, '--data-plane', plane], env);
+      await until(`the ship (${plane} data plane) to serve the app`, () => answers(`http://127.0.0.1:${t.http}/`), 600_000);
+      targets.push(t);
     }
 
-    const results: [string, Result][] = [
-      ['direct', measure(`http://127.0.0.1:${appPort}/`)],
-      ['nginx', measure(`http://127.0.0.1:${nginxPort}/`)],
-      ['nginx plane', measure(`http://127.0.0.1:${ships.nginx ?? 0}/`)],
-      ['embedded', measure(`http://127.0.0.1:${ships.embedded ?? 0}/`)],
-    ];
-    const nginx = results[1]?.[1] as Result;
-    console.log(`wrk -t1 -c${CONNECTIONS} -d${DURATION}s, same app (node http, keep-alive); every nginx worker_processes 1`);
-    console.log('target         requests/s    p99 latency   vs hand-written nginx');
-    for (const [name, r] of results) {
-      const vs = name === 'direct' || name === 'nginx' ? '' : `   ${(r.rps / nginx.rps).toFixed(2)}x req/s, ${(r.p99ms / nginx.p99ms).toFixed(2)}x p99`;
-      console.log(`${name.padEnd(12)}  ${r.rps.toFixed(0).padStart(10)}    ${r.p99ms.toFixed(2).padStart(8)} ms${vs}`);
+    const byName = new Map<string, Record<Mode, Result | null>>();
+    for (const mode of ['keep-alive', 'fresh', 'h2'] as const) {
+      for (const t of targets) {
+        if (mode === 'h2' && t.name === 'direct') continue;
+        const row = byName.get(t.name) ?? { 'keep-alive': null, fresh: null, h2: null };
+        row[mode] = measure(t, mode);
+        byName.set(t.name, row);
+      }
     }
-    console.log('targets: nginx plane >= 0.95x req/s, embedded >= 0.45x req/s, p99 <= 1.5x');
+    const loadAfter = loadAverage();
+    console.log(`front door, same node app; wrk -t1 -c${CONNECTIONS} -d${DURATION}s (HTTP/1.1), h2load -c10 -m10 -D${DURATION} (HTTP/2 over TLS)`);
+    console.log(`load average before ${loadBefore}, after ${loadAfter} (the machine is shared: compare within this run only)`);
+    const fmt = (r: Result | null): string => (r ? `${r.rps.toFixed(0).padStart(7)} req/s p99 ${r.p99ms.toFixed(2).padStart(7)} ms` : ''.padEnd(29));
+    const ratio = (a: Result | null, b: Result | null): string => (a && b ? `${(a.rps / b.rps).toFixed(2)}x, p99 ${(a.p99ms / b.p99ms).toFixed(2)}x` : '');
+    for (const mode of ['keep-alive', 'fresh', 'h2'] as const) {
+      console.log(`\n${mode === 'h2' ? 'HTTP/2 over TLS' : mode === 'fresh' ? 'HTTP/1.1, a fresh connection per request' : 'HTTP/1.1 kept alive'}`);
+      const n1 = byName.get('nginx 1')?.[mode] ?? null;
+      const na = byName.get('nginx auto')?.[mode] ?? null;
+      for (const [name, row] of byName) {
+        const r = row[mode];
+        if (!r) continue;
+        const vs = name === 'nginx plane' ? `  vs nginx auto: ${ratio(r, na)}` : name === 'embedded plane' ? `  vs nginx 1 worker: ${ratio(r, n1)}; vs nginx auto: ${ratio(r, na)}` : '';
+        console.log(`  ${name.padEnd(15)} ${fmt(r)}${vs}`);
+      }
+    }
+    console.log('\ntargets: nginx plane >= 0.95x of nginx auto, p99 <= 1.2x; embedded plane >= 0.45x of nginx 1 worker, p99 <= 2x');
   } finally {
     for (const c of children.reverse()) {
       try {
@@ -171,7 +165,7 @@ async function main(): Promise<void> {
     // A ship leaves its data plane and instances running for the next ship to adopt: end those of these data dirs.
     for (const d of dataDirs) {
       try {
-        execFileSync(process.execPath, ['--import', 'tsx', '-e', `import('./test/helpers/instances.ts').then((m) => m.killRecordedInstances(${JSON.stringify(d)}))`], { cwd: ROOT, stdio: 'inherit' });
+        execFileSync(process.execPath, ['--import', 'tsx', '-e', `Promise.all([import('./src/frontdoor/plane-process.ts').then((m) => m.stopDataPlane(${JSON.stringify(d)})), import('./test/helpers/instances.ts').then((m) => m.killRecordedInstances(${JSON.stringify(d)}))])`], { cwd: ROOT, stdio: 'inherit' });
       } catch {
         // best effort
       }

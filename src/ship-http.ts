@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { dirname } from 'node:path';
 import type { Agent } from './agent/agent.js';
 import type { CommandShip } from './commands/command.js';
+import { shareSocketWithWorkers } from './frontdoor/nginx/nginx-user.js';
 import { planePaths } from './frontdoor/plane-paths.js';
 import type { Headquarters } from './headquarters/headquarters.js';
 import type { Logger } from './log.js';
@@ -53,6 +54,8 @@ export async function startShipHttp(socketPath: string, parts: { webhook: ShipPa
     server.listen(fresh, () => resolve());
   });
   renameSync(fresh, socketPath);
+  // nginx's workers (an unprivileged user of their own) proxy to it: their group may connect, nobody else.
+  shareSocketWithWorkers(socketPath);
   log(`ship http (webhook) on ${socketPath}`);
   return {
     close: () =>

@@ -4,7 +4,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
-import { planeEntry } from '../src/frontdoor/plane-process.js';
 import { retiringSocket } from '../src/frontdoor/retiring-planes.js';
 import { loopbackUpstream } from '../src/frontdoor/upstream.js';
 import type { WireRoute } from '../src/frontdoor/wire.js';
@@ -63,7 +62,7 @@ describe('a retiring data plane still counts in drains (embedded)', () => {
     await waitFor(() => inbox.includes('one:a'), 'the echo through the first plane');
 
     const oldPid = dp.client.pid;
-    await dp.client.upgrade(planeEntry());
+    await dp.client.upgrade();
     assert.notEqual(dp.client.pid, oldPid, 'a new data plane is in charge');
     assert.ok(existsSync(retiringSocket(dp.dir, oldPid)), 'the retiring plane answers on its own socket');
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { chmodSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { InstancePool } from '../src/frontdoor/instance-pool.js';
 import { loopbackUpstream, type Upstream } from '../src/frontdoor/upstream.js';
@@ -58,9 +59,12 @@ function get(port: number, path: string): Promise<Got> {
 }
 
 /** A backend server that echoes what it got; /slow waits for `release()` before answering. On TCP, or a unix socket. */
-function backendServer(name: string, socketPath?: string): Promise<{ server: Server; port: number; upstream: Upstream; release: () => void }> {
+function backendServer(name: string, socketPath?: string): Promise<{ server: Server; port: number; upstream: Upstream; release: () => void; seen: () => number }> {
   const waiting: (() => void)[] = [];
+  let count = 0;
+  const seen = (): number => count;
   const server = createServer((req, res) => {
+    count++;
     const answer = (): void => {
       res.end(JSON.stringify({ name, url: req.url, prefix: req.headers['x-forwarded-prefix'], xff: req.headers['x-forwarded-for'] }));
     };
@@ -68,11 +72,11 @@ function backendServer(name: string, socketPath?: string): Promise<{ server: Ser
     else answer();
   });
   const release = (): void => waiting.splice(0).forEach((w) => w());
-  if (socketPath) return new Promise((resolve) => server.listen(socketPath, () => resolve({ server, port: 0, upstream: { kind: 'unix', path: socketPath }, release })));
+  if (socketPath) return new Promise((resolve) => server.listen(socketPath, () => resolve({ server, port: 0, upstream: { kind: 'unix', path: socketPath }, release, seen })));
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () => {
       const port = (server.address() as AddressInfo).port;
-      resolve({ server, port, upstream: loopbackUpstream(port), release });
+      resolve({ server, port, upstream: loopbackUpstream(port), release, seen });
     }),
   );
 }
@@ -91,7 +95,14 @@ for (const plane of PLANES) {
       dp = await startTestPlane(plane);
       one = await backendServer('one');
       two = await backendServer('two');
-      unix = await backendServer('unix', join(tmpDir('sp-unix-up-'), 'http.sock'));
+      const sockDir = tmpDir('sp-unix-up-');
+      unix = await backendServer('unix', join(sockDir, 'http.sock'));
+      // nginx's workers run unprivileged (as root: starphleet-www): a unix upstream must be theirs to reach, as a
+      // service's socket never is. This one is opened to them: every folder above searchable, the socket writable.
+      if (plane === 'nginx' && process.getuid?.() === 0) {
+        chmodSync(join(sockDir, 'http.sock'), 0o666);
+        for (let d = sockDir; d !== dirname(d); d = dirname(d)) if ((statSync(d).mode & 0o001) === 0) chmodSync(d, (statSync(d).mode & 0o7777) | 0o001);
+      }
     });
     after(async () => {
       await dp.stop();
@@ -125,6 +136,20 @@ for (const plane of PLANES) {
       assert.equal(JSON.parse(r.body).name, 'unix');
       assert.equal(JSON.parse(r.body).url, '/path');
     });
+
+    if (plane === 'nginx') {
+      test("nginx's unprivileged workers do not reach a socket in a root-only folder (502; the socket saw nothing)", async () => {
+        const hidden = await backendServer('hidden', join(tmpDir('sp-unix-root-'), 'http.sock'));
+        try {
+          await dp.client.setTable({ routes: [route('/h', 'h', 'hidden-1', hidden.upstream)] });
+          const r = await get(dp.client.port, '/h/path');
+          assert.equal(r.status, 502, r.body);
+          assert.equal(hidden.seen(), 0);
+        } finally {
+          hidden.server.close();
+        }
+      });
+    }
 
     test('an instance that does not answer is a 502, not a hang', async () => {
       const closed = await backendServer('closed');

@@ -15,23 +15,27 @@ export interface PlaneHello {
 }
 
 /**
- * Requests on the control socket, one JSON object per line, each with an id its answer repeats. Requests of one
- * connection are handled in order, so a drain asked after a table is sent counts against that table.
+ * Requests on the control socket: one JSON object on one line per connection (util/one-request.ts), answered by one
+ * line, then the connection closes. Tables apply in the order they arrive; any other request waits for the tables
+ * that arrived before it (the ship sends a drain only after its table was answered). No request names a program or
+ * a path: `upgrade` runs what the ship recorded in the data dir (plane-entry.ts).
  */
 export type ControlRequest =
-  | { readonly id: number; readonly op: 'hello' }
-  | { readonly id: number; readonly op: 'set-table'; readonly table: unknown }
-  | { readonly id: number; readonly op: 'counts'; readonly instance: string }
-  | { readonly id: number; readonly op: 'close-idle'; readonly instance: string }
-  | { readonly id: number; readonly op: 'drain'; readonly instance: string; readonly timeoutMs: number }
+  | { readonly op: 'hello' }
+  | { readonly op: 'set-table'; readonly table: unknown }
+  | { readonly op: 'counts'; readonly instance: string }
+  | { readonly op: 'close-idle'; readonly instance: string }
+  | { readonly op: 'drain'; readonly instance: string; readonly timeoutMs: number }
   /** The ship changed `<data>/tls/serve/` (a new or renewed certificate): load it, dropping no connection. */
-  | { readonly id: number; readonly op: 'reload-tls' }
-  /** A newer data plane takes over: spawn it, hand it the listening sockets, retire (see handover). */
-  | { readonly id: number; readonly op: 'upgrade'; readonly entry: readonly string[] }
-  | { readonly id: number; readonly op: 'stop' }
+  | { readonly op: 'reload-tls' }
+  /** A newer data plane takes over: the version the ship recorded, spawned and handed the listening sockets. */
+  | { readonly op: 'upgrade' }
+  | { readonly op: 'stop' }
   /** Requests answered per service since this data plane started (the ship's metrics). */
-  | { readonly id: number; readonly op: 'stats' };
+  | { readonly op: 'stats' }
+  /** The one long-lived request: the plane's events (PlaneEvent), one JSON line each, until either side closes. */
+  | { readonly op: 'subscribe' };
 
 export type ControlAnswer =
-  | { readonly id: number; readonly ok: true; readonly hello?: PlaneHello; readonly counts?: OpenCounts; readonly drain?: DrainResult; readonly stats?: RequestStatsSnapshot; readonly reloaded?: readonly string[] }
-  | { readonly id: number; readonly ok: false; readonly error: string };
+  | { readonly ok: true; readonly hello?: PlaneHello; readonly counts?: OpenCounts; readonly drain?: DrainResult; readonly stats?: RequestStatsSnapshot; readonly reloaded?: readonly string[] }
+  | { readonly ok: false; readonly error: string };

@@ -1,6 +1,8 @@
 import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../log.js';
+import { assertPeerCheck } from '../util/peer-cred.js';
+import { readOneRequest } from '../util/one-request.js';
 import type { ControlAnswer, ControlRequest, PlaneHello } from './control-messages.js';
 import type { PlaneEvent, PlaneImpl } from './plane.js';
 import { parseWireTable } from './wire.js';
@@ -8,25 +10,41 @@ import { requestStats } from './request-stats.js';
 
 export interface ControlHooks {
   hello(): PlaneHello;
-  /** `upgrade`: resolves once the newer data plane serves (this one then retires on its own). */
-  upgrade(entry: readonly string[]): Promise<void>;
+  /** `upgrade`: resolves once the newer data plane (the program the ship recorded) serves; this one then retires. */
+  upgrade(): Promise<void>;
   stop(): void;
 }
 
-const MAX_LINE = 64 * 1024 * 1024;
+/** A route table of thousands of services with their .htpasswd users fits; a larger line is refused. */
+const MAX_REQUEST = 64 * 1024 * 1024;
 
 /**
- * The data plane's control socket (mode 0600 in the data dir: only the ship's user reaches it). Every connection gets
- * the plane's events; its tables apply in order, and its other requests see every table sent before them.
+ * The data plane's control socket (mode 0600 in the data dir). One request per connection from a checked peer (root
+ * or the plane's own uid, never the plane itself), one answer, then the connection closes; `subscribe` is the one
+ * request whose answer is a stream (the plane's events). Refusals are logged with the peer's pid and uid.
  */
 export class ControlServer {
-  private readonly clients = new Set<Socket>();
-  private constructor(readonly server: Server) {}
+  /** Connections with a request being answered (idle() waits for them), and event subscribers. */
+  private readonly busy = new Set<Socket>();
+  private readonly subscribers = new Set<Socket>();
+  /** Tables apply one after another, in the order they arrived. */
+  private tables: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly server: Server,
+    private readonly name: string,
+  ) {}
 
   static async start(path: string, impl: () => PlaneImpl, hooks: ControlHooks, log: Logger): Promise<ControlServer> {
+    // Without the peer check the socket does not serve at all.
+    assertPeerCheck();
     rmSync(path, { force: true });
     let me: ControlServer | null = null;
-    const server = createServer((socket) => me?.serve(socket, impl, hooks, log));
+    const server = createServer((socket) => {
+      socket.on('error', () => undefined);
+      if (me) void me.serve(socket, impl, hooks, log);
+      else socket.destroy();
+    });
     const old = process.umask(0o177);
     try {
       await new Promise<void>((resolve, reject) => {
@@ -37,97 +55,76 @@ export class ControlServer {
       process.umask(old);
     }
     chmodSync(path, 0o600);
-    me = new ControlServer(server);
+    me = new ControlServer(server, `control socket ${path}`);
     return me;
   }
 
   emit(e: PlaneEvent): void {
     const line = `${JSON.stringify(e)}\n`;
-    for (const c of this.clients) if (c.writable) c.write(line);
+    for (const c of this.subscribers) if (c.writable) c.write(line);
   }
 
-  private serve(socket: Socket, impl: () => PlaneImpl, hooks: ControlHooks, log: Logger): void {
-    this.clients.add(socket);
-    socket.on('close', () => this.clients.delete(socket));
-    socket.on('error', () => undefined);
-    let buf = '';
-    let chain: Promise<void> = Promise.resolve();
-    socket.setEncoding('utf8');
-    socket.on('data', (d: string) => {
-      buf += d;
-      if (buf.length > MAX_LINE) {
-        socket.destroy();
-        return;
-      }
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        // Tables apply in the order sent; any other request waits only for the tables sent before it (a drain of
-        // 30 s must not hold up another service's switch).
-        let req: ControlRequest | null = null;
-        try {
-          req = JSON.parse(line) as ControlRequest;
-        } catch {
-          // answered as an error below
-        }
-        if (req?.op === 'set-table') {
-          chain = chain.then(() => this.answer(socket, req, impl(), hooks, log));
-        } else {
-          const after = chain;
-          void after.then(() => this.answer(socket, req, impl(), hooks, log));
-        }
-      }
+  private async serve(socket: Socket, impl: () => PlaneImpl, hooks: ControlHooks, log: Logger): Promise<void> {
+    this.busy.add(socket);
+    socket.on('close', () => {
+      this.busy.delete(socket);
+      this.subscribers.delete(socket);
     });
+    const got = await readOneRequest(socket, { name: this.name, maxBytes: MAX_REQUEST, refuseSelf: true, log });
+    if (!got) return;
+    const req = got.request as ControlRequest;
+    if (req.op === 'subscribe') {
+      this.busy.delete(socket);
+      this.subscribers.add(socket);
+      socket.write(`${JSON.stringify({ ok: true } satisfies ControlAnswer)}\n`);
+      return;
+    }
+    let out: ControlAnswer;
+    if (req.op === 'set-table') {
+      const applied = this.tables.then(() => this.answer(req, impl(), hooks, log));
+      this.tables = applied.then(() => undefined);
+      out = await applied;
+    } else {
+      // Any other request sees every table that arrived before it, and does not wait for later ones (a drain of 30 s
+      // must not hold up another service's switch).
+      await this.tables;
+      out = await this.answer(req, impl(), hooks, log);
+    }
+    if (socket.writable) socket.end(`${JSON.stringify(out)}\n`);
+    if (req.op === 'stop') hooks.stop();
   }
 
-  private async answer(socket: Socket, req: ControlRequest | null, impl: PlaneImpl, hooks: ControlHooks, log: Logger): Promise<void> {
-    let id = 0;
-    let out: ControlAnswer;
+  private async answer(req: ControlRequest, impl: PlaneImpl, hooks: ControlHooks, log: Logger): Promise<ControlAnswer> {
     try {
-      if (req === null || typeof req !== 'object') throw new Error('expected one JSON object per line');
-      id = typeof req.id === 'number' ? req.id : 0;
       switch (req.op) {
         case 'hello':
-          out = { id, ok: true, hello: hooks.hello() };
-          break;
+          return { ok: true, hello: hooks.hello() };
         case 'set-table':
           await impl.setTable(parseWireTable(req.table));
-          out = { id, ok: true };
-          break;
+          return { ok: true };
         case 'counts':
-          out = { id, ok: true, counts: await impl.counts(String(req.instance)) };
-          break;
+          return { ok: true, counts: await impl.counts(String(req.instance)) };
         case 'close-idle':
           await impl.closeIdle(String(req.instance));
-          out = { id, ok: true };
-          break;
+          return { ok: true };
         case 'drain':
-          out = { id, ok: true, drain: await impl.drain(String(req.instance), Number(req.timeoutMs) || 0) };
-          break;
+          return { ok: true, drain: await impl.drain(String(req.instance), Number(req.timeoutMs) || 0) };
         case 'stats':
-          out = { id, ok: true, stats: requestStats.snapshot() };
-          break;
+          return { ok: true, stats: impl.stats ? await impl.stats() : requestStats.snapshot() };
         case 'reload-tls':
-          out = { id, ok: true, reloaded: await impl.reloadTls() };
-          break;
+          return { ok: true, reloaded: await impl.reloadTls() };
         case 'upgrade':
-          await hooks.upgrade(req.entry);
-          out = { id, ok: true };
-          break;
+          await hooks.upgrade();
+          return { ok: true };
         case 'stop':
-          out = { id, ok: true };
-          socket.write(`${JSON.stringify(out)}\n`);
-          hooks.stop();
-          return;
+          return { ok: true };
         default:
-          out = { id, ok: false, error: `unknown op ${JSON.stringify((req as { op?: unknown }).op)}` };
+          throw new Error(`unknown op ${JSON.stringify((req as { op?: unknown }).op)}`);
       }
     } catch (e) {
-      log(`control: ${(e as Error).message}`);
-      out = { id, ok: false, error: (e as Error).message };
+      log(`control: ${String((req as { op?: unknown }).op)}: ${(e as Error).message}`);
+      return { ok: false, error: (e as Error).message };
     }
-    if (socket.writable) socket.write(`${JSON.stringify(out)}\n`);
   }
 
   /** Accepts no more connections and unlinks the path (a successor binds it afresh); open ones stay. */
@@ -136,14 +133,14 @@ export class ControlServer {
   }
 
   /**
-   * Resolves once no client is connected (or after timeoutMs): a retiring plane waits for this so the answer to the
-   * ship's `upgrade` reaches it before the connection goes.
+   * Resolves once no request is being answered (or after timeoutMs): a retiring plane waits for this so the answer
+   * to the ship's `upgrade` reaches it before the plane exits. Subscribers do not count (they are closed at exit).
    */
   idle(timeoutMs: number): Promise<void> {
     return new Promise((resolve) => {
       const deadline = Date.now() + timeoutMs;
       const check = (): void => {
-        if (this.clients.size === 0 || Date.now() >= deadline) resolve();
+        if (this.busy.size === 0 || Date.now() >= deadline) resolve();
         else setTimeout(check, 50);
       };
       check();
@@ -151,7 +148,7 @@ export class ControlServer {
   }
 
   close(): void {
-    for (const c of this.clients) c.destroy();
+    for (const c of [...this.busy, ...this.subscribers]) c.destroy();
     this.server.close();
   }
 }

@@ -4,6 +4,7 @@ import type { Server as NetServer, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TlsOptions } from 'node:tls';
 import type { FrontDoorLimits } from './limits.js';
+import { alpnH2, detectH2c, H2Sessions, h2Of } from './h2.js';
 
 export interface Handlers {
   request(req: IncomingMessage, res: ServerResponse): void;
@@ -14,6 +15,11 @@ const CLIENT_ERRORS: Record<string, string> = {
   HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
   ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
 };
+
+/** The answer's body: a 431 names the limit (docs/http.md), the rest their status. */
+function clientErrorBody(status: string, limits: FrontDoorLimits): string {
+  return status.startsWith('431') ? `431 request head larger than ${limits.maxHeaderBytes} bytes\n` : `${status}\n`;
+}
 
 /**
  * An HTTP server hardened the same way for the front door and every published port: whole request heads within a time
@@ -35,8 +41,18 @@ export function hardenedServer(limits: FrontDoorLimits, h: Handlers, tls?: TlsOp
     h.request(req, res);
   };
   // An https.Server is an http.Server that speaks TLS first: the same limits, handshakes bounded by the headers timeout.
-  const server: Server = tls ? createTlsServer({ ...options, ...tls, handshakeTimeout: limits.headersTimeoutMs }, onRequest) : createServer(options, onRequest);
+  // HTTP/2 beside HTTP/1.1 (h2.ts): by ALPN over TLS, by its preface in clear. Hooked in before the listeners below,
+  // which then see every connection (limits, first-request deadline) whichever protocol it speaks.
+  const alpn = { ALPNProtocols: ['h2', 'http/1.1'] };
+  const server: Server = tls ? createTlsServer({ ...options, ...tls, ...alpn, handshakeTimeout: limits.headersTimeoutMs }, onRequest) : createServer(options, onRequest);
+  const h2 = new H2Sessions(limits, onRequest);
+  h2Of.set(server, h2);
+  if (tls) alpnH2(server, h2, (s) => started.add(s));
+  else detectH2c(server, h2, (s) => started.add(s));
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  // A client that sends its request and then half-closes (shutdown(SHUT_WR)) still gets the answer: Node's default
+  // aborts the request at the client's FIN. (Node 20 has no option for it; the property is what the option sets.)
+  (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   server.timeout = limits.idleTimeoutMs;
   server.maxConnections = limits.maxConnections;
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -81,7 +97,8 @@ export function hardenedServer(limits: FrontDoorLimits, h: Handlers, tls?: TlsOp
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     const status = CLIENT_ERRORS[err.code ?? ''] ?? '400 Bad Request';
     if (err.code !== 'ECONNRESET' && socket.writable) {
-      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain; charset=utf-8\r\nconnection: close\r\ncontent-length: ${status.length + 1}\r\n\r\n${status}\n`);
+      const body = clientErrorBody(status, limits);
+      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain; charset=utf-8\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     } else socket.destroy();
   });
   return server;

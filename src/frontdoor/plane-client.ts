@@ -1,87 +1,18 @@
-import { connect, type Socket } from 'node:net';
 import type { OpenCounts } from './backend.js';
+import { askPlane, isGone, PlaneEvents } from './control-call.js';
 import type { ControlAnswer, ControlRequest, PlaneHello } from './control-messages.js';
 import type { DataPlane, PlaneEvent, PlaneKind } from './plane.js';
+import { ownPlaneProgram, planeArgs, recordPlaneProgram } from './plane-entry.js';
 import type { DrainResult } from './plane-routes.js';
 import type { WireTable } from './wire.js';
 import type { RequestStatsSnapshot } from './request-stats.js';
 
-type Pending = { resolve: (a: ControlAnswer & { ok: true }) => void; reject: (e: Error) => void };
-type Body = ControlRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
-
-/** One connection to the data plane's control socket: requests with ids, answers matched back, events passed on. */
-export class PlaneConnection {
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
-  private closed: Error | null = null;
-
-  private constructor(
-    private readonly socket: Socket,
-    onEvent: (e: PlaneEvent) => void,
-  ) {
-    let buf = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (d: string) => {
-      buf += d;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        let m: ControlAnswer | PlaneEvent;
-        try {
-          m = JSON.parse(line) as ControlAnswer | PlaneEvent;
-        } catch {
-          continue;
-        }
-        if ('event' in m) {
-          onEvent(m);
-          continue;
-        }
-        const p = this.pending.get(m.id);
-        this.pending.delete(m.id);
-        if (!p) continue;
-        if (m.ok) p.resolve(m);
-        else p.reject(new Error(`data plane: ${m.error}`));
-      }
-    });
-    const gone = (): void => {
-      this.closed ??= new Error('the data plane closed its control connection');
-      for (const p of this.pending.values()) p.reject(this.closed);
-      this.pending.clear();
-    };
-    socket.on('close', gone);
-    socket.on('error', (e) => {
-      this.closed = new Error(`data plane control socket: ${e.message}`);
-    });
-  }
-
-  static open(path: string, onEvent: (e: PlaneEvent) => void): Promise<PlaneConnection> {
-    return new Promise((resolve, reject) => {
-      const s = connect(path);
-      s.once('error', reject);
-      s.once('connect', () => {
-        s.off('error', reject);
-        resolve(new PlaneConnection(s, onEvent));
-      });
-    });
-  }
-
-  get open(): boolean {
-    return this.closed === null;
-  }
-
-  ask(body: Body): Promise<ControlAnswer & { ok: true }> {
-    if (this.closed) return Promise.reject(this.closed);
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.socket.write(`${JSON.stringify({ ...body, id })}\n`);
-    });
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
+/** A data plane found answering: its event subscription and who it is. */
+export interface PlaneHandle {
+  readonly events: PlaneEvents | null;
+  readonly hello: PlaneHello;
+  /** A plane from before one-request connections (control-call.ts isLegacyAnswer). */
+  readonly legacy?: boolean;
 }
 
 /**
@@ -90,7 +21,7 @@ export class PlaneConnection {
  * services it has adopted so far. A lost connection is opened again on the next request.
  */
 export class PlaneClient implements DataPlane {
-  private conn: PlaneConnection | null;
+  private events: PlaneEvents | null;
   private held: boolean;
   private pendingTable: WireTable | null = null;
   private sending: Promise<void> = Promise.resolve();
@@ -98,18 +29,25 @@ export class PlaneClient implements DataPlane {
   /** The last table sent: a data plane started again (the old one died) gets it at once. */
   private lastTable: WireTable | null = null;
   /** Starts a new data plane process when the recorded one is gone (set by the ship; tests leave it unset). */
-  respawn: (() => Promise<{ conn: PlaneConnection; hello: PlaneHello }>) | null = null;
+  respawn: (() => Promise<PlaneHandle>) | null = null;
 
   constructor(
     private readonly socketPath: string,
-    conn: PlaneConnection,
-    private hello: PlaneHello,
+    private readonly dataDir: string,
+    found: PlaneHandle,
     private readonly onEvent: (e: PlaneEvent) => void,
     adopted: boolean,
   ) {
-    this.conn = conn;
+    this.events = found.events;
+    this.hello = found.hello;
+    this.legacy = found.legacy === true;
     this.held = adopted;
   }
+
+  /** Talking to a plane from before one-request connections: only until it is handed over (startDataPlane). */
+  private legacy: boolean;
+
+  private hello: PlaneHello;
 
   get kind(): PlaneKind {
     return this.hello.kind;
@@ -132,27 +70,38 @@ export class PlaneClient implements DataPlane {
     return this.hello.version;
   }
 
-  private async connection(): Promise<PlaneConnection> {
-    if (this.conn?.open) return this.conn;
+  /** The event subscription again when it ended (the plane restarted or handed over), with who answers now. */
+  private async resubscribe(): Promise<void> {
+    if (this.events?.open || this.legacy) return;
+    this.events = await PlaneEvents.open(this.socketPath, this.onEvent).catch(() => null);
+    const a = await askPlane(this.socketPath, { op: 'hello' }).catch(() => null);
+    if (a?.hello) this.hello = a.hello;
+  }
+
+  /** A hand-over in progress: the plane's socket is unbound for a moment, so other requests wait for it. */
+  private upgrading: Promise<void> | null = null;
+
+  /** One request; when nobody serves the socket any more (crashed, killed), a new plane with the table in force. */
+  private async call(body: ControlRequest): Promise<ControlAnswer & { ok: true }> {
+    if (this.upgrading && body.op !== 'upgrade') await this.upgrading.catch(() => undefined);
     try {
-      this.conn = await PlaneConnection.open(this.socketPath, this.onEvent);
-      const a = await this.conn.ask({ op: 'hello' });
-      if (a.hello) this.hello = a.hello;
+      if (!this.events?.open) await this.resubscribe();
+      return await askPlane(this.socketPath, body);
     } catch (e) {
-      if (!this.respawn) throw e;
-      // The data plane is gone (crashed, killed): a new one, with the table in force.
+      if (!this.respawn || !isGone(e)) throw e;
       const r = await this.respawn();
-      this.conn = r.conn;
+      this.events?.close();
+      this.events = r.events;
       this.hello = r.hello;
-      if (this.lastTable && !this.held) await this.conn.ask({ op: 'set-table', table: this.lastTable });
+      if (this.lastTable && !this.held) await askPlane(this.socketPath, { op: 'set-table', table: this.lastTable });
+      return askPlane(this.socketPath, body);
     }
-    return this.conn;
   }
 
   /** Checks the data plane answers (starting it again if it is gone). */
   async ping(): Promise<void> {
     await this.sending;
-    await (await this.connection()).ask({ op: 'hello' });
+    await this.call({ op: 'hello' });
   }
 
   setTable(t: WireTable): Promise<void> {
@@ -162,7 +111,7 @@ export class PlaneClient implements DataPlane {
     }
     this.lastTable = t;
     const send = this.sending.then(async () => {
-      await (await this.connection()).ask({ op: 'set-table', table: t });
+      await this.call({ op: 'set-table', table: t });
     });
     this.sending = send.catch(() => undefined);
     return send;
@@ -179,55 +128,75 @@ export class PlaneClient implements DataPlane {
 
   async counts(instance: string): Promise<OpenCounts> {
     await this.sending;
-    const a = await (await this.connection()).ask({ op: 'counts', instance });
+    const a = await this.call({ op: 'counts', instance });
     return a.counts ?? { requests: 0, streams: 0, upgrades: 0 };
   }
 
   async drain(instance: string, timeoutMs: number): Promise<DrainResult> {
     await this.sending;
-    const a = await (await this.connection()).ask({ op: 'drain', instance, timeoutMs });
+    const a = await this.call({ op: 'drain', instance, timeoutMs });
     return a.drain ?? { drained: true, left: { requests: 0, streams: 0, upgrades: 0 } };
   }
 
   /** Requests answered per service since the data plane started (none from a data plane too old to count them). */
   async stats(): Promise<RequestStatsSnapshot> {
-    const a = await (await this.connection()).ask({ op: 'stats' });
+    const a = await this.call({ op: 'stats' });
     return a.stats ?? { buckets: [], services: {} };
   }
 
   /** Tells the data plane `<data>/tls/serve/` changed; resolves with the names whose certificate it now serves anew. */
   async reloadTls(): Promise<readonly string[]> {
     await this.sending;
-    const a = await (await this.connection()).ask({ op: 'reload-tls' });
+    const a = await this.call({ op: 'reload-tls' });
     return a.reloaded ?? [];
   }
 
-  /** Asks the running data plane to hand over to a newer one (entry: how node runs the new plane-main). */
-  async upgrade(entry: readonly string[]): Promise<void> {
+  /**
+   * Asks the running data plane to hand over to this ship's own version: recorded in the data dir first (the request
+   * names no program), then the new plane's hello and events.
+   */
+  async upgrade(): Promise<void> {
+    const done = this.handOver();
+    this.upgrading = done;
+    try {
+      await done;
+    } finally {
+      if (this.upgrading === done) this.upgrading = null;
+    }
+  }
+
+  private async handOver(): Promise<void> {
     await this.sending;
-    const c = await this.connection();
-    await c.ask({ op: 'upgrade', entry });
-    c.close();
-    this.conn = null;
-    await this.connection();
+    const own = ownPlaneProgram();
+    recordPlaneProgram(this.dataDir, own);
+    // A plane from before this protocol runs what its request names (ours, from the ship's own package, chosen here):
+    // the last time a request carries a program; this version's planes never read it.
+    const legacyEntry = own.from === 'dist' ? planeArgs(own).args : ['--import', import.meta.resolve('tsx'), planeArgs(own).args.at(-1) as string];
+    await this.call(this.legacy ? ({ op: 'upgrade', entry: legacyEntry } as ControlRequest) : { op: 'upgrade' });
+    this.legacy = false;
+    this.events?.close();
+    this.events = null;
+    // The new plane binds the socket as it takes over; its hello and events, once it answers.
+    for (let i = 0; i < 100 && !this.events; i++) {
+      await this.resubscribe();
+      if (!this.events) await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   async stop(): Promise<void> {
-    const c = await this.connection();
-    await c.ask({ op: 'stop' }).catch(() => undefined);
-    c.close();
+    await askPlane(this.socketPath, { op: 'stop' }).catch(() => undefined);
+    this.close();
   }
 
   close(): void {
-    this.conn?.close();
-    this.conn = null;
+    this.events?.close();
+    this.events = null;
   }
 
-  /** Hands this client's connection and hello to another client (the supervisor's respawn). */
-  detach(): { conn: PlaneConnection; hello: PlaneHello } {
-    const conn = this.conn;
-    if (!conn) throw new Error('data plane: no connection to hand on');
-    this.conn = null;
-    return { conn, hello: this.hello };
+  /** Hands this client's subscription and hello to another client (the supervisor's respawn). */
+  detach(): PlaneHandle {
+    const events = this.events;
+    this.events = null;
+    return { events, hello: this.hello };
   }
 }

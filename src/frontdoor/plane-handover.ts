@@ -3,8 +3,8 @@ import { openSync } from 'node:fs';
 import type { Server as NetServer, Socket } from 'node:net';
 import type { Logger } from '../log.js';
 import type { ControlServer } from './control-server.js';
-import { EmbeddedPlane } from './embedded-plane.js';
 import type { PlaneImpl } from './plane.js';
+import { planeArgs, type PlaneProgram } from './plane-entry.js';
 import { parseWireTable, type WireTable } from './wire.js';
 
 /**
@@ -33,7 +33,7 @@ function graceMs(env: NodeJS.ProcessEnv = process.env): number {
 const TIMEOUT_MS = 60_000;
 
 /** A received listening socket keeps the connections it accepts before its new owner listens on it. */
-class Held {
+export class Held {
   private readonly early: Socket[] = [];
   constructor(readonly server: NetServer) {
     server.on('connection', (s: Socket) => this.early.push(s));
@@ -50,8 +50,8 @@ export interface Inherited {
   readonly https: NetServer | null;
   readonly published: ReadonlyMap<number, NetServer>;
   readonly table: WireTable | null;
-  /** Tells the old data plane this one serves (it then retires). */
-  ready(): void;
+  /** Tells the old data plane this one serves (it then retires); owners: the servers now listening on the handles. */
+  ready(owners?: { readonly http: NetServer; readonly https: NetServer | null; readonly published: ReadonlyMap<number, NetServer> }): void;
 }
 
 /** New data plane: asks the old one (its parent over IPC) for its sockets and table. */
@@ -67,15 +67,20 @@ export function receivePlaneSockets(): Promise<Inherited> {
       if (m.give !== 'http') return;
       clearTimeout(timer);
       const http = handle ? new Held(handle as NetServer) : null;
-      const all = [...(http ? [http] : []), ...(https ? [https] : []), ...published.values()];
+      const pairs = (o: Parameters<Inherited['ready']>[0]): [Held, NetServer | undefined][] => [
+        ...(http ? [[http, o?.http] as [Held, NetServer | undefined]] : []),
+        ...(https ? [[https, o?.https ?? undefined] as [Held, NetServer | undefined]] : []),
+        ...[...published].map(([port, h]) => [h, o?.published.get(port)] as [Held, NetServer | undefined]),
+      ];
       resolve({
         http: (http?.server ?? null) as NetServer,
         https: https?.server ?? null,
         published: new Map([...published].map(([p, h]) => [p, h.server])),
         table: m.table ? parseWireTable(m.table) : null,
-        ready: () => {
-          // Connections the handles accepted before our servers listened on them go to those servers now.
-          for (const h of all) h.flushInto(h.server);
+        ready: (owners) => {
+          // Connections the handles accepted before our servers listened on them go to those servers now (the
+          // received server object itself only collects them).
+          for (const [h, owner] of pairs(owners)) if (owner) h.flushInto(owner);
           process.send?.({ ready: true } satisfies ToOld);
           process.disconnect?.();
         },
@@ -86,8 +91,8 @@ export function receivePlaneSockets(): Promise<Inherited> {
 }
 
 export interface HandOverOptions {
-  /** How to run the new data plane: node arguments before its own (e.g. `--import <tsx> /path/plane-main.ts`). */
-  readonly entry: readonly string[];
+  /** The new data plane's program: the one the ship recorded (plane-entry.ts). */
+  readonly program: PlaneProgram;
   readonly argv: readonly string[];
   readonly impl: PlaneImpl;
   readonly table: WireTable | null;
@@ -100,8 +105,10 @@ export interface HandOverOptions {
 export function handOverPlane(o: HandOverOptions): Promise<void> {
   return new Promise((resolve, reject) => {
     const out = openSync(o.logFile, 'a');
-    const child = spawn(process.execPath, [...o.entry, ...o.argv.filter((x) => x !== '--takeover'), '--takeover'], {
+    const run = planeArgs(o.program);
+    const child = spawn(process.execPath, [...run.args, ...o.argv.filter((x) => x !== '--takeover'), '--takeover'], {
       detached: true,
+      cwd: run.cwd,
       stdio: ['ignore', out, out, 'ipc'],
     });
     const timer = setTimeout(() => {
@@ -116,7 +123,7 @@ export function handOverPlane(o: HandOverOptions): Promise<void> {
       if ('want' in m) {
         // Closing our control listener unlinks its path: done before the new plane binds it, never after.
         o.control()?.stopListening();
-        const sockets = o.impl instanceof EmbeddedPlane ? o.impl.listeners() : null;
+        const sockets = o.impl.listeners?.() ?? null;
         for (const [port, server] of sockets?.published ?? []) child.send({ give: 'published', port } satisfies ToNew, server);
         if (sockets?.https) child.send({ give: 'https' } satisfies ToNew, sockets.https);
         child.send({ give: 'http', table: o.table } satisfies ToNew, sockets?.http);
@@ -131,7 +138,7 @@ export function handOverPlane(o: HandOverOptions): Promise<void> {
       resolve();
       // The ship's `upgrade` is answered after this resolves: nginx (its master stays) has nothing to retire, but the
       // control connection must outlive that answer, so the old plane goes once the ship has let go of it.
-      const retire = o.impl instanceof EmbeddedPlane ? o.impl.retire(graceMs()) : Promise.resolve();
+      const retire = o.impl.retire?.(graceMs()) ?? Promise.resolve();
       const answered = o.control()?.idle(10_000) ?? Promise.resolve();
       void Promise.all([retire, answered]).finally(() => {
         o.control()?.close();

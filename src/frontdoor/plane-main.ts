@@ -4,9 +4,11 @@ import { log } from '../log.js';
 import { VERSION } from '../version.js';
 import { ControlServer } from './control-server.js';
 import { EmbeddedPlane } from './embedded-plane.js';
+import { MultiProcessPlane, planeProcesses } from './plane-helpers.js';
 import { NginxPlane } from './nginx/nginx-plane.js';
 import type { PlaneEvent, PlaneImpl, PlaneKind } from './plane.js';
 import { handOverPlane, receivePlaneSockets } from './plane-handover.js';
+import { readPlaneProgram } from './plane-entry.js';
 import { planePaths } from './plane-paths.js';
 import { retiringSocket, serveRetiring, withRetiring } from './retiring-planes.js';
 import { startTimeOf, writePlaneRecord } from './plane-record.js';
@@ -46,7 +48,9 @@ async function main(): Promise<void> {
     const sockets: { http: NetServer; https?: NetServer; published: ReadonlyMap<number, NetServer> } | undefined = inherited
       ? { http: inherited.http, ...(inherited.https ? { https: inherited.https } : {}), published: inherited.published }
       : undefined;
-    impl = await EmbeddedPlane.start({ listen: a.listen, port: a.port, log, emit, shipSocket: planePaths.shipHttp(a.data), dataDir: a.data, ...tls, ...(sockets ? { inherited: sockets } : {}) });
+    const primary = await EmbeddedPlane.start({ listen: a.listen, port: a.port, log, emit, shipSocket: planePaths.shipHttp(a.data), dataDir: a.data, ...tls, ...(sockets ? { inherited: sockets } : {}) });
+    const n = planeProcesses();
+    impl = n > 1 ? MultiProcessPlane.start(primary, n, { listen: a.listen, dataDir: a.data, shipSocket: planePaths.shipHttp(a.data), log, emit }) : primary;
   }
   let lastTable: WireTable | null = inherited?.table ?? null;
   if (lastTable) await impl.setTable(lastTable);
@@ -66,6 +70,7 @@ async function main(): Promise<void> {
     },
     // Retiring planes (they handed over to this one) still carry what they had open: a drain counts that too.
     ...withRetiring(a.data, impl),
+    ...(impl.stats ? { stats: () => (impl.stats as NonNullable<PlaneImpl['stats']>).call(impl) } : {}),
     close: () => impl.close(),
   };
   let stopping = false;
@@ -83,14 +88,16 @@ async function main(): Promise<void> {
     () => served,
     {
       hello,
-      upgrade: async (entry) => {
+      upgrade: async () => {
         if (retiring) throw new Error('this data plane is handing over already');
+        // What to run is what the ship recorded (checked: root's or ours, writable by nobody else), never the request.
+        const program = readPlaneProgram(a.data);
         retiring = true;
         // Up before the new plane serves, so its first drain already sees what this one keeps open.
         const answering = impl.kind === 'embedded' ? await serveRetiring(a.data, impl, hello, log) : null;
         process.once('exit', () => rmSync(retiringSocket(a.data, process.pid), { force: true }));
         try {
-          await handOverPlane({ entry, argv: process.argv.slice(2), impl, table: lastTable, logFile: planePaths.log(a.data), control: () => control, log });
+          await handOverPlane({ program, argv: process.argv.slice(2), impl, table: lastTable, logFile: planePaths.log(a.data), control: () => control, log });
         } catch (e) {
           answering?.close();
           retiring = false;
@@ -110,7 +117,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   log(`data plane ${VERSION} (${a.kind}) pid ${process.pid} serves http://${a.listen}:${impl.port}${impl.httpsPort !== undefined ? ` and https://${a.listen}:${impl.httpsPort}` : ''}`);
-  inherited?.ready();
+  inherited?.ready(impl.listeners?.());
 }
 
 main().catch((e: unknown) => {

@@ -7,6 +7,8 @@ export const planePaths = {
   socket: (dataDir: string): string => join(dataDir, 'dataplane', 'control.sock'),
   log: (dataDir: string): string => join(dataDir, 'dataplane', 'plane.log'),
   nginx: (dataDir: string): string => join(dataDir, 'dataplane', 'nginx'),
+  /** The version an `upgrade` runs, written by the ship (plane-entry.ts): never named in a request. */
+  entry: (dataDir: string): string => join(dataDir, 'dataplane', 'upgrade-to.json'),
   /** The ship's own HTTP server (the webhook), which the data plane proxies `/starphleet/webhook` to. */
   shipHttp: (dataDir: string): string => join(dataDir, 'dataplane', 'ship-http.sock'),
 };

@@ -1,12 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from '../log.js';
 import { VERSION } from '../version.js';
 import { nginxBinary } from './nginx/nginx-plane.js';
 import { isNginxMaster } from './nginx/nginx-procs.js';
 import type { PlaneEvent, PlaneKind } from './plane.js';
-import { PlaneClient, PlaneConnection } from './plane-client.js';
+import { askPlane, isLegacyAnswer, PlaneEvents } from './control-call.js';
+import { PlaneClient, type PlaneHandle } from './plane-client.js';
+import { ownPlaneProgram, planeArgs } from './plane-entry.js';
 import { planePaths } from './plane-paths.js';
 import { isRecordedProcess, readPlaneRecord } from './plane-record.js';
 
@@ -26,13 +27,6 @@ export function nginxInstalled(): boolean {
 export function resolvePlaneKind(c: PlaneChoice): PlaneKind {
   if (c !== 'auto') return c;
   return nginxInstalled() ? 'nginx' : 'embedded';
-}
-
-/** How node runs this version's data plane: the built .js, or the .ts source through tsx's loader. */
-export function planeEntry(): string[] {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const main = fileURLToPath(new URL(fromSource ? './plane-main.ts' : './plane-main.js', import.meta.url));
-  return fromSource ? ['--import', import.meta.resolve('tsx'), main] : [main];
 }
 
 export interface PlaneStart {
@@ -57,14 +51,15 @@ function logTail(dataDir: string): string {
 }
 
 /** The data plane recorded in the data dir, if that process still runs and answers on its control socket. */
-async function running(dataDir: string, onEvent: (e: PlaneEvent) => void): Promise<{ conn: PlaneConnection; hello: NonNullable<Awaited<ReturnType<PlaneConnection['ask']>>['hello']> } | null> {
+async function running(dataDir: string, onEvent: (e: PlaneEvent) => void): Promise<PlaneHandle | null> {
   const rec = readPlaneRecord(dataDir);
   if (!rec || !isRecordedProcess(rec)) return null;
   try {
-    const conn = await PlaneConnection.open(planePaths.socket(dataDir), onEvent);
-    const a = await conn.ask({ op: 'hello' });
+    const a = await askPlane(planePaths.socket(dataDir), { op: 'hello' });
     if (!a.hello) return null;
-    return { conn, hello: a.hello };
+    if (isLegacyAnswer(a)) return { events: null, hello: a.hello, legacy: true };
+    const events = await PlaneEvents.open(planePaths.socket(dataDir), onEvent);
+    return { events, hello: a.hello };
   } catch {
     return null;
   }
@@ -73,9 +68,10 @@ async function running(dataDir: string, onEvent: (e: PlaneEvent) => void): Promi
 async function spawnPlane(o: PlaneStart): Promise<PlaneClient> {
   mkdirSync(planePaths.dir(o.dataDir), { recursive: true, mode: 0o700 });
   const out = openSync(planePaths.log(o.dataDir), 'a');
-  const args = [...planeEntry(), '--data', o.dataDir, '--kind', o.kind, '--listen', o.listen, '--port', String(o.port), ...(o.httpsPort !== undefined ? ['--https-port', String(o.httpsPort)] : [])];
+  const own = planeArgs(ownPlaneProgram());
+  const args = [...own.args, '--data', o.dataDir, '--kind', o.kind, '--listen', o.listen, '--port', String(o.port), ...(o.httpsPort !== undefined ? ['--https-port', String(o.httpsPort)] : [])];
   // Detached (its own session): a signal to the ship's group or a kill -9 of the ship leaves it serving.
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out] });
+  const child = spawn(process.execPath, args, { detached: true, cwd: own.cwd, stdio: ['ignore', out, out] });
   child.unref();
   let exited: number | null = null;
   child.once('exit', (code) => (exited = code ?? -1));
@@ -84,7 +80,7 @@ async function spawnPlane(o: PlaneStart): Promise<PlaneClient> {
     const rec = readPlaneRecord(o.dataDir);
     if (rec?.pid === child.pid) {
       const r = await running(o.dataDir, o.onEvent);
-      if (r) return new PlaneClient(planePaths.socket(o.dataDir), r.conn, r.hello, o.onEvent, false);
+      if (r) return new PlaneClient(planePaths.socket(o.dataDir), o.dataDir, r, o.onEvent, false);
     }
     await sleep(50);
   }
@@ -103,19 +99,19 @@ export async function startDataPlane(o: PlaneStart): Promise<PlaneClient> {
     const sameTls = o.httpsPort === undefined ? h.httpsPort === undefined : h.httpsPort !== undefined && (o.httpsPort === 0 || h.httpsPort === o.httpsPort);
     const samePlace = h.kind === o.kind && h.listen === o.listen && (o.port === 0 || h.port === o.port) && sameTls;
     if (samePlace) {
-      const client = new PlaneClient(planePaths.socket(o.dataDir), r.conn, h, o.onEvent, true);
-      if (h.version === VERSION) {
+      const client = new PlaneClient(planePaths.socket(o.dataDir), o.dataDir, r, o.onEvent, true);
+      if (h.version === VERSION && !r.legacy) {
         o.log(`data plane: adopted pid ${h.pid} (${h.kind}, ${h.version}) serving port ${h.port}`);
         return client;
       }
-      o.log(`data plane: pid ${h.pid} runs version ${h.version}: handing over to ${VERSION}`);
-      await client.upgrade(planeEntry());
+      o.log(`data plane: pid ${h.pid} runs version ${h.version}${r.legacy ? ' (one-line-per-request control protocol of before)' : ''}: handing over to ${VERSION}`);
+      await client.upgrade();
       o.log(`data plane: pid ${client.pid} (${client.version}) took over port ${client.port}`);
       return client;
     }
     o.log(`data plane: pid ${h.pid} is ${h.kind} on ${h.listen}:${h.port}, wanted ${o.kind} on ${o.listen}:${o.port}: restarting it`);
-    await r.conn.ask({ op: 'stop' }).catch(() => undefined);
-    r.conn.close();
+    await askPlane(planePaths.socket(o.dataDir), { op: 'stop' }).catch(() => undefined);
+    r.events?.close();
     await waitGone(o.dataDir);
   }
   const client = await spawnPlane(o);
@@ -128,8 +124,14 @@ export async function supervisedDataPlane(o: PlaneStart): Promise<PlaneClient> {
   const client = await startDataPlane(o);
   const port = client.port;
   client.respawn = async () => {
-    const r = await running(o.dataDir, o.onEvent);
-    if (r) return r;
+    // A recorded plane that still runs but does not answer is between two binds of its socket (a hand-over): wait.
+    for (let i = 0; i < 300; i++) {
+      const r = await running(o.dataDir, o.onEvent);
+      if (r) return r;
+      const rec = readPlaneRecord(o.dataDir);
+      if (!rec || !isRecordedProcess(rec)) break;
+      await sleep(100);
+    }
     o.log('data plane: the running one is gone: starting it again');
     const fresh = await spawnPlane({ ...o, port, ...(client.httpsPort !== undefined ? { httpsPort: client.httpsPort } : {}) });
     o.log(`data plane: started pid ${fresh.pid} (${fresh.kind}) on port ${fresh.port}`);
@@ -149,8 +151,8 @@ async function waitGone(dataDir: string): Promise<void> {
 export async function stopDataPlane(dataDir: string): Promise<void> {
   const r = await running(dataDir, () => undefined);
   if (r) {
-    await r.conn.ask({ op: 'stop' }).catch(() => undefined);
-    r.conn.close();
+    await askPlane(planePaths.socket(dataDir), { op: 'stop' }).catch(() => undefined);
+    r.events?.close();
   } else {
     const rec = readPlaneRecord(dataDir);
     if (rec && isRecordedProcess(rec)) process.kill(rec.pid, 'SIGTERM');

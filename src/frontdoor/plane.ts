@@ -2,6 +2,8 @@ import type { OpenCounts } from './backend.js';
 import type { BackoffEvent } from './backoff.js';
 import type { DrainResult } from './plane-routes.js';
 import type { WireTable } from './wire.js';
+import type { RequestStatsSnapshot } from './request-stats.js';
+import type { Server as NetServer } from 'node:net';
 
 export type PlaneKind = 'embedded' | 'nginx';
 
@@ -24,6 +26,11 @@ export interface PlaneImpl {
   closeIdle(instance: string): Promise<void>;
   drain(instance: string, timeoutMs: number): Promise<DrainResult>;
   close(): Promise<void>;
+  /** Requests answered per service (all of the plane's processes); absent: this process's own tally. */
+  stats?(): Promise<RequestStatsSnapshot>;
+  /** Hand-over (embedded): the listening sockets a newer plane takes, and the retiring of this one after it. */
+  listeners?(): { http: NetServer; https: NetServer | null; published: Map<number, NetServer> };
+  retire?(graceMs: number): Promise<void>;
 }
 
 /** What the ship holds of the data plane (the control client, or a test's): the agent routes and drains through it. */

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { endToEnd, upstreamHeaders } from './headers.js';
 import type { InstancePool, Tracked } from './instance-pool.js';
+import { isH2 } from './h2.js';
 
 export interface ProxyTarget {
   readonly backend: InstancePool;
@@ -9,6 +10,8 @@ export interface ProxyTarget {
   readonly path: string;
   /** The mount the request came in under (`/` for a virtual host or a published port): X-Forwarded-Prefix. */
   readonly mount: string;
+  /** The Host the instance gets (inbound.ts). */
+  readonly host: string;
   /** An instance silent this long before its answer's head: 504. */
   readonly timeoutMs: number;
   /** Another instance of the route than the one given, if it has one (a retry goes there: nginx's proxy_next_upstream). */
@@ -34,8 +37,14 @@ function fail(res: ServerResponse, status: number, text: string): void {
     res.destroy();
     return;
   }
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+  res.writeHead(status, isH2(res.req) ? { 'content-type': 'text/plain; charset=utf-8' } : { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
   res.end(text);
+}
+
+/** The instance's head to the client (HTTP/2 has no status message). */
+function writeHead(res: ServerResponse, h2: boolean, status: number, message: string, head: string[]): void {
+  if (h2) res.writeHead(status, head);
+  else res.writeHead(status, message, head);
 }
 
 function rawStrings(raw: readonly Buffer[]): string[] {
@@ -69,7 +78,8 @@ export function proxyRequest(req: IncomingMessage, res: ServerResponse, t: Proxy
     current.done();
     if (!res.writableFinished) abort?.(new Error('the client went away'));
   });
-  const headers = upstreamHeaders(req, t.mount);
+  const headers = upstreamHeaders(req, t.mount, t.host);
+  const h2 = isH2(req);
   const retryable = (req.method === 'GET' || req.method === 'HEAD') && !hasBody(req);
 
   const send = (attempt: number): void => {
@@ -105,7 +115,7 @@ export function proxyRequest(req: IncomingMessage, res: ServerResponse, t: Proxy
           small = [];
           return true;
         }
-        res.writeHead(status, message, head);
+        writeHead(res, h2, status, message, head);
         if (stream) res.flushHeaders();
         res.on('drain', resume);
         return true;
@@ -119,7 +129,7 @@ export function proxyRequest(req: IncomingMessage, res: ServerResponse, t: Proxy
       },
       onComplete() {
         if (small) {
-          res.writeHead(status, message, head);
+          writeHead(res, h2, status, message, head);
           res.end(small.length === 1 ? small[0] : Buffer.concat(small));
         } else res.end();
       },

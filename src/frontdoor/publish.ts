@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Server as NetServer } from 'node:net';
 import type { Logger } from '../log.js';
 import { checkNumberSetting, PORT_NUMBER } from '../util/number-setting.js';
@@ -7,6 +7,7 @@ import { plain, serveRoute, serveUpgrade } from './dispatch.js';
 import { hardenedServer, listen, listenOn } from './listener.js';
 import type { FrontDoorLimits } from './limits.js';
 import { rawAnswer } from './upgrade.js';
+import { asPlainRequest, inbound, isWebSocket } from './inbound.js';
 import type { RouteTable } from './routes.js';
 
 /** Tells the owner a service's published port cannot be served (message) or serves again (null). */
@@ -101,16 +102,22 @@ export class PublishedPorts {
   }
 
   private serverFor(service: string): Server {
+    const request = (req: IncomingMessage, res: ServerResponse): void => {
+      const route = this.table().find(service);
+      if (!route) return plain(res, 404, `404 service ${service} is not ordered any more\n`);
+      const inb = inbound(req);
+      if ('refused' in inb) return plain(res, 400, `400 bad request: ${inb.refused}\n`, { connection: 'close' });
+      serveRoute(req, res, route, inb.target, '/', inb.upstreamHost, this.limits);
+    };
     return hardenedServer(this.limits, {
-      request: (req, res) => {
-        const route = this.table().find(service);
-        if (!route) return plain(res, 404, `404 service ${service} is not ordered any more\n`);
-        serveRoute(req, res, route, req.url ?? '/', '/', this.limits);
-      },
+      request,
       upgrade: (req, socket, head) => {
+        if (!isWebSocket(req)) return asPlainRequest(req, socket, request);
         const route = this.table().find(service);
         if (!route) return rawAnswer(socket, 404, 'Not Found', `404 service ${service} is not ordered any more\n`);
-        serveUpgrade(req, socket, head, route, req.url ?? '/', '/', this.limits);
+        const inb = inbound(req);
+        if ('refused' in inb) return rawAnswer(socket, 400, 'Bad Request', `400 bad request: ${inb.refused}\n`);
+        serveUpgrade(req, socket, head, route, inb.target, '/', inb.upstreamHost, this.limits);
       },
     });
   }

@@ -59,3 +59,21 @@ export class RequestStats {
 
 /** The data plane process's one tally (the embedded front door writes it, the control socket reads it). */
 export const requestStats = new RequestStats();
+
+/** Several processes' tallies as one (the embedded plane's helper processes, plane-helpers.ts). */
+export function mergeStats(all: readonly RequestStatsSnapshot[]): RequestStatsSnapshot {
+  const services: Record<string, ServiceRequestStats> = {};
+  for (const snap of all) {
+    for (const [name, s] of Object.entries(snap.services)) {
+      const had = services[name];
+      if (!had) {
+        services[name] = { classes: { ...s.classes }, buckets: [...s.buckets], sum: s.sum, count: s.count };
+        continue;
+      }
+      const classes: Partial<Record<StatusClass, number>> = { ...had.classes };
+      for (const [c, n] of Object.entries(s.classes) as [StatusClass, number][]) classes[c] = (classes[c] ?? 0) + n;
+      services[name] = { classes, buckets: had.buckets.map((n, i) => n + (s.buckets[i] ?? 0)), sum: had.sum + s.sum, count: had.count + s.count };
+    }
+  }
+  return { buckets: LATENCY_BUCKETS, services };
+}

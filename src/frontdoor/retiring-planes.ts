@@ -4,7 +4,8 @@ import type { Logger } from '../log.js';
 import { NOTHING_OPEN, type OpenCounts } from './backend.js';
 import type { PlaneHello } from './control-messages.js';
 import { ControlServer } from './control-server.js';
-import { PlaneConnection } from './plane-client.js';
+import { askPlane } from './control-call.js';
+import type { ControlAnswer, ControlRequest } from './control-messages.js';
 import type { PlaneImpl } from './plane.js';
 import { planePaths } from './plane-paths.js';
 import type { DrainResult } from './plane-routes.js';
@@ -48,56 +49,49 @@ export function serveRetiring(dataDir: string, impl: PlaneImpl, hello: () => Pla
   );
 }
 
-async function retiringConnections(dataDir: string): Promise<PlaneConnection[]> {
+/** The control sockets of the data dir's retiring planes (not this process's own). */
+function retiringSockets(dataDir: string): string[] {
   let names: string[] = [];
   try {
     names = readdirSync(planePaths.dir(dataDir));
   } catch {
     return [];
   }
-  const out: PlaneConnection[] = [];
-  for (const name of names) {
-    const m = NAME.exec(name);
-    if (!m || Number(m[1]) === process.pid) continue;
-    const path = join(planePaths.dir(dataDir), name);
-    try {
-      out.push(await PlaneConnection.open(path, () => undefined));
-    } catch (e) {
-      // A retiring plane killed hard leaves its socket: nobody listens, so it holds nothing open.
-      if ((e as NodeJS.ErrnoException).code === 'ECONNREFUSED') rmSync(path, { force: true });
-    }
-  }
-  return out;
+  return names.filter((n) => NAME.exec(n) && Number(NAME.exec(n)?.[1]) !== process.pid).map((n) => join(planePaths.dir(dataDir), n));
 }
 
 function add(a: OpenCounts, b: OpenCounts): OpenCounts {
   return { requests: a.requests + b.requests, streams: a.streams + b.streams, upgrades: a.upgrades + b.upgrades };
 }
 
-async function acrossRetiring<T>(dataDir: string, ask: (c: PlaneConnection) => Promise<T>): Promise<T[]> {
-  const conns = await retiringConnections(dataDir);
-  try {
-    // A retiring plane that exits meanwhile has nothing open any more.
-    return (await Promise.all(conns.map((c) => ask(c).catch(() => null)))).filter((x): x is Awaited<T> => x !== null);
-  } finally {
-    for (const c of conns) c.close();
-  }
+/** One request to every retiring plane; a plane that exits meanwhile has nothing open any more. */
+async function acrossRetiring<T>(dataDir: string, req: ControlRequest, pick: (a: ControlAnswer & { ok: true }) => T): Promise<T[]> {
+  const asked = retiringSockets(dataDir).map(async (path) => {
+    try {
+      return pick(await askPlane(path, req));
+    } catch (e) {
+      // A retiring plane killed hard leaves its socket: nobody listens, so it holds nothing open.
+      if ((e as NodeJS.ErrnoException).code === 'ECONNREFUSED') rmSync(path, { force: true });
+      return null;
+    }
+  });
+  return (await Promise.all(asked)).filter((x): x is Awaited<T> => x !== null);
 }
 
 /** The plane in charge: its own counts and drains plus those of every retiring plane of the data dir. */
 export function withRetiring(dataDir: string, impl: PlaneImpl): Pick<PlaneImpl, 'counts' | 'closeIdle' | 'drain'> {
   return {
     counts: async (instance) => {
-      const [own, others] = await Promise.all([impl.counts(instance), acrossRetiring(dataDir, async (c) => (await c.ask({ op: 'counts', instance })).counts ?? NOTHING_OPEN)]);
+      const [own, others] = await Promise.all([impl.counts(instance), acrossRetiring(dataDir, { op: 'counts', instance }, (a) => a.counts ?? NOTHING_OPEN)]);
       return others.reduce(add, own);
     },
     closeIdle: async (instance) => {
-      await Promise.all([impl.closeIdle(instance), acrossRetiring(dataDir, (c) => c.ask({ op: 'close-idle', instance }))]);
+      await Promise.all([impl.closeIdle(instance), acrossRetiring(dataDir, { op: 'close-idle', instance }, () => true)]);
     },
     drain: async (instance, timeoutMs): Promise<DrainResult> => {
       const [own, others] = await Promise.all([
         impl.drain(instance, timeoutMs),
-        acrossRetiring(dataDir, async (c) => (await c.ask({ op: 'drain', instance, timeoutMs })).drain ?? { drained: true, left: NOTHING_OPEN }),
+        acrossRetiring(dataDir, { op: 'drain', instance, timeoutMs }, (a) => a.drain ?? { drained: true, left: NOTHING_OPEN }),
       ]);
       return others.reduce((a, b) => ({ drained: a.drained && b.drained, left: add(a.left, b.left) }), own);
     },

@@ -10,6 +10,8 @@ import { hardenedServer, listen, listenOn } from './listener.js';
 import { PublishedPorts, type ProblemSink } from './publish.js';
 import { hostName, RouteTable } from './routes.js';
 import { rawAnswer } from './upgrade.js';
+import { asPlainRequest, inbound, isWebSocket } from './inbound.js';
+import { isH2 } from './h2.js';
 import { proxyToShip, shipPath } from './ship-proxy.js';
 import { challengeAnswer, isChallengePath } from './tls/challenge.js';
 import { SecureContexts } from './tls/secure-contexts.js';
@@ -119,8 +121,10 @@ export class FrontDoor {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     // Handed over: the client's next request must open a new connection, which reaches the new data plane.
-    if (this.retiring) res.setHeader('connection', 'close');
-    const target = req.url ?? '/';
+    if (this.retiring && !isH2(req)) res.setHeader('connection', 'close');
+    const inb = inbound(req);
+    if ('refused' in inb) return plain(res, 400, `400 bad request: ${inb.refused}\n`, { connection: 'close' });
+    const target = inb.target;
     if (isChallengePath(target) && this.opts.dataDir !== undefined) {
       void challengeAnswer(this.opts.dataDir, target).then((a) => (a === null ? plain(res, 404, '404 no such challenge\n') : plain(res, 200, a, { 'cache-control': 'no-store' })));
       return;
@@ -128,29 +132,32 @@ export class FrontDoor {
     const own = reserved(target);
     if (own !== null) {
       if (own === '/starphleet/health') return plain(res, 200, 'ok\n', { 'cache-control': 'no-store' });
-      if (this.opts.shipSocket && shipPath(own)) return proxyToShip(req, res, this.opts.shipSocket);
+      if (this.opts.shipSocket && shipPath(own)) return proxyToShip(req, res, this.opts.shipSocket, target);
       return plain(res, 404, `404 not found: ${own}\n`);
     }
-    const m = this.table.match(target, req.headers.host);
+    const m = this.table.match(target, inb.host);
     if (m.kind === 'none') return plain(res, 404, `404 no service at ${target.split('?')[0] ?? ''}\n`);
     if (m.kind === 'redirect') return plain(res, 301, `moved to ${m.location}\n`, { location: m.location });
     if (m.route.httpsOnly && this.secure) {
       if (!isEncrypted(req)) {
-        const location = `https://${hostOnly(req.headers.host)}${this.httpsPort === 443 ? '' : `:${this.httpsPort ?? ''}`}${target}`;
+        const location = `https://${hostOnly(inb.host)}${this.httpsPort === 443 ? '' : `:${this.httpsPort ?? ''}`}${target}`;
         return plain(res, 308, `moved to ${location}\n`, { location });
       }
       res.setHeader('strict-transport-security', HSTS);
     }
-    serveRoute(req, res, m.route, m.path, m.mount, this.limits);
+    serveRoute(req, res, m.route, m.path, m.mount, inb.upstreamHost, this.limits);
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const target = req.url ?? '/';
+    if (!isWebSocket(req)) return asPlainRequest(req, socket, (r, res) => this.handle(r, res));
+    const inb = inbound(req);
+    if ('refused' in inb) return rawAnswer(socket, 400, 'Bad Request', `400 bad request: ${inb.refused}\n`);
+    const target = inb.target;
     if (reserved(target) !== null) return rawAnswer(socket, 404, 'Not Found', '404 not found\n');
-    const m = this.table.match(target, req.headers.host);
+    const m = this.table.match(target, inb.host);
     if (m.kind !== 'route') return rawAnswer(socket, 404, 'Not Found', `404 no service at ${target.split('?')[0] ?? ''}\n`);
     if (m.route.httpsOnly && this.secure && !isEncrypted(req)) return rawAnswer(socket, 403, 'Forbidden', '403 this service is served over https only\n');
-    serveUpgrade(req, socket, head, m.route, m.path, m.mount, this.limits);
+    serveUpgrade(req, socket, head, m.route, m.path, m.mount, inb.upstreamHost, this.limits);
   }
 
   /** The listening socket, for a newer data plane that takes over. */
@@ -185,7 +192,7 @@ export class FrontDoor {
 }
 
 function isEncrypted(req: IncomingMessage): boolean {
-  return 'encrypted' in req.socket && req.socket.encrypted === true;
+  return (req.socket as { encrypted?: boolean }).encrypted === true;
 }
 
 /** The Host header's name for a redirect: a plain host name or IP literal only (anything else: the ship's loopback). */

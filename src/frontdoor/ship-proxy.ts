@@ -35,7 +35,7 @@ function down(res: ServerResponse): void {
  * Proxies one request to the ship's HTTP server, streaming both ways (an event stream stays open). X-Forwarded-For is
  * the client's address as this plane saw it and nothing the client sent: the ship audits by it.
  */
-export function proxyToShip(req: IncomingMessage, res: ServerResponse, socketPath: string): void {
+export function proxyToShip(req: IncomingMessage, res: ServerResponse, socketPath: string, target: string = req.url ?? '/'): void {
   const raw = endToEnd(req.rawHeaders, true);
   // Repeats stay repeats (a header sent twice must still look so to the ship's checks).
   const headers: Record<string, string | string[]> = {};
@@ -47,7 +47,7 @@ export function proxyToShip(req: IncomingMessage, res: ServerResponse, socketPat
   }
   headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';
   headers['x-forwarded-proto'] = 'http';
-  const up = request({ socketPath, path: req.url ?? '/', method: req.method ?? 'GET', headers, agent: shipAgent });
+  const up = request({ socketPath, path: target, method: req.method ?? 'GET', headers, agent: shipAgent });
   let answered = false;
   // A ship that answers early (413) and closes may break the pipe of a body still being written: its answer counts.
   up.on('error', () => {

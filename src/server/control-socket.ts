@@ -3,11 +3,14 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { findCommand, type Caller, type CommandShip } from '../commands/registry.js';
 import type { Logger } from '../log.js';
 import { callerOf } from './session-tokens.js';
+import { assertPeerCheck } from '../util/peer-cred.js';
+import { readOneRequest } from '../util/one-request.js';
 
 /**
  * The ship's local control socket (<data>/control.sock, mode 0600): the CLI and admirals' shells reach the running
- * ship through it. Protocol: the client sends one JSON line `{"argv": [...]}`; the ship answers with JSON lines
- * `{"out": text}` / `{"err": text}` and a final `{"exit": code}`. Closing the socket aborts the command.
+ * ship through it. Protocol: a peer that is root or the ship's own uid (SO_PEERCRED) sends one JSON line
+ * `{"argv": [...]}` and nothing after it (util/one-request.ts: anything else is refused and logged); the ship answers
+ * with JSON lines `{"out": text}` / `{"err": text}` and a final `{"exit": code}`. Closing the socket aborts the command.
  */
 
 export interface ControlRequest {
@@ -20,37 +23,23 @@ export type ControlMessage = { readonly out: string } | { readonly err: string }
 
 const MAX_REQUEST_BYTES = 64 * 1024;
 
-function parseRequest(line: string): ControlRequest | null {
-  try {
-    const v = JSON.parse(line) as unknown;
-    if (typeof v !== 'object' || v === null) return null;
-    const argv = (v as { argv?: unknown }).argv;
-    if (!Array.isArray(argv) || argv.length === 0 || !argv.every((a) => typeof a === 'string')) return null;
-    const session = (v as { session?: unknown }).session;
-    if (session !== undefined && typeof session !== 'string') return null;
-    return { argv: argv as string[], ...(session !== undefined ? { session } : {}) };
-  } catch {
-    return null;
-  }
+function parseRequest(v: Record<string, unknown>): ControlRequest | null {
+  const argv = v.argv;
+  if (!Array.isArray(argv) || argv.length === 0 || !argv.every((a) => typeof a === 'string')) return null;
+  const session = v.session;
+  if (session !== undefined && typeof session !== 'string') return null;
+  return { argv: argv as string[], ...(session !== undefined ? { session } : {}) };
 }
 
 async function serve(sock: Socket, ship: CommandShip, log: Logger): Promise<void> {
   const send = (m: ControlMessage): void => {
     if (!sock.destroyed) sock.write(`${JSON.stringify(m)}\n`);
   };
-  let buf = '';
-  const line = await new Promise<string | null>((resolve) => {
-    sock.on('data', (d: Buffer) => {
-      buf += d.toString('utf8');
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) resolve(buf.slice(0, nl));
-      else if (buf.length > MAX_REQUEST_BYTES) resolve(null);
-    });
-    sock.on('end', () => resolve(null));
-    sock.on('error', () => resolve(null));
-  });
-  const req = line === null ? null : parseRequest(line);
+  const got = await readOneRequest(sock, { name: 'control socket', maxBytes: MAX_REQUEST_BYTES, refuseSelf: false, log });
+  if (!got) return;
+  const req = parseRequest(got.request);
   if (!req) {
+    log(`control socket: refused (peer pid ${got.peer.pid} uid ${got.peer.uid}): no argv of strings`);
     send({ err: 'bad control request\n' });
     send({ exit: 2 });
     sock.end();
@@ -85,6 +74,8 @@ export function controlSocketPath(dataDir: string): string {
 
 export function startControlSocket(ship: CommandShip, log: Logger): Promise<Server> {
   const path = controlSocketPath(ship.options.dataDir);
+  // Without the peer check the socket does not serve at all.
+  assertPeerCheck();
   // A socket file left by a ship that died is in the way; a live ship holding it would have failed our data-dir lock.
   if (existsSync(path)) unlinkSync(path);
   const server = createServer((sock) => {

@@ -16,7 +16,7 @@ export interface NginxTls {
 export interface NginxSettings {
   readonly listen: string;
   readonly port: number;
-  readonly workers: number;
+  readonly workers: number | 'auto';
   /** `user` directive (only when the master runs as root). */
   readonly user: string | null;
   /** Requests a second one address may make to protected locations (limit_req), standing in for the back-off. */
@@ -28,6 +28,12 @@ export interface NginxSettings {
   readonly upstreamTimeoutS: number;
   readonly maxHeaderBytes: number;
   readonly maxConnectionsPerAddress: number;
+  /**
+   * nginx >= 1.25.1: `http2 on;` serves HTTP/2 beside HTTP/1.1 on every port, h2c by prior knowledge on the clear
+   * ones. Older (Debian 12's 1.22): `listen ... ssl http2` on the TLS port only, since `listen ... http2` on a clear
+   * port makes it HTTP/2-only (HTTP/1.1 clients get nothing).
+   */
+  readonly http2On?: boolean;
   /** The ship's HTTP server (unix socket) for /starphleet/webhook; null: that is 404. */
   readonly shipSocket?: string | null;
   readonly tls?: NginxTls | undefined;
@@ -46,6 +52,23 @@ export function htpasswdText(r: WireRoute): string {
   return (r.auth?.users ?? []).map((u) => `${u.user}:${u.hash}\n`).join('');
 }
 
+/**
+ * What docs/http.md's table needs of nginx, as variables: only a WebSocket upgrade passes; the Host the instance gets
+ * (an absolute-form target's host, else the client's Host, else the address it came to, as the embedded plane's
+ * inbound.ts); Forwarded's quoting of IPv6; and a Connection header naming anything but hop-by-hop names (refused).
+ */
+function requestMaps(): string[] {
+  return [
+    'map $http_upgrade $sp_upgrade { "~*^\\s*websocket\\s*$" websocket; default ""; }',
+    'map $sp_upgrade $connection_upgrade { websocket upgrade; default ""; }',
+    'map $server_addr $sp_server_addr { "~:" "[$server_addr]"; default $server_addr; }',
+    'map $http_host $sp_given_host { "" "$sp_server_addr:$server_port"; default $http_host; }',
+    'map $request $sp_host { "~^\\S+\\s+[hH][tT][tT][pP][sS]?://" $host; default $sp_given_host; }',
+    'map $remote_addr $sp_forwarded_for { "~:" "\\"[$remote_addr]\\""; default $remote_addr; }',
+    'map $http_connection $sp_connection_refused { "" 0; "~*^[\\s,]*((close|keep-alive|upgrade|te|trailer|http2-settings|proxy-connection)[\\s,]*)*$" 0; default 1; }',
+  ];
+}
+
 /** Common proxy settings, set once at http level (inherited by every location that proxies). */
 function proxyCommon(s: NginxSettings, layout: NginxLayout): string[] {
   return [
@@ -58,6 +81,9 @@ function proxyCommon(s: NginxSettings, layout: NginxLayout): string[] {
     `proxy_send_timeout ${s.upstreamTimeoutS}s;`,
     'proxy_connect_timeout 10s;',
     'proxy_next_upstream error timeout non_idempotent;',
+    // A client that half-closes after its request still gets the answer (docs/http.md); a client that is really gone
+    // ends the exchange at the next write, as the embedded plane's does.
+    'proxy_ignore_client_abort on;',
     'proxy_next_upstream_tries 2;',
     `client_body_temp_path ${layout.tempDir}/body;`,
     `proxy_temp_path ${layout.tempDir}/proxy;`,
@@ -91,7 +117,7 @@ export function nginxConfig(t: WireTable, s: NginxSettings, layout: NginxLayout)
     '  server_tokens off;',
     '  default_type text/plain;',
     '  geo $dollar { default "$"; }',
-    '  map $http_upgrade $connection_upgrade { default upgrade; "" ""; }',
+    ...requestMaps().map((l) => `  ${l}`),
     `  limit_req_zone $binary_remote_addr zone=auth:10m rate=${s.authRate}r/s;`,
     // Open connections from one client address, as the embedded plane caps them (one flood leaves room for the rest).
     '  limit_conn_zone $binary_remote_addr zone=peraddr:10m;',
@@ -100,8 +126,12 @@ export function nginxConfig(t: WireTable, s: NginxSettings, layout: NginxLayout)
     '  client_max_body_size 0;',
     `  client_header_timeout ${s.headersTimeoutS}s;`,
     `  keepalive_timeout ${s.keepAliveTimeoutS}s;`,
-    `  large_client_header_buffers 4 ${Math.max(1024, s.maxHeaderBytes)};`,
+    // One request head of about maxHeaderBytes at most, as the embedded plane's limit (1 KiB first, then one large buffer).
+    '  client_header_buffer_size 1k;',
+    `  large_client_header_buffers 1 ${Math.max(1024, s.maxHeaderBytes)};`,
+    '  keepalive_requests 10000;',
     ...proxyCommon(s, layout).map((l) => `  ${l}`),
+    ...(s.http2On ? ['  http2 on;'] : []),
   );
   const seen = new Set<string>();
   for (const r of t.routes) {
@@ -116,19 +146,19 @@ export function nginxConfig(t: WireTable, s: NginxSettings, layout: NginxLayout)
   const routes = [...t.routes].sort((a, b) => b.mount.length - a.mount.length || a.mount.localeCompare(b.mount));
   const plainMode: TlsMode = { redirectTo: s.tls ? s.tls.port : null, secure: false };
   // The main port: mounts.
-  L.push('  server {', `    listen ${listenAddr(s.listen, s.port)} default_server;`, ...ownPaths('    ', layout, s.shipSocket), ...mountLocations(routes, layout, plainMode), '  }');
+  L.push('  server {', `    listen ${listenAddr(s.listen, s.port)} default_server;`, ...ownPaths('    ', layout, s.maxHeaderBytes, s.shipSocket), ...mountLocations(routes, layout, plainMode), '  }');
   // Virtual hosts: the service is `/` of each name (mount order decides a name claimed twice, as in the embedded plane).
   const vhosts = virtualHosts(routes);
   for (const [r, names] of vhosts) {
-    L.push('  server {', `    listen ${listenAddr(s.listen, s.port)};`, `    server_name ${names.join(' ')};`, ...ownPaths('    ', layout, s.shipSocket));
-    L.push('    location / {', ...proxyBlock(r, layout, '', '/', '      ', plainMode), '    }', '  }');
+    L.push('  server {', `    listen ${listenAddr(s.listen, s.port)};`, `    server_name ${names.join(' ')};`, ...ownPaths('    ', layout, s.maxHeaderBytes, s.shipSocket));
+    L.push('    location / {', ...proxyBlock(r, layout, '/', '/', '      ', plainMode), '    }', '  }');
   }
   if (s.tls) L.push(...httpsServers(s, s.tls, routes, vhosts, layout));
   // Published ports: the service is `/` of that port.
   for (const [port, service] of s.published) {
     const r = t.routes.find((x) => x.service === service);
     if (!r) continue;
-    L.push('  server {', `    listen ${listenAddr(s.listen, port)};`, ...errorPages('    '), '    location / {', ...proxyBlock(r, layout, '', '/', '      '), '    }', '  }');
+    L.push('  server {', `    listen ${listenAddr(s.listen, port)};`, ...errorPages('    ', s.maxHeaderBytes), '    location / {', ...proxyBlock(r, layout, '/', '/', '      '), '    }', '  }');
   }
   L.push('}');
   return `${L.join('\n')}\n`;
@@ -141,7 +171,7 @@ function mountLocations(routes: readonly WireRoute[], layout: NginxLayout, mode:
   for (const r of routes) {
     if (r.mount === '/') {
       hasRoot = true;
-      L.push('    location / {', ...proxyBlock(r, layout, '', '/', '      ', mode), '    }');
+      L.push('    location / {', ...proxyBlock(r, layout, '/', '/', '      ', mode), '    }');
       continue;
     }
     L.push(`    location = ${r.mount} { return 301 ${r.mount}/$is_args$args; }`);
@@ -171,6 +201,7 @@ function virtualHosts(routes: readonly WireRoute[]): [WireRoute, string[]][] {
 function httpsServers(s: NginxSettings, tls: NginxTls, routes: readonly WireRoute[], vhosts: readonly [WireRoute, string[]][], layout: NginxLayout): string[] {
   const mode: TlsMode = { redirectTo: null, secure: true };
   const addr = listenAddr(s.listen, tls.port);
+  const ssl = s.http2On ? 'ssl' : 'ssl http2';
   const certLines = (name: string | null): string[] => {
     const c = name === null ? undefined : tls.certs.get(name);
     const d = tls.defaultName === null ? undefined : tls.certs.get(tls.defaultName);
@@ -186,19 +217,19 @@ function httpsServers(s: NginxSettings, tls: NginxTls, routes: readonly WireRout
     '  ssl_session_cache shared:starphleet_tls:10m;',
     '  ssl_session_tickets off;',
   ];
-  L.push('  server {', `    listen ${addr} ssl http2 default_server;`, ...certLines(null), ...ownPaths('    ', layout, s.shipSocket), ...mountLocations(routes, layout, mode), '  }');
+  L.push('  server {', `    listen ${addr} ${ssl} default_server;`, ...certLines(null), ...ownPaths('    ', layout, s.maxHeaderBytes, s.shipSocket), ...mountLocations(routes, layout, mode), '  }');
   const served = new Set<string>();
   for (const [r, names] of vhosts) {
     for (const n of names) {
       served.add(n);
-      L.push('  server {', `    listen ${addr} ssl http2;`, `    server_name ${n};`, ...certLines(n), ...ownPaths('    ', layout, s.shipSocket));
-      L.push('    location / {', ...proxyBlock(r, layout, '', '/', '      ', mode), '    }', '  }');
+      L.push('  server {', `    listen ${addr} ${ssl};`, `    server_name ${n};`, ...certLines(n), ...ownPaths('    ', layout, s.maxHeaderBytes, s.shipSocket));
+      L.push('    location / {', ...proxyBlock(r, layout, '/', '/', '      ', mode), '    }', '  }');
     }
   }
   // A name with a certificate and no proxy_for (STARPHLEET_HOSTNAME): the mounts, under its own certificate.
   for (const n of tls.certs.keys()) {
     if (served.has(n) || !/^[a-z0-9.-]+$/.test(n)) continue;
-    L.push('  server {', `    listen ${addr} ssl http2;`, `    server_name ${n};`, ...certLines(n), ...ownPaths('    ', layout, s.shipSocket), ...mountLocations(routes, layout, mode), '  }');
+    L.push('  server {', `    listen ${addr} ${ssl};`, `    server_name ${n};`, ...certLines(n), ...ownPaths('    ', layout, s.maxHeaderBytes, s.shipSocket), ...mountLocations(routes, layout, mode), '  }');
   }
   return L;
 }

@@ -74,28 +74,57 @@ export function proxyBlock(r: WireRoute, layout: NginxLayout, stripTo: string, m
   out.push(`proxy_pass http://${routeUpstreamName(r)}${stripTo};`);
   // A location's own proxy_set_header replaces all inherited ones: the whole set, every time.
   out.push(
-    'proxy_set_header Host $http_host;',
-    'proxy_set_header Upgrade $http_upgrade;',
+    'proxy_set_header Host $sp_host;',
+    'proxy_set_header Upgrade $sp_upgrade;',
     'proxy_set_header Connection $connection_upgrade;',
-    'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+    // Who the client is, from the connection: whatever the client sent under these names never passes.
+    'proxy_set_header X-Forwarded-For $remote_addr;',
+    'proxy_set_header X-Real-IP $remote_addr;',
+    'proxy_set_header Forwarded "for=$sp_forwarded_for;proto=$scheme";',
     'proxy_set_header X-Forwarded-Proto $scheme;',
-    'proxy_set_header X-Forwarded-Host $http_host;',
+    'proxy_set_header X-Forwarded-Host $sp_host;',
+    'proxy_set_header X-Forwarded-Port $server_port;',
     `proxy_set_header X-Forwarded-Prefix ${mount === '/' ? '""' : q(mount)};`,
-    // Hop-by-hop headers of the client's connection are not the instance's (an empty value: nginx sends none).
-    'proxy_set_header Proxy-Authorization "";',
-    'proxy_set_header Proxy-Connection "";',
-    'proxy_set_header Keep-Alive "";',
+    ...CLEARED.map((h) => `proxy_set_header ${h} "";`),
   );
   return out.map((l) => indent + l);
 }
 
+/**
+ * Request headers nginx must not pass (an empty value: nginx sends none): the client's forwarding claims that the
+ * plane does not set itself (headers.ts FORWARDING), and hop-by-hop headers of the client's connection.
+ */
+const CLEARED = [
+  'X-Forwarded-Server',
+  'X-Forwarded-Ssl',
+  'X-Forwarded-Scheme',
+  'X-Forwarded-Protocol',
+  'X-Forwarded-Uri',
+  'X-Client-IP',
+  'Proxy-Authorization',
+  'Proxy-Connection',
+  'Keep-Alive',
+  'TE',
+  'Trailer',
+  'HTTP2-Settings',
+  // The front door answers `Expect: 100-continue` itself.
+  'Expect',
+];
+
 /** nginx's own error pages as plain text, the words of the embedded plane (an instance's own 502 passes as it is). */
-export function errorPages(indent: string): string[] {
+export function errorPages(indent: string, maxHeaderBytes: number): string[] {
   return [
     'error_page 502 = @bad_gateway;',
     'error_page 504 = @gateway_timeout;',
+    // nginx's "request header too large" (494) and a request line too long (414) are docs/http.md's 431; an unknown
+    // Transfer-Encoding (501) is a smuggling shape, 400 as the embedded plane answers it.
+    'error_page 414 494 = @head_too_large;',
+    'error_page 501 = @bad_request;',
     'location @bad_gateway { default_type text/plain; return 502 "502 bad gateway: the instance failed before answering\\n"; }',
     'location @gateway_timeout { default_type text/plain; return 504 "504 gateway timeout: the instance sent nothing in time\\n"; }',
+    `location @head_too_large { default_type text/plain; return 431 "431 request head larger than ${maxHeaderBytes} bytes\\n"; }`,
+    'location @bad_request { default_type text/plain; return 400 "400 bad request\\n"; }',
+    'if ($sp_connection_refused) { return 400 "400 bad request: Connection names a header the front door will not forward\\n"; }',
   ].map((l) => indent + l);
 }
 
@@ -104,7 +133,7 @@ function shipPaths(socket: string | null | undefined): string[] {
   if (!socket) return [];
   const pass = [
     `proxy_pass http://unix:${socket}:;`,
-    'proxy_set_header Host $http_host;',
+    'proxy_set_header Host $sp_host;',
     // The client's address as nginx saw it, not a list the client could have started: the ship audits by it.
     'proxy_set_header X-Forwarded-For $remote_addr;',
     'proxy_set_header X-Forwarded-Proto $scheme;',
@@ -118,9 +147,9 @@ function shipPaths(socket: string | null | undefined): string[] {
   ];
 }
 
-export function ownPaths(indent: string, layout: NginxLayout, shipSocket?: string | null): string[] {
+export function ownPaths(indent: string, layout: NginxLayout, maxHeaderBytes: number, shipSocket?: string | null): string[] {
   return [
-    ...errorPages(''),
+    ...errorPages('', maxHeaderBytes),
     ...shipPaths(shipSocket),
     `location ^~ /.well-known/acme-challenge/ { default_type text/plain; add_header Cache-Control no-store; alias ${layout.challengeDir}/; }`,
     'location = /starphleet/health { default_type text/plain; add_header Cache-Control no-store; return 200 "ok\\n"; }',

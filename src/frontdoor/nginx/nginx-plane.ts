@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
@@ -15,6 +15,7 @@ import { htpasswdPath, htpasswdText, nginxConfig, type NginxLayout, type NginxSe
 import { httpsPortOf, layoutOf, portOf, readPid, readText } from './nginx-files.js';
 import { isNginxMaster, openToUpstream, workersOf } from './nginx-procs.js';
 import { NginxStatsTail } from './nginx-stats.js';
+import { openDataDirToWorkers, shareWith, workerUser } from './nginx-user.js';
 import { requestStats } from '../request-stats.js';
 
 const run = promisify(execFile);
@@ -51,6 +52,28 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, dflt: number): number
   return n;
 }
 
+/** Whether this nginx takes `http2 on;` (1.25.1 and later), from `nginx -v`. */
+export function nginxHasHttp2On(binary = nginxBinary()): boolean {
+  const r = spawnSync(binary, ['-v'], { encoding: 'utf8' });
+  const m = /nginx\/(\d+)\.(\d+)\.(\d+)/.exec(`${r.stderr ?? ''}${r.stdout ?? ''}`);
+  if (!m) return false;
+  const [maj, min, patch] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  return maj > 1 || (maj === 1 && (min > 25 || (min === 25 && patch >= 1)));
+}
+
+/** STARPHLEET_NGINX_WORKERS: `auto` (one per core, the default, as a hand-written config has it) or a count. */
+export function nginxWorkers(env: NodeJS.ProcessEnv): number | 'auto' {
+  const raw = env.STARPHLEET_NGINX_WORKERS;
+  if (raw === undefined || raw === '' || raw === 'auto') return 'auto';
+  return positiveInt(env, 'STARPHLEET_NGINX_WORKERS', 1);
+}
+
+/** nginx's `user` for the workers: the unprivileged worker user as root, none otherwise (nginx would ignore it). */
+function userDirective(): string | null {
+  const u = workerUser();
+  return u ? `${u.name} ${u.group}` : null;
+}
+
 /**
  * The nginx data plane: an nginx master of its own (config, pid, logs and temp files in the data dir), supervised by
  * this process. A table becomes a complete config, checked with `nginx -t`, then loaded by a graceful reload (SIGHUP):
@@ -64,6 +87,7 @@ export class NginxPlane implements PlaneImpl {
   private current: WireTable = { routes: [] };
   private readonly problems = new Map<string, string>();
   private tls: NginxTls | undefined;
+  private readonly http2On = nginxHasHttp2On();
 
   private constructor(
     private readonly o: NginxOptions,
@@ -96,6 +120,8 @@ export class NginxPlane implements PlaneImpl {
   private static async startMaster(o: NginxOptions): Promise<NginxPlane> {
     const layout = layoutOf(o.dataDir);
     for (const d of [layout.prefix, layout.htpasswdDir, layout.tempDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
+    const u = workerUser();
+    if (u) openDataDirToWorkers(u, o.dataDir, layout, planePaths.shipHttp(o.dataDir));
     const running = readPid(layout.pid);
     if (running !== null && isNginxMaster(running, layout.conf)) {
       // Adopted: it serves its last config until the ship sends a table (the port is the one that config listens on).
@@ -125,8 +151,8 @@ export class NginxPlane implements PlaneImpl {
     return {
       listen: this.o.listen,
       port: this.port,
-      workers: positiveInt(process.env, 'STARPHLEET_NGINX_WORKERS', 1),
-      user: process.getuid?.() === 0 ? 'root root' : null,
+      workers: nginxWorkers(process.env),
+      user: userDirective(),
       authRate: positiveInt(process.env, 'STARPHLEET_AUTH_RATE', 20),
       published,
       headersTimeoutS: Math.ceil(limits.headersTimeoutMs / 1000),
@@ -134,6 +160,7 @@ export class NginxPlane implements PlaneImpl {
       upstreamTimeoutS: Math.ceil(limits.upstreamTimeoutMs / 1000),
       maxHeaderBytes: limits.maxHeaderBytes,
       maxConnectionsPerAddress: limits.maxConnectionsPerAddress,
+      http2On: this.http2On,
       shipSocket: planePaths.shipHttp(this.o.dataDir),
       tls: this.tls,
     };
@@ -189,6 +216,9 @@ export class NginxPlane implements PlaneImpl {
       const text = htpasswdText(r);
       if (readText(path) === text) continue;
       writeFileSync(path, text, { mode: 0o600 });
+      // The workers check passwords: their group reads the file, nobody else.
+      const u = workerUser();
+      if (u) shareWith(u, path, 0o640);
       changed = true;
     }
     const text = nginxConfig(t, this.settings(published), this.layout);
