@@ -9,6 +9,7 @@ import type { HeldListener } from '../update/handover-new-ship.js';
 import { auditRetentionFromEnv, setAuditRetention } from '../state/auth-failures.js';
 import { loadHostKeys } from './host-keys.js';
 import { checkSsh2Internals } from './kex-offer.js';
+import { checkPacketInternals } from './sftp/data-packets.js';
 import { checkSocketInternals } from './sftp/outbound.js';
 import { sshLimitsFromEnv } from './limits.js';
 import { SshServer } from './ssh-server.js';
@@ -21,6 +22,7 @@ export async function startSshServer(options: ShipOptions, db: Db, headquarters:
   // Before anything listens: a changed ssh2 stops the ship here, with its version, not on a client's first connection.
   checkSsh2Internals();
   checkSocketInternals();
+  checkPacketInternals();
   setAuditRetention(auditRetentionFromEnv());
   const limits = sshLimitsFromEnv();
   const hostKeys = loadHostKeys(options.dataDir, log);

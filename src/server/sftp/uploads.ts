@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -29,15 +29,25 @@ interface Upload {
   size: number;
   failed: string | null;
   pending: Promise<unknown>;
+  /** SHA-256 of the bytes written so far, while they came in order (null once one did not: hashed again at close). */
+  hash: Hash | null;
+  hashed: number;
 }
 
 /** Bytes reserved by parts being written, over every session of this ship: the quota counts them with stored uploads. */
 let inFlight = 0;
 
+/** Stored bytes per incoming dir and when they were counted: a readdir and a stat per WRITE were 12 % of an upload. */
+const storedCount = new Map<string, { readonly at: number; readonly bytes: number }>();
+const STORED_FRESH_MS = 1000;
+
 async function storedBytes(dir: string): Promise<number> {
+  const known = storedCount.get(dir);
+  if (known && Date.now() - known.at < STORED_FRESH_MS) return known.bytes;
   let total = 0;
   // Part files are counted by what they reserved (inFlight), not by what has reached the disk yet.
   for (const n of await readdir(dir).catch(() => [] as string[])) if (!n.startsWith('.part-')) total += (await stat(join(dir, n)).catch(() => null))?.size ?? 0;
+  storedCount.set(dir, { at: Date.now(), bytes: total });
   return total;
 }
 
@@ -88,8 +98,8 @@ export class Uploads {
     switch (type) {
       case FXP.WRITE: {
         const offset = f.u64();
-        const data = Buffer.from(f.bytes());
-        return this.write(id, up, offset, data);
+        // Not copied: the packet stays untouched until this request is answered (session.ts releases it then).
+        return this.write(id, up, offset, f.bytes());
       }
       case FXP.CLOSE:
         this.open.delete(raw.readUInt32BE(4));
@@ -108,7 +118,7 @@ export class Uploads {
     const part = join(dir, `.part-${process.pid}-${randomBytes(8).toString('hex')}`);
     const fh = await open(part, 'wx', 0o600);
     const n = this.next++;
-    this.open.set(n, { viewPath: normalizeViewPath(viewPath), part, fh, size: 0, failed: null, pending: Promise.resolve() });
+    this.open.set(n, { viewPath: normalizeViewPath(viewPath), part, fh, size: 0, failed: null, pending: Promise.resolve(), hash: createHash('sha256'), hashed: 0 });
     const h = Buffer.alloc(8);
     h.writeUInt32BE(TAG, 0);
     h.writeUInt32BE(n, 4);
@@ -117,6 +127,13 @@ export class Uploads {
 
   private async write(id: number, up: Upload, offset: number, data: Buffer): Promise<Buffer> {
     if (up.failed !== null) return reply.status(id, STATUS.FAILURE, up.failed);
+    // Requests start in order, so a client writing front to back (every client does) is hashed as it goes.
+    if (up.hash !== null && offset === up.hashed) {
+      up.hash.update(data);
+      up.hashed += data.length;
+    } else {
+      up.hash = null;
+    }
     const end = offset + data.length;
     if (end > up.size) {
       const grow = end - up.size;
@@ -148,9 +165,10 @@ export class Uploads {
       return reply.status(id, STATUS.FAILURE, up.failed);
     }
     try {
-      const sha = await sha256Of(up.part);
+      const sha = up.hash !== null && up.hashed === up.size ? up.hash.digest('hex') : await sha256Of(up.part);
       // The same bytes uploaded twice are one upload.
       await rename(up.part, registryPaths.upload(this.dataDir, sha));
+      storedCount.delete(registryPaths.incoming(this.dataDir));
       this.onStored?.(up.viewPath, sha, up.size);
       return reply.status(id, STATUS.OK);
     } catch (e) {
