@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { open, statfs, type FileHandle } from 'node:fs/promises';
 import { attrsOf, longname } from './attrs.js';
 import type { Slab } from './data-packets.js';
+import { answerHashExtension, isHashExtension } from './hash-extensions.js';
 import type { Uploads } from './uploads.js';
 import { DeployedView, normalizeViewPath } from './view.js';
 import { DATA_HEADER, Fields, FXP, MAX_PACKET, MAX_READ, OPEN_FLAGS, reply, STATUS, type NameEntry } from './wire.js';
@@ -99,6 +100,14 @@ export function replyCost(packet: Buffer): number {
   }
   // A WRITE holds its data until the disk has it: counted like a reply, so uploads in flight stay within the budget.
   if (packet[0] === FXP.WRITE) return Math.max(4096, packet.length);
+  // A hash request reads a whole file: counted like a full read, so a session runs a handful at once, not thousands.
+  if (packet[0] === FXP.EXTENDED) {
+    try {
+      if (isHashExtension(new Fields(packet.subarray(5)).string())) return DATA_HEADER + MAX_READ;
+    } catch {
+      return 1024;
+    }
+  }
   return packet[0] === FXP.READDIR || packet[0] === FXP.OPENDIR ? 64 * 1024 : 4096;
 }
 
@@ -267,6 +276,7 @@ async function extended(id: number, f: Fields, ctx: RequestContext): Promise<Ans
     const s = await statfs(real ?? ctx.dataDir);
     return { out: reply.u64s(id, [s.bsize, s.bsize, s.blocks, s.bfree, s.bavail, s.files, s.ffree, s.ffree, 0, ST_RDONLY_NOSUID, 255]) };
   }
+  if (isHashExtension(name)) return { out: await answerHashExtension(name, id, f, ctx) };
   if (CHANGING_EXTENSIONS.has(name)) return { out: reply.status(id, STATUS.PERMISSION_DENIED, 'read-only view') };
   return { out: reply.status(id, STATUS.OP_UNSUPPORTED, `unsupported extension ${name}`) };
 }

@@ -1,3 +1,5 @@
+import { HASHES } from './file-hash.js';
+
 /**
  * SFTP version 3 on the wire (draft-ietf-secsh-filexfer-02, plus OpenSSH's limits@ and statvfs@ extensions): packet
  * types, a reader for request fields and builders for every reply the read-only view sends.
@@ -98,6 +100,9 @@ class Packet {
     const b = typeof s === 'string' ? Buffer.from(s, 'utf8') : s;
     return this.u32(b.length).push(b);
   }
+  raw(b: Buffer): this {
+    return this.push(b);
+  }
   attrs(a: Attrs | null): this {
     if (a === null) return this.u32(0);
     // SIZE | UIDGID | PERMISSIONS | ACMODTIME
@@ -120,6 +125,10 @@ export const EXTENSIONS: readonly (readonly [string, string])[] = [
   ['limits@openssh.com', '1'],
   ['statvfs@openssh.com', '2'],
   ['fstatvfs@openssh.com', '2'],
+  // hash-extensions.ts; check-file's value is the hashes it can do, as other servers announce it.
+  ['check-file', HASHES.join(',')],
+  ['md5-hash', '1'],
+  ['md5-hash-handle', '1'],
 ];
 
 function writeDataHead(buf: Buffer, id: number, n: number): void {
@@ -147,6 +156,13 @@ export const reply = {
   name(id: number, entries: readonly NameEntry[]): Buffer {
     const p = new Packet(FXP.NAME, id).u32(entries.length);
     for (const e of entries) p.string(e.filename).string(e.longname).attrs(e.attrs);
+    return p.finish();
+  },
+  /** EXTENDED_REPLY made of strings, then raw bytes (check-file's hashes). */
+  extended(id: number, strings: readonly (string | Buffer)[], raw?: Buffer): Buffer {
+    const p = new Packet(FXP.EXTENDED_REPLY, id);
+    for (const s of strings) p.string(s);
+    if (raw) p.raw(raw);
     return p.finish();
   },
   /** EXTENDED_REPLY made of 64-bit numbers (limits@, statvfs@). */
