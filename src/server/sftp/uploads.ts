@@ -1,9 +1,10 @@
-import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { registryPaths } from '../../registry/paths.js';
 import { attrsOf } from './attrs.js';
+import { Sha256Stream } from './hash-worker.js';
 import { normalizeViewPath } from './view.js';
 import { Fields, FXP, OPEN_FLAGS, reply, STATUS } from './wire.js';
 
@@ -30,7 +31,7 @@ interface Upload {
   failed: string | null;
   pending: Promise<unknown>;
   /** SHA-256 of the bytes written so far, while they came in order (null once one did not: hashed again at close). */
-  hash: Hash | null;
+  hash: Sha256Stream | null;
   hashed: number;
 }
 
@@ -118,7 +119,7 @@ export class Uploads {
     const part = join(dir, `.part-${process.pid}-${randomBytes(8).toString('hex')}`);
     const fh = await open(part, 'wx', 0o600);
     const n = this.next++;
-    this.open.set(n, { viewPath: normalizeViewPath(viewPath), part, fh, size: 0, failed: null, pending: Promise.resolve(), hash: createHash('sha256'), hashed: 0 });
+    this.open.set(n, { viewPath: normalizeViewPath(viewPath), part, fh, size: 0, failed: null, pending: Promise.resolve(), hash: new Sha256Stream(), hashed: 0 });
     const h = Buffer.alloc(8);
     h.writeUInt32BE(TAG, 0);
     h.writeUInt32BE(n, 4);
@@ -128,10 +129,12 @@ export class Uploads {
   private async write(id: number, up: Upload, offset: number, data: Buffer): Promise<Buffer> {
     if (up.failed !== null) return reply.status(id, STATUS.FAILURE, up.failed);
     // Requests start in order, so a client writing front to back (every client does) is hashed as it goes.
+    let hashing: Promise<void> | null = null;
     if (up.hash !== null && offset === up.hashed) {
-      up.hash.update(data);
+      hashing = up.hash.update(data);
       up.hashed += data.length;
     } else {
+      up.hash?.drop();
       up.hash = null;
     }
     const end = offset + data.length;
@@ -149,6 +152,8 @@ export class Uploads {
     up.pending = Promise.allSettled([up.pending, w]);
     try {
       await w;
+      // The packet's buffer is reused once this request is answered: the hash worker must have read it by then.
+      if (hashing) await hashing;
       return reply.status(id, STATUS.OK);
     } catch (e) {
       up.failed = `write failed: ${(e as Error).message}`;
@@ -161,11 +166,14 @@ export class Uploads {
     await up.fh.close().catch(() => {});
     inFlight -= up.size;
     if (up.failed !== null) {
+      up.hash?.drop();
       await rm(up.part, { force: true });
       return reply.status(id, STATUS.FAILURE, up.failed);
     }
     try {
-      const sha = up.hash !== null && up.hashed === up.size ? up.hash.digest('hex') : await sha256Of(up.part);
+      const hashed = up.hash !== null && up.hashed === up.size ? await up.hash.digest().catch(() => null) : null;
+      up.hash?.drop();
+      const sha = hashed ?? (await sha256Of(up.part));
       // The same bytes uploaded twice are one upload.
       await rename(up.part, registryPaths.upload(this.dataDir, sha));
       storedCount.delete(registryPaths.incoming(this.dataDir));
@@ -182,6 +190,7 @@ export class Uploads {
     const all = [...this.open.values()];
     this.open.clear();
     for (const up of all) {
+      up.hash?.drop();
       await up.pending;
       await up.fh.close().catch(() => {});
       inFlight -= up.size;

@@ -188,9 +188,9 @@ export const reply = {
  * Cuts a byte stream into SFTP packets. A packet longer than MAX_PACKET is a protocol error (OpenSSH's server
  * disconnects too): it would otherwise let a client make the ship buffer without bound.
  *
- * A packet that spans chunks is copied into one buffer; large ones (an upload's WRITEs) into buffers kept for reuse
- * (`keep` of them) and given back with release(): a fresh 256 KiB buffer per WRITE made V8 run a full GC every few
- * dozen MiB of an upload.
+ * A packet that spans chunks is copied into one buffer; large ones (an upload's WRITEs) into shared buffers kept for
+ * reuse (`keep` of them) and given back with release(): a fresh 256 KiB buffer per WRITE made V8 run a full GC every
+ * few dozen MiB of an upload.
  */
 export class PacketReader {
   private chunks: Buffer[] = [];
@@ -258,7 +258,8 @@ export class PacketReader {
     }
     let out: Buffer;
     if (n > 4096 && this.keep > 0) {
-      const b = this.spare.pop() ?? Buffer.allocUnsafeSlow(MAX_PACKET);
+      // Shared memory: the upload hash worker reads a WRITE's data in place (hash-worker.ts).
+      const b = this.spare.pop() ?? Buffer.from(new SharedArrayBuffer(MAX_PACKET));
       this.lent.add(b.buffer);
       out = b.subarray(0, n);
     } else {
