@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ALGORITHMS } from '../src/server/kex-offer.js';
+import { checkPacketInternals } from '../src/server/sftp/data-packets.js';
 import { sftpBatch } from './helpers/sftp.js';
 import { startSshShip, type SshShip } from './helpers/ssh.js';
 import { tmpDir } from './helpers/tmp.js';
@@ -68,5 +70,14 @@ t.close()
       assert.equal(r.status, 0, r.stderr);
       assert.ok(readFileSync(out).equals(data), `window ${window}, packets ${packet}`);
     }
+  });
+
+  it('the ssh2 internals the path relies on are checked at start-up, and a changed padding rule stops it by name', () => {
+    checkPacketInternals();
+    const fake = tmpDir('sp-ssh2-packets-');
+    cpSync(dirname(createRequire(import.meta.url).resolve('ssh2/package.json')), fake, { recursive: true });
+    const crypto = join(fake, 'lib', 'protocol', 'crypto.js');
+    writeFileSync(crypto, readFileSync(crypto, 'utf8').replaceAll('let padLen = 16 - ((pktLen - 4) & (16 - 1));', 'let padLen = 16 - (pktLen & (16 - 1));'));
+    assert.throws(() => checkPacketInternals(fake), /ssh2 internals are not as starphleet's SFTP expects \(no "let padLen = 16 - \(\(pktLen - 4\) & \(16 - 1\)\);" in lib\/protocol\/crypto\.js AESGCMCipherBinding/);
   });
 });

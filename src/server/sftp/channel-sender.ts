@@ -19,8 +19,8 @@ interface ProtocolInternals {
 type Item = { readonly buf: Buffer; pos: number; readonly done: () => void } | { readonly slab: Slab; readonly done: () => void };
 
 const EMPTY = Buffer.alloc(0);
-/** Slab memories kept per session for reuse: as many as the session has replies in flight, about. */
-const KEEP = 24;
+/** Slab memories kept per session for reuse: as many as the session's reply budget holds (session.ts). */
+const KEEP = 16;
 
 /**
  * Sends one SFTP session's replies on its channel, in order, within the client's window, instead of `channel.write`.

@@ -167,22 +167,32 @@ export function checkPacketInternals(dir = SSH2_DIR): void {
   };
   const crypto = read('lib/protocol/crypto.js');
   const server = read('lib/server.js');
-  const needles: [string, string][] = [
-    [crypto, 'let padLen = 16 - ((pktLen - 4) & (16 - 1));'],
-    [crypto, 'let padLen = 8 - ((pktLen - 4) & (8 - 1));'],
-    [crypto, 'let padLen = blockLen - ((pktLen - this._aadLen) & (blockLen - 1));'],
-    [crypto, 'const packet = Buffer.allocUnsafe(pktLen + 16/* authTag */);'],
-    [crypto, 'const packet = Buffer.allocUnsafe(pktLen + 16/* MAC */);'],
-    [crypto, 'const packet = Buffer.allocUnsafe(pktLen + this._macLen);'],
-    [crypto, 'this._instance.encrypt(packet);\n\n    this._onWrite(packet);'],
-    [crypto, 'this._instance.encrypt(packet, this.outSeqno);\n\n    this._onWrite(packet);'],
-    [crypto, 'this._instance.encrypt(packet, this.outSeqno);\n\n    if (this._macActualLen < this._macLen) {'],
-    [crypto, 'this._encBlockLen = enc.cipherInfo.blockLen;'],
-    [crypto, 'this._aadLen = (enc.macInfo.isETM ? 4 : 0);'],
-    [server, 'channel.outgoing.window += amount;'],
-    [server, '} else if (channel._chunkcb) {\n              channel._chunkcb();'],
+  // Each cipher's own class: the non-native classes share some of these lines, and must not stand in for them.
+  const klass = (name: string): string => {
+    const at = crypto.indexOf(`class ${name} {`);
+    if (at < 0) return '';
+    const next = crypto.indexOf('\nclass ', at + 1);
+    return crypto.slice(at, next < 0 ? undefined : next);
+  };
+  const gcm = klass('AESGCMCipherBinding');
+  const chacha = klass('ChaChaPolyCipherBinding');
+  const generic = klass('GenericCipherBinding');
+  const needles: [string, string, string][] = [
+    ['crypto.js AESGCMCipherBinding', gcm, 'let padLen = 16 - ((pktLen - 4) & (16 - 1));'],
+    ['crypto.js AESGCMCipherBinding', gcm, 'const packet = Buffer.allocUnsafe(pktLen + 16/* authTag */);'],
+    ['crypto.js AESGCMCipherBinding', gcm, 'this._instance.encrypt(packet);\n\n    this._onWrite(packet);'],
+    ['crypto.js ChaChaPolyCipherBinding', chacha, 'let padLen = 8 - ((pktLen - 4) & (8 - 1));'],
+    ['crypto.js ChaChaPolyCipherBinding', chacha, 'const packet = Buffer.allocUnsafe(pktLen + 16/* MAC */);'],
+    ['crypto.js ChaChaPolyCipherBinding', chacha, 'this._instance.encrypt(packet, this.outSeqno);\n\n    this._onWrite(packet);'],
+    ['crypto.js GenericCipherBinding', generic, 'let padLen = blockLen - ((pktLen - this._aadLen) & (blockLen - 1));'],
+    ['crypto.js GenericCipherBinding', generic, 'const packet = Buffer.allocUnsafe(pktLen + this._macLen);'],
+    ['crypto.js GenericCipherBinding', generic, 'this._instance.encrypt(packet, this.outSeqno);\n\n    if (this._macActualLen < this._macLen) {'],
+    ['crypto.js GenericCipherBinding', generic, 'this._encBlockLen = enc.cipherInfo.blockLen;'],
+    ['crypto.js GenericCipherBinding', generic, 'this._aadLen = (enc.macInfo.isETM ? 4 : 0);'],
+    ['server.js', server, 'channel.outgoing.window += amount;'],
+    ['server.js', server, '} else if (channel._chunkcb) {\n              channel._chunkcb();'],
   ];
-  for (const [src, needle] of needles) {
-    if (!src.includes(needle)) throw new Error(`ssh2 internals are not as starphleet's SFTP expects (no ${JSON.stringify(needle.split('\n')[0])} in lib/protocol/crypto.js or lib/server.js; see src/server/sftp/data-packets.ts)`);
+  for (const [where, src, needle] of needles) {
+    if (!src.includes(needle)) throw new Error(`ssh2 internals are not as starphleet's SFTP expects (no ${JSON.stringify(needle.split('\n')[0])} in lib/${where.startsWith('server') ? '' : 'protocol/'}${where}; see src/server/sftp/data-packets.ts)`);
   }
 }
