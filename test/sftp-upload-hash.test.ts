@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type ssh2 from 'ssh2';
@@ -80,5 +80,28 @@ describe('sftp uploads: the stored name is the sha256 of the bytes, however they
     assert.equal(await upload(raw, 'rewritten.bin', [[0, first], [0, Buffer.from('REWRITTEN')]]), 0);
     assert.ok(stored(final)?.equals(final), 'the name is the hash of what the file holds, not of every WRITE');
     assert.equal(stored(first), null);
+  });
+
+  it('the quota counts an upload once however many WRITEs are in flight: a file of exactly the quota fits, and again once removed', async () => {
+    const q = await startSshShip({ env: { STARPHLEET_INCOMING_MAX_BYTES: String(8 * 1024 * 1024) } });
+    try {
+      const dir = tmpDir('sp-quota-');
+      const data = randomBytes(8 * 1024 * 1024);
+      writeFileSync(join(dir, 'q.bin'), data);
+      const client = await sshClient({ port: q.port, key: q.admiral.privatePath });
+      clients.push(client);
+      const put = (name: string): Promise<string> =>
+        new Promise((resolve) => client.sftp((e, sftp) => (e ? resolve(e.message) : sftp.fastPut(join(dir, 'q.bin'), `/incoming/${name}`, { chunkSize: 65536, concurrency: 32 }, (err) => resolve(err?.message ?? 'ok')))));
+      assert.equal(await put('one.bin'), 'ok');
+      const path = registryPaths.upload(q.ship.dataDir, sha256(data));
+      assert.ok(readFileSync(path).equals(data));
+      assert.match(await put('two.bin'), /over the incoming quota \(STARPHLEET_INCOMING_MAX_BYTES = 8388608 bytes\)/);
+      rmSync(path);
+      // The stored bytes are counted again at most a second later.
+      await new Promise((r) => setTimeout(r, 1100));
+      assert.equal(await put('three.bin'), 'ok', 'nothing stayed reserved by the uploads before');
+    } finally {
+      await q.ship.stop();
+    }
   });
 });

@@ -33,6 +33,8 @@ interface Upload {
   /** SHA-256 of the bytes written so far, while they came in order (null once one did not: hashed again at close). */
   hash: Sha256Stream | null;
   hashed: number;
+  /** WRITEs in flight: their byte ranges, and their answers. */
+  readonly writing: Set<{ readonly offset: number; readonly end: number; readonly done: Promise<Buffer> }>;
 }
 
 /** Bytes reserved by parts being written, over every session of this ship: the quota counts them with stored uploads. */
@@ -119,15 +121,15 @@ export class Uploads {
     const part = join(dir, `.part-${process.pid}-${randomBytes(8).toString('hex')}`);
     const fh = await open(part, 'wx', 0o600);
     const n = this.next++;
-    this.open.set(n, { viewPath: normalizeViewPath(viewPath), part, fh, size: 0, failed: null, pending: Promise.resolve(), hash: new Sha256Stream(), hashed: 0 });
+    this.open.set(n, { viewPath: normalizeViewPath(viewPath), part, fh, size: 0, failed: null, pending: Promise.resolve(), hash: new Sha256Stream(), hashed: 0, writing: new Set() });
     const h = Buffer.alloc(8);
     h.writeUInt32BE(TAG, 0);
     h.writeUInt32BE(n, 4);
     return reply.handle(id, h);
   }
 
-  private async write(id: number, up: Upload, offset: number, data: Buffer): Promise<Buffer> {
-    if (up.failed !== null) return reply.status(id, STATUS.FAILURE, up.failed);
+  private write(id: number, up: Upload, offset: number, data: Buffer): Promise<Buffer> {
+    if (up.failed !== null) return Promise.resolve(reply.status(id, STATUS.FAILURE, up.failed));
     // Requests start in order, so a client writing front to back (every client does) is hashed as it goes.
     let hashing: Promise<void> | null = null;
     if (up.hash !== null && offset === up.hashed) {
@@ -138,20 +140,35 @@ export class Uploads {
       up.hash = null;
     }
     const end = offset + data.length;
+    // WRITEs run together; one over bytes that another in flight writes waits for it, so they land in the order sent.
+    const before = [...up.writing].filter((w) => w.offset < end && offset < w.end).map((w) => w.done);
+    const me = { offset, end, done: this.store(id, up, offset, data, hashing, before) };
+    up.writing.add(me);
+    // Registered at once: a CLOSE waits for every WRITE sent before it, even one still waiting for the quota count.
+    up.pending = Promise.allSettled([up.pending, me.done]);
+    void me.done.finally(() => up.writing.delete(me));
+    return me.done;
+  }
+
+  private async store(id: number, up: Upload, offset: number, data: Buffer, hashing: Promise<void> | null, before: Promise<unknown>[]): Promise<Buffer> {
+    await Promise.all(before);
+    const end = offset + data.length;
     if (end > up.size) {
-      const grow = end - up.size;
       const used = await storedBytes(registryPaths.incoming(this.dataDir));
-      if (used + inFlight + grow > this.maxBytes) {
+      // Measured after the wait: WRITEs in flight together (every client sends several) grew the file meanwhile, and
+      // counting each against the size before the wait reserved the same bytes twice, for good (inFlight is global).
+      const grow = end - up.size;
+      if (grow > 0 && used + inFlight + grow > this.maxBytes) {
         up.failed = `upload refused: over the incoming quota (STARPHLEET_INCOMING_MAX_BYTES = ${this.maxBytes} bytes); the file is discarded`;
         return reply.status(id, STATUS.FAILURE, up.failed);
       }
-      inFlight += grow;
-      up.size = end;
+      if (grow > 0) {
+        inFlight += grow;
+        up.size = end;
+      }
     }
-    const w = up.fh.write(data, 0, data.length, offset);
-    up.pending = Promise.allSettled([up.pending, w]);
     try {
-      await w;
+      await up.fh.write(data, 0, data.length, offset);
       // The packet's buffer is reused once this request is answered: the hash worker must have read it by then.
       if (hashing) await hashing;
       return reply.status(id, STATUS.OK);
