@@ -26,10 +26,13 @@ function rss(pid: number): number {
   return m ? Number(m[1]) * 1024 : 0;
 }
 
-/** CPU seconds a process and its reaped children used (/proc/<pid>/stat utime+stime+cutime+cstime, 100 Hz). */
-function cpuSeconds(pid: number): number {
+/**
+ * CPU seconds (/proc/<pid>/stat, 100 Hz): the ship's own threads (utime+stime; its children are git for HQ sync, not
+ * the transfer), sshd with its reaped children (+cutime+cstime: each connection is a child).
+ */
+function cpuSeconds(pid: number, children: boolean): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i] ?? 0), 0) / 100;
+  return (children ? [11, 12, 13, 14] : [11, 12]).reduce((sum, i) => sum + Number(fields[i] ?? 0), 0) / 100;
 }
 
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 500));
@@ -71,9 +74,9 @@ async function main(): Promise<void> {
   const shipPid = ship.child.pid as number;
   const sshdPid = sshd.child.pid as number;
   // The ship does other work all the time (HQ sync, reconcile pulse): its idle CPU rate is taken off its figure.
-  const idle0 = cpuSeconds(shipPid);
+  const idle0 = cpuSeconds(shipPid, false);
   await new Promise((r) => setTimeout(r, 5000));
-  const idleRate = (cpuSeconds(shipPid) - idle0) / 5;
+  const idleRate = (cpuSeconds(shipPid, false) - idle0) / 5;
   const baseRss = rss(shipPid);
   const peak = { download: baseRss, upload: baseRss };
   const results = new Map<string, { ship: Figures; sshd: Figures }>();
@@ -84,21 +87,21 @@ async function main(): Promise<void> {
         results.set(`${direction} ${cipher}`, r);
         for (let round = 0; round < ROUNDS; round++) {
           const sampler = setInterval(() => (peak[direction] = Math.max(peak[direction], rss(shipPid))), 100);
-          let c0 = cpuSeconds(shipPid);
+          let c0 = cpuSeconds(shipPid, false);
           const shipLine = direction === 'download' ? `get /data/big.bin ${local}` : `put ${file} /incoming/big.bin`;
           r.ship.seconds.push(await sftp(key.privatePath, ship.sshPort, 'admiral', cipher, shipLine));
           clearInterval(sampler);
           await settle();
-          r.ship.cpu.push(cpuSeconds(shipPid) - c0 - idleRate * ((r.ship.seconds.at(-1) as number) + 0.5));
+          r.ship.cpu.push(Math.max(0, cpuSeconds(shipPid, false) - c0 - idleRate * ((r.ship.seconds.at(-1) as number) + 0.5)));
           // Each round starts from nothing: the download's copy and the stored upload are removed.
           rmSync(local, { force: true });
           for (const n of readdirSync(incoming)) rmSync(join(incoming, n), { force: true });
-          c0 = cpuSeconds(sshdPid);
+          c0 = cpuSeconds(sshdPid, true);
           const sshdLine = direction === 'download' ? `get ${file} ${local}` : `put ${file} ${join(sshdTarget, 'big.bin')}`;
           r.sshd.seconds.push(await sftp(key.privatePath, sshd.port, sshd.user, cipher, sshdLine));
           // sshd's per-connection processes are counted once the listener has reaped them.
           await settle();
-          r.sshd.cpu.push(cpuSeconds(sshdPid) - c0);
+          r.sshd.cpu.push(cpuSeconds(sshdPid, true) - c0);
           rmSync(local, { force: true });
           rmSync(join(sshdTarget, 'big.bin'), { force: true });
         }
