@@ -8,56 +8,11 @@ import ssh2 from 'ssh2';
 import { readOnlyMode } from '../src/server/sftp/attrs.js';
 import { checkSocketInternals } from '../src/server/sftp/outbound.js';
 import { MAX_PACKET, PacketReader } from '../src/server/sftp/wire.js';
+import { openForRead, packet, rawSftp, Raw, sshClient, statusOf, str, u32, u64 } from './helpers/sftp-raw.js';
 import { sftpBatch } from './helpers/sftp.js';
 import { startSshShip, type SshShip } from './helpers/ssh.js';
 import { tmpDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
-
-const u32 = (v: number): Buffer => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(v);
-  return b;
-};
-const u64 = (v: number): Buffer => {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64BE(BigInt(v));
-  return b;
-};
-const str = (s: string | Buffer): Buffer => {
-  const b = typeof s === 'string' ? Buffer.from(s) : s;
-  return Buffer.concat([u32(b.length), b]);
-};
-const packet = (type: number, ...fields: Buffer[]): Buffer => {
-  const body = Buffer.concat(fields);
-  return Buffer.concat([u32(body.length + 1), Buffer.from([type]), body]);
-};
-
-/** A raw SFTP conversation over the ssh2 client's subsystem channel: send packets, take replies in order. */
-class Raw {
-  private readonly reader = new PacketReader();
-  private readonly replies: Buffer[] = [];
-  closed = false;
-  constructor(readonly stream: ssh2.ClientChannel) {
-    stream.on('data', (d: Buffer) => {
-      this.reader.push(d);
-      for (let p = this.reader.next(); p !== null; p = this.reader.next()) this.replies.push(p);
-    });
-    stream.on('close', () => (this.closed = true));
-  }
-  send(p: Buffer): void {
-    this.stream.write(p);
-  }
-  async reply(): Promise<Buffer> {
-    await waitFor(() => this.replies.length > 0 || this.closed, 'an SFTP reply', 30_000);
-    const r = this.replies.shift();
-    if (!r) throw new Error('channel closed without a reply');
-    return r;
-  }
-}
-const statusOf = (r: Buffer): { id: number; code: number } => {
-  assert.equal(r[0], 101, `STATUS expected, got type ${r[0]}`);
-  return { id: r.readUInt32BE(1), code: r.readUInt32BE(5) };
-};
 
 describe('sftp protocol: what a hostile or odd client gets', () => {
   let s: SshShip;
@@ -73,28 +28,13 @@ describe('sftp protocol: what a hostile or odd client gets', () => {
   });
 
   const open = async (init = true): Promise<Raw> => {
-    const client = new ssh2.Client();
+    const client = await sshClient({ port: s.ship.sshPort, key: s.admiral.privatePath });
     clients.push(client);
-    await new Promise<void>((resolve, reject) => {
-      client.on('ready', () => resolve()).on('error', reject);
-      client.connect({ host: '127.0.0.1', port: s.ship.sshPort, username: 'admiral', privateKey: readFileSync(s.admiral.privatePath) });
-    });
-    const raw = new Raw(await new Promise<ssh2.ClientChannel>((resolve, reject) => client.subsys('sftp', (e, ch) => (e ? reject(e) : resolve(ch)))));
-    if (init) {
-      raw.send(packet(1, u32(3)));
-      const v = await raw.reply();
-      assert.equal(v[0], 2, 'VERSION');
-    }
-    return raw;
+    return rawSftp(client, init);
   };
-  const openFile = async (raw: Raw, path: string): Promise<Buffer> => {
-    raw.send(packet(3, u32(7), str(path), u32(1), u32(0)));
-    const h = await raw.reply();
-    assert.equal(h[0], 102, 'HANDLE');
-    return h.subarray(9, 9 + h.readUInt32BE(5));
-  };
+  const openFile = (raw: Raw, path: string): Promise<Buffer> => openForRead(raw, path);
 
-  it('VERSION 3 names limits@, statvfs@ and fstatvfs@, and limits@ answers the limits the ship enforces', async () => {
+  it('VERSION 3 names limits@, statvfs@, fstatvfs@ and the hash extensions, and limits@ answers the limits the ship enforces', async () => {
     const raw = await open(false);
     raw.send(packet(1, u32(6)));
     const v = await raw.reply();
@@ -107,7 +47,7 @@ describe('sftp protocol: what a hostile or odd client gets', () => {
       p += 4 + n;
       p += 4 + v.readUInt32BE(p);
     }
-    assert.deepEqual(names, ['limits@openssh.com', 'statvfs@openssh.com', 'fstatvfs@openssh.com']);
+    assert.deepEqual(names, ['limits@openssh.com', 'statvfs@openssh.com', 'fstatvfs@openssh.com', 'check-file', 'md5-hash', 'md5-hash-handle']);
     raw.send(packet(200, u32(9), str('limits@openssh.com')));
     const l = await raw.reply();
     assert.equal(l[0], 201);

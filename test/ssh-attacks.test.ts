@@ -10,6 +10,7 @@ import type { Admiral } from '../src/headquarters/types.js';
 import { silent } from '../src/log.js';
 import { loadHostKeys } from '../src/server/host-keys.js';
 import { DEFAULT_SSH_LIMITS } from '../src/server/limits.js';
+import { ALGORITHMS } from '../src/server/kex-offer.js';
 import { SshServer } from '../src/server/ssh-server.js';
 import { latestAudit } from '../src/state/audit.js';
 import { latestAuthFailures } from '../src/state/auth-failures.js';
@@ -97,7 +98,7 @@ describe('attacks on the auth layer (ssh2 client against the real server, in pro
   before(async () => {
     dir = tmpDir('sp-attack-');
     db = openDb(join(dir, 'state.db'));
-    server = new SshServer({ dataDir: dir, db, log: silent, limits: DEFAULT_SSH_LIMITS, hostKeys: loadHostKeys(dir, silent) });
+    server = new SshServer({ dataDir: dir, db, log: silent, limits: DEFAULT_SSH_LIMITS, algorithms: ALGORITHMS, hostKeys: loadHostKeys(dir, silent) });
     port = (await server.listen(0, '127.0.0.1')).port;
     admiral = makeKey(dir, 'admiral');
     attacker = makeKey(dir, 'attacker');

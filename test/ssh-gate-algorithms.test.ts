@@ -84,7 +84,8 @@ _, out, _ = c.exec_command('echo from-paramiko')
 print(t.remote_cipher, t.remote_mac, out.read().decode().strip())
 `, s.admiral.privatePath);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /^aes\d+-ctr hmac-sha2-(256|512)-etm@openssh\.com from-paramiko$/m);
+    // paramiko 2.12 lists the non-ETM MACs first: it takes hmac-sha2-256 from the ship as it does from OpenSSH's sshd.
+    assert.match(r.stdout, /^aes\d+-ctr hmac-sha2-(256|512)(-etm@openssh\.com)? from-paramiko$/m);
   });
 
   it('ssh2 is pinned exactly, its internals pass the start-up check, and a different ssh2 is refused by name', () => {

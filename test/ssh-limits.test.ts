@@ -10,6 +10,7 @@ import { parseAuthorizedKeyFile } from '../src/headquarters/keys.js';
 import { silent } from '../src/log.js';
 import { loadHostKeys } from '../src/server/host-keys.js';
 import { DEFAULT_SSH_LIMITS, sshLimitsFromEnv } from '../src/server/limits.js';
+import { ALGORITHMS } from '../src/server/kex-offer.js';
 import { SshServer } from '../src/server/ssh-server.js';
 import { openDb } from '../src/state/db.js';
 import { makeKey } from './helpers/keys.js';
@@ -132,7 +133,7 @@ describe('ssh keepalive', () => {
     const dir = tmpDir('sp-keepalive-');
     const db = openDb(join(dir, 'state.db'));
     const limits = { ...DEFAULT_SSH_LIMITS, idleTimeoutSeconds: 0, keepaliveIntervalSeconds: 0.3, keepaliveCountMax: 2 };
-    const server = new SshServer({ dataDir: dir, db, log: silent, limits, hostKeys: loadHostKeys(dir, silent) });
+    const server = new SshServer({ dataDir: dir, db, log: silent, limits, algorithms: ALGORITHMS, hostKeys: loadHostKeys(dir, silent) });
     const port = (await server.listen(0, '127.0.0.1')).port;
     const key = makeKey(dir, 'admiral');
     const { admiral } = parseAuthorizedKeyFile(key.pub, 'authorized_keys/admiral');

@@ -1,5 +1,5 @@
 import type { PseudoTtyInfo, ServerChannel } from 'ssh2';
-import { auditSessionEnd, auditSessionStart } from '../state/audit.js';
+import { auditFileRead, auditSessionEnd, auditSessionStart } from '../state/audit.js';
 import { runExec } from './exec.js';
 import { loginShellEnv } from './login-shell.js';
 import type { ProcessEnd, RunningProgram } from './process-end.js';
@@ -7,6 +7,8 @@ import { runOnPty, type PtyProgram } from './pty-shell.js';
 import type { SessionContext } from './session-context.js';
 import { homeDir, sessionEnv, type ClientEnv } from './session-env.js';
 import { issueSessionToken, SESSION_ENV } from './session-tokens.js';
+import { parseHashCommand } from './sftp/hash-command.js';
+import { serveViewHash } from './view-hash-exec.js';
 
 function describeEnd(end: ProcessEnd): string {
   return end.signal !== null ? `signal ${end.signal}` : `exit ${end.exitCode}`;
@@ -60,7 +62,14 @@ export function serveCommand(
   if (ptyInfo !== null) {
     const pty = runOnPty(channel, command, ptyInfo, opts);
     served = { program: pty, pty };
-  } else served = { program: runExec(channel, command === null ? ['-l'] : ['-c', command], opts), pty: null };
+  } else {
+    const exec = (): RunningProgram => runExec(channel, command === null ? ['-l'] : ['-c', command], opts);
+    // `md5sum /services/...` and the like hash the SFTP view (rclone checks copies that way); see view-hash-exec.ts.
+    const viewHash = command !== null && user === 'admiral' ? parseHashCommand(command) : null;
+    const onFileRead = (path: string, bytes: number): void => auditFileRead(ctx.db, { user, fingerprint, keyFile, remote: ctx.peer.remoteAddress, path, bytes });
+    const program = viewHash ? serveViewHash(channel, viewHash, { dataDir: ctx.dataDir, fallback: exec, onEnd, onFileRead }) : exec();
+    served = { program, pty: null };
+  }
   channel.on('close', () => {
     session.end();
     served.program.hangup();

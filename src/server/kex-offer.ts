@@ -1,20 +1,52 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { Connection } from 'ssh2';
+import type { CipherAlgorithm, CompressionAlgorithm, Connection, KexAlgorithm, MacAlgorithm, ServerHostKeyAlgorithm } from 'ssh2';
+import { ConfigError } from '../config.js';
+
+export interface SshAlgorithms {
+  readonly kex: readonly KexAlgorithm[];
+  readonly serverHostKey: readonly ServerHostKeyAlgorithm[];
+  readonly cipher: readonly CipherAlgorithm[];
+  readonly hmac: readonly MacAlgorithm[];
+  readonly compress: readonly CompressionAlgorithm[];
+}
 
 /**
- * Modern algorithms only (what ssh-audit passes): no SHA-1, no CBC, no non-ETM MACs, no NIST curves. The CTR ciphers
- * with the ETM MACs are OpenSSH's own defaults too; they are here for SSH libraries without AES-GCM or ChaCha20
- * (paramiko, many Java clients).
+ * What OpenSSH 9.2's sshd offers, in its order of preference, less what ssh2 cannot do (sntrup761x25519 and
+ * diffie-hellman-group-exchange-sha256 as a server; see docs/notes.md) and less what is weaker than OpenSSH's own
+ * defaults: no SHA-1 anywhere, no CBC, no ssh-rsa signatures. The fixed DH groups and the non-ETM MACs are OpenSSH
+ * defaults too, and some clients have nothing else: FIPS-mode OpenSSH and Java clients (DH groups), libssh2 before
+ * 1.11 (curl, PHP: CTR with hmac-sha2-256/512 only). ssh-audit warns about the non-ETM MACs, it does not fail them.
  */
-export const ALGORITHMS = {
-  kex: ['curve25519-sha256', 'curve25519-sha256@libssh.org'],
+export const ALGORITHMS: SshAlgorithms = {
+  kex: ['curve25519-sha256', 'curve25519-sha256@libssh.org', 'diffie-hellman-group16-sha512', 'diffie-hellman-group18-sha512', 'diffie-hellman-group14-sha256'],
   serverHostKey: ['ssh-ed25519', 'rsa-sha2-512', 'rsa-sha2-256'],
-  cipher: ['chacha20-poly1305@openssh.com', 'aes256-gcm@openssh.com', 'aes128-gcm@openssh.com', 'aes256-ctr', 'aes192-ctr', 'aes128-ctr'],
-  hmac: ['hmac-sha2-256-etm@openssh.com', 'hmac-sha2-512-etm@openssh.com'],
+  cipher: ['chacha20-poly1305@openssh.com', 'aes128-ctr', 'aes192-ctr', 'aes256-ctr', 'aes128-gcm@openssh.com', 'aes256-gcm@openssh.com'],
+  hmac: ['hmac-sha2-256-etm@openssh.com', 'hmac-sha2-512-etm@openssh.com', 'hmac-sha2-256', 'hmac-sha2-512'],
   compress: ['none'],
-} as const;
+};
+
+/**
+ * ECDH on the NIST curves, which OpenSSH offers right after curve25519: only with STARPHLEET_SSH_NIST_KEX=on. Every
+ * ssh-audit release fails them ("using weak elliptic curves"), and no client we know needs them once the DH groups
+ * are offered (docs/ssh.md, the client matrix); a FIPS policy that wants them can have them.
+ */
+export const NIST_KEX: readonly KexAlgorithm[] = ['ecdh-sha2-nistp256', 'ecdh-sha2-nistp384', 'ecdh-sha2-nistp521'];
+
+/** The ship's algorithms: ALGORITHMS, with the NIST curves in OpenSSH's place when asked for. */
+export function sshAlgorithms(o: { readonly nistKex: boolean }): SshAlgorithms {
+  const curve25519 = ALGORITHMS.kex.filter((k) => k.startsWith('curve25519'));
+  const dh = ALGORITHMS.kex.filter((k) => !k.startsWith('curve25519'));
+  return { ...ALGORITHMS, kex: o.nistKex ? [...curve25519, ...NIST_KEX, ...dh] : [...ALGORITHMS.kex] };
+}
+
+/** STARPHLEET_SSH_NIST_KEX: `on` or `off` (the default); anything else is an error naming the variable. */
+export function sshAlgorithmsFromEnv(env: NodeJS.ProcessEnv = process.env): SshAlgorithms {
+  const raw = env.STARPHLEET_SSH_NIST_KEX;
+  if (raw !== undefined && raw !== 'on' && raw !== 'off') throw new ConfigError(`STARPHLEET_SSH_NIST_KEX must be on or off, got ${JSON.stringify(raw)}`);
+  return sshAlgorithms({ nistKex: raw === 'on' });
+}
 
 /** Client signature algorithms we accept (RFC 8308 server-sig-algs): RSA only with SHA-2. */
 const SERVER_SIG_ALGS = 'ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256';
@@ -50,20 +82,16 @@ const { KexInit } = require('ssh2/lib/protocol/kex.js') as { KexInit: KexInitCto
 const { sendPacket } = require('ssh2/lib/protocol/utils.js') as { sendPacket: (proto: object, packet: Buffer) => void };
 const { MESSAGE } = require('ssh2/lib/protocol/constants.js') as { MESSAGE: Record<string, number> };
 
-const side = { cipher: [...ALGORITHMS.cipher], mac: [...ALGORITHMS.hmac], compress: [...ALGORITHMS.compress], lang: [] };
-
 /**
- * The server's KEXINIT, built from ALGORITHMS exactly. ssh2 1.17's Server always appends `ssh-rsa` (RSA with SHA-1)
- * to the host key algorithms when it has an RSA key, even when the configured list leaves it out (its lookup of
- * the missing name falls back to "lowest priority", not "absent"); ssh-audit rightly fails that. Strict KEX
+ * The server's KEXINIT, built from the algorithms exactly. ssh2 1.17's Server always appends `ssh-rsa` (RSA with
+ * SHA-1) to the host key algorithms when it has an RSA key, even when the configured list leaves it out (its lookup
+ * of the missing name falls back to "lowest priority", not "absent"); ssh-audit rightly fails that. Strict KEX
  * (the Terrapin countermeasure) is kept, as ssh2 adds it itself.
  */
-const OFFER = new KexInit({
-  kex: [...ALGORITHMS.kex, 'kex-strict-s-v00@openssh.com'],
-  serverHostKey: [...ALGORITHMS.serverHostKey],
-  cs: side,
-  sc: side,
-});
+export function kexOffer(a: SshAlgorithms): object {
+  const side = { cipher: [...a.cipher], mac: [...a.hmac], compress: [...a.compress], lang: [] };
+  return new KexInit({ kex: [...a.kex, 'kex-strict-s-v00@openssh.com'], serverHostKey: [...a.serverHostKey], cs: side, sc: side });
+}
 
 const SSH2_DIR = dirname(require.resolve('ssh2/package.json'));
 
@@ -123,11 +151,11 @@ function sendServerSigAlgs(proto: ProtocolInternals & object): void {
  * Replaces the offer of a connection that has just sent its ident, and its EXT_INFO. ssh2 emits 'connection' from its
  * header handler and sends its KEXINIT right after, so this is the last moment, and it is in time.
  */
-export function useStrictOffer(client: Connection): void {
+export function useStrictOffer(client: Connection, offer: object): void {
   const proto = (client as unknown as { _protocol?: ProtocolInternals })._protocol;
   const done = proto?._onHandshakeComplete;
   if (!proto || !proto._offer || typeof done !== 'function') throw internalsError('cannot set the key exchange offer');
-  proto._offer = OFFER;
+  proto._offer = offer;
   let first = true;
   proto._onHandshakeComplete = (...args: unknown[]) => {
     // ssh2 sends its own EXT_INFO on the first handshake when the client asked (ext-info-c): send ours instead.

@@ -9,7 +9,7 @@ import { AdmiralKeys, decideAuth, type AuthRequest } from './auth.js';
 import type { HeldListener } from '../update/handover-new-ship.js';
 import type { HostKey } from './host-keys.js';
 import { serverConfig } from './server-config.js';
-import { useStrictOffer } from './kex-offer.js';
+import { kexOffer, useStrictOffer, type SshAlgorithms } from './kex-offer.js';
 import type { SshLimits } from './limits.js';
 import type { Peer } from './session-env.js';
 import { ConnectionGate } from './session-gate.js';
@@ -22,6 +22,8 @@ export interface SshServerOptions {
   readonly db: Db;
   readonly log: Logger;
   readonly limits: SshLimits;
+  /** What the ship offers (kex-offer.ts; STARPHLEET_SSH_NIST_KEX). */
+  readonly algorithms: SshAlgorithms;
   readonly hostKeys: readonly HostKey[];
   /** The HQ checkout, where ships/<name> carries the keys of user `ship` (ship-keys.ts); null before the first sync. */
   readonly hqDir?: () => string | null;
@@ -55,9 +57,11 @@ export class SshServer {
   /** Insertion-ordered: the first is the oldest, evicted when a new connection would exceed the limit. */
   private readonly unauthenticated = new Set<Conn>();
   private synced = false;
+  private readonly offer: object;
 
   constructor(private readonly opts: SshServerOptions) {
-    this.ssh = new ssh2.Server(serverConfig(opts.hostKeys, opts.limits));
+    this.ssh = new ssh2.Server(serverConfig(opts.hostKeys, opts.limits, opts.algorithms));
+    this.offer = kexOffer(opts.algorithms);
     this.ssh.on('connection', (client: Connection, info: ClientInfo) => this.onClient(client, info));
     this.tcp = createServer((socket) => this.onSocket(socket));
     this.tcp.maxConnections = opts.limits.maxConnections;
@@ -180,7 +184,7 @@ export class SshServer {
     client.on('error', (e: Error) => {
       if (conn?.gate) this.opts.log(`ssh connection from ${info.ip}: ${e.message}`);
     });
-    useStrictOffer(client);
+    useStrictOffer(client, this.offer);
     if (!conn || conn.socket.destroyed) {
       client.end();
       return;

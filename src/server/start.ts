@@ -9,7 +9,8 @@ import type { Db } from '../state/db.js';
 import type { HeldListener } from '../update/handover-new-ship.js';
 import { auditRetentionFromEnv, setAuditRetention } from '../state/auth-failures.js';
 import { loadHostKeys } from './host-keys.js';
-import { checkSsh2Internals } from './kex-offer.js';
+import { checkSsh2Internals, sshAlgorithmsFromEnv } from './kex-offer.js';
+import { checkPacketInternals } from './sftp/data-packets.js';
 import { checkSocketInternals } from './sftp/outbound.js';
 import { sshLimitsFromEnv } from './limits.js';
 import { SshServer } from './ssh-server.js';
@@ -22,13 +23,15 @@ export async function startSshServer(options: ShipOptions, db: Db, headquarters:
   // Before anything listens: a changed ssh2 stops the ship here, with its version, not on a client's first connection.
   checkSsh2Internals();
   checkSocketInternals();
+  checkPacketInternals();
   setAuditRetention(auditRetentionFromEnv());
   const limits = sshLimitsFromEnv();
+  const algorithms = sshAlgorithmsFromEnv();
   const hostKeys = loadHostKeys(options.dataDir, log);
   // The HQ clone (headquarters.ts keeps it at <data>/hq): ships/<name> there holds the keys of user `ship`.
   const hqCheckout = join(options.dataDir, 'hq');
   // ships/ is HQ's, or the write-back repo's when STARPHLEET_WRITEBACK names one (src/phleet/ships-checkout.ts).
-  const server = new SshServer({ dataDir: options.dataDir, db, log, limits, hostKeys, hqDir: () => (headquarters.current ? shipsCheckout(options.dataDir, headquarters.current.env) : null) });
+  const server = new SshServer({ dataDir: options.dataDir, db, log, limits, algorithms, hostKeys, hqDir: () => (headquarters.current ? shipsCheckout(options.dataDir, headquarters.current.env) : null) });
   headquarters.onChange((next) => server.setAdmirals(next.admirals));
   if (headquarters.current) server.setAdmirals(headquarters.current.admirals);
   else if (existsSync(join(hqCheckout, 'authorized_keys'))) {

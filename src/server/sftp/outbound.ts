@@ -12,6 +12,8 @@ export const SOCKET_HIGH = 1024 * 1024;
 export interface Outbound {
   readonly writableLength: number;
   readonly destroyed: boolean;
+  readonly writable: boolean;
+  write(chunk: Buffer, cb: () => void): boolean;
   once(event: 'drain' | 'close', listener: () => void): unknown;
   removeListener(event: 'drain' | 'close', listener: () => void): unknown;
   prependListener(event: 'data', listener: () => void): unknown;
@@ -43,7 +45,7 @@ export function batchWrites(out: Outbound): void {
  */
 export function outboundOf(channel: ServerChannel): Outbound {
   const sock = (channel as unknown as { _client?: { _sock?: Partial<Outbound> } })._client?._sock;
-  if (!sock || typeof sock.writableLength !== 'number' || typeof sock.once !== 'function' || typeof sock.removeListener !== 'function' || typeof sock.cork !== 'function')
+  if (!sock || typeof sock.writableLength !== 'number' || typeof sock.once !== 'function' || typeof sock.removeListener !== 'function' || typeof sock.cork !== 'function' || typeof sock.write !== 'function')
     throw new Error('ssh2 internals changed: no socket under the channel (channel._client._sock); check the ssh2 version');
   return sock as Outbound;
 }

@@ -1,6 +1,8 @@
 import { constants } from 'node:fs';
 import { open, statfs, type FileHandle } from 'node:fs/promises';
 import { attrsOf, longname } from './attrs.js';
+import type { Slab } from './data-packets.js';
+import { answerHashExtension, isHashExtension } from './hash-extensions.js';
 import type { Uploads } from './uploads.js';
 import { DeployedView, normalizeViewPath } from './view.js';
 import { DATA_HEADER, Fields, FXP, MAX_PACKET, MAX_READ, OPEN_FLAGS, reply, STATUS, type NameEntry } from './wire.js';
@@ -72,15 +74,19 @@ export interface RequestContext {
   readonly onFileRead?: ((path: string, bytes: number) => void) | undefined;
   /** Admirals' sessions: new files in / and /incoming/ (uploads.ts), the only writes there are. */
   readonly uploads?: Uploads | undefined;
+  /** Where READ replies are laid out as finished SSH packets (channel-sender.ts), when the connection allows it. */
+  readonly slabs?: SlabSource | undefined;
 }
 
-/** A reply, and what to do once it has been handed to the channel (give its buffer back). */
-export interface Answer {
-  readonly out: Buffer;
-  readonly release?: () => void;
+export interface SlabSource {
+  slab(headLen: number, bodyLen: number): Slab | null;
+  recycle(slab: Slab): void;
 }
 
-/** Reply bytes a request may need at most: what the session reserves from its memory budget before starting it. */
+/** A reply (bytes, or a READ's data laid out as SSH packets), and what to do once it has been handed to the channel. */
+export type Answer = { readonly out: Buffer; readonly release?: () => void } | { readonly slab: Slab };
+
+/** Bytes a request may hold at most (its reply, or a WRITE's data): what the session reserves from its budget before starting it. */
 export function replyCost(packet: Buffer): number {
   if (packet[0] === FXP.READ) {
     try {
@@ -88,6 +94,16 @@ export function replyCost(packet: Buffer): number {
       f.bytes();
       f.u64();
       return DATA_HEADER + Math.min(f.u32(), MAX_READ);
+    } catch {
+      return 1024;
+    }
+  }
+  // A WRITE holds its data until the disk has it: counted like a reply, so uploads in flight stay within the budget.
+  if (packet[0] === FXP.WRITE) return Math.max(4096, packet.length);
+  // A hash request reads a whole file: counted like a full read, so a session runs a handful at once, not thousands.
+  if (packet[0] === FXP.EXTENDED) {
+    try {
+      if (isHashExtension(new Fields(packet.subarray(5)).string())) return DATA_HEADER + MAX_READ;
     } catch {
       return 1024;
     }
@@ -123,6 +139,8 @@ export async function answer(packet: Buffer, ctx: RequestContext): Promise<Answe
         if (h?.kind !== 'file') return status(STATUS.FAILURE, 'bad handle');
         const offset = f.u64();
         const n = Math.min(f.u32(), MAX_READ);
+        const slab = n > 0 ? ctx.slabs?.slab(DATA_HEADER, n) : null;
+        if (slab) return await readIntoSlab(id, h, offset, n, slab, ctx);
         const buf = ctx.buffers.get(n);
         const read = h.fh.read(buf, DATA_HEADER, n, offset);
         h.pending = Promise.allSettled([h.pending, read]);
@@ -214,6 +232,30 @@ export async function answer(packet: Buffer, ctx: RequestContext): Promise<Answe
   }
 }
 
+/** A READ straight into the reply's SSH packets (one preadv); a short read (the end of the file) is sent as bytes. */
+async function readIntoSlab(id: number, h: FileHandleEntry, offset: number, n: number, slab: Slab, ctx: RequestContext): Promise<Answer> {
+  const read = h.fh.readv(slab.iovecs, offset);
+  h.pending = Promise.allSettled([h.pending, read]);
+  const { bytesRead } = await read.catch((e: unknown) => {
+    ctx.slabs?.recycle(slab);
+    throw e;
+  });
+  h.bytes += bytesRead;
+  if (bytesRead === n) {
+    slab.setHead(reply.dataHead(id, n));
+    return { slab };
+  }
+  if (bytesRead === 0) {
+    ctx.slabs?.recycle(slab);
+    return { out: reply.status(id, STATUS.EOF) };
+  }
+  const out = Buffer.allocUnsafe(DATA_HEADER + bytesRead);
+  let at = DATA_HEADER;
+  for (const v of slab.iovecs) at += v.copy(out, at, 0, Math.min(v.length, DATA_HEADER + bytesRead - at));
+  ctx.slabs?.recycle(slab);
+  return { out: reply.dataHeader(out, id, bytesRead) };
+}
+
 async function extended(id: number, f: Fields, ctx: RequestContext): Promise<Answer> {
   const name = f.string();
   if (name === 'limits@openssh.com') {
@@ -234,6 +276,7 @@ async function extended(id: number, f: Fields, ctx: RequestContext): Promise<Ans
     const s = await statfs(real ?? ctx.dataDir);
     return { out: reply.u64s(id, [s.bsize, s.bsize, s.blocks, s.bfree, s.bavail, s.files, s.ffree, s.ffree, 0, ST_RDONLY_NOSUID, 255]) };
   }
+  if (isHashExtension(name)) return { out: await answerHashExtension(name, id, f, ctx) };
   if (CHANGING_EXTENSIONS.has(name)) return { out: reply.status(id, STATUS.PERMISSION_DENIED, 'read-only view') };
   return { out: reply.status(id, STATUS.OP_UNSUPPORTED, `unsupported extension ${name}`) };
 }

@@ -4,11 +4,16 @@ export type ScpCommand =
   | { readonly kind: 'upload'; readonly target: string }
   | { readonly kind: 'bad'; readonly error: string };
 
+/** Outside quotes, what a shell would expand or act on (a strict split gives up on these). */
+const SHELL_SPECIAL = new Set(['$', '`', ';', '&', '|', '<', '>', '(', ')', '*', '?', '[', '{', '}', '\n']);
+
 /**
  * Splits a command line into words the way a POSIX shell would ('...', "...", backslash), without globbing or any
- * expansion: the remote shell's job that `scp -O` relies on, done here without a shell. Null on an open quote.
+ * expansion: the remote shell's job that `scp -O` relies on, done here without a shell. Null on an open quote, and
+ * with `strict`, null too wherever the shell would do more than split words (an unquoted $ ` ; & | < > ( ) * ? [ { }
+ * or newline, a word starting with ~ or #, $ or ` inside double quotes): such a line is left to a real shell.
  */
-export function shellWords(line: string): string[] | null {
+export function shellWords(line: string, o: { readonly strict?: boolean } = {}): string[] | null {
   const words: string[] = [];
   let word: string | null = null;
   let quote: "'" | '"' | null = null;
@@ -19,13 +24,19 @@ export function shellWords(line: string): string[] | null {
       else word += c;
     } else if (quote === '"') {
       if (c === '"') quote = null;
+      else if (c === '\\' && line[i + 1] === '\n') i++;
       else if (c === '\\' && i + 1 < line.length && '"\\$`'.includes(line[i + 1] as string)) word += line[++i];
+      else if (o.strict && (c === '$' || c === '`')) return null;
       else word += c;
     } else if (c === "'" || c === '"') {
       quote = c;
       word ??= '';
+    } else if (c === '\\' && line[i + 1] === '\n') {
+      i++;
     } else if (c === '\\' && i + 1 < line.length) {
       word = (word ?? '') + line[++i];
+    } else if (o.strict && (SHELL_SPECIAL.has(c) || (word === null && (c === '~' || c === '#')))) {
+      return null;
     } else if (/\s/.test(c)) {
       if (word !== null) words.push(word);
       word = null;

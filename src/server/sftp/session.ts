@@ -1,4 +1,5 @@
 import type { ServerChannel } from 'ssh2';
+import { ChannelSender } from './channel-sender.js';
 import { batchWrites, SOCKET_HIGH, whenBelow, type Outbound } from './outbound.js';
 import { answer, closeHandle, Handles, ReadBuffers, replyCost, type Answer, type RequestContext } from './requests.js';
 import type { Uploads } from './uploads.js';
@@ -48,6 +49,7 @@ interface Job {
  */
 export function serveSftp(channel: ServerChannel, opts: SftpSessionOptions): { close: () => Promise<void> } {
   const budget = opts.replyBudget ?? DEFAULT_REPLY_BUDGET;
+  const sender = new ChannelSender(channel, opts.socket);
   const ctx: RequestContext = {
     view: new DeployedView(opts.dataDir, opts.scope),
     handles: new Handles(opts.maxHandles ?? DEFAULT_MAX_HANDLES),
@@ -55,9 +57,10 @@ export function serveSftp(channel: ServerChannel, opts: SftpSessionOptions): { c
     dataDir: opts.dataDir,
     onFileRead: opts.onFileRead,
     uploads: opts.uploads,
+    slabs: sender,
   };
   batchWrites(opts.socket);
-  const reader = new PacketReader();
+  const reader = new PacketReader(Math.ceil(budget / (DATA_HEADER + MAX_READ)));
   const jobs: Job[] = [];
   let reserved = 0;
   let next: Buffer | null = null;
@@ -78,7 +81,7 @@ export function serveSftp(channel: ServerChannel, opts: SftpSessionOptions): { c
   };
   // ssh2 sends nothing after the channel ended, so the exit status goes first: `scp` exits 0, `sftp` exits on `bye`.
   const finishIfDone = (): void => {
-    if (!clientDone || ended || jobs.length > 0 || next !== null) return;
+    if (!clientDone || ended || jobs.length > 0 || next !== null || !sender.idle) return;
     channel.exit(0);
     channel.end();
     end();
@@ -92,11 +95,13 @@ export function serveSftp(channel: ServerChannel, opts: SftpSessionOptions): { c
     while (jobs.length > 0 && (jobs[0] as Job).answer !== null) {
       const job = jobs.shift() as Job;
       const a = job.answer as Answer;
-      channel.write(a.out, () => {
+      const done = (): void => {
         reserved -= job.cost;
-        a.release?.();
+        if ('out' in a) a.release?.();
         pump();
-      });
+      };
+      if ('slab' in a) sender.sendSlab(a.slab, done);
+      else sender.send(a.out, done);
     }
     finishIfDone();
   };
@@ -115,6 +120,7 @@ export function serveSftp(channel: ServerChannel, opts: SftpSessionOptions): { c
     reserved += job.cost;
     jobs.push(job);
     void answer(packet, ctx).then((a) => {
+      reader.release(packet);
       job.answer = a;
       flush();
     });
@@ -161,7 +167,10 @@ export function serveSftp(channel: ServerChannel, opts: SftpSessionOptions): { c
     clientDone = true;
     finishIfDone();
   });
-  channel.on('close', end);
+  channel.on('close', () => {
+    end();
+    sender.close();
+  });
   channel.on('error', () => {});
 
   return { close: closeAll };

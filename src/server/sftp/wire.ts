@@ -1,3 +1,5 @@
+import { HASHES } from './file-hash.js';
+
 /**
  * SFTP version 3 on the wire (draft-ietf-secsh-filexfer-02, plus OpenSSH's limits@ and statvfs@ extensions): packet
  * types, a reader for request fields and builders for every reply the read-only view sends.
@@ -98,6 +100,9 @@ class Packet {
     const b = typeof s === 'string' ? Buffer.from(s, 'utf8') : s;
     return this.u32(b.length).push(b);
   }
+  raw(b: Buffer): this {
+    return this.push(b);
+  }
   attrs(a: Attrs | null): this {
     if (a === null) return this.u32(0);
     // SIZE | UIDGID | PERMISSIONS | ACMODTIME
@@ -120,7 +125,18 @@ export const EXTENSIONS: readonly (readonly [string, string])[] = [
   ['limits@openssh.com', '1'],
   ['statvfs@openssh.com', '2'],
   ['fstatvfs@openssh.com', '2'],
+  // hash-extensions.ts; check-file's value is the hashes it can do, as other servers announce it.
+  ['check-file', HASHES.join(',')],
+  ['md5-hash', '1'],
+  ['md5-hash-handle', '1'],
 ];
+
+function writeDataHead(buf: Buffer, id: number, n: number): void {
+  buf.writeUInt32BE(DATA_HEADER - 4 + n, 0);
+  buf[4] = FXP.DATA;
+  buf.writeUInt32BE(id, 5);
+  buf.writeUInt32BE(n, 9);
+}
 
 export const reply = {
   version(): Buffer {
@@ -142,6 +158,13 @@ export const reply = {
     for (const e of entries) p.string(e.filename).string(e.longname).attrs(e.attrs);
     return p.finish();
   },
+  /** EXTENDED_REPLY made of strings, then raw bytes (check-file's hashes). */
+  extended(id: number, strings: readonly (string | Buffer)[], raw?: Buffer): Buffer {
+    const p = new Packet(FXP.EXTENDED_REPLY, id);
+    for (const s of strings) p.string(s);
+    if (raw) p.raw(raw);
+    return p.finish();
+  },
   /** EXTENDED_REPLY made of 64-bit numbers (limits@, statvfs@). */
   u64s(id: number, values: readonly number[]): Buffer {
     const p = new Packet(FXP.EXTENDED_REPLY, id);
@@ -150,21 +173,33 @@ export const reply = {
   },
   /** Fills in the header of a DATA reply whose `n` data bytes were read straight into buf[DATA_HEADER...]. */
   dataHeader(buf: Buffer, id: number, n: number): Buffer {
-    buf.writeUInt32BE(DATA_HEADER - 4 + n, 0);
-    buf[4] = FXP.DATA;
-    buf.writeUInt32BE(id, 5);
-    buf.writeUInt32BE(n, 9);
+    writeDataHead(buf, id, n);
     return buf.length === DATA_HEADER + n ? buf : buf.subarray(0, DATA_HEADER + n);
+  },
+  /** The header alone of a DATA reply of `n` bytes (the bytes follow elsewhere: data-packets.ts). */
+  dataHead(id: number, n: number): Buffer {
+    const buf = Buffer.allocUnsafe(DATA_HEADER);
+    writeDataHead(buf, id, n);
+    return buf;
   },
 };
 
 /**
  * Cuts a byte stream into SFTP packets. A packet longer than MAX_PACKET is a protocol error (OpenSSH's server
  * disconnects too): it would otherwise let a client make the ship buffer without bound.
+ *
+ * A packet that spans chunks is copied into one buffer; large ones (an upload's WRITEs) into shared buffers kept for
+ * reuse (`keep` of them) and given back with release(): a fresh 256 KiB buffer per WRITE made V8 run a full GC every
+ * few dozen MiB of an upload.
  */
 export class PacketReader {
   private chunks: Buffer[] = [];
   private buffered = 0;
+  private readonly spare: Buffer[] = [];
+  /** Pooled buffers handed out as packets and not released yet. */
+  private readonly lent = new Set<ArrayBufferLike>();
+
+  constructor(private readonly keep = 0) {}
 
   push(data: Buffer): void {
     this.chunks.push(data);
@@ -174,22 +209,70 @@ export class PacketReader {
   /** The next whole packet (type byte first, length removed), or null until more bytes arrive. */
   next(): Buffer | null {
     if (this.buffered < 4) return null;
-    const head = this.take(4, false);
-    const len = head.readUInt32BE(0);
+    const len = this.peekLength();
     if (len === 0 || len > MAX_PACKET) throw new Error(`SFTP packet of ${len} bytes (limit ${MAX_PACKET})`);
     if (this.buffered < 4 + len) return null;
-    this.take(4, true);
-    return this.take(len, true);
+    this.skip(4);
+    return this.take(len);
   }
 
-  private take(n: number, consume: boolean): Buffer {
-    if ((this.chunks[0] as Buffer).length < n) this.chunks = [Buffer.concat(this.chunks, this.buffered)];
+  /** Gives a packet's buffer back for reuse once nothing refers to it any more (its request was answered). */
+  release(packet: Buffer): void {
+    if (!this.lent.delete(packet.buffer)) return;
+    if (this.spare.length < this.keep) this.spare.push(Buffer.from(packet.buffer, 0, MAX_PACKET));
+  }
+
+  private peekLength(): number {
     const head = this.chunks[0] as Buffer;
-    const out = head.subarray(0, n);
-    if (!consume) return out;
-    if (head.length === n) this.chunks.shift();
-    else this.chunks[0] = head.subarray(n);
-    this.buffered -= n;
+    if (head.length >= 4) return head.readUInt32BE(0);
+    const b = Buffer.allocUnsafe(4);
+    let at = 0;
+    for (const c of this.chunks) {
+      at += c.copy(b, at, 0, Math.min(c.length, 4 - at));
+      if (at === 4) break;
+    }
+    return b.readUInt32BE(0);
+  }
+
+  private skip(n: number): void {
+    while (n > 0) {
+      const head = this.chunks[0] as Buffer;
+      if (head.length <= n) {
+        this.chunks.shift();
+        n -= head.length;
+        this.buffered -= head.length;
+      } else {
+        this.chunks[0] = head.subarray(n);
+        this.buffered -= n;
+        n = 0;
+      }
+    }
+  }
+
+  private take(n: number): Buffer {
+    const head = this.chunks[0] as Buffer;
+    if (head.length >= n) {
+      const out = head.subarray(0, n);
+      this.skip(n);
+      return out;
+    }
+    let out: Buffer;
+    if (n > 4096 && this.keep > 0) {
+      // Shared memory: the upload hash worker reads a WRITE's data in place (hash-worker.ts).
+      const b = this.spare.pop() ?? Buffer.from(new SharedArrayBuffer(MAX_PACKET));
+      this.lent.add(b.buffer);
+      out = b.subarray(0, n);
+    } else {
+      out = Buffer.allocUnsafe(n);
+    }
+    let at = 0;
+    while (at < n) {
+      const c = this.chunks[0] as Buffer;
+      const k = Math.min(c.length, n - at);
+      c.copy(out, at, 0, k);
+      at += k;
+      this.skip(k);
+    }
     return out;
   }
 }
