@@ -19,6 +19,7 @@ import { startShip, type ShipProcess } from './helpers/ship.js';
 import { tmpDir } from './helpers/tmp.js';
 import { sleep, waitFor } from './helpers/wait.js';
 import { githubPush, send } from './helpers/webhooks.js';
+import { dashboardLogin } from './helpers/dashboard.js';
 
 /**
  * Preview releases end to end (docs/previews.md) on a real ship running the bwrap sandbox: a service repo with
@@ -227,10 +228,7 @@ describe('preview releases for every branch, from git alone', { timeout: 1_500_0
     assert.match(sftp.stdout, /VERSION/);
     // The dashboard, logged in with a one-time link as an admiral gets it.
     const link = (await runSsh({ key: alice.privatePath, port: ship.sshPort, args: ['starphleet', 'dashboard'] })).stdout.toString().trim();
-    const login = await fetch(link.replace(/^http:\/\/[^/]+/, `http://127.0.0.1:${ship.httpPort}`), { redirect: 'manual' });
-    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] as string;
-    assert.match(cookie, /^starphleet_dashboard=/, `login answered ${login.status}`);
-    const page = await (await fetch(`http://127.0.0.1:${ship.httpPort}/starphleet/dashboard`, { headers: { cookie } })).text();
+    const page = await (await dashboardLogin(link)).overview();
     assert.match(page, /<section id="previews"><h2>Previews<\/h2>/);
     assert.match(page, /<tr data-preview="web--feature-a"><td>web<\/td><td>feature\/a<\/td><td><code>[0-9a-f]{7}<\/code><\/td><td><span class="state ok">healthy<\/span>/);
     assert.match(page, /<a href="http:\/\/127\.0\.0\.1:\d+\/web--fix-b\/">/);

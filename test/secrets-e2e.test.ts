@@ -21,6 +21,7 @@ import { runSsh } from './helpers/ssh.js';
 import { startShip, type ShipProcess } from './helpers/ship.js';
 import { tmpDir } from './helpers/tmp.js';
 import { sleep, waitFor } from './helpers/wait.js';
+import { dashboardLogin, firstBytes } from './helpers/dashboard.js';
 
 /**
  * HQ secrets end to end, with the real `age` and real ships: an admiral's `secrets set` in an HQ checkout, committed,
@@ -234,14 +235,10 @@ describe('HQ secrets sealed with age to ships and admirals', { timeout: 900_000 
     // The dashboard, as an admiral sees it through a one-time link.
     const login = (await runSsh({ key: alice.privatePath, port: ship('s1').sshPort, args: ['starphleet', 'dashboard'] })).stdout.toString().trim();
     // Its own origin: the link's fragment holds a one-time token, posted once for a session id sent as a Bearer header.
-    const origin = new URL(login).origin;
-    const token = /#login=([A-Za-z0-9_-]+)$/.exec(login)?.[1] ?? '';
-    const entered = await fetch(`${origin}/api/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token }) });
-    assert.equal(entered.status, 200);
-    const session = (await entered.json() as { session: string }).session;
+    const dash = await dashboardLogin(login);
     for (const path of ['/', '/api/overview', '/api/logs/web']) {
       const ac = new AbortController();
-      const page = await fetch(`${origin}${path}`, { headers: { authorization: `Bearer ${session}` }, signal: ac.signal });
+      const page = await dash.get(path, ac.signal);
       assert.equal(page.status, 200, path);
       // The live log is an event stream: what it sent in its first seconds is enough.
       const html = path.startsWith('/api/logs/') ? await firstBytes(page, 2_000, ac) : await page.text();
@@ -273,22 +270,3 @@ describe('HQ secrets sealed with age to ships and admirals', { timeout: 900_000 
   });
 });
 
-/** What a streaming response sent within ms, then the stream is dropped. */
-async function firstBytes(res: Response, ms: number, ac: AbortController): Promise<string> {
-  const reader = res.body?.getReader();
-  if (!reader) return '';
-  const timer = setTimeout(() => ac.abort(), ms);
-  let text = '';
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += Buffer.from(value).toString();
-    }
-  } catch {
-    // aborted: the stream stays open by design
-  } finally {
-    clearTimeout(timer);
-  }
-  return text;
-}
