@@ -1,5 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readServiceFile } from '../sandbox/service-files.js';
 import { CronExpressionParser } from 'cron-parser';
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { BuildFailure } from './buildpacks.js';
@@ -150,12 +149,7 @@ export function parseAppJson(text: string, file = 'app.json'): AppManifest {
 
 /** The app's app.json at the root of its tree, or the empty manifest when there is none. */
 export async function readAppJson(appDir: string): Promise<AppManifest> {
-  let text: string;
-  try {
-    text = await readFile(join(appDir, 'app.json'), 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return EMPTY_MANIFEST;
-    throw e;
-  }
-  return parseAppJson(text);
+  // Written by the app's build scripts: a symlink there (to a file of the ship) is refused, never followed.
+  const text = await readServiceFile(appDir, 'app.json');
+  return text === null ? EMPTY_MANIFEST : parseAppJson(text);
 }

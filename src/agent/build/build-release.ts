@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
-import { cp, mkdir, mkdtemp, readdir, readFile, rename } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GitAccess } from '../../headquarters/git.js';
 import { BuildFailure, buildpackScriptEnv, compile, releaseInfo, selectBuildpack, writeEnvDir, type StepContext } from './buildpacks.js';
@@ -9,7 +9,8 @@ import { resolveEnv } from './env.js';
 import { changedPaths, listTree, storeLayer, unpackLayers, unpinLayer } from './layers.js';
 import { checkServiceName, dataPaths, makeReadOnly, removeTree, writeFileAtomic } from '../data-paths.js';
 import { inProgress, publicConfig } from './release-store.js';
-import { buildSandbox, stepSandbox } from './step-sandbox.js';
+import { readServiceFile } from '../sandbox/service-files.js';
+import { buildPlaces, buildSandbox, removeBuildPlaces, stepSandbox } from './step-sandbox.js';
 import type { SandboxHost } from '../sandbox/sandbox.js';
 import { redactCredentials } from '../../redact.js';
 import { healthcheckPath, healthcheckTimeout, processTypes } from './settings.js';
@@ -59,12 +60,15 @@ async function newReleaseId(dataDir: string, service: string, sha: string, at: D
 
 /** The repo's `.env` as data; bad lines are reported (file:line) and skipped. */
 async function repoDotenv(appDir: string, log: LineSink): Promise<Record<string, string>> {
-  let text: string;
+  let text: string | null;
   try {
-    text = await readFile(join(appDir, '.env'), 'utf8');
-  } catch {
+    // A repo may hold `.env` as a symlink (to a file of the ship): read only a plain file, never follow it.
+    text = await readServiceFile(appDir, '.env');
+  } catch (e) {
+    log(`.env: ${(e as Error).message} (ignored)`);
     return {};
   }
+  if (text === null) return {};
   const { env, problems } = parseDotenv(text);
   for (const p of problems) log(`.env:${p.line}: ${p.message} (line ignored)`);
   return env;
@@ -115,7 +119,14 @@ export async function buildRelease(input: BuildInput, opts: BuildOptions): Promi
     }
   } finally {
     for (const l of layers) unpinLayer(l.sha256);
-    if (work !== undefined) await removeTree(work).catch(() => undefined);
+    if (work !== undefined) {
+      await removeTree(work).catch(() => undefined);
+      try {
+        removeBuildPlaces(dataDir, service, work);
+      } catch {
+        // Its volume is gone (stop --all meanwhile): nothing left to remove.
+      }
+    }
     inProgress.delete(service);
     const stream = logStream;
     if (stream) await new Promise<void>((r) => stream.end(r));
@@ -146,7 +157,6 @@ async function build(input: BuildInput, opts: BuildOptions, s: BuildState): Prom
   };
   const timeoutMs = opts.timeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS;
   const host = opts.sandbox === undefined ? buildSandbox() : opts.sandbox;
-  await mkdir(join(work, 'home'));
 
   log(`-----> Fetching ${input.giturl} at ${input.sha}`);
   const repo = await fetchCommit(dataDir, input.giturl, input.sha, access);
@@ -157,14 +167,16 @@ async function build(input: BuildInput, opts: BuildOptions, s: BuildState): Prom
 
   const sources = { repoEnv: await repoDotenv(sourceDir, log), ordersEnv: input.ordersEnv, hqEnv: input.hqEnv, giturl: input.giturl, shipName: input.shipName, deployTime: s.deployTime };
   const buildEnv = resolveEnv(sources);
-  const buildDir = join(work, 'build');
+  // The dirs the build's scripts write are on the service's volume (bounded by STARPHLEET_DISK) when sandboxed.
+  const places = await buildPlaces(host, { dataDir, work, service: input.service, env: buildEnv });
+  const buildDir = places.buildDir;
   await cp(sourceDir, buildDir, { recursive: true, verbatimSymlinks: true });
   const envDir = join(work, 'env');
   await writeEnvDir(envDir, buildEnv);
-  const cacheDir = dataPaths.cache(dataDir, input.service);
+  const cacheDir = places.cacheDir;
   await mkdir(cacheDir, { recursive: true });
-  const scriptEnv = buildpackScriptEnv(join(work, 'home'), input.sha);
-  let sandbox = host ? await stepSandbox(host, { dataDir, work, buildDir, cacheDir, envDir, service: input.service, env: buildEnv }) : null;
+  const scriptEnv = buildpackScriptEnv(places.home, input.sha, host !== null);
+  let sandbox = host ? await stepSandbox(host, { dataDir, work, buildDir, cacheDir, envDir, service: input.service, env: buildEnv, home: places.home, ...(places.volume ? { volume: places.volume } : {}) }) : null;
   if (input.base) {
     // A container base: read-only at its prefix in every build step, its bin/ first on their PATH.
     scriptEnv.PATH = pathWithBase(scriptEnv.PATH, baseBin(dataDir, input.base, sandbox !== null));

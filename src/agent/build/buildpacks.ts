@@ -7,6 +7,7 @@ import { parseReleaseYaml, type BuildpackRelease } from './procfile.js';
 import { runScript, type ScriptOptions, type ScriptResult, type StepSandbox } from './run-script.js';
 import { exportTree, fetchCommit, resolveRef } from './source.js';
 import type { LineSink } from '../types.js';
+import { SANDBOX_PATH } from '../runtime/runtime-types.js';
 
 /** Tried in this order; the first whose bin/detect exits 0 builds the app (see buildpacks/README.md). */
 export const BUILTIN_BUILDPACKS = ['node', 'python', 'static', 'procfile'] as const;
@@ -53,8 +54,10 @@ function runStep(bpDir: string, script: string, args: readonly string[], buildDi
 }
 
 /** What buildpack scripts see: a clean env (no ship secrets), a private HOME, proxies passed through. */
-export function buildpackScriptEnv(home: string, sha: string): Record<string, string> {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: home, LANG: 'C.UTF-8', STACK: 'starphleet', SOURCE_VERSION: sha };
+export function buildpackScriptEnv(home: string, sha: string, sandboxed = true): Record<string, string> {
+  // A sandboxed step gets a fixed env: nothing of the ship's own (its PATH, a proxy URL with its credentials) reaches it.
+  const env: Record<string, string> = { PATH: sandboxed ? SANDBOX_PATH : (process.env.PATH ?? SANDBOX_PATH), HOME: home, LANG: 'C.UTF-8', STACK: 'starphleet', SOURCE_VERSION: sha };
+  if (sandboxed) return env;
   for (const name of ['http_proxy', 'https_proxy', 'no_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE']) {
     const v = process.env[name];
     if (v !== undefined) env[name] = v;

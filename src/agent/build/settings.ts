@@ -1,16 +1,15 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { BuildFailure } from './buildpacks.js';
+import { readServiceFile } from '../sandbox/service-files.js';
 import { parseProcfile, type BuildpackRelease } from './procfile.js';
 import { numberSetting, POSITIVE_SECONDS } from '../../util/number-setting.js';
 import type { LineSink } from '../types.js';
 
-async function readOptional(path: string): Promise<string | null> {
+/** A file of the built tree, which the app's build scripts wrote: never followed if they made it a symlink. */
+async function readOptional(dir: string, name: string): Promise<string | null> {
   try {
-    return await readFile(path, 'utf8');
+    return await readServiceFile(dir, name);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
+    throw new BuildFailure((e as Error).message);
   }
 }
 
@@ -24,7 +23,7 @@ function checkPath(value: string, where: string): string {
 /** HEALTHCHECK (env) over the repo's `healthcheck` file (its first non-comment line) over `/`. */
 export async function healthcheckPath(appDir: string, env: Readonly<Record<string, string>>): Promise<string> {
   if (env.HEALTHCHECK !== undefined && env.HEALTHCHECK.trim() !== '') return checkPath(env.HEALTHCHECK, 'HEALTHCHECK');
-  const text = await readOptional(join(appDir, 'healthcheck'));
+  const text = await readOptional(appDir, 'healthcheck');
   if (text === null) return '/';
   const lines = text.split(/\r?\n/);
   const i = lines.findIndex((l) => l.trim() !== '' && !l.trim().startsWith('#'));
@@ -48,7 +47,7 @@ export interface ProcessTypes {
 export async function processTypes(appDir: string, release: BuildpackRelease, log: LineSink): Promise<ProcessTypes> {
   const processes: Record<string, string> = {};
   for (const [type, cmd] of Object.entries(release.defaultProcessTypes)) if (cmd.trim() !== '') processes[type] = cmd;
-  const text = await readOptional(join(appDir, 'Procfile'));
+  const text = await readOptional(appDir, 'Procfile');
   if (text !== null) {
     const parsed = parseProcfile(text);
     for (const p of parsed.problems) log(`Procfile:${p.line}: ${p.message}`);
