@@ -189,32 +189,37 @@ function folders(dataDir: string, version: 1 | 2): string[] {
   return version === 1 ? V1_CONTROLLERS.map((c) => join(ROOT, c, ownPath(c) ?? '/', folder(dataDir))) : [v2Dir(dataDir, 'x').base];
 }
 
+/** The data dir's cgroup folders removed, with the empty cgroups in them, now (once): returns how many stay. */
+export function removeShipCgroupsNow(dataDir: string): number {
+  const version = cgroupVersion();
+  if (version === null) return 0;
+  let left = 0;
+  for (const parent of folders(dataDir, version)) {
+    if (!existsSync(parent)) continue;
+    for (const name of readdirSync(parent)) {
+      try {
+        if (statSync(join(parent, name)).isDirectory()) rmdirSync(join(parent, name));
+      } catch {
+        // Busy (still has processes) or a control file.
+      }
+    }
+    try {
+      rmdirSync(parent);
+    } catch {
+      left++;
+    }
+  }
+  return left;
+}
+
 /**
  * `stop --all`: the data dir's cgroup folders, emptied of the (now empty) cgroups of its sandboxes and removed. A
  * cgroup whose processes are still leaving is waited for a moment. Returns how many folders are left (0: all gone).
  */
 export async function removeShipCgroups(dataDir: string, waitMs = 5000): Promise<number> {
-  const version = cgroupVersion();
-  if (version === null) return 0;
   const deadline = Date.now() + waitMs;
   for (;;) {
-    let left = 0;
-    for (const parent of folders(dataDir, version)) {
-      if (!existsSync(parent)) continue;
-      for (const name of readdirSync(parent)) {
-        const d = join(parent, name);
-        try {
-          if (statSync(d).isDirectory()) rmdirSync(d);
-        } catch {
-          // Busy (still has processes) or a control file.
-        }
-      }
-      try {
-        rmdirSync(parent);
-      } catch {
-        left++;
-      }
-    }
+    const left = removeShipCgroupsNow(dataDir);
     if (left === 0 || Date.now() >= deadline) return left;
     await new Promise((r) => setTimeout(r, 100));
   }

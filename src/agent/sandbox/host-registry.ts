@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
+import { removeShipCgroupsNow } from './cgroups.js';
 import { tryHostCmd } from './host-cmd.js';
 import { dataDirTag } from './net-names.js';
 
@@ -83,6 +84,7 @@ function release(r: HostResources): void {
   tryHostCmd('nft', ['delete', 'table', 'inet', r.table]);
   if (existsSync(`/sys/class/net/${r.bridge}`)) tryHostCmd('ip', ['link', 'del', r.bridge]);
   unmountUnder(r.dataDir);
+  removeShipCgroupsNow(r.dataDir);
   rmSync(file(r.dataDir), { force: true });
 }
 
