@@ -6,6 +6,7 @@ import { bwrapRuntime } from './runtime-bwrap.js';
 import { processRuntime } from './runtime-process.js';
 import { INSTANCE_MARK, instanceMark } from './strays.js';
 import { RuntimeError, SANDBOX_PATH, type InstanceSpec, type Runtime } from './runtime-types.js';
+import { shellQuote } from '../../util/shell-quote.js';
 import { describeHost, probeSandbox } from '../sandbox/sandbox.js';
 import { sandboxUser } from '../sandbox/user.js';
 
@@ -65,9 +66,13 @@ export function selectRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
   return c.runtime;
 }
 
-/** Heroku runs .profile.d scripts before the process; buildpacks put PATH and friends there. */
+/**
+ * Heroku runs .profile.d scripts before the process; buildpacks put PATH and friends there. The command then replaces
+ * the shell (`exec bash -c`: bash itself execs a simple command), so no shell stays around the app: one process less
+ * per instance (3 MiB of RSS), and the app is the leader of its session.
+ */
 export function instanceScript(command: string): string {
-  return `for f in .profile.d/*.sh; do [ -r "$f" ] && . "$f"; done\n${command}\n`;
+  return `for f in .profile.d/*.sh; do [ -r "$f" ] && . "$f"; done\nexec bash -c ${shellQuote(command)}\n`;
 }
 
 /**
