@@ -45,7 +45,7 @@ describe('names and settings of the direct path', () => {
     assert.equal(process.getuid?.(), 0, 'nft -c needs root');
     for (const hostPorts of [[], [5432, 6379]]) {
       for (const dnsLoopback of [null, '127.0.0.53']) {
-        const text = renderTable({ table: 'starphleet_unitcheck', bridge: 'spbunitcheck', subnet: { network: '10.213.250.0', prefix: 24 }, gateway: '10.213.250.1', hostPorts, dnsLoopback });
+        const text = renderTable({ table: 'starphleet_unitcheck', bridge: 'spbunitcheck', subnet: { network: '10.213.250.0', prefix: 24 }, gateway: '10.213.250.1', hostPorts, dnsLoopback, frontPorts: hostPorts.length > 0 ? [80, 443] : [] });
         const r = spawnSync('nft', ['-c', '-f', '-'], { input: text, encoding: 'utf8' });
         assert.equal(r.status, 0, `${r.stderr}\n${text}`);
       }

@@ -124,9 +124,12 @@ describe('the ship\'s network is not the services\' network (a ship run as root)
     assert.match(ship.output(), /network: direct: /);
   });
 
-  test('an instance reaches the outside (routed, masqueraded) and an allowed ship port as ship.internal', async () => {
+  test('an instance reaches the outside (routed, masqueraded), an allowed ship port as ship.internal, and another service through the front door', async () => {
     assert.equal(await dial({ host: outside.address, port: outside.port }), 'tcp: hello from outside');
     assert.equal(await dial({ host: 'ship.internal', port: allowed }), 'tcp: hello from the ship');
+    const req = encodeURIComponent('GET /b/whoami HTTP/1.0\r\nHost: x\r\n\r\n');
+    const r = await httpGet(ship.httpPort, `/a/tcp?host=ship.internal&port=${ship.httpPort}&send=${req}&ms=4000`);
+    assert.match(r.body, /^tcp: HTTP\/1\.[01] 200/, r.body);
   });
 
   test("nothing else: not the ship's SSH, metrics or other ports, the host's loopback, the host's own address, the control sockets, cloud metadata, another instance", async () => {

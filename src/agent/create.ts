@@ -23,7 +23,7 @@ export function createAgent(options: ShipOptions, db: Db, log: Logger, env: Node
   const host = sandboxHost(runtime, problem);
   let network: string;
   try {
-    network = startShipNetwork(options.dataDir, host, env, log);
+    network = startShipNetwork(options.dataDir, host, env, log, [options.httpPort, ...(options.httpsPort !== undefined ? [options.httpsPort] : [])]);
   } catch (e) {
     network = `direct, but it could not be set up: ${(e as Error).message}`;
     log(`WARNING: network: ${network}`);

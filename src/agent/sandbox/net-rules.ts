@@ -10,6 +10,8 @@ export interface RulesSpec {
   readonly hostPorts: readonly number[];
   /** When the host's only resolver is on its loopback (127.0.0.53...): DNS to the gateway goes there. */
   readonly dnsLoopback: string | null;
+  /** The front door's ports (HTTP, HTTPS): public anyway, so a service may call another through the ship's address. */
+  readonly frontPorts?: readonly number[];
 }
 
 /**
@@ -17,7 +19,8 @@ export interface RulesSpec {
  * moment without the filter). Only this table is ever touched; the host's own tables and rules stay as they are.
  * - prerouting: instance -> gateway on an allowed port is DNATed to the ship's 127.0.0.1 (a database that listens on
  *   the loopback only is reachable as ship.internal:5432); DNS likewise when the host's resolver is on loopback.
- * - input: from the bridge only replies and those DNATs; everything else of the ship (SSH, metrics, any port) is refused.
+ * - input: from the bridge only replies, those DNATs and the front door's public ports (one service calling another
+ *   through the ship's address); everything else of the ship (SSH, metrics, any port) is refused.
  * - forward: nothing enters the bridge but replies (no other instance, ship or host reaches an instance by routing);
  *   from the bridge, the Internet, never loopback, link-local (cloud metadata) or multicast.
  * - postrouting: the instances' subnet is masqueraded behind whatever address the host goes out with.
@@ -26,6 +29,7 @@ export function renderTable(r: RulesSpec): string {
   const br = JSON.stringify(r.bridge);
   const net = subnetText(r.subnet);
   const ports = r.hostPorts.length > 0 ? `\n    elements = { ${r.hostPorts.join(', ')} }` : '';
+  const front = (r.frontPorts ?? []).length > 0 ? `\n    elements = { ${(r.frontPorts ?? []).join(', ')} }` : '';
   const dns = r.dnsLoopback
     ? `    iifname ${br} ip daddr ${r.gateway} udp dport 53 dnat ip to ${r.dnsLoopback}\n    iifname ${br} ip daddr ${r.gateway} tcp dport 53 dnat ip to ${r.dnsLoopback}\n`
     : '';
@@ -35,6 +39,9 @@ table inet ${r.table} {
   set ship_ports {
     type inet_service;${ports}
   }
+  set front_ports {
+    type inet_service;${front}
+  }
   chain dnat_in {
     type nat hook prerouting priority dstnat; policy accept;
     iifname ${br} ip daddr ${r.gateway} tcp dport @ship_ports dnat ip to 127.0.0.1
@@ -43,6 +50,7 @@ ${dns}  }
     type filter hook input priority filter; policy accept;
     iifname ${br} ct state established,related accept
     iifname ${br} ct status dnat accept
+    iifname ${br} tcp dport @front_ports accept
     iifname ${br} meta l4proto tcp reject with tcp reset
     iifname ${br} reject with icmpx admin-prohibited
   }

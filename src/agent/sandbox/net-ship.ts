@@ -14,6 +14,8 @@ export interface ShipNet {
   readonly gateway: string;
   readonly hostPorts: readonly number[];
   readonly dnsLoopback: string | null;
+  /** The front door's HTTP and HTTPS ports (ShipNetOptions): reachable from instances like from anywhere. */
+  readonly frontPorts?: readonly number[];
 }
 
 /** The default pool: one /24 of it per ship, the first free one from a place that depends on the data dir. */
@@ -133,10 +135,10 @@ export interface NetLog {
  * net.ipv4.ip_forward on (said in the log when this turned it on), and the ship's nftables table. Idempotent: a ship
  * restarted after kill -9 finds its bridge with its instances' veths on it and keeps both.
  */
-export function ensureShipNet(dataDir: string, env: NodeJS.ProcessEnv = process.env, log: NetLog = () => {}): ShipNet {
+export function ensureShipNet(dataDir: string, env: NodeJS.ProcessEnv = process.env, log: NetLog = () => {}, frontPorts?: readonly number[]): ShipNet {
   const key = resolve(dataDir);
   const known = ready.get(key);
-  if (known && bridgeExists(known.bridge)) return known;
+  if (known && bridgeExists(known.bridge) && (frontPorts === undefined || (known.frontPorts ?? []).join(',') === frontPorts.join(','))) return known;
   const { bridge, table } = netNames(dataDir);
   let net = readRecord(dataDir);
   if (net && (net.bridge !== bridge || net.table !== table)) net = null;
@@ -153,6 +155,7 @@ export function ensureShipNet(dataDir: string, env: NodeJS.ProcessEnv = process.
     const dns = hostResolvers();
     net = { bridge, table, subnet, gateway: numberToIp(hostRange(subnet).first), hostPorts: [], dnsLoopback: dns.loopback };
   }
+  if (frontPorts !== undefined) net = { ...net, frontPorts: [...frontPorts] };
   recordHostResources(dataDir, { bridge, table });
   ensureBridge(net);
   if (readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim() !== '1') {

@@ -52,10 +52,10 @@ export function sweepRunDirs(dataDir: string, minAgeMs = 60_000): number {
  * are made (or found, with the veths of instances that outlived the last ship), and what sandboxes that died meanwhile
  * held (addresses, run dirs, empty cgroups) is swept. Returns the line for status.
  */
-export function startShipNetwork(dataDir: string, host: SandboxHost | null, env: NodeJS.ProcessEnv, log: (line: string) => void): string {
+export function startShipNetwork(dataDir: string, host: SandboxHost | null, env: NodeJS.ProcessEnv, log: (line: string) => void, frontPorts: readonly number[] = []): string {
   if (host === null || host.net !== 'direct') return describeNetwork(host, null);
   for (const d of sweepVanishedShips()) log(`network: removed the bridge, table and mounts of ${d} (the data dir is gone)`);
-  const net = ensureShipNet(dataDir, env, log);
+  const net = ensureShipNet(dataDir, env, log, frontPorts);
   const runs = sweepRunDirs(dataDir);
   const leases = sweepLeases(dataDir);
   const cgroups = host.cgroups !== null ? sweepEmptyCgroups(dataDir) : 0;
