@@ -63,8 +63,8 @@ function lineSplitter(emit: (line: string) => void): { push(b: Buffer): void; en
   };
 }
 
-/** bwrap's own error when it could not set the sandbox up, before the program ran. */
-const BWRAP_SETUP_ERROR = /^bwrap: /;
+/** bwrap's own error when it could not set the sandbox up, or the launcher's when its network could not be: before the program ran. */
+const BWRAP_SETUP_ERROR = /^(bwrap: |starphleet: network setup failed)/;
 const SETUP_TRIES = 3;
 
 /**
@@ -163,7 +163,7 @@ function runOnce(file: string, args: readonly string[], o: ScriptOptions): Promi
       err.end();
       unrecord();
       const limit = cleanup();
-      const notStarted = sb !== undefined && sb !== null && code === 1 && !stopped && !limit && setupErrors > 0 && !otherOutput;
+      const notStarted = sb !== undefined && sb !== null && (code === 1 || code === 125) && !stopped && !limit && setupErrors > 0 && !otherOutput;
       resolve({ result: { code, stdout, ...(stopped ? { stopped } : {}), ...(limit ? { limit } : {}) }, notStarted });
     });
   });

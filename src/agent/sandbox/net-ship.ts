@@ -150,6 +150,7 @@ export function ensureShipNet(dataDir: string, env: NodeJS.ProcessEnv = process.
     tryHostCmd('ip', ['link', 'del', bridge]);
     net = null;
   }
+  const fresh = !net;
   if (!net) {
     const subnet = chooseSubnet(dataDir, bridge, env);
     const dns = hostResolvers();
@@ -158,6 +159,11 @@ export function ensureShipNet(dataDir: string, env: NodeJS.ProcessEnv = process.
   if (frontPorts !== undefined) net = { ...net, frontPorts: [...frontPorts] };
   recordHostResources(dataDir, { bridge, table });
   ensureBridge(net);
+  // Two ships starting at once may both have found the same /24 free: the one that sees the other's route gives way.
+  if (fresh && (env.STARPHLEET_INSTANCE_NET ?? 'auto').trim() === 'auto' && clashes(net.subnet, bridge)) {
+    tryHostCmd('ip', ['link', 'del', bridge]);
+    return ensureShipNet(dataDir, env, log, frontPorts);
+  }
   if (readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim() !== '1') {
     if (!writeSysctl('net/ipv4/ip_forward', '1')) throw new Error('cannot set net.ipv4.ip_forward=1 (needed for the instances\' outbound traffic)');
     log('network: set net.ipv4.ip_forward=1 (it was 0): the instances\' outbound traffic is forwarded and masqueraded by the ship\'s nftables table');

@@ -64,7 +64,7 @@ netup() {
   nsenter -t "$cp" -n /bin/sh -c "$inner" sh "$addr" "$prefix" "$gw" "$port"
 }
 if [ -n "$cp" ] && [ "$net" = direct ] && ! netup >"$run/net.log" 2>&1; then
-  if kill -0 $bw 2>/dev/null; then echo "starphleet: network setup failed: $(cat "$run/net.log")" >&2; kill -KILL $bw 2>/dev/null; fi
+  if kill -0 $bw 2>/dev/null; then echo "starphleet: network setup failed: $(cat "$run/net.log")" >&2; { kill -KILL $bw; wait $bw; } 2>/dev/null; exit 125; fi
 fi
 echo go >&4
 exec 4>&-
