@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { SHIP_COMMANDS } from './commands/registry.js';
 import { registerAdmiralCommands } from './admiral/register.js';
 import { addInstallCommands, InstallError } from './install/cli-commands.js';
-import { notifySystemd } from './install/notify.js';
+import { notifySystemd, unitMainPid } from './install/notify.js';
 import { runOnShip } from './server/run-on-ship.js';
 import { callShip } from './server/control-client.js';
 import { runOneOffHere } from './commands/run-client.js';
@@ -47,15 +47,18 @@ program
     // Under systemd (Type=notify): the new ship of an update becomes the unit's main process before the old one goes.
     const predecessor = flags.takeover
       ? Predecessor.fromParent(async () => {
-          const failed = await notifySystemd({ mainPid: process.pid, ready: true, status: `serving (took over, pid ${process.pid})` });
+          // In the name of the unit's main process (the launcher, or the ship that took over last): NotifyAccess=main.
+          const failed = await notifySystemd({ mainPid: process.pid, from: unitMainPid() ?? process.ppid, ready: true, status: `serving (took over, pid ${process.pid})` });
           if (failed) log(`systemd: ${failed}`);
+          else process.env.STARPHLEET_UNIT_MAIN_PID = String(process.pid);
         })
       : undefined;
     // Loaded here, not at the top: every other command of this CLI is a small client of the running ship.
     const { startShip } = await import('./ship.js');
     const ship = await startShip(options, log, predecessor);
     if (!predecessor) {
-      const failed = await notifySystemd({ ready: true, status: `serving ${ship.options.name}` });
+      const main = unitMainPid();
+      const failed = await notifySystemd({ ready: true, status: `serving ${ship.options.name}`, ...(main !== null ? { from: main } : {}) });
       if (failed) log(`systemd: ${failed}`);
     }
     // Ctrl-C reaches the whole foreground group, so a wrapper (npm run example) may pass on a second SIGINT: one stop.

@@ -1,5 +1,6 @@
 /**
- * The unprivileged host user that builds and instances run as on a production ship. `starphleet install
+ * The unprivileged host user a production ship provisions container bases as (each service's builds and instances
+ * run as a uid of their own: src/agent/sandbox/service-users.ts). `starphleet install
  * --sandbox-user NAME` creates it and puts STARPHLEET_SANDBOX_USER=NAME in the unit's environment; the runtime reads
  * the same variable (one name for both, so they cannot disagree).
  */

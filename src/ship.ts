@@ -3,7 +3,7 @@ import type { Server } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Agent } from './agent/agent.js';
-import { createAgent } from './agent/create.js';
+import { createAgent, followHqNetwork } from './agent/create.js';
 import { startJobs } from './schedule/cron-jobs.js';
 import { Shipscripts } from './schedule/shipscripts.js';
 import { writeCliWrapper } from './commands/cli-wrapper.js';
@@ -211,6 +211,10 @@ export async function startShip(given: ShipOptions, log: Logger = defaultLog, pr
     const watch = setInterval(() => void plane.ping().catch((e: unknown) => log(`data plane: ${(e as Error).message}`)), 5000);
     watch.unref();
     stops.push(() => clearInterval(watch));
+    // STARPHLEET_HOST_PORTS (HQ .starphleet): what of the ship instances reach as ship.internal, before any starts.
+    const followNet = followHqNetwork(agent, db, options.dataDir, log);
+    if (headquarters.current) followNet(headquarters.current);
+    headquarters.onChange(followNet);
     // Routes go out as the agent adopts services; to an adopted plane, only once all are known (agent.start opens it).
     await agent.start(plane, { handover: predecessor !== undefined });
     stops.push(() => agent.stop());

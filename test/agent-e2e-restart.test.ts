@@ -73,18 +73,16 @@ after(async () => {
 describe('bubblewrap instances and ship restarts', () => {
   test('with bubblewrap an instance cannot write its release dir nor see the ship, and reads and writes /var/data', async () => {
     await ship.waitForLog(/instances run with the bwrap runtime/);
-    const { writeFileSync, mkdirSync } = await import('node:fs');
-    mkdirSync(join(dataDir, 'data'), { recursive: true });
-    writeFileSync(join(dataDir, 'data', 'from-host.txt'), 'hello from the host');
-    const body = await waitFor(async () => {
-      const r = await httpGet(ship.httpPort, '/probe/');
-      return r.status === 200 ? r.body : null;
-    }, 'probe to serve', 120_000, 250);
+    const { writeFileSync } = await import('node:fs');
+    await waitFor(async () => (await httpGet(ship.httpPort, '/probe/')).status === 200, 'probe to serve', 120_000, 250);
+    // /var/data is the service's own volume: <data>/volumes/<name>/data on the host.
+    writeFileSync(join(dataDir, 'volumes', 'probe', 'data', 'from-host.txt'), 'hello from the host');
+    const body = (await httpGet(ship.httpPort, '/probe/')).body;
     const probe = JSON.parse(body) as { writeRelease: boolean; writeData: boolean; readData: boolean; cmdlines: string[] };
     assert.equal(probe.writeRelease, false, 'release dir is read-only');
     assert.equal(probe.writeData, true);
     assert.equal(probe.readData, true);
-    assert.equal(readFileSync(join(dataDir, 'data', 'probe.txt'), 'utf8'), 'written by the probe');
+    assert.equal(readFileSync(join(dataDir, 'volumes', 'probe', 'data', 'probe.txt'), 'utf8'), 'written by the probe');
     assert.ok(!probe.cmdlines.some((c) => /cli\.[jt]s ship/.test(c)), `the ship is invisible: ${JSON.stringify(probe.cmdlines)}`);
     assert.ok(probe.cmdlines.length <= 6, `only the sandbox's own processes: ${JSON.stringify(probe.cmdlines)}`);
   });

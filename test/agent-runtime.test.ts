@@ -101,7 +101,7 @@ describe('bubblewrap isolation', () => {
     assert.ok(!(probe.tmpEntries as string[]).includes('sp-runtime-host-marker'), '/tmp is private');
     assert.equal(probe.writeData, true);
     assert.equal(probe.readData, true);
-    assert.equal(readFileSync(join(dataDir, 'data', 'probe.txt'), 'utf8'), 'from bwrap-v1', '/var/data is <data>/data on the host');
+    assert.equal(readFileSync(join(dataDir, 'volumes', 'sandboxed', 'data', 'probe.txt'), 'utf8'), 'from bwrap-v1', "/var/data is the service's volume, <data>/volumes/<name>/data on the host");
     assert.equal(existsSync(join(dataDir, "services", "sandboxed", "releases", instance.record.release, "written")), false);
     await instance.stop(5000);
   });

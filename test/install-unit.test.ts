@@ -59,7 +59,7 @@ describe('starphleet install / uninstall', { timeout: 900_000 }, () => {
     assert.match(launcher, /^data='\/var\/starphleet'$/m);
     assert.match(readFileSync(join(root, 'etc/starphleet/ship.env'), 'utf8'), /^STARPHLEET_HEADQUARTERS=https:\/\/example\.com\/hq\.git#main$/m);
     const unit = readFileSync(join(root, 'etc/systemd/system/starphleet.service'), 'utf8');
-    for (const line of ['Type=notify', 'NotifyAccess=all', 'KillMode=process', 'Restart=on-failure', 'ExecStart=/var/starphleet/bin/ship --http-port 80 --ssh-port 2222', 'EnvironmentFile=-/etc/starphleet/ship.env', 'Environment=STARPHLEET_DATA=/var/starphleet STARPHLEET_SANDBOX_USER=starphleet', 'WantedBy=multi-user.target']) {
+    for (const line of ['Type=notify', 'NotifyAccess=main', 'NoNewPrivileges=yes', 'RestrictSUIDSGID=yes', 'PrivateTmp=yes', 'KillMode=process', 'Restart=on-failure', 'ExecStart=/var/starphleet/bin/ship --http-port 80 --ssh-port 2222', 'EnvironmentFile=-/etc/starphleet/ship.env', 'Environment=STARPHLEET_DATA=/var/starphleet STARPHLEET_SANDBOX_USER=starphleet', 'WantedBy=multi-user.target']) {
       assert.ok(unit.split('\n').includes(line), `${line}\n${unit}`);
     }
     assert.doesNotMatch(unit, /^User=/m, 'the ship itself runs as root');

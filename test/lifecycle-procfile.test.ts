@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { globalAgent } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,7 +57,12 @@ function sections(out: string): Map<string, string> {
 /** The events the fixture's processes wrote to /var/data/lifecycle.log: [what, version, pid, ms]. */
 function events(): string[][] {
   try {
-    return readFileSync(join(dataDir, 'data', 'lifecycle.log'), 'utf8').trim().split('\n').map((l) => l.split(' '));
+    // Each service's /var/data is its own volume (<data>/volumes/<name>/data): the services' logs, in time order.
+    const volumes = join(dataDir, 'volumes');
+    const lines = readdirSync(volumes)
+      .filter((n) => !n.startsWith('.') && !n.endsWith('.img') && existsSync(join(volumes, n, 'data', 'lifecycle.log')))
+      .flatMap((n) => readFileSync(join(volumes, n, 'data', 'lifecycle.log'), 'utf8').trim().split('\n'));
+    return lines.map((l) => l.split(' ')).sort((a, b) => Number(a[3]) - Number(b[3]));
   } catch {
     return [];
   }
@@ -112,7 +117,7 @@ describe('Procfile process types', () => {
     for (const w of ['web.1', 'web.2']) {
       const text = shown.get(w) ?? '';
       assert.match(text, new RegExp(`starphleet: started ${w.replace('.', '\\.')} of release ${release}`), text);
-      assert.match(text, /^web v1 listening \(DYNO=web\)$/m, text);
+      assert.match(text, new RegExp(`^web v1 listening \\(DYNO=${w.replace('.', '\\.')}\\)$`, 'm'), text);
       assert.doesNotMatch(text, /worker v1 working/, 'only its own output');
     }
     const worker = shown.get('worker.1') ?? '';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { globalAgent } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,7 +56,12 @@ const CHECKS = JSON.stringify({
 /** The events the fixture's processes wrote to /var/data/lifecycle.log: [what, version, pid, ms]. */
 function events(): string[][] {
   try {
-    return readFileSync(join(dataDir, 'data', 'lifecycle.log'), 'utf8').trim().split('\n').map((l) => l.split(' '));
+    // Each service's /var/data is its own volume (<data>/volumes/<name>/data): the services' logs, in time order.
+    const volumes = join(dataDir, 'volumes');
+    const lines = readdirSync(volumes)
+      .filter((n) => !n.startsWith('.') && !n.endsWith('.img') && existsSync(join(volumes, n, 'data', 'lifecycle.log')))
+      .flatMap((n) => readFileSync(join(volumes, n, 'data', 'lifecycle.log'), 'utf8').trim().split('\n'));
+    return lines.map((l) => l.split(' ')).sort((a, b) => Number(a[3]) - Number(b[3]));
   } catch {
     return [];
   }
@@ -176,7 +181,7 @@ describe('rollback and one-offs', () => {
     child.stdin.end('hello-stdin\n');
     const code = await new Promise<number | null>((r) => child.once('close', (c) => r(c)));
     assert.equal(code, 7, err);
-    assert.equal(out, 'hello-stdin from-orders run v1\n');
+    assert.equal(out, 'hello-stdin from-orders run.1 v1\n');
     const audit = await cli(dataDir, 'audit');
     assert.match(audit.stdout, /starphleet run app/);
   });

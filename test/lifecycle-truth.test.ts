@@ -105,7 +105,7 @@ describe('what the admiral sees is true', { timeout: 900_000 }, () => {
     assert.ok(body.length > 0);
     for (const l of body) assert.match(l, /^web\.[12] \| /, `only the serving instances' lines, labelled: ${l}`);
     for (const w of ['web.1', 'web.2']) {
-      assert.ok(body.some((l) => l.startsWith(`${w} | web v2 listening (DYNO=web)`)), `${w}'s start:\n${r.stdout}`);
+      assert.ok(body.some((l) => l.startsWith(`${w} | web v2 listening (DYNO=${w})`)), `${w}'s start:\n${r.stdout}`);
       assert.ok(body.some((l) => l.startsWith(`${w} | `) && l.includes(`starphleet: started ${w} of release ${v2}`)), r.stdout);
     }
     assert.ok(body.some((l) => / web v2 hit \/marker-/.test(l)), 'the requests they served');

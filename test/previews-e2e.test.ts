@@ -187,14 +187,14 @@ describe('preview releases for every branch, from git alone', { timeout: 1_500_0
     assert.equal((await served('/', { host: HOSTNAME }))?.version, 'master');
     assert.deepEqual(a.env, { STARPHLEET_PREVIEW: 'feature/a', DATABASE_URL: 'staging-db', DB_PASSWORD: null, FROM_ORDERS: 'orders', PHLEET: 'from-starphleet', STARPHLEET_MEMORY: '300M' });
     assert.deepEqual(prod.env, { STARPHLEET_PREVIEW: null, DATABASE_URL: 'prod-db', DB_PASSWORD: 'prod-secret', FROM_ORDERS: 'orders', PHLEET: 'from-starphleet', STARPHLEET_MEMORY: null });
-    // Data: production's shared /var/data and the preview's own never see each other's files.
+    // Data: production's /var/data and the preview's (each on its service's own volume) never see each other's files.
     assert.equal((await get('/web/write?name=prod-file')).status, 200);
     assert.equal((await get('/web--feature-a/write?name=preview-file')).status, 200);
     assert.deepEqual((await served('/web--feature-a/'))?.data, ['preview-file']);
     assert.ok(Array.isArray((await served('/web/'))?.data) && !(await served('/web/'))?.data.includes('preview-file'));
     assert.deepEqual((await served('/web--fix-b/'))?.data, []);
-    assert.ok(existsSync(join(dataDir, 'preview-data', 'web--feature-a', 'preview-file')));
-    assert.ok(existsSync(join(dataDir, 'data', 'prod-file')));
+    assert.ok(existsSync(join(dataDir, 'volumes', 'web--feature-a', 'data', 'preview-file')));
+    assert.ok(existsSync(join(dataDir, 'volumes', 'web', 'data', 'prod-file')));
     // Limits per preview: its own cgroup, with previews.env's STARPHLEET_MEMORY (production has none set).
     assert.equal(memoryLimit('web--feature-a'), 300 * 1024 * 1024);
     assert.equal(memoryLimit('web--fix-b'), 300 * 1024 * 1024);
@@ -262,16 +262,16 @@ describe('preview releases for every branch, from git alone', { timeout: 1_500_0
     assert.ok(existsSync(join(dataDir, 'services', 'web--fix-b')));
     assert.equal((await get('/web--fix-b/write?name=b-file')).status, 200);
     // A hostile preview leaves links to the host's /etc and to production's data, and a dir closed to everyone.
-    assert.equal((await get(`/web--fix-b/traps?to=${encodeURIComponent(join(dataDir, 'data'))}`)).status, 200);
+    assert.equal((await get(`/web--fix-b/traps?to=${encodeURIComponent(join(dataDir, 'volumes', 'web', 'data'))}`)).status, 200);
     const t0 = Date.now();
     gitIn(appWork, 'push', '-q', 'origin', '--delete', 'fix-b');
     await waitFor(async () => (await get('/web--fix-b/')).status === 404, 'the fix-b route gone', 60_000, 100);
     const routeGone = (Date.now() - t0) / 1000;
-    await waitFor(() => !existsSync(join(dataDir, 'services', 'web--fix-b')) && !existsSync(join(dataDir, 'preview-data', 'web--fix-b')), 'its release and data removed', 60_000, 100);
+    await waitFor(() => !existsSync(join(dataDir, 'services', 'web--fix-b')) && !existsSync(join(dataDir, 'volumes', 'web--fix-b')) && !existsSync(join(dataDir, 'volumes', 'web--fix-b.img')), 'its release and data removed', 60_000, 100);
     const freed = (Date.now() - t0) / 1000;
     t.diagnostic(`fix-b deleted: route gone after ${routeGone.toFixed(1)} s, release and data freed after ${freed.toFixed(1)} s (pulse ${PULSE} s)`);
     assert.ok(freed <= 2 * PULSE + 2, `freed after ${freed.toFixed(1)} s, more than two pulses`);
-    assert.ok(existsSync(join(dataDir, 'data', 'prod-file')) && existsSync('/etc/hostname'), 'removing its data followed no link');
+    assert.ok(existsSync(join(dataDir, 'volumes', 'web', 'data', 'prod-file')) && existsSync('/etc/hostname'), 'removing its volume followed no link');
     const rel = await cli(dataDir, 'releases', 'web--fix-b');
     assert.equal(rel.code, 1);
     assert.deepEqual((await previews()).map((p) => p.branch), ['feature/a']);
@@ -307,7 +307,7 @@ describe('preview releases for every branch, from git alone', { timeout: 1_500_0
     const text = await cli(dataDir, 'previews', 'web');
     assert.match(text.stdout, /^web feature\/a: --max 1: 1 preview with newer commits run$/m);
     await waitFor(async () => (await served('/web--feature-hook/'))?.version === 'hook1', 'the newest still serving', 240_000, 250);
-    await waitFor(() => !existsSync(join(dataDir, 'preview-data', 'web--feature-a')), "the skipped preview's data freed", 60_000, 250);
+    await waitFor(() => !existsSync(join(dataDir, 'volumes', 'web--feature-a')) && !existsSync(join(dataDir, 'volumes', 'web--feature-a.img')), "the skipped preview's data freed", 60_000, 250);
   });
 
   test(".htpasswd guards the preview URL, previews.htpasswd instead when HQ has one; bad orders are errors with file, line and flag", async () => {

@@ -62,7 +62,7 @@ describe('registry: a deploy script and no Procfile deploys as deploy-agent does
     await reg('addver', '-name', 'app', '-version', version, '-hash', sha256Of(tar));
   };
   const runs = (): string[] => {
-    const f = join(dataDir, 'data', 'deploys.log');
+    const f = join(dataDir, 'volumes', 'agent1', 'data', 'deploys.log');
     return existsSync(f) ? readFileSync(f, 'utf8').trim().split('\n') : [];
   };
   const vars = (line: string): Record<string, string> => Object.fromEntries([...line.matchAll(/(\w+)=(\S*)/g)].map((m) => [m[1] as string, m[2] as string]));
@@ -78,7 +78,7 @@ describe('registry: a deploy script and no Procfile deploys as deploy-agent does
     assert.equal(first.OLDROOT, '');
     assert.match(first.NEWID as string, /^[0-9a-f]{40}$/);
     assert.equal(first.STATEFILE, join(first.NEWROOT as string, '.starphleet', 'registry.json'));
-    const state = JSON.parse(readFileSync(join(dataDir, 'data', `state-${first.NEWID}.json`), 'utf8')) as { name: string; id: string; layers: { component: string; version: string }[] };
+    const state = JSON.parse(readFileSync(join(dataDir, 'volumes', 'agent1', 'data', `state-${first.NEWID}.json`), 'utf8')) as { name: string; id: string; layers: { component: string; version: string }[] };
     assert.equal(state.name, 'agent1');
     assert.equal(state.id, first.NEWID);
     assert.deepEqual(state.layers.map((l) => `${l.component}:${l.version}`), ['app:v1']);

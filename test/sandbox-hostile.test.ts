@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { dataDirTag } from '../src/agent/sandbox/net-names.js';
 import { listInstances } from '../src/state/instances.js';
 import { openDb } from '../src/state/db.js';
 import { fixtureRepo } from './helpers/fixtures.js';
@@ -66,9 +67,10 @@ before(async () => {
   fixtureRepo('static-site', repo('other'));
   db = createServer((c) => c.end('hello from the ship')).listen(0, '127.0.0.1');
   await new Promise((r) => db.once('listening', r));
+  const dbPort = (db.address() as { port: number }).port;
   initRepo(hq, {
     'other/orders': `autodeploy ${repo('other')}\n`,
-    '.starphleet': 'export STARPHLEET_WEBHOOK_SECRET=whsecret-1\nexport SHARED_FLAG=phleet-wide\n',
+    '.starphleet': `export STARPHLEET_WEBHOOK_SECRET=whsecret-1\nexport SHARED_FLAG=phleet-wide\nexport STARPHLEET_HOST_PORTS=${dbPort}\n`,
   });
   // A 10 s first crash backoff keeps the 'starting' status (which says why) in view long enough to read it.
   ship = await startShip({ headquarters: hq, dataDir, env: { STARPHLEET_CRASH_BASE: '10' } });
@@ -116,15 +118,15 @@ describe('a hostile service on a ship run as root', () => {
     assert.ok(!JSON.stringify(env).includes('whsecret'));
   });
 
-  test('its instance reaches a TCP service on the ship\'s loopback at 10.0.2.2', async () => {
+  test("its instance reaches a TCP service on the ship's loopback as ship.internal, on a port .starphleet allows", async () => {
     const port = (db.address() as { port: number }).port;
-    const r = await httpGet(ship.httpPort, `/hostile/tcp?host=10.0.2.2&port=${port}`);
+    const r = await httpGet(ship.httpPort, `/hostile/tcp?host=ship.internal&port=${port}`);
     assert.equal(r.body, 'tcp: hello from the ship');
   });
 
   test('changing a STARPHLEET_ setting in .starphleet redeploys nothing', async () => {
     const before = (await statusServices(dataDir)).find((s) => s.name === 'hostile')?.release;
-    const sha = commit(hq, { '.starphleet': 'export STARPHLEET_WEBHOOK_SECRET=whsecret-2\nexport SHARED_FLAG=phleet-wide\n' });
+    const sha = commit(hq, { '.starphleet': `export STARPHLEET_WEBHOOK_SECRET=whsecret-2\nexport SHARED_FLAG=phleet-wide\nexport STARPHLEET_HOST_PORTS=${(db.address() as { port: number }).port}\n` });
     await waitFor(async () => (await statusJson<{ ship: { headquarters: { sha: string } } }>(dataDir)).ship.headquarters.sha === sha, 'the ship to read the new HQ', 60_000, 500);
     await new Promise((r) => setTimeout(r, 3000));
     const now = await statusServices(dataDir);
@@ -148,9 +150,10 @@ describe('a hostile service on a ship run as root', () => {
     const state = openDb(join(dataDir, 'state.db'));
     const ids = listInstances(state).filter((r) => r.service === 'bomb').map((r) => r.id);
     state.close();
-    const rec = readdirSync('/sys/fs/cgroup/pids/starphleet').filter((n) => ids.includes(n));
+    const folder = `/sys/fs/cgroup/pids/starphleet-${dataDirTag(dataDir)}`;
+    const rec = readdirSync(folder).filter((n) => ids.includes(n));
     assert.equal(rec.length, 1, 'one cgroup for the instance');
-    const cg = join('/sys/fs/cgroup/pids/starphleet', rec[0] as string);
+    const cg = join(folder, rec[0] as string);
     assert.equal(readFileSync(join(cg, 'pids.max'), 'utf8').trim(), '64');
     await httpGet(ship.httpPort, '/bomb/forkbomb');
     await waitFor(() => Number(/^max (\d+)/m.exec(readFileSync(join(cg, 'pids.events'), 'utf8'))?.[1] ?? 0) > 0, 'forks to be refused at the limit', 30_000);

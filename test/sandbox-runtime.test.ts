@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -7,6 +7,11 @@ import { waitHealthy } from '../src/agent/runtime/health.js';
 import { freePort, Instance } from '../src/agent/runtime/instances.js';
 import { groupAlive } from '../src/agent/runtime/proc.js';
 import { chooseRuntime } from '../src/agent/runtime/runtime.js';
+import { recordedShipNet } from '../src/agent/sandbox/net-ship.js';
+import { netNames, overlaps, vethName } from '../src/agent/sandbox/net-names.js';
+import { sandboxRunDir } from '../src/agent/sandbox/sandbox.js';
+import { recordedServiceUids } from '../src/agent/sandbox/service-users.js';
+import { dialOptions, type Upstream } from '../src/frontdoor/upstream.js';
 import { openDb } from '../src/state/db.js';
 import { FIXTURES } from './helpers/fixtures.js';
 import { killRecordedInstances } from './helpers/instances.js';
@@ -14,7 +19,7 @@ import { makeRelease } from './helpers/release.js';
 import { tmpDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
 
-/** The bwrap runtime on its own: instances started by Instance.start, dialled through their unix socket. */
+/** The bwrap runtime on its own: instances started by Instance.start, dialled at their address on the ship's bridge. */
 const dataDir = tmpDir('sp-sbx-runtime-');
 const db = openDb(join(dataDir, 'state.db'));
 const { runtime, problem } = chooseRuntime({});
@@ -23,9 +28,9 @@ after(async () => {
   db.close();
 });
 
-function get(socketPath: string, path: string): Promise<{ status: number; body: string }> {
+function get(upstream: Upstream, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path, agent: false }, (res) => {
+    const req = request({ ...dialOptions(upstream), path, agent: false }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
@@ -35,20 +40,29 @@ function get(socketPath: string, path: string): Promise<{ status: number; body: 
   });
 }
 
-/** Pids of the group's processes that live in a pid namespace other than ours: the sandbox's. */
+/** Pids of the sandbox of a launcher's group: its pid namespace's (the app runs in a session of its own). */
 function sandboxPids(pgid: number): number[] {
   const mine = readlinkSync('/proc/self/ns/pid');
-  const out: number[] = [];
-  for (const n of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+  const all = readdirSync('/proc').filter((x) => /^\d+$/.test(x));
+  const ns = (n: string): string | null => {
+    try {
+      return readlinkSync(`/proc/${n}/ns/pid`);
+    } catch {
+      return null;
+    }
+  };
+  let theirs: string | null = null;
+  for (const n of all) {
     try {
       const stat = readFileSync(`/proc/${n}/stat`, 'utf8');
       if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) !== pgid) continue;
-      if (readlinkSync(`/proc/${n}/ns/pid`) !== mine) out.push(Number(n));
+      const p = ns(n);
+      if (p !== null && p !== mine) theirs = p;
     } catch {
       // Gone meanwhile.
     }
   }
-  return out;
+  return theirs === null ? [] : all.filter((n) => ns(n) === theirs).map(Number);
 }
 
 /** Socket inodes listening in the ship's (this process's) network namespace. */
@@ -83,29 +97,43 @@ describe('bwrap runtime as root: the sandbox that holds', () => {
     assert.equal(runtime.kind, 'bwrap');
   });
 
-  test('an instance is reached only through its unix socket: nothing of it listens in the ship\'s network namespace, and it is not uid 0 as the ship sees it', async () => {
+  test("an instance is reached at its address on the ship's bridge, no relay: nothing of it listens in the ship's network namespace, it runs as its service's own uid, and ps shows a short title", async () => {
     const release = makeRelease(dataDir, { service: 'isolated', version: 'v1' });
     const port = await freePort(new Set());
     const instance = Instance.start(db, runtime, { service: 'isolated', release, port, dataDir });
-    assert.equal(instance.backend.upstream.kind, 'unix');
-    const h = await waitHealthy({ upstream: instance.backend.upstream, path: '/health', timeoutMs: 30_000, exited: instance.exited });
+    const up = instance.backend.upstream;
+    assert.equal(up.kind, 'tcp');
+    const net = recordedShipNet(dataDir);
+    assert.ok(net, 'the direct path is recorded in <data>/net/net.json');
+    assert.ok(up.kind === 'tcp' && overlaps({ network: up.host, prefix: 32 }, net.subnet), `${JSON.stringify(up)} is in ${net.subnet.network}/${net.subnet.prefix}`);
+    assert.equal(up.kind === 'tcp' && up.port, port);
+    const h = await waitHealthy({ upstream: up, path: '/health', timeoutMs: 30_000, exited: instance.exited });
     assert.deepEqual(h, { ok: true }, readFileSync(instance.logFile, 'utf8'));
-    const socketPath = (instance.backend.upstream as { path: string }).path;
-    assert.equal(JSON.parse((await get(socketPath, '/x')).body).port, String(port));
+    assert.equal(JSON.parse((await get(up, '/x')).body).port, String(port));
+    const veth = vethName(dataDir, instance.id);
+    assert.ok(existsSync(`/sys/class/net/${netNames(dataDir).bridge}/brif/${veth}`), `its veth ${veth} is on the bridge`);
     const inside = sandboxPids(instance.record.pid);
-    assert.ok(inside.length >= 2, 'the app and the bridge run in the sandbox');
+    assert.ok(inside.length >= 2, 'init and the app run in the sandbox');
+    const uid = recordedServiceUids(dataDir).isolated;
+    assert.ok(uid !== undefined && uid >= 65536, `the service has a uid of its own: ${uid}`);
     const listening = listeningInodes();
     for (const pid of inside) {
       const status = readFileSync(`/proc/${pid}/status`, 'utf8');
       const uids = (/^Uid:\s*(.*)$/m.exec(status)?.[1] ?? '').split(/\s+/);
-      assert.ok(uids.length === 4 && uids.every((u) => u !== '0'), `pid ${pid} is uid ${uids.join(' ')} on the ship`);
+      assert.deepEqual(uids, [String(uid), String(uid), String(uid), String(uid)], `pid ${pid} runs as the service's uid on the ship`);
       assert.match(status, /^CapEff:\s*0+$/m);
+      assert.ok(!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('bridge.js'), `pid ${pid} is no relay`);
       for (const inode of socketInodes(pid)) assert.ok(!listening.has(inode), `pid ${pid} listens on socket ${inode} in the ship's netns`);
     }
     const tcp = readFileSync('/proc/net/tcp', 'utf8');
     assert.ok(!tcp.split('\n').some((l) => l.includes(`:${port.toString(16).toUpperCase().padStart(4, '0')} `) && l.trim().split(/\s+/)[3] === '0A'), `port ${port} is not listening on the ship`);
+    const title = readFileSync(`/proc/${instance.record.pid}/cmdline`, 'utf8').split('\0');
+    assert.equal(title[0], `starphleet: isolated web.1 ${release.config.id}`);
+    assert.ok(title.join(' ').length < 200, `the launcher's command line is short: ${title.join(' ')}`);
     await instance.stop(10_000);
     assert.equal(groupAlive(instance.record.pid), false);
+    await waitFor(() => !existsSync(`/sys/class/net/${veth}`) && !existsSync(sandboxRunDir(dataDir, instance.id)), 'its veth and run dir to go', 10_000);
+    assert.deepEqual(readdirSync(join(dataDir, 'net', 'leases')), [], 'its address is free again');
   });
 
   test('stopping an instance that traps SIGTERM delivers it, lets its in-flight request finish, then the sandbox ends', async () => {
@@ -114,8 +142,7 @@ describe('bwrap runtime as root: the sandbox that holds', () => {
     copyFileSync(join(FIXTURES, 'hostile-app', 'probe.js'), join(release.dir, 'probe.js'));
     const instance = Instance.start(db, runtime, { service: 'graceful', release, port: await freePort(new Set()), dataDir });
     assert.deepEqual(await waitHealthy({ upstream: instance.backend.upstream, path: '/', timeoutMs: 30_000, exited: instance.exited }), { ok: true }, readFileSync(instance.logFile, 'utf8'));
-    const socketPath = (instance.backend.upstream as { path: string }).path;
-    const slow = get(socketPath, '/slow?ms=3000');
+    const slow = get(instance.backend.upstream, '/slow?ms=3000');
     await new Promise((r) => setTimeout(r, 500));
     await instance.stop(30_000);
     assert.deepEqual(await slow, { status: 200, body: 'slow done' });

@@ -42,7 +42,9 @@ describe('sandbox limits', () => {
     assert.equal(parseMemory('1.5G'), 1.5 * 1024 ** 3);
     assert.equal(parseMemory('2GiB'), 2 * 1024 ** 3);
     assert.deepEqual(sandboxLimits({}), DEFAULT_LIMITS);
-    assert.deepEqual(sandboxLimits({ STARPHLEET_MEMORY: '256M', STARPHLEET_CPUS: '1.5', STARPHLEET_PIDS: '256' }), { memoryBytes: 256 * 1024 ** 2, cpus: 1.5, pids: 256 });
+    assert.deepEqual(sandboxLimits({ STARPHLEET_MEMORY: '256M', STARPHLEET_CPUS: '1.5', STARPHLEET_PIDS: '256', STARPHLEET_DISK: '512M' }), { memoryBytes: 256 * 1024 ** 2, cpus: 1.5, pids: 256, diskBytes: 512 * 1024 ** 2 });
+    assert.equal(DEFAULT_LIMITS.diskBytes, 2 * 1024 ** 3, 'STARPHLEET_DISK defaults to 2G');
+    assert.throws(() => sandboxLimits({ STARPHLEET_DISK: '10M' }), /STARPHLEET_DISK must be a size between 64M/);
     assert.throws(() => sandboxLimits({ STARPHLEET_MEMORY: 'lots' }), /STARPHLEET_MEMORY must be a size/);
     assert.throws(() => sandboxLimits({ STARPHLEET_MEMORY: '1M' }), /at least 16M/);
     assert.throws(() => sandboxLimits({ STARPHLEET_CPUS: '0' }), /STARPHLEET_CPUS/);

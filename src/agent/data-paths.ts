@@ -14,10 +14,8 @@ export const dataPaths = {
   services: (dataDir: string): string => join(dataDir, 'services'),
   configs: (dataDir: string): string => join(dataDir, 'configs'),
   logsRoot: (dataDir: string): string => join(dataDir, 'logs'),
-  /** The shared /var/data tree of every instance. */
+  /** The ship's data orders (root's), read-only at /run/starphleet/data in every sandbox, linked into each /var/data. */
   shared: (dataDir: string): string => join(dataDir, 'data'),
-  /** A preview's own /var/data (docs/previews.md): never the shared tree, removed with the preview. */
-  previewData: (dataDir: string, service: string): string => join(dataDir, 'preview-data', checkServiceName(service)),
   layers: (dataDir: string): string => join(dataDir, 'layers'),
   layer: (dataDir: string, sha256: string): string => join(dataDir, 'layers', `${sha256}.tar.gz`),
   service: (dataDir: string, service: string): string => join(dataDir, 'services', checkServiceName(service)),

@@ -16,6 +16,8 @@ export interface StatusJson {
     readonly version: string;
     readonly headquarters: { readonly url: string; readonly sha: string | null };
     readonly sandbox: string;
+    /** Which network path instances use (direct, or the bridge socket) and which ship ports they reach. */
+    readonly network?: string;
     /** Disk use of the data dir (releases, layers, caches, logs, state), measured every 30 s; null before the first. */
     readonly dataDir: { readonly bytes: number; readonly at: string } | null;
   };
@@ -65,7 +67,7 @@ export function statusJson(db: Db, name: string, hqUrl: string): StatusJson {
   const data = dataOrders(db);
   const services = listServiceStatus(db);
   return {
-    ship: { name, version: VERSION, headquarters: { url: redactCredentials(hqUrl), sha: getKv(db, 'hq.sha') || null }, sandbox: getKv(db, 'ship.sandbox') ?? 'unknown', dataDir: dataDirSize(db) },
+    ship: { name, version: VERSION, headquarters: { url: redactCredentials(hqUrl), sha: getKv(db, 'hq.sha') || null }, sandbox: getKv(db, 'ship.sandbox') ?? 'unknown', network: getKv(db, 'ship.network') ?? 'unknown', dataDir: dataDirSize(db) },
     services: services.map((svc) => {
       const processes: Record<string, number> = {};
       for (const i of instances) if (i.service === svc.name && i.release === svc.release && i.state === 'serving') processes[i.process] = (processes[i.process] ?? 0) + 1;

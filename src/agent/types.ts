@@ -8,12 +8,16 @@
  *   services/<name>/releases/<id>.json          that release's config (ReleaseConfig)
  *   services/<name>/current                     symlink -> releases/<id> of the release that serves now
  *   configs/<name>.json                         copy of the serving release's config
- *   cache/<name>/                               buildpack cache dir, kept between builds
+ *   cache/<name>/                               buildpack cache dir, kept between builds (the process runtime's;
+ *                                               a sandboxed build's is its volume's cache/)
  *   repos/<sha256 of url>/                      cached bare clone per service repo
  *   logs/<name>/build-<id>.log                  build output
  *   logs/<name>/instance-<id>-<type>.<n>.log    an instance's stdout/stderr (web.1, worker.1; -cron: cron runs; rotated: .1, .2)
- *   data/                                       the shared /var/data tree (read-write for every instance)
- *   preview-data/<name>/                        a preview's own /var/data (docs/previews.md), removed with it
+ *   data/                                       the ship's data orders (root's; linked into each /var/data)
+ *   volumes/<name>.img, volumes/<name>/         a service's volume (STARPHLEET_DISK) and its mount: data/ (its
+ *                                               /var/data), cache/, tmp/, build/ (sandbox/volumes.ts); a preview's
+ *                                               is its own, removed with it (volumes/.previews/ marks them)
+ *   sandbox/uids.json                           the uid of each service (sandbox/service-users.ts)
  */
 
 import type { AppManifest } from './build/app-json.js';

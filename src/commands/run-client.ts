@@ -28,7 +28,7 @@ export function runOneOffHere(dataDir: string, args: readonly string[], call: Ca
         // Ctrl-C reaches the one-off through the terminal; this process waits for its end to report its exit code.
         const ignore = (): void => {};
         process.on('SIGINT', ignore);
-        const child = spawn(launch.file, launch.args, { cwd: launch.cwd, env: launch.env, stdio: 'inherit' });
+        const child = spawn(launch.file, launch.args, { cwd: launch.cwd, env: launch.env, stdio: 'inherit', ...(typeof launch.argv0 === 'string' ? { argv0: launch.argv0 } : {}) });
         child.once('error', (e) => {
           process.stderr.write(`starphleet run: ${e.message}\n`);
         });

@@ -33,6 +33,7 @@ stopped), git sha, release and URL, the reason of a failure, and HQ problems.
     const lines = [
       `ship ${s.ship.name} (starphleet ${s.ship.version})`,
       `headquarters ${s.ship.headquarters.url} at ${s.ship.headquarters.sha?.slice(0, 7) ?? '(not synced yet)'}`,
+      `network ${s.ship.network ?? "unknown"}`,
       `data dir ${s.ship.dataDir ? `${(s.ship.dataDir.bytes / 1048576).toFixed(1)} MiB (measured ${s.ship.dataDir.at})` : '(not measured yet)'}`,
       '',
     ];

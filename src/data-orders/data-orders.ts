@@ -9,6 +9,7 @@ import { redactCredentials } from '../redact.js';
 import type { Db } from '../state/db.js';
 import { setKv } from '../state/hq.js';
 import { checkDataPath, ensureTree, ordersOnDisk, pruneTrees, removeOrder, switchLink, treeKey } from './tree.js';
+import { linkSharedData, mountedVolumes } from '../agent/sandbox/volumes.js';
 
 /** One data order as status shows it (state.db kv `data.orders`, read by agent/status-json.ts). */
 export interface DataOrderStatus {
@@ -110,6 +111,8 @@ export class DataOrders {
         const repo = await fetchCommit(this.o.dataDir, r.giturl, sha, this.o.access);
         const tree = await ensureTree(root, r.path, repo, sha);
         await switchLink(root, r.path, tree);
+        // Each service's /var/data is its own volume: the order appears there as a link into the ship's tree.
+        for (const v of mountedVolumes(this.o.dataDir)) linkSharedData(this.o.dataDir, v);
         this.linked.set(key, { now: sha, before: current });
         this.o.log(`data ${r.path}: /var/data/${r.path} is ${giturl}${r.ref ? `#${r.ref}` : ''} at ${sha.slice(0, 7)}${current ? ` (was ${current.slice(0, 7)})` : ''}`);
       }

@@ -1,6 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { killRecorded } from '../agent/runtime/instances.js';
+import { removeShipCgroups } from '../agent/sandbox/cgroups.js';
+import { unmountUnder } from '../agent/sandbox/host-registry.js';
+import { teardownShipNet } from '../agent/sandbox/net-ship.js';
 import { stopDataPlane } from '../frontdoor/plane-process.js';
 import { isRecordedProcess, readPlaneRecord } from '../frontdoor/plane-record.js';
 import { openDb } from '../state/db.js';
@@ -80,20 +83,33 @@ export async function stopShip(o: StopOptions): Promise<number> {
     o.out(`data plane (pid ${plane.pid}, ${plane.kind}) stopped\n`);
   }
   const dbPath = join(o.dataDir, 'state.db');
-  if (!existsSync(dbPath)) return 0;
-  let db: ReturnType<typeof openDb>;
-  try {
-    db = openDb(dbPath);
-  } catch (e) {
-    o.out(`cannot read the instances of ${dbPath}: ${(e as Error).message}\n`);
-    return 1;
+  let rc = 0;
+  if (existsSync(dbPath)) {
+    let db: ReturnType<typeof openDb> | null = null;
+    try {
+      db = openDb(dbPath);
+    } catch (e) {
+      o.out(`cannot read the instances of ${dbPath}: ${(e as Error).message}\n`);
+      rc = 1;
+    }
+    if (db) {
+      try {
+        const recs = listInstances(db);
+        await Promise.all(recs.map((r) => killRecorded(db, r, o.graceMs, o.dataDir)));
+        o.out(recs.length === 0 ? 'no instances were running\n' : `stopped ${recs.length} instance${recs.length === 1 ? '' : 's'}: ${recs.map((r) => `${r.service} (pid ${r.pid})`).join(', ')}\n`);
+      } finally {
+        db.close();
+      }
+    }
   }
-  try {
-    const recs = listInstances(db);
-    await Promise.all(recs.map((r) => killRecorded(db, r, o.graceMs)));
-    o.out(recs.length === 0 ? 'no instances were running\n' : `stopped ${recs.length} instance${recs.length === 1 ? '' : 's'}: ${recs.map((r) => `${r.service} (pid ${r.pid})`).join(', ')}\n`);
-  } finally {
-    db.close();
+  if (process.getuid?.() === 0) {
+    // Nothing of the ship stays on the host: its bridge, its nftables table, its cgroup folders, its volumes' mounts.
+    const gone = teardownShipNet(o.dataDir);
+    if (gone.length > 0) o.out(`removed ${gone.join(', ')}\n`);
+    const left = await removeShipCgroups(o.dataDir);
+    if (left > 0) o.out(`${left} cgroup folder(s) of the ship still hold processes: left in place\n`);
+    const unmounted = unmountUnder(o.dataDir);
+    if (unmounted > 0) o.out(`unmounted ${unmounted} service volume(s)\n`);
   }
-  return 0;
+  return rc;
 }

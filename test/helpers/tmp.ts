@@ -1,11 +1,16 @@
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { releaseHostResourcesUnder } from '../../src/agent/sandbox/host-registry.js';
 
 const made: string[] = [];
 function cleanUp(): void {
   if (process.env.KEEP_TMP) return;
-  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+  for (const d of made.splice(0)) {
+    // A root ship's bridge, nftables table and volume mounts go with its data dir (rm -r must never descend into a mount).
+    if (process.getuid?.() === 0) releaseHostResourcesUnder(d);
+    rmSync(d, { recursive: true, force: true });
+  }
 }
 process.on('exit', cleanUp);
 // The test runner ends a file that ran out of time with a signal: 'exit' handlers do not run then.

@@ -11,7 +11,7 @@ import { resolveEnv, serviceEnvOfHq, withoutShipNames } from './env.js';
 import { changedPaths, listTree, storeLayer, unpackLayers, unpinLayer } from './layers.js';
 import { checkServiceName, dataPaths, makeReadOnly, removeTree, writeFileAtomic } from '../data-paths.js';
 import { inProgress, publicConfig } from './release-store.js';
-import { buildSandbox, stepSandbox } from './step-sandbox.js';
+import { buildPlaces, buildSandbox, removeBuildPlaces, stepSandbox } from './step-sandbox.js';
 import type { SandboxHost } from '../sandbox/sandbox.js';
 import { redactCredentials } from '../../redact.js';
 import { healthcheckPath, healthcheckTimeout, processTypes } from './settings.js';
@@ -127,7 +127,14 @@ export async function buildRelease(input: BuildInput, opts: BuildOptions): Promi
     }
   } finally {
     for (const l of layers) unpinLayer(l.sha256);
-    if (work !== undefined) await removeTree(work).catch(() => undefined);
+    if (work !== undefined) {
+      await removeTree(work).catch(() => undefined);
+      try {
+        removeBuildPlaces(dataDir, service, work);
+      } catch {
+        // Its volume is gone (stop --all meanwhile): nothing left to remove.
+      }
+    }
     inProgress.delete(service);
     const stream = logStream;
     if (stream) await new Promise<void>((r) => stream.end(r));
@@ -158,7 +165,6 @@ async function build(input: BuildInput, opts: BuildOptions, s: BuildState): Prom
   };
   const timeoutMs = opts.timeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS;
   const host = opts.sandbox === undefined ? buildSandbox() : opts.sandbox;
-  await mkdir(join(work, 'home'));
 
   log(`-----> Fetching ${input.giturl} at ${input.sha}`);
   const repo = await fetchCommit(dataDir, input.giturl, input.sha, access);
@@ -169,14 +175,16 @@ async function build(input: BuildInput, opts: BuildOptions, s: BuildState): Prom
 
   const sources = { repoEnv: await repoDotenv(sourceDir, log), ordersEnv: input.ordersEnv, hqEnv: input.hqEnv, giturl: input.giturl, shipName: input.shipName, deployTime: s.deployTime };
   const buildEnv = resolveEnv(sources);
-  const buildDir = join(work, 'build');
+  // The dirs the build's scripts write are on the service's volume (bounded by STARPHLEET_DISK) when sandboxed.
+  const places = await buildPlaces(host, { dataDir, work, service: input.service, env: buildEnv });
+  const buildDir = places.buildDir;
   await cp(sourceDir, buildDir, { recursive: true, verbatimSymlinks: true });
   const envDir = join(work, 'env');
   await writeEnvDir(envDir, buildEnv);
-  const cacheDir = dataPaths.cache(dataDir, input.service);
+  const cacheDir = places.cacheDir;
   await mkdir(cacheDir, { recursive: true });
-  const scriptEnv = buildpackScriptEnv(join(work, 'home'), input.sha);
-  let sandbox = host ? await stepSandbox(host, { dataDir, work, buildDir, cacheDir, envDir, service: input.service, env: buildEnv }) : null;
+  const scriptEnv = buildpackScriptEnv(places.home, input.sha, host !== null);
+  let sandbox = host ? await stepSandbox(host, { dataDir, work, buildDir, cacheDir, envDir, service: input.service, env: buildEnv, home: places.home, ...(places.volume ? { volume: places.volume } : {}) }) : null;
   if (input.base) {
     // A container base: read-only at its prefix in every build step, its bin/ first on their PATH.
     scriptEnv.PATH = pathWithBase(scriptEnv.PATH, baseBin(dataDir, input.base, sandbox !== null));

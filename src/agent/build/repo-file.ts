@@ -7,14 +7,16 @@ export const REPO_FILE_MAX = 1024 * 1024;
 
 /**
  * A file at the top of an app's tree, read by the ship (root) as hostile input: the tree is the repo author's (and,
- * after bin/compile, the sandbox's), so the name may be a symlink to a secret of the host, a FIFO that never ends, or
- * huge. Only a regular file is read (O_NOFOLLOW, O_NONBLOCK, fstat), up to `max` bytes. Null when there is none;
- * anything else there fails, naming the file.
+ * after bin/compile, the sandbox's), so the name may be a symlink to a secret of the host, a FIFO that never ends, a
+ * terminal, or huge. `name` is one entry of a dir the ship made (no `/`: nothing on the way to follow). Only a regular
+ * file is read (O_NOFOLLOW, O_NONBLOCK, O_NOCTTY, fstat), up to `max` bytes. Null when there is none; anything else
+ * there fails, naming the file. The one reader of Procfile, app.json, .env, .buildpacks and healthcheck.
  */
 export async function readRepoFile(dir: string, name: string, max = REPO_FILE_MAX): Promise<string | null> {
+  if (name.includes('/') || name === '' || name === '.' || name === '..') throw new Error(`${JSON.stringify(name)}: not a file name`);
   let fh;
   try {
-    fh = await open(join(dir, name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    fh = await open(join(dir, name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return null;

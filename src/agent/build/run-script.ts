@@ -5,6 +5,8 @@ import { recordBuildGroup } from '../sandbox/build-groups.js';
 import { oomKills, pidsRefused, removeCgroup, type Cgroup } from '../sandbox/cgroups.js';
 import { prepareSandbox, removeRunDir, type Mount, type SandboxHost } from '../sandbox/sandbox.js';
 import type { SandboxLimits } from '../sandbox/settings.js';
+import type { SandboxUser } from '../sandbox/user.js';
+import type { Volume } from '../sandbox/volumes.js';
 import type { LineSink } from '../types.js';
 import { stepActivity } from './step-activity.js';
 import { printable } from '../../util/terminal-safe.js';
@@ -16,6 +18,10 @@ export interface StepSandbox {
   readonly mounts: readonly Mount[];
   readonly hostname: string;
   readonly limits: SandboxLimits;
+  /** The service's own uid (the ship-wide sandbox user when not given: container bases). */
+  readonly user?: SandboxUser;
+  /** The service's volume: each step's /tmp is a fresh dir there. */
+  readonly volume?: Volume;
 }
 
 export interface ScriptOptions {
@@ -77,8 +83,8 @@ function lineSplitter(emit: (line: string) => void): { push(b: Buffer): void; en
   };
 }
 
-/** bwrap's own error when it could not set the sandbox up, before the program ran. */
-const BWRAP_SETUP_ERROR = /^bwrap: /;
+/** bwrap's own error when it could not set the sandbox up, or the launcher's when its network could not be: before the program ran. */
+const BWRAP_SETUP_ERROR = /^(bwrap: |starphleet: network setup failed)/;
 const SETUP_TRIES = 3;
 
 /**
@@ -101,12 +107,15 @@ function runOnce(file: string, args: readonly string[], o: ScriptOptions): Promi
   let spawnArgs = args;
   let spawnEnv = o.env;
   let spawnCwd = o.cwd;
+  let spawnArgv0: string | undefined;
   let cgroup: Cgroup | null = null;
   let runId: string | null = null;
   const sb = o.sandbox;
   if (sb) {
     runId = `step-${randomBytes(6).toString('hex')}`;
-    const p = prepareSandbox(sb.host, { id: runId, dataDir: sb.dataDir, mounts: sb.mounts, chdir: o.cwd, env: o.env, hostname: sb.hostname, limits: sb.limits, init: { kind: 'step', argv: [file, ...args] } });
+    const title = `${sb.hostname} build ${file.split('/').slice(-2).join('/')}`;
+    const p = prepareSandbox(sb.host, { id: runId, dataDir: sb.dataDir, mounts: sb.mounts, chdir: o.cwd, env: o.env, hostname: sb.hostname, limits: sb.limits, init: { kind: 'step', argv: [file, ...args] }, title, ...(sb.user ? { user: sb.user } : {}), ...(sb.volume ? { volume: sb.volume } : {}) });
+    spawnArgv0 = p.argv0;
     spawnFile = p.file;
     spawnArgs = p.args;
     spawnEnv = p.env;
@@ -124,7 +133,7 @@ function runOnce(file: string, args: readonly string[], o: ScriptOptions): Promi
     return limit;
   };
   return new Promise((resolve, reject) => {
-    const child = spawn(spawnFile, spawnArgs, { cwd: spawnCwd, env: spawnEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(spawnFile, spawnArgs, { cwd: spawnCwd, env: spawnEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...(spawnArgv0 !== undefined ? { argv0: spawnArgv0 } : {}) });
     const unrecord = o.recordIn !== undefined && child.pid !== undefined ? recordBuildGroup(o.recordIn, child.pid) : () => {};
     let stdout = '';
     let stopped: 'timeout' | 'aborted' | undefined;
@@ -208,7 +217,7 @@ function runOnce(file: string, args: readonly string[], o: ScriptOptions): Promi
       err.end();
       unrecord();
       const limit = cleanup();
-      const notStarted = sb !== undefined && sb !== null && code === 1 && !stopped && !limit && setupErrors > 0 && !otherOutput;
+      const notStarted = sb !== undefined && sb !== null && (code === 1 || code === 125) && !stopped && !limit && setupErrors > 0 && !otherOutput;
       const told = { ...(lastStep !== undefined ? { lastStep } : {}), ...(activity !== undefined ? { activity } : {}), ...(complaint !== undefined ? { complaint } : {}) };
       resolve({ result: { code, stdout, tail, ...(stopped ? { stopped } : {}), ...(limit ? { limit } : {}), ...told }, notStarted });
     });

@@ -105,11 +105,9 @@ export function stepActivity(pgid: number | undefined): string | null {
   const procs = groupProcs(pgid);
   if (procs.length === 0) return null;
   const parents = new Set(procs.map((p) => p.ppid));
-  // The sandbox's network helper (slirp4netns) sits in the group too: it is never what a step waits on.
   const leaves = procs
     .filter((p) => !parents.has(p.pid))
     .map((p) => ({ ...p, cmd: commandLine(p.pid) }))
-    .filter((p) => !/^(\S*\/)?slirp4netns\b/.test(p.cmd))
     .sort((a, b) => b.start - a.start);
   const what = leaves[0]?.cmd ?? '';
   const net = connections(procs);

@@ -68,7 +68,7 @@ export async function adoptAtStart(ctx: AgentContext, a: Adoption): Promise<void
     if (adopted.has(rec.id)) continue;
     log(`${rec.service}: stopping leftover instance ${rec.id} (${rec.state}, pid ${rec.pid})`);
     if (rec.state !== 'serving' && rec.state !== 'draining') {
-      await killRecorded(db, rec, limits.stopGraceMs);
+      await killRecorded(db, rec, limits.stopGraceMs, dataDir);
       continue;
     }
     // The data plane may still route to it: a ship killed mid-switch left the new release's instances routed and
@@ -77,7 +77,7 @@ export async function adoptAtStart(ctx: AgentContext, a: Adoption): Promise<void
     const removal = ctx
       .drain(rec.id, limits.drainTimeoutMs)
       .catch(() => undefined)
-      .then(() => killRecorded(db, rec, limits.stopGraceMs))
+      .then(() => killRecorded(db, rec, limits.stopGraceMs, dataDir))
       .catch((e: unknown) => log(`${rec.service}: stopping leftover instance ${rec.id} failed: ${(e as Error).message}`))
       .finally(() => a.removals.delete(removal));
     a.removals.add(removal);

@@ -46,7 +46,7 @@ export interface OneOffResult {
 export async function runOneOff(ctx: AgentContext, release: Release, kind: string, command: string, o: { log: LineSink; timeoutMs: number; signal?: AbortSignal }): Promise<OneOffResult> {
   const p = await prepareOneOff(ctx, release, kind, command);
   return new Promise((resolve, reject) => {
-    const child = spawn(p.launch.file, p.launch.args, { cwd: p.launch.cwd, env: p.launch.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(p.launch.file, p.launch.args, { cwd: p.launch.cwd, env: p.launch.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'], ...(p.launch.argv0 !== undefined ? { argv0: p.launch.argv0 } : {}) });
     let stopped: OneOffResult['stopped'];
     const stop = (why: 'timeout' | 'aborted'): void => {
       stopped ??= why;

@@ -5,7 +5,7 @@ import { canaryShips } from '../../phleet/canary.js';
 import { loadPreviews, savePreviews, type PreviewRecord, type PreviewsState } from '../../state/previews.js';
 import type { AgentContext } from '../context.js';
 import type { AgentEvent } from '../events.js';
-import { removePreviewShare, sweepPreviewShares } from '../sandbox/preview-data.js';
+import { markPreviewVolumes, removePreviewVolume, sweepPreviewVolumes } from '../sandbox/preview-data.js';
 import { expandDesired, type PreviewInputs } from './expand.js';
 import { commitTimes, fetchRefCommits, listRemoteRefs } from './refs.js';
 import { selectPreviews, type Candidate, type Taken } from './select.js';
@@ -69,6 +69,13 @@ export class Previews {
       if (results[i]?.listed) listed.add(s.name);
     });
     const next: PreviewsState = { records: results.flatMap((r) => r.records), listed: [...listed].sort(), problems };
+    const keep = new Set(next.records.filter((r) => r.decision === 'wanted').map((r) => r.name));
+    try {
+      // Before the desired state names them: a preview's volume is known as one from its first build on.
+      markPreviewVolumes(this.ctx.dataDir, keep);
+    } catch (e) {
+      this.ctx.log(`previews: marking their volumes failed: ${(e as Error).message}`);
+    }
     const before = JSON.stringify(this.state);
     this.state = next;
     if (JSON.stringify(next) !== before) {
@@ -79,8 +86,11 @@ export class Previews {
         this.ctx.log(`previews: recording them failed: ${(e as Error).message}`);
       }
     }
-    const keep = new Set(next.records.filter((r) => r.decision === 'wanted').map((r) => r.name));
-    await sweepPreviewShares(this.ctx.dataDir, (name) => keep.has(name) || running(name) || this.removing.has(name)).catch((e: unknown) => this.ctx.log(`previews: cleaning data shares failed: ${(e as Error).message}`));
+    try {
+      sweepPreviewVolumes(this.ctx.dataDir, (name) => keep.has(name) || running(name) || this.removing.has(name));
+    } catch (e) {
+      this.ctx.log(`previews: removing the volumes of gone previews failed: ${(e as Error).message}`);
+    }
   }
 
   private async decide(hq: DesiredState, service: Service, taken: Taken, notHere: string | null, now: number, problems: Record<string, string>): Promise<{ records: PreviewRecord[]; listed: boolean }> {
@@ -169,12 +179,16 @@ export class Previews {
     return r ? { ...e, preview: { service: r.service, branch: r.branch, url: this.ctx.urlFor(r.mount), hosts: r.hosts } } : e;
   }
 
-  /** A controller's removal: once its instances are stopped and its releases gone, a preview's /var/data goes too. */
+  /** A controller's removal: once its instances are stopped and its releases gone, a preview's volume (its /var/data) goes too. */
   async whileRemoving(name: string, removal: Promise<void>): Promise<void> {
     this.removing.add(name);
     try {
       await removal;
-      await removePreviewShare(this.ctx.dataDir, name).catch((e: unknown) => this.ctx.log(`${name}: removing its preview data failed: ${(e as Error).message}`));
+      try {
+        removePreviewVolume(this.ctx.dataDir, name);
+      } catch (e) {
+        this.ctx.log(`${name}: removing its volume failed: ${(e as Error).message}`);
+      }
     } finally {
       this.removing.delete(name);
     }

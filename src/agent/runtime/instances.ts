@@ -6,7 +6,7 @@ import { dataPaths } from '../data-paths.js';
 import { Backend } from '../../frontdoor/backend.js';
 import { loopbackUpstream, type Upstream } from '../../frontdoor/upstream.js';
 import { oomKills, pidsRefused, removeCgroup } from '../sandbox/cgroups.js';
-import { instanceSocket, recordedCgroup, removeRunDir } from '../sandbox/sandbox.js';
+import { instanceAddress, instanceSocket, recordedCgroup, removeRunDir } from '../sandbox/sandbox.js';
 import type { Db } from '../../state/db.js';
 import { deleteInstance, insertInstance, setInstanceState, type InstanceRecord, type InstanceState } from '../../state/instances.js';
 import { killGroup } from '../../util/process-group.js';
@@ -110,7 +110,7 @@ export class Instance {
     const process = o.process ?? 'web';
     const logFile = instanceLogFile(o.dataDir, o.service, o.release.config.id, `${process}.${o.index ?? 1}`);
     const id = `${o.release.config.id}-${process === 'web' ? '' : `${process}-`}${randomBytes(3).toString('hex')}`;
-    const spec = { id, release: o.release, port: o.port, dataDir: o.dataDir, logFile, process, routed: process === 'web', ...(o.command !== undefined ? { command: o.command } : {}), ...(o.secrets ? { secrets: o.secrets } : {}) };
+    const spec = { id, release: o.release, port: o.port, dataDir: o.dataDir, logFile, process, name: `${process}.${o.index ?? 1}`, routed: process === 'web', ...(o.command !== undefined ? { command: o.command } : {}), ...(o.secrets ? { secrets: o.secrets } : {}) };
     const s = spawnInstance(runtime, spec);
     const rec: InstanceRecord = {
       id,
@@ -176,9 +176,15 @@ export class Instance {
   }
 }
 
-/** Where the front door reaches an instance: the bridge's unix socket of a sandbox, or the ship's loopback. */
+/**
+ * Where the front door reaches an instance: a sandbox at its address on the ship's bridge (the direct path: no relay,
+ * nothing the sandbox can write on the way) or through the bridge's unix socket (the fallback of a ship that is not
+ * root); the process runtime on the ship's loopback.
+ */
 export function instanceUpstream(dataDir: string, rec: Pick<InstanceRecord, 'id' | 'port' | 'runtime'>): Upstream {
-  return rec.runtime === 'bwrap' ? { kind: 'unix', path: instanceSocket(dataDir, rec.id) } : loopbackUpstream(rec.port);
+  if (rec.runtime !== 'bwrap') return loopbackUpstream(rec.port);
+  const address = instanceAddress(dataDir, rec.id);
+  return address !== null ? { kind: 'tcp', host: address, port: rec.port } : { kind: 'unix', path: instanceSocket(dataDir, rec.id) };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { homedir } from 'node:os';
-import type { Runtime } from './runtime-types.js';
+import { SANDBOX_PATH, type Runtime } from './runtime-types.js';
 import { baseBin, pathWithBase } from '../build/bases/base-paths.js';
 
 /**
@@ -11,7 +11,9 @@ export const processRuntime: Runtime = {
   launch: (spec, script, env) => {
     const base = spec.release.config.base;
     // Nothing is mounted here: a container base's bin/ is its tree in the data dir (its PREFIX when it was built).
-    const path: Record<string, string> = base ? { PATH: pathWithBase(env.PATH, baseBin(spec.dataDir, base, false)) } : {};
+    // No sandbox: it runs as the ship, with the ship's PATH (where its tools are) unless the release set its own.
+    const own = env.PATH === SANDBOX_PATH && process.env.PATH ? process.env.PATH : env.PATH;
+    const path: Record<string, string> = { PATH: base ? pathWithBase(own, baseBin(spec.dataDir, base, false)) : (own ?? SANDBOX_PATH) };
     return { file: 'bash', args: ['-c', script], env: { ...env, HOME: process.env.HOME ?? homedir(), ...path }, cwd: spec.release.dir };
   },
   sandbox: () => null,

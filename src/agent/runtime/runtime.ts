@@ -5,11 +5,12 @@ import { processStartTime, type ProcIdentity } from './proc.js';
 import { bwrapRuntime } from './runtime-bwrap.js';
 import { processRuntime } from './runtime-process.js';
 import { INSTANCE_MARK, instanceMark } from './strays.js';
-import { RuntimeError, type InstanceSpec, type Runtime } from './runtime-types.js';
+import { RuntimeError, SANDBOX_PATH, type InstanceSpec, type Runtime } from './runtime-types.js';
+import { shellQuote } from '../../util/shell-quote.js';
 import { describeHost, probeSandbox } from '../sandbox/sandbox.js';
 import { sandboxUser } from '../sandbox/user.js';
 
-export { RuntimeError, type InstanceSpec, type Runtime, type RuntimeKind } from './runtime-types.js';
+export { RuntimeError, SANDBOX_PATH, type InstanceSpec, type Runtime, type RuntimeKind } from './runtime-types.js';
 
 /** How a process we are the parent of ended: its exit code, or the signal that killed it. */
 export interface ExitStatus {
@@ -20,6 +21,8 @@ export interface ExitStatus {
 /** A started instance: its identity (the leader of its own session and process group) and, while we are its parent, its exit. */
 export interface Spawned extends ProcIdentity {
   readonly exited: Promise<ExitStatus | null>;
+  /** Its address on the ship's bridge (the direct path), null otherwise. */
+  readonly address: string | null;
 }
 
 /** The runtime chosen, and when service code cannot run here, why (for the ship's log and status). */
@@ -53,7 +56,6 @@ export function chooseRuntime(env: NodeJS.ProcessEnv = process.env): RuntimeChoi
     reason = (e as Error).message;
   }
   if (reason !== null || !host) return { runtime: unavailable(reason ?? 'unknown'), problem: reason };
-  if (process.getuid?.() === 0 && !host.slirp) return { runtime: bwrapRuntime(host), problem: 'slirp4netns is not installed: sandboxes have no outbound network' };
   return { runtime: bwrapRuntime(host), problem: null };
 }
 
@@ -70,24 +72,29 @@ export function selectRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
   return c.runtime;
 }
 
-/** Heroku runs .profile.d scripts before the process; buildpacks put PATH and friends there. */
+/**
+ * Heroku runs .profile.d scripts before the process; buildpacks put PATH and friends there. The command then replaces
+ * the shell (`exec bash -c`: bash itself execs a simple command), so no shell stays around the app: one process less
+ * per instance (3 MiB of RSS), and the app is the leader of its session.
+ */
 export function instanceScript(command: string): string {
-  return `for f in .profile.d/*.sh; do [ -r "$f" ] && . "$f"; done\n${command}\n`;
+  return `for f in .profile.d/*.sh; do [ -r "$f" ] && . "$f"; done\nexec bash -c ${shellQuote(command)}\n`;
 }
 
 /**
- * Env: a minimal base (PATH, LANG), then the release's env, then its secrets (their names in force were chosen at the
- * deploy: HQ .starphleet's names are not among them), then PORT, which is the ship's to give. HOME is the runtime's.
+ * Env: a fixed base (PATH, LANG: nothing of the ship's own env), then the release's env, then its secrets (their names
+ * in force were chosen at the deploy: HQ .starphleet's names are not among them), then PORT and DYNO, which are the
+ * ship's to give. HOME is the runtime's.
  */
-export function instanceEnv(spec: InstanceSpec, base: NodeJS.ProcessEnv = process.env): Record<string, string> {
+export function instanceEnv(spec: InstanceSpec): Record<string, string> {
   return {
-    PATH: base.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-    LANG: base.LANG ?? 'C.UTF-8',
+    PATH: SANDBOX_PATH,
+    LANG: 'C.UTF-8',
     ...spec.release.config.env,
     ...spec.secrets,
     PORT: String(spec.port),
-    // Heroku's DYNO names the process (web, worker, release, run; Heroku adds the instance number).
-    ...(spec.process !== undefined ? { DYNO: spec.process } : {}),
+    // Heroku's DYNO: the process type and its number (web.1, worker.2); one-offs are <kind>.1 (release.1, run.1).
+    DYNO: spec.name ?? `${spec.process ?? 'web'}.1`,
   };
 }
 
@@ -98,18 +105,17 @@ export function instanceEnv(spec: InstanceSpec, base: NodeJS.ProcessEnv = proces
 export function spawnInstance(runtime: Runtime, spec: InstanceSpec): Spawned {
   mkdirSync(dirname(spec.logFile), { recursive: true });
   mkdirSync(`${spec.dataDir}/data`, { recursive: true });
-  const { file, args, env, cwd } = runtime.launch(spec, instanceScript(spec.command ?? spec.release.config.command), instanceEnv(spec));
+  const { file, args, env, cwd, argv0, address } = runtime.launch(spec, instanceScript(spec.command ?? spec.release.config.command), instanceEnv(spec));
   const fd = openSync(spec.logFile, 'a');
   try {
     const marked = { ...env, [INSTANCE_MARK]: instanceMark(runtime.kind, spec.id, spec.dataDir) };
-    const child = spawn(file, args, { cwd, env: marked, detached: true, stdio: ['ignore', fd, fd] });
+    const child = spawn(file, args, { cwd, env: marked, detached: true, stdio: ['ignore', fd, fd], ...(argv0 !== undefined ? { argv0 } : {}) });
     const pid = child.pid;
     if (pid === undefined) throw new RuntimeError(`could not start ${file} for release ${spec.release.config.id}`);
     child.unref();
     const exited = new Promise<ExitStatus>((r) => child.once('exit', (code, signal) => r({ code, signal })));
     const startTime = processStartTime(pid);
-    if (startTime === null) return { pid, startTime: 'gone', exited };
-    return { pid, startTime, exited };
+    return { pid, startTime: startTime ?? 'gone', exited, address: address ?? null };
   } finally {
     closeSync(fd);
   }

@@ -25,7 +25,22 @@ function pgrpOf(pid: number): number | null {
   }
 }
 
+/** The real uid of a process, from /proc/<pid>/status. */
+function uidOf(pid: number): number | null {
+  try {
+    const m = /^Uid:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The mark of a launcher. Only processes of the ship's own uid count: a sandboxed process can put anything in its own
+ * environ (and lead a group of its own), and must not get the ship to stop a sandbox it names (or clean its run dir).
+ */
 function markOf(pid: number): string | null {
+  if (uidOf(pid) !== (process.getuid?.() ?? -1)) return null;
   let env: string;
   try {
     env = readFileSync(`/proc/${pid}/environ`, 'latin1');

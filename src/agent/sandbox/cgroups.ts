@@ -1,11 +1,18 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { dataDirTag } from './net-names.js';
 import type { SandboxLimits } from './settings.js';
 
 const ROOT = '/sys/fs/cgroup';
 const V1_CONTROLLERS = ['memory', 'pids', 'cpu'] as const;
-/** The sandboxes' cgroups live under the ship's own cgroup (so the ship's limits still bound them), in this folder. */
-const FOLDER = 'starphleet';
+
+/**
+ * The sandboxes' cgroups live under the ship's own cgroup (so the ship's limits still bound them), in a folder of
+ * this data dir's: two ships on one host never sweep or remove each other's.
+ */
+function folder(dataDir: string): string {
+  return `starphleet-${dataDirTag(dataDir)}`;
+}
 
 /** One sandbox's cgroup: a dir per v1 controller, or one v2 dir. */
 export interface Cgroup {
@@ -35,7 +42,7 @@ export function cgroupVersion(): 1 | 2 | null {
   return null;
 }
 
-function v1Dirs(id: string): string[] {
+function v1Dirs(dataDir: string, id: string): string[] {
   const dirs: string[] = [];
   for (const c of V1_CONTROLLERS) {
     const mount = join(ROOT, c);
@@ -43,23 +50,23 @@ function v1Dirs(id: string): string[] {
       if (c === 'cpu') continue; // CPU shares are nice to have; memory and pids are the safety limits.
       throw new Error(`cgroup v1 controller ${c} is not mounted at ${mount}`);
     }
-    dirs.push(join(mount, ownPath(c) ?? '/', FOLDER, id));
+    dirs.push(join(mount, ownPath(c) ?? '/', folder(dataDir), id));
   }
   return dirs;
 }
 
-function v2Dir(id: string): { base: string; dir: string } {
+function v2Dir(dataDir: string, id: string): { base: string; dir: string } {
   // The ship's own cgroup holds the ship, so (no internal processes) sandboxes go next to it, not under it.
   const own = ownPath('') ?? '/';
   const parent = own === '/' ? ROOT : join(ROOT, own, '..');
-  return { base: join(parent, FOLDER), dir: join(parent, FOLDER, id) };
+  return { base: join(parent, folder(dataDir)), dir: join(parent, folder(dataDir), id) };
 }
 
 /**
  * Creates the cgroup of one sandbox run (an instance or a build step) with the service's limits. Throws with the file
  * that could not be written: a sandbox is never started without the limits it was asked to have.
  */
-export function createCgroup(id: string, limits: SandboxLimits): Cgroup {
+export function createCgroup(dataDir: string, id: string, limits: SandboxLimits): Cgroup {
   if (!/^[A-Za-z0-9._-]+$/.test(id)) throw new Error(`bad cgroup name ${JSON.stringify(id)}`);
   const version = cgroupVersion();
   if (version === null) throw new Error(`no cgroup memory and pids controllers at ${ROOT}`);
@@ -71,7 +78,7 @@ export function createCgroup(id: string, limits: SandboxLimits): Cgroup {
     }
   };
   if (version === 1) {
-    const dirs = v1Dirs(id);
+    const dirs = v1Dirs(dataDir, id);
     for (const d of dirs) mkdirSync(d, { recursive: true });
     for (const d of dirs) {
       if (d.includes('/memory/')) {
@@ -86,7 +93,7 @@ export function createCgroup(id: string, limits: SandboxLimits): Cgroup {
     }
     return { version, dirs };
   }
-  const { base, dir } = v2Dir(id);
+  const { base, dir } = v2Dir(dataDir, id);
   mkdirSync(base, { recursive: true });
   set(join(base, '..', 'cgroup.subtree_control'), '+memory +pids +cpu');
   set(join(base, 'cgroup.subtree_control'), '+memory +pids +cpu');
@@ -151,10 +158,10 @@ export function removeCgroup(cg: Cgroup, triesLeft = 100): void {
  * Removes empty sandbox cgroups older than minAgeMs: those of instances killed from outside (a ship's stop --all, a
  * test's cleanup) or of steps whose ship was killed. A younger one may be a sandbox being set up right now.
  */
-export function sweepEmptyCgroups(minAgeMs = 60_000): number {
+export function sweepEmptyCgroups(dataDir: string, minAgeMs = 60_000): number {
   const version = cgroupVersion();
   if (version === null) return 0;
-  const parents = version === 1 ? V1_CONTROLLERS.map((c) => join(ROOT, c, ownPath(c) ?? '/', FOLDER)) : [v2Dir('x').base];
+  const parents = folders(dataDir, version);
   let removed = 0;
   for (const parent of parents) {
     let names: string[];
@@ -176,4 +183,44 @@ export function sweepEmptyCgroups(minAgeMs = 60_000): number {
     }
   }
   return removed;
+}
+
+function folders(dataDir: string, version: 1 | 2): string[] {
+  return version === 1 ? V1_CONTROLLERS.map((c) => join(ROOT, c, ownPath(c) ?? '/', folder(dataDir))) : [v2Dir(dataDir, 'x').base];
+}
+
+/** The data dir's cgroup folders removed, with the empty cgroups in them, now (once): returns how many stay. */
+export function removeShipCgroupsNow(dataDir: string): number {
+  const version = cgroupVersion();
+  if (version === null) return 0;
+  let left = 0;
+  for (const parent of folders(dataDir, version)) {
+    if (!existsSync(parent)) continue;
+    for (const name of readdirSync(parent)) {
+      try {
+        if (statSync(join(parent, name)).isDirectory()) rmdirSync(join(parent, name));
+      } catch {
+        // Busy (still has processes) or a control file.
+      }
+    }
+    try {
+      rmdirSync(parent);
+    } catch {
+      left++;
+    }
+  }
+  return left;
+}
+
+/**
+ * `stop --all`: the data dir's cgroup folders, emptied of the (now empty) cgroups of its sandboxes and removed. A
+ * cgroup whose processes are still leaving is waited for a moment. Returns how many folders are left (0: all gone).
+ */
+export async function removeShipCgroups(dataDir: string, waitMs = 5000): Promise<number> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const left = removeShipCgroupsNow(dataDir);
+    if (left === 0 || Date.now() >= deadline) return left;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

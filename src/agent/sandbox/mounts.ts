@@ -6,9 +6,9 @@ const SYSTEM_DIRS = new Set(['usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'lib
 
 /**
  * /etc entries a service has no business reading (password hashes, sudo rules, the host's SSH keys, the ship's own
- * settings), plus the files the sandbox gets its own copy of.
+ * settings, the host's accounts), plus the files the sandbox gets its own copy of (etc-files.ts).
  */
-const ETC_HIDDEN = /^(g?shadow-?|sudoers.*|ssh|starphleet.*|\.pwd\.lock|security|resolv\.conf|hostname|subuid-?|subgid-?)$/;
+const ETC_HIDDEN = /^(g?shadow-?|sudoers.*|ssh|starphleet.*|\.pwd\.lock|security|resolv\.conf|hostname|hosts|passwd-?|group-?|subuid-?|subgid-?)$/;
 
 function entryArgs(path: string, hidden: (name: string) => boolean, onlySystem: boolean): string[] {
   const args: string[] = [];

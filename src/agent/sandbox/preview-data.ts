@@ -1,51 +1,39 @@
-import { chmodSync, chownSync, lstatSync, mkdirSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SAFE_NAME } from '../../paths.js';
-import { dataPaths } from '../data-paths.js';
-import type { SandboxHost } from './sandbox.js';
-
-/** `<data>/preview-data/`: one directory per preview, each its instances' /var/data. */
-function root(dataDir: string): string {
-  return join(dataDir, 'preview-data');
-}
+import { removeVolume, volumesDir } from './volumes.js';
 
 /**
- * A preview's own /var/data (docs/previews.md): made on its first start, the sandbox user's like the shared tree, so a
- * preview never reads or writes production's data. Its parent is the ship's (0711): nothing in a sandbox can put a
- * link where the ship makes or removes these.
+ * A preview is a service of its own (`<service>--<slug>`), so its /var/data, /tmp, build dirs and cache are on a volume
+ * of its own (volumes.ts), never production's. What is a preview's own: the volume goes with the preview. A mark per
+ * preview, `<data>/volumes/.previews/<name>` (root's: no sandbox reaches it; a service name never starts with `.`),
+ * tells the sweep which volumes are previews' (a service removed from HQ keeps its volume, its data).
  */
-export function ensurePreviewShare(dataDir: string, service: string, host: SandboxHost): string {
-  const dir = dataPaths.previewData(dataDir, service);
-  mkdirSync(root(dataDir), { recursive: true, mode: 0o711 });
-  try {
-    mkdirSync(dir, { mode: 0o750 });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-  }
-  const st = lstatSync(dir);
-  if (!st.isDirectory()) throw new Error(`${dir} is not a directory: the preview gets no /var/data`);
-  if (host.switchUser && (st.uid !== host.user.uid || st.gid !== host.user.gid)) chownSync(dir, host.user.uid, host.user.gid);
-  if ((st.mode & 0o777) !== 0o750) chmodSync(dir, 0o750);
-  return dir;
+function marks(dataDir: string): string {
+  return join(volumesDir(dataDir), '.previews');
 }
 
-/**
- * Removes a preview's /var/data once nothing of it runs. fs.rm unlinks what the preview made, links included, and never
- * follows one (as root it needs no chmod on the way, which would).
- */
-export async function removePreviewShare(dataDir: string, service: string): Promise<void> {
-  if (!SAFE_NAME.test(service)) return;
-  await rm(dataPaths.previewData(dataDir, service), { recursive: true, force: true });
+/** Marks the volumes of the previews to run, before anything of them runs (made idempotently each pulse). */
+export function markPreviewVolumes(dataDir: string, names: Iterable<string>): void {
+  const dir = marks(dataDir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const name of names) if (SAFE_NAME.test(name)) writeFileSync(join(dir, name), '', { flag: 'a', mode: 0o600 });
 }
 
-/** Removes every preview share whose preview is gone (a ship that was down when its branch was deleted). */
-export async function sweepPreviewShares(dataDir: string, keep: (service: string) => boolean): Promise<void> {
+/** Removes a preview's volume (its /var/data with it) once nothing of it runs, then its mark. */
+export function removePreviewVolume(dataDir: string, name: string): void {
+  if (!SAFE_NAME.test(name)) return;
+  removeVolume(dataDir, name);
+  rmSync(join(marks(dataDir), name), { force: true });
+}
+
+/** Removes the volume of every marked preview that is gone (a ship that was down when its branch was deleted). */
+export function sweepPreviewVolumes(dataDir: string, keep: (name: string) => boolean): void {
   let names: string[];
   try {
-    names = await readdir(root(dataDir));
+    names = readdirSync(marks(dataDir));
   } catch {
     return;
   }
-  for (const n of names) if (!keep(n)) await removePreviewShare(dataDir, n);
+  for (const n of names) if (!keep(n)) removePreviewVolume(dataDir, n);
 }

@@ -1,31 +1,36 @@
 /**
- * The three small programs a sandbox is made of. They are strings (run with `bash -c` / `node -e`) so nothing of the
- * ship's install has to be mounted into a sandbox.
+ * The small programs a sandbox is made of. They are strings, written into the run dir (the launcher) or handed to
+ * bwrap as data (init, bridge), so nothing of the ship's install has to be mounted into a sandbox.
  */
 
 /**
- * Runs as root on the ship, in the process group the ship records: joins the cgroup, starts bwrap as the sandbox
- * user (setpriv: no groups, no capabilities, empty bounding set), waits for bwrap's child, gives its network namespace
- * a slirp4netns uplink and only then lets the sandbox run (--block-fd). It ends with bwrap, taking slirp4netns along.
- * Args: run dir, cgroup.procs files (':'-separated), uid, gid ('-' = do not switch), net (slirp|none), bwrap args.
- * Its env is the ship's minimal one: the service's env reaches the sandbox only as a file (--ro-bind-data), so none of
- * it (LD_PRELOAD, BASH_ENV...) ever applies to a root process. `0<&0`: bash gives a background job /dev/null as
- * stdin unless it is redirected; a one-off (`starphleet run`) needs the caller's stdin and terminal.
+ * Runs as root on the ship, in the process group the ship records ($0 is <run dir>/launch, its argv0 the short title
+ * `starphleet: <service> web.1 <release>`): joins the cgroup, starts bwrap as the sandbox's uid (setpriv: no groups,
+ * no capabilities, empty bounding set) with its arguments read from a file (--args), waits for bwrap's child and,
+ * on the direct path, joins its network namespace to the ship's bridge (a veth pair, the address the ship leased, a
+ * default route through the bridge, and for a routed instance a DNAT of PORT to its loopback so an app that listens
+ * on 127.0.0.1 is reached too); only then lets the sandbox run (--block-fd). The veth goes with the namespace.
+ * Everything it reads is in the run dir, which only root can write: launch.conf (shell-quoted settings), args and
+ * tail (bwrap's options, and the command after `--`, which bwrap wants on its command line), env
+ * (the service's env: given to bwrap as a file on fd 5, never to a root process's environment, and removed once
+ * bwrap holds it), init, command and bridge.js (fds 6-8, each becomes a file under /run/starphleet in the sandbox).
+ * `0<&0`: bash gives a background job /dev/null as stdin unless it is redirected; a one-off needs the caller's stdin.
  */
 export const LAUNCHER = String.raw`
-run=$1 procs=$2 uid=$3 gid=$4 net=$5
-shift 5
+run=${"$"}{0%/*}
+. "$run/launch.conf" || exit 125
 IFS=:
 for f in $procs; do
   if [ -n "$f" ] && ! echo $$ > "$f"; then echo "starphleet: cannot join cgroup $f" >&2; exit 125; fi
 done
 unset IFS
-rm -f "$run/go" "$run/info" "$run/ready"
+rm -f "$run/go" "$run/info"
 mkfifo -m 600 "$run/go" || exit 125
 exec 4<>"$run/go"
 drop=()
 if [ "$uid" != - ]; then drop=(setpriv --reuid="$uid" --regid="$gid" --clear-groups --inh-caps=-all --bounding-set=-all --); fi
-"${"$"}{drop[@]}" bwrap --info-fd 3 --block-fd 4 --ro-bind-data 5 /run/starphleet/env "$@" 3>"$run/info" 5<"$run/env" 0<&0 &
+mapfile -d '' tail < "$run/tail"
+"${"$"}{drop[@]}" bwrap --info-fd 3 --block-fd 4 --args 9 -- "${"$"}{tail[@]}" 3>"$run/info" 9<"$run/args" 5<"$run/env" 6<"$run/init" 7<"$run/command" 8<"$run/bridge.js" 0<&0 &
 bw=$!
 cp=
 while kill -0 $bw 2>/dev/null; do
@@ -33,47 +38,53 @@ while kill -0 $bw 2>/dev/null; do
     cp=$(sed -n 's/.*"child-pid": *\([0-9][0-9]*\).*/\1/p' "$run/info")
     [ -n "$cp" ] && break
   fi
-  sleep 0.02
+  sleep 0.01
 done
 # bwrap holds the env file open (fd 5) by now: its values (HQ secrets among them) stay on no disk after the start.
 rm -f "$run/env"
-sl=
-if [ -n "$cp" ] && [ "$net" = slirp ]; then
-  # --exit-fd: slirp4netns ends when the last writer of this fifo (this launcher, the sandbox) is gone, however it ends.
-  mkfifo -m 600 "$run/alive" && exec 7<>"$run/alive"
-  slirp4netns --configure --mtu=65520 --enable-sandbox --enable-seccomp --ready-fd=6 --exit-fd=8 --netns-type=path "/proc/$cp/ns/net" tap0 6>"$run/ready" 8<"$run/alive" 7>&- >"$run/slirp.log" 2>&1 &
-  sl=$!
-  until [ -s "$run/ready" ]; do
-    if ! kill -0 $sl 2>/dev/null; then
-      # bwrap gone too (its own setup failed, and said so): its namespace went with it, and slirp's error is noise.
-      # The pause lets bash reap a bwrap that ended at the same moment, which kill -0 would still find.
-      sleep 0.1
-      if kill -0 $bw 2>/dev/null; then echo "starphleet: slirp4netns failed: $(cat "$run/slirp.log")" >&2; kill -KILL $bw 2>/dev/null; fi
-      break
-    fi
-    sleep 0.02
-  done
+inner='set -e
+echo 1 > /proc/sys/net/ipv6/conf/eth0/disable_ipv6 || true
+ip addr add "$1/$2" dev eth0
+ip link set eth0 up
+ip route add default via "$3"
+if [ -n "$4" ]; then
+  echo 1 > /proc/sys/net/ipv4/conf/eth0/route_localnet
+  printf "table ip starphleet {
+ chain pre {
+  type nat hook prerouting priority dstnat; policy accept;
+  iifname "eth0" tcp dport %s dnat ip to 127.0.0.1
+ }
+}
+" "$4" | nft -f -
+fi'
+netup() {
+  ip link add "$veth" type veth peer name eth0 netns "$cp" &&
+  ip link set "$veth" master "$bridge" &&
+  bridge link set dev "$veth" isolated on &&
+  { echo 1 > "/proc/sys/net/ipv6/conf/$veth/disable_ipv6" || true; } &&
+  ip link set "$veth" up &&
+  nsenter -t "$cp" -n /bin/sh -c "$inner" sh "$addr" "$prefix" "$gw" "$port"
+}
+if [ -n "$cp" ] && [ "$net" = direct ] && ! netup >"$run/net.log" 2>&1; then
+  if kill -0 $bw 2>/dev/null; then echo "starphleet: network setup failed: $(cat "$run/net.log")" >&2; { kill -KILL $bw; wait $bw; } 2>/dev/null; exit 125; fi
 fi
 echo go >&4
 exec 4>&-
 wait $bw
-rc=$?
-[ -n "$sl" ] && kill $sl 2>/dev/null && wait $sl
-exit $rc
 `;
 
 /**
- * PID 1 of an instance's sandbox (bwrap --as-pid-1): loads the env file, starts the bridge, runs the app in a session
- * of its own. SIGTERM from the ship goes to the app's whole group (bwrap itself never sees it, so the sandbox stays up
- * while the app finishes); once the group is gone the bridge flushes and pid 1 exits, which ends the sandbox.
- * An app that exits on its own ends the sandbox at once. Args: the command script, the bridge's socket ('' when there
- * is no bridge) and the bridge's code.
+ * PID 1 of an instance's sandbox (bwrap --as-pid-1, run as `bash /run/starphleet/init [relay socket]`): loads the env
+ * file, starts the bridge when there is one (the fallback path without root), runs the app (/run/starphleet/command)
+ * in a session of its own. SIGTERM from the ship goes to the app's whole group (bwrap itself never sees it, so the
+ * sandbox stays up while the app finishes); once the group is gone the bridge flushes and pid 1 exits, which ends the
+ * sandbox. An app that exits on its own ends the sandbox at once.
  */
 export const INSTANCE_INIT = String.raw`
 while IFS= read -r -d '' kv; do export "$kv"; done < /run/starphleet/env
 relay=
-if [ -n "$2" ]; then node -e "$3" "$2" "$PORT" & relay=$!; fi
-setsid bash -c "$1" &
+if [ -n "$1" ]; then node /run/starphleet/bridge.js "$1" "$PORT" & relay=$!; fi
+setsid bash /run/starphleet/command &
 app=$!
 stopping=
 trap 'stopping=1; kill -TERM -- -$app 2>/dev/null' TERM
@@ -89,20 +100,21 @@ fi
 exit $rc
 `;
 
-/** PID 1 of a build step's sandbox: loads the env file and runs the step (its argv follows). */
+/** PID 1 of a build step's sandbox (`bash /run/starphleet/init <argv...>`): loads the env file and runs the step. */
 export const STEP_INIT = String.raw`
 while IFS= read -r -d '' kv; do export "$kv"; done < /run/starphleet/env
 "$@"
 `;
 
 /**
- * The bridge, in the instance's sandbox: a unix socket (in a dir the front door reaches) relayed to the app's
- * 127.0.0.1:PORT in the sandbox's own network namespace. On SIGTERM it stops accepting and exits once its open
+ * The bridge, in the instance's sandbox, only on the fallback path (a ship that is not root, so no boundary between
+ * the ship and its sandboxes): a unix socket (in a dir the front door reaches) relayed to the app's 127.0.0.1:PORT in
+ * the sandbox's own network namespace. On SIGTERM it stops accepting and exits once its open
  * connections are done, so a response in flight is not cut.
  */
 export const BRIDGE = String.raw`
 const net = require('net'), fs = require('fs');
-const sock = process.argv[1], port = Number(process.argv[2]);
+const sock = process.argv[2], port = Number(process.argv[3]);
 try { fs.unlinkSync(sock); } catch {}
 let open = 0, closing = false;
 const done = () => { if (closing && open === 0) process.exit(0); };

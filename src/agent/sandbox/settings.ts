@@ -4,9 +4,11 @@ export interface SandboxLimits {
   /** CPU time per wall-clock second, in cores (1.5 = one and a half cores). */
   readonly cpus: number;
   readonly pids: number;
+  /** STARPHLEET_DISK: the size of the service's volume (its /var/data, /tmp, build and cache dirs). */
+  readonly diskBytes: number;
 }
 
-export const DEFAULT_LIMITS: SandboxLimits = { memoryBytes: 1024 ** 3, cpus: 1, pids: 512 };
+export const DEFAULT_LIMITS: SandboxLimits = { memoryBytes: 1024 ** 3, cpus: 1, pids: 512, diskBytes: 2 * 1024 ** 3 };
 
 const UNITS: Readonly<Record<string, number>> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
 
@@ -16,6 +18,14 @@ export function parseMemory(raw: string, where = 'STARPHLEET_MEMORY'): number {
   const bytes = m ? Math.floor(Number(m[1]) * (UNITS[(m[2] ?? '').toUpperCase()] ?? NaN)) : NaN;
   if (!(bytes >= 16 * 1024 ** 2)) throw new Error(`${where} must be a size of at least 16M such as 512M or 2G, got ${JSON.stringify(raw)}`);
   return bytes;
+}
+
+/** `2G`, `512M` (at least 64M: an ext4 volume smaller than that holds little but its own metadata). */
+export function parseDisk(raw: string, where = 'STARPHLEET_DISK'): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*$/i.exec(raw);
+  const bytes = m ? Math.floor(Number(m[1]) * (UNITS[(m[2] ?? '').toUpperCase()] ?? NaN)) : NaN;
+  if (!(bytes >= 64 * 1024 ** 2) || bytes > 16 * 1024 ** 4) throw new Error(`${where} must be a size between 64M and 16T such as 512M or 2G, got ${JSON.stringify(raw)}`);
+  return Math.floor(bytes / 4096) * 4096;
 }
 
 export function parseCpus(raw: string, where = 'STARPHLEET_CPUS'): number {
@@ -40,9 +50,10 @@ export function sandboxLimits(env: Readonly<Record<string, string>>): SandboxLim
     memoryBytes: pick('STARPHLEET_MEMORY', parseMemory, DEFAULT_LIMITS.memoryBytes),
     cpus: pick('STARPHLEET_CPUS', parseCpus, DEFAULT_LIMITS.cpus),
     pids: pick('STARPHLEET_PIDS', parsePids, DEFAULT_LIMITS.pids),
+    diskBytes: pick('STARPHLEET_DISK', parseDisk, DEFAULT_LIMITS.diskBytes),
   };
 }
 
 export function describeLimits(l: SandboxLimits): string {
-  return `memory ${Math.round(l.memoryBytes / 1024 ** 2)}M, ${l.cpus} cpu, ${l.pids} pids`;
+  return `memory ${Math.round(l.memoryBytes / 1024 ** 2)}M, ${l.cpus} cpu, ${l.pids} pids, disk ${Math.round(l.diskBytes / 1024 ** 2)}M`;
 }

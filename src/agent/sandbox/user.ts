@@ -2,7 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { userInfo } from 'node:os';
 import { sandboxUser as sandboxUserName, USER_NAME } from '../../sandbox-user.js';
 
-/** The host account every sandbox runs as: never uid 0, so what a service runs is unprivileged on the ship too. */
+/**
+ * The ship-wide sandbox account: container bases are provisioned as it, and a ship that is not root runs every
+ * sandbox as itself. Never uid 0. Each service's own sandboxes run as a uid of their own (service-users.ts).
+ */
 export interface SandboxUser {
   readonly name: string;
   readonly uid: number;

@@ -96,7 +96,8 @@ export async function ensureBase(o: ProvisionOptions): Promise<BaseRef> {
       const host = o.sandbox;
       const prefix = host ? basePrefix(o.name) : dir;
       const env: Record<string, string> = { PATH: `${prefix}/bin:/usr/local/bin:/usr/bin:/bin`, LANG: 'C.UTF-8', HOME: host ? '/tmp' : join(work, 'home'), PREFIX: prefix, STARPHLEET_BASE: o.name };
-      for (const n of PASSED) if (process.env[n] !== undefined) env[n] = process.env[n] as string;
+      // Only without a sandbox (it runs as the ship then): the ship's proxy and CA settings never reach a sandbox.
+      if (!host) for (const n of PASSED) if (process.env[n] !== undefined) env[n] = process.env[n] as string;
       const scriptPath = host ? '/run/starphleet/base/provision' : join(work, 'script', 'provision');
       if (host) {
         openDataDirForSandboxes(o.dataDir, host);
