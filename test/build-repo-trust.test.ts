@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { BuildError, buildRelease } from '../src/agent/build/build-release.js';
@@ -51,6 +51,26 @@ describe("a repo's .env sets no ship setting", () => {
     assert.equal(env.GREETING, 'kept');
     assert.equal(env.STARPHLEET_MEMORY, '256M', 'the orders set the limit');
     for (const name of ['STARPHLEET_CPUS', 'STARPHLEET_PIDS', 'STARPHLEET_BASE', 'STARPHLEET_WORKER_UP', 'STARPHLEET_DISK']) assert.equal(env[name], undefined, name);
+  });
+
+  it(".starphleet's STARPHLEET_DISK is every service's default volume size, under the orders; the repo's never counts", async () => {
+    const dir = tmpDir('sp-trust-');
+    const repo = join(dir, 'repo');
+    fixtureRepo('procfile-app', repo);
+    const sha = commit(repo, { '.env': 'STARPHLEET_DISK=1T\n' });
+    const hqEnv = { STARPHLEET_DISK: '96M', STARPHLEET_REMOTE: 'https://example.com/starphleet.git' };
+    const data = join(dir, 'data');
+    const byHq = await build(repo, sha, data, { hqEnv });
+    assert.ok(byHq.release, byHq.error?.message);
+    assert.equal(byHq.release.config.env.STARPHLEET_DISK, '96M');
+    assert.equal(byHq.release.config.env.STARPHLEET_REMOTE, undefined, 'other ship settings stay the ship\'s');
+    if (process.getuid?.() === 0) assert.equal(statSync(join(data, 'volumes', 'svc.img')).size, 96 * 1024 * 1024, 'the volume was made at the phleet default');
+    const byOrders = await build(repo, sha, join(dir, 'data2'), { hqEnv, ordersEnv: { STARPHLEET_DISK: '128M' } });
+    assert.ok(byOrders.release, byOrders.error?.message);
+    assert.equal(byOrders.release.config.env.STARPHLEET_DISK, '128M', 'the orders win');
+    const none = await build(repo, sha, join(dir, 'data3'));
+    assert.ok(none.release, none.error?.message);
+    assert.equal(none.release.config.env.STARPHLEET_DISK, undefined);
   });
 
   it('a .env, Procfile or app.json that is a symlink (to a secret of the host) is refused, its target never read', async () => {

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { resolveEnv, serviceEnvOfHq } from '../src/agent/build/env.js';
+import { inputsDigest } from '../src/agent/deploy/deploy.js';
+import type { Orders, Service } from '../src/headquarters/types.js';
 import { publicConfig } from '../src/agent/build/release-store.js';
 import { DEFAULT_LIMITS, parseMemory, sandboxLimits } from '../src/agent/sandbox/settings.js';
 import { redactCredentials } from '../src/redact.js';
@@ -28,6 +30,18 @@ describe('ship settings are not service env', () => {
     assert.equal(env.STARPHLEET_REMOTE, undefined);
     assert.equal(env.GREETING, 'hq');
     assert.equal(env.STARPHLEET_MEMORY, '64M', "the orders' own STARPHLEET_ limits stay the service's");
+  });
+
+  test(".starphleet's STARPHLEET_DISK is a default under the orders; it changes the deploy inputs only where it applies", () => {
+    const base = { repoEnv: { STARPHLEET_DISK: '1T' }, giturl: '/r', shipName: 's', deployTime: new Date(0) };
+    assert.equal(resolveEnv({ ...base, ordersEnv: {}, hqEnv: { STARPHLEET_DISK: '4G' } }).STARPHLEET_DISK, '4G');
+    assert.equal(resolveEnv({ ...base, ordersEnv: { STARPHLEET_DISK: '1G' }, hqEnv: { STARPHLEET_DISK: '4G' } }).STARPHLEET_DISK, '1G');
+    assert.equal(resolveEnv({ ...base, ordersEnv: {}, hqEnv: {} }).STARPHLEET_DISK, undefined, "the repo's never counts");
+    const svc = (env: Record<string, string>): Service => ({ name: 'web', mount: '/web', orders: { giturl: '/r', env, unpublished: false } as unknown as Orders, ordersDigest: 'd' }) as unknown as Service;
+    const plain = inputsDigest(svc({}), 'sha', {});
+    assert.equal(inputsDigest(svc({}), 'sha', { STARPHLEET_REMOTE: 'r' }), plain, 'a ship setting redeploys nothing');
+    assert.notEqual(inputsDigest(svc({}), 'sha', { STARPHLEET_DISK: '4G' }), plain, 'the default applies: a new deploy');
+    assert.equal(inputsDigest(svc({ STARPHLEET_DISK: '1G' }), 'sha', { STARPHLEET_DISK: '4G' }), inputsDigest(svc({ STARPHLEET_DISK: '1G' }), 'sha', {}), 'the orders set their own: nothing changes');
   });
 
   test('a config others may see lists env names, not values', () => {

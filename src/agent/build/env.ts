@@ -29,6 +29,21 @@ export function serviceEnvOfHq(hqEnv: Readonly<Record<string, string>>): Record<
 }
 
 /**
+ * HQ `.starphleet` names that are phleet-wide defaults of every service's settings: below the service's orders (which
+ * win), never from a repo or a buildpack. STARPHLEET_DISK: the size of each service's volume.
+ */
+const HQ_SERVICE_DEFAULTS: readonly string[] = ['STARPHLEET_DISK'];
+
+export function serviceDefaultsOfHq(hqEnv: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of HQ_SERVICE_DEFAULTS) {
+    const v = hqEnv[k];
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+/**
  * A service repo (its `.env`, or a buildpack it chose) configures its service, never the ship: STARPHLEET_* names
  * (limits, base, worker-up time, anything the ship reads) are HQ's alone. Returns the env without them and the names
  * that were dropped, for the build log.
@@ -44,13 +59,15 @@ export function withoutShipNames(env: Readonly<Record<string, string>>): { env: 
 }
 
 /**
- * Buildpack defaults < repo .env < orders exports < HQ .starphleet (without ship settings), then the ship's own
- * STARPHLEET_* (PORT comes per instance). STARPHLEET_* names of the repo and the buildpacks never count.
+ * Buildpack defaults < repo .env < HQ .starphleet's service defaults (STARPHLEET_DISK) < orders exports < HQ
+ * .starphleet (without ship settings), then the ship's own STARPHLEET_* (PORT comes per instance). STARPHLEET_* names
+ * of the repo and the buildpacks never count.
  */
 export function resolveEnv(s: EnvSources): Record<string, string> {
   const env: Record<string, string> = {
     ...withoutShipNames(s.buildpackDefaults ?? {}).env,
     ...withoutShipNames(s.repoEnv).env,
+    ...serviceDefaultsOfHq(s.hqEnv),
     ...s.ordersEnv,
     ...serviceEnvOfHq(s.hqEnv),
   };

@@ -12,7 +12,7 @@ import { dataPaths } from '../data-paths.js';
 import { redactCredentials } from '../../redact.js';
 import { finishDeployRecord, startDeployRecord } from '../../state/deploys.js';
 import type { LineSink, Release, ReleaseSecrets } from '../types.js';
-import { serviceEnvOfHq } from '../build/env.js';
+import { serviceDefaultsOfHq, serviceEnvOfHq } from '../build/env.js';
 import { phleetReleasePhase } from './phleet-release.js';
 import { ensureBase } from '../build/bases/provision.js';
 import { mkdirSync } from 'node:fs';
@@ -22,9 +22,11 @@ import { builtBefore, buildKeyOf, markReleasePhasePassed, releasePhasePassed } f
 export function inputsDigest(service: Service, sha: string, hqEnv: Readonly<Record<string, string>>, base?: string, secrets?: string): string {
   const o = service.orders;
   // `base` (the container base script's hash) only when the orders name one, `secrets` (the HMAC of the values in
-  // force, keeper.ts) only when HQ seals some to it: other services' digests stay as they were.
+  // force, keeper.ts) only when HQ seals some to it, `hqDefaults` (.starphleet's STARPHLEET_DISK) only when HQ sets
+  // one the orders do not: other services' digests stay as they were.
+  const defaults = Object.fromEntries(Object.entries(serviceDefaultsOfHq(hqEnv)).filter(([k]) => o.env[k] === undefined));
   return createHash('sha256')
-    .update(JSON.stringify({ sha, orders: service.ordersDigest, giturl: o.giturl, env: o.env, unpublished: o.unpublished, hqEnv: serviceEnvOfHq(hqEnv), ...(base !== undefined ? { base } : {}), ...(secrets !== undefined ? { secrets } : {}) }))
+    .update(JSON.stringify({ sha, orders: service.ordersDigest, giturl: o.giturl, env: o.env, unpublished: o.unpublished, hqEnv: serviceEnvOfHq(hqEnv), ...(base !== undefined ? { base } : {}), ...(secrets !== undefined ? { secrets } : {}), ...(Object.keys(defaults).length > 0 ? { hqDefaults: defaults } : {}) }))
     .digest('hex');
 }
 
