@@ -52,9 +52,15 @@ test('a build step left running by a ship killed with -9 is ended by the next st
   await new Promise((r) => ship.once('exit', r));
   await new Promise((r) => setTimeout(r, 500));
   assert.equal(groupAlive(pid), true, 'the step outlived the killed ship');
+  const runDirs = (): string[] => readdirSync(join(dataDir, 'sandbox')).filter((n) => /^[0-9a-f]{16}$/.test(n));
+  const leases = (): string[] => (existsSync(join(dataDir, 'net', 'leases')) ? readdirSync(join(dataDir, 'net', 'leases')) : []);
+  assert.equal(runDirs().length, 1, 'the step has a run dir');
+  if (process.getuid?.() === 0) assert.equal(leases().length, 1, 'and, on the direct path, an address');
   assert.equal(killLeftoverBuilds(dataDir), 1);
   await waitFor(() => !groupAlive(pid), 'the left-over step to end', 10_000);
   assert.equal(existsSync(join(dataDir, 'sandbox', 'builds', records[0] as string)), false, 'and its record is gone');
+  assert.deepEqual(runDirs(), [], 'its run dir (and /tmp) freed at once, not left to the age-based sweep');
+  assert.deepEqual(leases(), [], 'its address freed');
   assert.equal(killLeftoverBuilds(dataDir), 0, 'nothing is left for a second start');
 });
 

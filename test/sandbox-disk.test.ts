@@ -181,10 +181,13 @@ describe('STARPHLEET_DISK and what a service can write (a ship run as root)', ()
     await waitFor(() => !existsSync(sandboxRunDir(dataDir, small.id)), 'the dead instance\'s run dir swept', 60_000, 500);
     const leases = readdirSync(join(dataDir, 'net', 'leases'));
     assert.ok(!leases.includes(smallAddress as string) || readFileSync(join(dataDir, 'net', 'leases', smallAddress as string), 'utf8') !== small.id, 'its address was freed');
-    // Every address left is held by a sandbox alive now (an instance, or a build step of a service still retrying).
+    // Every address left is held by a sandbox alive now (an instance, or a build step of a service still retrying; a
+    // step being launched holds its lease a moment before its veth exists, and one that ended frees it at once).
     for (const ip of leases) {
-      const id = readFileSync(join(dataDir, 'net', 'leases', ip), 'utf8');
-      assert.ok(existsSync(`/sys/class/net/${vethName(dataDir, id)}`), `${ip} is held by ${id}, whose sandbox is gone`);
+      const file = join(dataDir, 'net', 'leases', ip);
+      const id = readFileSync(file, 'utf8');
+      const holder = (): string | null => (existsSync(file) ? readFileSync(file, 'utf8') : null);
+      await waitFor(() => holder() !== id || existsSync(`/sys/class/net/${vethName(dataDir, id)}`), `${ip}, held by ${id}, to be its live sandbox's or freed`, 10_000, 100);
     }
     assert.equal((await httpGet(ship.httpPort, '/other/whoami')).status, 200);
   });

@@ -134,7 +134,7 @@ function runOnce(file: string, args: readonly string[], o: ScriptOptions): Promi
   };
   return new Promise((resolve, reject) => {
     const child = spawn(spawnFile, spawnArgs, { cwd: spawnCwd, env: spawnEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...(spawnArgv0 !== undefined ? { argv0: spawnArgv0 } : {}) });
-    const unrecord = o.recordIn !== undefined && child.pid !== undefined ? recordBuildGroup(o.recordIn, child.pid) : () => {};
+    const unrecord = o.recordIn !== undefined && child.pid !== undefined ? recordBuildGroup(o.recordIn, child.pid, runId ?? undefined) : () => {};
     let stdout = '';
     let stopped: 'timeout' | 'aborted' | undefined;
     let setupErrors = 0;
