@@ -1,11 +1,13 @@
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { gitIn } from './git.js';
 
 /**
  * Every file under dir (symlinks not followed) that holds one of the needles, as `path: needle`: the raw bytes, and
- * for gzip files (layers, rotated logs) their expanded bytes too, so a value inside a layer cannot hide.
+ * for gzip files (layers, rotated logs) their expanded bytes too, so a value inside a layer cannot hide. A service
+ * volume's image (`volumes/<name>.img`, a sparse file of STARPHLEET_DISK) is not read as bytes: its files are walked
+ * through its mount at `volumes/<name>/`, which the walk goes into like any dir.
  */
 export function findInTree(dir: string, needles: readonly string[]): string[] {
   const found: string[] = [];
@@ -16,6 +18,11 @@ export function findInTree(dir: string, needles: readonly string[]): string[] {
       return;
     }
     if (!st.isFile()) return;
+    if (/\/volumes\/[^/]+\.img$/.test(path)) {
+      const mount = path.slice(0, -'.img'.length);
+      if (!existsSync(mount) || statSync(mount).dev === statSync(dirname(path)).dev) throw new Error(`${path} is not mounted at ${mount}: its files cannot be searched`);
+      return;
+    }
     const raw = readFileSync(path);
     const texts = [raw];
     if (raw[0] === 0x1f && raw[1] === 0x8b) {
