@@ -45,6 +45,22 @@ function processesIn(dir) {
   return out;
 }
 
+/** Mount points inside dir (deepest first), from /proc/self/mountinfo (octal escapes as the kernel writes them). */
+function mountsIn(dir) {
+  let text = '';
+  try {
+    text = readFileSync('/proc/self/mountinfo', 'utf8');
+  } catch {
+    return [];
+  }
+  const out = [];
+  for (const line of text.split('\n')) {
+    const mp = line.split(' ')[4]?.replace(/\\([0-7]{3})/g, (_m, o) => String.fromCharCode(Number.parseInt(o, 8)));
+    if (mp !== undefined && mp.startsWith(`${dir}/`)) out.push(mp);
+  }
+  return out.sort((a, b) => b.length - a.length);
+}
+
 const filters = process.argv.slice(2);
 const files = find('test').filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
 if (files.length === 0) {
@@ -147,6 +163,14 @@ if (procs.length > 0) {
       // gone
     }
   }
+  code ||= 1;
+}
+// A root ship's service volumes are mounted in its data dir: a test that did not release them (killed, or its
+// cleanup failed) would make the removal below fail with EBUSY, and rm must never descend into a mount.
+const mounts = mountsIn(runTmp);
+if (mounts.length > 0) {
+  console.error(`\nthe tests left ${mounts.length} mount(s) in the temp dir (now unmounted): ${mounts.join(', ')}`);
+  for (const m of mounts) spawnSync('umount', ['-l', m], { stdio: 'ignore' });
   code ||= 1;
 }
 // tsx's compile cache is the runner's own, not a test's.
