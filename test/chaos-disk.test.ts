@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, statfsSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, statfsSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -79,7 +79,8 @@ describe('a full disk under the data dir', { timeout: 600_000 }, () => {
     // No half-written release and no temp file of a write-then-rename is left.
     const releases = join(dataDir, 'services/app/releases');
     const names = readdirSync(releases);
-    for (const n of names.filter((x) => !x.endsWith('.json'))) assert.ok(names.includes(`${n}.json`), `release dir ${n} has its config`);
+    // Release dirs only: <id>.json is a release's config, <id>.released its release-phase mark (deploy/reuse.ts).
+    for (const n of names.filter((x) => statSync(join(releases, x)).isDirectory())) assert.ok(names.includes(`${n}.json`), `release dir ${n} has its config`);
     for (const dir of ['layers', 'configs', 'services/app/releases']) assert.deepEqual(readdirSync(join(dataDir, dir)).filter((x) => x.startsWith('.tmp-')), [], `no temp file in ${dir}`);
     assert.deepEqual(existsSync(join(dataDir, 'tmp')) ? readdirSync(join(dataDir, 'tmp')) : [], [], 'no build dir left in tmp/');
     const db = new Database(join(dataDir, 'state.db'), { readonly: true });
