@@ -18,7 +18,8 @@ import { sleep, waitFor } from './helpers/wait.js';
  * The dashboard's door on its own listener, attacked with curl: no session, forged ones, reused, expired and mangled
  * links, logins from another origin or as a form, other methods, CORS, the old front-door paths.
  */
-const LOGIN_SECONDS = 2;
+// Long enough for seven refused curl logins on a loaded 2-core machine (2 s was not), short enough to wait out.
+const LOGIN_SECONDS = 8;
 const root = tmpDir('sp-dash-attacks-');
 const dataDir = join(root, 'data');
 const hq = join(root, 'hq');
