@@ -3,9 +3,10 @@ import { parseGitRef } from './giturl.js';
 import { isRegistryUrl, parseRegistryAutodeploy } from './registry-spec.js';
 import { checkNumberSetting, PORT_NUMBER, POSITIVE_SECONDS } from '../util/number-setting.js';
 import type { Orders, Problem } from './types.js';
+import { placementFrom } from './placement.js';
 
 /** The verbs an orders file may use, defined before it is sourced. */
-export const ORDERS_VERBS = ['autodeploy', 'unpublished', 'proxy_for', 'scale'] as const;
+export const ORDERS_VERBS = ['autodeploy', 'unpublished', 'proxy_for', 'scale', 'on'] as const;
 
 const HOSTNAME = /^(?=.{1,253}$)(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -43,6 +44,7 @@ export async function evaluateOrders(path: string, file: string, cwd: string, ti
   const res = await evaluateBashFile({ path, file, cwd, timeoutMs, verbs: ORDERS_VERBS });
   const problems: Problem[] = [...res.problems];
   const deploy = autodeployFrom(res.calls, file, problems);
+  const on = placementFrom(res.calls, file, problems);
   const proxyFor: string[] = [];
   let unpublished = false;
   const scale: Record<string, number> = {};
@@ -77,7 +79,7 @@ export async function evaluateOrders(path: string, file: string, cwd: string, ti
   }
   if (problems.length > 0 || deploy === null) return { orders: null, problems };
   return {
-    orders: { giturl: deploy.url, ...(deploy.ref !== undefined ? { ref: deploy.ref } : {}), env, unpublished, proxyFor, ...(Object.keys(scale).length > 0 ? { scale } : {}) },
+    orders: { giturl: deploy.url, ...(deploy.ref !== undefined ? { ref: deploy.ref } : {}), env, unpublished, proxyFor, ...(Object.keys(scale).length > 0 ? { scale } : {}), ...(on !== undefined ? { on } : {}) },
     problems,
   };
 }

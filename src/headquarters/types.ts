@@ -19,6 +19,8 @@ export interface Orders {
   readonly proxyFor: readonly string[];
   /** `scale web=2 worker=1`: instances per Procfile type (over app.json's formation; default 1 each). */
   readonly scale?: Readonly<Record<string, number>>;
+  /** `on web eu-1`: the ship names and tags it runs on (placement.ts); absent: every ship runs it. */
+  readonly on?: readonly string[];
 }
 
 export interface Service {
@@ -29,7 +31,10 @@ export interface Service {
   /** Orders file relative to the HQ root. */
   readonly ordersFile: string;
   readonly orders: Orders;
-  /** sha256 of the orders file's bytes: lets the agent see "changed orders". */
+  /**
+   * sha256 of the orders file's bytes: lets the agent see "changed orders". For a placed service (`on`), of its
+   * evaluated orders without `on` instead, so moving it redeploys nothing on the ships where it stays.
+   */
   readonly ordersDigest: string;
   /** True when this commit's orders failed and the last good ones are kept in force. */
   readonly stale: boolean;
@@ -132,5 +137,7 @@ export interface DesiredState {
   readonly ssl?: { readonly certs: readonly HqCertificate[]; readonly rejected: readonly string[] };
   /** `secrets.age` files (the phleet-wide one first, then by path); absent in states made before secrets existed. */
   readonly secrets?: readonly SealedFile[];
+  /** HQ `tags`: ship name -> tags (placement.ts); absent when HQ has no such file. */
+  readonly tags?: Readonly<Record<string, readonly string[]>>;
   readonly problems: readonly Problem[];
 }
