@@ -66,7 +66,7 @@ export async function startShipHttp(socketPath: string, parts: { webhook: ShipPa
 /** What of the running ship the webhook and the dashboard use (ship.ts's Ship is one). */
 export interface WebShip extends CommandShip {
   readonly headquarters: CommandShip['headquarters'] & Pick<Headquarters, 'remote' | 'checkNow'>;
-  readonly agent: CommandShip['agent'] & Pick<Agent, 'pulseNow'>;
+  readonly agent: CommandShip['agent'] & Pick<Agent, 'pulseNow' | 'pushed'>;
 }
 
 /** The webhook and the dashboard of a ship, served on its socket (planePaths.shipHttp). */
@@ -77,7 +77,7 @@ export function startShipWeb(ship: WebShip, sessions: DashboardSessions, log: Lo
     headquarters: () => hq.remote,
     services: () => (hq.current?.services ?? []).map((s) => ({ name: s.name, giturl: s.orders.giturl, ...(s.orders.ref !== undefined ? { ref: s.orders.ref } : {}) })),
     checkHeadquarters: () => void hq.checkNow(),
-    checkServices: () => void ship.agent.pulseNow(),
+    checkServices: (giturls) => void ship.agent.pushed(giturls),
     refused: (remote, reason) => auditDeny(ship.db, { user: 'webhook', fingerprint: '', keyFile: '', remote, request: 'POST /starphleet/webhook', reason }),
     log,
   });

@@ -21,6 +21,10 @@ import { CronRunner } from './deploy/cron.js';
 import type { Release } from './types.js';
 import { AgentEvents, type AgentEventListener } from './events.js';
 import { SecretsKeeper } from './secrets/keeper.js';
+import { handoff, servicesHere } from './deploy/placement.js';
+import { setKv } from '../state/hq.js';
+import type { RemoteRefs } from './refs/remote-refs.js';
+import { pollSettings } from './refs/poll-settings.js';
 
 export interface AgentOptions extends AgentSetup {
   readonly pulseSeconds: number;
@@ -28,6 +32,10 @@ export interface AgentOptions extends AgentSetup {
   readonly http: { readonly listen: string; readonly port: number } | null;
   /** The host in status URLs when the front door listens on every address. */
   readonly publicHost: string;
+  /** The ship's own tags (`--tag`): with HQ `tags`, what orders' `on` places services by. */
+  readonly tags?: readonly string[];
+  /** The service repos' refs, polled at their own pace (the build side's lookups go through it); absent in unit tests. */
+  readonly refs?: RemoteRefs;
 }
 
 export type RedeployResult = OpResult;
@@ -57,6 +65,10 @@ export class Agent {
   /** The data dir's size for status (ship.dataDir), measured in the background at most every 30 s. */
   private readonly dataDirMeter: DataDirMeter;
   private readonly events: AgentEvents;
+  /** Services moved off this ship that still serve here until a ship they moved to serves them: since when (ms). */
+  private readonly leaving = new Map<string, number>();
+  private tagsShown = '';
+  private pollProblems = '';
 
   constructor(private readonly opts: AgentOptions) {
     this.sem = new Semaphore(opts.limits.maxConcurrentDeploys);
@@ -203,15 +215,32 @@ export class Agent {
     }
     const desired = this.desired;
     if (!desired) return;
-    const wanted = new Map(desired.services.map((s) => [s.name, s]));
+    if (this.opts.refs) {
+      const poll = pollSettings(this.opts.pulseSeconds, desired.env);
+      this.opts.refs.configure(poll.settings);
+      if (poll.problems.join() !== this.pollProblems) for (const p of poll.problems) this.opts.log(p);
+      this.pollProblems = poll.problems.join();
+    }
+    // Placement (`on`): only the services placed on this ship are wanted here.
+    const here = servicesHere(desired, this.opts.shipName, this.opts.tags);
+    const tagsText = JSON.stringify(here.tags);
+    if (tagsText !== this.tagsShown) {
+      setKv(this.opts.db, 'ship.tags', tagsText);
+      this.tagsShown = tagsText;
+    }
+    const wanted = new Map(here.services.map((s) => [s.name, s]));
     for (const [name, ctrl] of [...this.ctrls]) {
-      if (wanted.has(name)) continue;
+      if (wanted.has(name)) {
+        this.leaving.delete(name);
+        continue;
+      }
+      if (this.stillHandingOff(name, ctrl, desired)) continue;
       this.ctrls.delete(name);
       const removal = removeController(this.ctx, ctrl).finally(() => this.removals.delete(removal));
       this.removals.add(removal);
     }
     const work: Promise<void>[] = [];
-    for (const service of desired.services) {
+    for (const service of here.services) {
       let ctrl = this.ctrls.get(service.name);
       if (!ctrl) {
         ctrl = new ServiceController(service.name, service.mount, !service.orders.unpublished);
@@ -222,6 +251,31 @@ export class Agent {
       work.push(reconcileService(this.ctx, this.sem, ctrl, service, desired.env, desired.secrets ?? []));
     }
     await Promise.all(work);
+  }
+
+  /**
+   * A service moved elsewhere (`on`) that serves here keeps serving until a ship it moved to serves it
+   * (deploy/placement.ts); then it goes as a removed order does: route first, drained, stopped. True: keep it now.
+   */
+  private stillHandingOff(name: string, ctrl: ServiceController, desired: DesiredState): boolean {
+    const service = desired.services.find((s) => s.name === name);
+    if (!service || !ctrl.serving || ctrl.removed) {
+      this.leaving.delete(name);
+      return false;
+    }
+    const now = Date.now();
+    const since = this.leaving.get(name) ?? now;
+    this.leaving.set(name, since);
+    ctrl.abort?.abort();
+    const h = handoff({ dataDir: this.opts.dataDir, ship: this.opts.shipName, service, desired, since, now });
+    if (h.stop) {
+      this.opts.log(`${name}: ${h.why}`);
+      this.leaving.delete(name);
+      return false;
+    }
+    if (ctrl.holdReason !== h.why) ctrl.status(this.ctx, 'serving', h.why);
+    ctrl.holdReason = h.why;
+    return true;
   }
 
   /** The last table sent to the data plane: a drain waits for it. */
@@ -243,9 +297,24 @@ export class Agent {
     return { name, ctrl: this.ctrls.get(name), service: this.desired?.services.find((s) => s.name === name) };
   }
 
-  /** `starphleet redeploy` (deploy/admiral-ops.ts). */
+  /** `starphleet redeploy` (deploy/admiral-ops.ts); a service placed elsewhere has nothing to redeploy here. */
   redeploy(name: string): Promise<RedeployResult> {
+    const service = this.desired?.services.find((s) => s.name === name);
+    if (service && this.desired && !servicesHere(this.desired, this.opts.shipName, this.opts.tags).services.includes(service)) {
+      return Promise.resolve({ ok: true, message: `${name} is not placed on this ship (on ${service.orders.on?.join(' ') ?? ''}): nothing to redeploy here` });
+    }
+    // An admiral's redeploy builds the ref as it is now, not as the last poll saw it.
+    if (service) this.opts.refs?.expire(service.orders.giturl);
     return redeploy(this.ctx, this.sem, this.now(name), this.desired?.env ?? {}, this.desired?.secrets ?? []);
+  }
+
+  /**
+   * A signed webhook push named these repos (by the URLs the services follow): poll them now and, from now on, at
+   * the slower webhook pace; then a pulse.
+   */
+  pushed(giturls: readonly string[]): Promise<void> {
+    for (const u of giturls) this.opts.refs?.pushed(u);
+    return this.pulseNow();
   }
 
   /** `starphleet rollback` (deploy/admiral-ops.ts). */

@@ -15,11 +15,28 @@ export interface WriteBackOptions {
   readonly access: GitAccess;
   readonly name: string;
   readonly log: Logger;
-  /** Attempts of fetch + rebase + push before this round gives up (the next change tries again). */
+  /** Attempts of fetch + rebase + push before this round gives up (the next pulse tries again). */
   readonly attempts?: number;
+  readonly random?: () => number;
 }
 
-export type WriteResult = 'pushed' | 'unchanged';
+/** What a write did, and how many lost races (retries) it took. */
+export interface WriteResult {
+  readonly result: 'pushed' | 'unchanged';
+  readonly retries: number;
+}
+
+/** Default attempts of one write: with the backoff below, ~20 s of racing before the round gives up. */
+export const WRITE_ATTEMPTS = 12;
+
+/**
+ * The wait after the attempt-th lost race: "full jitter" (a random part of an exponential bound, 100 ms doubling up
+ * to 4 s), so ships that lost to the same push spread out instead of meeting again, and the retries of N racing ships
+ * stay bounded (each round lets at least one through).
+ */
+export function retryDelayMs(attempt: number, random: () => number = Math.random): number {
+  return Math.floor(random() * Math.min(4000, 100 * 2 ** Math.min(attempt, 10)));
+}
 
 /** git's words for "someone pushed first": fetch and go again. Anything else is a real failure. */
 /**
@@ -28,6 +45,16 @@ export type WriteResult = 'pushed' | 'unchanged';
  */
 function rejected(e: unknown): boolean {
   return e instanceof GitError && /\[rejected\]|\b(non-fast-forward|fetch first|failed to lock|cannot lock ref|stale info|incorrect old value)\b/i.test(e.stderr);
+}
+
+/** A write that lost every race of its round: retried at the next pulse. */
+export class LostRaces extends Error {
+  constructor(
+    readonly attempts: number,
+    cause: Error,
+  ) {
+    super(`lost ${attempts} push races in a row (${cause.message}): tried again next pulse`);
+  }
 }
 
 /**
@@ -39,6 +66,8 @@ function rejected(e: unknown): boolean {
 export class WriteBack {
   private branch: string | null = null;
   private url: string | null = null;
+  /** The branch tip the clone was last brought to (refresh asks the remote first, and fetches only when it moved). */
+  private fetched: string | null = null;
 
   constructor(private readonly o: WriteBackOptions) {}
 
@@ -68,11 +97,23 @@ export class WriteBack {
     return branch;
   }
 
-  /** Brings the clone to the branch's tip without writing: where the other ships' entries are read in the separate layout. */
+  /**
+   * Brings the clone to the branch's tip without writing: where the other ships' entries are read in the separate
+   * layout. One ls-remote when the tip has not moved; a fetch only when it has.
+   */
   async refresh(): Promise<void> {
     const branch = await this.prepare();
+    if (this.fetched !== null) {
+      const tip = (await this.run(['ls-remote', '--heads', 'origin', `refs/heads/${branch}`])).split('\t')[0] ?? '';
+      if (tip === this.fetched) return;
+    }
+    await this.sync(branch);
+  }
+
+  private async sync(branch: string): Promise<void> {
     await this.run(['fetch', '--quiet', '--no-tags', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`]);
     await this.run(['reset', '--quiet', '--hard', `refs/remotes/origin/${branch}`]);
+    this.fetched = await this.run(['rev-parse', 'HEAD']);
   }
 
   /** Writes the record; 'unchanged' when HQ already holds exactly this entry. */
@@ -80,23 +121,24 @@ export class WriteBack {
     const branch = await this.prepare();
     const file = join('ships', this.o.name);
     const content = formatRecord(record);
-    const attempts = this.o.attempts ?? 20;
+    const attempts = this.o.attempts ?? WRITE_ATTEMPTS;
     for (let attempt = 1; ; attempt++) {
-      await this.run(['fetch', '--quiet', '--no-tags', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`]);
-      await this.run(['reset', '--quiet', '--hard', `refs/remotes/origin/${branch}`]);
+      await this.sync(branch);
       const path = join(this.o.dir, file);
-      if (existsSync(path) && readFileSync(path, 'utf8') === content) return 'unchanged';
+      if (existsSync(path) && readFileSync(path, 'utf8') === content) return { result: 'unchanged', retries: attempt - 1 };
       mkdirSync(join(this.o.dir, 'ships'), { recursive: true });
       writeFileSync(path, content);
       await this.run(['add', '--', file]);
       await this.run(['-c', 'user.name=starphleet', '-c', `user.email=${this.o.name}@starphleet`, 'commit', '--quiet', '--no-verify', '-m', `ships/${this.o.name}: hq ${record.hq?.slice(0, 7) ?? 'none'}, ${Object.keys(record.services).length} services`, '--', file]);
       try {
         await this.run(['push', '--quiet', '--no-verify', 'origin', `HEAD:refs/heads/${branch}`]);
-        return 'pushed';
+        this.fetched = await this.run(['rev-parse', 'HEAD']);
+        return { result: 'pushed', retries: attempt - 1 };
       } catch (e) {
-        if (!rejected(e) || attempt >= attempts) throw e;
-        // Another ship pushed first: back off a little (a random spread, so the same ships do not collide again).
-        await new Promise((r) => setTimeout(r, 50 + Math.floor(Math.random() * 250 * Math.min(attempt, 4))));
+        if (!rejected(e)) throw e;
+        if (attempt >= attempts) throw new LostRaces(attempt, e as Error);
+        // Another ship pushed first: wait a random while (writeback's retryDelayMs), then fetch and go again.
+        await new Promise((r) => setTimeout(r, retryDelayMs(attempt, this.o.random)));
       }
     }
   }
@@ -121,6 +163,8 @@ export class WriteBackLoop {
     private readonly log: Logger,
     /** True when ships/ is read from the write-back clone: it is refreshed every round, written or not. */
     private readonly separate: () => boolean = () => false,
+    /** After every write that reached the remote (pushed or found unchanged) or lost all its races: its retries. */
+    private readonly tally: (t: { retries: number; pushed: boolean; gaveUp: boolean }) => void = () => {},
   ) {}
 
   start(): void {
@@ -149,10 +193,12 @@ export class WriteBackLoop {
     try {
       const r = await this.writer.write(record);
       this.last = text;
+      this.tally({ retries: r.retries, pushed: r.result === 'pushed', gaveUp: false });
       if (this.lastError) this.log(`ships/${record.name}: write-back works again`);
       this.lastError = '';
-      if (r === 'pushed') this.log(`ships/${record.name}: written back (hq ${record.hq?.slice(0, 7) ?? 'none'}, ${Object.entries(record.services).map(([n, s]) => `${n} ${s.state}`).join(', ') || 'no services'})`);
+      if (r.result === 'pushed') this.log(`ships/${record.name}: written back${r.retries > 0 ? ` after ${r.retries} lost race(s)` : ''} (hq ${record.hq?.slice(0, 7) ?? 'none'}, ${Object.entries(record.services).map(([n, s]) => `${n} ${s.state}`).join(', ') || 'no services'})`);
     } catch (e) {
+      if (e instanceof LostRaces) this.tally({ retries: e.attempts, pushed: false, gaveUp: true });
       this.failed(record.name, e);
     }
   }

@@ -17,8 +17,11 @@ export interface WebhookShip {
   readonly services: () => readonly { readonly name: string; readonly giturl: string; readonly ref?: string }[];
   /** Starts an HQ check now (not waiting for the pulse). */
   checkHeadquarters(): void;
-  /** Starts a check of every service's ref now. */
-  checkServices(): void;
+  /**
+   * Starts a check of the services' refs now; `giturls` are the repos the push named (as the services follow them):
+   * those are polled at once and, a webhook being seen for them, at the slower webhook pace from then on.
+   */
+  checkServices(giturls: readonly string[]): void;
   /** A refused delivery, for the audit trail (never the signature or the secret). */
   refused(remote: string, reason: string): void;
   readonly log: Logger;
@@ -135,6 +138,7 @@ export class Webhook {
     if (!push) return json(res, 400, { ok: false, error: 'the push payload names no repository' });
     const keys = new Set(push.urls.map(repoKey).filter((k): k is string => k !== null));
     const triggered: string[] = [];
+    const pushedUrls = new Set<string>();
     const skipped: { service: string; why: string }[] = [];
     const hq = this.ship.headquarters();
     const hqKey = repoKey(hq.url);
@@ -145,12 +149,14 @@ export class Webhook {
     for (const s of this.ship.services()) {
       const k = repoKey(s.giturl);
       if (k === null || !keys.has(k)) continue;
+      // A push of any ref tells this repo's webhook works: its polling slows down whatever branch was pushed.
+      pushedUrls.add(s.giturl);
       if (refConcerns(push.refs, s.ref)) triggered.push(s.name);
       else skipped.push({ service: s.name, why: `follows ${s.ref ?? ''}` });
     }
     const services = triggered.filter((t) => t !== 'headquarters');
     if (triggered.includes('headquarters')) this.ship.checkHeadquarters();
-    if (services.length > 0) this.ship.checkServices();
+    if (services.length > 0 || pushedUrls.size > 0) this.ship.checkServices([...pushedUrls]);
     const what = triggered.length > 0 ? `checks ${triggered.join(', ')}` : 'nothing follows it';
     this.ship.log(`webhook: ${v.provider} push of ${push.repository} ${push.refs.join(' ')}${delivery ? ` (delivery ${delivery})` : ''}: ${what}`);
     const answer = { ok: true, provider: v.provider, delivery, event: event.name, repository: push.repository, refs: push.refs, triggered, skipped };

@@ -1,0 +1,337 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { evaluateOrders } from '../src/headquarters/orders.js';
+import { parseTagsFile, placedOn, placementFrom, tagsOf } from '../src/headquarters/placement.js';
+import { readHeadquarters } from '../src/headquarters/layout.js';
+import { serviceChanges } from '../src/headquarters/merge.js';
+import { describeContact, failureKind, HqContact, nextCheckDelayMs } from '../src/headquarters/contact.js';
+import { pickRef } from '../src/headquarters/sync.js';
+import { lookupRef, parseLsRemote, RemoteRefs } from '../src/agent/refs/remote-refs.js';
+import { pacedBuildSide } from '../src/agent/refs/paced-build-side.js';
+import { pollSettings } from '../src/agent/refs/poll-settings.js';
+import type { BuildSide } from '../src/agent/build/build-side.js';
+import { retryDelayMs } from '../src/phleet/writeback.js';
+import { handoff } from '../src/agent/deploy/placement.js';
+import { placementProblems } from '../src/commands/hq-check-placement.js';
+import type { ShipRecord } from '../src/phleet/record.js';
+import type { DesiredState } from '../src/headquarters/types.js';
+import { tmpDir } from './helpers/tmp.js';
+
+const A = 'a'.repeat(40);
+const B = 'b'.repeat(40);
+const C = 'c'.repeat(40);
+
+async function ordersOf(text: string) {
+  const dir = tmpDir('sp-on-');
+  writeFileSync(join(dir, 'orders'), text);
+  return evaluateOrders(join(dir, 'orders'), 'web/orders', dir, 5000);
+}
+
+describe('the on verb', () => {
+  test('names and tags, several lines adding up, sorted and unique', async () => {
+    const r = await ordersOf('autodeploy https://example.com/app.git\non web eu-1\non db web\n');
+    assert.deepEqual(r.problems, []);
+    assert.deepEqual(r.orders?.on, ['db', 'eu-1', 'web']);
+    const none = await ordersOf('autodeploy https://example.com/app.git\n');
+    assert.equal(none.orders?.on, undefined, 'no on: every ship');
+  });
+
+  test('on with no word, or a word that is no ship name or tag, is a problem on its line and nothing applies', async () => {
+    const r = await ordersOf('autodeploy x\non\non "web;id" ../x "" -web\n');
+    assert.equal(r.orders, null);
+    assert.deepEqual(r.problems.map((p) => p.line), [2, 3, 3, 3, 3]);
+    assert.match(r.problems[0]?.message ?? '', /on needs at least one ship name or tag/);
+    assert.match(r.problems[1]?.message ?? '', /on: "web;id" is not a ship name or tag/);
+  });
+
+  test('placementFrom is the same rule as the orders file applies', () => {
+    const problems: { file: string; line?: number; message: string }[] = [];
+    assert.deepEqual(placementFrom([{ verb: 'on', line: 4, args: ['a', 'a', 'b.c'] }], 'x/orders', problems), ['a', 'b.c']);
+    assert.deepEqual(problems, []);
+  });
+
+  test('placedOn: by name or by tag; no on means every ship', () => {
+    assert.equal(placedOn(undefined, 's1', new Set()), true);
+    assert.equal(placedOn(['web'], 's1', new Set(['web', 'eu'])), true);
+    assert.equal(placedOn(['s1'], 's1', new Set()), true);
+    assert.equal(placedOn(['web'], 's2', new Set(['db'])), false);
+  });
+
+  test('tagsOf: own tags and HQ tags; words from an entry outside the grammar, and prototype names, give nothing', () => {
+    assert.deepEqual([...tagsOf('s1', ['web'], { s1: ['eu'], s2: ['db'] })].sort(), ['eu', 'web']);
+    assert.deepEqual([...tagsOf('s1', ['web\n', '../x', 42, 'ok'], undefined)], ['ok']);
+    assert.deepEqual([...tagsOf('constructor', [], {})], []);
+    assert.deepEqual([...tagsOf('toString', undefined, { s1: ['x'] })], []);
+  });
+
+  test('HQ tags: <ship> <tag>... per line, comments, a ship on two lines, bad words named by line', () => {
+    const t = parseTagsFile('# the phleet\ns1 web eu   # first\n\ns2 db\ns1 edge\ns3\nbad/name web\ns4 ok b@d\n');
+    assert.deepEqual(t.tags, { s1: ['edge', 'eu', 'web'], s2: ['db'], s4: ['ok'] });
+    assert.deepEqual(t.problems.map((p) => [p.file, p.line]), [['tags', 6], ['tags', 7], ['tags', 8]]);
+    assert.match(t.problems[0]?.message ?? '', /s3: no tag/);
+  });
+
+  test('moving a service (only its on changes) keeps its deploy identity: nothing redeploys where it stays', async () => {
+    const dir = tmpDir('sp-hq-on-');
+    mkdirSync(join(dir, 'web'));
+    mkdirSync(join(dir, 'api'));
+    writeFileSync(join(dir, 'web', 'orders'), 'autodeploy /srv/web\non web\n');
+    writeFileSync(join(dir, 'api', 'orders'), 'autodeploy /srv/api\n');
+    writeFileSync(join(dir, 'tags'), 's1 web\n');
+    const first = await readHeadquarters(dir, { sha: null, evalTimeoutMs: 5000 });
+    assert.deepEqual(first.tags, { s1: ['web'] });
+    writeFileSync(join(dir, 'web', 'orders'), '# moved\nautodeploy /srv/web\non api web\n');
+    const second = await readHeadquarters(dir, { sha: null, evalTimeoutMs: 5000 });
+    const digest = (s: DesiredState, n: string) => s.services.find((x) => x.name === n)?.ordersDigest;
+    assert.equal(digest(first, 'web'), digest(second, 'web'));
+    assert.deepEqual(serviceChanges(first, second), { added: [], changed: [], removed: [], placed: ['web'] });
+    writeFileSync(join(dir, 'web', 'orders'), 'autodeploy /srv/web\non api web\nexport X=1\n');
+    const third = await readHeadquarters(dir, { sha: null, evalTimeoutMs: 5000 });
+    assert.notEqual(digest(third, 'web'), digest(second, 'web'), 'an env change is a change');
+    assert.deepEqual(serviceChanges(second, third).changed, ['web']);
+  });
+});
+
+describe('HQ contact: jittered pulse, backoff with a cap', () => {
+  const pace = { pulseMs: 5000, maxBackoffMs: 120_000 };
+  test('a good check waits the pulse ±20%', () => {
+    assert.equal(nextCheckDelayMs({ ...pace, random: () => 0 }, 0), 4000);
+    assert.equal(nextCheckDelayMs({ ...pace, random: () => 1 }, 0), 6000);
+  });
+
+  test('failures double the wait from twice the pulse, up to the cap, half of it random', () => {
+    const lo = (n: number) => nextCheckDelayMs({ ...pace, random: () => 0 }, n);
+    const hi = (n: number) => nextCheckDelayMs({ ...pace, random: () => 1 }, n);
+    assert.deepEqual([1, 2, 3, 4].map(hi), [10_000, 20_000, 40_000, 80_000]);
+    assert.deepEqual([1, 2, 3].map(lo), [5000, 10_000, 20_000]);
+    assert.equal(hi(5), 120_000);
+    assert.equal(hi(500), 120_000, 'capped, however many');
+    assert.equal(lo(500), 60_000);
+    assert.equal(nextCheckDelayMs({ pulseMs: 5000, maxBackoffMs: 1000, random: () => 1 }, 3), 5000, 'never a cap below the pulse');
+  });
+
+  test('the record: failing since the first failure, the last contact kept, back to the pulse when HQ answers', () => {
+    const c = new HqContact({ ...pace, random: () => 1 });
+    c.answered(1_000_000);
+    assert.equal(c.state.lastContact, new Date(1_000_000).toISOString());
+    assert.equal(c.failed('git ls-remote failed: fatal: unable to access: The requested URL returned error: 503', 1_010_000), 10_000);
+    assert.equal(c.failed('timed out after 30 s', 1_030_000), 20_000);
+    assert.equal(c.state.failingSince, new Date(1_010_000).toISOString());
+    assert.equal(c.state.failures, 2);
+    assert.equal(c.state.kind, 'timed out');
+    assert.equal(c.state.lastContact, new Date(1_000_000).toISOString());
+    assert.match(describeContact(c.state, 1_040_000), /^CANNOT REACH HQ since .* \(2 tries, timed out: timed out after 30 s\); serving what it has; last contact .* \(40 s ago\); next try in 10 s$/);
+    c.answered(1_050_000);
+    assert.equal(c.state.failingSince, null);
+    assert.equal(c.state.failures, 0);
+  });
+
+  test('failure kinds from git\'s words', () => {
+    assert.equal(failureKind('fatal: unable to access \'https://h/hq.git/\': The requested URL returned error: 429'), 'refused');
+    assert.equal(failureKind('The requested URL returned error: 502'), 'server error');
+    assert.equal(failureKind('git ls-remote failed: timed out after 30 s'), 'timed out');
+    assert.equal(failureKind('fatal: unable to connect to 10.1.2.3: Connection refused'), 'unreachable');
+    assert.equal(failureKind('ssh: Could not resolve host: nowhere'), 'unreachable');
+    assert.equal(failureKind('fatal: Authentication failed'), 'failed');
+  });
+
+  test('pickRef: git\'s order of names, peeled tags, HEAD', () => {
+    const out = `${A}\tHEAD\n${B}\trefs/heads/prod\n${C}\trefs/tags/prod\n${A}\trefs/tags/prod^{}\n${B}\trefs/heads/main\n`;
+    assert.equal(pickRef(out, 'HEAD'), A);
+    assert.equal(pickRef(out, 'prod'), A, 'a tag wins over a branch of the same name, as git fetch reads it; peeled');
+    assert.equal(pickRef(out, 'main'), B);
+    assert.equal(pickRef(out, 'none'), null);
+    assert.equal(pickRef('garbage\nline\t\n', 'HEAD'), null);
+  });
+});
+
+describe('service repos: one batched ls-remote per URL, at its own pace', () => {
+  function fake(out: Record<string, string>) {
+    const calls: string[] = [];
+    let fail: Error | null = null;
+    let release: (() => void) | null = null;
+    return {
+      calls,
+      failWith(e: Error | null) {
+        fail = e;
+      },
+      hold() {
+        return new Promise<void>((r) => (release = r));
+      },
+      lsRemote: async (url: string) => {
+        calls.push(url);
+        await new Promise((r) => setImmediate(r));
+        if (fail) throw fail;
+        return out[url] ?? '';
+      },
+      release: () => release?.(),
+    };
+  }
+  const listing = `${A}\tHEAD\n${A}\trefs/heads/main\n${B}\trefs/heads/v2\n${C}\trefs/tags/v1\n${B}\trefs/tags/v1^{}\n`;
+
+  test('many services on one URL at once: one poll; not due: no poll; due again after its pace', async () => {
+    let now = 1_000_000;
+    const f = fake({ '/srv/app': listing });
+    const refs = new RemoteRefs({ access: {}, settings: { pollMs: 5000, webhookPollMs: 120_000, rate: 100 }, lsRemote: f.lsRemote, now: () => now, random: () => 0.5 });
+    const snaps = await Promise.all(Array.from({ length: 50 }, () => refs.refs('/srv/app')));
+    assert.equal(f.calls.length, 1, 'fifty asks, one ls-remote');
+    assert.equal(lookupRef(snaps[0]?.refs ?? new Map(), 'v2'), B);
+    now += 4999;
+    await refs.refs('/srv/app');
+    assert.equal(f.calls.length, 1, 'within its pace: answered from the last poll');
+    assert.equal(refs.due('/srv/app'), false);
+    now += 2;
+    assert.equal(refs.due('/srv/app'), true);
+    await refs.refs('/srv/app');
+    assert.equal(f.calls.length, 2);
+  });
+
+  test('the rate over all repos stretches each repo\'s pace (cost follows the bound, not the repos)', async () => {
+    let now = 0;
+    const out = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`/srv/r${i}`, listing]));
+    const f = fake(out);
+    const refs = new RemoteRefs({ access: {}, settings: { pollMs: 5000, webhookPollMs: 120_000, rate: 1 }, lsRemote: f.lsRemote, now: () => now, random: () => 0.5 });
+    for (let t = 0; t < 120; t += 5) {
+      now = t * 1000;
+      await Promise.all(Object.keys(out).map((u) => refs.refs(u)));
+    }
+    // 20 repos at 1 poll/s: each every ~20 s (not every 5), so ~120 polls in 120 s plus the first round.
+    assert.ok(f.calls.length <= 20 + 120 + 5, `${f.calls.length} polls in 120 s`);
+    assert.ok(f.calls.length >= 100, `${f.calls.length} polls: every repo is still polled`);
+  });
+
+  test('a webhook push: polled at the next ask, then at the webhook pace', async () => {
+    let now = 0;
+    const f = fake({ '/srv/u': listing });
+    const refs = new RemoteRefs({ access: {}, settings: { pollMs: 5000, webhookPollMs: 60_000, rate: 100 }, lsRemote: f.lsRemote, now: () => now, random: () => 0.5 });
+    await refs.refs('/srv/u');
+    refs.pushed('/srv/u');
+    await refs.refs('/srv/u');
+    assert.equal(f.calls.length, 2, 'the push polls at once');
+    now = 30_000;
+    await refs.refs('/srv/u');
+    assert.equal(f.calls.length, 2, 'then at the webhook pace: not after 30 s');
+    now = 61_000;
+    await refs.refs('/srv/u');
+    assert.equal(f.calls.length, 3);
+    refs.expire('/srv/u');
+    await refs.refs('/srv/u');
+    assert.equal(f.calls.length, 4, 'expire (a redeploy) polls at the next ask');
+  });
+
+  test('a failed poll: its error until the backoff runs out, no poll meanwhile', async () => {
+    let now = 0;
+    const f = fake({ '/srv/u': listing });
+    const refs = new RemoteRefs({ access: {}, settings: { pollMs: 5000, webhookPollMs: 60_000, rate: 100 }, lsRemote: f.lsRemote, now: () => now, random: () => 0.5 });
+    f.failWith(new Error('git ls-remote failed: Connection refused'));
+    await assert.rejects(refs.refs('/srv/u'), /Connection refused/);
+    now = 1000;
+    await assert.rejects(refs.refs('/srv/u'), /Connection refused/);
+    assert.equal(f.calls.length, 1);
+    f.failWith(null);
+    now = 60_000;
+    assert.equal(lookupRef((await refs.refs('/srv/u')).refs, undefined), A);
+    assert.equal(f.calls.length, 2);
+  });
+
+  test('lookupRef and parseLsRemote: the same names source.ts resolveRef finds', () => {
+    const refs = parseLsRemote(`${listing}junk\n`);
+    assert.equal(lookupRef(refs, undefined), A);
+    assert.equal(lookupRef(refs, 'main'), A);
+    assert.equal(lookupRef(refs, 'v1'), B, 'an annotated tag, peeled');
+    assert.equal(lookupRef(refs, 'refs/heads/v2'), B);
+    assert.equal(lookupRef(refs, 'nope'), null);
+  });
+
+  test('the paced build side forks nothing for a name the snapshot holds, remembers shas, and asks the real lookup once per snapshot', async () => {
+    let now = 0;
+    const f = fake({ '/srv/u': listing });
+    const refs = new RemoteRefs({ access: {}, settings: { pollMs: 5000, webhookPollMs: 60_000, rate: 100 }, lsRemote: f.lsRemote, now: () => now, random: () => 0.5 });
+    const asked: string[] = [];
+    const base = {
+      resolveRef: async (_u: string, ref: string | undefined) => {
+        asked.push(ref ?? 'HEAD');
+        if (ref === 'abcd') return C;
+        if (ref === A) return A;
+        throw new Error(`no ${ref}`);
+      },
+    } as unknown as BuildSide;
+    const side = pacedBuildSide(base, refs);
+    for (let i = 0; i < 5; i++) {
+      assert.equal(await side.resolveRef('/srv/u', 'v2', {}, '/d'), B);
+      assert.equal(await side.resolveRef('/srv/u', A, {}, '/d'), A);
+      assert.equal(await side.resolveRef('/srv/u', 'abcd', {}, '/d'), C);
+      await assert.rejects(side.resolveRef('/srv/u', 'gone', {}, '/d'), /\/srv\/u#gone: no branch or tag of that name/);
+      await assert.rejects(side.resolveRef('/srv/u', 'refs/pull/1/head', {}, '/d'), /no refs\/pull\/1\/head/);
+    }
+    assert.equal(f.calls.length, 1);
+    assert.deepEqual(asked, [A, 'abcd', 'refs/pull/1/head'], 'each real lookup once: shas for good, the rest until the next poll');
+    now = 10_000;
+    await assert.rejects(side.resolveRef('/srv/u', 'refs/pull/1/head', {}, '/d'));
+    assert.equal(asked.length, 4, 'asked again after a new poll');
+  });
+
+  test('poll settings from HQ .starphleet over the ship env; bad values say so and use the default', () => {
+    assert.deepEqual(pollSettings(5, {}, {}).settings, { pollMs: 5000, webhookPollMs: 120_000, rate: 1 });
+    assert.deepEqual(pollSettings(5, { STARPHLEET_SERVICE_POLL: '30' }, { STARPHLEET_SERVICE_POLL: '10', STARPHLEET_SERVICE_POLL_RATE: '4' }).settings, { pollMs: 30_000, webhookPollMs: 120_000, rate: 4 });
+    const bad = pollSettings(5, { STARPHLEET_SERVICE_POLL: 'soon' }, {});
+    assert.equal(bad.settings.pollMs, 5000);
+    assert.match(bad.problems[0] ?? '', /STARPHLEET_SERVICE_POLL must be a positive number of seconds, got "soon": 5 used/);
+  });
+});
+
+describe('write-back retries and hand-off', () => {
+  test('retryDelayMs: full jitter under a doubling bound capped at 4 s', () => {
+    assert.equal(retryDelayMs(1, () => 0), 0);
+    assert.equal(retryDelayMs(1, () => 0.999), 199);
+    assert.equal(retryDelayMs(3, () => 0.999), 799);
+    assert.equal(retryDelayMs(50, () => 0.999), 3996);
+  });
+
+  function entry(name: string, services: Record<string, string>, tags?: string[]): ShipRecord {
+    return { name, addresses: ['127.0.0.1'], sshPort: 1, httpPort: 2, hostKeys: [], clientKey: 'k', ...(tags ? { tags } : {}), version: '1', hq: null, services: Object.fromEntries(Object.entries(services).map(([n, state]) => [n, { sha: A, release: 'r', state, since: '2020-01-01T00:00:00Z' }])) };
+  }
+  function state(on: string[] | undefined, tags?: Record<string, string[]>): DesiredState {
+    return { sha: null, services: [{ mount: '/web', name: 'web', ordersFile: 'web/orders', orders: { giturl: 'u', env: {}, unpublished: false, proxyFor: [], ...(on ? { on } : {}) }, ordersDigest: 'd', stale: false }], brokenOrders: [], admirals: [], htpasswd: [], dataRemotes: [], jobs: [], env: {}, shipscripts: [], containers: [], problems: [], ...(tags ? { tags } : {}) };
+  }
+
+  test('a moved service serves here until a ship it moved to serves it, bounded; at once when no ship can take it', () => {
+    const data = tmpDir('sp-handoff-');
+    mkdirSync(join(data, 'hq', 'ships'), { recursive: true });
+    const write = (r: ShipRecord) => writeFileSync(join(data, 'hq', 'ships', r.name), JSON.stringify(r));
+    write(entry('s1', { web: 'serving' }, ['web']));
+    write(entry('s2', {}, ['api']));
+    const d = state(['api']);
+    const service = d.services[0];
+    assert.ok(service);
+    const wait = handoff({ dataDir: data, ship: 's1', service, desired: d, since: 0, now: 10_000 });
+    assert.equal(wait.stop, false);
+    assert.match(wait.why, /moving to s2 \(on api\): serving here until one of them serves it \(10 of at most 300 s\)/);
+    assert.equal(handoff({ dataDir: data, ship: 's1', service, desired: d, since: 0, now: 300_000 }).stop, true, 'bounded');
+    write(entry('s2', { web: 'starting' }, ['api']));
+    assert.equal(handoff({ dataDir: data, ship: 's1', service, desired: d, since: 0, now: 20_000 }).stop, false);
+    write(entry('s2', { web: 'serving' }, ['api']));
+    assert.match(handoff({ dataDir: data, ship: 's1', service, desired: d, since: 0, now: 20_000 }).why, /moved to s2 \(on api\), which serve it: draining and stopping here/);
+    const nowhere = state(['nobody']);
+    assert.ok(nowhere.services[0]);
+    assert.equal(handoff({ dataDir: data, ship: 's1', service: nowhere.services[0], desired: nowhere, since: 0, now: 0 }).stop, true);
+    // HQ tags place it too.
+    const byHq = state(['db'], { s2: ['db'] });
+    assert.ok(byHq.services[0]);
+    assert.match(handoff({ dataDir: data, ship: 's1', service: byHq.services[0], desired: byHq, since: 0, now: 0 }).why, /moved to s2/);
+  });
+
+  test('hq check: an on word that names no ship and no tag is a problem on the orders file', () => {
+    const d = state(['web', 'typo']);
+    assert.deepEqual(placementProblems(d, [], 'HQ'), [], 'a phleet with no entries yet: nothing to match');
+    const p = placementProblems(d, [entry('s1', {}, ['web'])], 'HQ');
+    assert.deepEqual(p, [{ file: 'web/orders', message: 'on typo: no ship in ships/ (HQ) is named or tagged so' }]);
+    const none = placementProblems(state(['typo']), [entry('s1', {}, ['web'])], 'HQ');
+    assert.match(none[0]?.message ?? '', /the service runs on no ship/);
+    assert.deepEqual(placementProblems(state(['db']), [entry('s1', {})], 'HQ').length, 1);
+    assert.deepEqual(placementProblems(state(['db']), [entry('s1', {})].slice(0, 0), 'HQ'), []);
+    assert.deepEqual(placementProblems(state(['db'], { s9: ['db'] }), [], 'HQ'), [], 'HQ tags name it');
+  });
+});
