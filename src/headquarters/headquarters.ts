@@ -53,10 +53,16 @@ export class Headquarters {
   private backoffProblem = '';
 
   constructor(private readonly opts: HeadquartersOptions) {
-    this.clone = new HeadquartersClone(opts.spec, join(opts.dataDir, 'hq'), {
-      ...(opts.privateKey ? { privateKey: opts.privateKey } : {}),
-      knownHostsFile: join(opts.dataDir, 'known_hosts'),
-    });
+    // STARPHLEET_HQ_TIMEOUT: how long a pulse's ls-remote may take before HQ counts as unreachable (a dropped
+    // packet hangs a connect for minutes otherwise).
+    const peekSeconds = numberSetting(process.env.STARPHLEET_HQ_TIMEOUT, 'STARPHLEET_HQ_TIMEOUT', 30, POSITIVE_SECONDS);
+    this.clone = new HeadquartersClone(
+      opts.spec,
+      join(opts.dataDir, 'hq'),
+      { ...(opts.privateKey ? { privateKey: opts.privateKey } : {}), knownHostsFile: join(opts.dataDir, 'known_hosts') },
+      120_000,
+      peekSeconds * 1000,
+    );
     this.contactRecord = new HqContact({ pulseMs: opts.pulseSeconds * 1000, maxBackoffMs: HQ_BACKOFF_MAX_SECONDS * 1000, ...(opts.random ? { random: opts.random } : {}) });
     this.contactRecord.restore(parseContact(getKv(opts.db, 'hq.contact')));
   }

@@ -126,7 +126,7 @@ export class RemoteRefs {
 
   private poll(key: string, e: Entry): Promise<RefsSnapshot> {
     this.polls++;
-    const run = (this.o.lsRemote ?? ((u) => git(['ls-remote', '--', u, 'HEAD', 'refs/heads/*', 'refs/tags/*'], { access: this.o.access, timeoutMs: 60_000 })))(key);
+    const run = (this.o.lsRemote ?? ((u) => git(['ls-remote', '--', u, 'HEAD', 'refs/heads/*', 'refs/tags/*'], { access: this.o.access, timeoutMs: 30_000 })))(key);
     e.inflight = run.then(
       (out) => {
         const done = this.now();
