@@ -316,11 +316,21 @@ describe('write-back retries and hand-off', () => {
     assert.match(handoff({ dataDir: data, ship: 's1', service, desired: d, since: 0, now: 20_000 }).why, /moved to s2 \(on api\), which serve it: draining and stopping here/);
     const nowhere = state(['nobody']);
     assert.ok(nowhere.services[0]);
-    assert.equal(handoff({ dataDir: data, ship: 's1', service: nowhere.services[0], desired: nowhere, since: 0, now: 0 }).stop, true);
+    // Nobody to take it: stopped once that held for NOBODY_CONFIRM_MS (a read racing the HQ sync's rewrite of ships/ is
+    // not enough), and never past the hand-off time.
+    const first = handoff({ dataDir: data, ship: 's1', service: nowhere.services[0], desired: nowhere, since: 0, now: 0, nobodySince: null });
+    assert.deepEqual([first.stop, first.nobody], [false, true]);
+    assert.equal(handoff({ dataDir: data, ship: 's1', service: nowhere.services[0], desired: nowhere, since: 0, now: 2999, nobodySince: 0 }).stop, false);
+    assert.equal(handoff({ dataDir: data, ship: 's1', service: nowhere.services[0], desired: nowhere, since: 0, now: 3000, nobodySince: 0 }).stop, true);
+    // An entry that cannot be read (half-written) is no reason to stop either.
+    write(entry('s2', { web: 'starting' }, ['api']));
+    writeFileSync(join(data, 'hq', 'ships', 's9'), '{"name": "s9", ');
+    const unsure = handoff({ dataDir: data, ship: 's1', service, desired: d, since: 0, now: 20_000 });
+    assert.deepEqual([unsure.stop, unsure.nobody], [false, true]);
     // HQ tags place it too.
     const byHq = state(['db'], { s2: ['db'] });
     assert.ok(byHq.services[0]);
-    assert.match(handoff({ dataDir: data, ship: 's1', service: byHq.services[0], desired: byHq, since: 0, now: 0 }).why, /moved to s2/);
+    assert.match(handoff({ dataDir: data, ship: 's1', service: byHq.services[0], desired: byHq, since: 0, now: 0 }).why, /moving to s2 \(on db\)/);
   });
 
   test('hq check: an on word that names no ship and no tag is a problem on the orders file', () => {

@@ -67,6 +67,8 @@ export class Agent {
   private readonly events: AgentEvents;
   /** Services moved off this ship that still serve here until a ship they moved to serves them: since when (ms). */
   private readonly leaving = new Map<string, number>();
+  /** Of those, since when every read of ships/ found no ship to take them (placement.ts waits for it to hold). */
+  private readonly nobody = new Map<string, number>();
   private tagsShown = '';
   private pollProblems = '';
 
@@ -232,6 +234,7 @@ export class Agent {
     for (const [name, ctrl] of [...this.ctrls]) {
       if (wanted.has(name)) {
         this.leaving.delete(name);
+        this.nobody.delete(name);
         continue;
       }
       if (this.stillHandingOff(name, ctrl, desired)) continue;
@@ -261,16 +264,20 @@ export class Agent {
     const service = desired.services.find((s) => s.name === name);
     if (!service || !ctrl.serving || ctrl.removed) {
       this.leaving.delete(name);
+      this.nobody.delete(name);
       return false;
     }
     const now = Date.now();
     const since = this.leaving.get(name) ?? now;
     this.leaving.set(name, since);
     ctrl.abort?.abort();
-    const h = handoff({ dataDir: this.opts.dataDir, ship: this.opts.shipName, service, desired, since, now });
+    const h = handoff({ dataDir: this.opts.dataDir, ship: this.opts.shipName, service, desired, since, now, nobodySince: this.nobody.get(name) ?? null });
+    if (h.nobody) this.nobody.set(name, this.nobody.get(name) ?? now);
+    else this.nobody.delete(name);
     if (h.stop) {
       this.opts.log(`${name}: ${h.why}`);
       this.leaving.delete(name);
+      this.nobody.delete(name);
       return false;
     }
     if (ctrl.holdReason !== h.why) ctrl.status(this.ctx, 'serving', h.why);

@@ -18,7 +18,15 @@ export interface Handoff {
   readonly stop: boolean;
   /** What status and the log say. */
   readonly why: string;
+  /** No ship in ships/ is placed to take it (or an entry could not be read): see nobodySince. */
+  readonly nobody: boolean;
 }
+
+/**
+ * "Nobody can take it" must hold this long before a ship stops a service at once: the checkout it reads ships/ from
+ * is rewritten by the HQ sync meanwhile (an entry missing or half-written for a moment reads as no ship).
+ */
+export const NOBODY_CONFIRM_MS = 3000;
 
 /**
  * A service moved off this ship: it keeps serving here until a ship it is placed on now reports it serving in ships/
@@ -32,17 +40,24 @@ export function handoff(o: {
   readonly desired: DesiredState;
   readonly since: number;
   readonly now: number;
+  /** Since when every read found nobody to take it (null: the last read found someone). */
+  readonly nobodySince?: number | null;
 }): Handoff {
   const on = o.service.orders.on?.join(' ') ?? 'every ship';
   const seconds = handoffSeconds(o.desired.env);
-  const entries = readShips(shipsCheckout(o.dataDir, o.desired.env)).ships.filter((r) => r.name !== o.ship);
+  const read = readShips(shipsCheckout(o.dataDir, o.desired.env));
+  const entries = read.ships.filter((r) => r.name !== o.ship);
   const targets = entries.filter((r) => placedOn(o.service.orders.on, r.name, tagsOf(r.name, r.tags, o.desired.tags)));
-  if (targets.length === 0) return { stop: true, why: `moved off this ship (on ${on}); no ship in ships/ is placed to take it: stopping here` };
-  const serving = targets.filter((r) => r.services[o.service.name]?.state === 'serving').map((r) => r.name);
-  if (serving.length > 0) return { stop: true, why: `moved to ${serving.join(', ')} (on ${on}), which serve it: draining and stopping here` };
   const waited = Math.round((o.now - o.since) / 1000);
-  if (waited >= seconds) return { stop: true, why: `moved off this ship (on ${on}); none of ${targets.map((r) => r.name).join(', ')} serves it after ${seconds} s (STARPHLEET_HANDOFF_SECONDS): stopping here anyway` };
-  return { stop: false, why: `moving to ${targets.map((r) => r.name).join(', ')} (on ${on}): serving here until one of them serves it (${waited} of at most ${seconds} s)` };
+  if (targets.length === 0 || read.problems.length > 0) {
+    const nobodyFor = o.now - (o.nobodySince ?? o.now);
+    if (targets.length === 0 && nobodyFor >= NOBODY_CONFIRM_MS) return { stop: true, nobody: true, why: `moved off this ship (on ${on}); no ship in ships/ is placed to take it: stopping here` };
+    if (targets.length === 0 && waited < seconds) return { stop: false, nobody: true, why: `moved off this ship (on ${on}); no ship in ships/ is placed to take it: stopping here in a moment` };
+  }
+  const serving = targets.filter((r) => r.services[o.service.name]?.state === 'serving').map((r) => r.name);
+  if (serving.length > 0) return { stop: true, nobody: false, why: `moved to ${serving.join(', ')} (on ${on}), which serve it: draining and stopping here` };
+  if (waited >= seconds) return { stop: true, nobody: false, why: `moved off this ship (on ${on}); none of ${targets.map((r) => r.name).join(', ') || 'the ships'} serves it after ${seconds} s (STARPHLEET_HANDOFF_SECONDS): stopping here anyway` };
+  return { stop: false, nobody: read.problems.length > 0, why: `moving to ${targets.map((r) => r.name).join(', ')} (on ${on}): serving here until one of them serves it (${waited} of at most ${seconds} s)` };
 }
 
 /** STARPHLEET_HANDOFF_SECONDS from HQ .starphleet, else the ship's env; a bad value gives the default. */
