@@ -72,8 +72,9 @@ describe('partitions: a ship cut from HQ keeps serving, says since when, and cat
     const from = daemon.requests().length;
     await sleep(10_000);
     const hqRequests = daemon.requests().slice(from).filter((r) => r.path === '/hq.git');
-    // Two ships, pulse 0.5 s ±20%, 10 s: about 40 ls-remotes; a fetch only when something moved (nothing did).
-    assert.ok(hqRequests.length >= 25 && hqRequests.length <= 60, `${hqRequests.length} HQ requests in 10 s`);
+    // Two ships, pulse 0.5 s (-20% at the least) after each check ends, 10 s: at most 50 ls-remotes (fewer on a loaded
+    // machine, where a check takes a while); a fetch only when something moved, and nothing did.
+    assert.ok(hqRequests.length >= 4 && hqRequests.length <= 50, `${hqRequests.length} HQ requests in 10 s`);
     assert.ok(hqRequests.every((r) => r.service === 'upload-pack'));
   });
 
@@ -87,8 +88,8 @@ describe('partitions: a ship cut from HQ keeps serving, says since when, and cat
     const v2 = hq.commit({ 'web/orders': 'autodeploy git://git.test/app\nexport GREETING=v2\n' }, 'v2');
     await waitFor(async () => (await greeting('s1')) === 'v2', 's1 serves v2', 300_000, 500);
     assert.equal(await greeting('s2'), 'v1', 's2 serves what it has');
+    await waitFor(async () => (await contact('s2')).failures >= 2, 's2 tries again and fails again', 60_000, 500);
     const during = await contact('s2');
-    assert.ok(during.failures >= 2, `backing off: ${during.failures} failures so far`);
     assert.ok(Date.parse(during.lastContact ?? '') <= cutAt, 'its last contact is from before the cut');
     const text = await cli(ship('s2').dataDir, 'status');
     assert.match(text.stdout, /CANNOT REACH HQ since \S+ \(\d+ tries, timed out: .*\); serving what it has; last contact \S+ \(\d+ s ago\)/, text.stdout);

@@ -170,7 +170,7 @@ export class Headquarters {
       const wait = this.contactResult(false, r.error);
       // Logged each time it changes, not every pulse: a remote that is down for an hour is one line, not 720.
       if (r.error !== this.lastFailure) {
-        log(`hq sync failed (keeping ${short(this.desired?.sha)}; next try in ${(wait / 1000).toFixed(1)} s, backing off): ${r.error}`);
+        log(`hq sync failed (keeping ${short(this.desired?.sha)}): ${r.error}; next try in ${(wait / 1000).toFixed(1)} s, then less often while it fails`);
         recordHqSync(db, { url: this.url, sha: this.desired?.sha ?? null, result: 'failed', message: r.error });
       }
       this.lastFailure = r.error;
