@@ -52,13 +52,14 @@ export async function idleShipCpu(o: {
     pulse: o.pulse,
     sshPort: 2222,
     httpPort: 8080,
-    wrap: ['ip', 'netns', 'exec', o.net.ns(o.n)],
+    wrap: o.net.enter(o.n),
     args: ['--listen', o.net.address(o.n), '--name', 'idle'],
     env: { STARPHLEET_RUNTIME: 'process', STARPHLEET_MAX_DEPLOYS: '4' },
   });
   try {
     const t0 = Date.now();
     for (;;) {
+      if (ship.child.exitCode !== null) throw new Error(`the idle ship exited (${ship.child.exitCode}):\n${ship.output().slice(-2000)}`);
       let out = '';
       const code = await callShip(dataDir, ['status', '--json'], { out: (s) => (out += s), err: () => {} }).catch(() => 1);
       const serving = code === 0 ? (JSON.parse(out) as { services: { state: string }[] }).services.filter((s) => s.state === 'serving').length : 0;

@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 
 /**
@@ -12,6 +13,14 @@ export interface SimNet {
   readonly hostAddress: string;
   address(n: number): string;
   ns(n: number): string;
+  /**
+   * The command a process runs under to live in ship n's namespace: nsenter into the namespace of a holder process
+   * (`sleep infinity`, started in it at once), not `ip netns exec <name>`: on this shared machine the bind mount under
+   * /run/netns that names a namespace was seen to vanish minutes after it was made, while a process holds it for good.
+   */
+  enter(n: number): string[];
+  /** Resolves once every holder lives in its namespace. */
+  ready(): Promise<void>;
   /** Drops the ships' packets to the host's git port (the others and the HTTP clients are untouched). */
   partition(ships: readonly number[], port: number): void;
   heal(): void;
@@ -50,11 +59,25 @@ export function createSimNet(ships: number): SimNet {
   const ns = (n: number): string => `spsim-${id}-${n}`;
   const hostVeth = (n: number): string => `sv${id}${n.toString(36).padStart(2, '0')}`;
   let made = 0;
+  const holders: ChildProcess[] = [];
   const net: SimNet = {
     id,
     hostAddress: `${prefix}.1`,
     address: (n) => `${prefix}.${10 + n}`,
     ns,
+    enter: (n) => ['nsenter', `--net=/proc/${holders[n]?.pid ?? 0}/ns/net`, '--'],
+    async ready() {
+      const host = readlinkSync('/proc/self/ns/net');
+      const inside = (h: ChildProcess): boolean => {
+        try {
+          return readlinkSync(`/proc/${h.pid ?? 0}/ns/net`) !== host;
+        } catch {
+          return false;
+        }
+      };
+      for (let i = 0; i < 200 && !holders.every(inside); i++) await new Promise((r) => setTimeout(r, 50));
+      if (!holders.every(inside)) throw new Error('the namespace holders did not enter their namespaces');
+    },
     partition(list, port) {
       net.heal();
       if (list.length === 0) return;
@@ -67,6 +90,7 @@ export function createSimNet(ships: number): SimNet {
     },
     remove() {
       net.heal();
+      for (const h of holders) h.kill('SIGKILL');
       for (let n = 0; n < made; n++) {
         tryRun('ip', 'netns', 'delete', ns(n));
         tryRun('ip', 'link', 'delete', hostVeth(n));
@@ -89,6 +113,9 @@ export function createSimNet(ships: number): SimNet {
       run('ip', 'netns', 'exec', ns(n), 'ip', 'addr', 'add', `${net.address(n)}/24`, 'dev', 'eth0');
       run('ip', 'netns', 'exec', ns(n), 'ip', 'link', 'set', 'eth0', 'up');
       run('ip', 'netns', 'exec', ns(n), 'ip', 'link', 'set', 'lo', 'up');
+      const holder = spawn('ip', ['netns', 'exec', ns(n), 'sleep', 'infinity'], { stdio: 'ignore' });
+      holder.unref();
+      holders.push(holder);
     }
   } catch (e) {
     net.remove();

@@ -125,9 +125,10 @@ async function main(): Promise<void> {
       net?.remove();
       rmSync(root, { recursive: true, force: true });
     })());
-  process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanup().then(() => process.exit(130)));
   try {
     net = createSimNet(N + 1);
+    await net.ready();
     say(`run ${net.id}: ${N} ships (+1 for the idle ship) on bridge spb-${net.id}, HQ at git://${net.hostAddress}:${GIT_PORT}/, code from ${TEST_CODE}, load ${loadAverage()}`);
     const repos = join(root, 'repos');
     mkdirSync(repos);
@@ -145,7 +146,7 @@ async function main(): Promise<void> {
         pulse: PULSE,
         sshPort: 2222,
         httpPort: 8080,
-        wrap: ['ip', 'netns', 'exec', net.ns(n)],
+        wrap: net.enter(n),
         args: ['--listen', net.address(n), '--name', name, ...tags.flatMap((t) => ['--tag', t])],
         env: { STARPHLEET_RUNTIME: 'process' },
       });
