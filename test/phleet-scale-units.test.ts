@@ -123,8 +123,13 @@ describe('HQ contact: jittered pulse, backoff with a cap', () => {
     assert.equal(c.state.kind, 'timed out');
     assert.equal(c.state.lastContact, new Date(1_000_000).toISOString());
     assert.match(describeContact(c.state, 1_040_000), /^CANNOT REACH HQ since .* \(2 tries, timed out: timed out after 30 s\); serving what it has; last contact .* \(40 s ago\); next try in 10 s$/);
+    c.checking(1_045_000);
+    assert.match(describeContact(c.state, 1_060_000), /; trying again for 15 s$/);
     c.answered(1_050_000);
     assert.equal(c.state.failingSince, null);
+    c.checking(1_060_000);
+    assert.equal(describeContact(c.state, 1_065_000), `last contact ${new Date(1_050_000).toISOString()} (15 s ago)`);
+    assert.equal(describeContact(c.state, 1_072_000), `no answer from HQ for 12 s (a check is waiting); last contact ${new Date(1_050_000).toISOString()} (22 s ago)`);
     assert.equal(c.state.failures, 0);
   });
 

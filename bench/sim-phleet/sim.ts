@@ -194,10 +194,10 @@ async function main(): Promise<void> {
     const partRound = await converge(kept, 'during-partition', partCommit, 20 * 60_000);
     say(`commit during the partition, reachable ships: ${summary(partRound.map((r) => r.seconds))}`);
     await until('the partition time', () => Date.now() - cutAt >= PARTITION_S * 1000, PARTITION_S * 1000 + 1000);
-    const cutStatus = await Promise.all(cut.map((s) => status<{ ship: { headquarters: { contact: { failingSince: string | null; failures: number; kind: string | null } | null } } }>(s.process.dataDir)));
+    const cutStatus = await Promise.all(cut.map((s) => status<{ ship: { headquarters: { contact: { failingSince: string | null; failures: number; kind: string | null; checkingSince?: string | null } | null } } }>(s.process.dataDir)));
     let phleetStatus = '';
     await callShip(kept[0]?.process.dataDir ?? '', ['phleet', 'status'], { out: (s) => (phleetStatus += s), err: (s) => (phleetStatus += s) });
-    const shownCut = cut.filter((s) => new RegExp(`^${s.name} +[0-9a-f]{7} +CANNOT REACH HQ since`, 'm').test(phleetStatus)).length;
+    const shownCut = cut.filter((s) => new RegExp(`^${s.name} +[0-9a-f]{7} +(CANNOT REACH HQ since|no answer from HQ for)`, 'm').test(phleetStatus)).length;
     const healAt = Date.now();
     net.heal();
     say('healed');
@@ -218,14 +218,15 @@ async function main(): Promise<void> {
     const edge = await Promise.all(ships.map(async (s) => (await status<{ services: { name: string; state: string }[] }>(s.process.dataDir)).services.some((v) => v.name === 'edge' && v.state === 'serving')));
     const edgeRight = ships.every((s, i) => edge[i] === s.tags.includes('edge'));
 
-    const totalFailures = ships.reduce((a, s) => a + s.probe.failuresBetween(0, Date.now()).length, 0);
+    // Counted from each ship's first answer of the service on: before it, the ship was starting (nothing to fail).
+    const failed = ships.flatMap((s) => s.probe.failuresBetween(s.probe.samples.find((x) => x.status === 200)?.at ?? Infinity, Date.now()).map((f) => `${s.name} ${new Date(f.at).toISOString().slice(11, 23)} ${f.failure ?? ''}`));
     const requests = ships.reduce((a, s) => a + s.probe.samples.length, 0);
     await Promise.all(ships.map((s) => s.probe.stop()));
     const partRows = cut.map((s, i) => {
       const during = s.probe.samples.filter((x) => x.at >= cutAt && x.at <= healAt);
       const greetings = [...new Set(during.map((x) => x.greeting ?? `HTTP ${x.status}`))].join(', ');
       const c = cutStatus[i]?.ship.headquarters.contact;
-      return [s.name, `${during.length} requests`, `${during.filter((x) => x.failure !== null).length} failed`, `served: ${greetings}`, c?.failingSince ? `status: cannot reach HQ (${c.failures} tries, ${c.kind})` : 'status: NOT failing'];
+      return [s.name, `${during.length} requests`, `${during.filter((x) => x.failure !== null).length} failed`, `served: ${greetings}`, c?.failingSince ? `status: cannot reach HQ (${c.failures} tries, ${c.kind})` : c?.checkingSince ? `status: waiting for HQ since ${c.checkingSince}` : 'status: NOT failing'];
     });
     say('stopping the phleet');
     await Promise.all(ships.map((s) => s.process.stop()));
@@ -250,9 +251,9 @@ async function main(): Promise<void> {
       `HQ requests at the git server, idle: ${hqPerMin.toFixed(1)}/min for ${N} ships = ${(hqPerMin / N).toFixed(2)} per ship per minute (goal <= 60/pulse = ${(60 / PULSE).toFixed(1)}); service repo: ${(appPerMin / N).toFixed(2)} per ship per minute`,
       `write-back: ${writes} writes, ${retries.reduce((a, b) => a + b, 0)} lost races in all, at most ${maxRetries} in one write, ${gaveUp} rounds given up; ${shipsCommits} commits to ships/, ${merges} merges (linear: ${merges === 0 ? 'yes' : 'NO'})`,
       `placement: edge (on edge) serves on exactly the ${edgeShips} tagged ships: ${edgeRight ? 'yes' : 'NO'}`,
-      `load clients: ${requests} requests to ${N} ships, ${totalFailures} failed`,
+      `load clients: ${requests} requests to ${N} ships, ${failed.length} failed once the ship served${failed.length ? `: ${failed.slice(0, 5).join('; ')}${failed.length > 5 ? '; ...' : ''}` : ''}`,
       '',
-      `partition: ${cut.length} ships cut from HQ for ${Math.round((healAt - cutAt) / 1000)} s; phleet status on ${kept[0]?.name} showed ${shownCut} of them as cannot reach HQ`,
+      `partition: ${cut.length} ships cut from HQ for ${Math.round((healAt - cutAt) / 1000)} s; phleet status on ${kept[0]?.name} showed ${shownCut} of them as cut from HQ (CANNOT REACH HQ, or no answer for 10 s and more)`,
       table(partRows),
       '',
       idle ? `idle ship with ${idle.services} services (${idle.repos} repos): ship ${(idle.shipShare * 100).toFixed(2)}% of a core (with its git children), data plane ${(idle.planeShare * 100).toFixed(2)}%, over ${idle.seconds} s; ${idle.requestsPerMin.toFixed(1)} git requests/min; all serving after ${idle.readySeconds.toFixed(0)} s (goal < 3%)` : 'idle ship: skipped',

@@ -65,7 +65,7 @@ export function phleetStatusReport(ships: readonly ShipRecord[], answers: readon
 
 function contactCell(c: HqContactState | null, now: number): string {
   if (c === null) return 'not contacted yet';
-  if (c.failingSince === null) return c.lastContact ? `${ago(c.lastContact, now)}` : 'never';
+  if (c.failingSince === null && !(c.checkingSince && now - Date.parse(c.checkingSince) >= 10_000)) return c.lastContact ? `${ago(c.lastContact, now)}` : 'never';
   return describeContact(c, now);
 }
 

@@ -46,6 +46,9 @@ export interface HqContactState {
   readonly kind: ReturnType<typeof failureKind> | null;
   /** When the next scheduled check runs (ISO). */
   readonly nextCheck: string | null;
+  /** When the check running now started (ISO); null between checks. A host that drops packets answers nothing for a
+   *  while (up to STARPHLEET_HQ_TIMEOUT) before the check counts as failed. */
+  readonly checkingSince?: string | null;
 }
 
 /** The contact record, updated by each check's outcome; pure apart from the clock and the random source it is given. */
@@ -58,10 +61,15 @@ export class HqContact {
     return this.s;
   }
 
+  /** A check starts. */
+  checking(now = Date.now()): void {
+    this.s = { ...this.s, checkingSince: new Date(now).toISOString() };
+  }
+
   /** HQ answered: the pulse's pace again. Returns the wait before the next check. */
   answered(now = Date.now()): number {
     const delay = nextCheckDelayMs(this.pace, 0);
-    this.s = { lastContact: new Date(now).toISOString(), failingSince: null, failures: 0, error: null, kind: null, nextCheck: new Date(now + delay).toISOString() };
+    this.s = { lastContact: new Date(now).toISOString(), failingSince: null, failures: 0, error: null, kind: null, nextCheck: new Date(now + delay).toISOString(), checkingSince: null };
     return delay;
   }
 
@@ -69,7 +77,7 @@ export class HqContact {
   failed(error: string, now = Date.now(), maxBackoffMs = this.pace.maxBackoffMs): number {
     const failures = this.s.failures + 1;
     const delay = nextCheckDelayMs({ ...this.pace, maxBackoffMs }, failures);
-    this.s = { ...this.s, failingSince: this.s.failingSince ?? new Date(now).toISOString(), failures, error, kind: failureKind(error), nextCheck: new Date(now + delay).toISOString() };
+    this.s = { ...this.s, failingSince: this.s.failingSince ?? new Date(now).toISOString(), failures, error, kind: failureKind(error), nextCheck: new Date(now + delay).toISOString(), checkingSince: null };
     return delay;
   }
 
@@ -100,7 +108,9 @@ export function ago(iso: string, now = Date.now()): string {
 export function describeContact(c: HqContactState | null, now = Date.now()): string {
   if (c === null) return 'not contacted yet';
   const last = c.lastContact ? `last contact ${c.lastContact} (${ago(c.lastContact, now)})` : 'never reached';
-  if (c.failingSince === null) return last;
+  const waiting = c.checkingSince ? Math.round((now - Date.parse(c.checkingSince)) / 1000) : 0;
+  if (c.failingSince === null) return waiting >= 10 ? `no answer from HQ for ${waiting} s (a check is waiting); ${last}` : last;
   const next = c.nextCheck ? `; next try in ${Math.max(0, Math.round((Date.parse(c.nextCheck) - now) / 1000))} s` : '';
-  return `CANNOT REACH HQ since ${c.failingSince} (${c.failures} tries, ${c.kind ?? 'failed'}: ${c.error ?? ''}); serving what it has; ${last}${next}`;
+  const trying = waiting >= 10 ? `; trying again for ${waiting} s` : next;
+  return `CANNOT REACH HQ since ${c.failingSince} (${c.failures} tries, ${c.kind ?? 'failed'}: ${c.error ?? ''}); serving what it has; ${last}${trying}`;
 }

@@ -137,6 +137,12 @@ export class Headquarters {
 
   private runCheck(): Promise<void> {
     this.lastStart = Date.now();
+    this.contactRecord.checking(this.lastStart);
+    try {
+      setKv(this.opts.db, 'hq.contact', JSON.stringify(this.contactRecord.state));
+    } catch {
+      // A full disk: status shows the last contact it could write.
+    }
     let delay = this.opts.pulseSeconds * 1000;
     // A check that throws (the state db on a full disk) is logged and tried again next pulse, never the ship's end.
     return this.check()
