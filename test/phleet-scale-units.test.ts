@@ -12,7 +12,7 @@ import { lookupRef, parseLsRemote, RemoteRefs } from '../src/agent/refs/remote-r
 import { pacedBuildSide } from '../src/agent/refs/paced-build-side.js';
 import { pollSettings } from '../src/agent/refs/poll-settings.js';
 import type { BuildSide } from '../src/agent/build/build-side.js';
-import { retryDelayMs } from '../src/phleet/writeback.js';
+import { onlyTransient, retryDelayMs } from '../src/phleet/writeback.js';
 import { handoff } from '../src/agent/deploy/placement.js';
 import { placementProblems } from '../src/commands/hq-check-placement.js';
 import type { ShipRecord } from '../src/phleet/record.js';
@@ -288,11 +288,23 @@ describe('service repos: one batched ls-remote per URL, at its own pace', () => 
 });
 
 describe('write-back retries and hand-off', () => {
-  test('retryDelayMs: full jitter under a doubling bound capped at 4 s', () => {
+  test('retryDelayMs: full jitter under a doubling bound capped at 8 s', () => {
     assert.equal(retryDelayMs(1, () => 0), 0);
     assert.equal(retryDelayMs(1, () => 0.999), 199);
     assert.equal(retryDelayMs(3, () => 0.999), 799);
-    assert.equal(retryDelayMs(50, () => 0.999), 3996);
+    assert.equal(retryDelayMs(50, () => 0.999), 7992);
+  });
+
+  test('onlyTransient: a service entering building/starting waits; anything else is written at once', () => {
+    const at = (services: Record<string, string>, hq: string | null = null): ShipRecord => ({ ...entry('s1', services), hq });
+    const serving = at({ web: 'serving' });
+    assert.equal(onlyTransient(null, serving), false, 'the first write never waits');
+    assert.equal(onlyTransient(serving, at({ web: 'building' })), true);
+    assert.equal(onlyTransient(serving, at({ web: 'starting', api: 'building' })), true, 'a new service building');
+    assert.equal(onlyTransient(serving, at({ web: 'building' }, B)), false, 'the HQ sha changed too');
+    assert.equal(onlyTransient(serving, at({ web: 'failed' })), false);
+    assert.equal(onlyTransient(serving, at({})), false, 'a service gone');
+    assert.equal(onlyTransient(serving, serving), false, 'no change at all');
   });
 
   function entry(name: string, services: Record<string, string>, tags?: string[]): ShipRecord {

@@ -171,8 +171,9 @@ async function main(): Promise<void> {
     const hqRound = await converge(ships, 'hq-commit', hqCommit, 20 * 60_000);
     say(`HQ commit: ${summary(hqRound.map((r) => r.seconds))}`);
 
-    // Idle: requests at the git server over a quiet window.
-    await sleep(PULSE * 3000);
+    // Idle: requests at the git server over a quiet window, once no ship has written ships/ for three pulses.
+    const lastPush = (): number => daemon?.requests().filter((r) => r.service === 'receive-pack').at(-1)?.at ?? 0;
+    await until('no write-back for three pulses', () => Date.now() - lastPush() > PULSE * 3000, 10 * 60_000, 1000);
     const quietFrom = daemon.requests().length;
     const quietStart = Date.now();
     say(`measuring HQ requests over ${IDLE_S} s of nothing happening`);
@@ -180,6 +181,7 @@ async function main(): Promise<void> {
     const quiet = daemon.requests().slice(quietFrom);
     const minutes = (Date.now() - quietStart) / 60_000;
     const hqPerMin = quiet.filter((r) => r.path === '/hq.git').length / minutes;
+    const quietPushes = quiet.filter((r) => r.service === 'receive-pack').length;
     const appPerMin = quiet.filter((r) => r.path === '/app').length / minutes;
 
     // Partition a third of the ships from HQ's git host (their service repo too: same host).
@@ -218,6 +220,10 @@ async function main(): Promise<void> {
     const edge = await Promise.all(ships.map(async (s) => (await status<{ services: { name: string; state: string }[] }>(s.process.dataDir)).services.some((v) => v.name === 'edge' && v.state === 'serving')));
     const edgeRight = ships.every((s, i) => edge[i] === s.tags.includes('edge'));
 
+    const everything = daemon.requests().filter((r) => r.path === '/hq.git' && r.at >= started);
+    const allHq = everything.length;
+    const allPushes = everything.filter((r) => r.service === 'receive-pack').length;
+    const runMinutes = (Date.now() - started) / 60_000;
     // Counted from each ship's first answer of the service on: before it, the ship was starting (nothing to fail).
     const failed = ships.flatMap((s) => s.probe.failuresBetween(s.probe.samples.find((x) => x.status === 200)?.at ?? Infinity, Date.now()).map((f) => `${s.name} ${new Date(f.at).toISOString().slice(11, 23)} ${f.failure ?? ''}`));
     const requests = ships.reduce((a, s) => a + s.probe.samples.length, 0);
@@ -248,7 +254,8 @@ async function main(): Promise<void> {
         convergeRow(`catch-up after the heal (${cut.length} cut; from the heal)`, healRound),
       ]),
       '',
-      `HQ requests at the git server, idle: ${hqPerMin.toFixed(1)}/min for ${N} ships = ${(hqPerMin / N).toFixed(2)} per ship per minute (goal <= 60/pulse = ${(60 / PULSE).toFixed(1)}); service repo: ${(appPerMin / N).toFixed(2)} per ship per minute`,
+      `HQ requests at the git server, idle (${quietPushes} write-backs in the window): ${hqPerMin.toFixed(1)}/min for ${N} ships = ${(hqPerMin / N).toFixed(2)} per ship per minute (goal <= 60/pulse = ${(60 / PULSE).toFixed(1)}); service repo: ${(appPerMin / N).toFixed(2)} per ship per minute`,
+      `HQ requests over the whole run (deploys, write-backs, the partition): ${(allHq / runMinutes).toFixed(1)}/min = ${(allHq / runMinutes / N).toFixed(2)} per ship per minute (${allPushes} pushes)`,
       `write-back: ${writes} writes, ${retries.reduce((a, b) => a + b, 0)} lost races in all, at most ${maxRetries} in one write, ${gaveUp} rounds given up; ${shipsCommits} commits to ships/, ${merges} merges (linear: ${merges === 0 ? 'yes' : 'NO'})`,
       `placement: edge (on edge) serves on exactly the ${edgeShips} tagged ships: ${edgeRight ? 'yes' : 'NO'}`,
       `load clients: ${requests} requests to ${N} ships, ${failed.length} failed once the ship served${failed.length ? `: ${failed.slice(0, 5).join('; ')}${failed.length > 5 ? '; ...' : ''}` : ''}`,

@@ -26,17 +26,39 @@ export interface WriteResult {
   readonly retries: number;
 }
 
-/** Default attempts of one write: with the backoff below, ~20 s of racing before the round gives up. */
-export const WRITE_ATTEMPTS = 12;
+/** Default attempts of one write: with the backoff below, about a minute of racing before the round gives up. */
+export const WRITE_ATTEMPTS = 16;
 
 /**
  * The wait after the attempt-th lost race: "full jitter" (a random part of an exponential bound, 100 ms doubling up
- * to 4 s), so ships that lost to the same push spread out instead of meeting again, and the retries of N racing ships
- * stay bounded (each round lets at least one through).
+ * to 8 s), so ships that lost to the same push spread out instead of meeting again, and the retries of N racing ships
+ * stay bounded (each round lets at least one through; 20 ships writing at once need the bound to grow past the ~20
+ * pushes' worth of time they take one after the other).
  */
 export function retryDelayMs(attempt: number, random: () => number = Math.random): number {
-  return Math.floor(random() * Math.min(4000, 100 * 2 ** Math.min(attempt, 10)));
+  return Math.floor(random() * Math.min(8000, 100 * 2 ** Math.min(attempt, 10)));
 }
+
+/** Services whose state is on its way somewhere (a deploy running): not worth a commit of its own. */
+const TRANSIENT = new Set(['building', 'starting']);
+
+/**
+ * Whether `next` differs from `prev` only by services entering a transient state (building, starting): such a change
+ * waits (WriteBackLoop) and is usually overtaken by the state it leads to, so a deploy costs the phleet's HQ one
+ * commit per ship instead of three.
+ */
+export function onlyTransient(prev: ShipRecord | null, next: ShipRecord): boolean {
+  if (prev === null) return false;
+  const services: Record<string, ShipRecord['services'][string]> = {};
+  for (const [name, svc] of Object.entries(next.services)) {
+    if (!TRANSIENT.has(svc.state)) services[name] = svc;
+    else if (prev.services[name]) services[name] = prev.services[name];
+  }
+  return formatRecord({ ...next, services }) === formatRecord(prev) && formatRecord(next) !== formatRecord(prev);
+}
+
+/** How long (in pulses) a transient-only change waits before it is written anyway (a long build shows as building). */
+const TRANSIENT_PULSES = 3;
 
 /** git's words for "someone pushed first": fetch and go again. Anything else is a real failure. */
 /**
@@ -152,6 +174,9 @@ export class WriteBackLoop {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private last = '';
+  private lastRecord: ShipRecord | null = null;
+  /** Since when a transient-only change waits to be written (ms); null when none waits. */
+  private pendingSince: number | null = null;
   private lastError = '';
   private stopped = false;
 
@@ -177,7 +202,8 @@ export class WriteBackLoop {
     this.timer = setTimeout(() => {
       this.running = this.once().finally(() => {
         this.running = null;
-        this.schedule(this.pulseMs);
+        // Jittered like the HQ checks: ships that deployed together do not all write in the same instant.
+        this.schedule(this.pulseMs * (0.8 + 0.4 * Math.random()));
       });
     }, ms);
   }
@@ -187,12 +213,23 @@ export class WriteBackLoop {
     if (!record) return;
     const text = formatRecord(record);
     if (text === this.last) {
+      this.pendingSince = null;
       if (this.separate()) await this.writer.refresh().catch((e: unknown) => this.failed(record.name, e));
       return;
+    }
+    if (onlyTransient(this.lastRecord, record)) {
+      const now = Date.now();
+      this.pendingSince ??= now;
+      if (now - this.pendingSince < TRANSIENT_PULSES * this.pulseMs) {
+        if (this.separate()) await this.writer.refresh().catch((e: unknown) => this.failed(record.name, e));
+        return;
+      }
     }
     try {
       const r = await this.writer.write(record);
       this.last = text;
+      this.lastRecord = record;
+      this.pendingSince = null;
       this.tally({ retries: r.retries, pushed: r.result === 'pushed', gaveUp: false });
       if (this.lastError) this.log(`ships/${record.name}: write-back works again`);
       this.lastError = '';
