@@ -288,11 +288,13 @@ describe('service repos: one batched ls-remote per URL, at its own pace', () => 
 });
 
 describe('write-back retries and hand-off', () => {
-  test('retryDelayMs: full jitter under a doubling bound capped at 8 s', () => {
+  test('retryDelayMs: full jitter under a doubling bound, at least the contention window, at most 15 s', () => {
     assert.equal(retryDelayMs(1, () => 0), 0);
     assert.equal(retryDelayMs(1, () => 0.999), 199);
     assert.equal(retryDelayMs(3, () => 0.999), 799);
-    assert.equal(retryDelayMs(50, () => 0.999), 7992);
+    assert.equal(retryDelayMs(50, () => 0.999), 14_985);
+    assert.equal(retryDelayMs(1, () => 0.5, 20 * 800), 7500, 'twenty ships at 0.8 s a write: spread over 15 s from the first retry');
+    assert.equal(retryDelayMs(7, () => 0.5, 1000), 6400, 'the doubling wins when it is larger');
   });
 
   test('onlyTransient: a service entering building/starting waits; anything else is written at once', () => {
@@ -301,7 +303,8 @@ describe('write-back retries and hand-off', () => {
     assert.equal(onlyTransient(null, serving), false, 'the first write never waits');
     assert.equal(onlyTransient(serving, at({ web: 'building' })), true);
     assert.equal(onlyTransient(serving, at({ web: 'starting', api: 'building' })), true, 'a new service building');
-    assert.equal(onlyTransient(serving, at({ web: 'building' }, B)), false, 'the HQ sha changed too');
+    assert.equal(onlyTransient(serving, at({ web: 'building' }, B)), true, 'the HQ sha that started the deploy waits with it');
+    assert.equal(onlyTransient(serving, at({ web: 'serving' }, B)), false, 'an HQ sha alone is written at once');
     assert.equal(onlyTransient(serving, at({ web: 'failed' })), false);
     assert.equal(onlyTransient(serving, at({})), false, 'a service gone');
     assert.equal(onlyTransient(serving, serving), false, 'no change at all');

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { git, GitError, type GitAccess } from '../headquarters/git.js';
@@ -30,13 +30,13 @@ export interface WriteResult {
 export const WRITE_ATTEMPTS = 16;
 
 /**
- * The wait after the attempt-th lost race: "full jitter" (a random part of an exponential bound, 100 ms doubling up
- * to 8 s), so ships that lost to the same push spread out instead of meeting again, and the retries of N racing ships
- * stay bounded (each round lets at least one through; 20 ships writing at once need the bound to grow past the ~20
- * pushes' worth of time they take one after the other).
+ * The wait after the attempt-th lost race: "full jitter", a random part of a bound that doubles from 100 ms and is at
+ * least the contention window (the ships in ships/ times how long one write attempt takes here: the time N ships need
+ * to push one after the other), at most 15 s. Ships that lost to the same push spread over the time they need instead
+ * of meeting again, and each round lets at least one through, so the retries of N racing ships stay bounded.
  */
-export function retryDelayMs(attempt: number, random: () => number = Math.random): number {
-  return Math.floor(random() * Math.min(8000, 100 * 2 ** Math.min(attempt, 10)));
+export function retryDelayMs(attempt: number, random: () => number = Math.random, contentionMs = 0): number {
+  return Math.floor(random() * Math.min(15_000, Math.max(100 * 2 ** Math.min(attempt, 10), contentionMs)));
 }
 
 /** Services whose state is on its way somewhere (a deploy running): not worth a commit of its own. */
@@ -50,11 +50,18 @@ const TRANSIENT = new Set(['building', 'starting']);
 export function onlyTransient(prev: ShipRecord | null, next: ShipRecord): boolean {
   if (prev === null) return false;
   const services: Record<string, ShipRecord['services'][string]> = {};
+  let deploying = false;
   for (const [name, svc] of Object.entries(next.services)) {
     if (!TRANSIENT.has(svc.state)) services[name] = svc;
-    else if (prev.services[name]) services[name] = prev.services[name];
+    else {
+      deploying = true;
+      if (prev.services[name]) services[name] = prev.services[name];
+    }
   }
-  return formatRecord({ ...next, services }) === formatRecord(prev) && formatRecord(next) !== formatRecord(prev);
+  // The HQ sha it runs moves with the deploys an HQ commit starts: it is written with the states they end in. (Nothing
+  // reads it but people: phleet status asks the ships themselves.)
+  const hq = deploying ? prev.hq : next.hq;
+  return formatRecord({ ...next, hq, services }) === formatRecord(prev) && formatRecord(next) !== formatRecord(prev);
 }
 
 /** How long (in pulses) a transient-only change waits before it is written anyway (a long build shows as building). */
@@ -90,6 +97,12 @@ export class WriteBack {
   private url: string | null = null;
   /** The branch tip the clone was last brought to (refresh asks the remote first, and fetches only when it moved). */
   private fetched: string | null = null;
+  /** How long one attempt (fetch to push) takes here, averaged: with the number of ships, the contention window. */
+  private attemptMs = 500;
+  private writes = 0;
+  /** Set by halt(): waits end at once and no new attempt starts (the ship is stopping). */
+  private halted = false;
+  private wake: (() => void) | null = null;
 
   constructor(private readonly o: WriteBackOptions) {}
 
@@ -138,13 +151,47 @@ export class WriteBack {
     this.fetched = await this.run(['rev-parse', 'HEAD']);
   }
 
+  /** Ends every wait now and lets no new attempt start (the ship is stopping). */
+  halt(): void {
+    this.halted = true;
+    this.wake?.();
+  }
+
+  private pause(ms: number): Promise<void> {
+    if (this.halted || ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  /** The ships in the clone's ships/ times how long an attempt takes here: the time they need to write one by one. */
+  private contentionMs(): number {
+    let ships = 1;
+    try {
+      ships = Math.max(1, readdirSync(join(this.o.dir, 'ships')).length);
+    } catch {
+      // No ships/ yet: this one alone.
+    }
+    return ships * this.attemptMs;
+  }
+
   /** Writes the record; 'unchanged' when HQ already holds exactly this entry. */
   async write(record: ShipRecord): Promise<WriteResult> {
     const branch = await this.prepare();
     const file = join('ships', this.o.name);
     const content = formatRecord(record);
     const attempts = this.o.attempts ?? WRITE_ATTEMPTS;
+    // After the first write, start at a random point of half the contention window: ships that finished a deploy
+    // together would otherwise all push in the same second, and most of them lose.
+    if (this.writes++ > 0) await this.pause(Math.floor((this.o.random ?? Math.random)() * Math.min(10_000, this.contentionMs() / 2)));
     for (let attempt = 1; ; attempt++) {
+      if (this.halted) throw new Error('the ship is stopping: not written back');
+      const t0 = Date.now();
       await this.sync(branch);
       const path = join(this.o.dir, file);
       if (existsSync(path) && readFileSync(path, 'utf8') === content) return { result: 'unchanged', retries: attempt - 1 };
@@ -154,13 +201,15 @@ export class WriteBack {
       await this.run(['-c', 'user.name=starphleet', '-c', `user.email=${this.o.name}@starphleet`, 'commit', '--quiet', '--no-verify', '-m', `ships/${this.o.name}: hq ${record.hq?.slice(0, 7) ?? 'none'}, ${Object.keys(record.services).length} services`, '--', file]);
       try {
         await this.run(['push', '--quiet', '--no-verify', 'origin', `HEAD:refs/heads/${branch}`]);
+        this.attemptMs = 0.7 * this.attemptMs + 0.3 * (Date.now() - t0);
         this.fetched = await this.run(['rev-parse', 'HEAD']);
         return { result: 'pushed', retries: attempt - 1 };
       } catch (e) {
         if (!rejected(e)) throw e;
+        this.attemptMs = 0.7 * this.attemptMs + 0.3 * (Date.now() - t0);
         if (attempt >= attempts) throw new LostRaces(attempt, e as Error);
-        // Another ship pushed first: wait a random while (writeback's retryDelayMs), then fetch and go again.
-        await new Promise((r) => setTimeout(r, retryDelayMs(attempt, this.o.random)));
+        // Another ship pushed first: wait a random while (retryDelayMs), then fetch and go again.
+        await this.pause(retryDelayMs(attempt, this.o.random, this.contentionMs()));
       }
     }
   }
@@ -235,6 +284,7 @@ export class WriteBackLoop {
       this.lastError = '';
       if (r.result === 'pushed') this.log(`ships/${record.name}: written back${r.retries > 0 ? ` after ${r.retries} lost race(s)` : ''} (hq ${record.hq?.slice(0, 7) ?? 'none'}, ${Object.entries(record.services).map(([n, s]) => `${n} ${s.state}`).join(', ') || 'no services'})`);
     } catch (e) {
+      if (this.stopped) return;
       if (e instanceof LostRaces) this.tally({ retries: e.attempts, pushed: false, gaveUp: true });
       this.failed(record.name, e);
     }
@@ -249,6 +299,7 @@ export class WriteBackLoop {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    this.writer.halt();
     await this.running;
   }
 }
