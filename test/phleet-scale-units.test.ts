@@ -12,7 +12,7 @@ import { lookupRef, parseLsRemote, RemoteRefs } from '../src/agent/refs/remote-r
 import { pacedBuildSide } from '../src/agent/refs/paced-build-side.js';
 import { pollSettings } from '../src/agent/refs/poll-settings.js';
 import type { BuildSide } from '../src/agent/build/build-side.js';
-import { onlyTransient, retryDelayMs } from '../src/phleet/writeback.js';
+import { onlyTransient, retryDelayMs } from '../src/phleet/write-pace.js';
 import { handoff } from '../src/agent/deploy/placement.js';
 import { placementProblems } from '../src/commands/hq-check-placement.js';
 import type { ShipRecord } from '../src/phleet/record.js';
