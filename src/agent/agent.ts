@@ -21,10 +21,8 @@ import { CronRunner } from './deploy/cron.js';
 import type { Release } from './types.js';
 import { AgentEvents, type AgentEventListener } from './events.js';
 import { SecretsKeeper } from './secrets/keeper.js';
-import { handoff, servicesHere } from './deploy/placement.js';
-import { setKv } from '../state/hq.js';
+import { PlacementState } from './deploy/placement-state.js';
 import type { RemoteRefs } from './refs/remote-refs.js';
-import { pollSettings } from './refs/poll-settings.js';
 
 export interface AgentOptions extends AgentSetup {
   readonly pulseSeconds: number;
@@ -65,12 +63,8 @@ export class Agent {
   /** The data dir's size for status (ship.dataDir), measured in the background at most every 30 s. */
   private readonly dataDirMeter: DataDirMeter;
   private readonly events: AgentEvents;
-  /** Services moved off this ship that still serve here until a ship they moved to serves them: since when (ms). */
-  private readonly leaving = new Map<string, number>();
-  /** Of those, since when every read of ships/ found no ship to take them (placement.ts waits for it to hold). */
-  private readonly nobody = new Map<string, number>();
-  private tagsShown = '';
-  private pollProblems = '';
+  /** Where services run: placed here or not, the hand-off of those moved elsewhere, the repos' poll settings. */
+  private readonly placement: PlacementState;
 
   constructor(private readonly opts: AgentOptions) {
     this.sem = new Semaphore(opts.limits.maxConcurrentDeploys);
@@ -95,6 +89,7 @@ export class Agent {
       secrets: SecretsKeeper.forDataDir(opts.dataDir),
     };
     this.cron = new CronRunner(this.ctx, () => [...this.ctrls.values()]);
+    this.placement = new PlacementState({ db: opts.db, dataDir: opts.dataDir, shipName: opts.shipName, ...(opts.tags ? { tags: opts.tags } : {}), pulseSeconds: opts.pulseSeconds, ...(opts.refs ? { refs: opts.refs } : {}), log: opts.log });
     this.dataDirMeter = new DataDirMeter(opts.dataDir, opts.db, opts.log);
   }
 
@@ -217,33 +212,21 @@ export class Agent {
     }
     const desired = this.desired;
     if (!desired) return;
-    if (this.opts.refs) {
-      const poll = pollSettings(this.opts.pulseSeconds, desired.env);
-      this.opts.refs.configure(poll.settings);
-      if (poll.problems.join() !== this.pollProblems) for (const p of poll.problems) this.opts.log(p);
-      this.pollProblems = poll.problems.join();
-    }
     // Placement (`on`): only the services placed on this ship are wanted here.
-    const here = servicesHere(desired, this.opts.shipName, this.opts.tags);
-    const tagsText = JSON.stringify(here.tags);
-    if (tagsText !== this.tagsShown) {
-      setKv(this.opts.db, 'ship.tags', tagsText);
-      this.tagsShown = tagsText;
-    }
-    const wanted = new Map(here.services.map((s) => [s.name, s]));
+    const here = this.placement.here(desired);
+    const wanted = new Map(here.map((s) => [s.name, s]));
     for (const [name, ctrl] of [...this.ctrls]) {
       if (wanted.has(name)) {
-        this.leaving.delete(name);
-        this.nobody.delete(name);
+        this.placement.stays(name);
         continue;
       }
-      if (this.stillHandingOff(name, ctrl, desired)) continue;
+      if (this.placement.handingOff(this.ctx, name, ctrl, desired)) continue;
       this.ctrls.delete(name);
       const removal = removeController(this.ctx, ctrl).finally(() => this.removals.delete(removal));
       this.removals.add(removal);
     }
     const work: Promise<void>[] = [];
-    for (const service of here.services) {
+    for (const service of here) {
       let ctrl = this.ctrls.get(service.name);
       if (!ctrl) {
         ctrl = new ServiceController(service.name, service.mount, !service.orders.unpublished);
@@ -254,35 +237,6 @@ export class Agent {
       work.push(reconcileService(this.ctx, this.sem, ctrl, service, desired.env, desired.secrets ?? []));
     }
     await Promise.all(work);
-  }
-
-  /**
-   * A service moved elsewhere (`on`) that serves here keeps serving until a ship it moved to serves it
-   * (deploy/placement.ts); then it goes as a removed order does: route first, drained, stopped. True: keep it now.
-   */
-  private stillHandingOff(name: string, ctrl: ServiceController, desired: DesiredState): boolean {
-    const service = desired.services.find((s) => s.name === name);
-    if (!service || !ctrl.serving || ctrl.removed) {
-      this.leaving.delete(name);
-      this.nobody.delete(name);
-      return false;
-    }
-    const now = Date.now();
-    const since = this.leaving.get(name) ?? now;
-    this.leaving.set(name, since);
-    ctrl.abort?.abort();
-    const h = handoff({ dataDir: this.opts.dataDir, ship: this.opts.shipName, service, desired, since, now, nobodySince: this.nobody.get(name) ?? null });
-    if (h.nobody) this.nobody.set(name, this.nobody.get(name) ?? now);
-    else this.nobody.delete(name);
-    if (h.stop) {
-      this.opts.log(`${name}: ${h.why}`);
-      this.leaving.delete(name);
-      this.nobody.delete(name);
-      return false;
-    }
-    if (ctrl.holdReason !== h.why) ctrl.status(this.ctx, 'serving', h.why);
-    ctrl.holdReason = h.why;
-    return true;
   }
 
   /** The last table sent to the data plane: a drain waits for it. */
@@ -307,7 +261,7 @@ export class Agent {
   /** `starphleet redeploy` (deploy/admiral-ops.ts); a service placed elsewhere has nothing to redeploy here. */
   redeploy(name: string): Promise<RedeployResult> {
     const service = this.desired?.services.find((s) => s.name === name);
-    if (service && this.desired && !servicesHere(this.desired, this.opts.shipName, this.opts.tags).services.includes(service)) {
+    if (service && this.desired && !this.placement.placedHere(this.desired, service)) {
       return Promise.resolve({ ok: true, message: `${name} is not placed on this ship (on ${service.orders.on?.join(' ') ?? ''}): nothing to redeploy here` });
     }
     // An admiral's redeploy builds the ref as it is now, not as the last poll saw it.
