@@ -64,6 +64,10 @@ describe('placement: on web runs only on the ships tagged web; a move hands off,
     assert.match(r.stdout, /^s1 +[0-9a-f]{7} +\d+ s ago +web$/m, r.stdout);
     assert.match(r.stdout, /^s2 +[0-9a-f]{7} +\d+ s ago +api$/m, r.stdout);
     assert.match(r.stdout, /^s2 +- +no services/m, r.stdout);
+    // phleet sync: every ship checks HQ at once and says what it runs and when HQ last answered.
+    const sync = await cli(ship('s2').dataDir, 'phleet', 'sync');
+    assert.equal(sync.code, 0, sync.stdout + sync.stderr);
+    for (const n of NAMES) assert.match(sync.stdout, new RegExp(`^${n}: hq [0-9a-f]{7}: last contact \\S+ \\(\\d+ s ago\\)$`, 'm'), sync.stdout);
   });
 
   test('hq check reads the tags of ships/ and HQ tags: a word that names no ship or tag is a problem', async () => {
