@@ -4,19 +4,19 @@ import { randomBytes } from 'node:crypto';
 
 /**
  * The simulation's network, made with the host's own tools and named for this run only, so concurrent runs (and the
- * other users of this machine) never meet it: a bridge `spb-<id>` holding 10.X.Y.1, and per ship a network namespace
- * `spsim-<id>-<n>` joined to the bridge by a veth pair, its address 10.X.Y.<10+n>. A partition is an nftables table
- * of this run's own (`inet spsim_<id>`) that drops what chosen ships send to HQ's git port. remove() takes it all away.
+ * other users of this machine) never meet it: a bridge `spb-<id>` holding 10.X.Y.1, and per ship an unnamed network
+ * namespace (held by an `unshare --net sleep infinity` process) joined to the bridge by a veth pair, its address
+ * 10.X.Y.<10+n>. A partition is an nftables table of this run's own (`inet spsim_<id>`) that drops what chosen ships
+ * send to HQ's git port. remove() takes it all away.
  */
 export interface SimNet {
   readonly id: string;
   readonly hostAddress: string;
   address(n: number): string;
-  ns(n: number): string;
   /**
-   * The command a process runs under to live in ship n's namespace: nsenter into the namespace of a holder process
-   * (`sleep infinity`, started in it at once), not `ip netns exec <name>`: on this shared machine the bind mount under
-   * /run/netns that names a namespace was seen to vanish minutes after it was made, while a process holds it for good.
+   * The command a process runs under to live in ship n's namespace: nsenter into the namespace of its holder process,
+   * not `ip netns exec <name>`: on this shared machine the bind mount under /run/netns that names a namespace was seen
+   * to vanish seconds to minutes after it was made, while a process holds it for good.
    */
   enter(n: number): string[];
   /** Resolves once every holder lives in its namespace. */
@@ -50,13 +50,12 @@ function freeSubnet(): string {
   throw new Error('no free 10.x.y.0/24 found for the simulation');
 }
 
-export function createSimNet(ships: number): SimNet {
+export async function createSimNet(ships: number): Promise<SimNet> {
   if (ships > 200) throw new Error('at most 200 ships in one simulation');
   const id = randomBytes(2).toString('hex');
   const prefix = freeSubnet();
   const bridge = `spb-${id}`;
   const table = `spsim_${id}`;
-  const ns = (n: number): string => `spsim-${id}-${n}`;
   const hostVeth = (n: number): string => `sv${id}${n.toString(36).padStart(2, '0')}`;
   let made = 0;
   const holders: ChildProcess[] = [];
@@ -64,7 +63,6 @@ export function createSimNet(ships: number): SimNet {
     id,
     hostAddress: `${prefix}.1`,
     address: (n) => `${prefix}.${10 + n}`,
-    ns,
     enter: (n) => ['nsenter', `--net=/proc/${holders[n]?.pid ?? 0}/ns/net`, '--'],
     async ready() {
       const host = readlinkSync('/proc/self/ns/net');
@@ -91,10 +89,8 @@ export function createSimNet(ships: number): SimNet {
     remove() {
       net.heal();
       for (const h of holders) h.kill('SIGKILL');
-      for (let n = 0; n < made; n++) {
-        tryRun('ip', 'netns', 'delete', ns(n));
-        tryRun('ip', 'link', 'delete', hostVeth(n));
-      }
+      // A namespace ends with its holder and takes its veth end along; the host end may outlive it a moment.
+      for (let n = 0; n < made; n++) tryRun('ip', 'link', 'delete', hostVeth(n));
       tryRun('ip', 'link', 'delete', bridge);
     },
   };
@@ -104,18 +100,23 @@ export function createSimNet(ships: number): SimNet {
     run('ip', 'link', 'set', bridge, 'up');
     for (let n = 0; n < ships; n++) {
       made = n + 1;
-      const inner = `si${id}${n.toString(36).padStart(2, '0')}`;
-      run('ip', 'netns', 'add', ns(n));
-      run('ip', 'link', 'add', hostVeth(n), 'type', 'veth', 'peer', 'name', inner);
-      run('ip', 'link', 'set', inner, 'netns', ns(n));
-      run('ip', 'link', 'set', hostVeth(n), 'master', bridge, 'up');
-      run('ip', 'netns', 'exec', ns(n), 'ip', 'link', 'set', inner, 'name', 'eth0');
-      run('ip', 'netns', 'exec', ns(n), 'ip', 'addr', 'add', `${net.address(n)}/24`, 'dev', 'eth0');
-      run('ip', 'netns', 'exec', ns(n), 'ip', 'link', 'set', 'eth0', 'up');
-      run('ip', 'netns', 'exec', ns(n), 'ip', 'link', 'set', 'lo', 'up');
-      const holder = spawn('ip', ['netns', 'exec', ns(n), 'sleep', 'infinity'], { stdio: 'ignore' });
+      // An unnamed namespace made by its holder: nothing under /run/netns that can vanish (it did, within seconds,
+      // while other runs on this machine made and removed theirs).
+      const holder = spawn('unshare', ['--net', 'sleep', 'infinity'], { stdio: 'ignore' });
       holder.unref();
       holders.push(holder);
+    }
+    await net.ready();
+    for (let n = 0; n < ships; n++) {
+      const inner = `si${id}${n.toString(36).padStart(2, '0')}`;
+      const inside = (...args: string[]): string => run(...net.enter(n), ...args);
+      run('ip', 'link', 'add', hostVeth(n), 'type', 'veth', 'peer', 'name', inner);
+      run('ip', 'link', 'set', inner, 'netns', String(holders[n]?.pid ?? 0));
+      run('ip', 'link', 'set', hostVeth(n), 'master', bridge, 'up');
+      inside('ip', 'link', 'set', inner, 'name', 'eth0');
+      inside('ip', 'addr', 'add', `${net.address(n)}/24`, 'dev', 'eth0');
+      inside('ip', 'link', 'set', 'eth0', 'up');
+      inside('ip', 'link', 'set', 'lo', 'up');
     }
   } catch (e) {
     net.remove();

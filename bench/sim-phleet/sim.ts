@@ -127,8 +127,7 @@ async function main(): Promise<void> {
     })());
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanup().then(() => process.exit(130)));
   try {
-    net = createSimNet(N + 1);
-    await net.ready();
+    net = await createSimNet(N + 1);
     say(`run ${net.id}: ${N} ships (+1 for the idle ship) on bridge spb-${net.id}, HQ at git://${net.hostAddress}:${GIT_PORT}/, code from ${TEST_CODE}, load ${loadAverage()}`);
     const repos = join(root, 'repos');
     mkdirSync(repos);
