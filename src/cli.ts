@@ -39,9 +39,10 @@ program
   .option('--dashboard-listen <addr>', 'the web dashboard on its own origin, http://ADDR/: host:port or off (env STARPHLEET_DASHBOARD_LISTEN, default 127.0.0.1:9465)')
   .option('--private-key <file>', 'private key for git over ssh (env STARPHLEET_PRIVATE_KEY)')
   .option('--name <name>', 'ship name: its file in HQ ships/ (env STARPHLEET_NAME, default ship-<hash of the host key fingerprint>)')
+  .option('--tag <tag>', 'a tag of this ship, repeatable: orders with `on <tag>` run here (env STARPHLEET_TAGS, space or comma separated)', (v: string, all: string[]) => [...all, v], [] as string[])
   // Only `starphleet update` passes it, to the new version it starts: take over from the ship that started it.
   .addOption(new Option('--takeover', 'take over sockets and instances from the parent ship (update)').hideHelp())
-  .addHelpText('after', helpExamples('starphleet ship --headquarters ./hq --data ./data', 'starphleet ship --headquarters git@github.com:you/hq.git#main --private-key ~/.ssh/id_ed25519'))
+  .addHelpText('after', helpExamples('starphleet ship --headquarters ./hq --data ./data', 'starphleet ship --headquarters git@github.com:you/hq.git#main --private-key ~/.ssh/id_ed25519', 'starphleet ship --headquarters ./hq --tag web --tag eu'))
   .action(async (flags: ShipFlags & { takeover?: boolean }) => {
     const options = shipOptions(flags);
     // Under systemd (Type=notify): the new ship of an update becomes the unit's main process before the old one goes.
@@ -111,9 +112,10 @@ const hq = program.command('hq').description('headquarters tools').addHelpText('
 hq.command('check')
   .argument('[dir]', 'an HQ checkout (default: the current directory)')
   .description('validate an HQ checkout; exit 1 with file:line errors')
+  .option('--ships <dir>', 'a checkout of the repository ships write back to (STARPHLEET_WRITEBACK); default: the one .starphleet names (cloned), else HQ ships/')
   .addHelpText('after', helpExamples('cd my-hq && starphleet hq check', 'starphleet hq check ~/src/hq   # exit 0 when clean, 1 with problems as file:line: message'))
-  .action(async (dir: string | undefined) => {
-    process.exitCode = await hqCheck(dir ?? process.cwd(), (s) => process.stdout.write(s), evalTimeoutMs());
+  .action(async (dir: string | undefined, flags: { ships?: string }) => {
+    process.exitCode = await hqCheck(dir ?? process.cwd(), (s) => process.stdout.write(s), evalTimeoutMs(), flags.ships !== undefined ? { ships: flags.ships } : {});
   });
 
 program

@@ -10,6 +10,7 @@ function planeChoice(raw: string | undefined): PlaneChoice {
 }
 import { numberSetting, POSITIVE_SECONDS, type NumberRule } from './util/number-setting.js';
 import { DEFAULT_DASHBOARD_LISTEN, parseListen, parseMetricsListen, type ListenAddress, type MetricsListen } from './util/metrics-listen.js';
+import { placeWordProblem } from './headquarters/placement.js';
 
 /** Everything `starphleet ship` is told, after flags and env fallbacks are merged. */
 export interface ShipOptions {
@@ -31,6 +32,8 @@ export interface ShipOptions {
   readonly metricsListen?: MetricsListen | null;
   /** The dashboard's own listener (src/dashboard/server.ts); null or absent: no dashboard. */
   readonly dashboardListen?: ListenAddress | null;
+  /** `--tag` (repeatable) or STARPHLEET_TAGS: what orders' `on` places services by (with HQ `tags`). */
+  readonly tags?: readonly string[];
 }
 
 export interface ShipFlags {
@@ -46,6 +49,7 @@ export interface ShipFlags {
   readonly dataPlane?: string;
   readonly metricsListen?: string;
   readonly dashboardListen?: string;
+  readonly tag?: readonly string[];
 }
 
 import { ConfigError } from './util/config-error.js';
@@ -73,9 +77,20 @@ export function shipOptions(flags: ShipFlags, env: NodeJS.ProcessEnv = process.e
     name: flags.name ?? env.STARPHLEET_NAME ?? '',
     evalTimeoutMs: evalTimeoutMs(env),
     dataPlane: planeChoice(flags.dataPlane ?? env.STARPHLEET_DATA_PLANE),
+    tags: shipTags(flags.tag, env.STARPHLEET_TAGS),
     metricsListen: parseMetricsListen(flags.metricsListen ?? env.STARPHLEET_METRICS_LISTEN, flags.metricsListen !== undefined ? '--metrics-listen' : 'STARPHLEET_METRICS_LISTEN'),
     dashboardListen: parseListen(flags.dashboardListen ?? env.STARPHLEET_DASHBOARD_LISTEN, DEFAULT_DASHBOARD_LISTEN, flags.dashboardListen !== undefined ? '--dashboard-listen' : 'STARPHLEET_DASHBOARD_LISTEN'),
   };
+}
+
+/** `--tag` flags, else STARPHLEET_TAGS (words split at spaces or commas); each a word `on` can name. */
+function shipTags(flags: readonly string[] | undefined, env: string | undefined): string[] {
+  const given = flags && flags.length > 0 ? { from: '--tag', words: [...flags] } : { from: 'STARPHLEET_TAGS', words: (env ?? '').split(/[\s,]+/).filter(Boolean) };
+  for (const w of given.words) {
+    const bad = placeWordProblem(w);
+    if (bad) throw new ConfigError(`${given.from}: ${bad}`);
+  }
+  return [...new Set(given.words)].sort();
 }
 
 /** Time limit for one HQ bash file: STARPHLEET_EVAL_TIMEOUT seconds, default 10. */

@@ -84,7 +84,7 @@ export function startShipWeb(ship: WebShip, log: Logger): Promise<{ close(): Pro
         return { name: s.name, giturl: s.orders.giturl, ...(s.orders.ref !== undefined ? { ref: s.orders.ref } : {}), ...(previews ? { previews: (ref: string) => previewWants(previews, ref) } : {}) };
       }),
     checkHeadquarters: () => void hq.checkNow(),
-    checkServices: (names, because) => ship.agent.checkFor(names, because),
+    checkServices: (names, because, giturls) => ship.agent.checkFor(names, because, giturls),
     refused: (remote, reason) => auditDeny(ship.db, { user: 'webhook', fingerprint: '', keyFile: '', remote, request: 'POST /starphleet/webhook', reason }),
     log,
   });

@@ -168,7 +168,7 @@ test('the local CLI gets a link too; removing an admiral from HQ ends the sessio
 test('everything a service, HQ or a deploy says is escaped in the overview', () => {
   const evil = `<img src=x onerror="alert(1)">'\`&`;
   const status: StatusJson = {
-    ship: { name: evil, version: '1', headquarters: { url: evil, sha: null }, sandbox: evil, dataDir: null },
+    ship: { name: evil, version: '1', headquarters: { url: evil, sha: null, contact: null }, tags: [evil], writeBack: null, sandbox: evil, dataDir: null },
     services: [{ name: evil, mount: `/${evil}`, giturl: evil, sha: null, state: evil, release: evil, url: null, message: evil, processes: { [evil]: 1 }, pin: null }],
     problems: [evil],
     data: [],

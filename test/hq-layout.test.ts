@@ -71,7 +71,7 @@ test('layout: broken orders keep the last good orders of that mount in force', a
     ['c', '/srv/c', false],
   ]);
   assert.ok(second.problems.some((p) => p.file === 'a/orders' && p.line === 2));
-  assert.deepEqual(serviceChanges(first, second), { added: ['c'], changed: ['b'], removed: [] });
+  assert.deepEqual(serviceChanges(first, second), { added: ['c'], changed: ['b'], removed: [], placed: [] });
   writeFiles(hq, { 'a/orders': null });
   const third = keepLastGoodOrders(await readHeadquarters(hq, { sha: 'three', evalTimeoutMs: 5000 }), second);
   assert.deepEqual(serviceChanges(second, third).removed, ['a']);

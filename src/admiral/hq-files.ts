@@ -9,6 +9,7 @@ export function ordersText(hqDir: string, branch: string): string {
 #   export NAME=value                         the service's env; the ship gives it PORT to listen on
 #   unpublished                               build and run it, but route no HTTP to it
 #   proxy_for <hostname>...                   also serve it as / of these virtual hosts
+#   on <ship-or-tag>...                       run it only on these ships (names, or tags: ship --tag, HQ tags)
 # Known env: BUILDPACK_URL (a git buildpack instead of the built-in node, python, static, procfile),
 # HEALTHCHECK (the path that must answer 200 before a release takes traffic), HEALTHCHECK_TIMEOUT (seconds, 60),
 # PUBLISH_PORT (also serve it on this port of the ship).
@@ -44,6 +45,7 @@ authorized_keys/    the admirals: one OpenSSH public key per file (${keyFiles.jo
 .starphleet         phleet-wide env for every service
 jobs                cron lines: <5 cron fields> <url> (the ship GETs the url on schedule)
 shipscripts/        executable scripts run on each ship at start and after every HQ change
+tags                ship tags for orders' \`on\`: <ship> <tag>... per line (ships also tag themselves: ship --tag)
 \`\`\`
 
 Run a ship on it and drive it from your machine:

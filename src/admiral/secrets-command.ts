@@ -10,6 +10,7 @@ interface Flags {
   readonly hq?: string;
   readonly identity?: string;
   readonly data?: string;
+  readonly ships?: string;
 }
 
 function readStdin(): Promise<Buffer> {
@@ -34,7 +35,7 @@ function contextOf(flags: Flags, op: string): SecretsContext {
     if (op !== 'list') throw new AdmiralError(`secrets ${op} changes an HQ checkout you commit from: give it with --hq DIR (the ship's own checkout ${join(resolve(data), 'hq')} is not one)`);
     return { ...io, hq: join(resolve(data), 'hq'), identity: hostIdentityFile(resolve(data)) };
   }
-  return { ...io, hq: resolve(flags.hq ?? process.cwd()), identity: resolve(flags.identity ?? join(homedir(), '.ssh', 'id_ed25519')) };
+  return { ...io, hq: resolve(flags.hq ?? process.cwd()), identity: resolve(flags.identity ?? join(homedir(), '.ssh', 'id_ed25519')), ...(flags.ships !== undefined ? { ships: resolve(flags.ships) } : {}) };
 }
 
 const WHICH = '<service> is a service name (web, a.b) or mount (/a/b); - is the phleet-wide secrets.age';
@@ -49,7 +50,8 @@ export function registerSecretsCommand(program: Command, guarded: (fn: () => Pro
     c
       .option('--hq <dir>', 'the HQ checkout (default: the current directory)')
       .option('-i, --identity <key>', "the admiral's private key that opens the files (default: ~/.ssh/id_ed25519)")
-      .option('--data <dir>', "on a ship: its data dir (list with the ship's checkout and host key)");
+      .option('--data <dir>', "on a ship: its data dir (list with the ship's checkout and host key)")
+      .option('--ships <dir>', 'a checkout of the repository ships write back to (STARPHLEET_WRITEBACK): whose ships/ to seal to (default: the one .starphleet names, cloned; else HQ ships/)');
   const run = (op: string, fn: (ctx: SecretsContext) => Promise<number>) => (flags: Flags) => guarded(() => fn(contextOf(flags, op)));
 
   common(secrets.command('set'))

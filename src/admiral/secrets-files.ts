@@ -8,6 +8,7 @@ import { SECRETS_FILE } from '../headquarters/sealed-files.js';
 import type { SealedFile } from '../headquarters/types.js';
 import { AgeError, openWith, sealTo } from '../secrets/age-tool.js';
 import { coverageOf } from '../secrets/coverage.js';
+import { shipsSource } from '../phleet/ships-source.js';
 import { currentRecipients, describeRecipient, recipientTag, type PhleetRecipients } from '../secrets/recipients.js';
 import { AdmiralError } from './remotes.js';
 
@@ -65,9 +66,24 @@ export function sealedFileAt(hq: string, file: string): SealedFile {
   return { file, mount: null, bytes, sha256: '', recipients: h.ok ? h.stanzas.map((s) => ({ type: s.type, tag: stanzaTag(s) })) : [], problem: h.ok ? null : h.message };
 }
 
-/** The recipients of the checkout, refusing when there is nobody to seal to. */
-export async function recipientsOf(hq: string, warn: (line: string) => void): Promise<PhleetRecipients> {
-  const r = await currentRecipients(hq);
+/**
+ * The recipients of the checkout, refusing when there is nobody to seal to. Ships come from ships/ where they write
+ * it: HQ, `--ships DIR`, or the STARPHLEET_WRITEBACK repository named in HQ .starphleet (phleet/ships-source.ts).
+ */
+export async function recipientsOf(hq: string, warn: (line: string) => void, ships?: string): Promise<PhleetRecipients> {
+  let source;
+  try {
+    source = await shipsSource(hq, ships !== undefined ? { ships } : {});
+  } catch (e) {
+    throw new AdmiralError((e as Error).message);
+  }
+  let r: PhleetRecipients;
+  try {
+    r = await currentRecipients(hq, source.dir);
+  } finally {
+    await source.cleanup();
+  }
+  if (source.from !== 'HQ') warn(`ships from ${source.from}`);
   for (const p of r.problems) warn(`warning: ${p.file}: ${p.message}`);
   if (r.recipients.length === 0) throw new AdmiralError(`${hq}: nobody to seal to: no ships/ entry with a hostPublicKey and no admiral key age can use in authorized_keys/`);
   return r;

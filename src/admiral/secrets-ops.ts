@@ -11,6 +11,8 @@ import { AdmiralError } from './remotes.js';
 export interface SecretsContext {
   readonly hq: string;
   readonly identity: string;
+  /** `--ships DIR`: a checkout of the write-back repository (STARPHLEET_WRITEBACK) whose ships/ to seal to. */
+  readonly ships?: string;
   readonly out: (s: string) => void;
   readonly err: (s: string) => void;
   /** All of stdin (a value given as a bare NAME comes from there). */
@@ -70,7 +72,7 @@ export async function secretsSet(ctx: SecretsContext, which: string, assignments
     set.set(name, value);
   }
   const file = secretsFileOf(readHqSecretsLayout(ctx.hq), which);
-  const r = await recipientsOf(ctx.hq, (l) => ctx.err(`${l}\n`));
+  const r = await recipientsOf(ctx.hq, (l) => ctx.err(`${l}\n`), ctx.ships);
   const before = (await openSealed(ctx.hq, file, ctx.identity)) ?? '';
   const want = { ...envOf(file, before), ...Object.fromEntries(set) };
   const how = await writeSealed(ctx.hq, file, rewrite(ctx, file, before, want, set, []), r);
@@ -82,7 +84,7 @@ export async function secretsSet(ctx: SecretsContext, which: string, assignments
 export async function secretsUnset(ctx: SecretsContext, which: string, names: readonly string[]): Promise<number> {
   if (names.length === 0) throw new AdmiralError('secrets unset needs at least one NAME');
   const file = secretsFileOf(readHqSecretsLayout(ctx.hq), which);
-  const r = await recipientsOf(ctx.hq, (l) => ctx.err(`${l}\n`));
+  const r = await recipientsOf(ctx.hq, (l) => ctx.err(`${l}\n`), ctx.ships);
   const before = await openSealed(ctx.hq, file, ctx.identity);
   if (before === null) throw new AdmiralError(`${file} does not exist: nothing to unset`);
   const want: Record<string, string> = { ...envOf(file, before) };
@@ -125,7 +127,7 @@ export async function secretsList(ctx: SecretsContext, which: string | undefined
 /** `secrets edit <service|->`: the plaintext in $EDITOR (0600 temp file, removed after); sealed again when it changed. */
 export async function secretsEdit(ctx: SecretsContext, which: string): Promise<number> {
   const file = secretsFileOf(readHqSecretsLayout(ctx.hq), which);
-  const r = await recipientsOf(ctx.hq, (l) => ctx.err(`${l}\n`));
+  const r = await recipientsOf(ctx.hq, (l) => ctx.err(`${l}\n`), ctx.ships);
   const before = await openSealed(ctx.hq, file, ctx.identity);
   const start = before ?? `# ${file}: dotenv lines, NAME=value or NAME="value with \\n escapes"; sealed when you save and quit\n`;
   const after = await editInEditor(start);
@@ -143,7 +145,7 @@ export async function secretsEdit(ctx: SecretsContext, which: string): Promise<n
 export async function secretsReseal(ctx: SecretsContext, which: string | undefined): Promise<number> {
   const layout = readHqSecretsLayout(ctx.hq);
   const files = which === undefined ? layout.files : [secretsFileOf(layout, which)];
-  const r = await recipientsOf(ctx.hq, (l) => ctx.err(`${l}\n`));
+  const r = await recipientsOf(ctx.hq, (l) => ctx.err(`${l}\n`), ctx.ships);
   if (files.length === 0) ctx.out('no secrets.age in this HQ checkout: nothing to reseal\n');
   let failed = 0;
   let changed = 0;

@@ -23,6 +23,8 @@ import { AgentEvents, type AgentEventListener } from './events.js';
 import { SecretsKeeper } from './secrets/keeper.js';
 import { serviceUrl } from './service-url.js';
 import { Previews } from './previews/previews.js';
+import { PlacementState } from './deploy/placement-state.js';
+import type { RemoteRefs } from './refs/remote-refs.js';
 
 export interface AgentOptions extends AgentSetup {
   readonly pulseSeconds: number;
@@ -30,6 +32,10 @@ export interface AgentOptions extends AgentSetup {
   readonly http: { readonly listen: string; readonly port: number } | null;
   /** The host in status URLs when the front door listens on every address. */
   readonly publicHost: string;
+  /** The ship's own tags (`--tag`): with HQ `tags`, what orders' `on` places services by. */
+  readonly tags?: readonly string[];
+  /** The service repos' refs, polled at their own pace (the build side's lookups go through it); absent in unit tests. */
+  readonly refs?: RemoteRefs;
 }
 
 export type RedeployResult = OpResult;
@@ -60,6 +66,8 @@ export class Agent {
   /** The data dir's size for status (ship.dataDir), measured in the background at most every 30 s. */
   private readonly dataDirMeter: DataDirMeter;
   private readonly events: AgentEvents;
+  /** Where services run: placed here or not, the hand-off of those moved elsewhere, the repos' poll settings. */
+  private readonly placement: PlacementState;
 
   constructor(private readonly opts: AgentOptions) {
     this.sem = new Semaphore(opts.limits.maxConcurrentDeploys);
@@ -85,6 +93,7 @@ export class Agent {
     };
     this.previews = new Previews(this.ctx);
     this.cron = new CronRunner(this.ctx, () => [...this.ctrls.values()]);
+    this.placement = new PlacementState({ db: opts.db, dataDir: opts.dataDir, shipName: opts.shipName, ...(opts.tags ? { tags: opts.tags } : {}), pulseSeconds: opts.pulseSeconds, ...(opts.refs ? { refs: opts.refs } : {}), log: opts.log });
     this.dataDirMeter = new DataDirMeter(opts.dataDir, opts.db, opts.log);
   }
 
@@ -205,15 +214,21 @@ export class Agent {
     await this.previews.refresh((n) => this.ctrls.has(n));
     const desired = (this.desired = this.previews.desiredNow((n) => this.ctrls.has(n)));
     if (!desired) return;
-    const wanted = new Map(desired.services.map((s) => [s.name, s]));
+    // Placement (`on`): only the services placed on this ship are wanted here.
+    const here = this.placement.here(desired);
+    const wanted = new Map(here.map((s) => [s.name, s]));
     for (const [name, ctrl] of [...this.ctrls]) {
-      if (wanted.has(name)) continue;
+      if (wanted.has(name)) {
+        this.placement.stays(name);
+        continue;
+      }
+      if (this.placement.handingOff(this.ctx, name, ctrl, desired)) continue;
       this.ctrls.delete(name);
       const removal = this.previews.whileRemoving(name, removeController(this.ctx, ctrl)).finally(() => this.removals.delete(removal));
       this.removals.add(removal);
     }
     const work: Promise<void>[] = [];
-    for (const service of desired.services) {
+    for (const service of here) {
       let ctrl = this.ctrls.get(service.name);
       if (!ctrl) {
         ctrl = new ServiceController(service.name, service.mount, !service.orders.unpublished);
@@ -246,8 +261,14 @@ export class Agent {
     return { name, ctrl: this.ctrls.get(name), service: this.desired?.services.find((s) => s.name === name) };
   }
 
-  /** `starphleet redeploy` (deploy/admiral-ops.ts). */
+  /** `starphleet redeploy` (deploy/admiral-ops.ts); a service placed elsewhere has nothing to redeploy here. */
   redeploy(name: string, by = 'local cli'): Promise<RedeployResult> {
+    const service = this.desired?.services.find((s) => s.name === name);
+    if (service && this.desired && !this.placement.placedHere(this.desired, service)) {
+      return Promise.resolve({ ok: true, message: `${name} is not placed on this ship (on ${service.orders.on?.join(' ') ?? ''}): nothing to redeploy here` });
+    }
+    // An admiral's redeploy builds the ref as it is now, not as the last poll saw it.
+    if (service) this.opts.refs?.expire(service.orders.giturl);
     const i = this.previews.inputsOf(name, this.desired);
     return i ? redeploy(this.ctx, this.sem, this.now(name), i.hqEnv, by, i.sealed) : Promise.resolve({ ok: false, message: `${name}: held (see starphleet previews)` });
   }
@@ -263,7 +284,9 @@ export class Agent {
   }
 
   /** A webhook delivery asks these services to check their refs now; the deploys it starts name it. */
-  checkFor(names: readonly string[], because: string): void {
+  checkFor(names: readonly string[], because: string, giturls: readonly string[] = []): void {
+    // The repos a signed push named are polled now and, a webhook being seen for them, at the slower webhook pace.
+    for (const u of giturls) this.opts.refs?.pushed(u);
     for (const n of names) this.ctrls.get(n)?.noteCause(because);
     void this.pulseNow();
   }

@@ -10,6 +10,9 @@ import type { SandboxHost } from './sandbox/sandbox.js';
 import { applyHqNetwork, startShipNetwork } from './sandbox/ship-network.js';
 import { setKv } from '../state/hq.js';
 import type { DesiredState } from '../headquarters/types.js';
+import { RemoteRefs } from './refs/remote-refs.js';
+import { pacedBuildSide } from './refs/paced-build-side.js';
+import { pollSettings } from './refs/poll-settings.js';
 
 /** The agent as `starphleet ship` runs it: the real build side, the runtime this machine supports, limits from env. */
 export function createAgent(options: ShipOptions, db: Db, log: Logger, env: NodeJS.ProcessEnv = process.env): Agent {
@@ -30,18 +33,23 @@ export function createAgent(options: ShipOptions, db: Db, log: Logger, env: Node
   }
   log(`network: ${network}`);
   setKv(db, 'ship.network', network);
+  const access = { ...(options.privateKey ? { privateKey: options.privateKey } : {}), knownHostsFile: `${options.dataDir}/known_hosts` };
+  // One batched ls-remote per service repo at its own pace (refs/remote-refs.ts); previews may share it.
+  const refs = new RemoteRefs({ access, settings: pollSettings(options.pulseSeconds, {}, env).settings });
   return new Agent({
     db,
     dataDir: options.dataDir,
     shipName: options.name,
-    access: { ...(options.privateKey ? { privateKey: options.privateKey } : {}), knownHostsFile: `${options.dataDir}/known_hosts` },
+    access,
     log,
-    build: releaseBuildSide,
+    build: pacedBuildSide(releaseBuildSide, refs),
+    refs,
     runtime,
     limits: agentLimits(env),
     pulseSeconds: options.pulseSeconds,
     http: { listen: options.listen, port: options.httpPort },
     publicHost: options.name,
+    ...(options.tags ? { tags: options.tags } : {}),
   });
 }
 

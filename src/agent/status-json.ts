@@ -7,6 +7,7 @@ import { VERSION } from '../version.js';
 import { redactCredentials } from '../redact.js';
 import { formatProblem } from '../headquarters/format-problem.js';
 import { previewProblems, previewStatus, type PreviewStatus } from './previews/status-rows.js';
+import { parseContact, type HqContactState } from '../headquarters/contact.js';
 
 /** The status object of the design's contract (plus the HQ problems now in force). */
 export interface StatusJson {
@@ -14,7 +15,12 @@ export interface StatusJson {
   readonly ship: {
     readonly name: string;
     readonly version: string;
-    readonly headquarters: { readonly url: string; readonly sha: string | null };
+    /** contact: when HQ last answered and whether it fails now (headquarters/contact.ts); null before the first check. */
+    readonly headquarters: { readonly url: string; readonly sha: string | null; readonly contact: HqContactState | null };
+    /** The ship's tags (`--tag`, and HQ `tags`): what orders' `on` places services by. */
+    readonly tags: readonly string[];
+    /** Its ships/ write-backs since it started: writes, pushes, lost races (retries), the most in one write, rounds given up. */
+    readonly writeBack: { readonly writes: number; readonly pushed: number; readonly retries: number; readonly maxRetries: number; readonly gaveUp: number } | null;
     readonly sandbox: string;
     /** Which network path instances use (direct, or the bridge socket) and which ship ports they reach. */
     readonly network?: string;
@@ -67,7 +73,7 @@ export function statusJson(db: Db, name: string, hqUrl: string): StatusJson {
   const data = dataOrders(db);
   const services = listServiceStatus(db);
   return {
-    ship: { name, version: VERSION, headquarters: { url: redactCredentials(hqUrl), sha: getKv(db, 'hq.sha') || null }, sandbox: getKv(db, 'ship.sandbox') ?? 'unknown', network: getKv(db, 'ship.network') ?? 'unknown', dataDir: dataDirSize(db) },
+    ship: { name, version: VERSION, headquarters: { url: redactCredentials(hqUrl), sha: getKv(db, 'hq.sha') || null, contact: parseContact(getKv(db, 'hq.contact')) }, tags: shipTags(db), writeBack: writeBackStats(db), sandbox: getKv(db, 'ship.sandbox') ?? 'unknown', network: getKv(db, 'ship.network') ?? 'unknown', dataDir: dataDirSize(db) },
     services: services.map((svc) => {
       const processes: Record<string, number> = {};
       for (const i of instances) if (i.service === svc.name && i.release === svc.release && i.state === 'serving') processes[i.process] = (processes[i.process] ?? 0) + 1;
@@ -78,6 +84,25 @@ export function statusJson(db: Db, name: string, hqUrl: string): StatusJson {
     data,
     previews: previewStatus(db, services),
   };
+}
+
+function writeBackStats(db: Db): StatusJson['ship']['writeBack'] {
+  try {
+    const v = JSON.parse(getKv(db, 'writeback.stats') ?? 'null') as StatusJson['ship']['writeBack'];
+    return v && typeof v.retries === 'number' ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The tags the agent places by (stored by it on every desired state: its own and HQ `tags`'). */
+function shipTags(db: Db): string[] {
+  try {
+    const v: unknown = JSON.parse(getKv(db, 'ship.tags') ?? '[]');
+    return Array.isArray(v) ? v.filter((t): t is string => typeof t === 'string') : [];
+  } catch {
+    return [];
+  }
 }
 
 function dataDirSize(db: Db): { bytes: number; at: string } | null {

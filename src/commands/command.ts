@@ -12,7 +12,7 @@ import type { UpdateShip } from '../update/update.js';
 export interface CommandShip extends UpdateShip {
   readonly options: Pick<ShipOptions, 'dataDir' | 'name' | 'privateKey'>;
   readonly db: Db;
-  readonly headquarters: Pick<Headquarters, 'url' | 'current'>;
+  readonly headquarters: Pick<Headquarters, 'url' | 'current' | 'checkNow' | 'contact'>;
   readonly agent: Pick<Agent, 'ctx' | 'redeploy' | 'setTestRoute' | 'removeTestRoute' | 'rollback' | 'unpin' | 'servingOf'>;
   readonly log: Logger;
   /**

@@ -5,6 +5,9 @@ import { formatProblem } from '../headquarters/format-problem.js';
 import type { DesiredState, Problem } from '../headquarters/types.js';
 import { coverageOf, coverageProblems } from '../secrets/coverage.js';
 import { currentRecipients, describeRecipient, type PhleetRecipients } from '../secrets/recipients.js';
+import { readShips } from '../phleet/record.js';
+import { shipsSource, type ShipsSource } from '../phleet/ships-source.js';
+import { placementLines, placementProblems } from './hq-check-placement.js';
 
 /** Each secrets.age and who it is sealed to (by the tags in its header: nothing is decrypted). */
 function secretsLines(state: DesiredState, r: PhleetRecipients): string[] {
@@ -37,7 +40,7 @@ function mountOfProblem(file: string): string | null {
  * The report `starphleet hq check` prints: every service (those whose orders failed too, marked), admirals, jobs,
  * secrets, then every problem as file:line: message.
  */
-export function hqReport(state: DesiredState, recipients?: PhleetRecipients): string {
+export function hqReport(state: DesiredState, recipients?: PhleetRecipients, placement: readonly string[] = []): string {
   const problemsOf = new Map<string, number>();
   for (const p of state.problems) {
     const m = mountOfProblem(p.file);
@@ -62,6 +65,7 @@ export function hqReport(state: DesiredState, recipients?: PhleetRecipients): st
     lines.push('jobs:');
     for (const j of state.jobs) lines.push(`  ${j.schedule} ${j.url}`);
   }
+  lines.push(...placement);
   if (recipients) lines.push(...secretsLines(state, recipients));
   if (state.problems.length > 0) {
     lines.push('problems:');
@@ -74,12 +78,28 @@ export function hqReport(state: DesiredState, recipients?: PhleetRecipients): st
  * Validate an HQ checkout: prints services, admirals and every problem as file:line: message.
  * Returns the exit code: 0 when clean, 1 when there are problems.
  */
-export async function hqCheck(dir: string, write: (s: string) => void, evalTimeoutMs: number): Promise<number> {
+export async function hqCheck(dir: string, write: (s: string) => void, evalTimeoutMs: number, o: { readonly ships?: string } = {}): Promise<number> {
   const read = await readHeadquarters(resolve(dir), { sha: null, evalTimeoutMs });
-  // Sealed files are checked against ships/ and authorized_keys/ of this checkout: each one missing someone is said.
-  const recipients = (read.secrets ?? []).length > 0 ? await currentRecipients(resolve(dir)) : undefined;
-  const extra: Problem[] = recipients ? coverageProblems(read.secrets ?? [], recipients) : [];
-  const state = extra.length === 0 ? read : { ...read, problems: [...read.problems, ...extra].sort((a, b) => a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0)) };
-  write(hqReport(state, recipients));
-  return state.problems.length === 0 ? 0 : 1;
+  const extra: Problem[] = [];
+  // ships/ is read where the ships write it: HQ, --ships DIR, or the STARPHLEET_WRITEBACK repository (cloned).
+  const needShips = (read.secrets ?? []).length > 0 || read.services.some((s) => s.orders.on !== undefined) || o.ships !== undefined;
+  let source: ShipsSource | null = null;
+  try {
+    source = needShips ? await shipsSource(resolve(dir), { ...(o.ships !== undefined ? { ships: o.ships } : {}), hqEnv: read.env }) : null;
+  } catch (e) {
+    if (o.ships !== undefined) throw e;
+    extra.push({ file: '.starphleet', message: (e as Error).message });
+  }
+  try {
+    // Sealed files are checked against ships/ and authorized_keys/: each one missing someone is said.
+    const recipients = (read.secrets ?? []).length > 0 ? await currentRecipients(resolve(dir), source?.dir ?? resolve(dir)) : undefined;
+    if (recipients) extra.push(...coverageProblems(read.secrets ?? [], recipients));
+    const entries = source ? readShips(source.dir).ships : [];
+    extra.push(...placementProblems(read, entries, source?.from ?? 'HQ'));
+    const state = extra.length === 0 ? read : { ...read, problems: [...read.problems, ...extra].sort((a, b) => a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0)) };
+    write(hqReport(state, recipients, placementLines(read, entries)));
+    return state.problems.length === 0 ? 0 : 1;
+  } finally {
+    await source?.cleanup();
+  }
 }

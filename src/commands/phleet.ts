@@ -8,13 +8,9 @@ import { auditPhleetSent } from '../state/audit.js';
 import { visible } from '../util/terminal-safe.js';
 import type { CommandContext, ShipCommand } from './command.js';
 import { splitProof } from './phleet-proof.js';
+import { phleetStatusReport, printable } from './phleet-status.js';
 
-const USAGE = 'usage: starphleet phleet status | phleet logs <service> [-f] [--raw] | phleet redeploy <service>   (logs and redeploy: --proof TOKEN, which starphleet -s <ship> adds)';
-
-interface RemoteStatus {
-  readonly ship: { readonly name: string };
-  readonly services: readonly { name: string; state: string; sha: string | null; release: string | null; message: string }[];
-}
+const USAGE = 'usage: starphleet phleet status | phleet sync | phleet logs <service> [-f] [--raw] | phleet redeploy <service>   (logs and redeploy: --proof TOKEN, which starphleet -s <ship> adds)';
 
 function unreachable(answers: readonly ShipAnswer[], ctx: CommandContext): number {
   let bad = 0;
@@ -30,8 +26,8 @@ function unreachable(answers: readonly ShipAnswer[], ctx: CommandContext): numbe
 /** Every ship in HQ ships/ answers the same operation over SSH (user `ship`, this ship's client key), merged by name. */
 export const phleetCommand: ShipCommand = {
   name: 'phleet',
-  summary: 'status, logs or redeploy across every ship of the phleet (HQ ships/)',
-  usage: 'status | logs <service> [-f] [--raw] | redeploy <service>',
+  summary: 'status, sync, logs or redeploy across every ship of the phleet (HQ ships/)',
+  usage: 'status | sync | logs <service> [-f] [--raw] | redeploy <service>',
   details: `Fans the operation out over SSH to every ship listed in HQ ships/ (this one too), as the user ship with this
 ship's client key, each ship's host key checked against the fingerprints of its ships/ entry. Every line of output
 starts with the ship's name; a ship that cannot be reached is reported as unreachable and the others still answer.
@@ -40,10 +36,13 @@ characters made visible (ESC as ^[); --raw passes a service's log bytes as they 
 A ship serves another ship logs or a redeploy only on an admiral's signed request (--proof TOKEN): run these from
 your machine as starphleet -s <ship> phleet ..., which signs the request with your SSH key (STARPHLEET_ADMIRAL_KEY,
 else ~/.ssh/id_ed25519): each ship checks it against its HQ's admirals, once, within 5 minutes, and audits it.
-  status                 each ship's services: state, sha, release and message
+  status                 each ship's HQ sha, last contact with HQ and tags (a ship that cannot be reached: unreachable,
+                         with what its ships/ entry last said); each ship's services: state, sha, release, message;
+                         and where each service is placed (orders' on) and runs
+  sync                   every ship checks HQ now (instead of at its next pulse or after its backoff)
   logs <service> [-f]    the service's logs from every ship (-f: follow until Ctrl-C)
   redeploy <service>     rebuild and deploy the service on every ship at once`,
-  examples: ['starphleet phleet status', 'starphleet -s prod phleet logs hello -f', 'starphleet -s prod phleet redeploy hello'],
+  examples: ['starphleet phleet status', 'starphleet phleet sync', 'starphleet -s prod phleet logs hello -f', 'starphleet -s prod phleet redeploy hello'],
   async run(argv, ctx) {
     const { args, proof } = splitProof(argv);
     const [verb, service, ...flags] = args;
@@ -51,7 +50,7 @@ else ~/.ssh/id_ed25519): each ship checks it against its HQ's admirals, once, wi
     const raw = flags.includes('--raw');
     const ok =
       new Set(flags).size === flags.length &&
-      ((verb === 'status' && service === undefined && proof === undefined) ||
+      (((verb === 'status' || verb === 'sync') && service === undefined && proof === undefined) ||
         (verb === 'logs' && service !== undefined && !service.startsWith('-') && flags.every((f) => f === '-f' || f === '--raw')) ||
         (verb === 'redeploy' && service !== undefined && !service.startsWith('-') && flags.length === 0));
     if (!ok || verb === undefined) {
@@ -62,7 +61,7 @@ else ~/.ssh/id_ed25519): each ship checks it against its HQ's admirals, once, wi
       ctx.err(`starphleet phleet: no service can be named ${JSON.stringify(service.slice(0, 64))}\n`);
       return 2;
     }
-    if (verb !== 'status' && (proof === undefined || !PROOF_TOKEN.test(proof))) {
+    if (verb !== 'status' && verb !== 'sync' && (proof === undefined || !PROOF_TOKEN.test(proof))) {
       ctx.err(`starphleet phleet ${verb}: the ships serve ${verb === 'logs' ? 'logs' : 'a redeploy'} only on an admiral's signed request: run it from your machine as starphleet -s <ship> phleet ${verb} ${service} (it signs with your SSH key), or pass --proof TOKEN\n`);
       return 2;
     }
@@ -82,29 +81,19 @@ else ~/.ssh/id_ed25519): each ship checks it against its HQ's admirals, once, wi
     }
     // Loaded when run (ssh2's client): the CLI process reads every command's help and needs none of their code.
     const { fanout } = await import('../phleet/fanout.js');
-    if (verb === 'status') {
+    if (verb === 'status' || verb === 'sync') {
       const outputs = new Map<string, string[]>();
       const answers = await fanout(ships, {
         privateKey,
-        command: 'starphleet status --json',
+        command: verb === 'status' ? 'starphleet status --json' : 'starphleet sync',
         signal: ctx.signal,
         line: (ship, text, stream) => (stream === 'out' ? outputs.set(ship, [...(outputs.get(ship) ?? []), text]) : ctx.err(`${ship}: ${visible(text)}\n`)),
       });
-      const rows = [['SHIP', 'SERVICE', 'STATE', 'SHA', 'RELEASE', 'MESSAGE']];
-      for (const a of answers) {
-        if (a.code !== 0) continue;
-        try {
-          const s = JSON.parse((outputs.get(a.ship) ?? []).join('\n')) as RemoteStatus;
-          if (s.services.length === 0) rows.push([a.ship, '-', 'no services', '-', '-', '']);
-          for (const v of s.services) rows.push([a.ship, v.name, v.state, v.sha?.slice(0, 7) ?? '-', v.release ?? '-', v.message]);
-        } catch (e) {
-          rows.push([a.ship, '-', 'unreadable status', '-', '-', (e as Error).message]);
-        }
-      }
-      const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
       // Cells come from other ships (a message quotes a service's output): shown, never acted on by the terminal.
-      for (const r of rows) ctx.out(`${visible(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd())}\n`);
-      return unreachable(answers, ctx) > 0 ? 1 : 0;
+      if (verb === 'status') ctx.out(printable(phleetStatusReport(ships, answers, outputs, ctx.ship.headquarters.current)));
+      else for (const a of answers) for (const l of outputs.get(a.ship) ?? []) ctx.out(`${a.ship}: ${visible(l)}\n`);
+      const bad = unreachable(answers, ctx);
+      return bad > 0 ? 1 : 0;
     }
     const command = `starphleet ${verb} ${service}${follow ? ' -f' : ''}${raw ? ' --raw' : ''} --proof ${proof}`;
     const request = decodeProof(proof ?? '');

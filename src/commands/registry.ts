@@ -18,6 +18,7 @@ import { rollbackCommand } from './rollback.js';
 import { runCommand } from './run.js';
 import { unpinCommand } from './unpin.js';
 import { statusCommand } from './status.js';
+import { syncCommand } from './sync.js';
 import { updateCommand } from './update.js';
 import { versionCommand } from './version.js';
 
@@ -33,6 +34,7 @@ export const SHIP_COMMANDS: readonly ShipCommand[] = [
   runCommand,
   registryToolCommand,
   phleetCommand,
+  syncCommand,
   auditCommand,
   dashboardCommand,
   certsCommand,

@@ -2,6 +2,7 @@ import { statusJson } from '../agent/status-json.js';
 import { visible } from '../util/terminal-safe.js';
 import type { ShipCommand } from './command.js';
 import { ageText } from './previews.js';
+import { describeContact } from '../headquarters/contact.js';
 
 function table(rows: readonly string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
@@ -14,7 +15,8 @@ export const statusCommand: ShipCommand = {
   usage: '[--json]',
   details: `Asks the running ship what it serves: each service's mount, state (building, starting, serving, failed,
 stopped), git sha, release and URL, the reason of a failure, and HQ problems.
-  --json   one object: { ship: {name, version, headquarters: {url, sha}}, services: [...], problems: [...] }; each
+  --json   one object: { ship: {name, version, headquarters: {url, sha, contact}, tags}, services: [...], problems: [...] };
+           contact: {lastContact, failingSince, failures, error, kind, nextCheck} of the HQ checks; each
            service has processes ({web: 2, worker: 1}: running instances per Procfile type) and pin (rollback);
            previews: [...] as starphleet previews --json gives them (each preview is also among the services)`,
   examples: ['starphleet status', 'ssh -p 2222 admiral@ship starphleet status --json'],
@@ -32,8 +34,9 @@ stopped), git sha, release and URL, the reason of a failure, and HQ problems.
     }
     const lines = [
       `ship ${s.ship.name} (starphleet ${s.ship.version})`,
-      `headquarters ${s.ship.headquarters.url} at ${s.ship.headquarters.sha?.slice(0, 7) ?? '(not synced yet)'}`,
+      `headquarters ${s.ship.headquarters.url} at ${s.ship.headquarters.sha?.slice(0, 7) ?? '(not synced yet)'}: ${describeContact(s.ship.headquarters.contact)}`,
       `network ${s.ship.network ?? "unknown"}`,
+      ...(s.ship.tags.length > 0 ? [`tags ${s.ship.tags.join(' ')}`] : []),
       `data dir ${s.ship.dataDir ? `${(s.ship.dataDir.bytes / 1048576).toFixed(1)} MiB (measured ${s.ship.dataDir.at})` : '(not measured yet)'}`,
       '',
     ];

@@ -11,6 +11,7 @@ import type { Admiral, DataRemote, DesiredState, HtpasswdFile, NamedFile, Proble
 import { readIfFile } from './read-file.js';
 import { readSealedFiles, SECRETS_FILE } from './sealed-files.js';
 import { PREVIEWS_ENV, PREVIEWS_HTPASSWD, readPreviewEnv, readPreviewHtpasswd } from './preview-files.js';
+import { parseTagsFile } from './placement.js';
 
 /** Top-level HQ entries with a meaning of their own: never mount paths. */
 const RESERVED_TOP = new Set(['authorized_keys', 'containers', 'shipscripts', 'ships', 'jobs', '.starphleet', '.git', 'ssl']);
@@ -119,7 +120,10 @@ async function readServices(root: string, files: readonly string[], opts: ReadOp
   const results = await mapLimit(files, EVAL_CONCURRENCY, async (file) => {
     const path = join(root, file);
     const [res, bytes] = await Promise.all([evaluateOrders(path, file, join(root, dirOf(file)), opts.evalTimeoutMs), readFile(path)]);
-    return { file, res, digest: createHash('sha256').update(bytes).digest('hex') };
+    // A placed service's identity leaves `on` out: moving it must not redeploy it where it stays (types.ts).
+    const placed = res.orders?.on !== undefined ? JSON.stringify({ ...res.orders, on: undefined }) : null;
+    const digest = createHash('sha256').update(placed === null ? bytes : Buffer.from(`placed\0${placed}`)).digest('hex');
+    return { file, res, digest };
   });
   const services: Service[] = [];
   const broken: string[] = [];
@@ -222,6 +226,11 @@ async function readPhleetEnv(root: string, opts: ReadOptions, problems: Problem[
   return env;
 }
 
+/** HQ `.starphleet`'s exports alone (an admiral's tools read STARPHLEET_WRITEBACK there without reading the orders). */
+export function readPhleetEnvOf(root: string, evalTimeoutMs: number): Promise<Record<string, string>> {
+  return readPhleetEnv(root, { sha: null, evalTimeoutMs }, []);
+}
+
 /** Reads an HQ checkout into one desired state. Never throws for HQ content: every problem is a value. */
 export async function readHeadquarters(root: string, opts: ReadOptions): Promise<DesiredState> {
   const problems: Problem[] = [];
@@ -238,6 +247,10 @@ export async function readHeadquarters(root: string, opts: ReadOptions): Promise
   const containers = await readNamedFiles(root, 'containers', false, problems);
   problems.push(...baseProblems(services, containers));
   const mounts = new Set([...services.map((s) => s.mount), ...broken]);
+  const tagsText = await readIfFile(join(root, 'tags'));
+  const tags = tagsText === null ? null : parseTagsFile(tagsText, 'tags');
+  if (tags) problems.push(...tags.problems);
+  else if ((await lstat(join(root, 'tags')).catch(() => null))?.isSymbolicLink()) problems.push({ file: 'tags', message: 'symlink in HQ: not followed' });
   const state: DesiredState = {
     sha: opts.sha,
     services,
@@ -254,6 +267,7 @@ export async function readHeadquarters(root: string, opts: ReadOptions): Promise
     secrets: await readSealedFiles(root, found.secrets, mounts, problems),
     previewEnv: await readPreviewEnv(root, found.previews.filter((f) => f.endsWith(PREVIEWS_ENV)), mounts, problems),
     previewHtpasswd: await readPreviewHtpasswd(root, found.previews.filter((f) => f.endsWith(PREVIEWS_HTPASSWD)), mounts, problems),
+    ...(tags ? { tags: tags.tags } : {}),
     problems: problems.sort((a, b) => a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0)),
   };
   return deepFreeze(state);

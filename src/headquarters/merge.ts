@@ -20,10 +20,13 @@ export interface ServiceChanges {
   readonly added: readonly string[];
   readonly changed: readonly string[];
   readonly removed: readonly string[];
+  /** Only their placement (`on`) changed: nothing redeploys where they stay. */
+  readonly placed: readonly string[];
 }
 
+/** The same deploy inputs from HQ's side; `on` is placement, not an input (a move redeploys nothing where it stays). */
 function sameService(a: Service, b: Service): boolean {
-  return a.ordersDigest === b.ordersDigest && JSON.stringify(a.orders) === JSON.stringify(b.orders);
+  return a.ordersDigest === b.ordersDigest && JSON.stringify({ ...a.orders, on: undefined }) === JSON.stringify({ ...b.orders, on: undefined });
 }
 
 /** Service names added, changed (orders) and removed between two desired states. */
@@ -36,7 +39,11 @@ export function serviceChanges(previous: DesiredState | null, next: DesiredState
     const b = before.get(n);
     return b !== undefined && !sameService(b, after.get(n) as Service);
   });
-  return { added, changed, removed };
+  const placed = [...after.keys()].filter((n) => {
+    const b = before.get(n);
+    return b !== undefined && !changed.includes(n) && JSON.stringify(b.orders.on ?? null) !== JSON.stringify(after.get(n)?.orders.on ?? null);
+  });
+  return { added, changed, removed, placed };
 }
 
 /** HQ `.starphleet` names that differ between two states; STARPHLEET_* names are ship settings and redeploy nothing. */

@@ -4,9 +4,10 @@ import { isRegistryUrl, parseRegistryAutodeploy } from './registry-spec.js';
 import { previewsFrom } from './previews-orders.js';
 import { checkNumberSetting, PORT_NUMBER, POSITIVE_SECONDS } from '../util/number-setting.js';
 import type { Orders, Problem } from './types.js';
+import { placementFrom } from './placement.js';
 
 /** The verbs an orders file may use, defined before it is sourced. */
-export const ORDERS_VERBS = ['autodeploy', 'unpublished', 'proxy_for', 'scale', 'previews'] as const;
+export const ORDERS_VERBS = ['autodeploy', 'unpublished', 'proxy_for', 'scale', 'previews', 'on'] as const;
 
 const HOSTNAME = /^(?=.{1,253}$)(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -44,6 +45,7 @@ export async function evaluateOrders(path: string, file: string, cwd: string, ti
   const res = await evaluateBashFile({ path, file, cwd, timeoutMs, verbs: ORDERS_VERBS });
   const problems: Problem[] = [...res.problems];
   const deploy = autodeployFrom(res.calls, file, problems);
+  const on = placementFrom(res.calls, file, problems);
   const proxyFor: string[] = [];
   let unpublished = false;
   const scale: Record<string, number> = {};
@@ -82,7 +84,7 @@ export async function evaluateOrders(path: string, file: string, cwd: string, ti
   if (env.STARPHLEET_PREVIEW !== undefined) problems.push({ file, message: 'STARPHLEET_PREVIEW is set by the ship on preview releases: orders cannot export it' });
   if (problems.length > 0 || deploy === null) return { orders: null, problems };
   return {
-    orders: { giturl: deploy.url, ...(deploy.ref !== undefined ? { ref: deploy.ref } : {}), env, unpublished, proxyFor, ...(Object.keys(scale).length > 0 ? { scale } : {}), ...(previews ? { previews } : {}) },
+    orders: { giturl: deploy.url, ...(deploy.ref !== undefined ? { ref: deploy.ref } : {}), env, unpublished, proxyFor, ...(Object.keys(scale).length > 0 ? { scale } : {}), ...(previews ? { previews } : {}), ...(on !== undefined ? { on } : {}) },
     problems,
   };
 }

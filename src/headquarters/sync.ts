@@ -4,6 +4,21 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { git, type GitAccess } from './git.js';
 import { parseGitRef } from './giturl.js';
 
+/** The sha `ref` names in `git ls-remote` output, in git's order of meaning; a tag's peeled commit when listed. */
+export function pickRef(lsRemote: string, ref: string): string | null {
+  const refs = new Map<string, string>();
+  for (const line of lsRemote.split('\n')) {
+    const [sha, name] = line.trim().split('\t');
+    if (sha && name && /^[0-9a-f]{40}$/.test(sha)) refs.set(name, sha);
+  }
+  const names = ref === 'HEAD' ? ['HEAD'] : [ref, `refs/${ref}`, `refs/tags/${ref}`, `refs/heads/${ref}`, `refs/remotes/${ref}`, `refs/remotes/${ref}/HEAD`];
+  for (const n of names) {
+    const sha = refs.get(`${n}^{}`) ?? refs.get(n);
+    if (sha !== undefined) return sha;
+  }
+  return null;
+}
+
 export type SyncResult =
   | { readonly ok: true; readonly sha: string; readonly changed: boolean; readonly recloned: boolean }
   | { readonly ok: false; readonly error: string };
@@ -28,6 +43,8 @@ export class HeadquartersClone {
     readonly dir: string,
     private readonly access: GitAccess,
     private readonly timeoutMs = 120_000,
+    /** The ls-remote of each pulse: a host that does not answer within it counts as down (contact.ts backs off). */
+    private readonly peekTimeoutMs = 30_000,
   ) {
     const parsed = parseGitRef(spec);
     if ('error' in parsed) throw new Error(`--headquarters ${JSON.stringify(spec)}: ${parsed.error}`);
@@ -44,13 +61,33 @@ export class HeadquartersClone {
     return this.sha;
   }
 
+  /**
+   * One request to the remote when nothing moved (`git ls-remote` of the followed ref); a fetch only when its sha is
+   * not the one checked out. The first sync of a ship process always fetches (and checks the clone).
+   */
   async sync(): Promise<SyncResult> {
     try {
+      if (this.sha !== null) {
+        const remote = await this.peek();
+        if (remote === this.sha) return { ok: true, sha: remote, changed: false, recloned: false };
+      }
       if (!(await this.usable())) return await this.clone(this.sha !== null || existsSync(this.dir));
       return await this.update();
     } catch (e) {
       return { ok: false, error: (e as Error).message };
     }
+  }
+
+  /**
+   * The commit the followed ref names on the remote now (ls-remote: no objects move), or null when the answer does
+   * not say (a sha, or a name ls-remote does not list): then a fetch decides. Names are matched in git's own order
+   * (refs/<name>, tags, heads); a tag's peeled commit (`^{}`) is what the checkout holds.
+   */
+  async peek(): Promise<string | null> {
+    const ref = this.ref ?? 'HEAD';
+    if (/^[0-9a-f]{40}$/.test(ref)) return ref;
+    const out = await this.run(['ls-remote', '--', this.url, ref], undefined, this.peekTimeoutMs);
+    return pickRef(out, ref);
   }
 
   /**
@@ -63,8 +100,8 @@ export class HeadquartersClone {
     return sha || null;
   }
 
-  private run(args: readonly string[], cwd?: string): Promise<string> {
-    return git(args, { ...(cwd !== undefined ? { cwd } : {}), access: this.access, timeoutMs: this.timeoutMs });
+  private run(args: readonly string[], cwd?: string, timeoutMs = this.timeoutMs): Promise<string> {
+    return git(args, { ...(cwd !== undefined ? { cwd } : {}), access: this.access, timeoutMs });
   }
 
   /** A clone is usable when git can read its HEAD and its origin is still the HQ we were given. */

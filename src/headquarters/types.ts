@@ -21,6 +21,8 @@ export interface Orders {
   readonly scale?: Readonly<Record<string, number>>;
   /** `previews ...`: a preview release per matching branch (docs/previews.md); absent when the orders have none. */
   readonly previews?: PreviewOrders;
+  /** `on web eu-1`: the ship names and tags it runs on (placement.ts); absent: every ship runs it. */
+  readonly on?: readonly string[];
 }
 
 /** The orders verb `previews [pattern...] [--max N] [--ttl 7d|off] [--secrets]`, checked (previews-orders.ts). */
@@ -52,7 +54,10 @@ export interface Service {
   /** Orders file relative to the HQ root. */
   readonly ordersFile: string;
   readonly orders: Orders;
-  /** sha256 of the orders file's bytes: lets the agent see "changed orders". */
+  /**
+   * sha256 of the orders file's bytes: lets the agent see "changed orders". For a placed service (`on`), of its
+   * evaluated orders without `on` instead, so moving it redeploys nothing on the ships where it stays.
+   */
   readonly ordersDigest: string;
   /** True when this commit's orders failed and the last good ones are kept in force. */
   readonly stale: boolean;
@@ -159,5 +164,7 @@ export interface DesiredState {
   readonly previewEnv?: readonly PreviewEnvFile[];
   /** `<path>/previews.htpasswd`: basic auth of that service's previews instead of its .htpasswd. */
   readonly previewHtpasswd?: readonly HtpasswdFile[];
+  /** HQ `tags`: ship name -> tags (placement.ts); absent when HQ has no such file. */
+  readonly tags?: Readonly<Record<string, readonly string[]>>;
   readonly problems: readonly Problem[];
 }

@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import type { Db } from '../state/db.js';
 import { listServiceStatus } from '../state/services.js';
 import { previewNames } from '../state/previews.js';
+import { setKv } from '../state/hq.js';
 import { VERSION } from '../version.js';
 import type { ClientKey } from './client-key.js';
 import { readReleasePhases } from './release-gate.js';
@@ -23,6 +24,8 @@ export interface PhleetShip {
   /** `ssh-ed25519 AAAA...` of the host key secrets.age files are sealed to (src/secrets/host-key.ts). */
   readonly hostPublicKey?: string;
   readonly clientKey: ClientKey;
+  /** `--tag`: written into the entry (placement reads other ships' tags there). */
+  readonly tags?: readonly string[];
   readonly db: Db;
   readonly headquarters: Pick<Headquarters, 'remote' | 'current' | 'dir'>;
   readonly log: Logger;
@@ -65,6 +68,7 @@ export function startWriteBack(s: PhleetShip): WriteBackLoop {
       hostKeys: [...s.hostKeys],
       ...(s.hostPublicKey !== undefined ? { hostPublicKey: s.hostPublicKey } : {}),
       clientKey: s.clientKey.publicKey,
+      ...(s.tags && s.tags.length > 0 ? { tags: [...s.tags] } : {}),
       version: VERSION,
       hq: s.headquarters.current?.sha ?? null,
       // Previews stay out: a branch pushed or deleted is no reason for an HQ commit, and no canary waits on one.
@@ -82,7 +86,22 @@ export function startWriteBack(s: PhleetShip): WriteBackLoop {
       return false;
     }
   };
-  const loop = new WriteBackLoop(writer, record, s.pulseSeconds * 1000, s.log, separate);
+  // Lost push races (retries) since the ship started, for status (and the phleet simulation's table).
+  const stats = { writes: 0, pushed: 0, retries: 0, maxRetries: 0, gaveUp: 0 };
+  const tally = (t: { retries: number; pushed: boolean; gaveUp: boolean }): void => {
+    stats.writes++;
+    if (t.pushed) stats.pushed++;
+    if (t.gaveUp) stats.gaveUp++;
+    stats.retries += t.retries;
+    stats.maxRetries = Math.max(stats.maxRetries, t.retries);
+    try {
+      setKv(s.db, 'writeback.stats', JSON.stringify(stats));
+    } catch {
+      // A full disk: the count is for status only.
+    }
+  };
+  setKv(s.db, 'writeback.stats', JSON.stringify(stats));
+  const loop = new WriteBackLoop(writer, record, s.pulseSeconds * 1000, s.log, separate, tally);
   loop.start();
   return loop;
 }

@@ -24,6 +24,8 @@ export interface ShipRecord {
    *  entries of ships from before secrets. */
   readonly hostPublicKey?: string;
   readonly clientKey: string;
+  /** The ship's own tags (`starphleet ship --tag`): orders' `on` places by them (with HQ `tags`). Absent when none. */
+  readonly tags?: readonly string[];
   readonly version: string;
   /** The HQ sha the ship runs: the newest commit that changed something outside ships/. */
   readonly hq: string | null;
@@ -70,6 +72,7 @@ function isRecord(v: unknown): v is ShipRecord {
     r.hostKeys.every((a) => typeof a === 'string') &&
     typeof r.clientKey === 'string' &&
     (r.hostPublicKey === undefined || typeof r.hostPublicKey === 'string') &&
+    (r.tags === undefined || (Array.isArray(r.tags) && r.tags.every((t) => typeof t === 'string'))) &&
     typeof r.services === 'object' &&
     r.services !== null
   );

@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { git, GitError, type GitAccess } from '../headquarters/git.js';
 import type { Logger } from '../log.js';
 import { formatRecord, type ShipRecord } from './record.js';
+import { onlyTransient, retryDelayMs, TRANSIENT_PULSES, WRITE_ATTEMPTS } from './write-pace.js';
 
 export interface WriteBackOptions {
   /**
@@ -15,11 +16,17 @@ export interface WriteBackOptions {
   readonly access: GitAccess;
   readonly name: string;
   readonly log: Logger;
-  /** Attempts of fetch + rebase + push before this round gives up (the next change tries again). */
+  /** Attempts of fetch + rebase + push before this round gives up (the next pulse tries again). */
   readonly attempts?: number;
+  readonly random?: () => number;
 }
 
-export type WriteResult = 'pushed' | 'unchanged';
+/** What a write did, and how many lost races (retries) it took. */
+export interface WriteResult {
+  readonly result: 'pushed' | 'unchanged';
+  readonly retries: number;
+}
+
 
 /** git's words for "someone pushed first": fetch and go again. Anything else is a real failure. */
 /**
@@ -28,6 +35,16 @@ export type WriteResult = 'pushed' | 'unchanged';
  */
 function rejected(e: unknown): boolean {
   return e instanceof GitError && /\[rejected\]|\b(non-fast-forward|fetch first|failed to lock|cannot lock ref|stale info|incorrect old value)\b/i.test(e.stderr);
+}
+
+/** A write that lost every race of its round: retried at the next pulse. */
+export class LostRaces extends Error {
+  constructor(
+    readonly attempts: number,
+    cause: Error,
+  ) {
+    super(`lost ${attempts} push races in a row (${cause.message}): tried again next pulse`);
+  }
 }
 
 /**
@@ -39,6 +56,14 @@ function rejected(e: unknown): boolean {
 export class WriteBack {
   private branch: string | null = null;
   private url: string | null = null;
+  /** The branch tip the clone was last brought to (refresh asks the remote first, and fetches only when it moved). */
+  private fetched: string | null = null;
+  /** How long one attempt (fetch to push) takes here, averaged: with the number of ships, the contention window. */
+  private attemptMs = 500;
+  private writes = 0;
+  /** Set by halt(): waits end at once and no new attempt starts (the ship is stopping). */
+  private halted = false;
+  private wake: (() => void) | null = null;
 
   constructor(private readonly o: WriteBackOptions) {}
 
@@ -68,11 +93,52 @@ export class WriteBack {
     return branch;
   }
 
-  /** Brings the clone to the branch's tip without writing: where the other ships' entries are read in the separate layout. */
+  /**
+   * Brings the clone to the branch's tip without writing: where the other ships' entries are read in the separate
+   * layout. One ls-remote when the tip has not moved; a fetch only when it has.
+   */
   async refresh(): Promise<void> {
     const branch = await this.prepare();
+    if (this.fetched !== null) {
+      const tip = (await this.run(['ls-remote', '--heads', 'origin', `refs/heads/${branch}`])).split('\t')[0] ?? '';
+      if (tip === this.fetched) return;
+    }
+    await this.sync(branch);
+  }
+
+  private async sync(branch: string): Promise<void> {
     await this.run(['fetch', '--quiet', '--no-tags', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`]);
     await this.run(['reset', '--quiet', '--hard', `refs/remotes/origin/${branch}`]);
+    this.fetched = await this.run(['rev-parse', 'HEAD']);
+  }
+
+  /** Ends every wait now and lets no new attempt start (the ship is stopping). */
+  halt(): void {
+    this.halted = true;
+    this.wake?.();
+  }
+
+  private pause(ms: number): Promise<void> {
+    if (this.halted || ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  /** The ships in the clone's ships/ times how long an attempt takes here: the time they need to write one by one. */
+  private contentionMs(): number {
+    let ships = 1;
+    try {
+      ships = Math.max(1, readdirSync(join(this.o.dir, 'ships')).length);
+    } catch {
+      // No ships/ yet: this one alone.
+    }
+    return ships * this.attemptMs;
   }
 
   /** Writes the record; 'unchanged' when HQ already holds exactly this entry. */
@@ -80,23 +146,31 @@ export class WriteBack {
     const branch = await this.prepare();
     const file = join('ships', this.o.name);
     const content = formatRecord(record);
-    const attempts = this.o.attempts ?? 20;
+    const attempts = this.o.attempts ?? WRITE_ATTEMPTS;
+    // After the first write, start at a random point of half the contention window: ships that finished a deploy
+    // together would otherwise all push in the same second, and most of them lose.
+    if (this.writes++ > 0) await this.pause(Math.floor((this.o.random ?? Math.random)() * Math.min(10_000, this.contentionMs() / 2)));
     for (let attempt = 1; ; attempt++) {
-      await this.run(['fetch', '--quiet', '--no-tags', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`]);
-      await this.run(['reset', '--quiet', '--hard', `refs/remotes/origin/${branch}`]);
+      if (this.halted) throw new Error('the ship is stopping: not written back');
+      const t0 = Date.now();
+      await this.sync(branch);
       const path = join(this.o.dir, file);
-      if (existsSync(path) && readFileSync(path, 'utf8') === content) return 'unchanged';
+      if (existsSync(path) && readFileSync(path, 'utf8') === content) return { result: 'unchanged', retries: attempt - 1 };
       mkdirSync(join(this.o.dir, 'ships'), { recursive: true });
       writeFileSync(path, content);
       await this.run(['add', '--', file]);
       await this.run(['-c', 'user.name=starphleet', '-c', `user.email=${this.o.name}@starphleet`, 'commit', '--quiet', '--no-verify', '-m', `ships/${this.o.name}: hq ${record.hq?.slice(0, 7) ?? 'none'}, ${Object.keys(record.services).length} services`, '--', file]);
       try {
         await this.run(['push', '--quiet', '--no-verify', 'origin', `HEAD:refs/heads/${branch}`]);
-        return 'pushed';
+        this.attemptMs = 0.7 * this.attemptMs + 0.3 * (Date.now() - t0);
+        this.fetched = await this.run(['rev-parse', 'HEAD']);
+        return { result: 'pushed', retries: attempt - 1 };
       } catch (e) {
-        if (!rejected(e) || attempt >= attempts) throw e;
-        // Another ship pushed first: back off a little (a random spread, so the same ships do not collide again).
-        await new Promise((r) => setTimeout(r, 50 + Math.floor(Math.random() * 250 * Math.min(attempt, 4))));
+        if (!rejected(e)) throw e;
+        this.attemptMs = 0.7 * this.attemptMs + 0.3 * (Date.now() - t0);
+        if (attempt >= attempts) throw new LostRaces(attempt, e as Error);
+        // Another ship pushed first: wait a random while (retryDelayMs), then fetch and go again.
+        await this.pause(retryDelayMs(attempt, this.o.random, this.contentionMs()));
       }
     }
   }
@@ -126,6 +200,9 @@ export class WriteBackLoop {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private last = '';
+  private lastRecord: ShipRecord | null = null;
+  /** Since when a transient-only change waits to be written (ms); null when none waits. */
+  private pendingSince: number | null = null;
   private lastError = '';
   private stopped = false;
 
@@ -137,6 +214,8 @@ export class WriteBackLoop {
     private readonly log: Logger,
     /** True when ships/ is read from the write-back clone: it is refreshed every round, written or not. */
     private readonly separate: () => boolean = () => false,
+    /** After every write that reached the remote (pushed or found unchanged) or lost all its races: its retries. */
+    private readonly tally: (t: { retries: number; pushed: boolean; gaveUp: boolean }) => void = () => {},
   ) {}
 
   start(): void {
@@ -149,7 +228,8 @@ export class WriteBackLoop {
     this.timer = setTimeout(() => {
       this.running = this.once().finally(() => {
         this.running = null;
-        this.schedule(this.pulseMs);
+        // Jittered like the HQ checks: ships that deployed together do not all write in the same instant.
+        this.schedule(this.pulseMs * (0.8 + 0.4 * Math.random()));
       });
     }, ms);
   }
@@ -159,16 +239,30 @@ export class WriteBackLoop {
     if (!record) return;
     const text = formatRecord(record);
     if (text === this.last) {
+      this.pendingSince = null;
       if (this.separate()) await this.writer.refresh().catch((e: unknown) => this.failed(record.name, e));
       return;
+    }
+    if (onlyTransient(this.lastRecord, record)) {
+      const now = Date.now();
+      this.pendingSince ??= now;
+      if (now - this.pendingSince < TRANSIENT_PULSES * this.pulseMs) {
+        if (this.separate()) await this.writer.refresh().catch((e: unknown) => this.failed(record.name, e));
+        return;
+      }
     }
     try {
       const r = await this.writer.write(record);
       this.last = text;
+      this.lastRecord = record;
+      this.pendingSince = null;
+      this.tally({ retries: r.retries, pushed: r.result === 'pushed', gaveUp: false });
       if (this.lastError) this.log(`ships/${record.name}: write-back works again`);
       this.lastError = '';
-      if (r === 'pushed') this.log(`ships/${record.name}: written back (hq ${record.hq?.slice(0, 7) ?? 'none'}, ${Object.entries(record.services).map(([n, s]) => `${n} ${s.state}`).join(', ') || 'no services'})`);
+      if (r.result === 'pushed') this.log(`ships/${record.name}: written back${r.retries > 0 ? ` after ${r.retries} lost race(s)` : ''} (hq ${record.hq?.slice(0, 7) ?? 'none'}, ${Object.entries(record.services).map(([n, s]) => `${n} ${s.state}`).join(', ') || 'no services'})`);
     } catch (e) {
+      if (this.stopped) return;
+      if (e instanceof LostRaces) this.tally({ retries: e.attempts, pushed: false, gaveUp: true });
       this.failed(record.name, e);
     }
   }
@@ -185,6 +279,7 @@ export class WriteBackLoop {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    this.writer.halt();
     await this.running;
   }
 }

@@ -39,14 +39,15 @@ function ed25519Blob(line: string): Buffer | null {
 }
 
 /**
- * Who the secrets of an HQ checkout are sealed to now: every ship in `ships/` by the host key its entry carries, and
+ * Who the secrets of an HQ checkout are sealed to now: every ship in `ships/` (of shipsDir) by the host key its entry carries, and
  * every admiral in `authorized_keys/` whose key age can use. A key limited by `command=` runs one command (a robot's
  * key): it is not given the secrets. Sorted ships first, then admirals, each by name.
  */
-export async function currentRecipients(hqDir: string): Promise<PhleetRecipients> {
+export async function currentRecipients(hqDir: string, shipsDir = hqDir): Promise<PhleetRecipients> {
   const recipients: Recipient[] = [];
   const problems: Problem[] = [];
-  const ships = readShips(hqDir);
+  // ships/ lives in HQ, or (STARPHLEET_WRITEBACK) in a repository of its own: phleet/ships-source.ts finds it.
+  const ships = readShips(shipsDir);
   for (const p of ships.problems) problems.push({ file: p.file, message: `${p.message} (so it is not among the recipients of secrets.age)` });
   for (const s of ships.ships) {
     const file = `ships/${s.name}`;

@@ -6,7 +6,7 @@ const SERVICE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /**
  * The phleet operations another ship may run here as user `ship` (the fan-out of `starphleet phleet`, src/phleet):
- * `starphleet status --json` on its own; `starphleet logs <service> [-f] [--raw] --proof <token>` and
+ * `starphleet status --json` and `starphleet sync` on their own; `starphleet logs <service> [-f] [--raw] --proof <token>` and
  * `starphleet redeploy <service> --proof <token>` only with an admiral's signed request, which the command checks
  * (src/phleet/verify-proof.ts) before it reads or does anything: a ship cannot read logs or redeploy on its own.
  * The command that runs is rebuilt from the checked words, never the string as sent. Null: not a phleet operation.
@@ -17,6 +17,8 @@ export function phleetExec(command: string): Verdict | null {
   const [, verb, service, ...flags] = words;
   const serve = (c: string): Verdict => ({ allow: true, serve: { kind: 'exec', command: c } });
   if (verb === 'status' && service === '--json' && flags.length === 0) return serve('starphleet status --json');
+  // An HQ check now (phleet sync): it reads and changes nothing but when the next check runs.
+  if (verb === 'sync' && service === undefined) return serve('starphleet sync');
   if ((verb !== 'logs' && verb !== 'redeploy') || service === undefined || !SERVICE.test(service)) return null;
   let follow = false;
   let raw = false;

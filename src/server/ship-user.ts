@@ -22,5 +22,5 @@ export function shipVerdict(request: SshRequest): Verdict {
     const v = phleetOperation(request);
     if (v !== null) return v;
   }
-  return { allow: false, reason: `the ship user only reads the registry over sftp (/registry/, /layers/) and runs the phleet operations (starphleet status --json; logs <service> [-f] and redeploy <service> only with an admiral's --proof), not ${request.kind === 'exec' ? JSON.stringify(request.command.slice(0, 200)) : request.kind}` };
+  return { allow: false, reason: `the ship user only reads the registry over sftp (/registry/, /layers/) and runs the phleet operations (starphleet status --json, starphleet sync; logs <service> [-f] and redeploy <service> only with an admiral's --proof), not ${request.kind === 'exec' ? JSON.stringify(request.command.slice(0, 200)) : request.kind}` };
 }

@@ -18,8 +18,12 @@ export interface WebhookShip {
   readonly services: () => readonly { readonly name: string; readonly giturl: string; readonly ref?: string; readonly previews?: (ref: string) => boolean }[];
   /** Starts an HQ check now (not waiting for the pulse). */
   checkHeadquarters(): void;
-  /** Starts a check of every service's ref now; the deploys of `names` it starts name `because` (the delivery). */
-  checkServices(names: readonly string[], because: string): void;
+  /**
+   * Starts a check of every service's ref now; the deploys of `names` it starts name `because` (the delivery).
+   * `giturls` are the repos the push named (as the services follow them): those are polled at once and, a webhook
+   * being seen for them, at the slower webhook pace from then on.
+   */
+  checkServices(names: readonly string[], because: string, giturls: readonly string[]): void;
   /** A refused delivery, for the audit trail (never the signature or the secret). */
   refused(remote: string, reason: string): void;
   readonly log: Logger;
@@ -136,6 +140,7 @@ export class Webhook {
     if (!push) return json(res, 400, { ok: false, error: `the ${event.kind === 'pull' ? 'pull request' : 'push'} payload names no repository${event.kind === 'pull' ? ' or request' : ''}` });
     const keys = new Set(push.urls.map(repoKey).filter((k): k is string => k !== null));
     const triggered: string[] = [];
+    const pushedUrls = new Set<string>();
     const skipped: { service: string; why: string }[] = [];
     const hq = this.ship.headquarters();
     const hqKey = repoKey(hq.url);
@@ -146,6 +151,8 @@ export class Webhook {
     for (const s of this.ship.services()) {
       const k = repoKey(s.giturl);
       if (k === null || !keys.has(k)) continue;
+      // A push of any ref tells this repo's webhook works: its polling slows down whatever branch was pushed.
+      pushedUrls.add(s.giturl);
       // A pull request moves no deployed branch: only previews (docs/previews.md) whose patterns name its ref care.
       if (event.kind === 'push' && refConcerns(push.refs, s.ref)) triggered.push(s.name);
       else if (s.previews && push.refs.some(s.previews)) triggered.push(`${s.name} previews`);
@@ -153,7 +160,7 @@ export class Webhook {
     }
     const services = triggered.filter((t) => t !== 'headquarters');
     if (triggered.includes('headquarters')) this.ship.checkHeadquarters();
-    if (services.length > 0) this.ship.checkServices(services, `webhook ${v.provider}${delivery ? ` delivery ${delivery}` : ''}`);
+    if (services.length > 0 || pushedUrls.size > 0) this.ship.checkServices(services, `webhook ${v.provider}${delivery ? ` delivery ${delivery}` : ''}`, [...pushedUrls]);
     const what = triggered.length > 0 ? `checks ${triggered.join(', ')}` : 'nothing follows it';
     this.ship.log(`webhook: ${v.provider} push of ${push.repository} ${push.refs.join(' ')}${delivery ? ` (delivery ${delivery})` : ''}: ${what}`);
     const answer = { ok: true, provider: v.provider, delivery, event: event.name, repository: push.repository, refs: push.refs, triggered, skipped };
