@@ -5,7 +5,7 @@ import { Client, type SFTPWrapper } from 'ssh2';
 import { fingerprint } from '../headquarters/keys.js';
 import type { RegistrySource } from '../headquarters/registry-spec.js';
 import { clientKey } from './client-key.js';
-import { CONFIG_MAX_BYTES, layerDownloadMaxBytes } from './download-limits.js';
+import { CONFIG_MAX_BYTES, incomingMaxBytes } from './download-limits.js';
 import { parseRegistryConfig, type RegistryConfig } from './config-file.js';
 import { registryPaths } from './paths.js';
 import { checkLayerArchive } from './tar-check.js';
@@ -109,7 +109,7 @@ export async function fetchRemoteLayer(dataDir: string, src: Remote, sha256: str
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.part-${process.pid}-${createHash('sha1').update(`${sha256}${Math.random()}`).digest('hex').slice(0, 12)}`);
   try {
-    const max = layerDownloadMaxBytes();
+    const max = incomingMaxBytes();
     await withSftp(dataDir, src, (sftp) => download(sftp, `/layers/${sha256}.tar.gz`, tmp, max, `${src.host}:${src.port}`));
     const size = (await stat(tmp)).size;
     if (size > max) throw new Error(`layer ${sha256} from ${src.host}:${src.port} is ${size} bytes, more than ${max} (STARPHLEET_INCOMING_MAX_BYTES): refused`);
