@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { writeIfChanged } from '../util/atomic-write.js';
 import { join } from 'node:path';
 import { git } from '../headquarters/git.js';
 import { shellQuote as sq } from '../util/shell-quote.js';
@@ -43,16 +44,6 @@ process.stdin.on('end', () => {
   sock.on('close', () => (process.exitCode = code));
 });
 `;
-}
-
-async function writeIfChanged(path: string, content: string, mode: number): Promise<void> {
-  const now = await readFile(path, 'utf8').catch(() => null);
-  if (now !== content) {
-    const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
-    await writeFile(tmp, content, { mode });
-    await rename(tmp, path);
-  }
-  await chmod(path, mode);
 }
 
 /** Hooks the ship owns: rewritten when this ship's node or data dir changed since the repo was made. */
