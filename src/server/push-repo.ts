@@ -4,7 +4,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { writeIfChanged } from '../util/atomic-write.js';
 import { join } from 'node:path';
 import { git } from '../headquarters/git.js';
-import { shellQuote as sq } from '../util/shell-quote.js';
+import { posixShellQuote as sq } from '../util/shell-quote.js';
 import { controlSocketPath } from './control-socket.js';
 import { pushDir } from '../agent/push-names.js';
 
