@@ -1,10 +1,10 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Client, type SFTPWrapper } from 'ssh2';
-import { fingerprint } from '../headquarters/keys.js';
+import type { SFTPWrapper } from 'ssh2';
 import type { RegistrySource } from '../headquarters/registry-spec.js';
-import { clientKey } from './client-key.js';
+import { loadClientKey } from '../phleet/client-key.js';
+import { connectToShip } from '../phleet/ship-ssh.js';
 import { CONFIG_MAX_BYTES, incomingMaxBytes } from './download-limits.js';
 import { parseRegistryConfig, type RegistryConfig } from './config-file.js';
 import { registryPaths } from './paths.js';
@@ -15,37 +15,16 @@ type Remote = Extract<RegistrySource, { kind: 'remote' }>;
 
 const CONNECT_TIMEOUT_MS = 30_000;
 
-function sameText(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
 /**
- * One SFTP session on another ship as user `ship`, with this ship's client key; the host key must be the pinned one
- * (ssh2 ends the handshake before authentication otherwise). deploy-agent's way: `configs/` and the archives, no shell.
+ * One SFTP session on another ship (phleet/ship-ssh.ts: user `ship`, this ship's client key, the source's pinned host
+ * key). deploy-agent's way: `configs/` and the archives, no shell.
  */
 async function withSftp<T>(dataDir: string, src: Remote, use: (sftp: SFTPWrapper) => Promise<T>): Promise<T> {
-  const { privateKey } = clientKey(dataDir);
-  const client = new Client();
-  let seen = '';
-  const ready = new Promise<SFTPWrapper>((resolve, reject) => {
-    client.once('ready', () => client.sftp((err, sftp) => (err ? reject(err) : resolve(sftp))));
-    client.once('error', (e) => reject(seen && !sameText(seen, src.fingerprint) ? new Error(`host key of ${src.host}:${src.port} is ${seen}, not the pinned ${src.fingerprint}: refused`) : e));
-  });
-  client.connect({
-    host: src.host,
-    port: src.port,
-    username: 'ship',
-    privateKey,
-    readyTimeout: CONNECT_TIMEOUT_MS,
-    hostVerifier: (key: Buffer) => {
-      seen = fingerprint(key);
-      return sameText(seen, src.fingerprint);
-    },
-  });
+  const { client, ready } = connectToShip({ host: src.host, port: src.port, hostKeys: [src.fingerprint] }, { privateKey: loadClientKey(dataDir).privateKey, readyTimeoutMs: CONNECT_TIMEOUT_MS });
   try {
-    return await use(await ready);
+    await ready;
+    const sftp = await new Promise<SFTPWrapper>((resolve, reject) => client.sftp((err, s) => (err ? reject(err) : resolve(s))));
+    return await use(sftp);
   } finally {
     client.end();
   }
