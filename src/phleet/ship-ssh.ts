@@ -35,7 +35,7 @@ export function connectToShip(target: PinnedShip, o: { privateKey: Buffer; ready
   let refused = false;
   const ready = new Promise<void>((resolve, reject) => {
     client.once('ready', () => resolve());
-    client.on('error', (e) => reject(refused ? new Error(`host key of ${target.host}:${target.port} is ${seen}, not a pinned one (${target.hostKeys.join(', ') || 'none pinned'}): refused`) : e));
+    client.on('error', (e) => reject(refused ? new Error(`host key of ${target.host}:${target.port} is ${seen}, not the pinned ${target.hostKeys.join(' or ') || '(none pinned)'}: refused`) : e));
     client.once('close', () => reject(new Error(`connection to ${target.host}:${target.port} closed`)));
   });
   client.connect({
