@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+import { closeSync, constants, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -29,6 +29,26 @@ export async function writeFileAtomic(path: string, content: string | Buffer, mo
     await rename(tmp, path);
   } catch (e) {
     await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** writeFileAtomic for the few callers that cannot wait (start-up records, locks, the uid table under its lock). */
+export function writeFileAtomicSync(path: string, content: string | Buffer, mode?: number): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = tempSibling(path);
+  try {
+    const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode ?? 0o666);
+    try {
+      writeFileSync(fd, content);
+      if (mode !== undefined) fchmodSync(fd, mode);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
     throw e;
   }
 }
