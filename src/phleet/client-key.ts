@@ -1,7 +1,7 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
+import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { generateUsableKeyPair } from '../util/ssh-keypair.js';
 
 export interface ClientKey {
@@ -29,16 +29,9 @@ export function loadClientKey(dataDir: string, shipName?: string): ClientKey {
   if (!existsSync(path)) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const pair = generateUsableKeyPair('ed25519', { comment: label });
-    // Made beside under a name of its own (O_EXCL: no planted link is followed), then renamed: two parts of the ship
-    // making it at once leave one whole key, never half of each.
-    const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
-    try {
-      writeFileSync(tmp, pair.private, { mode: 0o600, flag: 'wx' });
-      renameSync(tmp, path);
-    } finally {
-      rmSync(tmp, { force: true });
-    }
-    writeFileSync(`${path}.pub`, `${pair.public}\n`, { mode: 0o644 });
+    // Two parts of the ship making it at once leave one whole key, never half of each.
+    writeFileAtomicSync(path, pair.private, 0o600);
+    writeFileAtomicSync(`${path}.pub`, `${pair.public}\n`, 0o644);
   }
   chmodSync(path, 0o600);
   const privateKey = readFileSync(path);
