@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { clientKey } from '../src/registry/client-key.js';
+import { loadClientKey } from '../src/phleet/client-key.js';
 import { registryPaths } from '../src/registry/paths.js';
 import { initRepo } from './helpers/git.js';
 import { killRecordedInstances } from './helpers/instances.js';
@@ -53,7 +53,7 @@ describe('registry: hostile layers are refused by addver and by a ship following
       writeTar(join(root, `${kind}.tar.gz`), l.members);
       shas[kind] = sha256Of(join(root, `${kind}.tar.gz`));
     }
-    const bKey = clientKey(dataB);
+    const bKey = loadClientKey(dataB);
     initRepo(join(root, 'hq-a'), { 'authorized_keys/admiral': admiral.pub, 'ships/shipb': JSON.stringify({ name: 'shipb', clientKey: bKey.publicKey }) });
     a = await startShip({ headquarters: join(root, 'hq-a'), dataDir: dataA, args: ['--name', 'shipa'], env });
     await a.waitForLog(/\d+ admirals/, 60_000);

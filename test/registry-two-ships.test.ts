@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { clientKey } from '../src/registry/client-key.js';
+import { loadClientKey } from '../src/phleet/client-key.js';
 import { initRepo } from './helpers/git.js';
 import { killRecordedInstances } from './helpers/instances.js';
 import { makeKey, type TestKey } from './helpers/keys.js';
@@ -27,7 +27,7 @@ describe('registry: a ship follows another ship\'s configuration', () => {
     admiral = makeKey(root, 'admiral');
     projectTars(root, 'program body v1', ['config v1']);
     // B's client key exists before B starts (made in its data dir, 0600): A's HQ lists it under ships/shipb.
-    const bKey = clientKey(dataB);
+    const bKey = loadClientKey(dataB);
     initRepo(join(root, 'hq-a'), { 'authorized_keys/admiral': admiral.pub, 'ships/shipb': JSON.stringify({ name: 'shipb', clientKey: bKey.publicKey }) });
     a = await startShip({ headquarters: join(root, 'hq-a'), dataDir: dataA, args: ['--name', 'shipa'] });
     await a.waitForLog(/ssh listening on/, 60_000);

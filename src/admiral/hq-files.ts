@@ -1,4 +1,4 @@
-import { shellQuote } from './shell-quote.js';
+import { posixShellQuote } from '../util/shell-quote.js';
 
 // The text of the files `starphleet hq init` writes: what a new admiral reads first, so it explains as it goes.
 
@@ -17,7 +17,7 @@ export function ordersText(hqDir: string, branch: string): string {
 # The example: the "hello" service bundled with starphleet, which \`starphleet hq init\` committed on this
 # repository's branch ${branch}, so it deploys with no network. When this HQ moves (pushed to a git host, with
 # \`git push --all\`), point this line at its new URL#${branch}, or at your own service's repo.
-autodeploy ${shellQuote(`${hqDir}#${branch}`)}
+autodeploy ${posixShellQuote(`${hqDir}#${branch}`)}
 export GREETING="hello from a new headquarters"
 # export HEALTHCHECK_TIMEOUT=60
 `;

@@ -1,6 +1,7 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { remotesFile } from './config-dir.js';
+import { writeFileAtomicSync } from '../util/atomic-write.js';
 
 /** A ship the admiral drives from this machine. */
 export interface Remote {
@@ -93,10 +94,7 @@ export function readRemotes(dir: string): Remote[] {
 /** Replaces a file whole (beside, then renamed), private to the user: a crash never leaves half a file. */
 export function writePrivate(file: string, text: string): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, text, { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, file);
+  writeFileAtomicSync(file, text, 0o600);
 }
 
 export function writeRemotes(dir: string, remotes: readonly Remote[]): void {

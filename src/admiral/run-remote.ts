@@ -1,6 +1,6 @@
 import { visible, visibleStream } from '../util/terminal-safe.js';
 import { findRemote, formatTarget, type Remote } from './remotes.js';
-import { shellQuote } from './shell-quote.js';
+import { posixCommandLine } from '../util/shell-quote.js';
 import { withPhleetProof } from './sign-request.js';
 import { destination, hostKeyRefusal, pinOptions, spawnSsh, teeStderr, waitChild } from './ssh-client.js';
 
@@ -23,7 +23,7 @@ function rawOutput(argv: readonly string[]): boolean {
 export async function runRemote(configDir: string, remote: Remote, argv: readonly string[], err: (s: string) => void): Promise<number> {
   const args = await withPhleetProof(argv);
   // The ship's admiral sessions run the command line in bash with the ship's own CLI first on PATH.
-  const command = ['starphleet', ...args].map(shellQuote).join(' ');
+  const command = posixCommandLine(['starphleet', ...args]);
   const raw = rawOutput(args);
   const child = spawnSsh([...pinOptions(configDir, remote), ...destination(remote), command], ['inherit', raw ? 'inherit' : 'pipe', 'pipe']);
   if (!raw) {

@@ -1,7 +1,7 @@
 import { existsSync, lstatSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
-import { writeFileAtomic } from '../agent/data-paths.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { serviceName } from '../headquarters/layout.js';
 import { parseAgeHeader, stanzaTag, MAX_SEALED_BYTES } from '../headquarters/age-header.js';
 import { SECRETS_FILE } from '../headquarters/sealed-files.js';

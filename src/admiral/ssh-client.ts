@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { knownHostsFile } from './config-dir.js';
 import type { Remote } from './remotes.js';
-import { shellQuote } from './shell-quote.js';
+import { posixCommandLine } from '../util/shell-quote.js';
 
 /**
  * The user's own OpenSSH client, so ~/.ssh/config, agents and jump hosts apply. STARPHLEET_SSH_COMMAND replaces
@@ -49,7 +49,7 @@ export function spawnSsh(args: readonly string[], stdio: StdioOptions, env: Node
 
 /** A GIT_SSH_COMMAND that pins the remote's host key the same way. */
 export function gitSshCommand(configDir: string, remote: Pick<Remote, 'name'>, env: NodeJS.ProcessEnv = process.env): string {
-  return [sshCommand(env), ...pinOptions(configDir, remote).map(shellQuote)].join(' ');
+  return [sshCommand(env), posixCommandLine(pinOptions(configDir, remote))].join(' ');
 }
 
 /** When ssh refused the pinned key, a message that says what happened and what to do; null for any other failure. */

@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { chmod, lstat, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { SAFE_NAME } from '../paths.js';
 
 /** A service name is one path segment (mount path with `/` turned into `.`): anything else could leave its folder. */
@@ -27,24 +26,6 @@ export const dataPaths = {
   /** Scratch space on the data dir's file system, so finished work moves into place with a rename. */
   tmp: (dataDir: string): string => join(dataDir, 'tmp'),
 };
-
-/** A sibling name nobody else uses, for write-then-rename. */
-export function tempSibling(path: string): string {
-  return join(dirname(path), `.tmp-${randomBytes(6).toString('hex')}-${path.split('/').pop() ?? ''}`);
-}
-
-/** Readers see the old file or the new one, never half of one. */
-export async function writeFileAtomic(path: string, content: string | Buffer, mode?: number): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = tempSibling(path);
-  try {
-    await writeFile(tmp, content, mode === undefined ? {} : { mode });
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-}
 
 /** Gives the owner write permission back on a tree made read-only, so it can be removed. Never follows symlinks. */
 export async function makeWritable(path: string): Promise<void> {

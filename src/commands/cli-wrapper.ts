@@ -1,6 +1,6 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { shellQuote as q } from '../util/shell-quote.js';
+import { posixShellQuote as q } from '../util/shell-quote.js';
 
 /** Node flags as this process got them, with `--import <bare name>` made absolute so they work from any cwd. */
 function portableExecArgv(): string[] {

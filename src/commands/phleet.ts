@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { ShipAnswer } from '../phleet/fanout.js';
 import { readShips } from '../phleet/record.js';
 import { shipsCheckout } from '../phleet/ships-checkout.js';
@@ -72,15 +71,15 @@ else ~/.ssh/id_ed25519): each ship checks it against its HQ's admirals, once, wi
       ctx.err('starphleet phleet: HQ ships/ lists no ship yet (ships write themselves there when HQ is writable)\n');
       return 1;
     }
+    // Loaded when run (ssh2's client): the CLI process reads every command's help and needs none of their code.
+    const [{ fanout }, { clientKeyPath }] = await Promise.all([import('../phleet/fanout.js'), import('../phleet/client-key.js')]);
     let privateKey: Buffer;
     try {
-      privateKey = readFileSync(join(dataDir, 'ship_client_key'));
+      privateKey = readFileSync(clientKeyPath(dataDir));
     } catch (e) {
       ctx.err(`starphleet phleet: no client key: ${(e as Error).message}\n`);
       return 1;
     }
-    // Loaded when run (ssh2's client): the CLI process reads every command's help and needs none of their code.
-    const { fanout } = await import('../phleet/fanout.js');
     if (verb === 'status' || verb === 'sync') {
       const outputs = new Map<string, string[]>();
       const answers = await fanout(ships, {

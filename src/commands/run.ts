@@ -1,4 +1,4 @@
-import { shellQuote } from '../util/shell-quote.js';
+import { posixShellQuote } from '../util/shell-quote.js';
 import { audited } from './command-audit.js';
 import type { ShipCommand } from './command.js';
 
@@ -9,7 +9,7 @@ const USAGE = 'usage: starphleet run <service> [--] <command...>';
 
 /** `run svc -- ls -la` runs those words; `run svc 'echo $PORT'` (one word) is a shell command line, as on Heroku. */
 export function oneOffCommand(words: readonly string[]): string {
-  return words.length === 1 ? (words[0] as string) : words.map(shellQuote).join(' ');
+  return words.length === 1 ? (words[0] as string) : words.map(posixShellQuote).join(' ');
 }
 
 /**

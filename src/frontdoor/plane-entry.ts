@@ -1,7 +1,8 @@
-import { lstatSync, readFileSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
+import { lstatSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { planePaths } from './plane-paths.js';
+import { writeFileAtomicSync } from '../util/atomic-write.js';
 
 /**
  * Which data-plane program an `upgrade` runs. The ship chooses it (its own installed version: the package it runs
@@ -32,10 +33,7 @@ export function planeArgs(p: PlaneProgram): { args: string[]; cwd: string } {
 
 /** Ship: records its own program as the one the next `upgrade` runs. */
 export function recordPlaneProgram(dataDir: string, p: PlaneProgram = ownPlaneProgram()): void {
-  const path = planePaths.entry(dataDir);
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${JSON.stringify(p)}\n`, { mode: 0o600 });
-  renameSync(tmp, path);
+  writeFileAtomicSync(planePaths.entry(dataDir), `${JSON.stringify(p)}\n`, 0o600);
 }
 
 /** Why path may not be trusted (someone other than root or uid may change it or a folder above it), or null. */

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { PlaneKind } from './plane.js';
 import { planePaths } from './plane-paths.js';
+import { writeFileAtomicSync } from '../util/atomic-write.js';
 
 /** The running data plane as it recorded itself: pid + start time name the process (a pid alone is reused). */
 export interface PlaneRecord {
@@ -24,10 +24,7 @@ export function readPlaneRecord(dataDir: string): PlaneRecord | null {
 
 /** Written then renamed: a ship reads the old record or the new one, never half of one. */
 export function writePlaneRecord(dataDir: string, r: PlaneRecord): void {
-  const path = planePaths.record(dataDir);
-  const tmp = `${path}.${randomBytes(4).toString('hex')}`;
-  writeFileSync(tmp, `${JSON.stringify(r)}\n`, { mode: 0o600 });
-  renameSync(tmp, path);
+  writeFileAtomicSync(planePaths.record(dataDir), `${JSON.stringify(r)}\n`, 0o600);
 }
 
 /** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot) and the state, or null when there is no such pid. */

@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { shellQuote } from '../util/shell-quote.js';
+import { posixShellQuote } from '../util/shell-quote.js';
 
 /** How to reach git remotes: the private key (for ssh URLs) and where ssh keeps the hosts it has seen. */
 export interface GitAccess {
@@ -11,8 +11,8 @@ export interface GitAccess {
 export function gitEnv(access: GitAccess): Record<string, string> {
   const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', SSH_ASKPASS: 'true' };
   const ssh = ['ssh', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=accept-new'];
-  if (access.knownHostsFile) ssh.push('-o', `UserKnownHostsFile=${shellQuote(access.knownHostsFile)}`);
-  if (access.privateKey) ssh.push('-i', shellQuote(access.privateKey), '-o', 'IdentitiesOnly=yes');
+  if (access.knownHostsFile) ssh.push('-o', `UserKnownHostsFile=${posixShellQuote(access.knownHostsFile)}`);
+  if (access.privateKey) ssh.push('-i', posixShellQuote(access.privateKey), '-o', 'IdentitiesOnly=yes');
   env.GIT_SSH_COMMAND = ssh.join(' ');
   return env;
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../agent/data-paths.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 
 /** Per log file: where the receiver has everything up to (byte offset) and how many lines that is. */
 export interface Cursor {

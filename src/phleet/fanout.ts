@@ -1,6 +1,5 @@
-import ssh2 from 'ssh2';
-import { fingerprint } from '../headquarters/keys.js';
 import type { ShipRecord } from './record.js';
+import { connectToShip } from './ship-ssh.js';
 
 export interface ShipAnswer {
   readonly ship: string;
@@ -35,12 +34,12 @@ function lines(emit: (text: string) => void): { push(chunk: Buffer): void; end()
 }
 
 /**
- * Runs one command on one ship as user `ship`, with this ship's client key. The ship's host key must be one its
- * ships/ entry names (fingerprints from HQ): HQ is the trust root, so nobody in between can pose as a ship.
+ * Runs one command on one ship (ship-ssh.ts: user `ship`, this ship's client key, a host key its ships/ entry names).
  */
 export function runOn(target: ShipRecord, o: FanoutOptions): Promise<ShipAnswer> {
   return new Promise((resolve) => {
-    const client = new ssh2.Client();
+    if (o.signal.aborted) return resolve({ ship: target.name, code: null, unreachable: 'aborted' });
+    const { client, ready } = connectToShip({ host: target.addresses[0] ?? '127.0.0.1', port: target.sshPort, hostKeys: target.hostKeys }, { privateKey: o.privateKey, readyTimeoutMs: o.connectTimeoutMs ?? 15_000 });
     let settled = false;
     const done = (a: ShipAnswer): void => {
       if (settled) return;
@@ -51,33 +50,28 @@ export function runOn(target: ShipRecord, o: FanoutOptions): Promise<ShipAnswer>
     };
     const abort = (): void => done({ ship: target.name, code: null, unreachable: 'aborted' });
     o.signal.addEventListener('abort', abort, { once: true });
-    client.on('error', (e) => done({ ship: target.name, code: null, unreachable: e.message }));
-    client.on('close', () => done({ ship: target.name, code: null, unreachable: 'connection closed' }));
-    client.on('ready', () => {
-      client.exec(o.command, (err, stream) => {
-        if (err) return done({ ship: target.name, code: null, unreachable: err.message });
-        const out = lines((t) => o.line(target.name, t, 'out'));
-        const errs = lines((t) => o.line(target.name, t, 'err'));
-        let code: number | null = null;
-        stream.on('data', (b: Buffer) => out.push(b));
-        stream.stderr.on('data', (b: Buffer) => errs.push(b));
-        stream.on('exit', (c: number | null) => (code = c));
-        stream.on('close', () => {
-          out.end();
-          errs.end();
-          done({ ship: target.name, code: code ?? 255 });
+    ready.then(
+      () => {
+        // Until ready, `ready` says why not (the host key refused, by name); from here the connection may still break.
+        client.on('error', (e) => done({ ship: target.name, code: null, unreachable: e.message }));
+        client.on('close', () => done({ ship: target.name, code: null, unreachable: 'connection closed' }));
+        client.exec(o.command, (err, stream) => {
+          if (err) return done({ ship: target.name, code: null, unreachable: err.message });
+          const out = lines((t) => o.line(target.name, t, 'out'));
+          const errs = lines((t) => o.line(target.name, t, 'err'));
+          let code: number | null = null;
+          stream.on('data', (b: Buffer) => out.push(b));
+          stream.stderr.on('data', (b: Buffer) => errs.push(b));
+          stream.on('exit', (c: number | null) => (code = c));
+          stream.on('close', () => {
+            out.end();
+            errs.end();
+            done({ ship: target.name, code: code ?? 255 });
+          });
         });
-      });
-    });
-    if (o.signal.aborted) return abort();
-    client.connect({
-      host: target.addresses[0] ?? '127.0.0.1',
-      port: target.sshPort,
-      username: 'ship',
-      privateKey: o.privateKey,
-      readyTimeout: o.connectTimeoutMs ?? 15_000,
-      hostVerifier: (key: Buffer) => target.hostKeys.includes(fingerprint(key)),
-    });
+      },
+      (e: Error) => done({ ship: target.name, code: null, unreachable: e.message }),
+    );
   });
 }
 

@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { canaryShips } from './canary.js';
 import { readShips } from './record.js';
 
@@ -43,10 +42,8 @@ export function readReleasePhases(dataDir: string): ReleasePhases {
 export async function recordReleasePhase(dataDir: string, service: string, sha: string, ok: boolean, now = new Date()): Promise<void> {
   const all = { ...readReleasePhases(dataDir), [service]: { sha, result: ok ? 'succeeded' : 'failed', at: now.toISOString() } };
   const sorted = Object.fromEntries(Object.entries(all).sort(([a], [b]) => (a < b ? -1 : 1)));
-  // Write then rename: the write-back reading it meanwhile sees the old file or the new one.
-  const tmp = join(dataDir, `.${FILE}.${randomBytes(4).toString('hex')}`);
-  await writeFile(tmp, `${JSON.stringify(sorted, null, 2)}\n`);
-  await rename(tmp, join(dataDir, FILE));
+  // The write-back reading it meanwhile sees the old file or the new one.
+  await writeFileAtomic(join(dataDir, FILE), `${JSON.stringify(sorted, null, 2)}\n`);
 }
 
 /**

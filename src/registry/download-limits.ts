@@ -1,12 +1,17 @@
 import { COUNT, numberSetting } from '../util/number-setting.js';
 
-/**
- * How much this ship takes from another ship's registry before a byte of it is trusted (its hash and members are
- * checked only once it is here): a layer at most what an admiral may upload here (STARPHLEET_INCOMING_MAX_BYTES, the
- * same default as server/sftp/uploads.ts), a configuration file at most 1 MiB (thousands of layers).
- */
+/** A configuration file from another ship: at most 1 MiB (thousands of layers). */
 export const CONFIG_MAX_BYTES = 1024 * 1024;
 
-export function layerDownloadMaxBytes(env: NodeJS.ProcessEnv = process.env): number {
-  return numberSetting(env.STARPHLEET_INCOMING_MAX_BYTES, 'STARPHLEET_INCOMING_MAX_BYTES', 1024 * 1024 * 1024, COUNT);
+/** STARPHLEET_INCOMING_MAX_BYTES when unset: 1 GiB. */
+const DEFAULT_INCOMING_MAX_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * The most bytes one layer may have on its way in, before a byte of it is trusted (its hash and members are checked
+ * only once it is here), whichever way it comes: an admiral's SFTP upload to /incoming/ (server/sftp/upload-session.ts)
+ * or a download from another ship's registry (remote.ts). One setting for both, so a layer one ship took can be
+ * fetched by the next.
+ */
+export function incomingMaxBytes(env: NodeJS.ProcessEnv = process.env): number {
+  return numberSetting(env.STARPHLEET_INCOMING_MAX_BYTES, 'STARPHLEET_INCOMING_MAX_BYTES', DEFAULT_INCOMING_MAX_BYTES, COUNT);
 }

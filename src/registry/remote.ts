@@ -1,11 +1,11 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Client, type SFTPWrapper } from 'ssh2';
-import { fingerprint } from '../headquarters/keys.js';
+import type { SFTPWrapper } from 'ssh2';
 import type { RegistrySource } from '../headquarters/registry-spec.js';
-import { clientKey } from './client-key.js';
-import { CONFIG_MAX_BYTES, layerDownloadMaxBytes } from './download-limits.js';
+import { loadClientKey } from '../phleet/client-key.js';
+import { connectToShip } from '../phleet/ship-ssh.js';
+import { CONFIG_MAX_BYTES, incomingMaxBytes } from './download-limits.js';
 import { parseRegistryConfig, type RegistryConfig } from './config-file.js';
 import { registryPaths } from './paths.js';
 import { checkLayerArchive } from './tar-check.js';
@@ -15,37 +15,16 @@ type Remote = Extract<RegistrySource, { kind: 'remote' }>;
 
 const CONNECT_TIMEOUT_MS = 30_000;
 
-function sameText(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
 /**
- * One SFTP session on another ship as user `ship`, with this ship's client key; the host key must be the pinned one
- * (ssh2 ends the handshake before authentication otherwise). deploy-agent's way: `configs/` and the archives, no shell.
+ * One SFTP session on another ship (phleet/ship-ssh.ts: user `ship`, this ship's client key, the source's pinned host
+ * key). deploy-agent's way: `configs/` and the archives, no shell.
  */
 async function withSftp<T>(dataDir: string, src: Remote, use: (sftp: SFTPWrapper) => Promise<T>): Promise<T> {
-  const { privateKey } = clientKey(dataDir);
-  const client = new Client();
-  let seen = '';
-  const ready = new Promise<SFTPWrapper>((resolve, reject) => {
-    client.once('ready', () => client.sftp((err, sftp) => (err ? reject(err) : resolve(sftp))));
-    client.once('error', (e) => reject(seen && !sameText(seen, src.fingerprint) ? new Error(`host key of ${src.host}:${src.port} is ${seen}, not the pinned ${src.fingerprint}: refused`) : e));
-  });
-  client.connect({
-    host: src.host,
-    port: src.port,
-    username: 'ship',
-    privateKey,
-    readyTimeout: CONNECT_TIMEOUT_MS,
-    hostVerifier: (key: Buffer) => {
-      seen = fingerprint(key);
-      return sameText(seen, src.fingerprint);
-    },
-  });
+  const { client, ready } = connectToShip({ host: src.host, port: src.port, hostKeys: [src.fingerprint] }, { privateKey: loadClientKey(dataDir).privateKey, readyTimeoutMs: CONNECT_TIMEOUT_MS });
   try {
-    return await use(await ready);
+    await ready;
+    const sftp = await new Promise<SFTPWrapper>((resolve, reject) => client.sftp((err, s) => (err ? reject(err) : resolve(s))));
+    return await use(sftp);
   } finally {
     client.end();
   }
@@ -109,7 +88,7 @@ export async function fetchRemoteLayer(dataDir: string, src: Remote, sha256: str
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.part-${process.pid}-${createHash('sha1').update(`${sha256}${Math.random()}`).digest('hex').slice(0, 12)}`);
   try {
-    const max = layerDownloadMaxBytes();
+    const max = incomingMaxBytes();
     await withSftp(dataDir, src, (sftp) => download(sftp, `/layers/${sha256}.tar.gz`, tmp, max, `${src.host}:${src.port}`));
     const size = (await stat(tmp)).size;
     if (size > max) throw new Error(`layer ${sha256} from ${src.host}:${src.port} is ${size} bytes, more than ${max} (STARPHLEET_INCOMING_MAX_BYTES): refused`);

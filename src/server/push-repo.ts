@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { writeIfChanged } from '../util/atomic-write.js';
 import { join } from 'node:path';
 import { git } from '../headquarters/git.js';
-import { shellQuote as sq } from '../util/shell-quote.js';
+import { posixShellQuote as sq } from '../util/shell-quote.js';
+import { relayControl } from './control-client.js';
 import { controlSocketPath } from './control-socket.js';
 import { pushDir } from '../agent/push-names.js';
 
@@ -12,11 +14,15 @@ import { pushDir } from '../agent/push-names.js';
  * running ship (hidden control command `push-build`) and relays the build's lines as they come; git shows them to
  * the admiral as `remote: ...` and rejects the push when this exits non-zero. Its env comes from receive-pack, which
  * the git session started with STARPHLEET_PUSH_ID; GIT_QUARANTINE_PATH is where git keeps the pushed objects until
- * the ref is accepted.
+ * the ref is accepted. The wire is control-client.ts's relayControl, its source written in: the hook cannot import it
+ * (the ship may run from TypeScript source, which plain node does not load).
  */
 function hookProgram(socket: string): string {
   return `// Written by starphleet (regenerated on every push): build the pushed commit before git accepts the ref.
 import { connect } from 'node:net';
+// esbuild, when the ship runs from TypeScript source under tsx, names inner functions with this helper.
+const __name = (f) => f;
+const relayControl = (${relayControl.toString()});
 const SOCKET = ${JSON.stringify(socket)};
 let input = '';
 process.stdin.setEncoding('utf8');
@@ -25,34 +31,10 @@ process.stdin.on('end', () => {
   const updates = input.split('\\n').filter((l) => l !== '');
   const argv = ['push-build', process.env.STARPHLEET_PUSH_ID ?? '', process.env.GIT_QUARANTINE_PATH ?? '', ...updates];
   const sock = connect(SOCKET);
-  let buf = '';
-  let code = 1;
-  sock.on('connect', () => sock.write(JSON.stringify({ argv }) + '\\n'));
-  sock.on('data', (d) => {
-    buf += d.toString('utf8');
-    let nl;
-    while ((nl = buf.indexOf('\\n')) >= 0) {
-      const m = JSON.parse(buf.slice(0, nl));
-      buf = buf.slice(nl + 1);
-      if ('out' in m) process.stdout.write(m.out);
-      else if ('err' in m) process.stderr.write(m.err);
-      else if ('exit' in m) code = m.exit;
-    }
-  });
   sock.on('error', (e) => process.stderr.write('starphleet: cannot reach the ship to build: ' + e.message + '\\n'));
-  sock.on('close', () => (process.exitCode = code));
+  relayControl(sock, { argv }, { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }, (code) => (process.exitCode = code ?? 1));
 });
 `;
-}
-
-async function writeIfChanged(path: string, content: string, mode: number): Promise<void> {
-  const now = await readFile(path, 'utf8').catch(() => null);
-  if (now !== content) {
-    const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
-    await writeFile(tmp, content, { mode });
-    await rename(tmp, path);
-  }
-  await chmod(path, mode);
 }
 
 /** Hooks the ship owns: rewritten when this ship's node or data dir changed since the repo was made. */

@@ -1,5 +1,6 @@
-import { closeSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomicSync } from '../util/atomic-write.js';
 
 /** Thrown when another live ship already uses the data dir. */
 export class DataDirBusy extends Error {}
@@ -64,8 +65,6 @@ export function takeOverDataDir(dataDir: string, fromPid: number): () => void {
   if (Number.isInteger(owner) && owner > 0 && owner !== fromPid && owner !== process.pid && alive(owner)) {
     throw new DataDirBusy(`another ship (pid ${owner}) holds data dir ${dataDir}, not the ship handing over (pid ${fromPid})`);
   }
-  const tmp = `${path}.${process.pid}`;
-  writeFileSync(tmp, `${process.pid}\n`, { mode: 0o600 });
-  renameSync(tmp, path);
+  writeFileAtomicSync(path, `${process.pid}\n`, 0o600);
   return releaser(path);
 }

@@ -1,6 +1,6 @@
 import { chmodSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { shellQuote as q } from '../util/shell-quote.js';
+import { posixShellQuote as q } from '../util/shell-quote.js';
 import { versionsDir } from './source.js';
 
 /** Points a symlink at target atomically (a new link renamed over the old): a reader sees the old or the new one. */

@@ -7,7 +7,8 @@ import * as tar from 'tar';
 import { archiveLimits } from '../../archive/limits.js';
 import { unpackArchives } from '../../archive/unpack.js';
 import { withLock } from './key-lock.js';
-import { dataPaths, tempSibling } from '../data-paths.js';
+import { dataPaths } from '../data-paths.js';
+import { tempSibling } from '../../util/atomic-write.js';
 import type { LayerComponent, LayerRef } from '../types.js';
 
 /** An archive with nothing in it (two zero blocks, gzipped): what a build that adds nothing yields. */

@@ -5,7 +5,8 @@ import { parseRegistrySource, type RegistrySource } from '../../headquarters/reg
 import { parseRegistryConfig, type RegistryConfig } from '../../registry/config-file.js';
 import { registryPaths } from '../../registry/paths.js';
 import { fetchRemoteConfig, fetchRemoteLayer } from '../../registry/remote.js';
-import { checkServiceName, dataPaths, makeReadOnly, removeTree, writeFileAtomic } from '../data-paths.js';
+import { checkServiceName, dataPaths, makeReadOnly, removeTree } from '../data-paths.js';
+import { writeFileAtomic } from '../../util/atomic-write.js';
 import type { BuildInput, LayerRef, Release, ReleaseConfig } from '../types.js';
 import { BuildFailure } from './buildpacks.js';
 import type { BuildOptions } from './build-release.js';

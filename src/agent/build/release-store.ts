@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { lstat, readdir, readFile, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { collectLayers } from './layers.js';
-import { checkServiceName, dataPaths, removeTree, writeFileAtomic } from '../data-paths.js';
+import { checkServiceName, dataPaths, removeTree } from '../data-paths.js';
+import { writeFileAtomic } from '../../util/atomic-write.js';
 import type { Release, ReleaseConfig, ReleaseSecrets } from '../types.js';
 
 const RELEASE_ID = /^[0-9]{14}-[0-9a-f]{7}(-[0-9]+)?$/;

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtinBuildpacksDigest } from '../build/buildpacks-digest.js';
 import type { AgentContext } from '../context.js';
-import { dataPaths, writeFileAtomic } from '../data-paths.js';
+import { dataPaths } from '../data-paths.js';
+import { writeFileAtomic } from '../../util/atomic-write.js';
 import type { Release } from '../types.js';
 
 /**

@@ -6,7 +6,7 @@ import { bwrapRuntime } from './runtime-bwrap.js';
 import { processRuntime } from './runtime-process.js';
 import { INSTANCE_MARK, instanceMark } from './strays.js';
 import { RuntimeError, SANDBOX_PATH, type InstanceSpec, type Runtime } from './runtime-types.js';
-import { shellQuote } from '../../util/shell-quote.js';
+import { posixShellQuote } from '../../util/shell-quote.js';
 import { describeHost, probeSandbox } from '../sandbox/sandbox.js';
 import { sandboxUser } from '../sandbox/user.js';
 
@@ -78,7 +78,7 @@ export function selectRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
  * per instance (3 MiB of RSS), and the app is the leader of its session.
  */
 export function instanceScript(command: string): string {
-  return `for f in .profile.d/*.sh; do [ -r "$f" ] && . "$f"; done\nexec bash -c ${shellQuote(command)}\n`;
+  return `for f in .profile.d/*.sh; do [ -r "$f" ] && . "$f"; done\nexec bash -c ${posixShellQuote(command)}\n`;
 }
 
 /**

@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { hostCmd, tryHostCmd } from './host-cmd.js';
 import { forgetHostResources, recordHostResources } from './host-registry.js';
 import { dataDirTag, hostRange, ipToNumber, netNames, numberToIp, overlaps, parseInstanceNet, subnetText, type Subnet } from './net-names.js';
 import { renderTable } from './net-rules.js';
+import { writeFileAtomicSync } from '../../util/atomic-write.js';
 
 /** The direct network path of one ship: its bridge, table, subnet; recorded in <data>/net/net.json. */
 export interface ShipNet {
@@ -40,9 +41,7 @@ function readRecord(dataDir: string): ShipNet | null {
 
 function writeRecord(dataDir: string, net: ShipNet): void {
   mkdirSync(netDir(dataDir), { recursive: true, mode: 0o700 });
-  const tmp = `${recordFile(dataDir)}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(net, null, 2)}\n`, { mode: 0o600 });
-  renameSync(tmp, recordFile(dataDir));
+  writeFileAtomicSync(recordFile(dataDir), `${JSON.stringify(net, null, 2)}\n`, 0o600);
 }
 
 /** Every IPv4 route and address of the host, as subnets: what a new bridge must not overlap. */

@@ -13,7 +13,7 @@ import { BRIDGE, INSTANCE_INIT, LAUNCHER, STEP_INIT } from './scripts.js';
 import type { SandboxLimits } from './settings.js';
 import type { SandboxUser } from './user.js';
 import { freshDir, removeServiceTree, volumesDir, type Volume } from './volumes.js';
-import { shellQuote } from '../../util/shell-quote.js';
+import { posixShellQuote } from '../../util/shell-quote.js';
 
 /** How a sandbox's network namespace reaches the world: the direct path (root) or not at all (the bridge socket). */
 export type SandboxNet = 'direct' | 'none';
@@ -189,7 +189,7 @@ export function prepareSandbox(host: SandboxHost, run: SandboxRun): PreparedSand
     write('cgroup.json', JSON.stringify(cgroup));
   }
   Object.assign(conf, { procs: cgroup ? procsFiles(cgroup).join(':') : '', uid: host.switchUser ? String(user.uid) : '-', gid: host.switchUser ? String(user.gid) : '-' });
-  write('launch.conf', Object.entries(conf).map(([k, v]) => `${k}=${shellQuote(v)}\n`).join(''));
+  write('launch.conf', Object.entries(conf).map(([k, v]) => `${k}=${posixShellQuote(v)}\n`).join(''));
   write('launch', LAUNCHER, 0o700);
   return {
     file: 'bash',

@@ -1,8 +1,9 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { withLockDir } from './lock-dir.js';
 import { dataDirTag } from './net-names.js';
 import type { SandboxUser } from './user.js';
+import { writeFileAtomicSync } from '../../util/atomic-write.js';
 
 /**
  * A uid of its own for every service (its builds and its instances), from a block of uids this ship owns. Recorded in
@@ -87,9 +88,7 @@ export function serviceUid(dataDir: string, service: string, env: NodeJS.Process
     }
     if (uid < 0) throw new Error(`no uid left for service ${service} in ${rec.first}-${rec.last} (STARPHLEET_UIDS)`);
     const next: UidRecord = { ...rec, services: { ...rec.services, [service]: uid } };
-    const tmp = `${recordFile(dataDir)}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o600 });
-    renameSync(tmp, recordFile(dataDir));
+    writeFileAtomicSync(recordFile(dataDir), `${JSON.stringify(next, null, 2)}\n`, 0o600);
     return { name: `app(${service})`, uid, gid: uid };
   });
 }

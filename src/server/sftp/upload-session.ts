@@ -1,13 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { registryPaths } from '../../registry/paths.js';
-import { COUNT, numberSetting } from '../../util/number-setting.js';
+import { incomingMaxBytes } from '../../registry/download-limits.js';
 import type { SessionContext } from '../session-context.js';
-import { DEFAULT_INCOMING_MAX_BYTES, Uploads } from './uploads.js';
+import { Uploads } from './uploads.js';
 import { tallyAudit } from '../../state/audit-hooks.js';
 
 /** An admiral's SFTP session may upload: /incoming/ exists (so `cd /incoming` works), each stored upload is logged. */
 export function uploadsFor(ctx: SessionContext): Uploads {
-  const max = numberSetting(process.env.STARPHLEET_INCOMING_MAX_BYTES, 'STARPHLEET_INCOMING_MAX_BYTES', DEFAULT_INCOMING_MAX_BYTES, COUNT);
+  const max = incomingMaxBytes();
   mkdirSync(registryPaths.incoming(ctx.dataDir), { recursive: true, mode: 0o700 });
   const { user, fingerprint, keyFile } = ctx.identity;
   return new Uploads(ctx.dataDir, max, (path, sha, size) => {

@@ -16,8 +16,6 @@ import { Fields, FXP, OPEN_FLAGS, reply, STATUS } from './wire.js';
  * requests.ts refuses every other change.
  */
 
-export const DEFAULT_INCOMING_MAX_BYTES = 1024 * 1024 * 1024;
-
 /** View tops that are not upload names (a `put services` must not look like it wrote into the view). */
 const RESERVED = new Set(['services', 'configs', 'layers', 'logs', 'data', 'registry', 'incoming']);
 /** Handles of uploads are 8 bytes, the view's are 4: the two can never be taken for each other. */
