@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { registryPaths } from '../src/registry/paths.js';
+import { registryPaths } from '../src/data-dir/registry-paths.js';
 import { startSshShip } from '../test/helpers/ssh.js';
 import { startSshd } from '../test/helpers/sshd.js';
 import { tmpDir } from '../test/helpers/tmp.js';

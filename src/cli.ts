@@ -2,14 +2,14 @@
 import { Command, Option } from 'commander';
 import { hqCheck } from './commands/hq-check.js';
 import { commandHelp, helpExamples, wantsHelp } from './commands/help.js';
-import { ConfigError, evalTimeoutMs, shipOptions, type ShipFlags } from './config.js';
+import { ConfigError, evalTimeoutMs, shipOptions, type ShipFlags } from './settings/ship-options.js';
 import { resolve } from 'node:path';
-import { SHIP_COMMANDS } from './commands/registry.js';
+import { SHIP_COMMANDS } from './commands/command-list.js';
 import { registerAdmiralCommands } from './admiral/register.js';
 import { addInstallCommands, InstallError } from './install/cli-commands.js';
 import { notifySystemd, unitMainPid } from './install/notify.js';
-import { runOnShip } from './server/run-on-ship.js';
-import { callShip } from './server/control-client.js';
+import { runOnShip } from './commands/control/run-on-ship.js';
+import { callShip } from './commands/control/control-client.js';
 import { runOneOffHere } from './commands/run-client.js';
 import { log } from './log.js';
 import { Predecessor } from './update/handover-new-ship.js';

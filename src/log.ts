@@ -1,4 +1,4 @@
-import { redactCredentials } from './redact.js';
+import { redactCredentials } from './util/redact.js';
 
 /** One line per event, timestamped, on stdout: the ship's log is what an admiral tails. */
 export type Logger = (message: string) => void;

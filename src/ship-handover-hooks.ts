@@ -2,7 +2,7 @@ import type { Server } from 'node:net';
 import type { Agent } from './agent/agent.js';
 import type { Headquarters } from './headquarters/headquarters.js';
 import type { Logger } from './log.js';
-import type { SshServer } from './server/ssh-server.js';
+import type { SshServer } from './server/transport/ssh-server.js';
 import type { HandoverHooks } from './update/handover-old-ship.js';
 import { handoverGraceMs } from './update/handover-messages.js';
 

@@ -3,8 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { dirname } from 'node:path';
 import type { Agent } from './agent/agent.js';
 import type { CommandShip } from './commands/command.js';
-import { shareSocketWithWorkers } from './frontdoor/nginx/nginx-user.js';
-import { planePaths } from './frontdoor/plane-paths.js';
+import { shareSocketWithWorkers } from './dataplane/nginx/nginx-user.js';
+import { planePaths } from './data-dir/plane-paths.js';
 import type { Headquarters } from './headquarters/headquarters.js';
 import type { Logger } from './log.js';
 import { auditDeny } from './state/audit.js';

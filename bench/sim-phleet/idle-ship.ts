@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { callShip } from '../../src/server/control-client.js';
-import { readPlaneRecord } from '../../src/frontdoor/plane-record.js';
+import { callShip } from '../../src/commands/control/control-client.js';
+import { readPlaneRecord } from '../../src/dataplane/ship-side/plane-record.js';
 import { fixtureRepo } from '../../test/helpers/fixtures.js';
 import type { GitDaemon } from '../../test/helpers/git-daemon.js';
 import { gitIn, initRepo } from '../../test/helpers/git.js';

@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { callShip } from '../../src/server/control-client.js';
+import { callShip } from '../../src/commands/control/control-client.js';
 import { fixtureRepo } from '../../test/helpers/fixtures.js';
 import { startGitDaemon, type GitDaemon } from '../../test/helpers/git-daemon.js';
 import { commit, gitIn } from '../../test/helpers/git.js';

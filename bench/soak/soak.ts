@@ -10,7 +10,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { treeBytes } from '../../src/agent/data-dir-size.js';
 import { INSTANCE_MARK } from '../../src/agent/runtime/strays.js';
-import { readPlaneRecord } from '../../src/frontdoor/plane-record.js';
+import { readPlaneRecord } from '../../src/dataplane/ship-side/plane-record.js';
 import { openDb } from '../../src/state/db.js';
 import { listInstances } from '../../src/state/instances.js';
 import { fixtureRepo } from '../../test/helpers/fixtures.js';

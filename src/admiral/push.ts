@@ -1,7 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { basename } from 'node:path';
 import { promisify } from 'node:util';
-import { PUSH_NAME } from '../agent/push-names.js';
+import { PUSH_NAME } from '../data-dir/push-names.js';
 import { AdmiralError, findRemote, formatTarget, type Remote } from './remotes.js';
 import { gitSshCommand, hostKeyRefusal, teeStderr, waitChild } from './ssh-client.js';
 

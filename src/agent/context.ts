@@ -1,8 +1,8 @@
-import type { DrainResult } from '../frontdoor/plane-routes.js';
+import type { DrainResult } from '../dataplane/embedded/plane-routes.js';
 import type { GitAccess } from '../headquarters/git.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../state/db.js';
-import type { BuildSide } from './build/build-side.js';
+import type { BuildSide } from './releases/build-side.js';
 import type { ServiceController } from './deploy/controller.js';
 import type { Instance } from './runtime/instances.js';
 import type { AgentLimits } from './limits.js';

@@ -1,8 +1,8 @@
-import type { ShipOptions } from '../config.js';
+import type { ShipOptions } from '../settings/ship-options.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../state/db.js';
 import { Agent } from './agent.js';
-import { releaseBuildSide } from './build/build-side.js';
+import { releaseBuildSide } from './releases/build-side.js';
 import { agentLimits } from './limits.js';
 import { chooseRuntime } from './runtime/runtime.js';
 import { killLeftoverBuilds } from './sandbox/build-groups.js';

@@ -1,4 +1,4 @@
-import { COUNT, numberSetting, SECONDS } from '../util/number-setting.js';
+import { COUNT, numberSetting, SECONDS } from '../settings/number-setting.js';
 
 /** Time limits and bounds of the agent; STARPHLEET_* env overrides them (seconds unless named otherwise). */
 export interface AgentLimits {

@@ -1,4 +1,4 @@
-import { COUNT, numberSetting } from '../util/number-setting.js';
+import { COUNT, numberSetting } from '../settings/number-setting.js';
 
 /**
  * Bounds of a `git push` test build, so a compressed blob bomb cannot be multiplied across the push repo, the

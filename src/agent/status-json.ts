@@ -4,7 +4,7 @@ import { listInstances } from '../state/instances.js';
 import { listPins } from '../state/deploys.js';
 import type { Db } from '../state/db.js';
 import { VERSION } from '../version.js';
-import { redactCredentials } from '../redact.js';
+import { redactCredentials } from '../util/redact.js';
 import { formatProblem } from '../headquarters/format-problem.js';
 import { previewProblems, previewStatus, type PreviewStatus } from './previews/status-rows.js';
 import { parseContact, type HqContactState } from '../headquarters/contact.js';

@@ -20,7 +20,7 @@
  *   sandbox/uids.json                           the uid of each service (sandbox/service-users.ts)
  */
 
-import type { AppManifest } from './build/app-json.js';
+import type { AppManifest } from './releases/app-json.js';
 
 /** A built release's three, or a registry component's name (`registry/<component>`, #22). */
 export type LayerComponent = 'source' | 'build' | 'config' | `registry/${string}`;

@@ -1,4 +1,4 @@
-import { COUNT, numberSetting } from '../util/number-setting.js';
+import { COUNT, numberSetting } from '../settings/number-setting.js';
 
 /**
  * What one unpack may expand to: every member counted while the archive is read, each bound checked before the member

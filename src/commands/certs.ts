@@ -1,4 +1,4 @@
-import { tlsPaths } from '../frontdoor/tls/tls-paths.js';
+import { tlsPaths } from '../data-dir/tls-paths.js';
 import { certificateNames } from '../tls/cert-names.js';
 import { certInfo, readPair } from '../tls/cert-files.js';
 import { readCertStatus } from '../tls/cert-status.js';

@@ -1,5 +1,5 @@
 import type { Agent } from '../agent/agent.js';
-import type { ShipOptions } from '../config.js';
+import type { ShipOptions } from '../settings/ship-options.js';
 import type { Headquarters } from '../headquarters/headquarters.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../state/db.js';

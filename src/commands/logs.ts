@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { insideRoot, SAFE_NAME } from '../paths.js';
-import { dataPaths } from '../agent/data-paths.js';
+import { dataPaths } from '../data-dir/data-paths.js';
 import { formationOf } from '../agent/deploy/formation.js';
 import { abortableSleep } from '../util/abortable-sleep.js';
 import { listDeployRecords } from '../state/deploys.js';

@@ -1,4 +1,4 @@
-import { COUNT, numberSetting } from '../util/number-setting.js';
+import { COUNT, numberSetting } from '../settings/number-setting.js';
 import { DEFAULT_MAXVER, Registry, RegistryError } from '../registry/store.js';
 import { audited } from './command-audit.js';
 import type { CommandContext, ShipCommand } from './command.js';

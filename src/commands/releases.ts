@@ -1,6 +1,6 @@
 import { getPin, listDeployRecords, type DeployRecord } from '../state/deploys.js';
 import { listServiceStatus } from '../state/services.js';
-import { redactCredentials } from '../redact.js';
+import { redactCredentials } from '../util/redact.js';
 import { visible } from '../util/terminal-safe.js';
 import type { ShipCommand } from './command.js';
 import { previewStatus } from '../agent/previews/status-rows.js';

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { CommandShip } from '../commands/command.js';
 import type { Logger } from '../log.js';
 import { listenRetrying } from '../util/listen-retry.js';
-import type { MetricsListen } from '../util/metrics-listen.js';
+import type { MetricsListen } from '../settings/metrics-listen.js';
 import { Dashboard } from './dashboard.js';
 import type { DashboardSessions } from './sessions.js';
 

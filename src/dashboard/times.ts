@@ -1,4 +1,4 @@
-import { numberSetting, POSITIVE_SECONDS } from '../util/number-setting.js';
+import { numberSetting, POSITIVE_SECONDS } from '../settings/number-setting.js';
 import type { SessionTimes } from './sessions.js';
 
 /** The dashboard's ship settings from HQ `.starphleet` (a bad value fails `starphleet dashboard`, naming it). */

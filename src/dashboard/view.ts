@@ -2,7 +2,7 @@ import { statusJson, type StatusJson } from '../agent/status-json.js';
 import { recentDeploys, type DeployRecord } from '../state/deploys.js';
 import type { Db } from '../state/db.js';
 import { getKv, latestHqSyncs, type HqSync } from '../state/hq.js';
-import { redactCredentials } from '../redact.js';
+import { redactCredentials } from '../util/redact.js';
 
 /** Everything one dashboard page shows, read from the state database at the moment of the request. */
 export interface DashboardView {

@@ -1,11 +1,11 @@
 import { mkdir } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { fetchCommit, resolveRef } from '../agent/build/source.js';
-import { dataPaths } from '../agent/data-paths.js';
+import { fetchCommit, resolveRef } from '../agent/releases/source.js';
+import { dataPaths } from '../data-dir/data-paths.js';
 import type { GitAccess } from '../headquarters/git.js';
 import type { DataRemote, DesiredState } from '../headquarters/types.js';
 import type { Logger } from '../log.js';
-import { redactCredentials } from '../redact.js';
+import { redactCredentials } from '../util/redact.js';
 import type { Db } from '../state/db.js';
 import { setKv } from '../state/hq.js';
 import { checkDataPath, ensureTree, ordersOnDisk, pruneTrees, removeOrder, switchLink, treeKey } from './tree.js';

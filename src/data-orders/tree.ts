@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, readlink, rename, symlink, unlink } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { exportTree } from '../agent/build/source.js';
-import { makeReadOnly, removeTree } from '../agent/data-paths.js';
+import { exportTree } from '../agent/releases/source.js';
+import { makeReadOnly, removeTree } from '../data-dir/data-paths.js';
 import { insideRoot } from '../paths.js';
 
 /** One segment of a data order's path, as HQ allows directory names (no `.`-names, so never `..`). */

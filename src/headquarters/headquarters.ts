@@ -6,7 +6,7 @@ import { readHeadquarters } from './layout.js';
 import { keepLastGoodOrders, redeployReasons, serviceChanges } from './merge.js';
 import { HeadquartersClone } from './sync.js';
 import { HqContact, parseContact, type HqContactState } from './contact.js';
-import { numberSetting, POSITIVE_SECONDS } from '../util/number-setting.js';
+import { numberSetting, POSITIVE_SECONDS } from '../settings/number-setting.js';
 import type { DesiredState } from './types.js';
 
 export interface HeadquartersOptions {

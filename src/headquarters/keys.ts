@@ -7,7 +7,7 @@ import type { Admiral, KeyOption, Problem } from './types.js';
 const KEY_TYPES = new Set(['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'ssh-rsa']);
 
 /**
- * The options the SSH gate (src/server/gate.ts) applies. The forwarding and rc options are known but change
+ * The options the SSH gate (src/server/access/gate.ts) applies. The forwarding and rc options are known but change
  * nothing: the ship forwards nothing for anyone and runs no rc files. Any other OpenSSH option (environment=,
  * permitopen=, expiry-time=, cert-authority, ...) would be a promise the ship does not keep: such a key is an HQ
  * problem and admits nothing.

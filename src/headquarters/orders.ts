@@ -2,7 +2,7 @@ import { evaluateBashFile, type VerbCall } from './bash-eval.js';
 import { parseGitRef } from './giturl.js';
 import { isRegistryUrl, parseRegistryAutodeploy } from './registry-spec.js';
 import { previewsFrom } from './previews-orders.js';
-import { checkNumberSetting, PORT_NUMBER, POSITIVE_SECONDS } from '../util/number-setting.js';
+import { checkNumberSetting, PORT_NUMBER, POSITIVE_SECONDS } from '../settings/number-setting.js';
 import type { Orders, Problem } from './types.js';
 import { placementFrom } from './placement.js';
 

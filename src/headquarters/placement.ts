@@ -1,19 +1,12 @@
 import type { VerbCall } from './bash-eval.js';
 import type { Problem } from './types.js';
+import { PLACE_WORD, placeWordProblem } from '../settings/place-word.js';
 
 /**
  * Placement: `on <ship-or-tag>...` in orders runs a service only on the ships named or tagged. Tags come from the
  * ship's own `--tag` flags (written into its ships/ entry) and from HQ `tags` (`<ship> <tag>...` per line), so an
- * admiral can tag ships without touching them. Names and tags share one grammar (the ship name's: a file name under
- * ships/, a word in status lines), so `on` never needs quoting and cannot smuggle anything into a log or a path.
- */
-export const PLACE_WORD = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-
-export function placeWordProblem(word: string): string | null {
-  return PLACE_WORD.test(word) ? null : `${JSON.stringify(word.slice(0, 64))} is not a ship name or tag (1-63 letters, digits, '.', '_' or '-', not starting with a symbol)`;
-}
-
-/**
+ * admiral can tag ships without touching them. Names and tags share one grammar (settings/place-word.ts).
+ *
  * The `on` calls of an orders file: undefined when there are none (every ship runs it). Several `on` lines add up.
  * `on` with no word, or a word outside the grammar, is a problem on its line (and the orders do not apply).
  */

@@ -77,7 +77,7 @@ export interface Admiral {
   /** `SHA256:...` exactly as `ssh-keygen -lf` prints it. */
   readonly fingerprint: string;
   readonly comment: string;
-  /** Applied by the SSH gate only (src/server/gate.ts): nothing else reads them. */
+  /** Applied by the SSH gate only (src/server/access/gate.ts): nothing else reads them. */
   readonly options: readonly KeyOption[];
 }
 

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { helpExamples } from '../commands/help.js';
-import { DEFAULT_SANDBOX_USER } from '../sandbox-user.js';
+import { DEFAULT_SANDBOX_USER } from '../agent/sandbox/sandbox-user.js';
 import { install, installedDataDir, InstallError, uninstall, UNIT_NAME } from './install.js';
 import { stopShip } from './stop.js';
 

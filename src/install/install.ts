@@ -1,6 +1,6 @@
 import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { USER_NAME } from '../sandbox-user.js';
+import { USER_NAME } from '../agent/sandbox/sandbox-user.js';
 import { writeLauncher } from '../update/versions.js';
 import { PACKAGE_ROOT } from '../version.js';
 import { createSystemUser, removeSystemUser, userExists } from './system-user.js';

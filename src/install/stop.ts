@@ -4,8 +4,8 @@ import { killRecorded } from '../agent/runtime/instances.js';
 import { removeShipCgroups } from '../agent/sandbox/cgroups.js';
 import { unmountUnder } from '../agent/sandbox/host-registry.js';
 import { teardownShipNet } from '../agent/sandbox/net-ship.js';
-import { stopDataPlane } from '../frontdoor/plane-process.js';
-import { isRecordedProcess, readPlaneRecord } from '../frontdoor/plane-record.js';
+import { stopDataPlane } from '../dataplane/ship-side/plane-process.js';
+import { isRecordedProcess, readPlaneRecord } from '../dataplane/ship-side/plane-record.js';
 import { openDb } from '../state/db.js';
 import { listInstances } from '../state/instances.js';
 

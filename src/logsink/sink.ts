@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { dataPaths } from '../agent/data-paths.js';
+import { dataPaths } from '../data-dir/data-paths.js';
 import type { Logger } from '../log.js';
 import { loadCursors, saveCursors, type Cursor } from './cursors.js';
 import { listLogFiles, type LogFileMeta } from './log-files.js';

@@ -1,5 +1,5 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { RequestStatsSnapshot } from '../frontdoor/request-stats.js';
+import type { RequestStatsSnapshot } from '../dataplane/process/request-stats.js';
 
 type Values = Awaited<ReturnType<Histogram<'service' | 'le'>['get']>>;
 

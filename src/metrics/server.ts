@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Logger } from '../log.js';
 import { boundUrl, listenRetrying, type RetryingListener } from '../util/listen-retry.js';
-import type { MetricsListen } from '../util/metrics-listen.js';
+import type { MetricsListen } from '../settings/metrics-listen.js';
 import type { ShipMetrics } from './ship-metrics.js';
 
 const RETRY_MS = 5000;

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AgentEvent } from '../agent/events.js';
-import type { RequestStatsSnapshot } from '../frontdoor/request-stats.js';
+import type { RequestStatsSnapshot } from '../dataplane/process/request-stats.js';
 import type { AuditTally } from '../state/audit-hooks.js';
 import type { InstanceRecord } from '../state/instances.js';
 import { PlaneMetrics } from './plane-metrics.js';

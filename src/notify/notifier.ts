@@ -1,7 +1,7 @@
 import type { AgentEvent } from '../agent/events.js';
 import type { DesiredState } from '../headquarters/types.js';
 import type { Logger } from '../log.js';
-import { COUNT, numberSetting } from '../util/number-setting.js';
+import { COUNT, numberSetting } from '../settings/number-setting.js';
 import { DEFAULT_LIMITS, TargetQueue, type DeliveryLimits } from './delivery.js';
 import { fromAgentEvent, hqProblem, shipUpdated, type Notification } from './messages.js';
 import { parseTargets } from './targets.js';

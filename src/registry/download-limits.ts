@@ -1,4 +1,4 @@
-import { COUNT, numberSetting } from '../util/number-setting.js';
+import { COUNT, numberSetting } from '../settings/number-setting.js';
 
 /** A configuration file from another ship: at most 1 MiB (thousands of layers). */
 export const CONFIG_MAX_BYTES = 1024 * 1024;

@@ -7,7 +7,7 @@ import { loadClientKey } from '../phleet/client-key.js';
 import { connectToShip } from '../phleet/ship-ssh.js';
 import { CONFIG_MAX_BYTES, incomingMaxBytes } from './download-limits.js';
 import { parseRegistryConfig, type RegistryConfig } from './config-file.js';
-import { registryPaths } from './paths.js';
+import { registryPaths } from '../data-dir/registry-paths.js';
 import { checkLayerArchive } from './tar-check.js';
 import { sha256File } from './sha256-file.js';
 

@@ -2,7 +2,7 @@ import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import type { Db } from '../state/db.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { configId, type RegistryConfig, type RegistryLayer } from './config-file.js';
-import { REGISTRY_NAME, registryPaths, SHA256_HEX } from './paths.js';
+import { REGISTRY_NAME, registryPaths, SHA256_HEX } from '../data-dir/registry-paths.js';
 import { checkLayerArchive } from './tar-check.js';
 
 /**

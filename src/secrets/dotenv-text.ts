@@ -1,6 +1,6 @@
 /**
  * The plaintext of a secrets.age file is dotenv lines, read by the same parser as a service repo's `.env`
- * (src/agent/build/dotenv.ts). This writes them: values are byte-exact through it, and `set`/`unset` change only the
+ * (src/agent/releases/dotenv.ts). This writes them: values are byte-exact through it, and `set`/`unset` change only the
  * lines of the names they touch, so comments and order written with `secrets edit` stay.
  */
 

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import ssh2 from 'ssh2';
 
 /**
- * The ship's ed25519 host key, as src/server/host-keys.ts makes it (OpenSSH format, 0600) before anything else starts:
+ * The ship's ed25519 host key, as src/server/transport/host-keys.ts makes it (OpenSSH format, 0600) before anything else starts:
  * the identity `age -d -i` opens HQ secrets.age files with. One path, named here for the agent and the CLI's ship view
  * (the server room is not theirs to import); test/secrets-units checks both agree.
  */

@@ -1,7 +1,7 @@
 import { auditRetention, recordAuthFailure } from './auth-failures.js';
 import { tallyAudit } from './audit-hooks.js';
 import type { Db } from './db.js';
-import { redactCredentials } from '../redact.js';
+import { redactCredentials } from '../util/redact.js';
 
 /**
  * One line of the admirals' SSH audit trail: a login, a session (exec, shell, sftp, scp) with how it ended, a file

@@ -1,5 +1,5 @@
-import { ConfigError } from '../util/config-error.js';
-import { COUNT, numberSetting } from '../util/number-setting.js';
+import { ConfigError } from '../settings/config-error.js';
+import { COUNT, numberSetting } from '../settings/number-setting.js';
 import type { Db } from './db.js';
 
 /**

@@ -1,4 +1,4 @@
-import { redactCredentials } from '../redact.js';
+import { redactCredentials } from '../util/redact.js';
 import type { Db } from './db.js';
 
 export type ServiceState = 'building' | 'starting' | 'serving' | 'failed' | 'stopped';

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as acme from 'acme-client';
-import { CHALLENGE_TOKEN, tlsPaths } from '../frontdoor/tls/tls-paths.js';
+import { CHALLENGE_TOKEN, tlsPaths } from '../data-dir/tls-paths.js';
 import type { Logger } from '../log.js';
 import type { CertPair } from './cert-files.js';
 

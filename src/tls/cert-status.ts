@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { tlsPaths } from '../frontdoor/tls/tls-paths.js';
+import { tlsPaths } from '../data-dir/tls-paths.js';
 
 /** What the ship remembers of each name's certificate: shown by `starphleet certs`, kept across restarts. */
 export interface NameStatus {

@@ -1,9 +1,9 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tlsPaths } from '../frontdoor/tls/tls-paths.js';
+import { tlsPaths } from '../data-dir/tls-paths.js';
 import type { DesiredState, HqCertificate } from '../headquarters/types.js';
 import type { Logger } from '../log.js';
-import { numberSetting, POSITIVE_SECONDS } from '../util/number-setting.js';
+import { numberSetting, POSITIVE_SECONDS } from '../settings/number-setting.js';
 import { AcmeIssuer, acmeDirectory } from './acme-issuer.js';
 import { certInfo, readPair, removePair, renewalTime, writePair, type CertPair } from './cert-files.js';
 import { certificateNames } from './cert-names.js';

@@ -1,4 +1,4 @@
-import { numberSetting, SECONDS } from '../util/number-setting.js';
+import { numberSetting, SECONDS } from '../settings/number-setting.js';
 
 /**
  * The hand-over conversation between the running ship (parent) and its successor (child, started with --takeover and

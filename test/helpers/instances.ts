@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { groupAlive, isSameProcess } from '../../src/agent/runtime/proc.js';
 import { killGroup as signalGroup } from '../../src/util/process-group.js';
-import { stopDataPlane } from '../../src/frontdoor/plane-process.js';
+import { stopDataPlane } from '../../src/dataplane/ship-side/plane-process.js';
 import { openDb } from '../../src/state/db.js';
 import { listInstances } from '../../src/state/instances.js';
 import { waitFor } from './wait.js';

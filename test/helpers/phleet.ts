@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { cpSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { callShip } from '../../src/server/control-client.js';
+import { callShip } from '../../src/commands/control/control-client.js';
 import { FIXTURES } from './fixtures.js';
 import { commit } from './git.js';
 import { CLI_ARGS } from './cli-entry.js';

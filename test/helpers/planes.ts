@@ -1,6 +1,6 @@
-import type { PlaneEvent } from '../../src/frontdoor/plane.js';
-import type { PlaneClient } from '../../src/frontdoor/plane-client.js';
-import { nginxInstalled, startDataPlane, stopDataPlane } from '../../src/frontdoor/plane-process.js';
+import type { PlaneEvent } from '../../src/dataplane/protocol/plane.js';
+import type { PlaneClient } from '../../src/dataplane/ship-side/plane-client.js';
+import { nginxInstalled, startDataPlane, stopDataPlane } from '../../src/dataplane/ship-side/plane-process.js';
 import { silent } from '../../src/log.js';
 import { tmpDir } from './tmp.js';
 

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { stopDataPlane } from '../../src/frontdoor/plane-process.js';
+import { stopDataPlane } from '../../src/dataplane/ship-side/plane-process.js';
 import { waitFor } from './wait.js';
 import { CLI_ARGS } from './cli-entry.js';
 

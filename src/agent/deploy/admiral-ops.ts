@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { SealedFile, Service } from '../../headquarters/types.js';
 import { clearPin, getPin } from '../../state/deploys.js';
-import { baseScriptHash } from '../build/bases/base-paths.js';
+import { baseScriptHash } from '../releases/bases/base-paths.js';
 import type { AgentContext } from '../context.js';
 import { allRunning, type ServiceController } from './controller.js';
 import { inputsDigest } from './deploy.js';

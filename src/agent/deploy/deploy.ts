@@ -8,13 +8,13 @@ import { backoffMs } from '../limits.js';
 import { startSlots, switchTo } from './switch.js';
 import { formationOf, slotsOf } from './formation.js';
 import { runOneOff } from './one-off.js';
-import { dataPaths } from '../data-paths.js';
-import { redactCredentials } from '../../redact.js';
+import { dataPaths } from '../../data-dir/data-paths.js';
+import { redactCredentials } from '../../util/redact.js';
 import { finishDeployRecord, startDeployRecord } from '../../state/deploys.js';
 import type { LineSink, Release, ReleaseSecrets } from '../types.js';
-import { serviceDefaultsOfHq, serviceEnvOfHq } from '../build/env.js';
+import { serviceDefaultsOfHq, serviceEnvOfHq } from '../releases/env.js';
 import { phleetReleasePhase } from './phleet-release.js';
-import { ensureBase } from '../build/bases/provision.js';
+import { ensureBase } from '../releases/bases/provision.js';
 import { mkdirSync } from 'node:fs';
 import { builtBefore, buildKeyOf, markReleasePhasePassed, releasePhasePassed } from './reuse.js';
 

@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
-import { redactCredentials } from '../../redact.js';
+import { redactCredentials } from '../../util/redact.js';
 import { printable } from '../../util/terminal-safe.js';
 import type { ExitStatus } from '../runtime/runtime.js';
 

@@ -2,7 +2,7 @@ import type { AgentContext } from '../context.js';
 import { freePort, Instance, instanceLogFile } from '../runtime/instances.js';
 import { exitReport, logSize } from './exit-report.js';
 import type { Release } from '../types.js';
-import { numberSetting, SECONDS } from '../../util/number-setting.js';
+import { numberSetting, SECONDS } from '../../settings/number-setting.js';
 import { startupChecks, waitAlive, waitStartup } from './startup-checks.js';
 
 export type LaunchResult = { readonly ok: true; readonly instance: Instance } | { readonly ok: false; readonly reason: string };

@@ -2,7 +2,7 @@ import { placedOn, tagsOf } from '../../headquarters/placement.js';
 import type { DesiredState, Service } from '../../headquarters/types.js';
 import { readShips } from '../../phleet/record.js';
 import { shipsCheckout } from '../../phleet/ships-checkout.js';
-import { numberSetting, SECONDS } from '../../util/number-setting.js';
+import { numberSetting, SECONDS } from '../../settings/number-setting.js';
 
 /** How long a service moved off this ship keeps serving here while no ship it moved to serves it (seconds). */
 export const HANDOFF_SECONDS = 300;

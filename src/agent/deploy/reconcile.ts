@@ -13,7 +13,7 @@ import { deploy, inputsDigest, type DeployHow } from './deploy.js';
 import { killRecorded } from '../runtime/instances.js';
 import type { Semaphore } from './semaphore.js';
 import { retire } from './switch.js';
-import { baseScriptHash } from '../build/bases/base-paths.js';
+import { baseScriptHash } from '../releases/bases/base-paths.js';
 import { backoffMs } from '../limits.js';
 
 /** Starts a deploy in the background (bounded across services by the semaphore); at most one per service. */

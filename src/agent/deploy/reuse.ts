@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { builtinBuildpacksDigest } from '../build/buildpacks-digest.js';
+import { builtinBuildpacksDigest } from '../releases/buildpacks-digest.js';
 import type { AgentContext } from '../context.js';
-import { dataPaths } from '../data-paths.js';
+import { dataPaths } from '../../data-dir/data-paths.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import type { Release } from '../types.js';
 

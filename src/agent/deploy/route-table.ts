@@ -1,5 +1,5 @@
-import type { Guards } from '../../frontdoor/guards.js';
-import type { WireRoute } from '../../frontdoor/wire.js';
+import type { Guards } from '../../dataplane/ship-side/guards.js';
+import type { WireRoute } from '../../dataplane/protocol/wire.js';
 import type { DesiredState } from '../../headquarters/types.js';
 import { webInstances, type ServiceController } from './controller.js';
 

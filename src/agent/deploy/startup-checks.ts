@@ -1,6 +1,6 @@
 import { request } from 'node:http';
-import { dialOptions, type Upstream } from '../../frontdoor/upstream.js';
-import { CHECK_DEFAULTS, type StartupCheck } from '../build/app-json.js';
+import { dialOptions, type Upstream } from '../../dataplane/protocol/upstream.js';
+import { CHECK_DEFAULTS, type StartupCheck } from '../releases/app-json.js';
 import type { HealthResult } from '../runtime/health.js';
 import type { ReleaseConfig } from '../types.js';
 

@@ -1,4 +1,4 @@
-import { describeCounts } from '../../frontdoor/backend.js';
+import { describeCounts } from '../../dataplane/embedded/backend.js';
 import { saveAgentService } from '../../state/instances.js';
 import type { AgentContext } from '../context.js';
 import type { ServiceController, Slot } from './controller.js';

@@ -1,8 +1,8 @@
 import { execa } from 'execa';
 import { git, gitEnv, type GitAccess } from '../../headquarters/git.js';
 import { normalizeRemote } from '../../headquarters/sync.js';
-import { withLock } from '../build/key-lock.js';
-import { ensureRepo, repoDir } from '../build/source.js';
+import { withLock } from '../releases/key-lock.js';
+import { ensureRepo, repoDir } from '../releases/source.js';
 
 /** What `git ls-remote --symref` says of a service repo: its refs (ref -> commit sha) and the branch HEAD names. */
 export interface RemoteRefs {

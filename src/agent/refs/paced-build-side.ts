@@ -1,5 +1,5 @@
 import { isRegistryUrl } from '../../headquarters/registry-spec.js';
-import type { BuildSide } from '../build/build-side.js';
+import type { BuildSide } from '../releases/build-side.js';
 import { lookupRef, type RemoteRefs } from './remote-refs.js';
 
 const FULL_SHA = /^[0-9a-f]{40}$/;

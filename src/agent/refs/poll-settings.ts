@@ -1,4 +1,4 @@
-import { numberSetting, POSITIVE, POSITIVE_SECONDS } from '../../util/number-setting.js';
+import { numberSetting, POSITIVE, POSITIVE_SECONDS } from '../../settings/number-setting.js';
 import type { PollSettings } from './remote-refs.js';
 
 /** Default pace of a repo a webhook was seen for (seconds): pushes are told, polling only catches a lost delivery. */

@@ -1,5 +1,5 @@
 import { request } from 'node:http';
-import { dialOptions, type Upstream } from '../../frontdoor/upstream.js';
+import { dialOptions, type Upstream } from '../../dataplane/protocol/upstream.js';
 
 export type HealthResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 

@@ -1,5 +1,5 @@
 import { copyFileSync, existsSync, renameSync, statSync, truncateSync } from 'node:fs';
-import { COUNT, numberSetting } from '../../util/number-setting.js';
+import { COUNT, numberSetting } from '../../settings/number-setting.js';
 
 /** STARPHLEET_LOG_MAX_BYTES, default 10 MiB: past it an instance log is rotated to .1 (and .1 to .2). */
 export function logMaxBytes(env: NodeJS.ProcessEnv = process.env): number {

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
-import { dataPaths } from '../data-paths.js';
-import { baseBin, baseMount, pathWithBase } from '../build/bases/base-paths.js';
+import { dataPaths } from '../../data-dir/data-paths.js';
+import { baseBin, baseMount, pathWithBase } from '../releases/bases/base-paths.js';
 import { openDataDirForSandboxes, openServiceDirs } from '../sandbox/data-dir.js';
 import { prepareSandbox, type SandboxHost } from '../sandbox/sandbox.js';
 import { serviceUid } from '../sandbox/service-users.js';

@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { SANDBOX_PATH, type Runtime } from './runtime-types.js';
-import { baseBin, pathWithBase } from '../build/bases/base-paths.js';
+import { baseBin, pathWithBase } from '../releases/bases/base-paths.js';
 
 /**
  * No isolation beyond its own process group: bash runs the command in the release dir as the ship's user, on the

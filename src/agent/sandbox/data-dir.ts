@@ -1,6 +1,6 @@
 import { chmodSync, chownSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { dataPaths } from '../data-paths.js';
+import { dataPaths } from '../../data-dir/data-paths.js';
 import type { SandboxHost } from './sandbox.js';
 import type { SandboxUser } from './user.js';
 

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { userInfo } from 'node:os';
-import { sandboxUser as sandboxUserName, USER_NAME } from '../../sandbox-user.js';
+import { sandboxUser as sandboxUserName, USER_NAME } from './sandbox-user.js';
 
 /**
  * The ship-wide sandbox account: container bases are provisioned as it, and a ship that is not root runs every

@@ -1,7 +1,7 @@
 import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, rmSync, statSync, symlinkSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { checkServiceName, dataPaths } from '../data-paths.js';
+import { checkServiceName, dataPaths } from '../../data-dir/data-paths.js';
 import { hostCmd, tryHostCmd } from './host-cmd.js';
 import { mountsUnder, unmountUnder } from './host-registry.js';
 import { withLockDir } from './lock-dir.js';

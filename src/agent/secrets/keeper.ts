@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { SealedFile, Service } from '../../headquarters/types.js';
 import { AgeError, openWith } from '../../secrets/age-tool.js';
 import { hostIdentityFile } from '../../secrets/host-key.js';
-import { serviceEnvOfHq } from '../build/env.js';
+import { serviceEnvOfHq } from '../releases/env.js';
 import type { Release, ReleaseSecrets } from '../types.js';
 import { readSecretEnv } from './secret-env.js';
 

@@ -1,5 +1,5 @@
 import { secretNameProblem } from '../../secrets/dotenv-text.js';
-import { parseDotenv } from '../build/dotenv.js';
+import { parseDotenv } from '../releases/dotenv.js';
 
 /** The parser's message without the text of the line it quotes (that text may be a value). */
 function withoutText(message: string): string {

@@ -51,7 +51,7 @@ export function outboundOf(channel: ServerChannel): Outbound {
 }
 
 /**
- * Checked once at start-up (src/server/start.ts), so a changed ssh2 stops the ship instead of the first SFTP session:
+ * Checked once at start-up (src/server/transport/start.ts), so a changed ssh2 stops the ship instead of the first SFTP session:
  * the server keeps the socket as `_sock`, and writes to it without waiting for it (what outboundOf guards against).
  */
 export function checkSocketInternals(dir = SSH2_DIR): void {

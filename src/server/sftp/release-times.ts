@@ -3,8 +3,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import * as tar from 'tar';
-import { dataPaths } from '../../agent/data-paths.js';
-import { repoDir } from '../../agent/build/source.js';
+import { dataPaths } from '../../data-dir/data-paths.js';
+import { repoDir } from '../../agent/releases/source.js';
 import type { LayerRef, ReleaseConfig } from '../../agent/types.js';
 
 const run = promisify(execFile);

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
-import { registryPaths } from '../../registry/paths.js';
+import { registryPaths } from '../../data-dir/registry-paths.js';
 import { incomingMaxBytes } from '../../registry/download-limits.js';
-import type { SessionContext } from '../session-context.js';
+import type { SessionContext } from '../sessions/session-context.js';
 import { Uploads } from './uploads.js';
 import { tallyAudit } from '../../state/audit-hooks.js';
 

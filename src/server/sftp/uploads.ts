@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { registryPaths } from '../../registry/paths.js';
+import { registryPaths } from '../../data-dir/registry-paths.js';
 import { attrsOf } from './attrs.js';
 import { Sha256Stream } from './hash-worker.js';
 import { normalizeViewPath } from './view.js';

@@ -2,9 +2,9 @@ import type { Stats } from 'node:fs';
 import { lstat, readdir, readlink, realpath } from 'node:fs/promises';
 import { join, posix, relative } from 'node:path';
 import { insideRoot, SAFE_NAME } from '../../paths.js';
-import { dataPaths } from '../../agent/data-paths.js';
+import { dataPaths } from '../../data-dir/data-paths.js';
 import { releaseTimes, timeOf } from './release-times.js';
-import { registryPaths } from '../../registry/paths.js';
+import { registryPaths } from '../../data-dir/registry-paths.js';
 
 /**
  * The read-only SFTP view of what a ship runs, mapped onto the data dir (layout: src/agent/types.ts):

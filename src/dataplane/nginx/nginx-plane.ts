@@ -1,0 +1,315 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { promisify } from 'node:util';
+import type { Logger } from '../../log.js';
+import { NOTHING_OPEN, type OpenCounts } from '../embedded/backend.js';
+import { frontDoorLimits } from '../embedded/limits.js';
+import { parsePublishPort } from '../embedded/publish.js';
+import type { PlaneEvent, PlaneImpl } from '../protocol/plane.js';
+import { planePaths } from '../../data-dir/plane-paths.js';
+import type { DrainResult } from '../embedded/plane-routes.js';
+import { routeInstances, type WireTable } from '../protocol/wire.js';
+import { nginxCertFiles } from './nginx-certs.js';
+import { htpasswdPath, htpasswdText, nginxConfig, type NginxLayout, type NginxSettings, type NginxTls } from './nginx-config.js';
+import { httpsPortOf, layoutOf, portOf, readPid, readText } from './nginx-files.js';
+import { isNginxMaster, openToUpstream, workersOf } from './nginx-procs.js';
+import { NginxStatsTail } from './nginx-stats.js';
+import { openDataDirToWorkers, shareWith, workerUser } from './nginx-user.js';
+import { requestStats } from '../process/request-stats.js';
+
+const run = promisify(execFile);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export interface NginxOptions {
+  readonly dataDir: string;
+  readonly listen: string;
+  readonly port: number;
+  /** `--https-port`; undefined: no TLS. */
+  readonly httpsPort?: number;
+  readonly log: Logger;
+  readonly emit: (e: PlaneEvent) => void;
+}
+
+/** The nginx binary: STARPHLEET_NGINX or `nginx` on PATH (Debian's is /usr/sbin/nginx). */
+export function nginxBinary(env: NodeJS.ProcessEnv = process.env): string {
+  return env.STARPHLEET_NGINX ?? 'nginx';
+}
+
+function canBind(listen: string, port: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'EADDRINUSE' ? 'the port is already in use' : e.code === 'EACCES' ? 'permission denied' : e.message));
+    s.listen(port, listen, () => s.close(() => resolve(null)));
+  });
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive whole number, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/** Whether this nginx takes `http2 on;` (1.25.1 and later), from `nginx -v`. */
+export function nginxHasHttp2On(binary = nginxBinary()): boolean {
+  const r = spawnSync(binary, ['-v'], { encoding: 'utf8' });
+  const m = /nginx\/(\d+)\.(\d+)\.(\d+)/.exec(`${r.stderr ?? ''}${r.stdout ?? ''}`);
+  if (!m) return false;
+  const [maj, min, patch] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  return maj > 1 || (maj === 1 && (min > 25 || (min === 25 && patch >= 1)));
+}
+
+/** STARPHLEET_NGINX_WORKERS: `auto` (one per core, the default, as a hand-written config has it) or a count. */
+export function nginxWorkers(env: NodeJS.ProcessEnv): number | 'auto' {
+  const raw = env.STARPHLEET_NGINX_WORKERS;
+  if (raw === undefined || raw === '' || raw === 'auto') return 'auto';
+  return positiveInt(env, 'STARPHLEET_NGINX_WORKERS', 1);
+}
+
+/** nginx's `user` for the workers: the unprivileged worker user as root, none otherwise (nginx would ignore it). */
+function userDirective(): string | null {
+  const u = workerUser();
+  return u ? `${u.name} ${u.group}` : null;
+}
+
+/**
+ * The nginx data plane: an nginx master of its own (config, pid, logs and temp files in the data dir), supervised by
+ * this process. A table becomes a complete config, checked with `nginx -t`, then loaded by a graceful reload (SIGHUP):
+ * new workers serve the new table, old ones finish their requests and exit. The master outlives this process; a
+ * restarted data plane finds it by its pid file and goes on.
+ */
+export class NginxPlane implements PlaneImpl {
+  readonly kind = 'nginx' as const;
+  private published = new Map<number, string>();
+  private readonly retired = new Map<string, WireTable['routes'][number]['instance']>();
+  private current: WireTable = { routes: [] };
+  private readonly problems = new Map<string, string>();
+  private tls: NginxTls | undefined;
+  private readonly http2On = nginxHasHttp2On();
+
+  private constructor(
+    private readonly o: NginxOptions,
+    private readonly layout: NginxLayout,
+    readonly port: number,
+    private master: number,
+    readonly httpsPort: number | undefined,
+  ) {
+    if (httpsPort !== undefined) this.tls = nginxCertFiles(o.dataDir, layout.prefix, httpsPort, undefined, o.log).tls;
+  }
+
+  /** Loads `tls/serve/` again: a graceful reload, so open connections finish on the old workers with the old certificate. */
+  async reloadTls(): Promise<string[]> {
+    if (this.httpsPort === undefined) return [];
+    const { tls, changed } = nginxCertFiles(this.o.dataDir, this.layout.prefix, this.httpsPort, this.tls, this.o.log);
+    this.tls = tls;
+    // The config names the same files: a changed certificate needs a reload all the same.
+    await this.apply(this.current, changed.length > 0);
+    return changed;
+  }
+
+  static async start(o: NginxOptions): Promise<NginxPlane> {
+    const plane = await NginxPlane.startMaster(o);
+    // The request metrics: nginx logs each request to a file this process reads on (nginx-stats.ts).
+    const tail = new NginxStatsTail(plane.layout.statsLog, requestStats, () => plane.master);
+    setInterval(() => void tail.poll().catch(() => undefined), 1000).unref();
+    return plane;
+  }
+
+  private static async startMaster(o: NginxOptions): Promise<NginxPlane> {
+    const layout = layoutOf(o.dataDir);
+    for (const d of [layout.prefix, layout.htpasswdDir, layout.tempDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
+    const u = workerUser();
+    if (u) openDataDirToWorkers(u, o.dataDir, layout, planePaths.shipHttp(o.dataDir));
+    const running = readPid(layout.pid);
+    if (running !== null && isNginxMaster(running, layout.conf)) {
+      // Adopted: it serves its last config until the ship sends a table (the port is the one that config listens on).
+      const port = portOf(layout.conf) ?? o.port;
+      const httpsPort = o.httpsPort === undefined ? undefined : (httpsPortOf(layout.conf) ?? o.httpsPort);
+      o.log(`data plane: adopted nginx master pid ${running} on port ${port}`);
+      return new NginxPlane(o, layout, port, running, httpsPort);
+    }
+    // nginx cannot tell which port `listen :0` got: a free one is picked here.
+    const port = o.port === 0 ? await freePort(o.listen) : o.port;
+    const httpsPort = o.httpsPort === 0 ? await freePort(o.listen) : o.httpsPort;
+    const plane = new NginxPlane(o, layout, port, 0, httpsPort);
+    await plane.writeChecked({ routes: [] });
+    await run(nginxBinary(), ['-c', layout.conf, '-p', layout.prefix]);
+    for (let i = 0; i < 100 && plane.master === 0; i++) {
+      const pid = readPid(layout.pid);
+      if (pid !== null && isNginxMaster(pid, layout.conf)) plane.master = pid;
+      else await sleep(50);
+    }
+    if (plane.master === 0) throw new Error(`nginx did not start: see ${layout.errorLog}`);
+    o.log(`data plane: nginx master pid ${plane.master} on http://${o.listen}:${port}`);
+    return plane;
+  }
+
+  private settings(published: ReadonlyMap<number, string>): NginxSettings {
+    const limits = frontDoorLimits();
+    return {
+      listen: this.o.listen,
+      port: this.port,
+      workers: nginxWorkers(process.env),
+      user: userDirective(),
+      authRate: positiveInt(process.env, 'STARPHLEET_AUTH_RATE', 20),
+      published,
+      headersTimeoutS: Math.ceil(limits.headersTimeoutMs / 1000),
+      keepAliveTimeoutS: Math.ceil(limits.keepAliveTimeoutMs / 1000),
+      upstreamTimeoutS: Math.ceil(limits.upstreamTimeoutMs / 1000),
+      maxHeaderBytes: limits.maxHeaderBytes,
+      maxConnectionsPerAddress: limits.maxConnectionsPerAddress,
+      http2On: this.http2On,
+      shipSocket: planePaths.shipHttp(this.o.dataDir),
+      tls: this.tls,
+    };
+  }
+
+  private problem(service: string, message: string | null): void {
+    if ((this.problems.get(service) ?? null) === message) return;
+    if (message === null) this.problems.delete(service);
+    else {
+      this.problems.set(service, message);
+      this.o.log(`${service}: ${message}`);
+    }
+    this.o.emit({ event: 'problem', service, problem: message });
+  }
+
+  /** Published ports of the table that can be served: a port nginx could not bind would fail the whole reload. */
+  private async publishable(t: WireTable): Promise<Map<number, string>> {
+    const wanted = new Map<number, string>();
+    const seen = new Set<string>();
+    for (const r of t.routes) {
+      if (r.publishPort === undefined) continue;
+      seen.add(r.service);
+      const port = parsePublishPort(r.publishPort);
+      if (typeof port === 'string') {
+        this.problem(r.service, port);
+        continue;
+      }
+      if (wanted.has(port)) {
+        this.problem(r.service, `PUBLISH_PORT ${port} is already published by service ${wanted.get(port) ?? ''}`);
+        continue;
+      }
+      if (!this.published.has(port) && port !== this.port) {
+        const why = await canBind(this.o.listen, port);
+        if (why) {
+          this.problem(r.service, `PUBLISH_PORT ${port} cannot be served on ${this.o.listen}: ${why}`);
+          continue;
+        }
+      }
+      wanted.set(port, r.service);
+      this.problem(r.service, null);
+    }
+    for (const service of [...this.problems.keys()]) if (!seen.has(service)) this.problem(service, null);
+    return wanted;
+  }
+
+  /** Writes the config of a table and checks it; false when it is the config nginx runs already (no reload needed). */
+  private async writeChecked(t: WireTable, force = false): Promise<{ published: Map<number, string>; changed: boolean }> {
+    const published = await this.publishable(t);
+    let changed = force;
+    for (const r of t.routes) {
+      if (!r.auth) continue;
+      const path = htpasswdPath(this.layout, r.service);
+      const text = htpasswdText(r);
+      if (readText(path) === text) continue;
+      writeFileSync(path, text, { mode: 0o600 });
+      // The workers check passwords: their group reads the file, nobody else.
+      const u = workerUser();
+      if (u) shareWith(u, path, 0o640);
+      changed = true;
+    }
+    const text = nginxConfig(t, this.settings(published), this.layout);
+    // A reload closes idle kept-alive client connections (a client may race that), so an unchanged table reloads nothing.
+    if (!changed && readText(this.layout.conf) === text) return { published, changed: false };
+    const next = `${this.layout.conf}.next`;
+    writeFileSync(next, text, { mode: 0o600 });
+    try {
+      await run(nginxBinary(), ['-t', '-q', '-c', next, '-p', this.layout.prefix]);
+    } catch (e) {
+      const err = e as { stderr?: string; message: string };
+      throw new Error(`nginx -t refused the config for this table (nothing changed): ${(err.stderr ?? err.message).trim()}`);
+    }
+    // rename: the master reads the old file or the new one, never half of one.
+    renameSync(next, this.layout.conf);
+    return { published, changed: true };
+  }
+
+  setTable(t: WireTable): Promise<void> {
+    return this.apply(t, false);
+  }
+
+  private async apply(t: WireTable, force: boolean): Promise<void> {
+    const { published, changed } = await this.writeChecked(t, force);
+    if (!changed) {
+      this.current = t;
+      return;
+    }
+    const before = new Set(workersOf(this.master).map((w) => w.pid));
+    process.kill(this.master, 'SIGHUP');
+    // Loaded once every worker is a new one or an old one shutting down: from then on no request sees the old table.
+    for (let i = 0; i < 400; i++) {
+      const ws = workersOf(this.master);
+      if (ws.some((w) => !before.has(w.pid)) && ws.every((w) => !before.has(w.pid) || w.shuttingDown)) break;
+      await sleep(25);
+    }
+    const now = new Set(t.routes.flatMap((r) => routeInstances(r).map((i) => i.id)));
+    for (const r of this.current.routes) for (const i of routeInstances(r)) if (!now.has(i.id)) this.retired.set(i.id, i);
+    for (const id of now) this.retired.delete(id);
+    this.current = t;
+    this.published = published;
+  }
+
+  private upstreamOf(id: string): WireTable['routes'][number]['instance'] {
+    for (const r of this.current.routes) for (const i of routeInstances(r)) if (i.id === id) return i;
+    return this.retired.get(id) ?? null;
+  }
+
+  async counts(instance: string): Promise<OpenCounts> {
+    const i = this.upstreamOf(instance);
+    if (!i) return NOTHING_OPEN;
+    return { requests: openToUpstream(this.master, i.upstream), streams: 0, upgrades: 0 };
+  }
+
+  /** Old workers close their idle upstream connections as they exit; new ones never dial a retired instance. */
+  async closeIdle(): Promise<void> {}
+
+  async drain(instance: string, timeoutMs: number): Promise<DrainResult> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const c = await this.counts(instance);
+      if (c.requests === 0) {
+        this.retired.delete(instance);
+        return { drained: true, left: NOTHING_OPEN };
+      }
+      if (Date.now() >= deadline) return { drained: false, left: c };
+      await sleep(100);
+    }
+  }
+
+  /** Stops nginx too (the ship asked the data plane to stop): quit lets the workers finish what they have. */
+  async close(): Promise<void> {
+    if (this.master === 0) return;
+    try {
+      process.kill(this.master, 'SIGQUIT');
+    } catch {
+      return;
+    }
+    for (let i = 0; i < 200 && isNginxMaster(this.master, this.layout.conf); i++) await sleep(50);
+    if (isNginxMaster(this.master, this.layout.conf)) process.kill(this.master, 'SIGKILL');
+    rmSync(this.layout.pid, { force: true });
+  }
+}
+
+function freePort(listen: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, listen, () => {
+      const a = s.address();
+      s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}

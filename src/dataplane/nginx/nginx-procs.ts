@@ -1,0 +1,104 @@
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import type { Upstream } from '../protocol/upstream.js';
+
+function statOf(pid: number): { ppid: number; state: string } | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { state: rest[0] ?? '', ppid: Number(rest[1]) };
+  } catch {
+    return null;
+  }
+}
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+  } catch {
+    return '';
+  }
+}
+
+export interface Worker {
+  readonly pid: number;
+  /** An old worker after a reload: it finishes what it has and exits. */
+  readonly shuttingDown: boolean;
+}
+
+/** The live worker processes of one nginx master. */
+export function workersOf(master: number): Worker[] {
+  const out: Worker[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    const s = statOf(pid);
+    if (!s || s.ppid !== master || s.state === 'Z') continue;
+    const cmd = cmdline(pid);
+    if (!cmd.startsWith('nginx: worker process') && !cmd.startsWith('nginx: cache')) continue;
+    out.push({ pid, shuttingDown: cmd.includes('shutting down') });
+  }
+  return out;
+}
+
+export function isNginxMaster(pid: number, conf: string): boolean {
+  const s = statOf(pid);
+  return s !== null && s.state !== 'Z' && cmdline(pid).startsWith('nginx: master process') && cmdline(pid).includes(conf);
+}
+
+function socketInodes(pid: number): Set<string> {
+  const out = new Set<string>();
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return out;
+  }
+  for (const fd of fds) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) out.add(m[1] as string);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return out;
+}
+
+/** `127.0.0.1:4000` as /proc/net/tcp writes it (little-endian hex address, hex port). */
+function procNetAddress(host: string, port: number): string | null {
+  const parts = host.split('.').map(Number);
+  if (parts.length !== 4 || parts.some((n) => !(n >= 0 && n <= 255))) return null;
+  const hex = parts.reverse().map((n) => n.toString(16).padStart(2, '0')).join('').toUpperCase();
+  return `${hex}:${port.toString(16).padStart(4, '0').toUpperCase()}`;
+}
+
+/** TCP states that still carry (or may carry) a request: not TIME_WAIT (06), CLOSE (07) or LISTEN (0A). */
+const DONE = new Set(['06', '07', '0A']);
+
+/**
+ * What the nginx workers have open to an instance. TCP: their sockets (by inode) whose peer is the instance's address,
+ * from /proc/net/tcp. A unix socket's peer is not in /proc/net/unix for the connecting side, so for a unix upstream
+ * every old worker still alive counts as one (new workers never reach a retired instance); that may wait for an old
+ * worker's unrelated long-lived connection, up to the drain timeout, but never stops an instance under a request.
+ */
+export function openToUpstream(master: number, u: Upstream): number {
+  const workers = workersOf(master);
+  if (u.kind === 'unix') return workers.filter((w) => w.shuttingDown).length;
+  const want = procNetAddress(u.host, u.port);
+  if (want === null) return workers.filter((w) => w.shuttingDown).length;
+  const inodes = new Set<string>();
+  for (const w of workers) for (const i of socketInodes(w.pid)) inodes.add(i);
+  let n = 0;
+  let text = '';
+  try {
+    text = readFileSync('/proc/net/tcp', 'utf8');
+  } catch {
+    return 0;
+  }
+  for (const line of text.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 10) continue;
+    if (f[2] === want && !DONE.has(f[3] ?? '') && inodes.has(f[9] ?? '')) n++;
+  }
+  return n;
+}

@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { buildVersion, runStep, StepFailed } from '../../../src/update/build.js';
+import { buildIdentity } from '../../../src/update/build-identity.js';
+import { writeLauncher } from '../../../src/update/versions.js';
+import { tmpDir } from '../../helpers/tmp.js';
+
+/** A package whose build copies cli.js into dist/ (what `npm run build` does for starphleet, minus tsc). */
+function tinyPackage(dir: string, o: { build: string; cli: string; lock?: string }): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'tiny-ship', version: '9.9.9', private: true, scripts: { build: o.build } }));
+  writeFileSync(
+    join(dir, 'package-lock.json'),
+    o.lock ?? JSON.stringify({ name: 'tiny-ship', version: '9.9.9', lockfileVersion: 3, requires: true, packages: { '': { name: 'tiny-ship', version: '9.9.9' } } }),
+  );
+  writeFileSync(join(dir, 'cli.js'), o.cli);
+}
+
+describe('update build steps', () => {
+  test('npm ci, npm run build and the version check run for real, their output streamed', async () => {
+    const dir = join(tmpDir('sp-upd-build-'), 'v');
+    const running = join(tmpDir('sp-upd-running-'), 'r');
+    // The build records who it ran as and what of the ship's env it saw.
+    tinyPackage(dir, { build: 'mkdir -p dist && cp cli.js dist/cli.js && id -u > dist/uid && echo "secret=$SHIP_SECRET_FOR_TEST" > dist/env && echo built-it', cli: "if (process.argv[2] === 'version') console.log('9.9.9');\n" });
+    tinyPackage(running, { build: 'true', cli: '', lock: '{"other": true}' });
+    let out = '';
+    const as = buildIdentity();
+    const env = { ...process.env, SHIP_SECRET_FOR_TEST: 'hunter2' };
+    const version = await buildVersion({ dir, runningRoot: running, progress: (s) => (out += s), timeoutMs: 120_000, home: join(dir, '..', 'home'), as, env });
+    assert.equal(version, '9.9.9');
+    assert.match(out, /\$ npm ci/);
+    assert.match(out, /built-it/);
+    assert.ok(existsSync(join(dir, 'node_modules')) || /up to date|added 0/.test(out), out);
+    assert.equal(readFileSync(join(dir, 'dist', 'env'), 'utf8'), 'secret=\n', "the ship's env does not reach the build");
+    if (process.getuid?.() === 0) {
+      assert.equal(readFileSync(join(dir, 'dist', 'uid'), 'utf8').trim(), String(as?.uid), 'a root ship builds as the unprivileged user');
+      assert.equal(statSync(join(dir, 'dist', 'cli.js')).uid, 0, 'what runs is owned by root again (a fresh copy)');
+      assert.equal(lstatSync(dir).uid, 0);
+    }
+  });
+
+  test('a failing build names the step and its exit; its output was streamed', async () => {
+    const dir = join(tmpDir('sp-upd-fail-'), 'v');
+    tinyPackage(dir, { build: 'echo "src/x.ts(1,1): error TS2322: nope" >&2; exit 3', cli: '' });
+    let out = '';
+    await assert.rejects(
+      buildVersion({ dir, runningRoot: join(dir, 'nowhere'), progress: (s) => (out += s), timeoutMs: 120_000, home: join(dir, '..', 'home'), as: buildIdentity() }),
+      (e: unknown) => e instanceof StepFailed && /npm run build failed: exit 3/.test(e.message),
+    );
+    assert.match(out, /error TS2322: nope/);
+  });
+
+  test('a build that does not make a runnable starphleet fails the check', async () => {
+    const dir = join(tmpDir('sp-upd-check-'), 'v');
+    tinyPackage(dir, { build: 'mkdir -p dist && cp cli.js dist/cli.js', cli: "throw new Error('cannot start');\n" });
+    await assert.rejects(buildVersion({ dir, runningRoot: join(dir, 'nowhere'), progress: () => {}, timeoutMs: 120_000, home: join(dir, '..', 'home'), as: buildIdentity() }), /version check failed: exit 1/);
+  });
+
+  test('a step over its time limit is killed with its children', async () => {
+    const started = Date.now();
+    await assert.rejects(runStep('sleeping', 'bash', ['-c', 'sleep 30 & sleep 30'], { cwd: tmpDir(), progress: () => {}, timeoutMs: 500 }), /sleeping failed: timed out after 0.5 s/);
+    assert.ok(Date.now() - started < 10_000);
+  });
+});
+
+describe('launcher <data>/bin/ship', () => {
+  function versions(current: string, previous: string): string {
+    const data = tmpDir('sp-launcher-');
+    for (const [name, body] of [['a', current], ['b', previous]] as const) {
+      mkdirSync(join(data, 'versions', name, 'dist'), { recursive: true });
+      writeFileSync(join(data, 'versions', name, 'dist', 'cli.js'), body);
+    }
+    symlinkSync(join(data, 'versions', 'a'), join(data, 'versions', 'current'));
+    symlinkSync(join(data, 'versions', 'b'), join(data, 'versions', 'previous'));
+    writeLauncher(data);
+    return data;
+  }
+
+  test('runs current with the ship flags and the data dir', () => {
+    const data = versions("console.log('current', process.argv.slice(2).join(' '));\n", "console.log('previous');\n");
+    const r = spawnSync(join(data, 'bin', 'ship'), ['--name', 'x'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), `current ship --data ${data} --name x`);
+  });
+
+  test('falls back to previous when current does not start', () => {
+    const data = versions("console.error('boom'); process.exit(3);\n", "console.log('previous', process.argv.slice(2).join(' '));\n");
+    const r = spawnSync(join(data, 'bin', 'ship'), [], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), `previous ship --data ${data}`);
+    assert.match(r.stderr, /versions\/current .* did not start \(exit 3\); falling back/);
+  });
+
+  test('fails when no version starts', () => {
+    const data = versions('process.exit(4);\n', 'process.exit(5);\n');
+    const r = spawnSync(join(data, 'bin', 'ship'), [], { encoding: 'utf8' });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /no version in .* starts/);
+  });
+});
