@@ -1,3 +1,4 @@
+import { ordersDigestText } from './traffic-orders.js';
 import { createHash } from 'node:crypto';
 import { lstat, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -119,7 +120,7 @@ async function readServices(root: string, files: readonly string[], opts: ReadOp
   const results = await mapLimit(files, EVAL_CONCURRENCY, async (file) => {
     const path = join(root, file);
     const [res, bytes] = await Promise.all([evaluateOrders(path, file, join(root, dirOf(file)), opts.evalTimeoutMs), readFile(path)]);
-    return { file, res, digest: createHash('sha256').update(bytes).digest('hex') };
+    return { file, res, digest: createHash('sha256').update(ordersDigestText(bytes)).digest('hex') };
   });
   const services: Service[] = [];
   const broken: string[] = [];

@@ -1,3 +1,5 @@
+import type { MaintenanceOrders } from './traffic-orders.js';
+
 /** The typed, immutable picture of what an HQ commit asks for. Everything downstream reads this. */
 
 /** A problem found in HQ: always a value with the file (relative to the HQ root) and, when known, the line. */
@@ -21,6 +23,10 @@ export interface Orders {
   readonly scale?: Readonly<Record<string, number>>;
   /** `previews ...`: a preview release per matching branch (docs/previews.md); absent when the orders have none. */
   readonly previews?: PreviewOrders;
+  /** `maintenance [--allow PATH]... [message]`: 503 with the maintenance page on every ship (traffic-orders.ts). */
+  readonly maintenance?: MaintenanceOrders;
+  /** `release_pause [seconds]`: deploys hold requests around the release command; null: the ship's default length. */
+  readonly releasePause?: number | null;
 }
 
 /** The orders verb `previews [pattern...] [--max N] [--ttl 7d|off] [--secrets]`, checked (previews-orders.ts). */
