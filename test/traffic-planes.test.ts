@@ -98,6 +98,31 @@ for (const plane of PLANES) {
       assert.equal((await send(p.client.port, '/app/x')).status, 200);
     });
 
+    test('maintenance: an allowed path cannot be used to climb out of it; nginx metacharacters stay text', async () => {
+      const message = 'back "soon"; return 200 ok; } $host ${x} \\';
+      await set({ maintenance: { message, html: null, retryAfter: 7, allow: ['/up'] } });
+      const before = oldI.seen.length;
+      // Dot segments, encoded or not, and doubled slashes after an allowed prefix: none may reach the instance.
+      for (const path of ['/app/up/../secret', '/app/up/%2e%2e/secret', '/app/up/%2E%2E/secret', '/app/up/..%2fsecret', '/app/up/./../secret']) {
+        const r = await send(p.client.port, path);
+        assert.notEqual(r.status, 200, `${path} reached the instance`);
+        assert.ok(r.status === 503 || r.status === 400, `${path}: ${r.status}`);
+      }
+      const seen = oldI.seen.slice(before);
+      assert.deepEqual(seen.filter((u) => !u.startsWith('/up/') || /\.\.|%2e|%2f/i.test(u)), [], 'no climbing path reached the instance');
+      const r = await send(p.client.port, '/app/x');
+      assert.equal(r.status, 503);
+      assert.equal(r.body, `503 ${message}\n`);
+      assert.equal(r.headers['retry-after'], '7');
+      // A rollout's listed header with the same characters: matched exactly, and the config still loads.
+      await set({ rollout: { ...newSide(), headers: [{ name: 'X-Beta', value: '"};$host{\\' }], cookies: [] } });
+      const side = async (headers: Record<string, string>): Promise<string> => (JSON.parse((await send(p.client.port, '/app/s', { headers })).body) as { side: string }).side;
+      assert.equal(await side({ 'x-beta': '"};$host{\\' }), 'new');
+      assert.equal(await side({ 'x-beta': `127.0.0.1:${p.client.port}` }), 'old');
+      assert.equal(await side({}), 'old');
+      await set();
+    });
+
     test('pause: held requests wait, then are answered in the order they came; nothing fails', async () => {
       await set();
       await set({ pause: { maxPauseMs: 30_000, queue: 100 } });
@@ -196,17 +221,20 @@ for (const plane of PLANES) {
         for (const [f, m] of modes) chmodSync(f, f === sock ? 0o666 : m | 0o011);
         let code = 0;
         let out = '';
+        try { execFileSync('strace', ['-f', '-e', 'trace=connect,socket', 'runuser', '-u', 'nobody', '--', 'curl', '-sS', '-m', '3', '--unix-socket', sock, 'http://x/held'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }); } catch (e) { console.log('# TRY', String((e as {stderr?:string}).stderr).replace(/\n/g, ' | ')); }
         try {
-          out = execFileSync('runuser', ['-u', 'nobody', '--', 'curl', '-s', '-m', '3', '--unix-socket', sock, '-H', 'X-Starphleet-Hold: app', 'http://x/held'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+          out = execFileSync('runuser', ['-u', 'nobody', '--', 'curl', '-sS', '-m', '3', '--unix-socket', sock, '-H', 'X-Starphleet-Hold: app', 'http://x/held'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
         } catch (e) {
           code = (e as { status?: number }).status ?? -1;
-          out = String((e as { stdout?: string }).stdout ?? '');
+          out = `${String((e as { stdout?: string }).stdout ?? '')}${String((e as { stderr?: string }).stderr ?? '')}`;
         } finally {
           for (const [f, m] of modes) chmodSync(f, m);
         }
-        // 52: empty reply (the connection was closed before an answer); 56: reset.
-        assert.ok(code === 52 || code === 56, `curl as nobody: exit ${code}, ${out}`);
-        assert.equal(out, '');
+        // 52: empty reply (the connection was closed before an answer); 56: reset; 7: reset before curl checked its
+        // connect (the plane is that quick on an idle moment). Which of them is luck: the plane's log line below is
+        // what proves the peer check refused it (a permission error would leave none).
+        assert.ok(code === 52 || code === 56 || code === 7, `curl as nobody: exit ${code}, ${out}`);
+        assert.doesNotMatch(out, /HTTP|paused|held/);
         await waitFor(() => /hold socket .*refused peer pid \d+ uid 65534/.test(readFileSync(join(p.dir, 'dataplane', 'plane.log'), 'utf8')), 'the refusal in the plane log');
         await set();
       });

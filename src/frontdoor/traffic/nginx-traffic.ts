@@ -13,6 +13,14 @@ export function q(s: string): string {
   return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\$/g, '${dollar}').replace(/\n/g, '\\n')}"`;
 }
 
+/**
+ * A `map` source value: literal to nginx (no variables are read in it), so only `\\` and `"` are escaped; q()'s
+ * `${dollar}` would be matched as those very characters.
+ */
+function qKey(s: string): string {
+  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
 /** A variable-name piece for a service: its name in hex (names have characters nginx variables cannot). */
 function tag(service: string): string {
   return Buffer.from(service).toString('hex');
@@ -59,11 +67,11 @@ export function trafficMaps(t: WireTable): string[] {
     if (ro.percent > 0 && ro.percent < 100) L.push(`split_clients "\${sp_rid}:${r.service}" $sp_split_${h} { ${ro.percent}% new; * old; }`);
     const listed: string[] = [];
     ro.headers.forEach((m, i) => {
-      L.push(`map "${P}$http_${m.name.toLowerCase().replace(/-/g, '_')}" $sp_fh${i}_${h} { ${q(P + m.value)} 1; default ""; }`);
+      L.push(`map "${P}$http_${m.name.toLowerCase().replace(/-/g, '_')}" $sp_fh${i}_${h} { ${qKey(P + m.value)} 1; default ""; }`);
       listed.push(`$sp_fh${i}_${h}`);
     });
     ro.cookies.forEach((m, i) => {
-      L.push(`map "${P}$cookie_${m.name}" $sp_fc${i}_${h} { ${q(P + m.value)} 1; default ""; }`);
+      L.push(`map "${P}$cookie_${m.name}" $sp_fc${i}_${h} { ${qKey(P + m.value)} 1; default ""; }`);
       listed.push(`$sp_fc${i}_${h}`);
     });
     if (split === 'old' || split === 'new') split = `"${split}"`;
