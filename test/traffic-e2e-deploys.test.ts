@@ -196,5 +196,29 @@ for (const plane of PLANES) {
       assert.equal(greetingOf((await send(ship.httpPort, '/app/')).body), 'v3');
       assert.equal((await row()).traffic, null);
     });
+
+    test("app.json's scripts.release_pause (no orders verb): the release command runs under pause, nothing fails", async () => {
+      const load = new TrafficLoad(ship.httpPort, '/app/');
+      let started = 0;
+      try {
+        const marks = plane === 'nginx' ? join(dataDir, 'data') : '/var/data';
+        commit(app, {
+          'app.json': JSON.stringify({ scripts: { release_pause: '30s' } }),
+          Procfile: 'web: node server.js\nrelease: date +%s%3N > "$MARKS/started-v6"; sleep 4\n',
+          '.env': `GREETING=v6\nMARKS=${marks}\n`,
+        });
+        await serves('v6');
+        started = Number(readFileSync(join(dataDir, 'data', 'started-v6'), 'utf8').trim());
+        await new Promise((r) => setTimeout(r, 1000));
+      } finally {
+        await load.stop();
+      }
+      assert.ok(started > 0, 'the release command ran');
+      assert.deepEqual(load.failures(), []);
+      assert.deepEqual(load.samples.filter((s) => s.greeting !== 'v6' && s.sentAt >= started).map((s) => s.greeting), [], 'nothing from the old release after the command started');
+      assert.ok(percentile(load.samples.map((s) => s.doneAt - s.sentAt), 100) >= 3500, 'requests were held through the release command');
+      assert.ok(ship.output().includes('app: paused for the release phase'));
+      assert.equal((await row()).traffic, null, 'resumed');
+    });
   });
 }

@@ -7,6 +7,7 @@ import { evaluateOrders } from '../src/headquarters/orders.js';
 import { ordersDigestText } from '../src/headquarters/traffic-orders.js';
 import { inlinePage, MAX_PAGE_BYTES, parseFlags } from '../src/commands/traffic-args.js';
 import { parseDuration } from '../src/util/duration.js';
+import { parseAppJson } from '../src/agent/build/app-json.js';
 import { tmpDir } from './helpers/tmp.js';
 
 /** The checks on what an HQ orders file and an admiral's command line say about traffic (#34). */
@@ -111,4 +112,16 @@ test('maintenance --page is read by the CLI, bounded, and only from a regular fi
   assert.throws(() => inlinePage(['--page', join(dir, 'd')]), /not a regular file/);
   assert.throws(() => inlinePage(['--page', join(dir, 'missing')]), /missing: ENOENT/);
   assert.throws(() => inlinePage(['--page']), /--page needs a file/);
+});
+
+test("app.json scripts.release_pause: true, seconds or a duration; anything else fails the build naming the key's line", () => {
+  const of = (v: string): number | null | undefined => parseAppJson(`{"scripts": {"release_pause": ${v}}}`).releasePause;
+  assert.equal(of('true'), null);
+  assert.equal(of('false'), undefined);
+  assert.equal(of('90'), 90);
+  assert.equal(of('"2m"'), 120);
+  assert.equal(parseAppJson('{"scripts": {}}').releasePause, undefined);
+  for (const bad of ['0', '-1', '3601', '"soon"', '"2h"', '[]', 'null']) {
+    assert.throws(() => parseAppJson(`{\n  "scripts": {\n    "release_pause": ${bad}\n  }\n}`), /app\.json:3:\d+: scripts\.release_pause: expected true, or seconds/, bad);
+  }
 });

@@ -118,13 +118,15 @@ export class Traffic {
   }
 
   /**
-   * `release_pause` (orders, or the ship's STARPHLEET_RELEASE_PAUSE default for `release_pause` without seconds):
+   * `release_pause` (orders, or app.json scripts.release_pause; the ship's STARPHLEET_RELEASE_PAUSE when no seconds):
    * pauses the service before a deploy's release phase and returns how to resume after the switch (or the failure).
    * Null when the service does not ask for it or serves nothing yet (nothing to hold).
    */
   async pauseForRelease(ctrl: ServiceController, orders: Orders, release: Release): Promise<(() => Promise<void>) | null> {
-    if (orders.releasePause === undefined || !ctrl.serving || release.config.releaseCommand === undefined) return null;
-    const maxPauseS = orders.releasePause ?? this.limits.releasePauseS;
+    // HQ's orders win over the release's app.json (scripts.release_pause).
+    const asked = orders.releasePause !== undefined ? orders.releasePause : release.config.manifest?.releasePause;
+    if (asked === undefined || !ctrl.serving || release.config.releaseCommand === undefined) return null;
+    const maxPauseS = asked ?? this.limits.releasePauseS;
     const id = release.config.id;
     updateTraffic(this.host.ctx.db, ctrl.name, (t) => ({ ...t, releasePause: { maxPauseS, release: id, ...setBy('release_pause') } }));
     await this.host.publish();
