@@ -42,13 +42,16 @@ for (const plane of PLANES) {
     const serves = (greeting: string, timeoutMs = 300_000): Promise<unknown> =>
       waitFor(async () => greetingOf((await send(ship.httpPort, '/app/')).body) === greeting, () => `${greeting} to serve\n${ship.output().slice(-3000)}`, timeoutMs, 200);
 
+    const start = (): Promise<ShipProcess> =>
+      startShip({ headquarters: hq, dataDir, pulse: 0.5, args: ['--data-plane', plane], env: { STARPHLEET_DRAIN_TIMEOUT: '5', ...(plane === 'nginx' ? { STARPHLEET_RUNTIME: 'process' } : {}) }, ...(ship ? { httpPort: ship.httpPort } : {}) });
+
     before(async () => {
       fixtureRepo('stream-app', app);
       commit(app, { '.env': 'GREETING=v0\n' });
       initRepo(hq, { 'app/orders': `autodeploy ${app}\n` });
       // The nginx plane's workers cannot reach a sandboxed instance's unix socket on this tree (its folder is the
       // sandbox user's): its instances run as processes on loopback here, which changes nothing of what is tested.
-      ship = await startShip({ headquarters: hq, dataDir, pulse: 0.5, args: ['--data-plane', plane], env: { STARPHLEET_DRAIN_TIMEOUT: '5', ...(plane === 'nginx' ? { STARPHLEET_RUNTIME: 'process' } : {}) } });
+      ship = await start();
       await serves('v0', 400_000);
     });
 
@@ -219,6 +222,31 @@ for (const plane of PLANES) {
       assert.ok(percentile(load.samples.map((s) => s.doneAt - s.sentAt), 100) >= 3500, 'requests were held through the release command');
       assert.ok(ship.output().includes('app: paused for the release phase'));
       assert.equal((await row()).traffic, null, 'resumed');
+    });
+
+    test('a ship killed with SIGKILL during a rollout: restarted, it keeps the split and both releases; promote ends it', async () => {
+      assert.equal((await cli(dataDir, 'rollout', 'app', '--percent', '50')).code, 0);
+      commit(app, { 'app.json': '{}', Procfile: 'web: node server.js\n', '.env': 'GREETING=v7\n' });
+      await waitFor(async () => (await row()).traffic?.rollout?.state === 'split', 'the split', 300_000, 250);
+      const sides = async (n: number): Promise<Set<string>> => {
+        const seen = new Set<string>();
+        for (let i = 0; i < n; i++) seen.add(greetingOf((await send(ship.httpPort, '/app/')).body));
+        return seen;
+      };
+      await waitFor(async () => (await sides(40)).size === 2, 'both sides answering');
+      const kept = (await send(ship.httpPort, '/app/')).headers['set-cookie']?.find((c) => c.startsWith('starphleet_rollout='))?.split(';')[0] ?? '';
+      const keptSide = greetingOf((await send(ship.httpPort, '/app/', { headers: { cookie: kept } })).body);
+      await ship.kill();
+      ship = await start();
+      await ship.waitForLog(/rollout goes on: release \S+ adopted as its stable side/);
+      const r = await row();
+      assert.equal(r.traffic?.rollout?.state, 'split');
+      assert.deepEqual([...(await sides(60))].sort(), ['v6', 'v7'], 'both releases serve after the restart');
+      for (let j = 0; j < 5; j++) assert.equal(greetingOf((await send(ship.httpPort, '/app/', { headers: { cookie: kept } })).body), keptSide, 'a client keeps its side across the restart');
+      const p = await cli(dataDir, 'rollout', 'app', 'promote');
+      assert.equal(p.code, 0, p.stderr);
+      assert.deepEqual([...(await sides(20))], ['v7']);
+      assert.deepEqual((await row()).processes, { web: 1 });
     });
   });
 }
