@@ -165,7 +165,7 @@ async function main(): Promise<void> {
     // A ship leaves its data plane and instances running for the next ship to adopt: end those of these data dirs.
     for (const d of dataDirs) {
       try {
-        execFileSync(process.execPath, ['--import', 'tsx', '-e', `Promise.all([import('./src/frontdoor/plane-process.ts').then((m) => m.stopDataPlane(${JSON.stringify(d)})), import('./test/helpers/instances.ts').then((m) => m.killRecordedInstances(${JSON.stringify(d)}))])`], { cwd: ROOT, stdio: 'inherit' });
+        execFileSync(process.execPath, ['--import', 'tsx', '-e', `Promise.all([import('./src/dataplane/ship-side/plane-process.ts').then((m) => m.stopDataPlane(${JSON.stringify(d)})), import('./test/helpers/instances.ts').then((m) => m.killRecordedInstances(${JSON.stringify(d)}))])`], { cwd: ROOT, stdio: 'inherit' });
       } catch {
         // best effort
       }

@@ -5,6 +5,7 @@ import { commandHelp, helpExamples, wantsHelp } from './commands/help.js';
 import { ConfigError, evalTimeoutMs, shipOptions, type ShipFlags } from './settings/ship-options.js';
 import { resolve } from 'node:path';
 import { SHIP_COMMANDS } from './commands/command-list.js';
+import { inlinePage } from './commands/traffic-args.js';
 import { registerAdmiralCommands } from './admiral/register.js';
 import { addInstallCommands, InstallError } from './install/cli-commands.js';
 import { notifySystemd, unitMainPid } from './install/notify.js';
@@ -96,7 +97,8 @@ for (const cmd of SHIP_COMMANDS.filter((c) => c.name !== 'version')) {
       }
       // run spawns the one-off here, with this process's stdin and terminal; the ship only prepares its sandbox.
       if (cmd.name === 'run') process.exitCode = await runOneOffHere(dataDirFor(flags), command.args, callShip);
-      else process.exitCode = await runOnShip(dataDirFor(flags), [cmd.name, ...command.args], process.stdout, process.stderr);
+      // maintenance --page FILE: the file is read here, with this user's access, and sent as text (traffic-args.ts).
+      else process.exitCode = await runOnShip(dataDirFor(flags), [cmd.name, ...(cmd.name === 'maintenance' ? inlinePage(command.args) : command.args)], process.stdout, process.stderr);
     });
 }
 

@@ -13,7 +13,7 @@ import { previewWants } from './headquarters/previews-orders.js';
 
 /**
  * The ship's own HTTP server, on a unix socket in the data dir that both data planes proxy `/starphleet/webhook` to
- * (frontdoor/ship-proxy.ts, nginx-config.ts). Only root (the planes) can reach the socket, so the X-Forwarded-For the
+ * (dataplane/embedded/ship-proxy.ts, dataplane/nginx/nginx-config.ts). Only root (the planes) can reach the socket, so the X-Forwarded-For the
  * plane sets is the client's address. While the ship is down that path answers 503. The dashboard is not here: it has
  * an origin of its own (dashboard/server.ts), which no service's page shares.
  */

@@ -25,6 +25,7 @@ import { serviceUrl } from './service-url.js';
 import { Previews } from './previews/previews.js';
 import { PlacementState } from './deploy/placement-state.js';
 import type { RemoteRefs } from './refs/remote-refs.js';
+import { Traffic } from './traffic/traffic.js';
 
 export interface AgentOptions extends AgentSetup {
   readonly pulseSeconds: number;
@@ -68,12 +69,24 @@ export class Agent {
   private readonly events: AgentEvents;
   /** Where services run: placed here or not, the hand-off of those moved elsewhere, the repos' poll settings. */
   private readonly placement: PlacementState;
+  /** Maintenance, pauses and rollouts (traffic/traffic.ts): the admiral's commands reach it here. */
+  readonly traffic: Traffic;
 
   constructor(private readonly opts: AgentOptions) {
     this.sem = new Semaphore(opts.limits.maxConcurrentDeploys);
     this.events = new AgentEvents(opts.log);
     this.guards = new Guards(opts.dataDir, opts.log);
     const isStopped = (): boolean => this.stopped;
+    const agent = this;
+    this.traffic = new Traffic({
+      get ctx() {
+        return agent.ctx;
+      },
+      ctrl: (name) => this.ctrls.get(name),
+      orders: (name) => this.desired?.services.find((s) => s.name === name)?.orders,
+      publish: () => this.publishRoutes(),
+      counts: async (id) => (this.door ? this.door.counts(id) : null),
+    });
     this.ctx = {
       db: opts.db,
       dataDir: opts.dataDir,
@@ -90,6 +103,7 @@ export class Agent {
       watch: (ctrl, instance) => void instance.exited.then(() => onInstanceExit(this.ctx, ctrl, instance, isStopped)),
       emit: (e) => this.events.emit(this.previews.decorate(e)),
       secrets: SecretsKeeper.forDataDir(opts.dataDir),
+      traffic: this.traffic,
     };
     this.previews = new Previews(this.ctx);
     this.cron = new CronRunner(this.ctx, () => [...this.ctrls.values()]);
@@ -252,7 +266,8 @@ export class Agent {
   private publishRoutes(): Promise<void> {
     const fd = this.door;
     if (!fd) return this.sent;
-    const routes = routeTable(this.previews.routable(this.ctrls.values(), this.desired), this.desired, this.guards, this.testRoutes.values());
+    const routes = routeTable(this.previews.routable(this.ctrls.values(), this.desired), this.desired, this.guards, this.testRoutes.values(), this.traffic);
+    if (this.desired) this.traffic.noteHq(this.desired.services);
     this.sent = fd.setTable({ routes }).catch((e: unknown) => this.opts.log(`data plane: the route table was not applied: ${(e as Error).message}`));
     return this.sent;
   }
@@ -308,6 +323,7 @@ export class Agent {
   /** Hand-over, old ship: reconcile no more (a successor adopts the instances) while the front door keeps serving. */
   async pause(): Promise<void> {
     this.stopped = true;
+    this.traffic.rollouts.close();
     this.cron.stop();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;

@@ -9,6 +9,7 @@ import type { AgentLimits } from './limits.js';
 import type { Runtime } from './runtime/runtime.js';
 import type { AgentEvent } from './events.js';
 import type { SecretsKeeper } from './secrets/keeper.js';
+import type { Traffic } from './traffic/traffic.js';
 
 /** Where things are and how to build and run them: given to the agent, shared by all its parts. */
 export interface AgentSetup {
@@ -38,4 +39,6 @@ export interface AgentContext extends AgentSetup {
   emit(e: AgentEvent): void;
   /** HQ secrets.age opened with the host key: which apply to a deploy, and the values of a release at each start. */
   readonly secrets: SecretsKeeper;
+  /** Maintenance, pauses and rollouts (traffic/): what routes carry, a release phase under pause, a rollout's switch. */
+  readonly traffic: Traffic;
 }

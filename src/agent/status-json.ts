@@ -8,6 +8,7 @@ import { redactCredentials } from '../util/redact.js';
 import { formatProblem } from '../headquarters/format-problem.js';
 import { previewProblems, previewStatus, type PreviewStatus } from './previews/status-rows.js';
 import { parseContact, type HqContactState } from '../headquarters/contact.js';
+import { trafficStatuses, type TrafficStatus } from './traffic/status.js';
 
 /** The status object of the design's contract (plus the HQ problems now in force). */
 export interface StatusJson {
@@ -40,6 +41,8 @@ export interface StatusJson {
     readonly processes: Readonly<Record<string, number>>;
     /** Set by `rollback`: the release the service is held on, until its ref moves or `unpin`. */
     readonly pin: { readonly release: string; readonly at: string; readonly by: string } | null;
+    /** Maintenance, pause and rollout (docs/traffic.md); null: traffic as usual. */
+    readonly traffic: TrafficStatus | null;
   }[];
   readonly problems: readonly string[];
   /** HQ data orders (`<path>/remote`): what /var/data/<path> shows, and why the last sync failed. */
@@ -72,13 +75,14 @@ export function statusJson(db: Db, name: string, hqUrl: string): StatusJson {
   const pins = listPins(db);
   const data = dataOrders(db);
   const services = listServiceStatus(db);
+  const traffic = trafficStatuses(db);
   return {
     ship: { name, version: VERSION, headquarters: { url: redactCredentials(hqUrl), sha: getKv(db, 'hq.sha') || null, contact: parseContact(getKv(db, 'hq.contact')) }, tags: shipTags(db), writeBack: writeBackStats(db), sandbox: getKv(db, 'ship.sandbox') ?? 'unknown', network: getKv(db, 'ship.network') ?? 'unknown', dataDir: dataDirSize(db) },
     services: services.map((svc) => {
       const processes: Record<string, number> = {};
       for (const i of instances) if (i.service === svc.name && i.release === svc.release && i.state === 'serving') processes[i.process] = (processes[i.process] ?? 0) + 1;
       const pin = pins.find((p) => p.service === svc.name);
-      return { ...svc, processes, pin: pin ? { release: pin.release, at: pin.at, by: pin.by } : null };
+      return { ...svc, processes, pin: pin ? { release: pin.release, at: pin.at, by: pin.by } : null, traffic: traffic.get(svc.name) ?? null };
     }),
     problems: [...currentHqProblems(db).map(formatProblem), ...data.filter((d) => d.state === 'failed').map((d) => `${d.file}: data sync failed: ${d.message}`), ...previewProblems(db)],
     data,

@@ -21,6 +21,9 @@ import { statusCommand } from './status.js';
 import { syncCommand } from './sync.js';
 import { updateCommand } from './update.js';
 import { versionCommand } from './version.js';
+import { maintenanceCommand } from './maintenance.js';
+import { pauseCommand, resumeCommand } from './pause.js';
+import { rolloutCommand } from './rollout.js';
 
 /** Every operation the running ship answers on its control socket (and so in admirals' SSH sessions). */
 export const SHIP_COMMANDS: readonly ShipCommand[] = [
@@ -31,6 +34,10 @@ export const SHIP_COMMANDS: readonly ShipCommand[] = [
   previewsCommand,
   rollbackCommand,
   unpinCommand,
+  maintenanceCommand,
+  pauseCommand,
+  resumeCommand,
+  rolloutCommand,
   runCommand,
   registryToolCommand,
   phleetCommand,

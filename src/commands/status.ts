@@ -3,6 +3,7 @@ import { visible } from '../util/terminal-safe.js';
 import type { ShipCommand } from './command.js';
 import { ageText } from './previews.js';
 import { describeContact } from '../headquarters/contact.js';
+import { describeTraffic } from '../agent/traffic/status.js';
 
 function table(rows: readonly string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
@@ -18,7 +19,8 @@ stopped), git sha, release and URL, the reason of a failure, and HQ problems.
   --json   one object: { ship: {name, version, headquarters: {url, sha, contact}, tags}, services: [...], problems: [...] };
            contact: {lastContact, failingSince, failures, error, kind, nextCheck} of the HQ checks; each
            service has processes ({web: 2, worker: 1}: running instances per Procfile type) and pin (rollback);
-           previews: [...] as starphleet previews --json gives them (each preview is also among the services)`,
+           previews: [...] as starphleet previews --json gives them (each preview is also among the services);
+           traffic: null, or {maintenance, paused, rollout} (starphleet maintenance, pause, rollout)`,
   examples: ['starphleet status', 'ssh -p 2222 admiral@ship starphleet status --json'],
   async run(args, ctx) {
     const json = args.includes('--json');
@@ -52,6 +54,7 @@ stopped), git sha, release and URL, the reason of a failure, and HQ problems.
       }
       lines.push(table(rows));
       for (const v of production) if (v.message) lines.push(`${v.name}: ${v.message}`);
+      for (const v of production) if (v.traffic) lines.push(`${v.name}: ${describeTraffic(v.traffic, v.release)}`);
     }
     if (s.previews.length > 0) lines.push('', 'previews:', ...s.previews.map((p) => `  ${p.service} ${p.branch}  ${p.state}  ${p.sha.slice(0, 7)}  ${ageText(p.age)}  ${p.url ?? p.message}`));
     if (s.data.length > 0) lines.push('', 'data:', ...s.data.map((d) => `  /var/data/${d.path}  ${d.state}  ${d.sha?.slice(0, 7) ?? '-'}  ${d.giturl}${d.message ? `  ${d.message}` : ''}`));

@@ -1,5 +1,6 @@
 import { html, Raw } from './html.js';
 import type { DashboardView } from './view.js';
+import { describeTraffic } from '../agent/traffic/status.js';
 
 const short = (sha: string | null | undefined): string => (sha ? sha.slice(0, 7) : '—');
 const time = (iso: string | null | undefined): string => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '—');
@@ -19,7 +20,7 @@ export function overview(v: DashboardView): Raw {
   const s = v.status;
   const previewNames = new Set(s.previews.map((p) => p.name));
   const services = s.services.filter((x) => !previewNames.has(x.name)).map(
-    (x) => html`<tr data-service="${x.name}"><td>${x.name}</td><td>${x.mount}</td><td class="st">${x.state}</td><td><code>${short(x.sha)}</code></td><td><code>${x.release ?? '—'}</code>${x.pin ? html` <span class="pin">pinned</span>` : ''}</td><td>${health(x.state, x.message)}</td><td>${processes(x.processes)}</td></tr>`,
+    (x) => html`<tr data-service="${x.name}"><td>${x.name}</td><td>${x.mount}</td><td class="st">${x.state}</td><td><code>${short(x.sha)}</code></td><td><code>${x.release ?? '—'}</code>${x.pin ? html` <span class="pin">pinned</span>` : ''}</td><td>${health(x.state, x.message)}${x.traffic ? html` <span class="pin traffic">${describeTraffic(x.traffic, x.release)}</span>` : ''}</td><td>${processes(x.processes)}</td></tr>`,
   );
   const deploys = v.deploys.map(
     (d) => html`<tr><td>${time(d.at)}</td><td>${d.service}</td><td><code>${short(d.sha)}</code></td><td><code>${d.release ?? '—'}</code></td><td>${d.trigger}</td><td class="result ${d.result}">${d.result}</td><td class="msg">${d.reason}</td></tr>`,

@@ -11,4 +11,6 @@ export const planePaths = {
   entry: (dataDir: string): string => join(dataDir, 'dataplane', 'upgrade-to.json'),
   /** The ship's own HTTP server (the webhook), which the data plane proxies `/starphleet/webhook` to. */
   shipHttp: (dataDir: string): string => join(dataDir, 'dataplane', 'ship-http.sock'),
+  /** The nginx plane's holding socket: nginx's workers proxy a paused service's requests to it (traffic/hold-server.ts). */
+  hold: (dataDir: string): string => join(dataDir, 'dataplane', 'hold.sock'),
 };

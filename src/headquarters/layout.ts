@@ -1,3 +1,4 @@
+import { ordersDigestText } from './traffic-orders.js';
 import { createHash } from 'node:crypto';
 import { lstat, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -120,9 +121,10 @@ async function readServices(root: string, files: readonly string[], opts: ReadOp
   const results = await mapLimit(files, EVAL_CONCURRENCY, async (file) => {
     const path = join(root, file);
     const [res, bytes] = await Promise.all([evaluateOrders(path, file, join(root, dirOf(file)), opts.evalTimeoutMs), readFile(path)]);
-    // A placed service's identity leaves `on` out: moving it must not redeploy it where it stays (types.ts).
-    const placed = res.orders?.on !== undefined ? JSON.stringify({ ...res.orders, on: undefined }) : null;
-    const digest = createHash('sha256').update(placed === null ? bytes : Buffer.from(`placed\0${placed}`)).digest('hex');
+    // A placed service's identity leaves `on` out: moving it must not redeploy it where it stays (types.ts); nor do
+    // maintenance and release_pause redeploy anything (traffic-orders.ts).
+    const placed = res.orders?.on !== undefined ? JSON.stringify({ ...res.orders, on: undefined, maintenance: undefined, releasePause: undefined }) : null;
+    const digest = createHash('sha256').update(placed === null ? ordersDigestText(bytes) : Buffer.from(`placed\0${placed}`)).digest('hex');
     return { file, res, digest };
   });
   const services: Service[] = [];

@@ -2,12 +2,13 @@ import { evaluateBashFile, type VerbCall } from './bash-eval.js';
 import { parseGitRef } from './giturl.js';
 import { isRegistryUrl, parseRegistryAutodeploy } from './registry-spec.js';
 import { previewsFrom } from './previews-orders.js';
+import { maintenanceFrom, releasePauseFrom } from './traffic-orders.js';
 import { checkNumberSetting, PORT_NUMBER, POSITIVE_SECONDS } from '../settings/number-setting.js';
 import type { Orders, Problem } from './types.js';
 import { placementFrom } from './placement.js';
 
 /** The verbs an orders file may use, defined before it is sourced. */
-export const ORDERS_VERBS = ['autodeploy', 'unpublished', 'proxy_for', 'scale', 'previews', 'on'] as const;
+export const ORDERS_VERBS = ['autodeploy', 'unpublished', 'proxy_for', 'scale', 'previews', 'on', 'maintenance', 'release_pause'] as const;
 
 const HOSTNAME = /^(?=.{1,253}$)(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -79,12 +80,14 @@ export async function evaluateOrders(path: string, file: string, cwd: string, ti
     if (message !== null) problems.push({ file, message });
   }
   const previews = previewsFrom(res.calls, file, problems);
+  const maintenance = maintenanceFrom(res.calls, file, problems);
+  const releasePause = releasePauseFrom(res.calls, file, problems);
   if (previews && deploy && isRegistryUrl(deploy.url)) problems.push({ file, message: 'previews: a registry service has no branches to preview (previews need a git service repo)' });
   // The ship sets it on previews only: an orders file that set it would make production look like a preview.
   if (env.STARPHLEET_PREVIEW !== undefined) problems.push({ file, message: 'STARPHLEET_PREVIEW is set by the ship on preview releases: orders cannot export it' });
   if (problems.length > 0 || deploy === null) return { orders: null, problems };
   return {
-    orders: { giturl: deploy.url, ...(deploy.ref !== undefined ? { ref: deploy.ref } : {}), env, unpublished, proxyFor, ...(Object.keys(scale).length > 0 ? { scale } : {}), ...(previews ? { previews } : {}), ...(on !== undefined ? { on } : {}) },
+    orders: { giturl: deploy.url, ...(deploy.ref !== undefined ? { ref: deploy.ref } : {}), env, unpublished, proxyFor, ...(Object.keys(scale).length > 0 ? { scale } : {}), ...(previews ? { previews } : {}), ...(on !== undefined ? { on } : {}), ...(maintenance ? { maintenance } : {}), ...(releasePause !== undefined ? { releasePause } : {}) },
     problems,
   };
 }

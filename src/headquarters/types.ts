@@ -1,3 +1,5 @@
+import type { MaintenanceOrders } from './traffic-orders.js';
+
 /** The typed, immutable picture of what an HQ commit asks for. Everything downstream reads this. */
 
 /** A problem found in HQ: always a value with the file (relative to the HQ root) and, when known, the line. */
@@ -23,6 +25,10 @@ export interface Orders {
   readonly previews?: PreviewOrders;
   /** `on web eu-1`: the ship names and tags it runs on (placement.ts); absent: every ship runs it. */
   readonly on?: readonly string[];
+  /** `maintenance [--allow PATH]... [message]`: 503 with the maintenance page on every ship (traffic-orders.ts). */
+  readonly maintenance?: MaintenanceOrders;
+  /** `release_pause [seconds]`: deploys hold requests around the release command; null: the ship's default length. */
+  readonly releasePause?: number | null;
 }
 
 /** The orders verb `previews [pattern...] [--max N] [--ttl 7d|off] [--secrets]`, checked (previews-orders.ts). */

@@ -56,6 +56,8 @@ export async function adoptAtStart(ctx: AgentContext, a: Adoption): Promise<void
       log(`${svc.name}: adopted instance ${instance.id} (${slot.process}.${slot.index}) of release ${release.config.id} (pid ${instance.record.pid}, port ${instance.port})`);
     }
     ctrl.serving = { release, slots, inputs: svc.release === release.config.id ? svc.inputs : null };
+    // A rollout that was splitting the service: its stable side's instances are adopted too (traffic/rollouts.ts).
+    await ctx.traffic.rollouts.adopt(ctrl, records, adopted);
     if (allRunning(ctrl.serving)) ctrl.status(ctx, 'serving');
     else {
       log(`${svc.name}: instances of release ${release.config.id} are gone: starting them again without a rebuild`);

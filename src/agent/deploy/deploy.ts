@@ -5,7 +5,7 @@ import type { ServiceController } from './controller.js';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { backoffMs } from '../limits.js';
-import { startSlots, switchTo } from './switch.js';
+import { startSlots } from './switch.js';
 import { formationOf, slotsOf } from './formation.js';
 import { runOneOff } from './one-off.js';
 import { dataPaths } from '../../data-dir/data-paths.js';
@@ -169,30 +169,39 @@ export async function deploy(ctx: AgentContext, ctrl: ServiceController, service
   // Once per phleet: on the release ship; the others wait for its ships/ entry to say it succeeded.
   // A reused release whose release phase passed before only restarts (deploy/reuse.ts).
   const passed = reused !== null && releasePhasePassed(ctx, ctrl.name, id);
-  const phase = passed ? null : await phleetReleasePhase(ctx, ctrl, release, { run: () => releasePhase(ctx, ctrl.name, release, signal), log: deployLog(ctx, ctrl.name, id), signal, hqEnv });
-  if (signal.aborted) return cancelled(ctx, ctrl.name, sha, record);
-  if (phase !== null) return failed(ctx, ctrl, sha, inputs, `release ${id}: ${phase}`, record, id);
-  if (!passed) await markReleasePhasePassed(ctx, ctrl.name, id);
-  const ok = await ctrl.serial(async () => {
-    if (signal.aborted || ctrl.removed) return cancelled(ctx, ctrl.name, sha, record);
-    ctrl.status(ctx, 'starting', '', sha);
-    const r = await startSlots(ctx, ctrl.name, release, slots, signal);
-    if (!r.ok) return signal.aborted ? cancelled(ctx, ctrl.name, sha, record) : failed(ctx, ctrl, sha, inputs, `release ${id}: ${r.reason}`, record, id);
-    if (signal.aborted || ctrl.removed) {
-      await Promise.all(slots.map((s) => s.instance?.stop(ctx.limits.stopGraceMs)));
-      return cancelled(ctx, ctrl.name, sha, record);
-    }
-    ctrl.clearFailure(ctx);
-    try {
-      await switchTo(ctx, ctrl, release, slots, inputs);
-    } catch (e) {
-      // It serves (the route moved, the old instances stopped); only its recording failed, which switchTo logged.
-      ctrl.status(ctx, 'serving', `release ${id} serves, but recording the switch failed: ${(e as Error).message}`);
-    }
-    finishDeployRecord(ctx.db, record, { result: 'serving', release: id });
-    finished(ctx, ctrl.name, sha, record, 'serving', id, '');
-    return true;
-  });
+  // release_pause (orders): requests are held from before the release command until the new release serves, or the
+  // old one again when the command or the start fails (traffic/traffic.ts).
+  const resume = passed ? null : await ctx.traffic.pauseForRelease(ctrl, service.orders, release);
+  let ok: boolean;
+  try {
+    const phase = passed ? null : await phleetReleasePhase(ctx, ctrl, release, { run: () => releasePhase(ctx, ctrl.name, release, signal), log: deployLog(ctx, ctrl.name, id), signal, hqEnv });
+    if (signal.aborted) return cancelled(ctx, ctrl.name, sha, record);
+    if (phase !== null) return failed(ctx, ctrl, sha, inputs, `release ${id}: ${phase}`, record, id);
+    if (!passed) await markReleasePhasePassed(ctx, ctrl.name, id);
+    ok = await ctrl.serial(async () => {
+      if (signal.aborted || ctrl.removed) return cancelled(ctx, ctrl.name, sha, record);
+      ctrl.status(ctx, 'starting', '', sha);
+      const r = await startSlots(ctx, ctrl.name, release, slots, signal);
+      if (!r.ok) return signal.aborted ? cancelled(ctx, ctrl.name, sha, record) : failed(ctx, ctrl, sha, inputs, `release ${id}: ${r.reason}`, record, id);
+      if (signal.aborted || ctrl.removed) {
+        await Promise.all(slots.map((s) => s.instance?.stop(ctx.limits.stopGraceMs)));
+        return cancelled(ctx, ctrl.name, sha, record);
+      }
+      ctrl.clearFailure(ctx);
+      try {
+        // A rollout keeps the release serving now as its stable side (traffic/rollouts.ts).
+        await ctx.traffic.rollouts.switchTo(ctrl, release, slots, inputs);
+      } catch (e) {
+        // It serves (the route moved, the old instances stopped); only its recording failed, which switchTo logged.
+        ctrl.status(ctx, 'serving', `release ${id} serves, but recording the switch failed: ${(e as Error).message}`);
+      }
+      finishDeployRecord(ctx.db, record, { result: 'serving', release: id });
+      finished(ctx, ctrl.name, sha, record, 'serving', id, '');
+      return true;
+    });
+  } finally {
+    await resume?.();
+  }
   if (ok) await postdeploy(ctx, ctrl, release);
   return ok;
 }

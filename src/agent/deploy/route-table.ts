@@ -1,7 +1,8 @@
 import type { Guards } from '../../dataplane/ship-side/guards.js';
 import type { WireRoute } from '../../dataplane/protocol/wire.js';
 import type { DesiredState } from '../../headquarters/types.js';
-import { webInstances, type ServiceController } from './controller.js';
+import type { ServiceController } from './controller.js';
+import type { Traffic } from '../traffic/traffic.js';
 
 /** HTTPS_ONLY / STARPHLEET_HTTPS_ONLY: `true`, `1` or `yes`. */
 function httpsOnly(v: string | undefined): boolean {
@@ -12,7 +13,7 @@ function httpsOnly(v: string | undefined): boolean {
  * The whole route table: one route per published service (its serving web instances, or none: 503 while it has no
  * healthy one), then the `git push` test routes on mounts no HQ service holds.
  */
-export function routeTable(ctrls: Iterable<ServiceController>, desired: DesiredState | null, guards: Guards, testRoutes: Iterable<WireRoute>): WireRoute[] {
+export function routeTable(ctrls: Iterable<ServiceController>, desired: DesiredState | null, guards: Guards, testRoutes: Iterable<WireRoute>, traffic: Traffic): WireRoute[] {
   const routes: WireRoute[] = [];
   for (const c of ctrls) {
     // A deploy-only registry release (#22: its `deploy` script, no process) routes nothing, as if unpublished; nor
@@ -20,7 +21,8 @@ export function routeTable(ctrls: Iterable<ServiceController>, desired: DesiredS
     if (c.removed || !c.published || c.serving?.release.config.deployOnly === true || c.unrouted !== null) continue;
     const orders = desired?.services.find((s) => s.name === c.name)?.orders;
     const publishPort = orders?.env.PUBLISH_PORT;
-    const instances = webInstances(c.serving).map((i) => ({ id: i.backend.id, upstream: i.backend.upstream }));
+    // Its serving web instances, or a rollout's two sides; maintenance and pauses (traffic/route-of.ts).
+    const { instances, traffic: t } = traffic.route(c, orders, c.serving);
     routes.push({
       mount: c.mount,
       service: c.name,
@@ -30,6 +32,7 @@ export function routeTable(ctrls: Iterable<ServiceController>, desired: DesiredS
       ...(publishPort !== undefined ? { publishPort } : {}),
       auth: guards.of(c.mount, desired),
       ...(httpsOnly(orders?.env.HTTPS_ONLY) || httpsOnly(desired?.env.STARPHLEET_HTTPS_ONLY) ? { httpsOnly: true } : {}),
+      ...(t ? { traffic: t } : {}),
     });
   }
   const taken = new Set(routes.map((r) => r.mount));

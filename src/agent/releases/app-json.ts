@@ -2,6 +2,8 @@ import { parseCronSchedule } from '../../util/cron-schedule.js';
 import { findNodeAtLocation, parse as parseJsonc, parseTree, printParseErrorCode, type Node as JsonNode, type ParseError } from 'jsonc-parser';
 import { BuildFailure } from './buildpacks.js';
 import { readRepoFile } from './repo-file.js';
+import { parseDuration } from '../../util/duration.js';
+import { MAX_RELEASE_PAUSE_S } from '../../headquarters/traffic-orders.js';
 
 /** One `healthchecks.web[]` entry of type startup, with Dokku's defaults filled in. */
 export interface StartupCheck {
@@ -28,6 +30,8 @@ export interface AppManifest {
   readonly healthchecks: readonly StartupCheck[];
   readonly predeploy?: string;
   readonly postdeploy?: string;
+  /** `scripts.release_pause` (#34): seconds a request may be held around the release command; null: the ship's default. */
+  readonly releasePause?: number | null;
   /** Instances per process type (`formation.<type>.quantity`). */
   readonly formation: Readonly<Record<string, number>>;
   readonly cron: readonly CronEntry[];
@@ -89,6 +93,17 @@ class Reader {
 }
 
 /** Parses app.json text (JSONC); malformed text or a known key of the wrong shape fails naming the file, line and key. */
+/**
+ * `scripts.release_pause`: true (the ship's STARPHLEET_RELEASE_PAUSE), seconds, or a duration such as "90s", at most
+ * an hour; what the orders verb `release_pause` takes (HQ's orders win when both are given).
+ */
+function releasePauseOf(r: Reader, v: unknown): number | null | undefined {
+  if (v === undefined || v === false) return undefined;
+  if (v === true) return null;
+  const s = typeof v === 'number' ? (v > 0 && v <= MAX_RELEASE_PAUSE_S ? v : null) : typeof v === 'string' ? parseDuration(v, MAX_RELEASE_PAUSE_S) : null;
+  return s ?? r.fail(['scripts', 'release_pause'], `true, or seconds (a number, or "90s", "2m") up to ${MAX_RELEASE_PAUSE_S}`, v);
+}
+
 export function parseAppJson(text: string, file = 'app.json'): AppManifest {
   // JSON with comments and trailing commas, as Dokku reads it (its samples carry `//` comments). jsonc-parser also says
   // where a parse failed, which Node 20's JSON.parse often does not.
@@ -128,6 +143,7 @@ export function parseAppJson(text: string, file = 'app.json'): AppManifest {
   }
   let predeploy: string | undefined;
   let postdeploy: string | undefined;
+  let releasePause: number | null | undefined;
   const scripts = root.scripts;
   if (scripts !== undefined) {
     if (!isObj(scripts)) r.fail(['scripts'], 'an object', scripts);
@@ -139,6 +155,7 @@ export function parseAppJson(text: string, file = 'app.json'): AppManifest {
     }
     // Heroku's own key: run once the release serves, when Dokku's is not given.
     postdeploy ??= r.str(scripts, 'postdeploy', ['scripts']);
+    releasePause = releasePauseOf(r, scripts.release_pause);
   }
   const formation: Record<string, number> = {};
   const f = root.formation;
@@ -167,7 +184,7 @@ export function parseAppJson(text: string, file = 'app.json'): AppManifest {
       cron.push({ command, schedule });
     });
   }
-  return { healthchecks, ...(predeploy !== undefined ? { predeploy } : {}), ...(postdeploy !== undefined ? { postdeploy } : {}), formation, cron };
+  return { healthchecks, ...(predeploy !== undefined ? { predeploy } : {}), ...(postdeploy !== undefined ? { postdeploy } : {}), ...(releasePause !== undefined ? { releasePause } : {}), formation, cron };
 }
 
 /** The app's app.json at the root of its tree, or the empty manifest when there is none. */

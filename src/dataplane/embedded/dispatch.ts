@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { AuthVerdict } from '../basic-auth/auth.js';
 import type { Tracked } from './instance-pool.js';
 import type { FrontDoorLimits } from './limits.js';
-import { proxyRequest } from './proxy.js';
+import { proxyRequest, type ProxyTarget } from './proxy.js';
 import { pickBackend, pickOther, type Route } from './routes.js';
 import { proxyUpgrade, rawAnswer } from './upgrade.js';
 import { requestStats } from '../process/request-stats.js';
@@ -44,13 +44,16 @@ function refusal(v: AuthVerdict & { ok: false }, route: Route): Refusal {
  * A matched request: counted on its instance from this moment (so a drain waits for it while its password is checked),
  * admitted, then proxied (503 when the route has no instance).
  */
-export function serveRoute(req: IncomingMessage, res: ServerResponse, route: Route, path: string, mount: string, host: string, limits: FrontDoorLimits): void {
+/** What a caller may add to a proxied exchange: the instance's headers made already, headers added to the answer. */
+export type ProxyExtras = Pick<ProxyTarget, 'headers' | 'answerHeaders'>;
+
+export function serveRoute(req: IncomingMessage, res: ServerResponse, route: Route, path: string, mount: string, host: string, limits: FrontDoorLimits, extras: ProxyExtras = {}): void {
   const t0 = performance.now();
   res.once('close', () => requestStats.observe(route.service, res.statusCode, (performance.now() - t0) / 1000));
   const backend = pickBackend(route);
   if (backend === null) return plain(res, 503, `503 service ${route.service} has no healthy instance\n`, { 'retry-after': '5' });
   const tracked: Tracked = backend.track('request', () => res.destroy());
-  const go = (): void => proxyRequest(req, res, { backend, path, mount, host, timeoutMs: limits.upstreamTimeoutMs, another: (not) => pickOther(route, not) }, tracked);
+  const go = (): void => proxyRequest(req, res, { backend, path, mount, host, timeoutMs: limits.upstreamTimeoutMs, another: (not) => pickOther(route, not), ...extras }, tracked);
   if (!route.guard) return go();
   res.once('close', () => tracked.done());
   void admit(req, route).then((v) => {
@@ -61,7 +64,7 @@ export function serveRoute(req: IncomingMessage, res: ServerResponse, route: Rou
 }
 
 /** The same for an upgrade request, answered on the raw socket. */
-export function serveUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, route: Route, path: string, mount: string, host: string, limits: FrontDoorLimits): void {
+export function serveUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, route: Route, path: string, mount: string, host: string, limits: FrontDoorLimits, extras: ProxyExtras = {}): void {
   const backend = pickBackend(route);
   if (backend === null) return rawAnswer(socket, 503, 'Service Unavailable', `503 service ${route.service} has no healthy instance\n`);
   const tracked = backend.track('upgrade', () => socket.destroy());
@@ -71,6 +74,6 @@ export function serveUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer,
       const r = refusal(v, route);
       return rawAnswer(socket, r.status, r.reason, r.body, r.headers);
     }
-    proxyUpgrade(req, socket, head, { backend, path, mount, host, timeoutMs: limits.upstreamTimeoutMs }, tracked);
+    proxyUpgrade(req, socket, head, { backend, path, mount, host, timeoutMs: limits.upstreamTimeoutMs, ...extras }, tracked);
   });
 }

@@ -18,7 +18,7 @@ export interface EmbeddedOptions {
   /** `--https-port` (undefined: no TLS) and the data dir its certificates and ACME answers are read from. */
   readonly httpsPort?: number;
   readonly dataDir: string;
-  /** Where the ship answers `/starphleet/webhook` (frontdoor/ship-proxy.ts). */
+  /** Where the ship answers `/starphleet/webhook` (embedded/ship-proxy.ts). */
   readonly shipSocket?: string;
 }
 

@@ -16,6 +16,7 @@ import { proxyToShip, shipPath } from './ship-proxy.js';
 import { challengeAnswer, isChallengePath } from '../tls/challenge.js';
 import { SecureContexts } from '../tls/secure-contexts.js';
 import { HSTS } from '../tls/tls-settings.js';
+import { EmbeddedGate } from '../traffic/embedded-gate.js';
 
 export interface FrontDoorOptions {
   readonly listen: string;
@@ -57,16 +58,19 @@ export class FrontDoor {
   private retiring = false;
   private readonly secure: Server | null = null;
   private readonly contexts: SecureContexts | null = null;
+  /** Maintenance, pauses and rollouts (traffic/): its held requests outlive the tables, by service. */
+  readonly gate: EmbeddedGate;
 
   private constructor(private readonly opts: FrontDoorOptions) {
     this.limits = opts.limits ?? frontDoorLimits();
+    this.gate = new EmbeddedGate(this.limits.idleTimeoutMs);
     const handlers = { request: (req: IncomingMessage, res: ServerResponse) => this.handle(req, res), upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head) };
     this.server = hardenedServer(this.limits, handlers);
     if (opts.httpsPort !== undefined) {
       this.contexts = new SecureContexts(opts.dataDir ?? '.', opts.log);
       this.secure = hardenedServer(this.limits, handlers, { ...this.contexts.serverOptions(), ...(this.contexts.defaultOptions() ?? {}) });
     }
-    this.published = new PublishedPorts(opts.listen, this.limits, () => this.table, opts.log, opts.onProblem ?? (() => undefined));
+    this.published = new PublishedPorts(opts.listen, this.limits, () => this.table, opts.log, opts.onProblem ?? (() => undefined), this.gate);
   }
 
   static async start(opts: FrontDoorOptions): Promise<FrontDoor> {
@@ -116,6 +120,7 @@ export class FrontDoor {
   /** Swaps the whole table; published ports follow (resolves when they did). */
   setRoutes(table: RouteTable): Promise<void> {
     this.table = table;
+    this.gate.settle(table);
     return this.published.sync(table);
   }
 
@@ -145,7 +150,8 @@ export class FrontDoor {
       }
       res.setHeader('strict-transport-security', HSTS);
     }
-    serveRoute(req, res, m.route, m.path, m.mount, inb.upstreamHost, this.limits);
+    const { path, mount } = m;
+    this.gate.request(req, res, m.route, path, (route, extras) => serveRoute(req, res, route, path, mount, inb.upstreamHost, this.limits, extras), () => this.handle(req, res));
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -157,7 +163,8 @@ export class FrontDoor {
     const m = this.table.match(target, inb.host);
     if (m.kind !== 'route') return rawAnswer(socket, 404, 'Not Found', `404 no service at ${target.split('?')[0] ?? ''}\n`);
     if (m.route.httpsOnly && this.secure && !isEncrypted(req)) return rawAnswer(socket, 403, 'Forbidden', '403 this service is served over https only\n');
-    serveUpgrade(req, socket, head, m.route, m.path, m.mount, inb.upstreamHost, this.limits);
+    const { path, mount } = m;
+    this.gate.upgrade(req, socket, m.route, path, (route) => serveUpgrade(req, socket, head, route, path, mount, inb.upstreamHost, this.limits), () => this.upgrade(req, socket, head));
   }
 
   /** The listening socket, for a newer data plane that takes over. */
@@ -181,6 +188,7 @@ export class FrontDoor {
   }
 
   async close(): Promise<void> {
+    this.gate.queues.refuseAll('503 the data plane is stopping: try again\n');
     await this.published.close();
     for (const server of this.secure ? [this.server, this.secure] : [this.server]) {
       await new Promise<void>((r) => {

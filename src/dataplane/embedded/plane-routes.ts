@@ -6,6 +6,7 @@ import { InstancePool } from './instance-pool.js';
 import { RouteTable, type Route } from './routes.js';
 import { describeUpstream } from '../protocol/upstream.js';
 import { routeInstances, type WireInstance, type WireTable } from '../protocol/wire.js';
+import { routeTraffic } from '../traffic/route-traffic.js';
 
 export interface DrainResult {
   readonly drained: boolean;
@@ -56,7 +57,14 @@ export class PlaneRoutes {
         guard = auths.get(key) ?? this.auths.get(key) ?? new BasicAuth(r.auth.users, r.auth.realm, r.service, this.checks, this.backoff);
         auths.set(key, guard);
       }
-      return { mount: r.mount, service: r.service, backend, ...(backends.length > 1 ? { backends } : {}), hosts: r.hosts, guard, ...(r.publishPort !== undefined ? { publishPort: r.publishPort } : {}), ...(r.httpsOnly ? { httpsOnly: true } : {}) };
+      const route: Route = { mount: r.mount, service: r.service, backend, ...(backends.length > 1 ? { backends } : {}), hosts: r.hosts, guard, ...(r.publishPort !== undefined ? { publishPort: r.publishPort } : {}), ...(r.httpsOnly ? { httpsOnly: true } : {}) };
+      // A rollout's new instances get pools like any instance (kept while routed, drained when they leave).
+      const side = (r.traffic?.rollout?.instances ?? []).map((i) => {
+        used.add(`${i.id} ${describeUpstream(i.upstream)}`);
+        return this.poolFor(i);
+      });
+      const traffic = routeTraffic(route, r.traffic, side);
+      return traffic ? { ...route, traffic } : route;
     });
     this.auths = auths;
     for (const [key, p] of [...this.pools]) {

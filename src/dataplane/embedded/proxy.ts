@@ -16,6 +16,10 @@ export interface ProxyTarget {
   readonly timeoutMs: number;
   /** Another instance of the route than the one given, if it has one (a retry goes there: nginx's proxy_next_upstream). */
   readonly another?: (not: InstancePool) => InstancePool | null;
+  /** The headers the instance gets, when the caller made them (the nginx plane's held requests: nginx's own). */
+  readonly headers?: Record<string, string | string[]>;
+  /** Header name/value pairs added to the instance's answer (a rollout's Set-Cookie), after the instance's own. */
+  readonly answerHeaders?: readonly string[];
 }
 
 /**
@@ -78,7 +82,7 @@ export function proxyRequest(req: IncomingMessage, res: ServerResponse, t: Proxy
     current.done();
     if (!res.writableFinished) abort?.(new Error('the client went away'));
   });
-  const headers = upstreamHeaders(req, t.mount, t.host);
+  const headers = t.headers ?? upstreamHeaders(req, t.mount, t.host);
   const h2 = isH2(req);
   const retryable = (req.method === 'GET' || req.method === 'HEAD') && !hasBody(req);
 
@@ -99,6 +103,7 @@ export function proxyRequest(req: IncomingMessage, res: ServerResponse, t: Proxy
         status = code;
         message = statusText;
         head = endToEnd(rawStrings(raw), false);
+        if (t.answerHeaders) head.push(...t.answerHeaders);
         let length = NaN;
         let stream = false;
         for (let i = 0; i < head.length; i += 2) {

@@ -2,6 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Server as NetServer } from 'node:net';
 import type { Logger } from '../../log.js';
 import { checkNumberSetting, PORT_NUMBER } from '../../settings/number-setting.js';
+import type { Duplex } from 'node:stream';
 import { drainServer } from './drain.js';
 import { plain, serveRoute, serveUpgrade } from './dispatch.js';
 import { hardenedServer, listen, listenOn } from './listener.js';
@@ -9,6 +10,7 @@ import type { FrontDoorLimits } from './limits.js';
 import { rawAnswer } from './upgrade.js';
 import { asPlainRequest, inbound, isWebSocket } from './inbound.js';
 import type { RouteTable } from './routes.js';
+import type { EmbeddedGate } from '../traffic/embedded-gate.js';
 
 /** Tells the owner a service's published port cannot be served (message) or serves again (null). */
 export type ProblemSink = (service: string, problem: string | null) => void;
@@ -41,6 +43,8 @@ export class PublishedPorts {
     private readonly table: () => RouteTable,
     private readonly log: Logger,
     private readonly report: ProblemSink,
+    /** The front door's traffic step (maintenance, pause, rollout), shared so a service has one queue of held requests. */
+    private readonly gate?: EmbeddedGate,
   ) {}
 
   /** Brings the listeners in line with the table; runs after any earlier sync, never two at once. */
@@ -107,19 +111,19 @@ export class PublishedPorts {
       if (!route) return plain(res, 404, `404 service ${service} is not ordered any more\n`);
       const inb = inbound(req);
       if ('refused' in inb) return plain(res, 400, `400 bad request: ${inb.refused}\n`, { connection: 'close' });
-      serveRoute(req, res, route, inb.target, '/', inb.upstreamHost, this.limits);
+      if (!this.gate) return serveRoute(req, res, route, inb.target, '/', inb.upstreamHost, this.limits);
+      this.gate.request(req, res, route, inb.target, (r, extras) => serveRoute(req, res, r, inb.target, '/', inb.upstreamHost, this.limits, extras), () => request(req, res));
     };
-    return hardenedServer(this.limits, {
-      request,
-      upgrade: (req, socket, head) => {
-        if (!isWebSocket(req)) return asPlainRequest(req, socket, request);
-        const route = this.table().find(service);
-        if (!route) return rawAnswer(socket, 404, 'Not Found', `404 service ${service} is not ordered any more\n`);
-        const inb = inbound(req);
-        if ('refused' in inb) return rawAnswer(socket, 400, 'Bad Request', `400 bad request: ${inb.refused}\n`);
-        serveUpgrade(req, socket, head, route, inb.target, '/', inb.upstreamHost, this.limits);
-      },
-    });
+    const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+      if (!isWebSocket(req)) return asPlainRequest(req, socket, request);
+      const route = this.table().find(service);
+      if (!route) return rawAnswer(socket, 404, 'Not Found', `404 service ${service} is not ordered any more\n`);
+      const inb = inbound(req);
+      if ('refused' in inb) return rawAnswer(socket, 400, 'Bad Request', `400 bad request: ${inb.refused}\n`);
+      if (!this.gate) return serveUpgrade(req, socket, head, route, inb.target, '/', inb.upstreamHost, this.limits);
+      this.gate.upgrade(req, socket, route, inb.target, (r) => serveUpgrade(req, socket, head, r, inb.target, '/', inb.upstreamHost, this.limits), () => upgrade(req, socket, head));
+    };
+    return hardenedServer(this.limits, { request, upgrade });
   }
 
   /** Hand-over, new data plane: the old one's published sockets by port, used when the routes publish those ports. */

@@ -1,5 +1,6 @@
 import type { BasicAuth } from '../basic-auth/auth.js';
 import type { InstancePool } from './instance-pool.js';
+import type { RouteTraffic } from '../traffic/route-traffic.js';
 
 /** Who may use a route: everyone (null) or the users of its .htpasswd. */
 export type Guard = BasicAuth | null;
@@ -18,6 +19,8 @@ export interface Route {
   readonly guard?: Guard;
   /** HTTPS_ONLY: plain HTTP gets a 308 to https, answers over TLS carry Strict-Transport-Security. */
   readonly httpsOnly?: boolean;
+  /** Maintenance, a pause, a rollout's other side (traffic/route-traffic.ts); absent: traffic as usual. */
+  readonly traffic?: RouteTraffic;
 }
 
 let turn = 0;

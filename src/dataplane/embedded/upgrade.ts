@@ -59,7 +59,7 @@ export function proxyUpgrade(req: IncomingMessage, socket: Duplex, clientHead: B
   socket.once('close', finish);
   socket.on('error', finish);
 
-  const headers = upstreamHeaders(req, t.mount, t.host);
+  const headers = { ...(t.headers ?? upstreamHeaders(req, t.mount, t.host)) };
   headers.connection = 'upgrade';
   headers.upgrade = req.headers.upgrade ?? '';
   const up = request({ ...dialOptions(backend.upstream), method: req.method, path: t.path, headers, agent: false });

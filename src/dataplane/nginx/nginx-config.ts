@@ -1,6 +1,7 @@
 import type { Upstream } from '../protocol/upstream.js';
 import { MOZILLA_INTERMEDIATE_CIPHERS, TLS_CURVES } from '../tls/tls-settings.js';
 import { routeInstances, type WireRoute, type WireTable } from '../protocol/wire.js';
+import { rolloutSide, trafficMaps } from '../traffic/nginx-traffic.js';
 import { errorPages, ownPaths, proxyBlock, routeUpstreamName, statsFormats, type NginxLayout, type TlsMode } from './nginx-locations.js';
 
 export { htpasswdPath, type NginxLayout } from './nginx-locations.js';
@@ -118,6 +119,7 @@ export function nginxConfig(t: WireTable, s: NginxSettings, layout: NginxLayout)
     '  default_type text/plain;',
     '  geo $dollar { default "$"; }',
     ...requestMaps().map((l) => `  ${l}`),
+    ...trafficMaps(t).map((l) => `  ${l}`),
     `  limit_req_zone $binary_remote_addr zone=auth:10m rate=${s.authRate}r/s;`,
     // Open connections from one client address, as the embedded plane caps them (one flood leaves room for the rest).
     '  limit_conn_zone $binary_remote_addr zone=peraddr:10m;',
@@ -134,7 +136,8 @@ export function nginxConfig(t: WireTable, s: NginxSettings, layout: NginxLayout)
     ...(s.http2On ? ['  http2 on;'] : []),
   );
   const seen = new Set<string>();
-  for (const r of t.routes) {
+  // A rollout's new instances get an upstream block of their own, as a route of them would.
+  for (const r of [...t.routes, ...t.routes.flatMap((x) => rolloutSide(x) ?? [])]) {
     const list = routeInstances(r);
     if (list.length === 0) continue;
     const name = routeUpstreamName(r);

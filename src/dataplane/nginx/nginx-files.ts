@@ -18,6 +18,7 @@ export function layoutOf(dataDir: string): NginxLayout {
     tempDir: join(prefix, 'tmp'),
     statsLog: join(prefix, 'requests.log'),
     challengeDir: tlsPaths.challenges(dataDir),
+    holdSocket: planePaths.hold(dataDir),
   };
 }
 

@@ -1,6 +1,7 @@
 import { SHIP_DOWN } from '../embedded/ship-proxy.js';
 import { HSTS } from '../tls/tls-settings.js';
 import { routeInstances, type WireInstance, type WireRoute, type WireTable } from '../protocol/wire.js';
+import { trafficLocation } from '../traffic/nginx-traffic.js';
 
 // The location-level pieces of the nginx plane's config; nginx-config.ts puts them into server blocks.
 
@@ -23,6 +24,8 @@ export interface NginxLayout {
   readonly statsLog: string;
   /** ACME HTTP-01 answers the ship writes (served at /.well-known/acme-challenge/). */
   readonly challengeDir: string;
+  /** The plane's holding socket, where paused services' requests wait (traffic/hold-server.ts). */
+  readonly holdSocket: string;
 }
 
 /** nginx string literal: double-quoted with its escapes. */
@@ -57,9 +60,19 @@ export function statsFormats(t: WireTable): string[] {
 
 /** The proxying of one location to a route's instance (or its 503), auth first when the service has a .htpasswd. */
 export function proxyBlock(r: WireRoute, layout: NginxLayout, stripTo: string, mount: string, indent: string, tls: TlsMode = PLAIN): string[] {
-  const out: string[] = [];
   // HTTPS_ONLY: plain HTTP is sent to https (before any auth: the password must not cross in clear), TLS gets HSTS.
   if (r.httpsOnly && tls.redirectTo !== null) return [`${indent}return 308 https://$host${tls.redirectTo === 443 ? '' : `:${tls.redirectTo}`}$request_uri;`];
+  // Maintenance, a pause or a rollout (traffic/nginx-traffic.ts) wrap the same proxying.
+  if (r.traffic && (r.traffic.maintenance || r.traffic.pause || r.traffic.rollout)) {
+    const direct = (route: WireRoute, strip: string, target: string | null, extra: readonly string[]): string[] => directLines(route, layout, strip, mount, tls, target, extra);
+    return trafficLocation(r, mount, stripTo, indent, { direct, holdSocket: layout.holdSocket });
+  }
+  return directLines(r, layout, stripTo, mount, tls, null, []).map((l) => indent + l);
+}
+
+/** A location's lines that proxy to the route's upstream (or `target`), with `extra` lines before the proxying. */
+function directLines(r: WireRoute, layout: NginxLayout, stripTo: string, mount: string, tls: TlsMode, target: string | null, extra: readonly string[]): string[] {
+  const out: string[] = [];
   if (r.httpsOnly && tls.secure) out.push(`add_header Strict-Transport-Security "${HSTS}" always;`);
   // One line per request for the ship's metrics, in the service's own log format (statsFormats).
   out.push(`access_log ${layout.statsLog} ${statsFormatName(r.service)} buffer=16k flush=1s;`);
@@ -67,11 +80,12 @@ export function proxyBlock(r: WireRoute, layout: NginxLayout, stripTo: string, m
     out.push(`auth_basic ${q(r.auth.realm)};`, `auth_basic_user_file ${htpasswdPath(layout, r.service)};`);
     out.push('limit_req zone=auth burst=20 nodelay;');
   }
-  if (!r.instance) {
+  out.push(...extra);
+  if (!r.instance && target === null) {
     out.push('add_header Retry-After 5 always;', `return 503 ${q(`503 service ${r.service} has no healthy instance\n`)};`);
-    return out.map((l) => indent + l);
+    return out;
   }
-  out.push(`proxy_pass http://${routeUpstreamName(r)}${stripTo};`);
+  out.push(`proxy_pass ${target ?? `http://${routeUpstreamName(r)}${stripTo}`};`);
   // A location's own proxy_set_header replaces all inherited ones: the whole set, every time.
   out.push(
     'proxy_set_header Host $sp_host;',
@@ -87,7 +101,7 @@ export function proxyBlock(r: WireRoute, layout: NginxLayout, stripTo: string, m
     `proxy_set_header X-Forwarded-Prefix ${mount === '/' ? '""' : q(mount)};`,
     ...CLEARED.map((h) => `proxy_set_header ${h} "";`),
   );
-  return out.map((l) => indent + l);
+  return out;
 }
 
 /**

@@ -9,7 +9,7 @@ import { parsePublishPort } from '../embedded/publish.js';
 import type { PlaneEvent, PlaneImpl } from '../protocol/plane.js';
 import { planePaths } from '../../data-dir/plane-paths.js';
 import type { DrainResult } from '../embedded/plane-routes.js';
-import { routeInstances, type WireTable } from '../protocol/wire.js';
+import type { WireTable } from '../protocol/wire.js';
 import { nginxCertFiles } from './nginx-certs.js';
 import { htpasswdPath, htpasswdText, nginxConfig, type NginxLayout, type NginxSettings, type NginxTls } from './nginx-config.js';
 import { httpsPortOf, layoutOf, portOf, readPid, readText } from './nginx-files.js';
@@ -17,6 +17,8 @@ import { isNginxMaster, openToUpstream, workersOf } from './nginx-procs.js';
 import { NginxStatsTail } from './nginx-stats.js';
 import { openDataDirToWorkers, shareWith, workerUser } from './nginx-user.js';
 import { requestStats } from '../process/request-stats.js';
+import { HoldServer } from '../traffic/hold-server.js';
+import { allInstances } from '../traffic/nginx-traffic.js';
 
 const run = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -88,6 +90,8 @@ export class NginxPlane implements PlaneImpl {
   private readonly problems = new Map<string, string>();
   private tls: NginxTls | undefined;
   private readonly http2On = nginxHasHttp2On();
+  /** Where nginx sends a paused service's requests to wait (traffic/hold-server.ts); set by start(). */
+  private holder: HoldServer | null = null;
 
   private constructor(
     private readonly o: NginxOptions,
@@ -110,7 +114,13 @@ export class NginxPlane implements PlaneImpl {
   }
 
   static async start(o: NginxOptions): Promise<NginxPlane> {
+    // The holding socket first: a config an adopted nginx runs may already send paused requests to it.
+    const u = workerUser();
+    const peers = [0, process.getuid?.() ?? 0, ...(u ? [u.uid] : [])];
+    const holder = await HoldServer.start(planePaths.hold(o.dataDir), peers, frontDoorLimits(), o.log);
+    if (u) shareWith(u, planePaths.hold(o.dataDir), 0o660);
     const plane = await NginxPlane.startMaster(o);
+    plane.holder = holder;
     // The request metrics: nginx logs each request to a file this process reads on (nginx-stats.ts).
     const tail = new NginxStatsTail(plane.layout.statsLog, requestStats, () => plane.master);
     setInterval(() => void tail.poll().catch(() => undefined), 1000).unref();
@@ -242,6 +252,9 @@ export class NginxPlane implements PlaneImpl {
   }
 
   private async apply(t: WireTable, force: boolean): Promise<void> {
+    // The holding socket knows the table before nginx does: a newly paused service's first request is held, and a
+    // resumed one's held requests go on while nginx still sends it new ones (which then pass straight through).
+    this.holder?.setTable(t);
     const { published, changed } = await this.writeChecked(t, force);
     if (!changed) {
       this.current = t;
@@ -255,22 +268,24 @@ export class NginxPlane implements PlaneImpl {
       if (ws.some((w) => !before.has(w.pid)) && ws.every((w) => !before.has(w.pid) || w.shuttingDown)) break;
       await sleep(25);
     }
-    const now = new Set(t.routes.flatMap((r) => routeInstances(r).map((i) => i.id)));
-    for (const r of this.current.routes) for (const i of routeInstances(r)) if (!now.has(i.id)) this.retired.set(i.id, i);
+    const now = new Set(t.routes.flatMap((r) => allInstances(r).map((i) => i.id)));
+    for (const r of this.current.routes) for (const i of allInstances(r)) if (!now.has(i.id)) this.retired.set(i.id, i);
     for (const id of now) this.retired.delete(id);
     this.current = t;
     this.published = published;
   }
 
   private upstreamOf(id: string): WireTable['routes'][number]['instance'] {
-    for (const r of this.current.routes) for (const i of routeInstances(r)) if (i.id === id) return i;
+    for (const r of this.current.routes) for (const i of allInstances(r)) if (i.id === id) return i;
     return this.retired.get(id) ?? null;
   }
 
   async counts(instance: string): Promise<OpenCounts> {
     const i = this.upstreamOf(instance);
-    if (!i) return NOTHING_OPEN;
-    return { requests: openToUpstream(this.master, i.upstream), streams: 0, upgrades: 0 };
+    const held = this.holder?.counts(instance) ?? NOTHING_OPEN;
+    if (!i) return held;
+    // What nginx's workers have open to it, and what the holding socket sent on to it after a pause.
+    return { requests: openToUpstream(this.master, i.upstream) + held.requests + held.streams, streams: 0, upgrades: held.upgrades };
   }
 
   /** Old workers close their idle upstream connections as they exit; new ones never dial a retired instance. */
@@ -291,6 +306,7 @@ export class NginxPlane implements PlaneImpl {
 
   /** Stops nginx too (the ship asked the data plane to stop): quit lets the workers finish what they have. */
   async close(): Promise<void> {
+    await this.holder?.close();
     if (this.master === 0) return;
     try {
       process.kill(this.master, 'SIGQUIT');

@@ -115,7 +115,7 @@ export class MultiProcessPlane implements PlaneImpl {
     const table = this.table;
     if (!table) return;
     const program = ownPlaneProgram();
-    const main = join(program.root, program.from === 'dist' ? 'dist/frontdoor/plane-helper-main.js' : 'src/dataplane/process/plane-helper-main.ts');
+    const main = join(program.root, program.from === 'dist' ? 'dist/dataplane/process/plane-helper-main.js' : 'src/dataplane/process/plane-helper-main.ts');
     const args = program.from === 'dist' ? [main] : ['--import', 'tsx', main];
     const child = spawn(process.execPath, args, { cwd: program.root, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const h = new Helper(child, this.o.emit);

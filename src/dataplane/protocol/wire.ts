@@ -1,4 +1,5 @@
 import type { Upstream } from './upstream.js';
+import { parseWireTraffic, type WireTraffic } from './wire-traffic.js';
 
 /** One user line of a .htpasswd as the data plane checks it (the hash as htpasswd wrote it). */
 export interface WireUser {
@@ -32,6 +33,8 @@ export interface WireRoute {
   readonly auth: { readonly realm: string; readonly file: string; readonly users: readonly WireUser[] } | null;
   /** HTTPS_ONLY (orders) or STARPHLEET_HTTPS_ONLY (HQ): 308 from http to https, HSTS over https. */
   readonly httpsOnly?: boolean;
+  /** Maintenance, pause and rollout (wire-traffic.ts): in the table, so a restarted ship or plane keeps them. */
+  readonly traffic?: WireTraffic;
 }
 
 /** The whole route table: the data plane swaps it in one step, so a request sees the old table or the new one. */
@@ -48,6 +51,15 @@ function upstreamOf(v: unknown, where: string): Upstream {
   throw new Error(`${where}.upstream: expected {kind:'tcp',host,port} or {kind:'unix',path:'/...'}`);
 }
 
+function instanceList(list: unknown, where: string): WireInstance[] {
+  if (!Array.isArray(list)) throw new Error(`${where}: expected an array of {id, upstream}`);
+  return list.map((x: unknown, j): WireInstance => {
+    const e = x as Record<string, unknown> | null;
+    if (!e || !isString(e.id)) throw new Error(`${where}[${j}]: expected {id, upstream}`);
+    return { id: e.id, upstream: upstreamOf(e.upstream, `${where}[${j}]`) };
+  });
+}
+
 /** Checks a table that came over the control socket; the error names the route and key at fault. */
 export function parseWireTable(v: unknown): WireTable {
   const routes = (v as { routes?: unknown } | null)?.routes;
@@ -62,11 +74,8 @@ export function parseWireTable(v: unknown): WireTable {
       if (inst !== null && (typeof inst !== 'object' || !isString(inst.id))) throw new Error(`${where}.instance: expected null or {id, upstream}`);
       const list = o.instances;
       if (list !== undefined && !Array.isArray(list)) throw new Error(`${where}.instances: expected an array of {id, upstream}`);
-      const instances = (list as unknown[] | undefined)?.map((x, j): WireInstance => {
-        const e = x as Record<string, unknown> | null;
-        if (!e || !isString(e.id)) throw new Error(`${where}.instances[${j}]: expected {id, upstream}`);
-        return { id: e.id, upstream: upstreamOf(e.upstream, `${where}.instances[${j}]`) };
-      });
+      const instances = list === undefined ? undefined : instanceList(list, `${where}.instances`);
+      const traffic = parseWireTraffic(o.traffic, `${where}.traffic`, instanceList);
       const hosts = o.hosts;
       if (!Array.isArray(hosts) || !hosts.every(isString)) throw new Error(`${where}.hosts: expected an array of strings`);
       if (o.publishPort !== undefined && !isString(o.publishPort)) throw new Error(`${where}.publishPort: expected a string`);
@@ -83,6 +92,7 @@ export function parseWireTable(v: unknown): WireTable {
         hosts,
         ...(o.publishPort !== undefined ? { publishPort: o.publishPort } : {}),
         ...(o.httpsOnly === true ? { httpsOnly: true } : {}),
+        ...(traffic ? { traffic } : {}),
         auth: auth
           ? {
               realm: auth.realm as string,

@@ -28,7 +28,7 @@ export function ownPlaneProgram(): PlaneProgram {
 /** How node runs a program's plane-main (node arguments before the plane's own), and the directory to run it in. */
 export function planeArgs(p: PlaneProgram): { args: string[]; cwd: string } {
   // `--import tsx` is resolved from the working directory: the program's own package, never the caller's.
-  return p.from === 'dist' ? { args: [join(p.root, 'dist/frontdoor/plane-main.js')], cwd: p.root } : { args: ['--import', 'tsx', join(p.root, 'src/dataplane/process/plane-main.ts')], cwd: p.root };
+  return p.from === 'dist' ? { args: [join(p.root, 'dist/dataplane/process/plane-main.js')], cwd: p.root } : { args: ['--import', 'tsx', join(p.root, 'src/dataplane/process/plane-main.ts')], cwd: p.root };
 }
 
 /** Ship: records its own program as the one the next `upgrade` runs. */

@@ -169,7 +169,7 @@ test('everything a service, HQ or a deploy says is escaped in the overview', () 
   const evil = `<img src=x onerror="alert(1)">'\`&`;
   const status: StatusJson = {
     ship: { name: evil, version: '1', headquarters: { url: evil, sha: null, contact: null }, tags: [evil], writeBack: null, sandbox: evil, dataDir: null },
-    services: [{ name: evil, mount: `/${evil}`, giturl: evil, sha: null, state: evil, release: evil, url: null, message: evil, processes: { [evil]: 1 }, pin: null }],
+    services: [{ name: evil, mount: `/${evil}`, giturl: evil, sha: null, state: evil, release: evil, url: null, message: evil, processes: { [evil]: 1 }, pin: null, traffic: { maintenance: { source: 'admiral', message: evil, allow: [], by: evil, at: null }, paused: null, rollout: null } }],
     problems: [evil],
     data: [],
     previews: [{ service: evil, name: evil, branch: evil, ref: evil, sha: 'b'.repeat(40), state: evil, message: evil, release: evil, url: `javascript:${evil}`, hostUrls: [evil], since: evil, age: 1 }],

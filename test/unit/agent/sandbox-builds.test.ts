@@ -25,8 +25,8 @@ test('a build step left running by a ship killed with -9 is ended by the next st
   const work = join(dataDir, 'work');
   const code = `
     import { mkdirSync } from 'node:fs';
-    import { runScript } from './src/agent/build/run-script.ts';
-    import { buildSandbox } from './src/agent/build/step-sandbox.ts';
+    import { runScript } from './src/agent/releases/run-script.ts';
+    import { buildSandbox } from './src/agent/releases/step-sandbox.ts';
     import { DEFAULT_LIMITS } from './src/agent/sandbox/settings.ts';
     import { openDataDirForSandboxes } from './src/agent/sandbox/data-dir.ts';
     const host = buildSandbox();
