@@ -69,7 +69,7 @@ export async function startShipHttp(socketPath: string, parts: { webhook: ShipPa
 /** What of the running ship the webhook uses (ship.ts's Ship is one). */
 export interface WebShip extends CommandShip {
   readonly headquarters: CommandShip['headquarters'] & Pick<Headquarters, 'remote' | 'checkNow'>;
-  readonly agent: CommandShip['agent'] & Pick<Agent, 'pulseNow' | 'checkFor'>;
+  readonly agent: CommandShip['agent'] & Pick<Agent, 'pulseNow' | 'checkFor' | 'webhookSeen'>;
 }
 
 /** The webhook of a ship, served on its socket (planePaths.shipHttp). */
@@ -85,6 +85,7 @@ export function startShipWeb(ship: WebShip, log: Logger): Promise<{ close(): Pro
       }),
     checkHeadquarters: () => void hq.checkNow(),
     checkServices: (names, because, giturls) => ship.agent.checkFor(names, because, giturls),
+    webhookSeen: (giturls) => ship.agent.webhookSeen(giturls),
     refused: (remote, reason) => auditDeny(ship.db, { user: 'webhook', fingerprint: '', keyFile: '', remote, request: 'POST /starphleet/webhook', reason }),
     log,
   });

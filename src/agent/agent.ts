@@ -298,6 +298,11 @@ export class Agent {
     return unpin(this.ctx, this.now(name), by, () => void this.pulseNow());
   }
 
+  /** A signed webhook named these repos: from now on they are polled at the slower webhook pace (refs/remote-refs.ts). */
+  webhookSeen(giturls: readonly string[]): void {
+    for (const u of giturls) this.opts.refs?.pushed(u);
+  }
+
   /** A webhook delivery asks these services to check their refs now; the deploys it starts name it. */
   checkFor(names: readonly string[], because: string, giturls: readonly string[] = []): void {
     // The repos a signed push named are polled now and, a webhook being seen for them, at the slower webhook pace.

@@ -24,6 +24,8 @@ export interface WebhookShip {
    * being seen for them, at the slower webhook pace from then on.
    */
   checkServices(names: readonly string[], because: string, giturls: readonly string[]): void;
+  /** A signed delivery named these repos but concerns nothing that runs: they are polled at the webhook pace from now on. */
+  webhookSeen?(giturls: readonly string[]): void;
   /** A refused delivery, for the audit trail (never the signature or the secret). */
   refused(remote: string, reason: string): void;
   readonly log: Logger;
@@ -160,7 +162,8 @@ export class Webhook {
     }
     const services = triggered.filter((t) => t !== 'headquarters');
     if (triggered.includes('headquarters')) this.ship.checkHeadquarters();
-    if (services.length > 0 || pushedUrls.size > 0) this.ship.checkServices(services, `webhook ${v.provider}${delivery ? ` delivery ${delivery}` : ''}`, [...pushedUrls]);
+    if (services.length > 0) this.ship.checkServices(services, `webhook ${v.provider}${delivery ? ` delivery ${delivery}` : ''}`, [...pushedUrls]);
+    else if (pushedUrls.size > 0) this.ship.webhookSeen?.([...pushedUrls]);
     const what = triggered.length > 0 ? `checks ${triggered.join(', ')}` : 'nothing follows it';
     this.ship.log(`webhook: ${v.provider} push of ${push.repository} ${push.refs.join(' ')}${delivery ? ` (delivery ${delivery})` : ''}: ${what}`);
     const answer = { ok: true, provider: v.provider, delivery, event: event.name, repository: push.repository, refs: push.refs, triggered, skipped };
