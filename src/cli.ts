@@ -3,9 +3,8 @@ import { Command, Option } from 'commander';
 import { hqCheck } from './commands/hq-check.js';
 import { commandHelp, helpExamples, wantsHelp } from './commands/help.js';
 import { ConfigError, evalTimeoutMs, shipOptions, type ShipFlags } from './settings/ship-options.js';
-import { resolve } from 'node:path';
 import { SHIP_COMMANDS } from './commands/command-list.js';
-import { inlinePage } from './commands/traffic-args.js';
+import { inlinePage } from './commands/traffic/traffic-args.js';
 import { registerAdmiralCommands } from './admiral/register.js';
 import { addInstallCommands, InstallError } from './install/cli-commands.js';
 import { notifySystemd, unitMainPid } from './install/notify.js';
@@ -16,6 +15,7 @@ import { log } from './log.js';
 import { Predecessor } from './update/handover-new-ship.js';
 import { DataDirBusy } from './state/lock.js';
 import { VERSION, versionLine } from './version.js';
+import { dataDirSetting, recordUnitMainPid } from './settings/env-settings.js';
 
 
 const program = new Command();
@@ -52,7 +52,7 @@ program
           // In the name of the unit's main process (the launcher, or the ship that took over last): NotifyAccess=main.
           const failed = await notifySystemd({ mainPid: process.pid, from: unitMainPid() ?? process.ppid, ready: true, status: `serving (took over, pid ${process.pid})` });
           if (failed) log(`systemd: ${failed}`);
-          else process.env.STARPHLEET_UNIT_MAIN_PID = String(process.pid);
+          else recordUnitMainPid(process.pid);
         })
       : undefined;
     // Loaded here, not at the top: every other command of this CLI is a small client of the running ship.
@@ -77,7 +77,7 @@ program
 
 /** Commands the running ship answers: sent over its control socket, same code as in admirals' SSH sessions. */
 function dataDirFor(flags: { data?: string }): string {
-  return resolve(flags.data ?? process.env.STARPHLEET_DATA ?? '/var/starphleet');
+  return dataDirSetting(flags.data);
 }
 
 for (const cmd of SHIP_COMMANDS.filter((c) => c.name !== 'version')) {

@@ -39,13 +39,13 @@ import { onAuditTally } from './state/audit-hooks.js';
 import { listInstances } from './state/instances.js';
 import { LogSink } from './logsink/sink.js';
 import { sinkTargetOf } from './logsink/target.js';
-import { numberSetting, SECONDS } from './settings/number-setting.js';
 import { getKv } from './state/hq.js';
 import { DashboardSessions } from './dashboard/sessions.js';
 import { sessionTimes } from './dashboard/times.js';
 import { startShipWeb } from './ship-http.js';
 import { serveDashboard } from './dashboard/server.js';
 import { Certificates } from './tls/certificates.js';
+import { logSinkConfirmSeconds } from './settings/env-settings.js';
 
 export interface Ship {
   readonly options: ShipOptions;
@@ -189,7 +189,7 @@ export async function startShip(given: ShipOptions, log: Logger = defaultLog, pr
     // A data plane that died is started again within a few seconds, with the table in force.
     stops.push(() => notifier.stop());
     // Instance, build and deploy log lines to a syslog receiver (src/logsink), read from the log files on its own time.
-    const logSink = new LogSink({ dataDir: options.dataDir, ship: options.name, log, confirmMs: numberSetting(process.env.STARPHLEET_LOG_SINK_CONFIRM, 'STARPHLEET_LOG_SINK_CONFIRM', 5, SECONDS) * 1000 });
+    const logSink = new LogSink({ dataDir: options.dataDir, ship: options.name, log, confirmMs: logSinkConfirmSeconds() * 1000 });
     stops.push(() => logSink.stop());
     const sinkFrom = (env: Readonly<Record<string, string>>): void => logSink.configure(sinkTargetOf(env, process.env, log));
     sinkFrom(headquarters.current?.env ?? {});

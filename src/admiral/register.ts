@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { helpExamples } from '../commands/help.js';
 import { SHIP_COMMANDS } from '../commands/command-list.js';
@@ -12,6 +11,7 @@ import { remoteAdd, remoteList, remoteRemove, terminalIo } from './remote-comman
 import { AdmiralError, readRemotes } from './remotes.js';
 import { runOnTarget } from './run-remote.js';
 import { registerSecretsCommand } from './secrets-command.js';
+import { dataDirSetting } from '../settings/env-settings.js';
 
 export { AdmiralError } from './remotes.js';
 
@@ -136,7 +136,7 @@ export function registerAdmiralCommands(program: Command): void {
   const shipCommands = new Set(SHIP_COMMANDS.map((c) => c.name));
   program.hook('postAction', (_program, action) => {
     if (!shipCommands.has(action.name()) || process.exitCode === 0 || process.exitCode === undefined) return;
-    const data = resolve((action.opts() as { data?: string }).data ?? process.env.STARPHLEET_DATA ?? '/var/starphleet');
+    const data = dataDirSetting((action.opts() as { data?: string }).data);
     if (existsSync(controlSocketPath(data))) return;
     err(`starphleet: to run it on a ship elsewhere, pick one: starphleet -s <ship> ${action.name()} (or export STARPHLEET_TARGET=<ship>); ${knownShips()}\n`);
   });

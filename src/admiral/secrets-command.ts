@@ -5,6 +5,7 @@ import { helpExamples } from '../commands/help.js';
 import { hostIdentityFile } from '../secrets/host-key.js';
 import { AdmiralError } from './remotes.js';
 import { secretsEdit, secretsList, secretsReseal, secretsSet, secretsUnset, type SecretsContext } from './secrets-ops.js';
+import { givenDataDir } from '../settings/env-settings.js';
 
 interface Flags {
   readonly hq?: string;
@@ -30,7 +31,7 @@ function readStdin(): Promise<Buffer> {
  */
 function contextOf(flags: Flags, op: string): SecretsContext {
   const io = { out: (s: string) => void process.stdout.write(s), err: (s: string) => void process.stderr.write(s), stdin: readStdin };
-  const data = flags.data ?? process.env.STARPHLEET_DATA;
+  const data = givenDataDir(flags.data);
   if (flags.hq === undefined && data !== undefined && data !== '') {
     if (op !== 'list') throw new AdmiralError(`secrets ${op} changes an HQ checkout you commit from: give it with --hq DIR (the ship's own checkout ${join(resolve(data), 'hq')} is not one)`);
     return { ...io, hq: join(resolve(data), 'hq'), identity: hostIdentityFile(resolve(data)) };

@@ -7,9 +7,9 @@ import type { ShipCommand } from './command.js';
 export type { Caller, CommandShip, ShipCommand } from './command.js';
 import { greetingCommand } from './greeting.js';
 import { logsCommand } from './logs.js';
-import { pushBuildCommand } from './push-build.js';
-import { pushServeCommand } from './push-serve.js';
-import { phleetCommand } from './phleet.js';
+import { pushBuildCommand } from './push/push-build.js';
+import { pushServeCommand } from './push/push-serve.js';
+import { phleetCommand } from './phleet/phleet.js';
 import { redeployCommand } from './redeploy.js';
 import { registryToolCommand } from './registry-tool.js';
 import { releasesCommand } from './releases.js';
@@ -21,9 +21,9 @@ import { statusCommand } from './status.js';
 import { syncCommand } from './sync.js';
 import { updateCommand } from './update.js';
 import { versionCommand } from './version.js';
-import { maintenanceCommand } from './maintenance.js';
-import { pauseCommand, resumeCommand } from './pause.js';
-import { rolloutCommand } from './rollout.js';
+import { maintenanceCommand } from './traffic/maintenance.js';
+import { pauseCommand, resumeCommand } from './traffic/pause.js';
+import { rolloutCommand } from './traffic/rollout.js';
 
 /** Every operation the running ship answers on its control socket (and so in admirals' SSH sessions). */
 export const SHIP_COMMANDS: readonly ShipCommand[] = [

@@ -7,7 +7,7 @@ import { abortableSleep } from '../util/abortable-sleep.js';
 import { listDeployRecords } from '../state/deploys.js';
 import { visible } from '../util/terminal-safe.js';
 import type { CommandContext, ShipCommand } from './command.js';
-import { admiralAsked, splitProof } from './phleet-proof.js';
+import { admiralAsked, splitProof } from './phleet/phleet-proof.js';
 import { lastStartOffset, logFiles, newestRelease, readRange, releaseSources, tail, type LogFile, type LogSource } from './log-files.js';
 
 const USAGE = 'usage: starphleet logs <service> [-f] [-n LINES] [--instance PLACE] [--release ID] [--build] [--raw]';

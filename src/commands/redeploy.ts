@@ -1,6 +1,6 @@
 import { audited, callerName } from './command-audit.js';
 import type { ShipCommand } from './command.js';
-import { admiralAsked, splitProof } from './phleet-proof.js';
+import { admiralAsked, splitProof } from './phleet/phleet-proof.js';
 
 const USAGE = 'usage: starphleet redeploy <service>';
 

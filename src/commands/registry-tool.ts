@@ -1,7 +1,7 @@
-import { COUNT, numberSetting } from '../settings/number-setting.js';
 import { DEFAULT_MAXVER, Registry, RegistryError } from '../registry/store.js';
 import { audited } from './command-audit.js';
 import type { CommandContext, ShipCommand } from './command.js';
+import { registryMaxVersions } from '../settings/env-settings.js';
 
 /**
  * `starphleet registry <cmd>`: deploy-tools' deploy-registry console commands, with their names and flags
@@ -61,7 +61,7 @@ const SUB_LIST = Object.entries(SUBS)
   .join('\n');
 
 export function registryFor(ctx: CommandContext): Registry {
-  const maxver = numberSetting(process.env.STARPHLEET_REGISTRY_MAXVER, 'STARPHLEET_REGISTRY_MAXVER', DEFAULT_MAXVER, COUNT);
+  const maxver = registryMaxVersions(DEFAULT_MAXVER);
   return new Registry(ctx.ship.db, ctx.ship.options.dataDir, maxver);
 }
 

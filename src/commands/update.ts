@@ -1,4 +1,5 @@
 import type { ShipCommand } from './command.js';
+import { shipUpdateRemote } from '../settings/env-settings.js';
 
 /** The same update `ssh update@ship` runs (that session reaches it through the control socket, as a shell would). */
 export const updateCommand: ShipCommand = {
@@ -22,7 +23,7 @@ With STARPHLEET_UPDATE_SIGNERS=admirals, only a commit an admiral signed install
     const hqRemote = ctx.ship.headquarters.current?.env.STARPHLEET_REMOTE;
     // Loaded when run: the CLI process reads every command's help and needs none of their code.
     const { runUpdate } = await import('../update/update.js');
-    if (!process.env.STARPHLEET_REMOTE && hqRemote) {
+    if (shipUpdateRemote() === undefined && hqRemote) {
       return runUpdate(ctx.ship, { out: ctx.out, err: ctx.err, signal: ctx.signal, remoteFrom: 'HQ .starphleet', allowDowngrade }, { ...process.env, STARPHLEET_REMOTE: hqRemote });
     }
     return runUpdate(ctx.ship, { out: ctx.out, err: ctx.err, signal: ctx.signal, allowDowngrade });

@@ -6,8 +6,8 @@ import { readHeadquarters } from './layout.js';
 import { keepLastGoodOrders, redeployReasons, serviceChanges } from './merge.js';
 import { HeadquartersClone } from './sync.js';
 import { HqContact, parseContact, type HqContactState } from './contact.js';
-import { numberSetting, POSITIVE_SECONDS } from '../settings/number-setting.js';
 import type { DesiredState } from './types.js';
+import { hqBackoffMaxSeconds, hqTimeoutSeconds } from '../settings/env-settings.js';
 
 export interface HeadquartersOptions {
   readonly spec: string;
@@ -55,7 +55,7 @@ export class Headquarters {
   constructor(private readonly opts: HeadquartersOptions) {
     // STARPHLEET_HQ_TIMEOUT: how long a pulse's ls-remote may take before HQ counts as unreachable (a dropped
     // packet hangs a connect for minutes otherwise).
-    const peekSeconds = numberSetting(process.env.STARPHLEET_HQ_TIMEOUT, 'STARPHLEET_HQ_TIMEOUT', 30, POSITIVE_SECONDS);
+    const peekSeconds = hqTimeoutSeconds();
     this.clone = new HeadquartersClone(
       opts.spec,
       join(opts.dataDir, 'hq'),
@@ -74,9 +74,8 @@ export class Headquarters {
 
   /** STARPHLEET_HQ_BACKOFF_MAX from HQ .starphleet, else the ship's env; a bad value is said once and the default used. */
   private maxBackoffMs(): number {
-    const raw = this.desired?.env.STARPHLEET_HQ_BACKOFF_MAX ?? process.env.STARPHLEET_HQ_BACKOFF_MAX;
     try {
-      return numberSetting(raw, 'STARPHLEET_HQ_BACKOFF_MAX', HQ_BACKOFF_MAX_SECONDS, POSITIVE_SECONDS) * 1000;
+      return hqBackoffMaxSeconds(this.desired?.env, HQ_BACKOFF_MAX_SECONDS) * 1000;
     } catch (e) {
       const message = (e as Error).message;
       if (this.backoffProblem !== message) this.opts.log(`${message}: ${HQ_BACKOFF_MAX_SECONDS} s used`);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readShips } from './record.js';
+import { canarySeconds as canarySecondsSetting } from '../settings/env-settings.js';
 
 /** HQ `canary`: ship names, one per line (`#` comments and blank lines ignored). */
 export function canaryShips(hqDir: string): string[] {
@@ -18,9 +19,7 @@ export function canaryShips(hqDir: string): string[] {
 
 /** STARPHLEET_CANARY_SECONDS (HQ .starphleet, else the ship's env), default 60. */
 export function canarySeconds(hqEnv: Readonly<Record<string, string>>): number {
-  const raw = hqEnv.STARPHLEET_CANARY_SECONDS ?? process.env.STARPHLEET_CANARY_SECONDS;
-  const n = raw === undefined ? NaN : Number(raw);
-  return Number.isFinite(n) && n >= 0 ? n : 60;
+  return canarySecondsSetting(hqEnv);
 }
 
 /**

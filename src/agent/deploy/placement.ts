@@ -2,7 +2,7 @@ import { placedOn, tagsOf } from '../../headquarters/placement.js';
 import type { DesiredState, Service } from '../../headquarters/types.js';
 import { readShips } from '../../phleet/record.js';
 import { shipsCheckout } from '../../phleet/ships-checkout.js';
-import { numberSetting, SECONDS } from '../../settings/number-setting.js';
+import { handoffSeconds as handoffSecondsSetting } from '../../settings/env-settings.js';
 
 /** How long a service moved off this ship keeps serving here while no ship it moved to serves it (seconds). */
 export const HANDOFF_SECONDS = 300;
@@ -62,9 +62,5 @@ export function handoff(o: {
 
 /** STARPHLEET_HANDOFF_SECONDS from HQ .starphleet, else the ship's env; a bad value gives the default. */
 function handoffSeconds(hqEnv: Readonly<Record<string, string>>): number {
-  try {
-    return numberSetting(hqEnv.STARPHLEET_HANDOFF_SECONDS ?? process.env.STARPHLEET_HANDOFF_SECONDS, 'STARPHLEET_HANDOFF_SECONDS', HANDOFF_SECONDS, SECONDS);
-  } catch {
-    return HANDOFF_SECONDS;
-  }
+  return handoffSecondsSetting(hqEnv, HANDOFF_SECONDS);
 }

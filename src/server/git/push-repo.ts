@@ -20,6 +20,7 @@ import { pushDir } from '../../data-dir/push-names.js';
 function hookProgram(socket: string): string {
   return `// Written by starphleet (regenerated on every push): build the pushed commit before git accepts the ref.
 import { connect } from 'node:net';
+import { pushIdSetting } from '../../settings/env-settings.js';
 // esbuild, when the ship runs from TypeScript source under tsx, names inner functions with this helper.
 const __name = (f) => f;
 const relayControl = (${relayControl.toString()});
@@ -29,7 +30,7 @@ process.stdin.setEncoding('utf8');
 process.stdin.on('data', (d) => (input += d));
 process.stdin.on('end', () => {
   const updates = input.split('\\n').filter((l) => l !== '');
-  const argv = ['push-build', process.env.STARPHLEET_PUSH_ID ?? '', process.env.GIT_QUARANTINE_PATH ?? '', ...updates];
+  const argv = ['push-build', pushIdSetting(), process.env.GIT_QUARANTINE_PATH ?? '', ...updates];
   const sock = connect(SOCKET);
   sock.on('error', (e) => process.stderr.write('starphleet: cannot reach the ship to build: ' + e.message + '\\n'));
   relayControl(sock, { argv }, { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }, (code) => (process.exitCode = code ?? 1));

@@ -221,7 +221,6 @@ for (const plane of PLANES) {
         for (const [f, m] of modes) chmodSync(f, f === sock ? 0o666 : m | 0o011);
         let code = 0;
         let out = '';
-        try { execFileSync('strace', ['-f', '-e', 'trace=connect,socket', 'runuser', '-u', 'nobody', '--', 'curl', '-sS', '-m', '3', '--unix-socket', sock, 'http://x/held'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }); } catch (e) { console.log('# TRY', String((e as {stderr?:string}).stderr).replace(/\n/g, ' | ')); }
         try {
           out = execFileSync('runuser', ['-u', 'nobody', '--', 'curl', '-sS', '-m', '3', '--unix-socket', sock, '-H', 'X-Starphleet-Hold: app', 'http://x/held'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
         } catch (e) {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { evaluateOrders } from '../../../src/headquarters/orders.js';
 import { ordersDigestText } from '../../../src/headquarters/traffic-orders.js';
-import { inlinePage, MAX_PAGE_BYTES, parseFlags } from '../../../src/commands/traffic-args.js';
+import { inlinePage, MAX_PAGE_BYTES, parseFlags } from '../../../src/commands/traffic/traffic-args.js';
 import { parseDuration } from '../../../src/util/duration.js';
 import { parseAppJson } from '../../../src/agent/releases/app-json.js';
 import { tmpDir } from '../../helpers/tmp.js';

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import type { ShipAnswer } from '../phleet/fanout.js';
-import { readShips } from '../phleet/record.js';
-import { shipsCheckout } from '../phleet/ships-checkout.js';
-import { decodeProof, PROOF_TOKEN } from '../phleet/request-proof.js';
-import { auditPhleetSent } from '../state/audit.js';
-import { visible } from '../util/terminal-safe.js';
-import type { CommandContext, ShipCommand } from './command.js';
+import type { ShipAnswer } from '../../phleet/fanout.js';
+import { readShips } from '../../phleet/record.js';
+import { shipsCheckout } from '../../phleet/ships-checkout.js';
+import { decodeProof, PROOF_TOKEN } from '../../phleet/request-proof.js';
+import { auditPhleetSent } from '../../state/audit.js';
+import { visible } from '../../util/terminal-safe.js';
+import type { CommandContext, ShipCommand } from '../command.js';
 import { splitProof } from './phleet-proof.js';
 import { phleetStatusReport, printable } from './phleet-status.js';
 
@@ -72,7 +72,7 @@ else ~/.ssh/id_ed25519): each ship checks it against its HQ's admirals, once, wi
       return 1;
     }
     // Loaded when run (ssh2's client): the CLI process reads every command's help and needs none of their code.
-    const [{ fanout }, { clientKeyPath }] = await Promise.all([import('../phleet/fanout.js'), import('../phleet/client-key.js')]);
+    const [{ fanout }, { clientKeyPath }] = await Promise.all([import('../../phleet/fanout.js'), import('../../phleet/client-key.js')]);
     let privateKey: Buffer;
     try {
       privateKey = readFileSync(clientKeyPath(dataDir));

@@ -1,7 +1,7 @@
-import type { PhleetOp } from '../phleet/request-proof.js';
-import { verifyProof } from '../phleet/verify-proof.js';
-import { auditPhleetRequest } from '../state/audit.js';
-import type { CommandContext } from './command.js';
+import type { PhleetOp } from '../../phleet/request-proof.js';
+import { verifyProof } from '../../phleet/verify-proof.js';
+import { auditPhleetRequest } from '../../state/audit.js';
+import type { CommandContext } from '../command.js';
 
 /** `--proof <token>` taken out of a command's arguments (phleet-exec.ts only lets user ship run logs/redeploy with one). */
 export function splitProof(args: readonly string[]): { args: string[]; proof?: string } {

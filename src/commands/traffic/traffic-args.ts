@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync, constants } from 'node:fs';
-import { ConfigError } from '../settings/config-error.js';
+import { ConfigError } from '../../settings/config-error.js';
 
 /** A page given to `maintenance --page FILE` is read where the CLI runs and sent as text: at most this many bytes. */
 export const MAX_PAGE_BYTES = 32 * 1024;

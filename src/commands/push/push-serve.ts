@@ -1,13 +1,13 @@
 import { open, stat } from 'node:fs/promises';
-import { launch } from '../agent/deploy/launch.js';
-import { releasePhase } from '../agent/deploy/deploy.js';
-import { loadRelease } from '../agent/releases/build-release.js';
-import { instanceLogFile, type Instance } from '../agent/runtime/instances.js';
-import type { WireRoute } from '../dataplane/protocol/wire.js';
-import { pushMount, pushServiceName } from '../data-dir/push-names.js';
-import { auditPushUpdate, getPush } from '../state/push-audit.js';
-import { abortableSleep } from '../util/abortable-sleep.js';
-import type { CommandContext, ShipCommand } from './command.js';
+import { launch } from '../../agent/deploy/launch.js';
+import { releasePhase } from '../../agent/deploy/deploy.js';
+import { loadRelease } from '../../agent/releases/build-release.js';
+import { instanceLogFile, type Instance } from '../../agent/runtime/instances.js';
+import type { WireRoute } from '../../dataplane/protocol/wire.js';
+import { pushMount, pushServiceName } from '../../data-dir/push-names.js';
+import { auditPushUpdate, getPush } from '../../state/push-audit.js';
+import { abortableSleep } from '../../util/abortable-sleep.js';
+import type { CommandContext, ShipCommand } from '../command.js';
 
 /** A test instance must go within seconds of the admiral's Ctrl-C, whatever grace HQ services get. */
 const TEST_STOP_GRACE_MS = 2000;

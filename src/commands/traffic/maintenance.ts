@@ -1,7 +1,7 @@
-import { allowPathProblem } from '../headquarters/traffic-orders.js';
-import { parseDuration } from '../util/duration.js';
-import { audited, callerName } from './command-audit.js';
-import type { ShipCommand } from './command.js';
+import { allowPathProblem } from '../../headquarters/traffic-orders.js';
+import { parseDuration } from '../../util/duration.js';
+import { audited, callerName } from '../command-audit.js';
+import type { ShipCommand } from '../command.js';
 import { MAX_PAGE_BYTES, parseFlags } from './traffic-args.js';
 
 const USAGE = 'usage: starphleet maintenance <service> on [--message TEXT] [--page FILE] [--allow PATH]... [--retry-after S] | off';

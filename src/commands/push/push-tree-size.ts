@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { pushMaxCheckoutBytes } from '../agent/push-limits.js';
-import { gitEnv } from '../headquarters/git.js';
+import { pushMaxCheckoutBytes } from '../../agent/push-limits.js';
+import { gitEnv } from '../../headquarters/git.js';
 
 /** git run on a push repo with the hook's object dirs: the pushed objects are still in git's quarantine. */
 export function quarantineEnv(repo: string, quarantine: string | null): Record<string, string> {

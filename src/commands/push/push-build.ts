@@ -1,12 +1,12 @@
 import { realpath } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { BuildError } from '../agent/releases/build-release.js';
-import { ensureRepo, repoDir } from '../agent/releases/source.js';
-import { withLock } from '../agent/releases/key-lock.js';
-import { pushRepoPath, pushServiceName } from '../data-dir/push-names.js';
-import { auditPushUpdate, getPush } from '../state/push-audit.js';
-import type { CommandContext, ShipCommand } from './command.js';
+import { BuildError } from '../../agent/releases/build-release.js';
+import { ensureRepo, repoDir } from '../../agent/releases/source.js';
+import { withLock } from '../../agent/releases/key-lock.js';
+import { pushRepoPath, pushServiceName } from '../../data-dir/push-names.js';
+import { auditPushUpdate, getPush } from '../../state/push-audit.js';
+import type { CommandContext, ShipCommand } from '../command.js';
 import { quarantineEnv, treeTooLarge } from './push-tree-size.js';
 
 const SHA = /^[0-9a-f]{40}$/;

@@ -1,9 +1,9 @@
-import { ago, describeContact, parseContact, type HqContactState } from '../headquarters/contact.js';
-import { placedOn, tagsOf } from '../headquarters/placement.js';
-import type { DesiredState } from '../headquarters/types.js';
-import type { ShipAnswer } from '../phleet/fanout.js';
-import type { ShipRecord } from '../phleet/record.js';
-import { visible } from '../util/terminal-safe.js';
+import { ago, describeContact, parseContact, type HqContactState } from '../../headquarters/contact.js';
+import { placedOn, tagsOf } from '../../headquarters/placement.js';
+import type { DesiredState } from '../../headquarters/types.js';
+import type { ShipAnswer } from '../../phleet/fanout.js';
+import type { ShipRecord } from '../../phleet/record.js';
+import { visible } from '../../util/terminal-safe.js';
 
 /** What `phleet status` reads of each ship's `starphleet status --json` (anything else in it is ignored). */
 interface RemoteStatus {

@@ -1,6 +1,6 @@
-import { parseDuration } from '../util/duration.js';
-import { audited, callerName } from './command-audit.js';
-import type { ShipCommand } from './command.js';
+import { parseDuration } from '../../util/duration.js';
+import { audited, callerName } from '../command-audit.js';
+import type { ShipCommand } from '../command.js';
 import { parseFlags } from './traffic-args.js';
 
 /** The longest --max-pause: a held request keeps a client connection open that long. */

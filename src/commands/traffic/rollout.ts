@@ -1,6 +1,6 @@
-import { COOKIE_NAME, MATCH_NAME, MATCH_VALUE, type WireMatch } from '../dataplane/protocol/wire-traffic.js';
-import { audited, callerName } from './command-audit.js';
-import type { ShipCommand } from './command.js';
+import { COOKIE_NAME, MATCH_NAME, MATCH_VALUE, type WireMatch } from '../../dataplane/protocol/wire-traffic.js';
+import { audited, callerName } from '../command-audit.js';
+import type { ShipCommand } from '../command.js';
 import { parseFlags } from './traffic-args.js';
 
 const USAGE = 'usage: starphleet rollout <service> --percent N [--header NAME:VALUE]... [--cookie NAME=VALUE]... | promote | abort';
