@@ -21,7 +21,7 @@ import { sleep, waitFor } from '../../helpers/wait.js';
  * each data plane: HTTP is never handed over between ships; each update brings a new data-plane version, which takes
  * over from the running one. Setup as in update-e2e.test.ts (a bare remote made from a copy of this tree).
  */
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
 
 for (const plane of PLANES) {

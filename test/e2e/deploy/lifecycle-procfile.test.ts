@@ -199,7 +199,7 @@ describe('Procfile process types', () => {
   });
 
   test('logs -f follows the new instances of a deploy, each under its own type and number', async () => {
-    const f = spawn(process.execPath, [...CLI_ARGS, 'logs', 'app', '-f', '-n', '0', '--data', dataDir], { cwd: fileURLToPath(new URL('..', import.meta.url)) });
+    const f = spawn(process.execPath, [...CLI_ARGS, 'logs', 'app', '-f', '-n', '0', '--data', dataDir], { cwd: fileURLToPath(new URL('../../..', import.meta.url)) });
     let out = '';
     f.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
     const gone = new Promise((r) => f.once('exit', r));

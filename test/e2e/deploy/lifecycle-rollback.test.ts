@@ -21,7 +21,7 @@ import { CLI_ARGS } from '../../helpers/cli-entry.js';
  * app.json startup checks (content, definite answers failing fast, malformed JSON), rollback and its pin under load,
  * and a one-off `starphleet run`, through a real ship and the real Procfile buildpack.
  */
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const root = tmpDir('sp-lr-');
 const dataDir = join(root, 'data');
 const hq = join(root, 'hq');

@@ -17,7 +17,7 @@ import { waitFor } from '../../helpers/wait.js';
  * key made afterwards is an admiral after the next start. Ctrl-C is played as the terminal does it: SIGINT to the
  * whole process group (npm, the script, the ship).
  */
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const home = tmpDir('sp-example-home-');
 const base = join(tmpDir('sp-example-'), 'example');
 let running: { child: ChildProcess; out: () => string } | null = null;

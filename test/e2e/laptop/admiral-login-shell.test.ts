@@ -23,7 +23,7 @@ import { CLI_ARGS } from '../../helpers/cli-entry.js';
  * `starphleet` on PATH although Debian's /etc/profile resets PATH, and is a real login shell. Then `starphleet stop
  * --all` ends the ship and its instances.
  */
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const dir = tmpDir('sp-login-');
 const dataDir = join(dir, 'data');
 const hq = join(dir, 'hq');

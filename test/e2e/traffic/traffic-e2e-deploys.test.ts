@@ -38,6 +38,9 @@ for (const plane of PLANES) {
     const app = join(root, 'app');
     const hq = join(root, 'hq');
     let ship: ShipProcess;
+    // Where the release command's marks land, seen from the host: the service's volume under the sandbox
+    // (<data>/volumes/<name>/data is its /var/data), the data dir itself with the process runtime.
+    const marksOnHost = (): string => (plane === 'nginx' ? join(dataDir, 'data') : join(dataDir, 'volumes', 'app', 'data'));
     const row = async (): Promise<Row> => (await statusJson<{ services: Row[] }>(dataDir)).services.find((s) => s.name === 'app') as Row;
     const serves = (greeting: string, timeoutMs = 300_000): Promise<unknown> =>
       waitFor(async () => greetingOf((await send(ship.httpPort, '/app/')).body) === greeting, () => `${greeting} to serve\n${ship.output().slice(-3000)}`, timeoutMs, 200);
@@ -75,7 +78,7 @@ for (const plane of PLANES) {
         const marks = plane === 'nginx' ? join(dataDir, 'data') : '/var/data';
         commit(app, { Procfile: 'web: node server.js\nrelease: date +%s%3N > "$MARKS/started-v1"; sleep 8\n', '.env': `GREETING=v1\nMARKS=${marks}\n` });
         await serves('v1');
-        started = Number(readFileSync(join(dataDir, 'data', 'started-v1'), 'utf8').trim());
+        started = Number(readFileSync(join(marksOnHost(), 'started-v1'), 'utf8').trim());
         await new Promise((r) => setTimeout(r, 1000));
       } finally {
         await load.stop();
@@ -211,7 +214,7 @@ for (const plane of PLANES) {
           '.env': `GREETING=v6\nMARKS=${marks}\n`,
         });
         await serves('v6');
-        started = Number(readFileSync(join(dataDir, 'data', 'started-v6'), 'utf8').trim());
+        started = Number(readFileSync(join(marksOnHost(), 'started-v6'), 'utf8').trim());
         await new Promise((r) => setTimeout(r, 1000));
       } finally {
         await load.stop();

@@ -21,7 +21,7 @@ import { waitFor } from '../../helpers/wait.js';
  * a copy of the same tree. Dependencies: the commits below keep package-lock.json, so the update copies the running
  * node_modules instead of `npm ci` (see update/build.ts); the build (tsc), the version check and the hand-over are real.
  */
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const root = tmpDir('sp-update-');
 const dataDir = join(root, 'data');
 const hq = join(root, 'hq');

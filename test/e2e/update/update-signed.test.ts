@@ -17,7 +17,7 @@ import { alive } from '../../helpers/instances.js';
  * STARPHLEET_UPDATE_SIGNERS=admirals end to end: STARPHLEET_REMOTE is a bare repo made from a copy of this tree (as in
  * update-e2e.test.ts); commits are signed for real with `git commit -S` (gpg.format=ssh) by test keys made here.
  */
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const root = tmpDir('sp-signed-');
 const dataDir = join(root, 'data');
 const hq = join(root, 'hq');

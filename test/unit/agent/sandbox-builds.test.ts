@@ -14,7 +14,7 @@ import { DEFAULT_LIMITS } from '../../../src/agent/sandbox/settings.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
 /**
  * A "ship" process runs a build step in the sandbox (runScript with the host's sandbox and a record in the data dir)

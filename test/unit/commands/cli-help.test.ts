@@ -9,7 +9,7 @@ import { initRepo } from '../../helpers/git.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { CLI_ARGS } from '../../helpers/cli-entry.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
 /** The CLI (CLI_ARGS are absolute, so it also runs from a directory outside the repository), as a user runs it: no ship running, a data dir with no control socket. */
 function cli(args: readonly string[], cwd = ROOT): { code: number | null; out: string; err: string } {

@@ -15,7 +15,7 @@ import { tmpDir } from '../../helpers/tmp.js';
  * (prebuild-install's `local_prebuilds`, the package pinned to the same version): compiling sqlite a second time took
  * ~7 minutes of a loaded CI run and proves nothing `npm ci` did not. node-pty still compiles here.
  */
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const dir = tmpDir('sp-pack-');
 const checkout = join(dir, 'checkout');
 const prefix = join(dir, 'prefix');

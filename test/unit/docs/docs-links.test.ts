@@ -11,7 +11,7 @@ import { CLI_ARGS } from '../../helpers/cli-entry.js';
  * link leaves the repository, and every command in a fenced block of README.md names a real subcommand of the CLI
  * (as its --help lists them) or a real npm script.
  */
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const DOCS = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
 
 /** The text outside fenced code blocks and inline code: where links are links. */

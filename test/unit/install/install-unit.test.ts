@@ -9,7 +9,7 @@ import { DEFAULT_SANDBOX_USER } from '../../../src/agent/sandbox/sandbox-user.js
 import { tmpDir } from '../../helpers/tmp.js';
 import { CLI_ARGS } from '../../helpers/cli-entry.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
 function cli(args: readonly string[]): { code: number | null; out: string; err: string } {
   const r = spawnSync(process.execPath, [...CLI_ARGS, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });

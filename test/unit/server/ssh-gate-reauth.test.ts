@@ -94,7 +94,7 @@ describe('ssh gate: HQ changes re-judge open sessions (OpenSSH client)', () => {
     await synced(sha, since);
     const status = await s.ssh(['starphleet', 'status']);
     assert.match(status.stdout.toString(), /authorized_keys\/kept-copy.*also in authorized_keys\/kept/);
-    const check = spawnSync(process.execPath, [...CLI_ARGS, 'hq', 'check', s.hq], { cwd: new URL('..', import.meta.url).pathname, encoding: 'utf8' });
+    const check = spawnSync(process.execPath, [...CLI_ARGS, 'hq', 'check', s.hq], { cwd: new URL('../../..', import.meta.url).pathname, encoding: 'utf8' });
     assert.equal(check.status, 1, check.stdout + check.stderr);
     assert.match(check.stdout + check.stderr, /authorized_keys\/kept-copy.*the same key \(SHA256:[^)]+\) is also in authorized_keys\/kept/);
     // Both files' options apply: kept has no-pty, so the copy without options does not bring the pty back.
