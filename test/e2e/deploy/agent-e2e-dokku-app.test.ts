@@ -46,7 +46,8 @@ test('a commented app.json with /app predeploy and postdeploy scripts deploys as
   assert.match(body, /cwd=\/app\n/);
   assert.match(body, /HOME=\/app\n/);
   assert.match(body, /predeploy\.test: present/, 'what predeploy wrote is in the release');
-  const release = (await statusServices(dataDir)).find((r) => r.name === 'dokku')?.release;
+  // The status row can name its release a moment after the instance answers (written after the switch).
+  const release = await waitFor(async () => (await statusServices(dataDir)).find((r) => r.name === 'dokku')?.release ?? null, 'the release in status', 60_000);
   const log = join(dataDir, 'logs', 'dokku', `build-${release}.log`);
   await waitFor(() => /-----> postdeploy done/.test(readFileSync(log, 'utf8')), 'postdeploy to finish', 60_000);
   assert.match(readFileSync(log, 'utf8'), /postdeploy sees \/app\/predeploy\.test/);
