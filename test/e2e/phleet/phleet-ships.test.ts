@@ -117,8 +117,15 @@ describe('a phleet of three ships on one HQ: write-back and convergence', { time
   test('a commit that changes only ships/ is not an HQ change: the ships run the admiral\'s sha and redeploy nothing', async () => {
     const admiralSha = hq.commit({ 'NOTES.md': 'an HQ change that redeploys nothing\n' }, 'notes');
     for (const n of NAMES) await waitFor(() => ship(n).output().includes(`-> ${admiralSha.slice(0, 7)}`), `${n} sees ${admiralSha.slice(0, 7)}`, 60_000, 250);
-    // The ships write back the new HQ sha they run: those commits change only ships/.
-    await waitFor(() => NAMES.every((n) => hq.entry(n).hq === admiralSha && ship(n).output().includes(`written back (hq ${admiralSha.slice(0, 7)}`)), 'entries report the admiral sha', 60_000, 250);
+    // The ships write back the new HQ sha they run: those commits change only ships/. The three push at once, so a
+    // ship's line may say how many races it lost first ("written back after 1 lost race(s) (hq ...").
+    const wroteBack = (n: string): RegExp => new RegExp(`ships/${n}: written back(?: after \\d+ lost race\\(s\\))? \\(hq ${admiralSha.slice(0, 7)}`);
+    await waitFor(
+      () => NAMES.every((n) => hq.entry(n).hq === admiralSha && wroteBack(n).test(ship(n).output())),
+      () => `entries report the admiral sha\n${NAMES.map((n) => `${n}: entry hq ${String(hq.entry(n).hq)}\n${ship(n).output().split('\n').filter((l) => /written back|write-back/.test(l)).slice(-4).join('\n')}`).join('\n')}`,
+      60_000,
+      250,
+    );
     const before = NAMES.map((n) => ship(n).output().length);
     // Another ship's entry changes (its write-back): a ships/-only commit on top.
     hq.commit({ 'ships/visitor': '{"name":"visitor"}\n' }, 'ships/ only');
