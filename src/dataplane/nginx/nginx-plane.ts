@@ -22,6 +22,8 @@ import { allInstances } from '../traffic/nginx-traffic.js';
 
 const run = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** How long a table waits for nginx to run it (new workers up, old ones shutting down). */
+const RELOAD_WAIT_MS = 60_000;
 
 export interface NginxOptions {
   readonly dataDir: string;
@@ -263,11 +265,15 @@ export class NginxPlane implements PlaneImpl {
     const before = new Set(workersOf(this.master).map((w) => w.pid));
     process.kill(this.master, 'SIGHUP');
     // Loaded once every worker is a new one or an old one shutting down: from then on no request sees the old table.
-    for (let i = 0; i < 400; i++) {
+    // The wait is long (a loaded 2-core machine was seen to take more than 10 s to start new workers, and a table said
+    // applied while old workers still answered sent a service that serves 503s): the ship's switch waits on it.
+    let loaded = false;
+    for (let i = 0; i < RELOAD_WAIT_MS / 25 && !loaded; i++) {
       const ws = workersOf(this.master);
-      if (ws.some((w) => !before.has(w.pid)) && ws.every((w) => !before.has(w.pid) || w.shuttingDown)) break;
-      await sleep(25);
+      loaded = ws.some((w) => !before.has(w.pid)) && ws.every((w) => !before.has(w.pid) || w.shuttingDown);
+      if (!loaded) await sleep(25);
     }
+    if (!loaded) this.o.log(`data plane: nginx: the reload for this table was not seen done in ${RELOAD_WAIT_MS / 1000} s (old workers still accept requests)`);
     const now = new Set(t.routes.flatMap((r) => allInstances(r).map((i) => i.id)));
     for (const r of this.current.routes) for (const i of allInstances(r)) if (!now.has(i.id)) this.retired.set(i.id, i);
     for (const id of now) this.retired.delete(id);
