@@ -1,5 +1,6 @@
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { printable } from '../../util/terminal-safe.js';
+import { socketInodes } from '../../util/proc-sockets.js';
 
 /**
  * What a build step is doing right now, read from /proc: the newest process of its process group that started nothing
@@ -41,24 +42,6 @@ function commandLine(pid: number): string {
   }
 }
 
-function socketInodes(pid: number): Set<string> {
-  const out = new Set<string>();
-  let fds: string[];
-  try {
-    fds = readdirSync(`/proc/${pid}/fd`);
-  } catch {
-    return out;
-  }
-  for (const fd of fds) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (m) out.add(m[1] as string);
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return out;
-}
 
 /** `0100007F:01BB` (or 32 hex digits for IPv6), as the kernel prints /proc/net/tcp: 32-bit words in host order. */
 function address(hex: string): string {

@@ -1,5 +1,6 @@
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { Upstream } from '../protocol/upstream.js';
+import { socketInodes } from '../../util/proc-sockets.js';
 
 function statOf(pid: number): { ppid: number; state: string } | null {
   try {
@@ -45,24 +46,6 @@ export function isNginxMaster(pid: number, conf: string): boolean {
   return s !== null && s.state !== 'Z' && cmdline(pid).startsWith('nginx: master process') && cmdline(pid).includes(conf);
 }
 
-function socketInodes(pid: number): Set<string> {
-  const out = new Set<string>();
-  let fds: string[];
-  try {
-    fds = readdirSync(`/proc/${pid}/fd`);
-  } catch {
-    return out;
-  }
-  for (const fd of fds) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (m) out.add(m[1] as string);
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return out;
-}
 
 /** `127.0.0.1:4000` as /proc/net/tcp writes it (little-endian hex address, hex port). */
 function procNetAddress(host: string, port: number): string | null {

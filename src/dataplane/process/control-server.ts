@@ -1,4 +1,4 @@
-import { chmodSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../../log.js';
 import { assertPeerCheck } from '../../util/peer-cred.js';
@@ -7,6 +7,7 @@ import type { ControlAnswer, ControlRequest, PlaneHello } from '../protocol/cont
 import type { PlaneEvent, PlaneImpl } from '../protocol/plane.js';
 import { parseWireTable } from '../protocol/wire.js';
 import { requestStats } from './request-stats.js';
+import { listenUnix } from '../../util/unix-listen.js';
 
 export interface ControlHooks {
   hello(): PlaneHello;
@@ -45,16 +46,7 @@ export class ControlServer {
       if (me) void me.serve(socket, impl, hooks, log);
       else socket.destroy();
     });
-    const old = process.umask(0o177);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(path, () => resolve());
-      });
-    } finally {
-      process.umask(old);
-    }
-    chmodSync(path, 0o600);
+    await listenUnix(server, path, 0o600);
     me = new ControlServer(server, `control socket ${path}`);
     return me;
   }

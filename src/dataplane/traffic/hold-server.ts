@@ -1,4 +1,4 @@
-import { chmodSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -16,6 +16,7 @@ import { rawAnswer } from '../embedded/upgrade.js';
 import type { WireTable } from '../protocol/wire.js';
 import { PauseQueues, type Held } from './pause-queue.js';
 import { decide } from './route-traffic.js';
+import { listenUnix } from '../../util/unix-listen.js';
 
 /** The headers nginx's paused locations add for this socket (nginx-traffic.ts); never passed on to the instance. */
 export const HOLD_SERVICE = 'x-starphleet-hold';
@@ -74,16 +75,7 @@ export class HoldServer {
     });
     server.on('request', (req: IncomingMessage, res: ServerResponse) => me?.request(req, res));
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => me?.upgrade(req, socket, head));
-    const old = process.umask(0o117);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(path, () => resolve());
-      });
-    } finally {
-      process.umask(old);
-    }
-    chmodSync(path, 0o660);
+    await listenUnix(server, path, 0o660);
     me = new HoldServer(server, limits);
     return me;
   }
