@@ -26,6 +26,10 @@ import { Previews } from './previews/previews.js';
 import { PlacementState } from './deploy/placement-state.js';
 import type { RemoteRefs } from './refs/remote-refs.js';
 import { Traffic } from './traffic/traffic.js';
+import { buildPush, type PushBuild } from './push/build-push.js';
+import { startTestInstance, type TestServe, type TestStart } from './push/test-instance.js';
+import { prepareOneOff, type PreparedOneOff } from './deploy/one-off.js';
+import { loadRelease } from './releases/release-store.js';
 
 export interface AgentOptions extends AgentSetup {
   readonly pulseSeconds: number;
@@ -117,7 +121,7 @@ export class Agent {
   }
 
   /** A test instance at its own mount, once the data plane has it (its URL answers); false on an HQ service's mount. */
-  async setTestRoute(route: WireRoute): Promise<boolean> {
+  private async setTestRoute(route: WireRoute): Promise<boolean> {
     if ([...this.ctrls.values()].some((c) => !c.removed && c.mount === route.mount)) return false;
     this.testRoutes.set(route.mount, route);
     await this.publishRoutes();
@@ -125,7 +129,7 @@ export class Agent {
   }
 
   /** Takes a test route away (unless a newer one replaced it), once the data plane has the table without it. */
-  async removeTestRoute(route: WireRoute): Promise<void> {
+  private async removeTestRoute(route: WireRoute): Promise<void> {
     if (this.testRoutes.get(route.mount) !== route) return;
     this.testRoutes.delete(route.mount);
     await this.publishRoutes();
@@ -315,6 +319,31 @@ export class Agent {
   servingOf(name: string): Release | null {
     const ctrl = this.ctrls.get(name);
     return ctrl && !ctrl.removed ? (ctrl.serving?.release ?? null) : null;
+  }
+
+  /** `starphleet run`: a fresh sandbox of the release for a command the caller spawns (deploy/one-off.ts). */
+  prepareOneOff(release: Release, command: string): Promise<PreparedOneOff> {
+    return prepareOneOff(this.ctx, release, 'run', command);
+  }
+
+  /** The retained releases of a service on disk, oldest first (`starphleet releases`). */
+  retainedReleases(service: string): Promise<Release[]> {
+    return this.ctx.build.listReleases(this.ctx.dataDir, service);
+  }
+
+  /** `git push ship`: builds the pushed commit before git accepts it (push/build-push.ts). */
+  buildPush(p: PushBuild): Promise<Release> {
+    return buildPush(this.ctx, p);
+  }
+
+  /** A built push's release, null when it is gone. */
+  pushRelease(service: string, id: string): Promise<Release | null> {
+    return loadRelease(this.ctx.dataDir, service, id);
+  }
+
+  /** `git push ship`: starts and routes the test instance of a built push (push/test-instance.ts). */
+  serveTest(t: TestServe): Promise<TestStart> {
+    return startTestInstance(this.ctx, { set: (r) => this.setTestRoute(r), remove: (r) => this.removeTestRoute(r) }, t);
   }
 
   /**

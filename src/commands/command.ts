@@ -13,7 +13,10 @@ export interface CommandShip extends UpdateShip {
   readonly options: Pick<ShipOptions, 'dataDir' | 'name' | 'privateKey'>;
   readonly db: Db;
   readonly headquarters: Pick<Headquarters, 'url' | 'current' | 'checkNow' | 'contact'>;
-  readonly agent: Pick<Agent, 'ctx' | 'redeploy' | 'setTestRoute' | 'removeTestRoute' | 'rollback' | 'unpin' | 'servingOf' | 'traffic'>;
+  readonly agent: Pick<
+    Agent,
+    'redeploy' | 'rollback' | 'unpin' | 'servingOf' | 'traffic' | 'prepareOneOff' | 'retainedReleases' | 'buildPush' | 'pushRelease' | 'serveTest'
+  >;
   readonly log: Logger;
   /**
    * The dashboard's one-time logins (src/dashboard/sessions.ts) and where its own listener is (null while its address

@@ -45,7 +45,6 @@ apart: each is a service of its own (releases <service>--<slug>).
       ctx.err('usage: starphleet releases <service> [--json]\n');
       return 2;
     }
-    const agent = ctx.ship.agent.ctx;
     const all = listServiceStatus(ctx.ship.db);
     const status = all.find((s) => s.name === service);
     if (!status) {
@@ -57,7 +56,7 @@ apart: each is a service of its own (releases <service>--<slug>).
     const serving = status.release;
     const lastOf = (id: string): DeployRecord | undefined => records.find((d) => d.release === id && d.result !== 'running');
     const servedBy = (id: string): DeployRecord | undefined => records.find((d) => d.release === id && d.result === 'serving') ?? records.find((d) => d.release === id);
-    const releases = (await agent.build.listReleases(agent.dataDir, service)).reverse().map((r) => {
+    const releases = (await ctx.ship.agent.retainedReleases(service)).reverse().map((r) => {
       const id = r.config.id;
       const d = lastOf(id);
       return { id, sha: r.config.sha, builtAt: r.config.createdAt, state: stateOf(id, serving, pin?.release, records), deployedBy: servedBy(id)?.trigger ?? '', result: d?.result ?? 'unknown', trigger: d?.trigger ?? '' };

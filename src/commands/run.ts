@@ -40,9 +40,7 @@ several words run as they are.`,
       return 1;
     }
     return audited(ctx, ['run', ...args], async () => {
-      // Loaded when run: the CLI process reads every command's help and needs none of their code.
-      const { prepareOneOff } = await import('../agent/deploy/one-off.js');
-      const p = await prepareOneOff(ctx.ship.agent.ctx, release, 'run', oneOffCommand(words));
+      const p = await ctx.ship.agent.prepareOneOff(release, oneOffCommand(words));
       ctx.ship.log(`${service}: one-off ${p.id} of release ${release.config.id}: ${oneOffCommand(words)}`);
       ctx.out(`${RUN_LAUNCH_MARK}${JSON.stringify(p.launch)}\n`);
       // The client runs it; its hang-up (the command ended, or Ctrl-C) is when the sandbox's leftovers go.

@@ -79,12 +79,8 @@ export const pushBuildCommand: ShipCommand = {
     } catch (e) {
       return fail(ctx, id, (e as Error).message);
     }
-    const agent = ship.agent.ctx;
     try {
-      const release = await agent.build.buildRelease(
-        { service, giturl: repo, sha, ordersEnv: {}, hqEnv: ship.headquarters.current?.env ?? {}, shipName: ship.options.name },
-        { dataDir, access: agent.access, log: (line) => ctx.out(`${line}\n`), signal: ctx.signal, timeoutMs: agent.limits.buildTimeoutMs, quietMs: agent.limits.buildQuietMs },
-      );
+      const release = await ship.agent.buildPush({ service, repo, sha, hqEnv: ship.headquarters.current?.env ?? {}, log: (line) => ctx.out(`${line}\n`), signal: ctx.signal });
       auditPushUpdate(ship.db, id, { result: 'built', release: release.config.id });
       ctx.out(`-----> Built ${push.name} at ${sha.slice(0, 7)}: the push is accepted, the test instance starts next\n`);
       return 0;

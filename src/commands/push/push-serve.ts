@@ -1,18 +1,12 @@
 import { open, stat } from 'node:fs/promises';
-import { launch } from '../../agent/deploy/launch.js';
-import { releasePhase } from '../../agent/deploy/deploy.js';
-import { loadRelease } from '../../agent/releases/build-release.js';
 import { instanceLogFile, type Instance } from '../../agent/runtime/instances.js';
-import type { WireRoute } from '../../dataplane/protocol/wire.js';
-import { pushMount, pushServiceName } from '../../data-dir/push-names.js';
+import type { Release } from '../../agent/types.js';
+import { pushServiceName } from '../../data-dir/push-names.js';
 import { auditPushUpdate, getPush } from '../../state/push-audit.js';
 import { abortableSleep } from '../../util/abortable-sleep.js';
 import type { CommandContext, ShipCommand } from '../command.js';
 
-/** A test instance must go within seconds of the admiral's Ctrl-C, whatever grace HQ services get. */
-const TEST_STOP_GRACE_MS = 2000;
 const FOLLOW_INTERVAL_MS = 200;
-const KEEP_TEST_RELEASES = 2;
 
 /** The running test instance of each push name: a newer push of the name replaces it. */
 const running = new Map<string, { readonly replace: AbortController; readonly done: Promise<void> }>();
@@ -74,9 +68,8 @@ export const pushServeCommand: ShipCommand = {
       return 1;
     }
     const { ship } = ctx;
-    const agent = ship.agent.ctx;
     const service = pushServiceName(push.name);
-    const release = await loadRelease(agent.dataDir, service, push.release);
+    const release = await ship.agent.pushRelease(service, push.release);
     if (!release) {
       auditPushUpdate(ship.db, id, { result: 'failed', message: `release ${push.release} is gone` });
       ctx.err(`starphleet: release ${push.release} of ${push.name} is gone\n`);
@@ -95,7 +88,6 @@ export const pushServeCommand: ShipCommand = {
         previous.replace.abort();
         await previous.done;
       }
-      await agent.build.pruneReleases(agent.dataDir, service, KEEP_TEST_RELEASES).catch(() => undefined);
       return await serve(ctx, id, push.name, push.sha, release, stop.signal);
     } finally {
       ctx.signal.removeEventListener('abort', onAbort);
@@ -105,39 +97,26 @@ export const pushServeCommand: ShipCommand = {
   },
 };
 
-async function serve(ctx: CommandContext, id: number, name: string, sha: string, release: NonNullable<Awaited<ReturnType<typeof loadRelease>>>, signal: AbortSignal): Promise<number> {
+async function serve(ctx: CommandContext, id: number, name: string, sha: string, release: Release, signal: AbortSignal): Promise<number> {
   const { ship } = ctx;
-  const agent = ship.agent.ctx;
-  const service = pushServiceName(name);
-  const logFile = instanceLogFile(agent.dataDir, service, release.config.id, 'web.1');
+  const logFile = instanceLogFile(ship.options.dataDir, pushServiceName(name), release.config.id, 'web.1');
   const from = await sizeOf(logFile);
-  ctx.err(`-----> Starting test instance of ${name} at ${sha.slice(0, 7)} (release ${release.config.id}, ${agent.runtime.kind} runtime)\n`);
-  // The Procfile's release: line runs before the test instance starts, its output in the pusher's stream (#15).
-  const phase = await releasePhase(agent, service, release, signal, (line) => ctx.err(`${line}\n`));
-  if (phase !== null) {
-    auditPushUpdate(ship.db, id, { result: signal.aborted ? 'stopped' : 'failed', message: phase });
-    ctx.err(`starphleet: the test instance did not start: ${phase}\n`);
-    return 1;
-  }
-  const started = await launch(agent, service, release, signal);
+  // The agent starts it as autodeploy would (release phase, launch, route); what it prints goes to the pusher.
+  const started = await ship.agent.serveTest({ name, sha, release, signal, line: (line) => ctx.err(`${line}\n`) });
   if (!started.ok) {
-    const { text } = await readFrom(logFile, from);
-    if (text) ctx.err(text);
-    auditPushUpdate(ship.db, id, { result: signal.aborted ? 'stopped' : 'failed', message: started.reason });
-    ctx.err(`starphleet: the test instance did not start: ${started.reason}\n`);
+    if (started.stage === 'launch') {
+      const { text } = await readFrom(logFile, from);
+      if (text) ctx.err(text);
+    }
+    auditPushUpdate(ship.db, id, { result: started.stage !== 'mount' && signal.aborted ? 'stopped' : 'failed', message: started.reason });
+    ctx.err(
+      started.stage === 'mount'
+        ? `starphleet: ${started.mount} is the mount of a service HQ orders: the test instance is not routed\n`
+        : `starphleet: the test instance did not start: ${started.reason}\n`,
+    );
     return 1;
   }
-  const { instance } = started;
-  instance.setState('serving');
-  const mount = pushMount(name, sha);
-  const route: WireRoute = { mount, service, instance: { id: instance.id, upstream: instance.backend.upstream }, hosts: [], auth: null };
-  if (!(await ship.agent.setTestRoute(route))) {
-    await instance.stop(TEST_STOP_GRACE_MS);
-    auditPushUpdate(ship.db, id, { result: 'failed', message: `${mount} is an HQ service's mount` });
-    ctx.err(`starphleet: ${mount} is the mount of a service HQ orders: the test instance is not routed\n`);
-    return 1;
-  }
-  const url = agent.urlFor(mount);
+  const { instance, mount, url } = started;
   auditPushUpdate(ship.db, id, { result: 'serving', message: url });
   ship.log(`push ${name} ${sha.slice(0, 7)}: test instance ${instance.id} serves ${url}`);
   // What the app printed while starting comes first, so the URL and the reminder are the last lines of the start.
@@ -149,9 +128,7 @@ async function serve(ctx: CommandContext, id: number, name: string, sha: string,
   try {
     why = await follow(instance, next, ctx, signal);
   } finally {
-    await ship.agent.removeTestRoute(route);
-    instance.note(`stopping test instance (${signal.aborted ? 'push session ended or replaced' : 'it exited'})`);
-    await instance.stop(TEST_STOP_GRACE_MS);
+    await started.stop(signal.aborted ? 'push session ended or replaced' : 'it exited');
     ship.log(`push ${name} ${sha.slice(0, 7)}: test instance ${instance.id} stopped, ${mount} unrouted`);
   }
   auditPushUpdate(ship.db, id, { result: why === 'exited' ? 'failed' : 'stopped', message: why === 'exited' ? 'the test instance exited' : url });

@@ -8,22 +8,24 @@ import { posixShellQuote as sq } from '../../util/shell-quote.js';
 import { relayControl } from '../../commands/control/control-client.js';
 import { controlSocketPath } from '../../commands/control/control-socket.js';
 import { pushDir } from '../../data-dir/push-names.js';
+import { pushIdSetting } from '../../settings/env-settings.js';
 
 /**
  * The pre-receive hook's program (plain JS, so it starts in milliseconds without tsx): hands the ref updates to the
  * running ship (hidden control command `push-build`) and relays the build's lines as they come; git shows them to
  * the admiral as `remote: ...` and rejects the push when this exits non-zero. Its env comes from receive-pack, which
  * the git session started with STARPHLEET_PUSH_ID; GIT_QUARANTINE_PATH is where git keeps the pushed objects until
- * the ref is accepted. The wire is control-client.ts's relayControl, its source written in: the hook cannot import it
- * (the ship may run from TypeScript source, which plain node does not load).
+ * the ref is accepted. The wire is control-client.ts's relayControl and the push id settings/env-settings.ts's reader,
+ * their source written in: the hook cannot import them (it lives in the push repo, and the ship may run from TypeScript
+ * source, which plain node does not load).
  */
 function hookProgram(socket: string): string {
   return `// Written by starphleet (regenerated on every push): build the pushed commit before git accepts the ref.
 import { connect } from 'node:net';
-import { pushIdSetting } from '../../settings/env-settings.js';
 // esbuild, when the ship runs from TypeScript source under tsx, names inner functions with this helper.
 const __name = (f) => f;
 const relayControl = (${relayControl.toString()});
+const pushIdSetting = (${pushIdSetting.toString()});
 const SOCKET = ${JSON.stringify(socket)};
 let input = '';
 process.stdin.setEncoding('utf8');
