@@ -152,6 +152,8 @@ describe('HQ secrets sealed with age to ships and admirals', { timeout: 900_000 
   });
 
   test('reseal after s2 joined: s2 serves the values, s1 redeploys nothing', async () => {
+    // s1 settled first: every service serving, nothing deploying (a deploy the previous step started may still run).
+    await waitFor(async () => (await statusServices(ship('s1').dataDir)).every((x) => x.state === 'serving'), 's1 settled', 300_000, 500);
     const before = { web: await releaseOf('s1', 'web'), other: await releaseOf('s1', 'other') };
     const deploysBefore = (ship('s1').output().match(/: deploying /g) ?? []).length;
     const r = await secrets('reseal');
