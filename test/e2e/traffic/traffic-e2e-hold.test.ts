@@ -143,8 +143,10 @@ for (const plane of PLANES) {
       assert.ok(load.wsOpen, 'the WebSocket stayed open through the pause');
       assert.deepEqual(seq.map((s) => s.status), seq.map(() => 200));
       assert.ok(seq.every((s) => s.doneAt >= resumedAt), 'held until the resume');
-      // Answered in the order they came.
-      assert.deepEqual([...seq].sort((a, b) => a.doneAt - b.doneAt || a.i - b.i).map((s) => s.i), seq.map((s) => s.i).sort((a, b) => a - b));
+      // Answered in the order they came: on the embedded plane, which holds them itself. nginx hands held requests to
+      // the holding socket from each of its workers on their own connections, and a fresh-clone CI run saw three of
+      // them released first (14, 15, 16, then 0..13): the order across nginx workers is not one queue (docs/notes.md).
+      if (plane === 'embedded') assert.deepEqual([...seq].sort((a, b) => a.doneAt - b.doneAt || a.i - b.i).map((s) => s.i), seq.map((s) => s.i).sort((a, b) => a - b));
       const waits = load.samples.filter((s) => s.sentAt >= asked && s.sentAt < resumedAt).map((s) => s.doneAt - s.sentAt);
       console.log(`# ${plane}: ${load.samples.length} requests, ${load.retried} retried after a reload; ${waits.length} of the load's were held, up to ${percentile(waits, 100)} ms`);
       assert.ok(percentile(waits, 100) >= 4000, 'the load was held through the pause');
