@@ -41,7 +41,6 @@ const started = Date.now();
 const say = (s: string): void => console.log(`[soak ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${s}`);
 const env = { STARPHLEET_REMOTE: `${remote}#master`, STARPHLEET_HANDOVER_GRACE: '10', STARPHLEET_RUNTIME: 'process', STARPHLEET_KEEP_RELEASES: String(KEEP), STARPHLEET_DRAIN_TIMEOUT: '3', STARPHLEET_RETRY_BASE: '2' };
 
-const SERVER = readFileSync(join(ROOT, 'test/fixtures/stream-app/server.js'), 'utf8');
 fixtureRepo('stream-app', app);
 initRepo(hq, { 'authorized_keys/admiral': `${key.pub}\n`, 'app/orders': `autodeploy ${app}\nscale web=2\n` });
 cpSync(ROOT, proj, { recursive: true, filter: (src) => !/^(node_modules|dist|\.git|\.data)(\/|$)/.test(relative(ROOT, src)) });
@@ -72,11 +71,12 @@ async function deploy(greeting: string): Promise<void> {
 
 async function failingDeploy(n: number): Promise<void> {
   const before = await serving();
-  commit(app, { 'server.js': SERVER.replace("if (url.pathname === '/health') return res.end('ok\\n');", "if (url.pathname === '/health') { res.statusCode = 500; return res.end('sick\\n'); }") }, `sick ${n}`);
+  // The fixture's own switch (UNHEALTHY_AFTER_MS): its health check answers 500 from the start.
+  commit(app, { '.env': `GREETING=${before ?? ''}\nUNHEALTHY_AFTER_MS=0\n` }, `sick ${n}`);
   await ship.waitForLog(/deploy of [0-9a-f]{7} failed: .*health check \/health failed/, 300_000, ship.output().length);
   if ((await serving()) !== before) problems.push(`a failing deploy changed what serves (${before} -> ${await serving()})`);
   say('a deploy failing its health check left the old release serving');
-  commit(app, { 'server.js': SERVER }, `healthy again ${n}`);
+  commit(app, { '.env': `GREETING=${before ?? ''}\n` }, `healthy again ${n}`);
 }
 
 async function crashInstance(): Promise<void> {
