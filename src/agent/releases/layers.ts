@@ -94,26 +94,10 @@ export function unpinLayer(sha256: string): void {
  * layers/<sha256>.tar.gz unless an identical one is there already. The returned layer is pinned (see unpinLayer).
  */
 export async function storeLayer(dataDir: string, root: string, paths: readonly string[], component: LayerComponent, version: string): Promise<LayerRef> {
-  await mkdir(dataPaths.layers(dataDir), { recursive: true });
-  const tmp = tempSibling(dataPaths.layer(dataDir, 'new'));
-  try {
+  return intoStore(dataDir, component, version, async (tmp) => {
     if (paths.length === 0) await writeFile(tmp, EMPTY_ARCHIVE);
     else await tar.c({ file: tmp, cwd: root, gzip: true, portable: true, mtime: EPOCH, noDirRecurse: true, strict: true }, [...paths].sort());
-    const sha256 = await sha256File(tmp);
-    const size = (await stat(tmp)).size;
-    const dest = dataPaths.layer(dataDir, sha256);
-    // Under the store lock so a prune cannot delete the file between our check and our pin.
-    await withLock(STORE_LOCK, async () => {
-      pinLayer(sha256);
-      // Stored once: an identical archive already there is the same bytes, so ours is simply dropped.
-      if (await exists(dest)) await rm(tmp, { force: true });
-      else await rename(tmp, dest);
-    });
-    return { component, version, sha256, size };
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  });
 }
 
 /**
@@ -121,15 +105,22 @@ export async function storeLayer(dataDir: string, root: string, paths: readonly 
  * The caller has checked its members (registry/tar-check.ts); its sha256 is computed here, not trusted.
  */
 export async function importLayer(dataDir: string, file: string, component: LayerComponent, version: string): Promise<LayerRef> {
+  return intoStore(dataDir, component, version, (tmp) => copyFile(file, tmp));
+}
+
+/** The one way an archive enters layers/: written to a temp sibling by `make`, hashed, then pinned and renamed. */
+async function intoStore(dataDir: string, component: LayerComponent, version: string, make: (tmp: string) => Promise<void>): Promise<LayerRef> {
   await mkdir(dataPaths.layers(dataDir), { recursive: true });
   const tmp = tempSibling(dataPaths.layer(dataDir, 'new'));
   try {
-    await copyFile(file, tmp);
+    await make(tmp);
     const sha256 = await sha256File(tmp);
     const size = (await stat(tmp)).size;
     const dest = dataPaths.layer(dataDir, sha256);
+    // Under the store lock so a prune cannot delete the file between our check and our pin.
     await withLock(STORE_LOCK, async () => {
       pinLayer(sha256);
+      // Stored once: an identical archive already there is the same bytes, so ours is simply dropped.
       if (await exists(dest)) await rm(tmp, { force: true });
       else await rename(tmp, dest);
     });
