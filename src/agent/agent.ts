@@ -101,7 +101,7 @@ export class Agent {
       runtime: opts.runtime,
       limits: opts.limits,
       urlFor: (mount) => this.urlFor(mount),
-      publishRoutes: () => void this.publishRoutes(),
+      publishRoutes: () => this.publishRoutes(),
       drain: (instance, timeoutMs) => this.drain(instance, timeoutMs),
       takenPorts: () => new Set(listInstances(opts.db).map((r) => r.port)),
       watch: (ctrl, instance) => void instance.exited.then(() => onInstanceExit(this.ctx, ctrl, instance, isStopped)),

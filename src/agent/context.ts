@@ -27,8 +27,11 @@ export interface AgentSetup {
 export interface AgentContext extends AgentSetup {
   /** Front door URL of a mount (for status). */
   urlFor(mount: string): string;
-  /** Rebuilds the front door's route table from every service's serving instance. */
-  publishRoutes(): void;
+  /**
+   * Rebuilds the front door's route table from every service's serving instance; resolves once the data plane has
+   * it (a status of `serving` waits on it: nginx may take seconds to reload on a loaded machine).
+   */
+  publishRoutes(): Promise<void>;
   /** Waits until the data plane has nothing open to the instance (up to timeoutMs; what is left then is closed). */
   drain(instance: string, timeoutMs: number): Promise<DrainResult>;
   /** Ports of every instance the agent knows, so a new one gets another. */

@@ -38,7 +38,7 @@ export async function adoptAtStart(ctx: AgentContext, a: Adoption): Promise<void
     a.ctrls.set(svc.name, ctrl);
     const release = await ctx.build.servingRelease(dataDir, svc.name).catch(() => null);
     if (!release) {
-      ctx.publishRoutes();
+      void ctx.publishRoutes();
       continue;
     }
     const scale = a.desired?.services.find((d) => d.name === svc.name)?.orders.scale;
@@ -58,13 +58,16 @@ export async function adoptAtStart(ctx: AgentContext, a: Adoption): Promise<void
     ctrl.serving = { release, slots, inputs: svc.release === release.config.id ? svc.inputs : null };
     // A rollout that was splitting the service: its stable side's instances are adopted too (traffic/rollouts.ts).
     await ctx.traffic.rollouts.adopt(ctrl, records, adopted);
-    if (allRunning(ctrl.serving)) ctrl.status(ctx, 'serving');
-    else {
+    // The front door is open already: each service is routed as soon as it is known, not after all of them, and
+    // said serving once routed.
+    const routed = ctx.publishRoutes();
+    if (allRunning(ctrl.serving)) {
+      await routed;
+      ctrl.status(ctx, 'serving');
+    } else {
       log(`${svc.name}: instances of release ${release.config.id} are gone: starting them again without a rebuild`);
       void restartServing(ctx, ctrl, a.isStopped);
     }
-    // The front door is open already: each service is routed as soon as it is known, not after all of them.
-    ctx.publishRoutes();
   }
   for (const rec of records) {
     if (adopted.has(rec.id)) continue;

@@ -35,7 +35,7 @@ export function restartSlot(ctx: AgentContext, ctrl: ServiceController, slot: Sl
     r.instance.setState('serving');
     slot.instance = r.instance;
     ctx.watch(ctrl, r.instance);
-    ctx.publishRoutes();
+    await ctx.publishRoutes();
     if (allRunning(serving)) ctrl.status(ctx, 'serving');
     ctx.log(`${ctrl.name}: ${name} of release ${id} runs again on port ${r.instance.port}`);
     ctx.emit({ kind: 'instance-restarted', service: ctrl.name, release: id, process: name });
@@ -109,7 +109,7 @@ export async function onInstanceExit(ctx: AgentContext, ctrl: ServiceController,
   const name = `${slot.process}.${slot.index}`;
   instance.note(`${name} exited on its own while serving`);
   slot.instance = null;
-  ctx.publishRoutes();
+  void ctx.publishRoutes();
   await instance.stop(0);
   // Its exit code or signal, the cgroup's word (the kernel killed it over its memory limit) and its last lines: status says so.
   crashed(ctx, ctrl, slot, `${name} of release ${instance.record.release} exited${exitReport(instance.exitStatus, instance.exitReason, instance.logFile, 0)}`, isStopped);

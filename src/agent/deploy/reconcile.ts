@@ -135,7 +135,7 @@ export async function removeController(ctx: AgentContext, ctrl: ServiceControlle
   ctrl.removed = true;
   ctrl.abort?.abort();
   ctrl.clearRestarts();
-  ctx.publishRoutes();
+  void ctx.publishRoutes();
   ctx.log(`${ctrl.name}: order removed: stopping`);
   await ctrl.deploying;
   await ctrl.serial(async () => {

@@ -64,7 +64,7 @@ export async function switchTo(ctx: AgentContext, ctrl: ServiceController, relea
   }
   ctrl.serving = { release, slots, inputs };
   for (const i of fresh) ctx.watch(ctrl, i);
-  ctx.publishRoutes();
+  const routed = ctx.publishRoutes();
   // The route moved: whatever recording it fails on (a full disk, a locked db), the old instances are retired, or
   // they would run on unrouted and unknown to every later switch. The recording's failure is said, then rethrown.
   let recorded: Error | null = null;
@@ -75,6 +75,8 @@ export async function switchTo(ctx: AgentContext, ctrl: ServiceController, relea
     recorded = e as Error;
     ctx.log(`${ctrl.name}: release ${release.config.id} serves, but recording it failed: ${recorded.message}`);
   }
+  // Serving means the data plane routes it: a status read (or a test, or a canary's peers) right after sees it served.
+  await routed;
   try {
     ctrl.status(ctx, 'serving', recorded ? `serves, but recording the switch failed: ${recorded.message}` : '');
   } catch (e) {
