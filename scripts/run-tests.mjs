@@ -7,7 +7,7 @@
 // The run gets its own TMPDIR; whatever the tests leave in it (files, or processes still using it) fails the run,
 // named, and is then removed: the suite leaves nothing in /tmp and nothing running.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -86,6 +86,43 @@ const testCode = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=m
 if (testCode === 'dist' || testCode === 'src') process.env.STARPHLEET_TEST_CODE = testCode;
 console.log(`# starphleet under test: ${testCode === 'dist' ? 'dist/cli.js (built from this checkout)' : 'src/cli.ts through tsx (dist/ is not built from this checkout)'}`);
 
+/**
+ * CPU seconds per file, from a cgroup of its own (v2 cpu.stat, or v1 cpuacct) when the runner may make one (root):
+ * on 2 cores the suite is CPU-bound, so a file's CPU, not its wall time, is what it costs the others. Everything the
+ * file starts is counted, daemons included, unless it moves itself to another cgroup (the ships' sandboxes do).
+ */
+const CPU_ROOT = ['/sys/fs/cgroup/cpuacct', '/sys/fs/cgroup'].find((d) => existsSync(join(d, d.endsWith('cpuacct') ? 'cpuacct.usage' : 'cgroup.procs')));
+let cpuGroups = 0;
+function cpuGroup(pid) {
+  if (!CPU_ROOT) return null;
+  try {
+    const dir = join(CPU_ROOT, `starphleet-test-${process.pid}-${cpuGroups++}`);
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'cgroup.procs'), String(pid));
+    return dir;
+  } catch {
+    return null;
+  }
+}
+function cpuSeconds(dir) {
+  if (!dir) return null;
+  try {
+    if (existsSync(join(dir, 'cpuacct.usage'))) return Number(readFileSync(join(dir, 'cpuacct.usage'), 'utf8')) / 1e9;
+    return Number(/usage_usec (\d+)/.exec(readFileSync(join(dir, 'cpu.stat'), 'utf8'))?.[1] ?? Number.NaN) / 1e6;
+  } catch {
+    return null;
+  }
+}
+/** The file's group goes once empty; what is still in it then is caught by the leftover-process check below. */
+function dropGroup(dir) {
+  if (!dir) return;
+  try {
+    rmdirSync(dir);
+  } catch {
+    setTimeout(() => dropGroup(dir), 5000).unref();
+  }
+}
+
 const running = new Set();
 let stopping = false;
 // Ctrl-C or a kill of the run: every file's process group gets it, and the checks below still run.
@@ -115,6 +152,7 @@ function runFile(file) {
       detached: true,
     });
     running.add(child);
+    const group = cpuGroup(child.pid);
     let out = '';
     child.stdout.on('data', (b) => (out += b));
     child.stderr.on('data', (b) => (out += b));
@@ -129,10 +167,12 @@ function runFile(file) {
       running.delete(child);
       const seconds = (Date.now() - started) / 1000;
       const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(out)?.[1] ?? 0);
-      const r = { file, seconds, code: code ?? 1, tests: count('tests'), pass: count('pass'), fail: count('fail'), timedOut };
+      const cpu = cpuSeconds(group);
+      dropGroup(group);
+      const r = { file, seconds, cpu, code: code ?? 1, tests: count('tests'), pass: count('pass'), fail: count('fail'), timedOut };
       if (timedOut) out += `\nnot ok - ${file} timed out after ${FILE_TIMEOUT_MS / 1000} s and was killed\n`;
       else if (r.code !== 0 && r.fail === 0) out += `\nnot ok - ${file} exited with ${code ?? signal} and no failed test\n`;
-      process.stdout.write(`\n# ---- ${file} (${seconds.toFixed(0)} s, exit ${code ?? signal}) ----\n${out}`);
+      process.stdout.write(`\n# ---- ${file} (${seconds.toFixed(0)} s${cpu === null ? '' : `, ${cpu.toFixed(0)} s CPU`}, exit ${code ?? signal}) ----\n${out}`);
       resolve(r);
     });
   });
@@ -151,6 +191,9 @@ const sum = (k) => results.reduce((n, r) => n + r[k], 0);
 const failed = results.filter((r) => r.code !== 0);
 console.log(`\n# ==== ${results.length} of ${files.length} files in ${((Date.now() - started) / 1000).toFixed(0)} s: tests ${sum('tests')}, pass ${sum('pass')}, fail ${sum('fail')}`);
 console.log(`# slowest: ${[...results].sort((a, b) => b.seconds - a.seconds).slice(0, 8).map((r) => `${r.file} ${r.seconds.toFixed(0)} s`).join(', ')}`);
+if (results.every((r) => r.cpu !== null)) {
+  console.log(`# CPU: ${sum('cpu').toFixed(0)} s in all; most: ${[...results].sort((a, b) => b.cpu - a.cpu).slice(0, 8).map((r) => `${r.file} ${r.cpu.toFixed(0)} s`).join(', ')}`);
+}
 if (failed.length > 0) console.log(`# failed files: ${failed.map((r) => r.file + (r.timedOut ? ' (timed out)' : '')).join(', ')}`);
 
 const procs = processesIn(runTmp);

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { stopDataPlane } from '../../src/dataplane/ship-side/plane-process.js';
-import { waitFor } from './wait.js';
+import { GiveUp, waitFor } from './wait.js';
 import { CLI_ARGS } from './cli-entry.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -126,8 +126,10 @@ export async function startShip(o: StartShipOptions): Promise<ShipProcess> {
     // 120 s: a ship's first lines took over 60 s on a 2-core machine running three heavy test files.
     waitForLog: (re, timeoutMs = 120_000, since = 0) =>
       waitFor(() => {
-        if (child.exitCode !== null) throw new Error(`ship exited with ${child.exitCode}:\n${out}`);
-        return out.slice(since).match(re);
+        const m = out.slice(since).match(re);
+        // A ship that has exited prints nothing more: waiting out the timeout would only hide what it said.
+        if (!m && (child.exitCode !== null || child.signalCode !== null)) throw new GiveUp(`ship exited (${child.exitCode ?? child.signalCode}) before its log matched ${re}:\n${out.slice(-3000)}`);
+        return m;
       }, () => `ship log ${re}\n--- ship output so far ---\n${out.slice(-3000)}`, timeoutMs),
     async stop() {
       stopping = true;
