@@ -192,6 +192,9 @@ export function refusal(message: string): string | null {
   return null;
 }
 
+/** The longest wait between writes HQ refuses as a setting (it is tried again: the admiral may make HQ writable). */
+const REFUSED_MAX_MS = 60_000;
+
 /**
  * Keeps the ship's entry in HQ current: at most one write per pulse, and only when the record changed (so a
  * write-back, which HQ reads as "nothing changed", never causes another). A failure is logged when it changes.
@@ -205,6 +208,14 @@ export class WriteBackLoop {
   private pendingSince: number | null = null;
   private lastError = '';
   private stopped = false;
+  /**
+   * After HQ refused the push as a setting (refusal()): no write before this time, unless the record changes. The
+   * wait doubles from one pulse to REFUSED_MAX_MS: an HQ checkout nobody made writable cost a fetch, a reset, a commit
+   * and a refused push every pulse (a tenth of a core on an idle ship at a half-second pulse).
+   */
+  private refusedUntil = 0;
+  private refusals = 0;
+  private refusedText = '';
 
   constructor(
     private readonly writer: WriteBack,
@@ -243,6 +254,7 @@ export class WriteBackLoop {
       if (this.separate()) await this.writer.refresh().catch((e: unknown) => this.failed(record.name, e));
       return;
     }
+    if (text === this.refusedText && Date.now() < this.refusedUntil) return;
     if (onlyTransient(this.lastRecord, record)) {
       const now = Date.now();
       this.pendingSince ??= now;
@@ -259,21 +271,28 @@ export class WriteBackLoop {
       this.tally({ retries: r.retries, pushed: r.result === 'pushed', gaveUp: false });
       if (this.lastError) this.log(`ships/${record.name}: write-back works again`);
       this.lastError = '';
+      this.refusals = 0;
+      this.refusedText = '';
       if (r.result === 'pushed') this.log(`ships/${record.name}: written back${r.retries > 0 ? ` after ${r.retries} lost race(s)` : ''} (hq ${record.hq?.slice(0, 7) ?? 'none'}, ${Object.entries(record.services).map(([n, s]) => `${n} ${s.state}`).join(', ') || 'no services'})`);
     } catch (e) {
       if (this.stopped) return;
       if (e instanceof LostRaces) this.tally({ retries: e.attempts, pushed: false, gaveUp: true });
-      this.failed(record.name, e);
+      if (this.failed(record.name, e)) {
+        this.refusedText = text;
+        this.refusedUntil = Date.now() + Math.min(REFUSED_MAX_MS, this.pulseMs * 2 ** Math.min(this.refusals++, 16));
+      }
     }
   }
 
-  private failed(name: string, e: unknown): void {
+  /** Says what went wrong (once per distinct reason); true when it was HQ refusing the push as a setting. */
+  private failed(name: string, e: unknown): boolean {
     const message = (e as Error).message;
     // HQ refusing writes is a setting, not a failure: said once, calmly, and tried again quietly.
     const refused = refusal(message);
     const said = refused ?? message;
     if (said !== this.lastError) this.log(refused ? `ships/${name}: not written back: ${refused}` : `ships/${name}: write-back failed: ${message}`);
     this.lastError = said;
+    return refused !== null;
   }
 
   async stop(): Promise<void> {

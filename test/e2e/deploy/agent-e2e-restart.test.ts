@@ -119,8 +119,8 @@ describe('bubblewrap instances and ship restarts', () => {
 
     await waitFor(async () => /built=built slowly/.test((await httpGet(ship.httpPort, '/app/')).body), 'the interrupted deploy, retried, to serve', 120_000, 250);
     assert.equal(buildLogs('app', v2sha).length, 2, 'the interrupted build and its retry');
-    const app = (await statusServices(dataDir)).find((r) => r.name === 'app');
-    assert.equal(app?.state, 'serving');
+    // Serving is said once the data plane has acknowledged the table, a moment after it routes the first request.
+    const app = await waitFor(async () => (await statusServices(dataDir)).find((r) => r.name === 'app' && r.state === 'serving'), 'app said serving', 10_000, 50);
     assert.equal(app?.sha, v2sha);
     await waitFor(() => !isSameProcess(appBefore), 'the adopted v1 instance stopped after the switch');
   });

@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { WriteBack, WriteBackLoop } from '../../../src/phleet/writeback.js';
+import type { ShipRecord } from '../../../src/phleet/record.js';
+import { gitIn, initRepo } from '../../helpers/git.js';
+import { tmpDir } from '../../helpers/tmp.js';
+import { sleep, waitFor } from '../../helpers/wait.js';
+
+/** A WriteBack that counts its writes. */
+class Counted extends WriteBack {
+  calls = 0;
+  override write(record: ShipRecord): ReturnType<WriteBack['write']> {
+    this.calls++;
+    return super.write(record);
+  }
+}
+
+const record = (hq: string): ShipRecord => ({ name: 's1', addresses: ['127.0.0.1'], sshPort: 1, httpPort: 2, hostKeys: [], clientKey: 'k', version: '0', hq, services: {} });
+
+test('an HQ that refuses the push as a setting is tried again at a doubling interval, not every pulse; a new record is tried at once', async () => {
+  const root = tmpDir('sp-wb-refused-');
+  const hq = join(root, 'hq');
+  initRepo(hq, { 'a/orders': 'autodeploy /srv/a\n' });
+  const logs: string[] = [];
+  const writer = new Counted({ target: () => ({ url: hq, ref: undefined }), dir: join(root, 'clone'), access: {}, name: 's1', log: (m) => logs.push(m) });
+  let current = record('a'.repeat(40));
+  const loop = new WriteBackLoop(writer, () => current, 50, (m) => logs.push(m));
+  loop.start();
+  try {
+    // 2 s at a 50 ms pulse: 40 attempts when every pulse tries; doubling from one pulse, about six.
+    await sleep(2000);
+    assert.ok(writer.calls >= 1 && writer.calls <= 8, `${writer.calls} writes in 2 s`);
+    assert.equal(logs.filter((l) => /not written back: HQ is a checkout/.test(l)).length, 1, logs.join('\n'));
+    // The admiral makes HQ writable, and the ship's record changes: written at the next pulse, not after the wait.
+    gitIn(hq, 'config', 'receive.denyCurrentBranch', 'updateInstead');
+    current = record('b'.repeat(40));
+    await waitFor(() => logs.some((l) => /write-back works again/.test(l)), 'the write to land', 30_000, 20);
+    assert.match(gitIn(hq, 'log', '-1', '--format=%s'), /^ships\/s1: hq bbbbbbb/);
+  } finally {
+    await loop.stop();
+  }
+});
