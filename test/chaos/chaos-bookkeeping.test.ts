@@ -20,6 +20,7 @@ import { killRecordedInstances } from '../helpers/instances.js';
 import { makeRelease, type HandMade } from '../helpers/release.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { sleep, waitFor } from '../helpers/wait.js';
+import { pacedLoops } from '../helpers/paced.js';
 
 /**
  * Deploy bookkeeping under faults (#17), against hand-made releases (a fake build side) with real instances, health
@@ -229,18 +230,15 @@ describe('deploy bookkeeping under faults', { timeout: 300_000 }, () => {
     await waitFor(async () => (await version(agent, '/app/')) === 'v4', 'v4 routed', 60_000);
     const routed = await waitFor(() => appInstances().find((r) => r.state === 'serving' && r.release !== build.serving.get('app')?.config.id), 'the v4 instance recorded serving', 10_000);
     const port = agent.frontDoor?.port;
-    let running = true;
     let requests = 0;
     const failures: string[] = [];
-    const client = (async () => {
-      while (running) {
-        const r = await fetch(`http://127.0.0.1:${port}/app/`).catch((e: Error) => e);
-        requests++;
-        if (r instanceof Error) failures.push(r.message);
-        else if (r.status !== 200) failures.push(`HTTP ${r.status}`);
-        else await r.arrayBuffer();
-      }
-    })();
+    const client = pacedLoops(1, async () => {
+      const r = await fetch(`http://127.0.0.1:${port}/app/`).catch((e: Error) => e);
+      requests++;
+      if (r instanceof Error) failures.push(r.message);
+      else if (r.status !== 200) failures.push(`HTTP ${r.status}`);
+      else await r.arrayBuffer();
+    });
     await sleep(300);
     // In flight to the v4 instance when the ship dies (it answers after 1.5 s).
     const slow = fetch(`http://127.0.0.1:${port}/app/slow`).then(async (r) => `${r.status} ${await r.text()}`, (e: Error) => e.message);
@@ -259,8 +257,7 @@ describe('deploy bookkeeping under faults', { timeout: 300_000 }, () => {
     assert.ok(lines.some((l) => l.includes(`stopping leftover instance ${routed.id} (serving`)), lines.join('\n'));
     await waitFor(() => !groupAlive(routed.pid), 'the leftover v4 instance to be stopped', 30_000);
     await sleep(500);
-    running = false;
-    await client;
+    await client.stop();
     assert.deepEqual(failures, [], `${failures.length} of ${requests} requests failed`);
     assert.equal(await slow, '200 slow v4', 'the request in flight to the routed instance finished');
     assert.ok(requests > 20, `the client kept sending (${requests} requests)`);

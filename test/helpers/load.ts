@@ -1,5 +1,6 @@
 import { Agent, get } from 'node:http';
 import WebSocket from 'ws';
+import { LOAD_RATE, pacedLoops } from './paced.js';
 
 /**
  * One GET; a refused connection, a reset or a 5xx is a failure (its text), else null. 'retry': a kept-alive connection
@@ -35,25 +36,23 @@ export interface LoadResult {
 }
 
 /**
- * Continuous load on one path: keep-alive clients (one Agent), one-request-per-connection clients, and a WebSocket
- * that sends a message every 100 ms and counts the echoes; until stop().
+ * Continuous load on one path: keep-alive clients (one Agent), one-request-per-connection clients (together at
+ * `perSecond`, LOAD_RATE unless said), and a WebSocket that sends a message every 100 ms and counts the echoes; until
+ * stop().
  */
-export async function continuousLoad(port: number, path: string, wsPath: string, o: { keepAlive?: number; fresh?: number } = {}): Promise<{ stop(): Promise<LoadResult> }> {
-  let running = true;
+export async function continuousLoad(port: number, path: string, wsPath: string, o: { keepAlive?: number; fresh?: number; perSecond?: number } = {}): Promise<{ stop(): Promise<LoadResult> }> {
   let ok = 0;
   let retried = 0;
   const failures: string[] = [];
   const agent = new Agent({ keepAlive: true, maxSockets: 4 });
-  const loop = (a: Agent | false) => async () => {
-    while (running) {
-      let f = await probe(port, path, a);
-      if (f === 'retry') {
-        retried++;
-        f = await probe(port, path, false);
-      }
-      if (f) failures.push(`${a ? 'keep-alive' : 'fresh'}: ${f}`);
-      else ok++;
+  const one = (a: Agent | false) => async (): Promise<void> => {
+    let f = await probe(port, path, a);
+    if (f === 'retry') {
+      retried++;
+      f = await probe(port, path, false);
     }
+    if (f) failures.push(`${a ? 'keep-alive' : 'fresh'}: ${f}`);
+    else ok++;
   };
   // The WebSocket first: if it cannot open, no HTTP loop is left running (it would keep the test's process alive).
   const ws = new WebSocket(`ws://127.0.0.1:${port}${wsPath}`);
@@ -64,7 +63,11 @@ export async function continuousLoad(port: number, path: string, wsPath: string,
       reject(new Error(`the load's WebSocket to ${wsPath} did not open: ${e.message}`));
     });
   });
-  const loops = [...Array.from({ length: o.keepAlive ?? 2 }, () => loop(agent)()), ...Array.from({ length: o.fresh ?? 2 }, () => loop(false)())];
+  // Half the rate each way: kept-alive connections and a connection per request.
+  const keep = o.keepAlive ?? 2;
+  const fresh = o.fresh ?? 2;
+  const rate = o.perSecond ?? LOAD_RATE;
+  const loops = [pacedLoops(keep, one(agent), (rate * keep) / (keep + fresh)), pacedLoops(fresh, one(false), (rate * fresh) / (keep + fresh))];
   let wsOpen = true;
   let echoes = 0;
   ws.on('message', () => echoes++);
@@ -75,9 +78,8 @@ export async function continuousLoad(port: number, path: string, wsPath: string,
   }, 100);
   return {
     async stop() {
-      running = false;
       clearInterval(ticker);
-      await Promise.all(loops);
+      await Promise.all(loops.map((l) => l.stop()));
       agent.destroy();
       const open = wsOpen && ws.readyState === WebSocket.OPEN;
       ws.close();

@@ -1,4 +1,5 @@
 import { Agent, get } from 'node:http';
+import { LOAD_RATE, pacedLoops } from './paced.js';
 
 /** One answer of the load: when it came, its status (0: no answer), and the error or 5xx that makes it a failure. */
 export interface Sample {
@@ -33,31 +34,30 @@ function once(host: string, port: number, path: string, agent: Agent | false): P
 }
 
 /**
- * Continuous GETs of one path from `clients` loops (half kept-alive, half a connection per request), every answer
+ * Continuous GETs of one path from `clients` loops (half kept-alive, half a connection per request; together at
+ * `perSecond`, LOAD_RATE unless said), every answer
  * kept with its time: a test reads when a ship stopped serving a service (its first 404) and whether anything failed
  * (a refused or reset connection, a 5xx). Until stop().
  */
-export function timedLoad(port: number, path: string, o: { host?: string; clients?: number } = {}): { samples: Sample[]; stop(): Promise<Sample[]> } {
+export function timedLoad(port: number, path: string, o: { host?: string; clients?: number; perSecond?: number } = {}): { samples: Sample[]; stop(): Promise<Sample[]> } {
   const samples: Sample[] = [];
-  let running = true;
   const agent = new Agent({ keepAlive: true, maxSockets: 8 });
-  const loop = async (a: Agent | false): Promise<void> => {
-    while (running) {
-      const first = await once(o.host ?? '127.0.0.1', port, path, a);
-      // A fresh connection is never a reused one: it cannot ask for a retry.
-      const s = first === 'retry' ? ((await once(o.host ?? '127.0.0.1', port, path, false)) as Sample) : first;
-      samples.push(s);
-      // A refused connection answers at once: a short pause keeps a stopped front door from spinning the loop.
-      if (s.status === 0) await new Promise((r) => setTimeout(r, 50));
-    }
+  const one = (a: Agent | false) => async (): Promise<void> => {
+    const first = await once(o.host ?? '127.0.0.1', port, path, a);
+    // A fresh connection is never a reused one: it cannot ask for a retry.
+    const s = first === 'retry' ? ((await once(o.host ?? '127.0.0.1', port, path, false)) as Sample) : first;
+    samples.push(s);
+    // A refused connection answers at once: a short pause keeps a stopped front door from spinning the loop.
+    if (s.status === 0) await new Promise((r) => setTimeout(r, 50));
   };
   const n = o.clients ?? 4;
-  const loops = Array.from({ length: n }, (_, i) => loop(i % 2 === 0 ? agent : false));
+  const kept = Math.ceil(n / 2);
+  const rate = o.perSecond ?? LOAD_RATE;
+  const loops = [pacedLoops(kept, one(agent), (rate * kept) / n), ...(n > kept ? [pacedLoops(n - kept, one(false), (rate * (n - kept)) / n)] : [])];
   return {
     samples,
     async stop() {
-      running = false;
-      await Promise.all(loops);
+      await Promise.all(loops.map((l) => l.stop()));
       agent.destroy();
       return samples;
     },

@@ -14,6 +14,7 @@ import { startShip, type ShipProcess } from '../../helpers/ship.js';
 import { runSsh } from '../../helpers/ssh.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { sleep, waitFor } from '../../helpers/wait.js';
+import { pacedLoops } from '../../helpers/paced.js';
 
 /** One GET on a fresh connection from a given local address; its status and body, or the error. */
 function get(port: number, path: string, o: { auth?: string; from?: string } = {}): Promise<{ status: number; body: string } | Error> {
@@ -34,33 +35,26 @@ function get(port: number, path: string, o: { auth?: string; from?: string } = {
 
 /** Paced loops of requests until stop(): what they saw. */
 function paced(n: number, everyMs: number, one: () => Promise<{ status: number; body: string } | Error>): { last: () => string; statuses: Map<number, number>; stop(): Promise<{ ok: number; failures: string[] }> } {
-  let running = true;
   let ok = 0;
   let last = '';
   const failures: string[] = [];
   const statuses = new Map<number, number>();
-  const loops = Array.from({ length: n }, async () => {
-    while (running) {
-      const started = Date.now();
-      const r = await one();
-      if (r instanceof Error) failures.push(r.message);
-      else {
-        statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
-        if (r.status === 200) {
-          ok++;
-          last = /"greeting":"([^"]*)"/.exec(r.body)?.[1] ?? last;
-        } else failures.push(`HTTP ${r.status}: ${r.body.slice(0, 120)}`);
-      }
-      const wait = everyMs - (Date.now() - started);
-      if (wait > 0) await sleep(wait);
+  const loops = pacedLoops(n, async () => {
+    const r = await one();
+    if (r instanceof Error) failures.push(r.message);
+    else {
+      statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+      if (r.status === 200) {
+        ok++;
+        last = /"greeting":"([^"]*)"/.exec(r.body)?.[1] ?? last;
+      } else failures.push(`HTTP ${r.status}: ${r.body.slice(0, 120)}`);
     }
-  });
+  }, (1000 * n) / everyMs);
   return {
     last: () => last,
     statuses,
     async stop() {
-      running = false;
-      await Promise.all(loops);
+      await loops.stop();
       return { ok, failures };
     },
   };

@@ -10,6 +10,7 @@ import { cli, commitFixture, httpGet, statusServices, type ServiceRow } from '..
 import { startShip, type ShipProcess } from '../../helpers/ship.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
+import { pacedLoops } from '../../helpers/paced.js';
 
 /**
  * New commits through a real ship while a client sends requests without pause through the front door: five deploys
@@ -34,31 +35,27 @@ after(async () => {
   await killRecordedInstances(dataDir);
 });
 
-/** A client that GETs /app/ back to back on a kept-alive connection and counts what it got. */
+/** A client that GETs /app/ on a kept-alive connection (paced: helpers/paced.ts) and counts what it got. */
 class Client {
   requests = 0;
   failures: string[] = [];
   greetings = new Set<string>();
   last = '';
-  private running = true;
-  private readonly done: Promise<void>;
+  private readonly loop: { stop(): Promise<void> };
   constructor(port: number) {
-    this.done = (async () => {
-      while (this.running) {
-        const r = await getText(port, '/app/', globalAgent);
-        this.requests++;
-        if (r instanceof Error) this.failures.push(r.message);
-        else if (r.status !== 200) this.failures.push(`HTTP ${r.status}: ${r.body.slice(0, 200)}`);
-        else {
-          this.last = /GREETING=(.*)/.exec(r.body)?.[1] ?? '';
-          this.greetings.add(this.last);
-        }
+    this.loop = pacedLoops(1, async () => {
+      const r = await getText(port, '/app/', globalAgent);
+      this.requests++;
+      if (r instanceof Error) this.failures.push(r.message);
+      else if (r.status !== 200) this.failures.push(`HTTP ${r.status}: ${r.body.slice(0, 200)}`);
+      else {
+        this.last = /GREETING=(.*)/.exec(r.body)?.[1] ?? '';
+        this.greetings.add(this.last);
       }
-    })();
+    });
   }
-  async stop(): Promise<void> {
-    this.running = false;
-    await this.done;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 }
 

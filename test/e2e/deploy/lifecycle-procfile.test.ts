@@ -14,6 +14,7 @@ import { startShip, type ShipProcess } from '../../helpers/ship.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
 import { CLI_ARGS } from '../../helpers/cli-entry.js';
+import { pacedLoops } from '../../helpers/paced.js';
 
 /**
  * Heroku-style process types through a real ship and the real Procfile buildpack: web (scaled to 2), worker and
@@ -169,19 +170,16 @@ describe('Procfile process types', () => {
   });
 
   test('ten deploys of web=2 + worker under continuous load: every one serves, no request fails', async () => {
-    let running = true;
     let requests = 0;
     let last = '';
     const failures: string[] = [];
-    const load = (async () => {
-      while (running) {
-        const r = await getText(ship.httpPort, '/app/', globalAgent);
-        requests++;
-        if (r instanceof Error) failures.push(r.message);
-        else if (r.status !== 200) failures.push(`HTTP ${r.status}: ${r.body.slice(0, 100)}`);
-        else last = /version=(\S+)/.exec(r.body)?.[1] ?? '';
-      }
-    })();
+    const load = pacedLoops(1, async () => {
+      const r = await getText(ship.httpPort, '/app/', globalAgent);
+      requests++;
+      if (r instanceof Error) failures.push(r.message);
+      else if (r.status !== 200) failures.push(`HTTP ${r.status}: ${r.body.slice(0, 100)}`);
+      else last = /version=(\S+)/.exec(r.body)?.[1] ?? '';
+    });
     try {
       for (let i = 3; i <= 12; i++) {
         commit(app, { VERSION: `v${i}\n`, '.env': '' });
@@ -189,8 +187,7 @@ describe('Procfile process types', () => {
       }
       await waitFor(async () => (await row('app'))?.state === 'serving', 'app serving', 60_000, 500);
     } finally {
-      running = false;
-      await load;
+      await load.stop();
     }
     assert.deepEqual(failures, [], `${failures.length} of ${requests} requests failed`);
     assert.ok(requests > 100, `the client kept sending (${requests})`);

@@ -16,6 +16,7 @@ import { startShip, type ShipProcess } from '../../helpers/ship.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
 import { CLI_ARGS } from '../../helpers/cli-entry.js';
+import { pacedLoops } from '../../helpers/paced.js';
 
 /**
  * app.json startup checks (content, definite answers failing fast, malformed JSON), rollback and its pin under load,
@@ -139,24 +140,20 @@ describe('rollback and one-offs', () => {
   });
 
   test('rollback under continuous load: v1 answers again, no request fails, status and releases show the pin', async () => {
-    let running = true;
     let requests = 0;
     let v1At = 0;
     const failures: string[] = [];
-    const load = (async () => {
-      while (running) {
-        const r = await getText(ship.httpPort, '/app/', globalAgent);
-        requests++;
-        if (r instanceof Error) failures.push(r.message);
-        else if (r.status !== 200) failures.push(`HTTP ${r.status}`);
-        else if (v1At === 0 && /version=v1/.test(r.body)) v1At = Date.now();
-      }
-    })();
+    const load = pacedLoops(1, async () => {
+      const r = await getText(ship.httpPort, '/app/', globalAgent);
+      requests++;
+      if (r instanceof Error) failures.push(r.message);
+      else if (r.status !== 200) failures.push(`HTTP ${r.status}`);
+      else if (v1At === 0 && /version=v1/.test(r.body)) v1At = Date.now();
+    });
     const t0 = Date.now();
     const rb = await cli(dataDir, 'rollback', 'app');
     await waitFor(() => v1At > 0, 'v1 to answer', 120_000, 20);
-    running = false;
-    await load;
+    await load.stop();
     assert.equal(rb.code, 0, rb.stderr);
     assert.match(rb.stdout, new RegExp(`release ${v1} .* serves \\(switched in [0-9.]+ s\\); pinned`));
     assert.deepEqual(failures, [], `${failures.length} of ${requests} requests failed`);

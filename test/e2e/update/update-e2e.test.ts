@@ -15,6 +15,7 @@ import { startShip, type ShipProcess } from '../../helpers/ship.js';
 import { runSsh, type SshResult } from '../../helpers/ssh.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
+import { pacedLoops } from '../../helpers/paced.js';
 
 /**
  * `ssh update@ship` end to end: the ship runs from this working tree (tsx); STARPHLEET_REMOTE is a bare repo made from
@@ -78,22 +79,18 @@ function probe(port: number): Promise<string | null> {
   });
 }
 
-/** Clients sending requests back to back until stop(); what they saw. */
+/** Clients sending requests (paced: helpers/paced.ts) until stop(); what they saw. */
 function clients(port: number, n = 2): { stop(): Promise<{ ok: number; failures: string[] }> } {
-  let running = true;
   let ok = 0;
   const failures: string[] = [];
-  const loops = Array.from({ length: n }, async () => {
-    while (running) {
-      const f = await probe(port);
-      if (f) failures.push(f);
-      else ok++;
-    }
+  const loops = pacedLoops(n, async () => {
+    const f = await probe(port);
+    if (f) failures.push(f);
+    else ok++;
   });
   return {
     async stop() {
-      running = false;
-      await Promise.all(loops);
+      await loops.stop();
       return { ok, failures };
     },
   };

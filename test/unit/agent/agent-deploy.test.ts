@@ -19,6 +19,7 @@ import { killRecordedInstances } from '../../helpers/instances.js';
 import { makeRelease, type HandMade } from '../../helpers/release.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { sleep, waitFor } from '../../helpers/wait.js';
+import { pacedLoops } from '../../helpers/paced.js';
 
 /**
  * The reconcile loop, switch and recovery against releases made by hand (a fake build side; the real one is proven
@@ -159,27 +160,23 @@ describe('agent with hand-made releases', () => {
     let failures = 0;
     let requests = 0;
     const seen = new Set<string>();
-    let running = true;
-    const client = (async () => {
-      while (running) {
-        try {
-          const r = await get(agent, '/app/');
-          requests++;
-          if (r.status !== 200) failures++;
-          else seen.add((JSON.parse(r.body) as { version: string }).version);
-        } catch {
-          failures++;
-        }
+    const client = pacedLoops(1, async () => {
+      try {
+        const r = await get(agent, '/app/');
+        requests++;
+        if (r.status !== 200) failures++;
+        else seen.add((JSON.parse(r.body) as { version: string }).version);
+      } catch {
+        failures++;
       }
-    })();
+    });
     for (let i = 2; i <= 4; i++) {
       build.recipes.set(`a${i}`, { version: `v${i}` });
       build.heads.set('/repo/app', `a${i}`);
       await waitFor(() => status('app')?.state === 'serving' && build.serving.get('app')?.config.env.VERSION === `v${i}`, `v${i} to serve`, 20_000);
     }
     await sleep(300);
-    running = false;
-    await client;
+    await client.stop();
     assert.equal(failures, 0, `${failures} of ${requests} requests failed`);
     assert.deepEqual([...seen].sort(), ['v1', 'v2', 'v3', 'v4']);
     await waitFor(() => listInstances(db).filter((r) => r.service === 'app').length === 1, 'old instances to be stopped');
