@@ -84,25 +84,25 @@ export interface BuildOptions {
  */
 export async function buildVersion(o: BuildOptions): Promise<string> {
   const root = { cwd: o.dir, progress: o.progress, timeoutMs: o.timeoutMs, ...(o.signal ? { signal: o.signal } : {}) };
-  if (sameLockfile(o.dir, o.runningRoot)) {
-    o.progress('dependencies unchanged: copying node_modules of the running version\n');
-    await runStep('copying node_modules', 'cp', ['-a', '--', join(o.runningRoot, 'node_modules'), join(o.dir, 'node_modules')], root);
-  }
+  const same = sameLockfile(o.dir, o.runningRoot);
   if (!o.as) {
+    const seeded = same ? await seedFromRunning(o.runningRoot, o.dir, root) : null;
     mkdirSync(o.home, { recursive: true, mode: 0o700 });
-    return installAndBuild(o.dir, { ...root, env: buildEnv(o.env ?? process.env, o.home), as: null });
+    return installAndBuild(o.dir, { ...root, env: buildEnv(o.env ?? process.env, o.home), as: null }, seeded);
   }
   // The data dir is closed to other users: the build user works on a copy in a directory of its own under the
-  // system's temporary directory, and root copies the result back.
+  // system's temporary directory, and root copies the result back. The running version's node_modules go straight
+  // into that copy (through o.dir they were copied twice: 219 MB each time).
   const work = mkdtempSync(join(tmpdir(), 'starphleet-update-'));
   try {
     const src = join(work, 'src');
     const home = join(work, 'home');
     mkdirSync(home, { mode: 0o700 });
     await runStep('copying the version for its build', 'cp', ['-a', '--', o.dir, src], { ...root, cwd: '/' });
+    const seeded = same ? await seedFromRunning(o.runningRoot, src, { ...root, cwd: '/' }) : null;
     o.progress(`npm and the build run as ${o.as.user} (uid ${o.as.uid}), with a minimal environment\n`);
     await runStep('handing the copy to the build user', 'chown', ['-R', '--no-dereference', `${o.as.uid}:${o.as.gid}`, '--', work], { ...root, cwd: '/' });
-    const version = await installAndBuild(src, { ...root, cwd: src, env: buildEnv(o.env ?? process.env, home), as: o.as });
+    const version = await installAndBuild(src, { ...root, cwd: src, env: buildEnv(o.env ?? process.env, home), as: o.as }, seeded);
     await sealAsRoot(src, o.dir, { ...root, cwd: '/' });
     return version;
   } finally {
@@ -110,13 +110,62 @@ export async function buildVersion(o: BuildOptions): Promise<string> {
   }
 }
 
-async function installAndBuild(dir: string, step: { cwd: string; progress: Progress; timeoutMs: number; signal?: AbortSignal; env: NodeJS.ProcessEnv; as: BuildIdentity | null }): Promise<string> {
+/**
+ * With the running version's lock file: its node_modules (what `npm ci` would make), and its compiled dist/ with
+ * tsc's incremental record (dist/.tsbuildinfo), so tsc compiles only the sources that changed, by content hash (a
+ * version bump took 3.5 CPU-seconds instead of 11.6). The same lock file means the same compiler.
+ */
+async function seedFromRunning(running: string, dest: string, step: { cwd: string; progress: Progress; timeoutMs: number; signal?: AbortSignal }): Promise<string | null> {
+  step.progress('dependencies unchanged: copying node_modules of the running version\n');
+  await runStep('copying node_modules', 'cp', ['-a', '--', join(running, 'node_modules'), join(dest, 'node_modules')], step);
+  const record = join(running, 'dist', TSBUILDINFO);
+  if (!existsSync(record)) return null;
+  step.progress('compiler unchanged: tsc starts from the running version\'s output\n');
+  await runStep('copying the running version\'s output', 'cp', ['-a', '--', join(running, 'dist'), join(dest, 'dist')], step);
+  return record;
+}
+
+/** tsc's incremental record, as tsconfig.json names it. */
+const TSBUILDINFO = '.tsbuildinfo';
+
+/**
+ * Output of sources the new version no longer has (an incremental build keeps what it did not write): removed, or a
+ * deleted module would still sit in dist/, importable. The sources the seed was compiled from are the ones its tsc
+ * record lists (`../src/X.ts`): each of those missing from this version's src/ takes `dist/X.js` and its map along.
+ */
+export function pruneOrphans(dir: string, seedRecord: string): string[] {
+  let names: unknown;
+  try {
+    names = (JSON.parse(readFileSync(seedRecord, 'utf8')) as { fileNames?: unknown }).fileNames;
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(names)) return [];
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = typeof name === 'string' ? /^\.\.\/src\/((?:[\w.-]+\/)*[\w.-]+)\.ts$/.exec(name) : null;
+    if (!m || m[1]?.endsWith('.d') || existsSync(join(dir, 'src', `${m[1]}.ts`))) continue;
+    for (const out of [`${m[1]}.js`, `${m[1]}.js.map`]) {
+      if (!existsSync(join(dir, 'dist', out))) continue;
+      rmSync(join(dir, 'dist', out));
+      removed.push(out);
+    }
+  }
+  return removed;
+}
+
+/** `seeded`: the running version's tsc record the build started from (seedFromRunning), or null. */
+async function installAndBuild(dir: string, step: { cwd: string; progress: Progress; timeoutMs: number; signal?: AbortSignal; env: NodeJS.ProcessEnv; as: BuildIdentity | null }, seeded: string | null): Promise<string> {
   if (!existsSync(join(dir, 'node_modules'))) {
     step.progress('$ npm ci\n');
     await runStep('npm ci', 'npm', ['ci', '--no-audit', '--no-fund', '--prefer-offline'], { ...step, cwd: dir });
   }
   step.progress('$ npm run build\n');
   await runStep('npm run build', 'npm', ['run', 'build'], { ...step, cwd: dir });
+  if (seeded) {
+    const gone = pruneOrphans(dir, seeded);
+    if (gone.length > 0) step.progress(`removed the output of ${gone.length} source file(s) this version no longer has\n`);
+  }
   return checkVersion(dir, { ...step, cwd: dir });
 }
 

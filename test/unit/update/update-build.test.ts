@@ -42,6 +42,38 @@ describe('update build steps', () => {
     }
   });
 
+  test("with the running version's lock file: its node_modules and compiled output seed the build; tsc recompiles only what changed, and a removed source's output goes", async () => {
+    // Two versions of a package compiled by the real tsc (this checkout's, linked as node_modules), incrementally.
+    const tsconfig = JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', outDir: 'dist', rootDir: 'src', incremental: true, tsBuildInfoFile: 'dist/.tsbuildinfo', types: [] }, include: ['src/**/*.ts'] });
+    const tsc = join(process.cwd(), 'node_modules', 'typescript', 'bin', 'tsc');
+    const make = (dir: string, files: Record<string, string>): void => {
+      tinyPackage(dir, { build: `${process.execPath} ${tsc} -p tsconfig.json && cp cli.js dist/cli.js`, cli: "if (process.argv[2] === 'version') console.log('9.9.9');\n" });
+      writeFileSync(join(dir, 'tsconfig.json'), tsconfig);
+      for (const [name, text] of Object.entries(files)) {
+        mkdirSync(join(dir, 'src'), { recursive: true });
+        writeFileSync(join(dir, 'src', name), text);
+      }
+    };
+    const running = join(tmpDir('sp-upd-seed-running-'), 'r');
+    make(running, { 'a.ts': 'export const a = 1;\n', 'b.ts': 'export const b = 2;\n', 'gone.ts': 'export const gone = 3;\n' });
+    mkdirSync(join(running, 'node_modules'));
+    assert.equal(spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: running }).status, 0);
+    const dir = join(tmpDir('sp-upd-seed-'), 'v');
+    make(dir, { 'a.ts': 'export const a = 10;\n', 'b.ts': 'export const b = 2;\n' });
+    // Marks the running output of b.js: an incremental build leaves it as it was (same source), a full one rewrites it.
+    writeFileSync(join(running, 'dist', 'b.js'), `${readFileSync(join(running, 'dist', 'b.js'), 'utf8')}// from the running version\n`);
+    let out = '';
+    const version = await buildVersion({ dir, runningRoot: running, progress: (s) => (out += s), timeoutMs: 120_000, home: join(dir, '..', 'home'), as: buildIdentity() });
+    assert.equal(version, '9.9.9');
+    assert.match(out, /dependencies unchanged: copying node_modules/);
+    assert.match(out, /compiler unchanged: tsc starts from the running version's output/);
+    assert.doesNotMatch(out, /\$ npm ci/);
+    assert.match(readFileSync(join(dir, 'dist', 'a.js'), 'utf8'), /a = 10/, 'the changed source is compiled');
+    assert.match(readFileSync(join(dir, 'dist', 'b.js'), 'utf8'), /from the running version/, 'the unchanged one is not');
+    assert.ok(!existsSync(join(dir, 'dist', 'gone.js')) && !existsSync(join(dir, 'dist', 'gone.js.map')), 'output of a source this version lacks is removed');
+    assert.match(out, /removed the output of 1 source file/);
+  });
+
   test('a failing build names the step and its exit; its output was streamed', async () => {
     const dir = join(tmpDir('sp-upd-fail-'), 'v');
     tinyPackage(dir, { build: 'echo "src/x.ts(1,1): error TS2322: nope" >&2; exit 3', cli: '' });
