@@ -2,6 +2,7 @@ import { Agent, get } from 'node:http';
 import WebSocket from 'ws';
 import { runSsh } from '../../test/helpers/ssh.js';
 import { sftpBatch } from '../../test/helpers/sftp.js';
+import { dropTmpDir, tmpDir } from '../../test/helpers/tmp.js';
 
 /** One client kind's totals: what went well, clean ends (reconnected), and failures with when they happened. */
 export interface Totals {
@@ -109,7 +110,9 @@ export function startClients(o: { httpPort: () => number; sshPort: () => number;
   };
   const sftp = async (): Promise<void> => {
     while (running) {
-      const r = await sftpBatch({ key: o.key, port: o.sshPort(), lines: ['get /configs/app.json'], timeoutMs: 60_000 });
+      // Its own download dir each time, removed at once: thousands of them were left for the exit to remove.
+      const cwd = tmpDir('sp-soak-sftp-');
+      const r = await sftpBatch({ key: o.key, port: o.sshPort(), lines: ['get /configs/app.json'], timeoutMs: 60_000, cwd }).finally(() => dropTmpDir(cwd));
       if (r.code === 0) (t['sftp get'] as Totals).ok++;
       else fail('sftp get', `exit ${r.code}: ${r.stderr.trim().slice(0, 200)}`);
     }

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpDir } from './tmp.js';
+import { dropTmpDir, tmpDir } from './tmp.js';
 
 export interface SftpResult {
   readonly cwd: string;
@@ -34,9 +34,10 @@ function run(cmd: string, args: readonly string[], cwd: string, timeoutMs: numbe
 /** Runs OpenSSH `sftp -b` with the given batch lines as admiral (and extra client `options`); downloads land in `cwd`. */
 export function sftpBatch(o: { key: string; port: number; lines: readonly string[]; cwd?: string; user?: string; timeoutMs?: number; options?: readonly string[] }): Promise<SftpResult> {
   const cwd = o.cwd ?? tmpDir('sp-sftp-');
-  const batch = join(tmpDir('sp-batch-'), 'batch');
+  const batchDir = tmpDir('sp-batch-');
+  const batch = join(batchDir, 'batch');
   writeFileSync(batch, `${o.lines.join('\n')}\n`);
-  return run('sftp', [...CLIENT_OPTIONS, ...(o.options ?? []), '-i', o.key, '-P', String(o.port), '-b', batch, `${o.user ?? 'admiral'}@127.0.0.1`], cwd, o.timeoutMs ?? 60_000);
+  return run('sftp', [...CLIENT_OPTIONS, ...(o.options ?? []), '-i', o.key, '-P', String(o.port), '-b', batch, `${o.user ?? 'admiral'}@127.0.0.1`], cwd, o.timeoutMs ?? 60_000).finally(() => dropTmpDir(batchDir));
 }
 
 /** Runs OpenSSH `scp` (which speaks SFTP) to copy one remote file into `cwd`. */

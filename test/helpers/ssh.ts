@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { initRepo } from './git.js';
 import { makeKey, type TestKey } from './keys.js';
 import { startShip, type ShipProcess } from './ship.js';
-import { tmpDir } from './tmp.js';
+import { dropTmpDir, tmpDir } from './tmp.js';
 
 /** The OpenSSH client options every test uses: no known_hosts, only the given key, never a prompt. */
 export function sshBase(key: string, port: number): string[] {
@@ -42,7 +42,9 @@ export function runSsh(o: { key: string; port: number; user?: string; args: read
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       for (const fd of [out, err, inp]) closeSync(fd);
-      resolve({ code, signal, stdout: readFileSync(outPath), stderr: readFileSync(errPath, 'utf8') });
+      const result = { code, signal, stdout: readFileSync(outPath), stderr: readFileSync(errPath, 'utf8') };
+      dropTmpDir(dir);
+      resolve(result);
     });
   });
 }

@@ -175,6 +175,8 @@ describe('ssh update@ship', { timeout: 900_000 }, () => {
       assert.equal(refused.length, 1, show);
       assert.match(refused[0]?.stderr ?? '', /an update is already in progress/);
       assert.equal(done.length, 1, show);
+      // The same lock file as the running version: its node_modules and compiled output seed the build (build.ts).
+      assert.match(done[0]?.stdout.toString() ?? '', /dependencies unchanged: copying node_modules[\s\S]*compiler unchanged: tsc starts from the running version's output/, show);
       const lines = (done[0]?.stdout.toString() ?? '').trim().split('\n');
       assert.match(lines.at(-1) ?? '', new RegExp(`^updated 0\\.1\\.0( @ [0-9a-f]{7})? -> 0\\.1\\.1 @ ${sha.slice(0, 7)}$`), show);
 
