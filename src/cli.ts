@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
-import { hqCheck } from './commands/hq-check.js';
 import { commandHelp, helpExamples, wantsHelp } from './commands/help.js';
 import { ConfigError, evalTimeoutMs, shipOptions, type ShipFlags } from './settings/ship-options.js';
 import { SHIP_COMMANDS } from './commands/command-list.js';
@@ -117,6 +116,8 @@ hq.command('check')
   .option('--ships <dir>', 'a checkout of the repository ships write back to (STARPHLEET_WRITEBACK); default: the one .starphleet names (cloned), else HQ ships/')
   .addHelpText('after', helpExamples('cd my-hq && starphleet hq check', 'starphleet hq check ~/src/hq   # exit 0 when clean, 1 with problems as file:line: message'))
   .action(async (dir: string | undefined, flags: { ships?: string }) => {
+    // Imported here: the HQ reader (keys, cron, orders) is the heaviest part of the CLI, and only this command needs it.
+    const { hqCheck } = await import('./commands/hq-check.js');
     process.exitCode = await hqCheck(dir ?? process.cwd(), (s) => process.stdout.write(s), evalTimeoutMs(), flags.ships !== undefined ? { ships: flags.ships } : {});
   });
 

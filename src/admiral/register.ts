@@ -5,7 +5,6 @@ import { SHIP_COMMANDS } from '../commands/command-list.js';
 import { controlSocketPath } from '../commands/control/control-socket.js';
 import { completionScript } from './completion.js';
 import { configDir } from './config-dir.js';
-import { hqInit } from './hq-init.js';
 import { pushToShip } from './push.js';
 import { remoteAdd, remoteList, remoteRemove, terminalIo } from './remote-commands.js';
 import { AdmiralError, readRemotes } from './remotes.js';
@@ -108,7 +107,7 @@ export function registerAdmiralCommands(program: Command): void {
     .option('--key <file.pub>', 'an admiral public key (repeatable; default: ~/.ssh/id_*.pub)', (v: string, prev: string[] = []) => [...prev, v])
     .description('make a new HQ git repo: example orders (the bundled hello service), your key, .starphleet, README')
     .addHelpText('after', helpExamples('starphleet hq init my-hq', 'starphleet hq init my-hq --key ~/.ssh/id_ed25519.pub'))
-    .action((dir: string, flags: { key?: string[] }) => guarded(() => hqInit(dir, flags, (s) => process.stdout.write(s))));
+    .action((dir: string, flags: { key?: string[] }) => guarded(async () => (await import('./hq-init.js')).hqInit(dir, flags, (s) => process.stdout.write(s))));
 
   program
     .command('completion')

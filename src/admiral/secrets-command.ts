@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { helpExamples } from '../commands/help.js';
 import { hostIdentityFile } from '../secrets/host-key.js';
 import { AdmiralError } from './remotes.js';
-import { secretsEdit, secretsList, secretsReseal, secretsSet, secretsUnset, type SecretsContext } from './secrets-ops.js';
+import type { SecretsContext } from './secrets-ops.js';
 import { givenDataDir } from '../settings/env-settings.js';
 
 interface Flags {
@@ -53,33 +53,36 @@ export function registerSecretsCommand(program: Command, guarded: (fn: () => Pro
       .option('-i, --identity <key>', "the admiral's private key that opens the files (default: ~/.ssh/id_ed25519)")
       .option('--data <dir>', "on a ship: its data dir (list with the ship's checkout and host key)")
       .option('--ships <dir>', 'a checkout of the repository ships write back to (STARPHLEET_WRITEBACK): whose ships/ to seal to (default: the one .starphleet names, cloned; else HQ ships/)');
-  const run = (op: string, fn: (ctx: SecretsContext) => Promise<number>) => (flags: Flags) => guarded(() => fn(contextOf(flags, op)));
+  // The sealing code (HQ reader, age) is imported when a secrets command runs, not by every start of the CLI.
+  type Ops = typeof import('./secrets-ops.js');
+  const run = (op: string, fn: (ctx: SecretsContext, ops: Ops) => Promise<number>) => (flags: Flags) =>
+    guarded(async () => fn(contextOf(flags, op), await import('./secrets-ops.js')));
 
   common(secrets.command('set'))
     .argument('<service>', WHICH)
     .argument('<assignments...>', 'NAME=VALUE, or NAME alone to read its value from stdin')
     .description('set secret env values of a service (or - for every service); seals the file again')
     .addHelpText('after', helpExamples('starphleet secrets set web DATABASE_URL=postgres://u:p@db/app', "printf %s \"$TOKEN\" | starphleet secrets set - API_TOKEN", 'starphleet secrets set --hq ~/hq -i ~/.ssh/admiral web A=1 B=2'))
-    .action((which: string, assignments: string[], flags: Flags) => run('set', (ctx) => secretsSet(ctx, which, assignments))(flags));
+    .action((which: string, assignments: string[], flags: Flags) => run('set', (ctx, ops) => ops.secretsSet(ctx, which, assignments))(flags));
   common(secrets.command('unset'))
     .argument('<service>', WHICH)
     .argument('<names...>', 'the names to remove')
     .description('remove secret env names; the file goes when none is left')
     .addHelpText('after', helpExamples('starphleet secrets unset web OLD_TOKEN'))
-    .action((which: string, names: string[], flags: Flags) => run('unset', (ctx) => secretsUnset(ctx, which, names))(flags));
+    .action((which: string, names: string[], flags: Flags) => run('unset', (ctx, ops) => ops.secretsUnset(ctx, which, names))(flags));
   common(secrets.command('list'))
     .argument('[service]', `${WHICH}; every file when not given`)
     .description('the names (never the values) in the secrets files')
     .addHelpText('after', helpExamples('starphleet secrets list', 'starphleet secrets list web', 'ssh -p 2222 admiral@ship starphleet secrets list web   # what that ship opens'))
-    .action((which: string | undefined, flags: Flags) => run('list', (ctx) => secretsList(ctx, which))(flags));
+    .action((which: string | undefined, flags: Flags) => run('list', (ctx, ops) => ops.secretsList(ctx, which))(flags));
   common(secrets.command('edit'))
     .argument('<service>', WHICH)
     .description('edit the plaintext in $EDITOR (a 0600 temp file, removed after); sealed again when saved')
     .addHelpText('after', helpExamples('starphleet secrets edit web', 'EDITOR=nano starphleet secrets edit -'))
-    .action((which: string, flags: Flags) => run('edit', (ctx) => secretsEdit(ctx, which))(flags));
+    .action((which: string, flags: Flags) => run('edit', (ctx, ops) => ops.secretsEdit(ctx, which))(flags));
   common(secrets.command('reseal'))
     .argument('[service]', `${WHICH}; every file when not given`)
     .description('seal the files again to the ships in ships/ and the admirals in authorized_keys/ (after one joins or leaves)')
     .addHelpText('after', helpExamples('starphleet secrets reseal', 'starphleet secrets reseal web'))
-    .action((which: string | undefined, flags: Flags) => run('reseal', (ctx) => secretsReseal(ctx, which))(flags));
+    .action((which: string | undefined, flags: Flags) => run('reseal', (ctx, ops) => ops.secretsReseal(ctx, which))(flags));
 }

@@ -4,8 +4,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { helpExamples } from '../commands/help.js';
 import { DEFAULT_SANDBOX_USER } from '../agent/sandbox/sandbox-user.js';
-import { install, installedDataDir, InstallError, uninstall, UNIT_NAME } from './install.js';
-import { stopShip } from './stop.js';
+import { InstallError } from './install-error.js';
 
 export { InstallError };
 
@@ -21,7 +20,10 @@ function systemctl(root: string, ...args: string[]): boolean {
   }
 }
 
-/** `starphleet install | uninstall | stop`: putting a ship under systemd on a machine, and taking it off again. */
+/**
+ * `starphleet install | uninstall | stop`: putting a ship under systemd on a machine, and taking it off again. Their
+ * code is imported by their actions: every other command's start would otherwise load the data plane and the db.
+ */
 export function addInstallCommands(program: Command, dataDirFor: (flags: { data?: string }) => string): void {
   program
     .command('install')
@@ -33,7 +35,8 @@ export function addInstallCommands(program: Command, dataDirFor: (flags: { data?
     .option('--ssh-port <port>', 'SSH port of the ship (the machine\'s own sshd keeps 22)', '2222')
     .option('--root <dir>', 'write everything under this directory instead of / (packaging, tests)', '/')
     .addHelpText('after', helpExamples('sudo starphleet install --headquarters https://github.com/you/hq.git', 'sudo systemctl enable --now starphleet', 'starphleet install --root /tmp/image --data /var/starphleet'))
-    .action((o: { sandboxUser: string; data: string; headquarters?: string; httpPort: string; sshPort: string; root: string }) => {
+    .action(async (o: { sandboxUser: string; data: string; headquarters?: string; httpPort: string; sshPort: string; root: string }) => {
+      const { install } = await import('./install.js');
       process.stdout.write(
         install({ sandboxUser: o.sandboxUser, dataDir: o.data, ...(o.headquarters !== undefined ? { headquarters: o.headquarters } : {}), httpPort: o.httpPort, sshPort: o.sshPort, root: o.root }),
       );
@@ -46,6 +49,7 @@ export function addInstallCommands(program: Command, dataDirFor: (flags: { data?
     .option('--root <dir>', 'the directory install wrote under', '/')
     .addHelpText('after', helpExamples('sudo starphleet uninstall', 'sudo starphleet uninstall --remove-data'))
     .action(async (o: { removeData?: boolean; root: string }) => {
+      const [{ installedDataDir, uninstall, UNIT_NAME }, { stopShip }] = await Promise.all([import('./install.js'), import('./stop.js')]);
       const dataDir = installedDataDir(o.root);
       if (systemctl(o.root, 'disable', '--now', UNIT_NAME)) process.stdout.write(`stopped and disabled ${UNIT_NAME}\n`);
       if (dataDir !== null) await stopShip({ dataDir: join(o.root, dataDir), all: true, graceMs: 30_000, out: (s) => process.stdout.write(s) });
@@ -63,6 +67,7 @@ export function addInstallCommands(program: Command, dataDirFor: (flags: { data?
     .action(async (o: { all?: boolean; data?: string; grace: string }) => {
       const grace = Number(o.grace);
       if (!(grace > 0)) throw new InstallError(`--grace ${JSON.stringify(o.grace)}: needs a positive number of seconds`);
+      const { stopShip } = await import('./stop.js');
       process.exitCode = await stopShip({ dataDir: dataDirFor(o), all: o.all === true, graceMs: grace * 1000, out: (s) => process.stdout.write(s) });
     });
 }

@@ -12,7 +12,9 @@ const ETC = '/etc/starphleet';
 const ENV_FILE = `${ETC}/ship.env`;
 const MANIFEST = `${ETC}/install.json`;
 
-export class InstallError extends Error {}
+import { InstallError } from './install-error.js';
+
+export { InstallError };
 
 export interface InstallOptions {
   readonly sandboxUser: string;

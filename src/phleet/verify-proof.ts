@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +48,8 @@ export async function verifyProof(token: string, op: PhleetOp, service: string, 
     const sig = join(dir, 'request.sig');
     await writeFile(sig, signature, { mode: 0o600 });
     const message = requestMessage(request);
+    // Imported here: the CLI reaches this module through `logs` and `phleet`, and execa is a hundred files to load.
+    const { execa } = await import('execa');
     const found = await execa('ssh-keygen', ['-Y', 'find-principals', '-s', sig, '-f', allowed], { reject: false, timeout: 20_000 });
     const principal = String(found.stdout).split('\n')[0]?.trim() ?? '';
     const index = /^admiral-(\d+)$/.exec(principal)?.[1];
