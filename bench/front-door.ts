@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/helpers/ship.js';
 import { h2load, loadAverage, nginxConf, wrk, type Mode, type Result } from './front-door-clients.js';
+import { initRepo } from '../test/helpers/git.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
@@ -50,20 +51,7 @@ async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 120_0
 
 const answers = async (url: string): Promise<boolean> => (await fetch(url)).status === 200;
 
-function git(dir: string, ...a: string[]): void {
-  execFileSync('git', a, { cwd: dir, stdio: 'ignore', env: { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' } });
-}
 
-function repo(dir: string, files: Record<string, string>): void {
-  mkdirSync(dir, { recursive: true });
-  for (const [n, c] of Object.entries(files)) {
-    mkdirSync(join(dir, n, '..'), { recursive: true });
-    writeFileSync(join(dir, n), c);
-  }
-  git(dir, 'init', '-q', '-b', 'master');
-  git(dir, 'add', '-A');
-  git(dir, 'commit', '-q', '-m', 'bench');
-}
 
 /** A certificate for `localhost` (h2load sends the URL's host as SNI), for every TLS server of the run. */
 function certificate(dir: string): { crt: string; key: string } {
@@ -99,7 +87,7 @@ async function main(): Promise<void> {
   const loadBefore = loadAverage();
   try {
     const appDir = join(dir, 'app');
-    repo(appDir, { 'server.js': APP, Procfile: 'web: node server.js\n' });
+    initRepo(appDir, { 'server.js': APP, Procfile: 'web: node server.js\n' });
     const appPort = await freePort();
     start(process.execPath, ['server.js'], { PORT: String(appPort) }, appDir);
     await until('the app', () => answers(`http://127.0.0.1:${appPort}/`));
@@ -116,7 +104,7 @@ async function main(): Promise<void> {
       targets.push(t);
     }
 
-    repo(join(dir, 'hq'), { orders: `autodeploy ${appDir}\n`, 'ssl/localhost.crt': execFileSync('cat', [cert.crt], { encoding: 'utf8' }), 'ssl/localhost.key': execFileSync('cat', [cert.key], { encoding: 'utf8' }) });
+    initRepo(join(dir, 'hq'), { orders: `autodeploy ${appDir}\n`, 'ssl/localhost.crt': execFileSync('cat', [cert.crt], { encoding: 'utf8' }), 'ssl/localhost.key': execFileSync('cat', [cert.key], { encoding: 'utf8' }) });
     for (const plane of ['nginx', 'embedded']) {
       const t = { name: `${plane} plane`, http: await freePort(), https: await freePort() };
       const data = join(dir, `data-${plane}`);

@@ -10,7 +10,7 @@
  * Run as root (the direct path is the root ship's).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { releaseHostResourcesUnder } from '../src/agent/sandbox/host-registry.js';
@@ -18,6 +18,7 @@ import { openDb } from '../src/state/db.js';
 import { listInstances } from '../src/state/instances.js';
 import { cli, httpGet, statusServices } from '../test/helpers/phleet.js';
 import { startShip } from '../test/helpers/ship.js';
+import { initRepo } from '../test/helpers/git.js';
 
 const args = process.argv.slice(2);
 const i = args.indexOf('--services');
@@ -25,20 +26,7 @@ const N = i >= 0 ? Number(args[i + 1]) : 20;
 
 const APP = `require('node:http').createServer((q, s) => s.end('idle\\n')).listen(Number(process.env.PORT));\n`;
 
-function git(dir: string, ...a: string[]): void {
-  execFileSync('git', a, { cwd: dir, stdio: 'ignore', env: { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' } });
-}
 
-function repo(dir: string, files: Record<string, string>): void {
-  mkdirSync(dir, { recursive: true });
-  for (const [n, c] of Object.entries(files)) {
-    mkdirSync(join(dir, n, '..'), { recursive: true });
-    writeFileSync(join(dir, n), c);
-  }
-  git(dir, 'init', '-q', '-b', 'master');
-  git(dir, 'add', '-A');
-  git(dir, 'commit', '-q', '-m', 'x');
-}
 
 interface Mem {
   rss: number;
@@ -75,10 +63,10 @@ async function main(): Promise<void> {
   execFileSync('chmod', ['711', root]);
   const dataDir = join(root, 'data');
   try {
-    repo(join(root, 'app'), { Procfile: 'web: node server.js\n', 'server.js': APP });
+    initRepo(join(root, 'app'), { Procfile: 'web: node server.js\n', 'server.js': APP });
     const orders: Record<string, string> = {};
     for (let s = 1; s <= N; s++) orders[`s${s}/orders`] = `autodeploy ${join(root, 'app')}\n`;
-    repo(join(root, 'hq'), orders);
+    initRepo(join(root, 'hq'), orders);
     const ship = await startShip({ headquarters: join(root, 'hq'), dataDir, pulse: 2 });
     const t0 = Date.now();
     while ((await statusServices(dataDir)).filter((r) => r.state === 'serving').length < N) {

@@ -6,6 +6,7 @@ import { callShip } from '../../src/commands/control/control-client.js';
 import { FIXTURES } from './fixtures.js';
 import { commit } from './git.js';
 import { CLI_ARGS } from './cli-entry.js';
+import { waitFor } from './wait.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -75,4 +76,17 @@ export function commitFixture(repo: string, fixture: string, extra: Record<strin
   for (const name of readdirSync(repo)) if (name !== '.git') rmSync(join(repo, name), { recursive: true, force: true });
   cpSync(join(FIXTURES, fixture), repo, { recursive: true });
   return commit(repo, extra, `fixture ${fixture}`);
+}
+
+/** The body of `path` once it answers 200 with a body matching `re` (waited for up to timeoutMs). */
+export function servedBody(port: number, path: string, re: RegExp, what: string, timeoutMs: number, intervalMs = 250): Promise<string> {
+  return waitFor(
+    async () => {
+      const r = await httpGet(port, path);
+      return r.status === 200 && re.test(r.body) ? r.body : null;
+    },
+    `${what} at ${path}`,
+    timeoutMs,
+    intervalMs,
+  );
 }

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { readPlaneRecord } from '../../../src/dataplane/ship-side/plane-record.js';
 import { fixtureRepo } from '../../helpers/fixtures.js';
@@ -15,13 +14,13 @@ import { startShip, type ShipProcess } from '../../helpers/ship.js';
 import { runSsh } from '../../helpers/ssh.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { sleep, waitFor } from '../../helpers/wait.js';
+import { updateRemote } from '../../helpers/update-remote.js';
 
 /**
  * `ssh update@ship` twice in a row under continuous load (keep-alive and fresh-connection clients, a WebSocket), with
  * each data plane: HTTP is never handed over between ships; each update brings a new data-plane version, which takes
  * over from the running one. Setup as in update-e2e.test.ts (a bare remote made from a copy of this tree).
  */
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
 
 for (const plane of PLANES) {
@@ -49,9 +48,7 @@ for (const plane of PLANES) {
       const hq = join(root, 'hq');
       fixtureRepo('stream-app', app);
       initRepo(hq, { 'authorized_keys/admiral': `${key.pub}\n`, 'app/orders': `autodeploy ${app}\n` });
-      cpSync(ROOT, proj, { recursive: true, filter: (src) => !/^(node_modules|dist|\.git)(\/|$)/.test(relative(ROOT, src)) });
-      initRepo(proj, {});
-      gitIn(root, 'init', '-q', '--bare', '-b', 'master', remote);
+      updateRemote(root, { push: false });
       ship = await startShip({ headquarters: hq, dataDir, pulse: 0.5, args: ['--data-plane', plane], env: { STARPHLEET_REMOTE: `${remote}#master`, STARPHLEET_HANDOVER_GRACE: '10', STARPHLEET_RUNTIME: 'process' } });
       const port = ship.httpPort;
       await waitServes(port, '/app/', () => `app to serve\n${ship?.output().slice(-3000)}`, 300_000);

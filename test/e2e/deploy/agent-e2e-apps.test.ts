@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { fixtureRepo } from '../../helpers/fixtures.js';
 import { commit, gitIn, initRepo } from '../../helpers/git.js';
 import { killRecordedInstances } from '../../helpers/instances.js';
-import { httpGet, statusServices } from '../../helpers/phleet.js';
+import { httpGet, servedBody, statusServices } from '../../helpers/phleet.js';
 import { startShip, type ShipProcess } from '../../helpers/ship.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -21,17 +21,7 @@ let ship: ShipProcess;
 
 const DEPLOY_MS = 120_000;
 
-async function answers(path: string, re: RegExp, what: string): Promise<string> {
-  return waitFor(
-    async () => {
-      const r = await httpGet(ship.httpPort, path);
-      return r.status === 200 && re.test(r.body) ? r.body : null;
-    },
-    `${what} at ${path}`,
-    DEPLOY_MS,
-    250,
-  );
-}
+const answers = (path: string, re: RegExp, what: string): Promise<string> => servedBody(ship.httpPort, path, re, what, DEPLOY_MS, 250);
 
 before(async () => {
   for (const f of ['node-app', 'static-site', 'procfile-app', 'python-app', 'custom-app', 'custom-buildpack']) fixtureRepo(f, repo(f));

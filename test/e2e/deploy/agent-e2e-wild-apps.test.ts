@@ -12,7 +12,7 @@ import { listInstances, type InstanceRecord } from '../../../src/state/instances
 import { fixtureRepo } from '../../helpers/fixtures.js';
 import { commit, initRepo } from '../../helpers/git.js';
 import { killRecordedInstances } from '../../helpers/instances.js';
-import { cli, httpGet, statusJson, statusServices, type ServiceRow } from '../../helpers/phleet.js';
+import { cli, httpGet, servedBody, statusJson, statusServices, type ServiceRow } from '../../helpers/phleet.js';
 import { startShip, type ShipProcess } from '../../helpers/ship.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -32,17 +32,7 @@ const events: Record<string, unknown>[] = [];
 // Network installs (npm, yarn and pnpm through corepack, tsc) on a shared 2-core machine.
 const DEPLOY_MS = 600_000;
 
-async function answers(path: string, re: RegExp, what: string): Promise<string> {
-  return waitFor(
-    async () => {
-      const r = await httpGet(ship.httpPort, path);
-      return r.status === 200 && re.test(r.body) ? r.body : null;
-    },
-    `${what} at ${path}`,
-    DEPLOY_MS,
-    500,
-  );
-}
+const answers = (path: string, re: RegExp, what: string): Promise<string> => servedBody(ship.httpPort, path, re, what, DEPLOY_MS, 500);
 
 async function row(name: string, ok: (r: ServiceRow) => boolean, what: string): Promise<ServiceRow> {
   return waitFor(async () => (await statusServices(dataDir)).find((r) => r.name === name && ok(r)), what, DEPLOY_MS, 500);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, readFileSync } from 'node:fs';
 import { globalAgent } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,7 @@ import { tmpDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
 import { CLI_ARGS } from '../../helpers/cli-entry.js';
 import { pacedLoops } from '../../helpers/paced.js';
+import { lifecycleEvents } from '../../helpers/lifecycle.js';
 
 /**
  * Heroku-style process types through a real ship and the real Procfile buildpack: web (scaled to 2), worker and
@@ -55,19 +56,8 @@ function sections(out: string): Map<string, string> {
   return m;
 }
 
-/** The events the fixture's processes wrote to /var/data/lifecycle.log: [what, version, pid, ms]. */
-function events(): string[][] {
-  try {
-    // Each service's /var/data is its own volume (<data>/volumes/<name>/data): the services' logs, in time order.
-    const volumes = join(dataDir, 'volumes');
-    const lines = readdirSync(volumes)
-      .filter((n) => !n.startsWith('.') && !n.endsWith('.img') && existsSync(join(volumes, n, 'data', 'lifecycle.log')))
-      .flatMap((n) => readFileSync(join(volumes, n, 'data', 'lifecycle.log'), 'utf8').trim().split('\n'));
-    return lines.map((l) => l.split(' ')).sort((a, b) => Number(a[3]) - Number(b[3]));
-  } catch {
-    return [];
-  }
-}
+/** The lifecycle fixture's events on this ship (helpers/lifecycle.ts). */
+const events = (): string[][] => lifecycleEvents(dataDir);
 
 before(async () => {
   fixtureRepo('lifecycle-app', app);

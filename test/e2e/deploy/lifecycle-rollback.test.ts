@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { globalAgent } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,7 @@ import { tmpDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
 import { CLI_ARGS } from '../../helpers/cli-entry.js';
 import { pacedLoops } from '../../helpers/paced.js';
+import { lifecycleEvents } from '../../helpers/lifecycle.js';
 
 /**
  * app.json startup checks (content, definite answers failing fast, malformed JSON), rollback and its pin under load,
@@ -54,19 +55,8 @@ const CHECKS = JSON.stringify({
   unknown: { ignored: true },
 });
 
-/** The events the fixture's processes wrote to /var/data/lifecycle.log: [what, version, pid, ms]. */
-function events(): string[][] {
-  try {
-    // Each service's /var/data is its own volume (<data>/volumes/<name>/data): the services' logs, in time order.
-    const volumes = join(dataDir, 'volumes');
-    const lines = readdirSync(volumes)
-      .filter((n) => !n.startsWith('.') && !n.endsWith('.img') && existsSync(join(volumes, n, 'data', 'lifecycle.log')))
-      .flatMap((n) => readFileSync(join(volumes, n, 'data', 'lifecycle.log'), 'utf8').trim().split('\n'));
-    return lines.map((l) => l.split(' ')).sort((a, b) => Number(a[3]) - Number(b[3]));
-  } catch {
-    return [];
-  }
-}
+/** The lifecycle fixture's events on this ship (helpers/lifecycle.ts). */
+const events = (): string[][] => lifecycleEvents(dataDir);
 
 before(async () => {
   fixtureRepo('lifecycle-app', app);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { get } from 'node:http';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { openDb } from '../../../src/state/db.js';
@@ -16,6 +16,7 @@ import { runSsh, type SshResult } from '../../helpers/ssh.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
 import { pacedLoops } from '../../helpers/paced.js';
+import { shipPidOf, updateRemote } from '../../helpers/update-remote.js';
 
 /**
  * `ssh update@ship` end to end: the ship runs from this working tree (tsx); STARPHLEET_REMOTE is a bare repo made from
@@ -46,9 +47,7 @@ function servingPids(): number[] {
   }
 }
 
-function shipPid(): number {
-  return Number(readFileSync(join(dataDir, 'ship.pid'), 'utf8').trim());
-}
+const shipPid = (): number => shipPidOf(dataDir);
 
 
 /** Commits to the project copy and pushes it to the bare remote; returns the sha. */
@@ -100,13 +99,7 @@ before(async () => {
   key = makeKey(root, 'admiral');
   fixtureRepo('node-app', app);
   initRepo(hq, { 'authorized_keys/admiral': `${key.pub}\n`, 'app/orders': `autodeploy ${app}\n` });
-  cpSync(ROOT, proj, {
-    recursive: true,
-    filter: (src) => !/^(node_modules|dist|\.git)(\/|$)/.test(relative(ROOT, src)),
-  });
-  initRepo(proj, {});
-  gitIn(root, 'init', '-q', '--bare', '-b', 'master', remote);
-  gitIn(proj, 'push', '-q', remote, 'HEAD:master');
+  updateRemote(root);
   notify = await notifySocket();
   ship = await startShip({
     headquarters: hq,

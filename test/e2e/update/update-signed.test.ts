@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { allowedSigners, updateSigners } from '../../../src/update/signers.js';
 import { parseAuthorizedKeyFile } from '../../../src/headquarters/keys.js';
@@ -12,12 +11,12 @@ import { runSsh, type SshResult } from '../../helpers/ssh.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
 import { alive } from '../../helpers/instances.js';
+import { shipPidOf, updateRemote } from '../../helpers/update-remote.js';
 
 /**
  * STARPHLEET_UPDATE_SIGNERS=admirals end to end: STARPHLEET_REMOTE is a bare repo made from a copy of this tree (as in
  * update-e2e.test.ts); commits are signed for real with `git commit -S` (gpg.format=ssh) by test keys made here.
  */
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const root = tmpDir('sp-signed-');
 const dataDir = join(root, 'data');
 const hq = join(root, 'hq');
@@ -30,9 +29,7 @@ let shipSshPort = 0;
 /** The signed commit the last successful update installed. */
 let installed = '';
 
-function shipPid(): number {
-  return Number(readFileSync(join(dataDir, 'ship.pid'), 'utf8').trim());
-}
+const shipPid = (): number => shipPidOf(dataDir);
 
 
 /** Commits to the project copy (signed with `signer` when given) and pushes it to the bare remote; returns the sha. */
@@ -64,10 +61,7 @@ before(async () => {
   admiralKey = makeKey(root, 'admiral');
   stranger = makeKey(root, 'stranger');
   initRepo(hq, { 'authorized_keys/admiral': `${admiralKey.pub}\n` });
-  cpSync(ROOT, proj, { recursive: true, filter: (src) => !/^(node_modules|dist|\.git)(\/|$)/.test(relative(ROOT, src)) });
-  initRepo(proj, {});
-  gitIn(root, 'init', '-q', '--bare', '-b', 'master', remote);
-  gitIn(proj, 'push', '-q', remote, 'HEAD:master');
+  updateRemote(root);
   ship = await startShip({ headquarters: hq, dataDir, pulse: 0.5, env: { STARPHLEET_REMOTE: `${remote}#master`, STARPHLEET_UPDATE_SIGNERS: 'admirals', STARPHLEET_HANDOVER_GRACE: '20' } });
   shipSshPort = ship.sshPort;
   await ship.waitForLog(/\d+ admirals/, 60_000);
