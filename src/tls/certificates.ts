@@ -8,6 +8,7 @@ import { AcmeIssuer, acmeDirectory } from './acme-issuer.js';
 import { certInfo, readPair, removePair, renewalTime, writePair, type CertPair } from './cert-files.js';
 import { certificateNames } from './cert-names.js';
 import { NO_STATUS, readCertStatus, writeCertStatus, type NameStatus } from './cert-status.js';
+import { acmeDirectorySetting, acmeEmailSetting, hqHostnameSetting } from '../settings/dataplane-settings.js';
 
 export interface CertificatesOptions {
   readonly dataDir: string;
@@ -57,9 +58,9 @@ export class Certificates {
   setDesired(d: DesiredState): Promise<void> {
     const env = { ...(this.o.env ?? process.env), ...d.env };
     let acme: AcmeIssuer | null = null;
-    const email = env.STARPHLEET_ACME_EMAIL?.trim();
+    const email = acmeEmailSetting(env);
     try {
-      if (email) acme = new AcmeIssuer(this.o.dataDir, email, acmeDirectory(env.STARPHLEET_ACME_DIRECTORY), this.o.log);
+      if (email) acme = new AcmeIssuer(this.o.dataDir, email, acmeDirectory(acmeDirectorySetting(env)), this.o.log);
     } catch (e) {
       this.o.log(`acme: ${(e as Error).message}: no certificate is requested`);
     }
@@ -77,7 +78,7 @@ export class Certificates {
       names,
       hq: new Map((d.ssl?.certs ?? []).map((c) => [c.name, c])),
       rejected: new Set(d.ssl?.rejected ?? []),
-      defaultName: d.env.STARPHLEET_HOSTNAME?.trim().toLowerCase() || null,
+      defaultName: hqHostnameSetting(d.env) ?? null,
       acme,
       retryMs: retry,
       maxRetryMs: Math.max(retry, seconds('STARPHLEET_ACME_RETRY_MAX', 86_400) * 1000),

@@ -14,6 +14,7 @@ import { forwardProblem } from './forward.js';
 import { cloneVersion, newestCommit, runningCommit, updateRemote, versionsDir } from './source.js';
 import { updateSigners, verifyAdmiralSignature } from './signers.js';
 import { promote } from './versions.js';
+import { shipUpdateRemote } from '../settings/env-settings.js';
 
 /**
  * What an update needs of the running ship: where its data is, its key, its log, what it lends its successor, and
@@ -39,7 +40,7 @@ export interface UpdateIo {
 
 /** What to do when the update remote cannot be reached: where it came from and the two places to set another. */
 export function remoteHint(env: NodeJS.ProcessEnv, from: string | undefined): string {
-  const source = env.STARPHLEET_REMOTE ? `STARPHLEET_REMOTE from ${from ?? "the ship's environment"}` : "the default (package.json's repository), as STARPHLEET_REMOTE is not set";
+  const source = shipUpdateRemote(env) !== undefined ? `STARPHLEET_REMOTE from ${from ?? "the ship's environment"}` : "the default (package.json's repository), as STARPHLEET_REMOTE is not set";
   return `this is ${source}. Set STARPHLEET_REMOTE to a git url#branch this ship can reach: in the ship's environment (under systemd: /etc/starphleet/ship.env, then systemctl restart starphleet), or for every ship in HQ .starphleet (export STARPHLEET_REMOTE=https://example.com/starphleet.git#main)`;
 }
 
