@@ -27,7 +27,7 @@ const memberReads = files('src')
 if (memberReads.length > 0) findings.push(`STARPHLEET_* read outside src/settings/ (give it a typed reader there): ${memberReads.join(', ')}`);
 
 // docs/settings.md's table and the settings room name the same settings: a name in src/settings/ is read there.
-const roomNames = new Set(files('src/settings').flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/STARPHLEET_[A-Z0-9_]+/g)].map((m) => m[0])));
+const roomNames = new Set(files('src/settings').flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/STARPHLEET_[A-Z0-9_]*[A-Z0-9]/g)].map((m) => m[0])));
 const table = existsSync('docs/settings.md') ? readFileSync('docs/settings.md', 'utf8') : '';
 const tableNames = new Set([...table.matchAll(/^\| `(STARPHLEET_[A-Z0-9_]+)`/gm)].map((m) => m[1]));
 const undocumented = [...roomNames].filter((n) => !tableNames.has(n)).sort();

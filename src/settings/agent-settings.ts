@@ -1,4 +1,4 @@
-import { COUNT, numberSetting, POSITIVE_SECONDS, SECONDS } from './number-setting.js';
+import { COUNT, numberSetting, POSITIVE, POSITIVE_SECONDS, SECONDS } from './number-setting.js';
 
 /**
  * The settings of the agent's rooms (sandbox, runtime, deploys, pushes, traffic pauses): each read here, typed, with its
@@ -81,4 +81,65 @@ export function trafficLimitSettings(env: Env = process.env): { queue: number; d
     maxPauseS: numberSetting(env.STARPHLEET_MAX_PAUSE, 'STARPHLEET_MAX_PAUSE', 30, POSITIVE_SECONDS),
     releasePauseS: numberSetting(env.STARPHLEET_RELEASE_PAUSE, 'STARPHLEET_RELEASE_PAUSE', 60, POSITIVE_SECONDS),
   };
+}
+
+const secondsMs = (env: Env, name: string, dflt: number): number => numberSetting(env[name], name, dflt, SECONDS) * 1000;
+const count = (env: Env, name: string, dflt: number): number => numberSetting(env[name], name, dflt, COUNT);
+
+/**
+ * The agent's limits, from the ship env: STARPHLEET_BUILD_TIMEOUT (900 s), STARPHLEET_BUILD_QUIET (60 s),
+ * STARPHLEET_DRAIN_TIMEOUT (30 s), STARPHLEET_STOP_GRACE (10 s), STARPHLEET_MAX_DEPLOYS (2), STARPHLEET_KEEP_RELEASES
+ * (5), STARPHLEET_RETRY_BASE (5 s), STARPHLEET_RETRY_MAX (600 s), STARPHLEET_CRASH_BASE (1 s), STARPHLEET_MAX_CRASHES
+ * (5) and STARPHLEET_WORKER_UP (10 s; a service's own wins).
+ */
+export function agentLimitSettings(env: Env = process.env) {
+  return {
+    buildTimeoutMs: secondsMs(env, 'STARPHLEET_BUILD_TIMEOUT', 900),
+    buildQuietMs: secondsMs(env, 'STARPHLEET_BUILD_QUIET', 60),
+    drainTimeoutMs: secondsMs(env, 'STARPHLEET_DRAIN_TIMEOUT', 30),
+    stopGraceMs: secondsMs(env, 'STARPHLEET_STOP_GRACE', 10),
+    maxConcurrentDeploys: count(env, 'STARPHLEET_MAX_DEPLOYS', 2),
+    keepReleases: count(env, 'STARPHLEET_KEEP_RELEASES', 5),
+    retryBaseMs: secondsMs(env, 'STARPHLEET_RETRY_BASE', 5),
+    retryMaxMs: secondsMs(env, 'STARPHLEET_RETRY_MAX', 600),
+    crashBaseMs: secondsMs(env, 'STARPHLEET_CRASH_BASE', 1),
+    maxCrashes: count(env, 'STARPHLEET_MAX_CRASHES', 5),
+    workerUpMs: secondsMs(env, 'STARPHLEET_WORKER_UP', 10),
+  };
+}
+
+/** Default pace of a repo a webhook was seen for (seconds): pushes are told, polling only catches a lost delivery. */
+export const WEBHOOK_POLL_SECONDS = 120;
+/** Default bound on service repo polls per second, over all repos. */
+export const POLL_RATE = 1;
+
+/**
+ * The service repo poll settings from HQ `.starphleet`, else the ship's env: STARPHLEET_SERVICE_POLL (seconds,
+ * default the pulse), STARPHLEET_SERVICE_POLL_WEBHOOK (default 120), STARPHLEET_SERVICE_POLL_RATE (polls a second
+ * over all repos, default 1). A bad value is a problem (returned) and its default is used.
+ */
+export function pollSettings(pulseSeconds: number, hqEnv: Env, env: Env = process.env): { settings: { pollMs: number; webhookPollMs: number; rate: number }; problems: string[] } {
+  const problems: string[] = [];
+  const read = (name: string, dflt: number, rule = POSITIVE_SECONDS): number => {
+    try {
+      return numberSetting(hqEnv[name] ?? env[name], name, dflt, rule);
+    } catch (e) {
+      problems.push(`${(e as Error).message}: ${dflt} used`);
+      return dflt;
+    }
+  };
+  const poll = read('STARPHLEET_SERVICE_POLL', pulseSeconds);
+  const webhook = read('STARPHLEET_SERVICE_POLL_WEBHOOK', Math.max(WEBHOOK_POLL_SECONDS, poll));
+  const rate = read('STARPHLEET_SERVICE_POLL_RATE', POLL_RATE, POSITIVE);
+  return { settings: { pollMs: poll * 1000, webhookPollMs: webhook * 1000, rate }, problems };
+}
+
+/**
+ * A service's sandbox limits as its env (orders, HQ defaults) gives them, blank as unset: STARPHLEET_MEMORY,
+ * STARPHLEET_CPUS, STARPHLEET_PIDS and STARPHLEET_DISK (HQ `.starphleet` may give it to every service); the sandbox
+ * room parses them and holds the defaults.
+ */
+export function sandboxLimitSettings(serviceEnv: Env): { memory?: string; cpus?: string; pids?: string; disk?: string } {
+  const given = (raw: string | undefined): string | undefined => (raw === undefined || raw.trim() === '' ? undefined : raw);
+  return { memory: given(serviceEnv.STARPHLEET_MEMORY), cpus: given(serviceEnv.STARPHLEET_CPUS), pids: given(serviceEnv.STARPHLEET_PIDS), disk: given(serviceEnv.STARPHLEET_DISK) };
 }

@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { numberSetting, POSITIVE, POSITIVE_SECONDS } from './number-setting.js';
 
 /** The settings of the data plane (its processes, nginx, basic auth) and of TLS, each read here with its default. */
 type Env = Readonly<Record<string, string | undefined>>;
@@ -69,4 +70,43 @@ export function acmeDirectorySetting(mergedEnv: Env): string | undefined {
 /** STARPHLEET_HOSTNAME (HQ `.starphleet`): the ship's default certificate name, lower-cased; none when unset or blank. */
 export function hqHostnameSetting(hqEnv: Env): string | undefined {
   return hqEnv.STARPHLEET_HOSTNAME?.trim().toLowerCase() || undefined;
+}
+
+function scaled(env: Env, name: string, dflt: number, scale: number): number {
+  return Math.round(numberSetting(env[name], name, dflt, POSITIVE) * scale);
+}
+
+/**
+ * The front door's bounds against slow, broken or greedy clients and silent instances, from the ship env:
+ * STARPHLEET_HTTP_HEADERS_TIMEOUT (15 s), STARPHLEET_HTTP_IDLE_TIMEOUT (120 s), STARPHLEET_HTTP_KEEPALIVE_TIMEOUT
+ * (30 s), STARPHLEET_PROXY_TIMEOUT (60 s), STARPHLEET_HTTP_MAX_HEADER_BYTES (16384), STARPHLEET_HTTP_MAX_CONNECTIONS
+ * (10000) and STARPHLEET_HTTP_MAX_CONNECTIONS_PER_ADDRESS (256).
+ */
+export function frontDoorLimitSettings(env: Env = process.env) {
+  return {
+    headersTimeoutMs: scaled(env, 'STARPHLEET_HTTP_HEADERS_TIMEOUT', 15, 1000),
+    idleTimeoutMs: scaled(env, 'STARPHLEET_HTTP_IDLE_TIMEOUT', 120, 1000),
+    keepAliveTimeoutMs: scaled(env, 'STARPHLEET_HTTP_KEEPALIVE_TIMEOUT', 30, 1000),
+    upstreamTimeoutMs: scaled(env, 'STARPHLEET_PROXY_TIMEOUT', 60, 1000),
+    maxHeaderBytes: scaled(env, 'STARPHLEET_HTTP_MAX_HEADER_BYTES', 16384, 1),
+    maxConnections: scaled(env, 'STARPHLEET_HTTP_MAX_CONNECTIONS', 10000, 1),
+    maxConnectionsPerAddress: scaled(env, 'STARPHLEET_HTTP_MAX_CONNECTIONS_PER_ADDRESS', 256, 1),
+  };
+}
+
+/**
+ * STARPHLEET_ACME_RETRY (300 s) and STARPHLEET_ACME_RETRY_MAX (86400 s, never below the first), HQ `.starphleet` else
+ * the ship env: the first wait after a failed ACME order and its cap; a bad value is told to `bad` and its default used.
+ */
+export function acmeRetrySettings(mergedEnv: Env, bad: (message: string, dflt: number) => void): { retryMs: number; maxRetryMs: number } {
+  const seconds = (name: string, dflt: number): number => {
+    try {
+      return numberSetting(mergedEnv[name], name, dflt, POSITIVE_SECONDS);
+    } catch (e) {
+      bad((e as Error).message, dflt);
+      return dflt;
+    }
+  };
+  const retryMs = seconds('STARPHLEET_ACME_RETRY', 300) * 1000;
+  return { retryMs, maxRetryMs: Math.max(retryMs, seconds('STARPHLEET_ACME_RETRY_MAX', 86_400) * 1000) };
 }

@@ -1,4 +1,4 @@
-import { numberSetting, SECONDS } from './number-setting.js';
+import { numberSetting, POSITIVE_SECONDS, SECONDS } from './number-setting.js';
 
 /** The settings of the ship's self-update and its hand-over to the new version, each read here with its default. */
 type Env = Readonly<Record<string, string | undefined>>;
@@ -32,4 +32,14 @@ export function updateSigners(env: Env = process.env): 'admirals' | null {
 /** STARPHLEET_UNIT_MAIN_PID (ship env, set by a ship once it is the unit's main process): the pid systemd tracks. */
 export function unitMainPidSetting(env: Env = process.env): string | undefined {
   return env.STARPHLEET_UNIT_MAIN_PID;
+}
+
+/** STARPHLEET_UPDATE_TIMEOUT (ship env): seconds each build step of an update may take; 900. */
+export function updateStepMs(env: Env = process.env): number {
+  return numberSetting(env.STARPHLEET_UPDATE_TIMEOUT, 'STARPHLEET_UPDATE_TIMEOUT', 900, POSITIVE_SECONDS) * 1000;
+}
+
+/** STARPHLEET_HANDOVER_TIMEOUT (ship env): seconds the new ship of an update has to start and say it is ready; 120. */
+export function handoverReadyMs(env: Env = process.env): number {
+  return numberSetting(env.STARPHLEET_HANDOVER_TIMEOUT, 'STARPHLEET_HANDOVER_TIMEOUT', 120, POSITIVE_SECONDS) * 1000;
 }
