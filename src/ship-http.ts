@@ -10,6 +10,7 @@ import type { Logger } from './log.js';
 import { auditDeny } from './state/audit.js';
 import { Webhook } from './webhook/webhook.js';
 import { previewWants } from './headquarters/previews-orders.js';
+import { webhookSecretSetting } from './settings/phleet-settings.js';
 
 /**
  * The ship's own HTTP server, on a unix socket in the data dir that both data planes proxy `/starphleet/webhook` to
@@ -76,7 +77,7 @@ export interface WebShip extends CommandShip {
 export function startShipWeb(ship: WebShip, log: Logger): Promise<{ close(): Promise<void> }> {
   const hq = ship.headquarters;
   const webhook = new Webhook({
-    secret: () => hq.current?.env.STARPHLEET_WEBHOOK_SECRET,
+    secret: () => webhookSecretSetting(hq.current?.env),
     headquarters: () => hq.remote,
     services: () =>
       (hq.current?.services ?? []).map((s) => {

@@ -5,10 +5,12 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeProof, PROOF_NAMESPACE, requestMessage, type PhleetOp } from '../phleet/request-proof.js';
 import { AdmiralError } from './remotes.js';
+import { admiralKeySetting } from '../settings/phleet-settings.js';
 
 /** The admiral's key: STARPHLEET_ADMIRAL_KEY (a private key, or a .pub whose private half is in ssh-agent), else ~/.ssh's. */
 export function admiralKey(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.STARPHLEET_ADMIRAL_KEY) return env.STARPHLEET_ADMIRAL_KEY;
+  const given = admiralKeySetting(env);
+  if (given !== undefined) return given;
   const found = ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((n) => join(env.HOME ?? homedir(), '.ssh', n)).find((p) => existsSync(p));
   if (found === undefined) throw new AdmiralError('no key to sign the phleet request with: set STARPHLEET_ADMIRAL_KEY to your admiral key (or to its .pub, with the key in ssh-agent)');
   return found;

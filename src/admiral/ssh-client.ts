@@ -3,14 +3,8 @@ import { knownHostsFile } from './config-dir.js';
 import type { Remote } from './remotes.js';
 import { posixCommandLine } from '../util/shell-quote.js';
 
-/**
- * The user's own OpenSSH client, so ~/.ssh/config, agents and jump hosts apply. STARPHLEET_SSH_COMMAND replaces
- * plain `ssh` the way GIT_SSH_COMMAND does for git (run by sh, so it may carry options such as `ssh -F FILE`).
- */
-export function sshCommand(env: NodeJS.ProcessEnv = process.env): string {
-  const c = env.STARPHLEET_SSH_COMMAND?.trim();
-  return c ? c : 'ssh';
-}
+import { sshCommand } from '../settings/phleet-settings.js';
+export { sshCommand };
 
 /** The alias the remote's key is pinned under: ssh looks it up instead of the host name (and without the port). */
 export function hostKeyAlias(name: string): string {

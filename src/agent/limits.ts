@@ -1,4 +1,4 @@
-import { COUNT, numberSetting, SECONDS } from '../settings/number-setting.js';
+import { agentLimitSettings } from '../settings/agent-settings.js';
 
 /** Time limits and bounds of the agent; STARPHLEET_* env overrides them (seconds unless named otherwise). */
 export interface AgentLimits {
@@ -22,23 +22,8 @@ export interface AgentLimits {
   readonly workerUpMs: number;
 }
 
-const seconds = (env: NodeJS.ProcessEnv, name: string, dflt: number): number => numberSetting(env[name], name, dflt, SECONDS) * 1000;
-const count = (env: NodeJS.ProcessEnv, name: string, dflt: number): number => numberSetting(env[name], name, dflt, COUNT);
-
 export function agentLimits(env: NodeJS.ProcessEnv = process.env): AgentLimits {
-  return {
-    buildTimeoutMs: seconds(env, 'STARPHLEET_BUILD_TIMEOUT', 900),
-    buildQuietMs: seconds(env, 'STARPHLEET_BUILD_QUIET', 60),
-    drainTimeoutMs: seconds(env, 'STARPHLEET_DRAIN_TIMEOUT', 30),
-    stopGraceMs: seconds(env, 'STARPHLEET_STOP_GRACE', 10),
-    maxConcurrentDeploys: count(env, 'STARPHLEET_MAX_DEPLOYS', 2),
-    keepReleases: count(env, 'STARPHLEET_KEEP_RELEASES', 5),
-    retryBaseMs: seconds(env, 'STARPHLEET_RETRY_BASE', 5),
-    retryMaxMs: seconds(env, 'STARPHLEET_RETRY_MAX', 600),
-    crashBaseMs: seconds(env, 'STARPHLEET_CRASH_BASE', 1),
-    maxCrashes: count(env, 'STARPHLEET_MAX_CRASHES', 5),
-    workerUpMs: seconds(env, 'STARPHLEET_WORKER_UP', 10),
-  };
+  return agentLimitSettings(env);
 }
 
 /** base * 2^(attempt-1), capped. */

@@ -1,4 +1,4 @@
-import { COUNT, numberSetting } from '../settings/number-setting.js';
+import { archiveLimitSettings } from '../settings/phleet-settings.js';
 
 /**
  * What one unpack may expand to: every member counted while the archive is read, each bound checked before the member
@@ -25,9 +25,5 @@ export const DEFAULT_ARCHIVE_LIMITS: ArchiveLimits = {
 
 /** STARPHLEET_ARCHIVE_MAX_BYTES, _MAX_MEMBERS and _MAX_DEPTH from the ship's env, else the defaults above. */
 export function archiveLimits(env: NodeJS.ProcessEnv = process.env): ArchiveLimits {
-  return {
-    maxBytes: numberSetting(env.STARPHLEET_ARCHIVE_MAX_BYTES, 'STARPHLEET_ARCHIVE_MAX_BYTES', DEFAULT_ARCHIVE_LIMITS.maxBytes, COUNT),
-    maxMembers: numberSetting(env.STARPHLEET_ARCHIVE_MAX_MEMBERS, 'STARPHLEET_ARCHIVE_MAX_MEMBERS', DEFAULT_ARCHIVE_LIMITS.maxMembers, COUNT),
-    maxDepth: numberSetting(env.STARPHLEET_ARCHIVE_MAX_DEPTH, 'STARPHLEET_ARCHIVE_MAX_DEPTH', DEFAULT_ARCHIVE_LIMITS.maxDepth, COUNT),
-  };
+  return archiveLimitSettings(DEFAULT_ARCHIVE_LIMITS, env);
 }

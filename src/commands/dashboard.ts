@@ -1,5 +1,6 @@
 import { callerName } from './command-audit.js';
 import { refuseArguments, type ShipCommand } from './command.js';
+import { dashboardUrlSetting } from '../settings/phleet-settings.js';
 
 /** `starphleet dashboard`: a one-time login link to the dashboard's own listener, the only way into it. */
 export const dashboardCommand: ShipCommand = {
@@ -21,7 +22,7 @@ STARPHLEET_DASHBOARD_SESSION_SECONDS (default 28800 s) in that tab, never in a c
       ctx.err('starphleet dashboard: this ship serves no dashboard (--dashboard-listen off)\n');
       return 1;
     }
-    const configured = ctx.ship.headquarters.current?.env.STARPHLEET_DASHBOARD_URL;
+    const configured = dashboardUrlSetting(ctx.ship.headquarters.current?.env);
     const base = configured ? `${configured.replace(/\/+$/, '')}/` : dashboard.url();
     if (base === null) {
       ctx.err('starphleet dashboard: the dashboard is not listening yet: its address is taken (the ship log says which); try again in a few seconds\n');

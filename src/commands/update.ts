@@ -1,5 +1,6 @@
 import type { ShipCommand } from './command.js';
 import { shipUpdateRemote } from '../settings/env-settings.js';
+import { hqUpdateRemote } from '../settings/update-settings.js';
 
 /** The same update `ssh update@ship` runs (that session reaches it through the control socket, as a shell would). */
 export const updateCommand: ShipCommand = {
@@ -20,7 +21,7 @@ With STARPHLEET_UPDATE_SIGNERS=admirals, only a commit an admiral signed install
       return 2;
     }
     // The ship's own environment wins; else HQ .starphleet, which every ship of the phleet follows.
-    const hqRemote = ctx.ship.headquarters.current?.env.STARPHLEET_REMOTE;
+    const hqRemote = hqUpdateRemote(ctx.ship.headquarters.current?.env);
     // Loaded when run: the CLI process reads every command's help and needs none of their code.
     const { runUpdate } = await import('../update/update.js');
     if (shipUpdateRemote() === undefined && hqRemote) {

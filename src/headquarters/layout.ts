@@ -13,6 +13,7 @@ import { readIfFile } from './read-file.js';
 import { readSealedFiles, SECRETS_FILE } from './sealed-files.js';
 import { PREVIEWS_ENV, PREVIEWS_HTPASSWD, readPreviewEnv, readPreviewHtpasswd } from './preview-files.js';
 import { parseTagsFile } from './placement.js';
+import { serviceBaseSetting } from '../settings/agent-settings.js';
 
 /** Top-level HQ entries with a meaning of their own: never mount paths. */
 const RESERVED_TOP = new Set(['authorized_keys', 'containers', 'shipscripts', 'ships', 'jobs', '.starphleet', '.git', 'ssl']);
@@ -279,7 +280,7 @@ export async function readHeadquarters(root: string, opts: ReadOptions): Promise
 function baseProblems(services: readonly Service[], containers: readonly NamedFile[]): Problem[] {
   const names = new Set(containers.map((c) => c.name));
   return services.flatMap((s) => {
-    const base = s.orders.env.STARPHLEET_BASE;
+    const base = serviceBaseSetting(s.orders.env);
     return base !== undefined && base !== '' && !names.has(base) ? [{ file: s.ordersFile, message: `STARPHLEET_BASE=${base}: HQ has no containers/${base} (its deploys fail until there is one)` }] : [];
   });
 }

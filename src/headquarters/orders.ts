@@ -6,6 +6,7 @@ import { maintenanceFrom, releasePauseFrom } from './traffic-orders.js';
 import { checkNumberSetting, PORT_NUMBER, POSITIVE_SECONDS } from '../settings/number-setting.js';
 import type { Orders, Problem } from './types.js';
 import { placementFrom } from './placement.js';
+import { ordersSetPreview } from '../settings/agent-settings.js';
 
 /** The verbs an orders file may use, defined before it is sourced. */
 export const ORDERS_VERBS = ['autodeploy', 'unpublished', 'proxy_for', 'scale', 'previews', 'on', 'maintenance', 'release_pause'] as const;
@@ -84,7 +85,7 @@ export async function evaluateOrders(path: string, file: string, cwd: string, ti
   const releasePause = releasePauseFrom(res.calls, file, problems);
   if (previews && deploy && isRegistryUrl(deploy.url)) problems.push({ file, message: 'previews: a registry service has no branches to preview (previews need a git service repo)' });
   // The ship sets it on previews only: an orders file that set it would make production look like a preview.
-  if (env.STARPHLEET_PREVIEW !== undefined) problems.push({ file, message: 'STARPHLEET_PREVIEW is set by the ship on preview releases: orders cannot export it' });
+  if (ordersSetPreview(env)) problems.push({ file, message: 'STARPHLEET_PREVIEW is set by the ship on preview releases: orders cannot export it' });
   if (problems.length > 0 || deploy === null) return { orders: null, problems };
   return {
     orders: { giturl: deploy.url, ...(deploy.ref !== undefined ? { ref: deploy.ref } : {}), env, unpublished, proxyFor, ...(Object.keys(scale).length > 0 ? { scale } : {}), ...(previews ? { previews } : {}), ...(on !== undefined ? { on } : {}), ...(maintenance ? { maintenance } : {}), ...(releasePause !== undefined ? { releasePause } : {}) },

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { unitMainPidSetting } from '../settings/update-settings.js';
 
 /**
  * Tells systemd (a `Type=notify` unit, NotifyAccess=main) about the ship: READY=1 once it serves, and after an
@@ -29,6 +30,6 @@ export function notifySystemd(fields: { readonly ready?: boolean; readonly mainP
  * a ship sets in its own env once it is main, so its successor inherits it). null when not known (not under systemd).
  */
 export function unitMainPid(env: NodeJS.ProcessEnv = process.env): number | null {
-  const v = Number(env.STARPHLEET_UNIT_MAIN_PID ?? env.SYSTEMD_EXEC_PID);
+  const v = Number(unitMainPidSetting(env) ?? env.SYSTEMD_EXEC_PID);
   return Number.isInteger(v) && v > 1 ? v : null;
 }

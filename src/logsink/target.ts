@@ -1,3 +1,4 @@
+import { logSinkSetting } from '../settings/phleet-settings.js';
 /** STARPHLEET_LOG_SINK: `syslog+tcp://host:port` or `syslog+udp://host:port`; unset, empty or `off`: no sink. */
 export interface SinkTarget {
   readonly transport: 'tcp' | 'udp';
@@ -21,9 +22,9 @@ export function parseSinkTarget(raw: string | undefined, where: string): SinkTar
 
 /** The sink HQ's .starphleet asks for (it wins), else the ship's env; a bad value is logged and means no sink. */
 export function sinkTargetOf(hqEnv: Readonly<Record<string, string>>, env: NodeJS.ProcessEnv, log: (m: string) => void): SinkTarget | null {
-  const fromHq = hqEnv.STARPHLEET_LOG_SINK;
+  const { raw, where } = logSinkSetting(hqEnv, env);
   try {
-    return parseSinkTarget(fromHq ?? env.STARPHLEET_LOG_SINK, fromHq !== undefined ? '.starphleet STARPHLEET_LOG_SINK' : 'STARPHLEET_LOG_SINK (ship env)');
+    return parseSinkTarget(raw, where);
   } catch (e) {
     log(`log sink: ${(e as Error).message}; no log sink until it is fixed`);
     return null;

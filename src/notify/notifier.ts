@@ -1,10 +1,10 @@
 import type { AgentEvent } from '../agent/events.js';
 import type { DesiredState } from '../headquarters/types.js';
 import type { Logger } from '../log.js';
-import { COUNT, numberSetting } from '../settings/number-setting.js';
 import { DEFAULT_LIMITS, TargetQueue, type DeliveryLimits } from './delivery.js';
 import { fromAgentEvent, hqProblem, shipUpdated, type Notification } from './messages.js';
 import { parseTargets } from './targets.js';
+import { notifyQueueSetting, notifySetting } from '../settings/phleet-settings.js';
 
 /** How an HQ problem reads in a notification: file, line and message, as in status. */
 function problemText(p: DesiredState['problems'][number]): string {
@@ -32,14 +32,13 @@ export class Notifier {
     private readonly log: Logger,
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {
-    this.limits = { ...DEFAULT_LIMITS, queue: numberSetting(env.STARPHLEET_NOTIFY_QUEUE, 'STARPHLEET_NOTIFY_QUEUE', DEFAULT_LIMITS.queue, COUNT) };
+    this.limits = { ...DEFAULT_LIMITS, queue: notifyQueueSetting(DEFAULT_LIMITS.queue, env) };
   }
 
   /** A new desired state: targets from its .starphleet (or the ship's env), and HQ problems that appeared or cleared. */
   desired(next: DesiredState): void {
-    const fromHq = next.env.STARPHLEET_NOTIFY;
-    const raw = fromHq ?? this.env.STARPHLEET_NOTIFY;
-    if (raw !== this.lastRaw || !this.configured) this.configure(raw, fromHq !== undefined ? '.starphleet STARPHLEET_NOTIFY' : 'STARPHLEET_NOTIFY (ship env)');
+    const { raw, where } = notifySetting(next.env, this.env);
+    if (raw !== this.lastRaw || !this.configured) this.configure(raw, where);
     const now = new Set(next.problems.map(problemText));
     // The first read after a start reports what is wrong now; later reads only what changed.
     for (const p of now) if (!this.problems.has(p)) this.send(hqProblem(this.ship, p, false));

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { parseGitRef, type GitRef } from '../headquarters/giturl.js';
+import { writebackRaw } from '../settings/phleet-settings.js';
 
 /**
  * Where the phleet's ships/ entries live. By default in HQ itself (ships need write access to HQ, which is
@@ -8,7 +9,7 @@ import { parseGitRef, type GitRef } from '../headquarters/giturl.js';
  * others' from there, and needs no write access to HQ at all.
  */
 export function writebackSetting(hqEnv: Readonly<Record<string, string>> | undefined, env: NodeJS.ProcessEnv = process.env): GitRef | null {
-  const raw = hqEnv?.STARPHLEET_WRITEBACK ?? env.STARPHLEET_WRITEBACK;
+  const raw = writebackRaw(hqEnv, env);
   if (raw === undefined || raw.trim() === '') return null;
   const ref = parseGitRef(raw.trim());
   if ('error' in ref) throw new Error(`STARPHLEET_WRITEBACK ${JSON.stringify(raw)}: ${ref.error}`);

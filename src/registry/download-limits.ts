@@ -1,4 +1,4 @@
-import { COUNT, numberSetting } from '../settings/number-setting.js';
+import { incomingMaxBytesSetting } from '../settings/phleet-settings.js';
 
 /** A configuration file from another ship: at most 1 MiB (thousands of layers). */
 export const CONFIG_MAX_BYTES = 1024 * 1024;
@@ -13,5 +13,5 @@ const DEFAULT_INCOMING_MAX_BYTES = 1024 * 1024 * 1024;
  * fetched by the next.
  */
 export function incomingMaxBytes(env: NodeJS.ProcessEnv = process.env): number {
-  return numberSetting(env.STARPHLEET_INCOMING_MAX_BYTES, 'STARPHLEET_INCOMING_MAX_BYTES', DEFAULT_INCOMING_MAX_BYTES, COUNT);
+  return incomingMaxBytesSetting(DEFAULT_INCOMING_MAX_BYTES, env);
 }

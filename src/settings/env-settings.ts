@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { ConfigError } from './config-error.js';
 import { COUNT, numberSetting, POSITIVE_SECONDS, SECONDS } from './number-setting.js';
 
 /**
@@ -67,4 +68,11 @@ export function shipUpdateRemote(env: Env = process.env): string | undefined {
 /** STARPHLEET_UNIT_MAIN_PID: after a hand-over, the process systemd tracks as the unit's main one is this one. */
 export function recordUnitMainPid(pid: number, env: NodeJS.ProcessEnv = process.env): void {
   env.STARPHLEET_UNIT_MAIN_PID = String(pid);
+}
+
+/** STARPHLEET_SSH_NIST_KEX (ship env): `on` offers the NIST curves' key exchange too; `off` (the default) does not. */
+export function sshNistKexSetting(env: Env = process.env): boolean {
+  const raw = env.STARPHLEET_SSH_NIST_KEX;
+  if (raw !== undefined && raw !== 'on' && raw !== 'off') throw new ConfigError(`STARPHLEET_SSH_NIST_KEX must be on or off, got ${JSON.stringify(raw)}`);
+  return raw === 'on';
 }

@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import { tlsPaths } from '../data-dir/tls-paths.js';
 import type { DesiredState, HqCertificate } from '../headquarters/types.js';
 import type { Logger } from '../log.js';
-import { numberSetting, POSITIVE_SECONDS } from '../settings/number-setting.js';
 import { AcmeIssuer, acmeDirectory } from './acme-issuer.js';
 import { certInfo, readPair, removePair, renewalTime, writePair, type CertPair } from './cert-files.js';
 import { certificateNames } from './cert-names.js';
 import { NO_STATUS, readCertStatus, writeCertStatus, type NameStatus } from './cert-status.js';
+import { acmeDirectorySetting, acmeRetrySettings, acmeEmailSetting, hqHostnameSetting } from '../settings/dataplane-settings.js';
 
 export interface CertificatesOptions {
   readonly dataDir: string;
@@ -57,30 +57,22 @@ export class Certificates {
   setDesired(d: DesiredState): Promise<void> {
     const env = { ...(this.o.env ?? process.env), ...d.env };
     let acme: AcmeIssuer | null = null;
-    const email = env.STARPHLEET_ACME_EMAIL?.trim();
+    const email = acmeEmailSetting(env);
     try {
-      if (email) acme = new AcmeIssuer(this.o.dataDir, email, acmeDirectory(env.STARPHLEET_ACME_DIRECTORY), this.o.log);
+      if (email) acme = new AcmeIssuer(this.o.dataDir, email, acmeDirectory(acmeDirectorySetting(env)), this.o.log);
     } catch (e) {
       this.o.log(`acme: ${(e as Error).message}: no certificate is requested`);
     }
-    const seconds = (name: string, dflt: number): number => {
-      try {
-        return numberSetting(env[name], name, dflt, POSITIVE_SECONDS);
-      } catch (e) {
-        this.o.log(`acme: ${(e as Error).message}: using ${dflt}`);
-        return dflt;
-      }
-    };
-    const retry = seconds('STARPHLEET_ACME_RETRY', 300) * 1000;
+    const { retryMs, maxRetryMs } = acmeRetrySettings(env, (message, dflt) => this.o.log(`acme: ${message}: using ${dflt}`));
     const names = certificateNames(d);
     this.wanted = {
       names,
       hq: new Map((d.ssl?.certs ?? []).map((c) => [c.name, c])),
       rejected: new Set(d.ssl?.rejected ?? []),
-      defaultName: d.env.STARPHLEET_HOSTNAME?.trim().toLowerCase() || null,
+      defaultName: hqHostnameSetting(d.env) ?? null,
       acme,
-      retryMs: retry,
-      maxRetryMs: Math.max(retry, seconds('STARPHLEET_ACME_RETRY_MAX', 86_400) * 1000),
+      retryMs,
+      maxRetryMs,
     };
     return this.run(() => this.apply());
   }

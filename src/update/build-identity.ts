@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { updateUserSetting } from '../settings/update-settings.js';
 
 /** Who runs a new version's `npm ci` and build: an unprivileged user when the ship is root. */
 export interface BuildIdentity {
@@ -11,7 +12,7 @@ export interface BuildIdentity {
 /** STARPHLEET_UPDATE_USER (default nobody) when the ship runs as root; null otherwise (or when set to root). */
 export function buildIdentity(env: NodeJS.ProcessEnv = process.env, passwd = '/etc/passwd'): BuildIdentity | null {
   if (process.getuid?.() !== 0) return null;
-  const user = env.STARPHLEET_UPDATE_USER || 'nobody';
+  const user = updateUserSetting(env);
   if (user === 'root') return null;
   for (const line of readFileSync(passwd, 'utf8').split('\n')) {
     const [name, , uid, gid] = line.split(':');

@@ -1,4 +1,3 @@
-import { numberSetting, SECONDS } from '../settings/number-setting.js';
 
 /**
  * The hand-over conversation between the running ship (parent) and its successor (child, started with --takeover and
@@ -30,7 +29,5 @@ export function isToChild(m: unknown): m is ToChild {
   return o.give === 'control' || o.give === 'ssh' || o.give === 'agent';
 }
 
-/** Grace for in-flight requests and SSH sessions of the old ship after a hand-over: STARPHLEET_HANDOVER_GRACE s (60). */
-export function handoverGraceMs(env: NodeJS.ProcessEnv = process.env): number {
-  return numberSetting(env.STARPHLEET_HANDOVER_GRACE, 'STARPHLEET_HANDOVER_GRACE', 60, SECONDS) * 1000;
-}
+import { handoverGraceMs } from '../settings/update-settings.js';
+export { handoverGraceMs };

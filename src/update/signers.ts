@@ -4,17 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Admiral } from '../headquarters/types.js';
 
-/**
- * STARPHLEET_UPDATE_SIGNERS=admirals: `update` installs a commit only if git verifies an SSH signature on it by a
- * key that is an admiral's in HQ (git's gpg.format=ssh, an allowed-signers file made from HQ's keys). Unset: no
- * signature is asked for. Any other value is refused, so a typo never silently turns the check off.
- */
-export function updateSigners(env: NodeJS.ProcessEnv = process.env): 'admirals' | null {
-  const v = env.STARPHLEET_UPDATE_SIGNERS;
-  if (v === undefined || v === '') return null;
-  if (v === 'admirals') return 'admirals';
-  throw new Error(`STARPHLEET_UPDATE_SIGNERS must be "admirals" (or unset), got ${JSON.stringify(v)}`);
-}
+import { updateSigners } from '../settings/update-settings.js';
+export { updateSigners };
 
 /** A principal name for the allowed-signers file: the admiral's HQ file when it is a plain path, else its place. */
 function principal(a: Admiral, i: number): string {

@@ -3,12 +3,13 @@ import { join, resolve } from 'node:path';
 import { git, type GitAccess } from '../headquarters/git.js';
 import { formatGitRef, parseGitRef, type GitRef } from '../headquarters/giturl.js';
 import { PACKAGE, PACKAGE_ROOT, readBuildInfo } from '../version.js';
+import { shipUpdateRemote } from '../settings/env-settings.js';
 
 /** Where new starphleet comes from: STARPHLEET_REMOTE (`url#branch`), else the package's own `repository`. */
 export function updateRemote(env: NodeJS.ProcessEnv = process.env): GitRef {
   const repo = PACKAGE.repository;
   const fallback = typeof repo === 'string' ? repo : repo?.url;
-  const spec = env.STARPHLEET_REMOTE || fallback?.replace(/^git\+/, '');
+  const spec = shipUpdateRemote(env) ?? fallback?.replace(/^git\+/, '');
   if (!spec) throw new Error('no update remote: set STARPHLEET_REMOTE (a git url#branch) or a repository in package.json');
   const ref = parseGitRef(spec);
   if ('error' in ref) throw new Error(`STARPHLEET_REMOTE ${JSON.stringify(spec)}: ${ref.error}`);

@@ -4,7 +4,6 @@ import { formatGitRef } from '../headquarters/giturl.js';
 import type { Admiral } from '../headquarters/types.js';
 import type { ShipOptions } from '../settings/ship-options.js';
 import type { Logger } from '../log.js';
-import { numberSetting, POSITIVE_SECONDS } from '../settings/number-setting.js';
 import { PACKAGE_ROOT, VERSION } from '../version.js';
 import { buildVersion, StepFailed } from './build.js';
 import { handOver, type HandoverHooks } from './handover-old-ship.js';
@@ -14,6 +13,8 @@ import { forwardProblem } from './forward.js';
 import { cloneVersion, newestCommit, runningCommit, updateRemote, versionsDir } from './source.js';
 import { updateSigners, verifyAdmiralSignature } from './signers.js';
 import { promote } from './versions.js';
+import { shipUpdateRemote } from '../settings/env-settings.js';
+import { handoverReadyMs, updateStepMs } from '../settings/update-settings.js';
 
 /**
  * What an update needs of the running ship: where its data is, its key, its log, what it lends its successor, and
@@ -39,11 +40,9 @@ export interface UpdateIo {
 
 /** What to do when the update remote cannot be reached: where it came from and the two places to set another. */
 export function remoteHint(env: NodeJS.ProcessEnv, from: string | undefined): string {
-  const source = env.STARPHLEET_REMOTE ? `STARPHLEET_REMOTE from ${from ?? "the ship's environment"}` : "the default (package.json's repository), as STARPHLEET_REMOTE is not set";
+  const source = shipUpdateRemote(env) !== undefined ? `STARPHLEET_REMOTE from ${from ?? "the ship's environment"}` : "the default (package.json's repository), as STARPHLEET_REMOTE is not set";
   return `this is ${source}. Set STARPHLEET_REMOTE to a git url#branch this ship can reach: in the ship's environment (under systemd: /etc/starphleet/ship.env, then systemctl restart starphleet), or for every ship in HQ .starphleet (export STARPHLEET_REMOTE=https://example.com/starphleet.git#main)`;
 }
-
-const seconds = (env: NodeJS.ProcessEnv, name: string, dflt: number): number => numberSetting(env[name], name, dflt, POSITIVE_SECONDS) * 1000;
 
 export function describeVersion(version: string, sha: string | null): string {
   return sha ? `${version} @ ${sha.slice(0, 7)}` : version;
@@ -68,8 +67,8 @@ export async function runUpdate(ship: UpdateShip, io: UpdateIo, env: NodeJS.Proc
   const dataDir = ship.options.dataDir;
   let fetched: string | null = null;
   try {
-    const stepMs = seconds(env, 'STARPHLEET_UPDATE_TIMEOUT', 900);
-    const readyMs = seconds(env, 'STARPHLEET_HANDOVER_TIMEOUT', 120);
+    const stepMs = updateStepMs(env);
+    const readyMs = handoverReadyMs(env);
     const remote = updateRemote(env);
     const signers = updateSigners(env);
     const access = { ...(ship.options.privateKey ? { privateKey: ship.options.privateKey } : {}), knownHostsFile: join(dataDir, 'known_hosts') };

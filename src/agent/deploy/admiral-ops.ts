@@ -8,6 +8,7 @@ import { inputsDigest } from './deploy.js';
 import { startDeploy } from './reconcile.js';
 import { rollback } from './rollback.js';
 import type { Semaphore } from './semaphore.js';
+import { serviceBaseSetting } from '../../settings/agent-settings.js';
 
 /** What an admiral's operation answers: done or not, and a line saying what happened. */
 export interface OpResult {
@@ -36,7 +37,7 @@ export async function redeploy(ctx: AgentContext, sem: Semaphore, s: ServiceNow,
   const opened = await ctx.secrets.forService(sealed, service, hqEnv);
   if (!opened.ok) return { ok: false, message: `${name}: ${opened.reason}` };
   while (ctrl.deploying) await ctrl.deploying;
-  const inputs = inputsDigest(service, sha, hqEnv, baseScriptHash(join(ctx.dataDir, 'hq'), service.orders.env.STARPHLEET_BASE), opened.secrets?.digest);
+  const inputs = inputsDigest(service, sha, hqEnv, baseScriptHash(join(ctx.dataDir, 'hq'), serviceBaseSetting(service.orders.env)), opened.secrets?.digest);
   // A rebuild on purpose (a buildpack or base may have changed): the one deploy that does not reuse a retained build.
   const ok = await startDeploy(ctx, sem, ctrl, service, sha, hqEnv, inputs, { trigger: `redeploy by ${by}`, rebuild: true, secrets: opened.secrets });
   const serving = ctrl.serving?.release.config;

@@ -17,6 +17,7 @@ import { phleetReleasePhase } from './phleet-release.js';
 import { ensureBase } from '../releases/bases/provision.js';
 import { mkdirSync } from 'node:fs';
 import { builtBefore, buildKeyOf, markReleasePhasePassed, releasePhasePassed } from './reuse.js';
+import { serviceBaseSetting } from '../../settings/agent-settings.js';
 
 /** What a release is built from: a change in any of these is a new deploy (ship settings in HQ env are not among them). */
 export function inputsDigest(service: Service, sha: string, hqEnv: Readonly<Record<string, string>>, base?: string, secrets?: string): string {
@@ -211,7 +212,7 @@ export async function deploy(ctx: AgentContext, ctrl: ServiceController, service
  * output goes to logs/<service>/base-<name>.log. A failing script fails this service's deploy only.
  */
 async function serviceBase(ctx: AgentContext, service: string, s: Service, sandbox: ReturnType<AgentContext['runtime']['sandbox']>, signal: AbortSignal): Promise<{ name: string; hash: string } | null> {
-  const name = s.orders.env.STARPHLEET_BASE;
+  const name = serviceBaseSetting(s.orders.env);
   if (name === undefined || name === '') return null;
   const logs = dataPaths.logs(ctx.dataDir, service);
   mkdirSync(logs, { recursive: true });

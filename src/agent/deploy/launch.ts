@@ -2,8 +2,8 @@ import type { AgentContext } from '../context.js';
 import { freePort, Instance, instanceLogFile } from '../runtime/instances.js';
 import { exitReport, logSize } from './exit-report.js';
 import type { Release } from '../types.js';
-import { numberSetting, SECONDS } from '../../settings/number-setting.js';
 import { startupChecks, waitAlive, waitStartup } from './startup-checks.js';
+import { serviceWorkerUpSeconds } from '../../settings/agent-settings.js';
 
 export type LaunchResult = { readonly ok: true; readonly instance: Instance } | { readonly ok: false; readonly reason: string };
 
@@ -15,8 +15,8 @@ export function processCommand(release: Release, process: string): string {
 
 /** STARPHLEET_WORKER_UP of the service's env, else the ship's. */
 function workerUpMs(ctx: AgentContext, release: Release): number {
-  const v = release.config.env.STARPHLEET_WORKER_UP;
-  return v === undefined ? ctx.limits.workerUpMs : numberSetting(v, 'STARPHLEET_WORKER_UP', 10, SECONDS) * 1000;
+  const s = serviceWorkerUpSeconds(release.config.env);
+  return s === undefined ? ctx.limits.workerUpMs : s * 1000;
 }
 
 /**

@@ -15,6 +15,7 @@ import type { Semaphore } from './semaphore.js';
 import { retire } from './switch.js';
 import { baseScriptHash } from '../releases/bases/base-paths.js';
 import { backoffMs } from '../limits.js';
+import { serviceBaseSetting } from '../../settings/agent-settings.js';
 
 /** Starts a deploy in the background (bounded across services by the semaphore); at most one per service. */
 export function startDeploy(ctx: AgentContext, sem: Semaphore, ctrl: ServiceController, service: Service, sha: string, hqEnv: Readonly<Record<string, string>>, inputs: string, how: DeployHow = {}): Promise<boolean> {
@@ -72,7 +73,7 @@ export async function reconcileService(ctx: AgentContext, sem: Semaphore, ctrl: 
   if (pin && pin.sha === sha) return;
   const opened = await secretsFor(ctx, ctrl, service, hqEnv, sealed);
   if (opened === false || ctrl.deploying || ctrl.removed) return;
-  const inputs = inputsDigest(service, sha, hqEnv, baseScriptHash(join(ctx.dataDir, 'hq'), service.orders.env.STARPHLEET_BASE), opened?.digest);
+  const inputs = inputsDigest(service, sha, hqEnv, baseScriptHash(join(ctx.dataDir, 'hq'), serviceBaseSetting(service.orders.env)), opened?.digest);
   if (pin) {
     clearPin(ctx.db, ctrl.name);
     ctx.log(`${ctrl.name}: its ref moved to ${sha.slice(0, 7)}: the pin on release ${pin.release} ends`);

@@ -3,6 +3,7 @@ import type { WireRoute } from '../../dataplane/protocol/wire.js';
 import type { DesiredState } from '../../headquarters/types.js';
 import type { ServiceController } from './controller.js';
 import type { Traffic } from '../traffic/traffic.js';
+import { hqHttpsOnlySetting } from '../../settings/agent-settings.js';
 
 /** HTTPS_ONLY / STARPHLEET_HTTPS_ONLY: `true`, `1` or `yes`. */
 function httpsOnly(v: string | undefined): boolean {
@@ -31,7 +32,7 @@ export function routeTable(ctrls: Iterable<ServiceController>, desired: DesiredS
       hosts: orders?.proxyFor ?? [],
       ...(publishPort !== undefined ? { publishPort } : {}),
       auth: guards.of(c.mount, desired),
-      ...(httpsOnly(orders?.env.HTTPS_ONLY) || httpsOnly(desired?.env.STARPHLEET_HTTPS_ONLY) ? { httpsOnly: true } : {}),
+      ...(httpsOnly(orders?.env.HTTPS_ONLY) || httpsOnly(hqHttpsOnlySetting(desired?.env)) ? { httpsOnly: true } : {}),
       ...(t ? { traffic: t } : {}),
     });
   }

@@ -1,10 +1,7 @@
 import { copyFileSync, existsSync, renameSync, statSync, truncateSync } from 'node:fs';
-import { COUNT, numberSetting } from '../../settings/number-setting.js';
 
-/** STARPHLEET_LOG_MAX_BYTES, default 10 MiB: past it an instance log is rotated to .1 (and .1 to .2). */
-export function logMaxBytes(env: NodeJS.ProcessEnv = process.env): number {
-  return numberSetting(env.STARPHLEET_LOG_MAX_BYTES, 'STARPHLEET_LOG_MAX_BYTES', 10 * 1024 * 1024, COUNT);
-}
+import { logMaxBytes } from '../../settings/agent-settings.js';
+export { logMaxBytes };
 
 /**
  * Copy-then-truncate rotation. The instance holds its log open in append mode and outlives the ship, so the file

@@ -9,6 +9,7 @@ import { RuntimeError, SANDBOX_PATH, type InstanceSpec, type Runtime } from './r
 import { posixShellQuote } from '../../util/shell-quote.js';
 import { describeHost, probeSandbox } from '../sandbox/sandbox.js';
 import { sandboxUser } from '../sandbox/user.js';
+import { runtimeSetting } from '../../settings/agent-settings.js';
 
 export { RuntimeError, SANDBOX_PATH, type InstanceSpec, type Runtime, type RuntimeKind } from './runtime-types.js';
 
@@ -44,9 +45,8 @@ function unavailable(reason: string): Runtime {
  * sandbox, probed once here. A sandbox that does not work is never silently replaced by plain processes.
  */
 export function chooseRuntime(env: NodeJS.ProcessEnv = process.env): RuntimeChoice {
-  const forced = env.STARPHLEET_RUNTIME;
+  const forced = runtimeSetting(env, (m) => new RuntimeError(m));
   if (forced === 'process') return { runtime: processRuntime, problem: null };
-  if (forced !== undefined && forced !== '' && forced !== 'bwrap') throw new RuntimeError(`STARPHLEET_RUNTIME must be "process" or "bwrap", got ${JSON.stringify(forced)}`);
   let reason: string | null;
   let host;
   try {
@@ -62,7 +62,7 @@ export function chooseRuntime(env: NodeJS.ProcessEnv = process.env): RuntimeChoi
 /** The runtime alone; throws when STARPHLEET_RUNTIME=bwrap was asked for and no sandbox works here. */
 export function selectRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
   const c = chooseRuntime(env);
-  if (env.STARPHLEET_RUNTIME === 'bwrap' && c.problem !== null && c.runtime.kind === 'bwrap') {
+  if (runtimeSetting(env, (m) => new RuntimeError(m)) === 'bwrap' && c.problem !== null && c.runtime.kind === 'bwrap') {
     try {
       c.runtime.sandbox();
     } catch (e) {

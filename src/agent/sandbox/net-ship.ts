@@ -5,6 +5,7 @@ import { forgetHostResources, recordHostResources } from './host-registry.js';
 import { dataDirTag, hostRange, ipToNumber, netNames, numberToIp, overlaps, parseInstanceNet, subnetText, type Subnet } from './net-names.js';
 import { renderTable } from './net-rules.js';
 import { writeFileAtomicSync } from '../../util/atomic-write.js';
+import { instanceNetSetting } from '../../settings/agent-settings.js';
 
 /** The direct network path of one ship: its bridge, table, subnet; recorded in <data>/net/net.json. */
 export interface ShipNet {
@@ -109,7 +110,7 @@ function clashes(subnet: Subnet, bridge: string): boolean {
 }
 
 function chooseSubnet(dataDir: string, bridge: string, env: NodeJS.ProcessEnv): Subnet {
-  const raw = env.STARPHLEET_INSTANCE_NET;
+  const raw = instanceNetSetting(env);
   if (raw !== undefined && raw.trim() !== '' && raw.trim() !== 'auto') {
     const s = parseInstanceNet(raw);
     if (clashes(s, bridge)) throw new Error(`STARPHLEET_INSTANCE_NET ${subnetText(s)} overlaps a network this host already routes (ip -4 route): choose another private subnet`);
@@ -141,7 +142,7 @@ export function ensureShipNet(dataDir: string, env: NodeJS.ProcessEnv = process.
   const { bridge, table } = netNames(dataDir);
   let net = readRecord(dataDir);
   if (net && (net.bridge !== bridge || net.table !== table)) net = null;
-  const wanted = env.STARPHLEET_INSTANCE_NET?.trim();
+  const wanted = instanceNetSetting(env)?.trim();
   if (net && wanted && wanted !== 'auto' && subnetText(parseInstanceNet(wanted)) !== subnetText(net.subnet)) {
     if (bridgeExists(bridge) && hostCmd('ip', ['-o', 'link', 'show', 'master', bridge]).trim() !== '') {
       throw new Error(`STARPHLEET_INSTANCE_NET is ${wanted} but instances still run on ${subnetText(net.subnet)}: stop them first (starphleet stop --all)`);
@@ -159,7 +160,7 @@ export function ensureShipNet(dataDir: string, env: NodeJS.ProcessEnv = process.
   recordHostResources(dataDir, { bridge, table });
   ensureBridge(net);
   // Two ships starting at once may both have found the same /24 free: the one that sees the other's route gives way.
-  if (fresh && (env.STARPHLEET_INSTANCE_NET ?? 'auto').trim() === 'auto' && clashes(net.subnet, bridge)) {
+  if (fresh && (instanceNetSetting(env) ?? 'auto').trim() === 'auto' && clashes(net.subnet, bridge)) {
     tryHostCmd('ip', ['link', 'del', bridge]);
     return ensureShipNet(dataDir, env, log, frontPorts);
   }

@@ -1,3 +1,4 @@
+import { sandboxUserSetting } from '../../settings/agent-settings.js';
 /**
  * The unprivileged host user a production ship provisions container bases as (each service's builds and instances
  * run as a uid of their own: src/agent/sandbox/service-users.ts). `starphleet install
@@ -8,7 +9,7 @@ export const DEFAULT_SANDBOX_USER = 'starphleet';
 
 /** The sandbox user this ship uses: STARPHLEET_SANDBOX_USER, else the default. */
 export function sandboxUser(env: NodeJS.ProcessEnv = process.env): string {
-  return env.STARPHLEET_SANDBOX_USER || DEFAULT_SANDBOX_USER;
+  return sandboxUserSetting(env) ?? DEFAULT_SANDBOX_USER;
 }
 
 /** A user name useradd accepts everywhere (Debian's default NAME_REGEX, without the trailing `$` of machine accounts). */

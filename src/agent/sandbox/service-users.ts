@@ -4,6 +4,7 @@ import { withLockDir } from './lock-dir.js';
 import { dataDirTag } from './net-names.js';
 import type { SandboxUser } from './user.js';
 import { writeFileAtomicSync } from '../../util/atomic-write.js';
+import { uidsSetting } from '../../settings/agent-settings.js';
 
 /**
  * A uid of its own for every service (its builds and its instances), from a block of uids this ship owns. Recorded in
@@ -73,7 +74,8 @@ export function serviceUid(dataDir: string, service: string, env: NodeJS.Process
   const known = read(dataDir)?.services[service];
   if (known !== undefined) return { name: `app(${service})`, uid: known, gid: known };
   return withLockDir(join(dataDir, 'sandbox', 'uids.lock'), () => {
-    const rec: UidRecord = read(dataDir) ?? { ...(env.STARPHLEET_UIDS ? parseUids(env.STARPHLEET_UIDS) : defaultUids(dataDir)), services: {} };
+    const uids = uidsSetting(env);
+    const rec: UidRecord = read(dataDir) ?? { ...(uids !== undefined ? parseUids(uids) : defaultUids(dataDir)), services: {} };
     const again = rec.services[service];
     if (again !== undefined) return { name: `app(${service})`, uid: again, gid: again };
     const used = new Set(Object.values(rec.services));

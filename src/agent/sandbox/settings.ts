@@ -1,3 +1,4 @@
+import { sandboxLimitSettings } from '../../settings/agent-settings.js';
 /** Per-service cgroup limits from the orders' exports (`export STARPHLEET_MEMORY=512M` ...), with defaults. */
 export interface SandboxLimits {
   readonly memoryBytes: number;
@@ -42,15 +43,13 @@ export function parsePids(raw: string, where = 'STARPHLEET_PIDS'): number {
 
 /** The limits a service's env asks for; a bad value throws naming the variable (the deploy fails, nothing changes). */
 export function sandboxLimits(env: Readonly<Record<string, string>>): SandboxLimits {
-  const pick = <T>(name: string, parse: (raw: string, where: string) => T, dflt: T): T => {
-    const raw = env[name];
-    return raw === undefined || raw.trim() === '' ? dflt : parse(raw, name);
-  };
+  const given = sandboxLimitSettings(env);
+  const pick = <T>(raw: string | undefined, name: string, parse: (raw: string, where: string) => T, dflt: T): T => (raw === undefined ? dflt : parse(raw, name));
   return {
-    memoryBytes: pick('STARPHLEET_MEMORY', parseMemory, DEFAULT_LIMITS.memoryBytes),
-    cpus: pick('STARPHLEET_CPUS', parseCpus, DEFAULT_LIMITS.cpus),
-    pids: pick('STARPHLEET_PIDS', parsePids, DEFAULT_LIMITS.pids),
-    diskBytes: pick('STARPHLEET_DISK', parseDisk, DEFAULT_LIMITS.diskBytes),
+    memoryBytes: pick(given.memory, 'STARPHLEET_MEMORY', parseMemory, DEFAULT_LIMITS.memoryBytes),
+    cpus: pick(given.cpus, 'STARPHLEET_CPUS', parseCpus, DEFAULT_LIMITS.cpus),
+    pids: pick(given.pids, 'STARPHLEET_PIDS', parsePids, DEFAULT_LIMITS.pids),
+    diskBytes: pick(given.disk, 'STARPHLEET_DISK', parseDisk, DEFAULT_LIMITS.diskBytes),
   };
 }
 

@@ -8,6 +8,7 @@ import { ensureShipNet, setHostPorts, type ShipNet } from './net-ship.js';
 import { parseHostPorts } from './net-rules.js';
 import { removeRunDir, type SandboxHost } from './sandbox.js';
 import { SHIP_HOST_NAME } from './etc-files.js';
+import { hostPortsSetting } from '../../settings/agent-settings.js';
 
 /** One line for status and the log: which network path instances use, and what of the ship they reach. */
 export function describeNetwork(host: SandboxHost | null, net: ShipNet | null): string {
@@ -69,12 +70,12 @@ export function startShipNetwork(dataDir: string, host: SandboxHost | null, env:
  */
 export function applyHqNetwork(dataDir: string, host: SandboxHost | null, hqEnv: Readonly<Record<string, string>>, env: NodeJS.ProcessEnv, log: (line: string) => void): { line: string; problem: string | null } {
   if (host === null || host.net !== 'direct') {
-    const asked = hqEnv.STARPHLEET_HOST_PORTS?.trim();
+    const asked = hostPortsSetting(hqEnv)?.trim();
     return { line: describeNetwork(host, null), problem: asked ? `.starphleet: STARPHLEET_HOST_PORTS is ignored: ${host === null ? 'the process runtime' : 'a ship that is not root'} has no ship.internal` : null };
   }
   let ports: number[];
   try {
-    ports = parseHostPorts(hqEnv.STARPHLEET_HOST_PORTS);
+    ports = parseHostPorts(hostPortsSetting(hqEnv));
   } catch (e) {
     return { line: describeNetwork(host, ensureShipNet(dataDir, env, log)), problem: `.starphleet: ${(e as Error).message} (the ports in force stay)` };
   }

@@ -1,7 +1,7 @@
 import { getKv, setKv } from '../../state/hq.js';
 import type { Db } from '../../state/db.js';
 import type { WireMatch } from '../../dataplane/protocol/wire-traffic.js';
-import { COUNT, numberSetting, POSITIVE_SECONDS } from '../../settings/number-setting.js';
+import { trafficLimitSettings } from '../../settings/agent-settings.js';
 
 /** Who set something and when: the status and the audit show it. */
 export interface SetBy {
@@ -86,10 +86,5 @@ export interface TrafficLimits {
 }
 
 export function trafficLimits(env: NodeJS.ProcessEnv = process.env): TrafficLimits {
-  return {
-    queue: numberSetting(env.STARPHLEET_PAUSE_QUEUE, 'STARPHLEET_PAUSE_QUEUE', 5000, COUNT),
-    drainMs: numberSetting(env.STARPHLEET_PAUSE_DRAIN, 'STARPHLEET_PAUSE_DRAIN', 10, POSITIVE_SECONDS) * 1000,
-    maxPauseS: numberSetting(env.STARPHLEET_MAX_PAUSE, 'STARPHLEET_MAX_PAUSE', 30, POSITIVE_SECONDS),
-    releasePauseS: numberSetting(env.STARPHLEET_RELEASE_PAUSE, 'STARPHLEET_RELEASE_PAUSE', 60, POSITIVE_SECONDS),
-  };
+  return trafficLimitSettings(env);
 }

@@ -1,12 +1,11 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { authWorkers } from '../../settings/dataplane-settings.js';
 
 /** Threads that check hashes (STARPHLEET_AUTH_WORKERS, default 1: one core stays free for everything else). */
 function workerCount(env: NodeJS.ProcessEnv): number {
-  const n = Number(env.STARPHLEET_AUTH_WORKERS ?? '1');
-  if (!Number.isInteger(n) || n < 1 || n > 16) throw new Error(`STARPHLEET_AUTH_WORKERS must be 1-16, got ${JSON.stringify(env.STARPHLEET_AUTH_WORKERS)}`);
-  return n;
+  return authWorkers(env);
 }
 
 /** Checks waiting beyond this many are refused at once (the client gets a 503), so a flood cannot queue without end. */

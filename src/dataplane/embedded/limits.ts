@@ -1,4 +1,4 @@
-import { numberSetting, POSITIVE } from '../../settings/number-setting.js';
+import { frontDoorLimitSettings } from '../../settings/dataplane-settings.js';
 
 /** Bounds of the front door against slow, broken or greedy clients and silent instances; STARPHLEET_HTTP_* env overrides. */
 export interface FrontDoorLimits {
@@ -16,18 +16,6 @@ export interface FrontDoorLimits {
   readonly maxConnectionsPerAddress: number;
 }
 
-function num(env: NodeJS.ProcessEnv, name: string, dflt: number, scale: number): number {
-  return Math.round(numberSetting(env[name], name, dflt, POSITIVE) * scale);
-}
-
 export function frontDoorLimits(env: NodeJS.ProcessEnv = process.env): FrontDoorLimits {
-  return {
-    headersTimeoutMs: num(env, 'STARPHLEET_HTTP_HEADERS_TIMEOUT', 15, 1000),
-    idleTimeoutMs: num(env, 'STARPHLEET_HTTP_IDLE_TIMEOUT', 120, 1000),
-    keepAliveTimeoutMs: num(env, 'STARPHLEET_HTTP_KEEPALIVE_TIMEOUT', 30, 1000),
-    upstreamTimeoutMs: num(env, 'STARPHLEET_PROXY_TIMEOUT', 60, 1000),
-    maxHeaderBytes: num(env, 'STARPHLEET_HTTP_MAX_HEADER_BYTES', 16384, 1),
-    maxConnections: num(env, 'STARPHLEET_HTTP_MAX_CONNECTIONS', 10000, 1),
-    maxConnectionsPerAddress: num(env, 'STARPHLEET_HTTP_MAX_CONNECTIONS_PER_ADDRESS', 256, 1),
-  };
+  return frontDoorLimitSettings(env);
 }

@@ -35,10 +35,8 @@ export interface NginxOptions {
   readonly emit: (e: PlaneEvent) => void;
 }
 
-/** The nginx binary: STARPHLEET_NGINX or `nginx` on PATH (Debian's is /usr/sbin/nginx). */
-export function nginxBinary(env: NodeJS.ProcessEnv = process.env): string {
-  return env.STARPHLEET_NGINX ?? 'nginx';
-}
+import { nginxAuthRate, nginxBinary, nginxWorkers } from '../../settings/dataplane-settings.js';
+export { nginxBinary, nginxWorkers };
 
 function canBind(listen: string, port: number): Promise<string | null> {
   return new Promise((resolve) => {
@@ -48,14 +46,6 @@ function canBind(listen: string, port: number): Promise<string | null> {
   });
 }
 
-function positiveInt(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return dflt;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive whole number, got ${JSON.stringify(raw)}`);
-  return n;
-}
-
 /** Whether this nginx takes `http2 on;` (1.25.1 and later), from `nginx -v`. */
 export function nginxHasHttp2On(binary = nginxBinary()): boolean {
   const r = spawnSync(binary, ['-v'], { encoding: 'utf8' });
@@ -63,13 +53,6 @@ export function nginxHasHttp2On(binary = nginxBinary()): boolean {
   if (!m) return false;
   const [maj, min, patch] = [Number(m[1]), Number(m[2]), Number(m[3])];
   return maj > 1 || (maj === 1 && (min > 25 || (min === 25 && patch >= 1)));
-}
-
-/** STARPHLEET_NGINX_WORKERS: `auto` (one per core, the default, as a hand-written config has it) or a count. */
-export function nginxWorkers(env: NodeJS.ProcessEnv): number | 'auto' {
-  const raw = env.STARPHLEET_NGINX_WORKERS;
-  if (raw === undefined || raw === '' || raw === 'auto') return 'auto';
-  return positiveInt(env, 'STARPHLEET_NGINX_WORKERS', 1);
 }
 
 /** nginx's `user` for the workers: the unprivileged worker user as root, none otherwise (nginx would ignore it). */
@@ -165,7 +148,7 @@ export class NginxPlane implements PlaneImpl {
       port: this.port,
       workers: nginxWorkers(process.env),
       user: userDirective(),
-      authRate: positiveInt(process.env, 'STARPHLEET_AUTH_RATE', 20),
+      authRate: nginxAuthRate(process.env),
       published,
       headersTimeoutS: Math.ceil(limits.headersTimeoutMs / 1000),
       keepAliveTimeoutS: Math.ceil(limits.keepAliveTimeoutMs / 1000),

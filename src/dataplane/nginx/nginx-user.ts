@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { planePaths } from '../../data-dir/plane-paths.js';
 import { tlsPaths } from '../../data-dir/tls-paths.js';
+import { nginxUserSetting } from '../../settings/dataplane-settings.js';
 
 /**
  * The unprivileged user nginx's workers run as when the ship (and so the nginx master) runs as root: a system user
@@ -38,7 +39,7 @@ let cached: WorkerUser | null = null;
 export function workerUser(env: NodeJS.ProcessEnv = process.env, create = true): WorkerUser | null {
   if (process.getuid?.() !== 0) return null;
   if (cached) return cached;
-  const name = env.STARPHLEET_NGINX_USER || DEFAULT_WORKER_USER;
+  const name = nginxUserSetting(env) ?? DEFAULT_WORKER_USER;
   if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(name)) throw new Error(`STARPHLEET_NGINX_USER must be a user name, got ${JSON.stringify(name)}`);
   let u = lookup(name);
   if (!u && !create) return null;

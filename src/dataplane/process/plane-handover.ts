@@ -6,6 +6,7 @@ import type { ControlServer } from './control-server.js';
 import type { PlaneImpl } from '../protocol/plane.js';
 import { planeArgs, type PlaneProgram } from '../ship-side/plane-entry.js';
 import { parseWireTable, type WireTable } from '../protocol/wire.js';
+import { planeHandoverGraceMs } from '../../settings/dataplane-settings.js';
 
 /**
  * A newer data plane taking over from the running one (an update brought another data-plane version):
@@ -25,10 +26,7 @@ type ToOld = { readonly want: 'sockets' } | { readonly ready: true } | { readonl
  * stopped; the old plane exits as soon as nothing is left.
  */
 function graceMs(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.STARPHLEET_PLANE_HANDOVER_GRACE ?? '3600';
-  const n = Number(raw);
-  if (!(n >= 0) || !Number.isFinite(n)) throw new Error(`STARPHLEET_PLANE_HANDOVER_GRACE must be a number of seconds, got ${JSON.stringify(raw)}`);
-  return n * 1000;
+  return planeHandoverGraceMs(env);
 }
 const TIMEOUT_MS = 60_000;
 

@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../../log.js';
 import { NOTHING_OPEN, type OpenCounts } from '../embedded/backend.js';
@@ -11,19 +10,8 @@ import type { DrainResult } from '../embedded/plane-routes.js';
 import { mergeStats, requestStats, type RequestStatsSnapshot } from './request-stats.js';
 import type { WireTable } from '../protocol/wire.js';
 
-/**
- * STARPHLEET_PLANE_PROCESSES: how many processes serve the embedded plane's ports (1, the default; `auto`: one per
- * core). One Node process proxies at about a third of nginx's rate per core (docs/notes.md): the others are helpers
- * on the same listening sockets, each with its own front door, tables and counts. Not the default yet: one
- * dataplane-update run hung with a request held by a helper, not understood (docs/notes.md).
- */
-export function planeProcesses(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.STARPHLEET_PLANE_PROCESSES ?? '1';
-  if (raw === 'auto' || raw === '') return Math.max(1, availableParallelism());
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`STARPHLEET_PLANE_PROCESSES must be auto or a whole number from 1 to 64, got ${JSON.stringify(raw)}`);
-  return n;
-}
+import { planeProcesses } from '../../settings/dataplane-settings.js';
+export { planeProcesses };
 
 type Answer = Extract<FromHelper, { id: number; ok: true }>;
 type Ask = ToHelper extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;

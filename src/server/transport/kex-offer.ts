@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { CipherAlgorithm, CompressionAlgorithm, Connection, KexAlgorithm, MacAlgorithm, ServerHostKeyAlgorithm } from 'ssh2';
-import { ConfigError } from '../../settings/ship-options.js';
+import { sshNistKexSetting } from '../../settings/env-settings.js';
 
 export interface SshAlgorithms {
   readonly kex: readonly KexAlgorithm[];
@@ -43,9 +43,7 @@ export function sshAlgorithms(o: { readonly nistKex: boolean }): SshAlgorithms {
 
 /** STARPHLEET_SSH_NIST_KEX: `on` or `off` (the default); anything else is an error naming the variable. */
 export function sshAlgorithmsFromEnv(env: NodeJS.ProcessEnv = process.env): SshAlgorithms {
-  const raw = env.STARPHLEET_SSH_NIST_KEX;
-  if (raw !== undefined && raw !== 'on' && raw !== 'off') throw new ConfigError(`STARPHLEET_SSH_NIST_KEX must be on or off, got ${JSON.stringify(raw)}`);
-  return sshAlgorithms({ nistKex: raw === 'on' });
+  return sshAlgorithms({ nistKex: sshNistKexSetting(env) });
 }
 
 /** Client signature algorithms we accept (RFC 8308 server-sig-algs): RSA only with SHA-2. */
