@@ -37,7 +37,8 @@ test('an HQ that refuses the push as a setting is tried again at a doubling inte
     current = record('b'.repeat(40));
     // (A write of the old record already under way when HQ became writable may land first: the new one follows it.)
     await waitFor(() => /^ships\/s1: hq bbbbbbb/.test(gitIn(hq, 'log', '-1', '--format=%s')), 'the new record in HQ', 30_000, 20);
-    assert.ok(logs.some((l) => /write-back works again/.test(l)), logs.join('\n'));
+    // Said once the push has returned (a moment after HQ has the commit).
+    await waitFor(() => logs.some((l) => /write-back works again/.test(l)), () => `"works again" in the log:\n${logs.join('\n')}`, 10_000, 20);
   } finally {
     await loop.stop();
   }
