@@ -92,6 +92,8 @@ describe('placement: on web runs only on the ships tagged web; a move hands off,
     await waitFor(() => serves('s2'), 's2 serves /web/', 300_000, 250);
     const s2ServedAt = Date.now();
     for (const n of ['s1', 's3'] as const) await waitFor(() => notHere(n), `${n} stops serving /web/ once s2 does`, 120_000, 250);
+    // The load's own requests see s1's 404 too (each takes 150 ms or more: stopped at once, it may have none yet).
+    await waitFor(() => load.samples.some((s) => s.status === 404), "s1's 404 in the load", 30_000, 50);
     const samples = await load.stop();
     const failures = samples.filter((s) => s.failure !== null);
     assert.deepEqual(failures.map((f) => f.failure), [], 'no failed request on s1 through the move');
