@@ -99,7 +99,9 @@ test('a sandbox that fails to set itself up is tried again; the program itself r
 
   rmSync(late, { recursive: true });
   const never = await run(step);
-  assert.equal(never.code, 1);
+  // bwrap's own exit (1), or the launcher's (125) when bwrap failed while the launcher was setting up its network:
+  // either way the sandbox did not start (run-script.ts treats both so).
+  assert.ok(never.code === 1 || never.code === 125, `exit ${never.code}:\n${never.text}`);
   assert.equal(never.text.match(/^bwrap: /gm)?.length, 3, never.text);
   assert.match(never.text, /trying again \(3 of 3\)/);
 });
