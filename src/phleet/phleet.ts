@@ -10,7 +10,8 @@ import type { ClientKey } from './client-key.js';
 import { readReleasePhases } from './release-gate.js';
 import { readShips, recordServices, shipAddresses, type ShipRecord } from './record.js';
 import { shipsCheckout, writebackDir, writebackSetting } from './ships-checkout.js';
-import { WriteBack, WriteBackLoop } from './writeback.js';
+import { WriteBack } from './writeback.js';
+import { WriteBackLoop } from './writeback-loop.js';
 
 export interface PhleetShip {
   readonly name: string;

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { WriteBack, WriteBackLoop } from '../../../src/phleet/writeback.js';
+import { WriteBack } from '../../../src/phleet/writeback.js';
+import { WriteBackLoop } from '../../../src/phleet/writeback-loop.js';
 import type { ShipRecord } from '../../../src/phleet/record.js';
 import { gitIn, initRepo } from '../../helpers/git.js';
 import { tmpDir } from '../../helpers/tmp.js';
