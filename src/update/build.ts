@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killGroup } from '../util/process-group.js';
@@ -88,7 +88,9 @@ export async function buildVersion(o: BuildOptions): Promise<string> {
   if (!o.as) {
     const seeded = same ? await seedFromRunning(o.runningRoot, o.dir, root) : null;
     mkdirSync(o.home, { recursive: true, mode: 0o700 });
-    return installAndBuild(o.dir, { ...root, env: buildEnv(o.env ?? process.env, o.home), as: null }, seeded);
+    const version = await installAndBuild(o.dir, { ...root, env: buildEnv(o.env ?? process.env, o.home), as: null });
+    if (seeded) pruned(o.dir, seeded, o.progress);
+    return version;
   }
   // The data dir is closed to other users: the build user works on a copy in a directory of its own under the
   // system's temporary directory, and root copies the result back. The running version's node_modules go straight
@@ -102,8 +104,10 @@ export async function buildVersion(o: BuildOptions): Promise<string> {
     const seeded = same ? await seedFromRunning(o.runningRoot, src, { ...root, cwd: '/' }) : null;
     o.progress(`npm and the build run as ${o.as.user} (uid ${o.as.uid}), with a minimal environment\n`);
     await runStep('handing the copy to the build user', 'chown', ['-R', '--no-dereference', `${o.as.uid}:${o.as.gid}`, '--', work], { ...root, cwd: '/' });
-    const version = await installAndBuild(src, { ...root, cwd: src, env: buildEnv(o.env ?? process.env, home), as: o.as }, seeded);
+    const version = await installAndBuild(src, { ...root, cwd: src, env: buildEnv(o.env ?? process.env, home), as: o.as });
     await sealAsRoot(src, o.dir, { ...root, cwd: '/' });
+    // On root's own copy, never in the build user's tree (which it could have turned into links anywhere).
+    if (seeded) pruned(o.dir, seeded, o.progress);
     return version;
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -141,31 +145,41 @@ export function pruneOrphans(dir: string, seedRecord: string): string[] {
     return [];
   }
   if (!Array.isArray(names)) return [];
+  // Only regular files whose every folder from dist/ down is a real folder inside it: no link is followed.
+  const dist = join(dir, 'dist');
+  const inside = (rel: string): boolean => {
+    let at = dist;
+    for (const part of ['', ...rel.split('/').slice(0, -1)]) {
+      at = part ? join(at, part) : at;
+      if (!lstatSync(at, { throwIfNoEntry: false })?.isDirectory()) return false;
+    }
+    return lstatSync(join(dist, rel), { throwIfNoEntry: false })?.isFile() === true;
+  };
   const removed: string[] = [];
   for (const name of names) {
-    const m = typeof name === 'string' ? /^\.\.\/src\/((?:[\w.-]+\/)*[\w.-]+)\.ts$/.exec(name) : null;
+    const m = typeof name === 'string' ? /^\.\.\/src\/((?:[\w-][\w.-]*\/)*[\w-][\w.-]*)\.ts$/.exec(name) : null;
     if (!m || m[1]?.endsWith('.d') || existsSync(join(dir, 'src', `${m[1]}.ts`))) continue;
     for (const out of [`${m[1]}.js`, `${m[1]}.js.map`]) {
-      if (!existsSync(join(dir, 'dist', out))) continue;
-      rmSync(join(dir, 'dist', out));
+      if (!inside(out)) continue;
+      rmSync(join(dist, out));
       removed.push(out);
     }
   }
   return removed;
 }
 
-/** `seeded`: the running version's tsc record the build started from (seedFromRunning), or null. */
-async function installAndBuild(dir: string, step: { cwd: string; progress: Progress; timeoutMs: number; signal?: AbortSignal; env: NodeJS.ProcessEnv; as: BuildIdentity | null }, seeded: string | null): Promise<string> {
+function pruned(dir: string, seedRecord: string, progress: Progress): void {
+  const gone = pruneOrphans(dir, seedRecord);
+  if (gone.length > 0) progress(`removed the output of ${gone.length} source file(s) this version no longer has\n`);
+}
+
+async function installAndBuild(dir: string, step: { cwd: string; progress: Progress; timeoutMs: number; signal?: AbortSignal; env: NodeJS.ProcessEnv; as: BuildIdentity | null }): Promise<string> {
   if (!existsSync(join(dir, 'node_modules'))) {
     step.progress('$ npm ci\n');
     await runStep('npm ci', 'npm', ['ci', '--no-audit', '--no-fund', '--prefer-offline'], { ...step, cwd: dir });
   }
   step.progress('$ npm run build\n');
   await runStep('npm run build', 'npm', ['run', 'build'], { ...step, cwd: dir });
-  if (seeded) {
-    const gone = pruneOrphans(dir, seeded);
-    if (gone.length > 0) step.progress(`removed the output of ${gone.length} source file(s) this version no longer has\n`);
-  }
   return checkVersion(dir, { ...step, cwd: dir });
 }
 

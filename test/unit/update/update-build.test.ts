@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { buildVersion, runStep, StepFailed } from '../../../src/update/build.js';
+import { buildVersion, pruneOrphans, runStep, StepFailed } from '../../../src/update/build.js';
 import { buildIdentity } from '../../../src/update/build-identity.js';
 import { writeLauncher } from '../../../src/update/versions.js';
 import { tmpDir } from '../../helpers/tmp.js';
@@ -72,6 +72,22 @@ describe('update build steps', () => {
     assert.match(readFileSync(join(dir, 'dist', 'b.js'), 'utf8'), /from the running version/, 'the unchanged one is not');
     assert.ok(!existsSync(join(dir, 'dist', 'gone.js')) && !existsSync(join(dir, 'dist', 'gone.js.map')), 'output of a source this version lacks is removed');
     assert.match(out, /removed the output of 1 source file/);
+  });
+
+  test('pruning follows no link: an orphan reached through a linked folder, or itself a link, stays where it is', () => {
+    const dir = tmpDir('sp-upd-prune-');
+    const outside = tmpDir('sp-upd-prune-outside-');
+    writeFileSync(join(outside, 'gone.js'), 'not ours\n');
+    mkdirSync(join(dir, 'src'));
+    mkdirSync(join(dir, 'dist'));
+    symlinkSync(outside, join(dir, 'dist', 'sub'));
+    symlinkSync(join(outside, 'gone.js'), join(dir, 'dist', 'linked.js'));
+    writeFileSync(join(dir, 'dist', 'plain.js'), 'old output\n');
+    const record = join(dir, 'record.json');
+    writeFileSync(record, JSON.stringify({ fileNames: ['../src/sub/gone.ts', '../src/linked.ts', '../src/plain.ts', '../src/../../etc/x.ts'] }));
+    assert.deepEqual(pruneOrphans(dir, record), ['plain.js']);
+    assert.equal(readFileSync(join(outside, 'gone.js'), 'utf8'), 'not ours\n');
+    assert.ok(lstatSync(join(dir, 'dist', 'linked.js')).isSymbolicLink());
   });
 
   test('a failing build names the step and its exit; its output was streamed', async () => {
