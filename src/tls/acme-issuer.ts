@@ -1,15 +1,25 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as acme from 'acme-client';
+import type * as AcmeClient from 'acme-client';
 import { CHALLENGE_TOKEN, tlsPaths } from '../data-dir/tls-paths.js';
 import type { Logger } from '../log.js';
 import type { CertPair } from './cert-files.js';
 
+/** Let's Encrypt's directories (the URLs acme-client's `directory.letsencrypt` holds). */
+const LETSENCRYPT = { production: 'https://acme-v02.api.letsencrypt.org/directory', staging: 'https://acme-staging-v02.api.letsencrypt.org/directory' } as const;
+
+/**
+ * acme-client and its HTTP stack, loaded when a certificate is first asked for: importing them cost every ship start
+ * 0.2 CPU-s, ships that never use ACME included.
+ */
+let acmeLoaded: Promise<typeof AcmeClient> | null = null;
+const acmeLib = (): Promise<typeof AcmeClient> => (acmeLoaded ??= import('acme-client'));
+
 /** `STARPHLEET_ACME_DIRECTORY`: a URL, or `production` / `staging` (Let's Encrypt's). Default: production. */
 export function acmeDirectory(raw: string | undefined): string {
   const v = (raw ?? '').trim();
-  if (v === '' || v === 'production') return acme.directory.letsencrypt.production;
-  if (v === 'staging') return acme.directory.letsencrypt.staging;
+  if (v === '' || v === 'production') return LETSENCRYPT.production;
+  if (v === 'staging') return LETSENCRYPT.staging;
   if (/^https:\/\/\S+$/.test(v)) return v;
   throw new Error(`STARPHLEET_ACME_DIRECTORY must be an https:// URL, production or staging, got ${JSON.stringify(v)}`);
 }
@@ -20,7 +30,7 @@ export function acmeDirectory(raw: string | undefined): string {
  * account key is made once into `<data>/tls/acme/account.key` (0600) and reused.
  */
 export class AcmeIssuer {
-  private client: acme.Client | null = null;
+  private client: AcmeClient.Client | null = null;
 
   constructor(
     private readonly dataDir: string,
@@ -34,13 +44,14 @@ export class AcmeIssuer {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const path = join(dir, 'account.key');
     if (existsSync(path)) return readFileSync(path);
-    const key = await acme.crypto.createPrivateEcdsaKey('P-256');
+    const key = await (await acmeLib()).crypto.createPrivateEcdsaKey('P-256');
     writeFileSync(path, key, { mode: 0o600, flag: 'wx' });
     this.log(`acme: made an account key in ${path}`);
     return key;
   }
 
-  private async acmeClient(): Promise<acme.Client> {
+  private async acmeClient(): Promise<AcmeClient.Client> {
+    const acme = await acmeLib();
     this.client ??= new acme.Client({ directoryUrl: this.directoryUrl, accountKey: await this.accountKey() });
     return this.client;
   }
@@ -48,6 +59,7 @@ export class AcmeIssuer {
   /** One certificate for one name; throws with the CA's reason (a failed challenge says what the CA saw). */
   async issue(name: string): Promise<CertPair> {
     const client = await this.acmeClient();
+    const acme = await acmeLib();
     const [key, csr] = await acme.crypto.createCsr({ commonName: name, altNames: [name] }, await acme.crypto.createPrivateEcdsaKey('P-256'));
     const dir = tlsPaths.challenges(this.dataDir);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
