@@ -17,7 +17,7 @@ import { isNginxMaster, openToUpstream, workersOf } from './nginx-procs.js';
 import { NginxStatsTail } from './nginx-stats.js';
 import { openDataDirToWorkers, shareWith, workerUser } from './nginx-user.js';
 import { requestStats } from '../process/request-stats.js';
-import { HoldServer } from '../traffic/hold-server.js';
+import type { HoldServer } from '../traffic/hold-server.js';
 import { allInstances } from '../traffic/nginx-traffic.js';
 
 const run = promisify(execFile);
@@ -102,6 +102,9 @@ export class NginxPlane implements PlaneImpl {
     // The holding socket first: a config an adopted nginx runs may already send paused requests to it.
     const u = workerUser();
     const peers = [0, process.getuid?.() ?? 0, ...(u ? [u.uid] : [])];
+    // Loaded here, not at the top: the hold server is the embedded proxy (undici), which a ship that runs the embedded
+    // plane in its own process never needs (0.1 CPU-s at every ship start).
+    const { HoldServer } = await import('../traffic/hold-server.js');
     const holder = await HoldServer.start(planePaths.hold(o.dataDir), peers, frontDoorLimits(), o.log);
     if (u) shareWith(u, planePaths.hold(o.dataDir), 0o660);
     const plane = await NginxPlane.startMaster(o);

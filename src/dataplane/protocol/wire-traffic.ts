@@ -48,6 +48,10 @@ export interface WireRollout {
   readonly instances: readonly { readonly id: string; readonly upstream: Upstream }[];
 }
 
+/** The headers nginx's paused locations add for the ship's holding socket (hold-server.ts); never passed on to the instance. */
+export const HOLD_SERVICE = 'x-starphleet-hold';
+export const HOLD_SIDE = 'x-starphleet-side';
+
 /** The cookie the planes set to keep a client on one side of a rollout: an id, hashed with the service's name. */
 export const ROLLOUT_COOKIE = 'starphleet_rollout';
 /** What a rollout cookie may hold; anything else is treated as no cookie (a new id is given). */

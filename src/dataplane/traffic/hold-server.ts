@@ -17,10 +17,8 @@ import type { WireTable } from '../protocol/wire.js';
 import { PauseQueues, type Held } from './pause-queue.js';
 import { decide } from './route-traffic.js';
 import { listenUnix } from '../../util/unix-listen.js';
+import { HOLD_SERVICE, HOLD_SIDE } from '../protocol/wire-traffic.js';
 
-/** The headers nginx's paused locations add for this socket (nginx-traffic.ts); never passed on to the instance. */
-export const HOLD_SERVICE = 'x-starphleet-hold';
-export const HOLD_SIDE = 'x-starphleet-side';
 
 const RETRY = { 'retry-after': '5' };
 

@@ -1,8 +1,7 @@
 import { frontDoorLimits } from '../embedded/limits.js';
 import { routeInstances, type WireInstance, type WireRoute, type WireTable } from '../protocol/wire.js';
 import { maintenanceHtml, maintenanceText } from './maintenance-page.js';
-import { HOLD_SERVICE, HOLD_SIDE } from './hold-server.js';
-import { ROLLOUT_COOKIE, ROLLOUT_ID } from '../protocol/wire-traffic.js';
+import { HOLD_SERVICE, HOLD_SIDE, ROLLOUT_COOKIE, ROLLOUT_ID } from '../protocol/wire-traffic.js';
 import { rolloutSetCookie } from './rollout-pick.js';
 
 // The nginx plane's side of traffic (maintenance, pause, rollout): http-level maps and the body of a route's location.
