@@ -1,27 +1,23 @@
-import { lstat, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
 import type { Logger } from '../log.js';
 import type { Db } from '../state/db.js';
 import { setKv } from '../state/hq.js';
 
-/** Disk use of a tree in bytes (allocated blocks, as `du` counts), symlinks not followed; what vanishes meanwhile is skipped. */
-export async function treeBytes(path: string): Promise<number> {
-  let st;
-  try {
-    st = await lstat(path);
-  } catch {
-    return 0;
-  }
-  let total = st.blocks * 512;
-  if (!st.isDirectory()) return total;
-  let names: string[] = [];
-  try {
-    names = await readdir(path);
-  } catch {
-    return total;
-  }
-  for (const n of names) total += await treeBytes(join(path, n));
-  return total;
+/**
+ * Disk use of a tree in bytes (allocated blocks, each inode once, symlinks not followed), as `du -s` counts it. du,
+ * not a walk in this process: a data dir holding an update's node_modules is ~10k files, which an awaited lstat per
+ * file made 0.6 CPU-s of the ship's every 30 s (du: 0.03). What vanishes meanwhile makes du complain and exit 1,
+ * yet it still prints the total; only no total at all is an error.
+ */
+export function treeBytes(path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    execFile('du', ['-s', '-B1', '-P', '--', path], { encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, LC_ALL: 'C' } }, (err, stdout, stderr) => {
+      const m = /^(\d+)\s/m.exec(stdout);
+      if (m) resolve(Number(m[1]));
+      else if (err && /No such file or directory/.test(stderr)) resolve(0);
+      else reject(new Error(`du -s ${path}: ${(stderr || err?.message || 'no total').trim().split('\n').pop()}`));
+    });
+  });
 }
 
 /** The data dir's size for status (`ship.dataDirBytes`), measured in the background at most every 30 s. */
