@@ -36,13 +36,15 @@ export class WriteBackLoop {
   private lastError = '';
   private stopped = false;
   /**
-   * After HQ refused the push as a setting (refusal()): no write before this time, unless the record changes. The
-   * wait doubles from one pulse to REFUSED_MAX_MS: an HQ checkout nobody made writable cost a fetch, a reset, a commit
-   * and a refused push every pulse (a tenth of a core on an idle ship at a half-second pulse).
+   * After HQ refused the push as a setting (refusal()): no write before this time. An HQ checkout nobody made writable
+   * cost a fetch, a reset, a commit and a refused push every pulse (a tenth of a core on an idle ship at a half-second
+   * pulse). An HQ on this machine is tried again when its git config changes, or after REFUSED_MAX_MS; a remote one,
+   * which the ship cannot look at, when the record changes, or at a wait doubling from one pulse to REFUSED_MAX_MS.
    */
   private refusedUntil = 0;
   private refusals = 0;
   private refusedText = '';
+  private refusedStamp: string | null = null;
 
   constructor(
     private readonly writer: WriteBack,
@@ -81,7 +83,7 @@ export class WriteBackLoop {
       if (this.separate()) await this.writer.refresh().catch((e: unknown) => this.failed(record.name, e));
       return;
     }
-    if (text === this.refusedText && Date.now() < this.refusedUntil) return;
+    if (this.stillRefused(text)) return;
     if (onlyTransient(this.lastRecord, record)) {
       const now = Date.now();
       this.pendingSince ??= now;
@@ -100,15 +102,24 @@ export class WriteBackLoop {
       this.lastError = '';
       this.refusals = 0;
       this.refusedText = '';
+      this.refusedStamp = null;
+      this.refusedUntil = 0;
       if (r.result === 'pushed') this.log(`ships/${record.name}: written back${r.retries > 0 ? ` after ${r.retries} lost race(s)` : ''} (hq ${record.hq?.slice(0, 7) ?? 'none'}, ${Object.entries(record.services).map(([n, s]) => `${n} ${s.state}`).join(', ') || 'no services'})`);
     } catch (e) {
       if (this.stopped) return;
       if (e instanceof LostRaces) this.tally({ retries: e.attempts, pushed: false, gaveUp: true });
       if (this.failed(record.name, e)) {
         this.refusedText = text;
-        this.refusedUntil = Date.now() + Math.min(REFUSED_MAX_MS, this.pulseMs * 2 ** Math.min(this.refusals++, 16));
+        this.refusedStamp = this.writer.settingStamp();
+        this.refusedUntil = Date.now() + (this.refusedStamp !== null ? REFUSED_MAX_MS : Math.min(REFUSED_MAX_MS, this.pulseMs * 2 ** Math.min(this.refusals++, 16)));
       }
     }
+  }
+
+  /** Whether HQ, having refused the push as a setting, is left alone this round (see refusedUntil). */
+  private stillRefused(text: string): boolean {
+    if (Date.now() >= this.refusedUntil) return false;
+    return this.refusedStamp !== null ? this.writer.settingStamp() === this.refusedStamp : text === this.refusedText;
   }
 
   /** Says what went wrong (once per distinct reason); true when it was HQ refusing the push as a setting. */

@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { git, GitError, type GitAccess } from '../headquarters/git.js';
 import type { Logger } from '../log.js';
 import { formatRecord, type ShipRecord } from './record.js';
@@ -65,6 +66,24 @@ export class WriteBack {
   private wake: (() => void) | null = null;
 
   constructor(private readonly o: WriteBackOptions) {}
+
+  /**
+   * When HQ is a repository on this machine, when its git config last changed (else null): a push HQ refused as a
+   * setting is refused again until that changes, and a stat costs nothing where a try is some fifteen git processes.
+   */
+  settingStamp(): string | null {
+    const { url } = this.o.target();
+    const path = url.startsWith('file://') ? fileURLToPath(url) : isAbsolute(url) ? url : null;
+    if (path === null) return null;
+    for (const config of [join(path, '.git', 'config'), join(path, 'config')]) {
+      try {
+        return `${config} ${statSync(config).mtimeMs}`;
+      } catch {
+        // not this layout
+      }
+    }
+    return null;
+  }
 
   /** In the write clone, or (outside: false) where it is not yet. */
   private run(args: readonly string[], inside = true): Promise<string> {
