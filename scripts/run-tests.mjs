@@ -17,6 +17,15 @@ import { join } from 'node:path';
 const CONCURRENCY = Number(process.env.TEST_CONCURRENCY ?? 4);
 // A file still running after this long is hung (the slowest take about 5 minutes on CI's 2 cores): it is killed and
 // fails, and the rest of the run goes on.
+/** Busy CPU seconds of the whole machine since boot (/proc/stat: user, nice, system, irq, softirq, steal), or null. */
+function machineBusySeconds() {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    return ([0, 1, 2, 5, 6, 7].reduce((a, i) => a + (f[i] ?? 0), 0)) / 100;
+  } catch {
+    return null;
+  }
+}
 const FILE_TIMEOUT_MS = Number(process.env.TEST_FILE_TIMEOUT_S ?? 1200) * 1000;
 
 function find(dir) {
@@ -79,6 +88,9 @@ chmodSync(runTmp, 0o711);
 const tsxCache = join(tmpdir(), `tsx-${process.getuid?.() ?? 0}`);
 mkdirSync(tsxCache, { recursive: true, mode: 0o700 });
 symlinkSync(tsxCache, join(runTmp, `tsx-${process.getuid?.() ?? 0}`));
+
+// The ships' RSA host keys, made once for the run and handed out by test/helpers/host-key-pool.ts.
+process.env.SP_TEST_HOST_KEY_POOL = join(runTmp, 'host-key-pool');
 
 // Compile the tree once before any file starts: on a fresh clone tsx's cache is cold, and the first files' ships would
 // each compile all of src/ at once.
@@ -182,6 +194,7 @@ function runFile(file) {
 }
 
 const started = Date.now();
+const machineStart = machineBusySeconds();
 const queue = [...files];
 const results = [];
 await Promise.all(
@@ -194,6 +207,9 @@ const sum = (k) => results.reduce((n, r) => n + r[k], 0);
 const failed = results.filter((r) => r.code !== 0);
 console.log(`\n# ==== ${results.length} of ${files.length} files in ${((Date.now() - started) / 1000).toFixed(0)} s: tests ${sum('tests')}, pass ${sum('pass')}, fail ${sum('fail')}`);
 console.log(`# slowest: ${[...results].sort((a, b) => b.seconds - a.seconds).slice(0, 8).map((r) => `${r.file} ${r.seconds.toFixed(0)} s`).join(', ')}`);
+// The whole machine's busy time over the run: the files' cgroups do not hold what moved out of them (sandboxes).
+const machine = machineBusySeconds();
+if (machine !== null && machineStart !== null) console.log(`# machine: ${(machine - machineStart).toFixed(0)} CPU-s busy in all (every process, sandboxes included)`);
 if (results.every((r) => r.cpu !== null)) {
   console.log(`# CPU: ${sum('cpu').toFixed(0)} s in all; most: ${[...results].sort((a, b) => b.cpu - a.cpu).slice(0, 8).map((r) => `${r.file} ${r.cpu.toFixed(0)} s`).join(', ')}`);
 }
@@ -219,8 +235,8 @@ if (mounts.length > 0) {
   for (const m of mounts) spawnSync('umount', ['-l', m], { stdio: 'ignore' });
   code ||= 1;
 }
-// tsx's compile cache is the runner's own, not a test's.
-const left = readdirSync(runTmp).filter((n) => !n.startsWith('tsx-'));
+// tsx's compile cache and the host key pool are the runner's own, not a test's.
+const left = readdirSync(runTmp).filter((n) => !n.startsWith('tsx-') && n !== 'host-key-pool');
 if (left.length > 0) {
   console.error(`\nthe tests left ${left.length} entr${left.length === 1 ? 'y' : 'ies'} in the temp dir (now removed): ${left.join(', ')}`);
   code ||= 1;

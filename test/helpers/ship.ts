@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { stopDataPlane } from '../../src/dataplane/ship-side/plane-process.js';
 import { GiveUp, waitFor } from './wait.js';
 import { CLI_ARGS } from './cli-entry.js';
+import { seedRsaHostKey } from './host-key-pool.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -104,6 +105,7 @@ export async function startShip(o: StartShipOptions): Promise<ShipProcess> {
     '--name', 'testship',
     ...(o.args ?? []),
   ];
+  seedRsaHostKey(o.dataDir);
   const [file, ...pre] = o.wrap && o.wrap.length > 0 ? [...o.wrap, process.execPath] : [process.execPath];
   const child = spawn(file as string, [...pre, ...args], { cwd: ROOT, env: { ...process.env, STARPHLEET_METRICS_LISTEN: 'off', STARPHLEET_DASHBOARD_LISTEN: '127.0.0.1:0', ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';

@@ -29,8 +29,9 @@ function run(args: readonly string[], cwd = dir): { code: number | null; out: st
 }
 
 before(async () => {
-  // The working tree as it is (not only what is committed), as a fresh checkout with its own commit.
-  cpSync(ROOT, checkout, { recursive: true, filter: (src) => !/^(node_modules|dist|\.git|\.data)(\/|$)/.test(relative(ROOT, src)) });
+  // The working tree as it is (not only what is committed), as a fresh checkout with its own commit. Its dist/ and
+  // tsc's record of it come along, so prepack's build compiles only what differs (a whole compile is ~12 CPU-s).
+  cpSync(ROOT, checkout, { recursive: true, filter: (src) => !/^(node_modules|\.git|\.data)(\/|$)/.test(relative(ROOT, src)) });
   symlinkSync(join(ROOT, 'node_modules'), join(checkout, 'node_modules'));
   sha = initRepo(checkout, {});
   const packed = execFileSync('npm', ['pack', '--pack-destination', dir, '--json'], { cwd: checkout, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 });
