@@ -35,17 +35,29 @@ function lines(socket: Socket, onLine: (line: string) => void, onTooLong: () => 
   });
 }
 
+/**
+ * How long the ship waits for an answer: a plane that accepts and never answers (stopped, wedged) must not hold a
+ * switch, a drain or a deploy for good. A drain answers when its own time limit ends; a hand-over starts a process.
+ */
+export function answerLimitMs(body: ControlRequest): number {
+  if (body.op === 'drain') return body.timeoutMs + 60_000;
+  if (body.op === 'upgrade' || body.op === 'stop') return 180_000;
+  return 60_000;
+}
+
 /** One request to a data plane's control socket on a connection of its own; resolves with its answer if ok. */
-export function askPlane(path: string, body: ControlRequest): Promise<ControlAnswer & { ok: true }> {
+export function askPlane(path: string, body: ControlRequest, limitMs = answerLimitMs(body)): Promise<ControlAnswer & { ok: true }> {
   return new Promise((resolve, reject) => {
     const s = connect(path);
     let settled = false;
     const settle = (f: () => void): void => {
       if (settled) return;
       settled = true;
+      clearTimeout(timer);
       s.destroy();
       f();
     };
+    const timer = setTimeout(() => settle(() => reject(Object.assign(new Error(`the data plane did not answer ${body.op} within ${limitMs >= 1000 ? `${Math.round(limitMs / 1000)} s` : `${limitMs} ms`} (${path})`), { code: 'ETIMEDOUT' }))), limitMs);
     s.on('connect', () => s.write(`${JSON.stringify(body)}\n`));
     lines(
       s,
