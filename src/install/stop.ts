@@ -8,24 +8,9 @@ import { stopDataPlane } from '../dataplane/ship-side/plane-process.js';
 import { isRecordedProcess, readPlaneRecord } from '../dataplane/ship-side/plane-record.js';
 import { openDb } from '../state/db.js';
 import { listInstances } from '../state/instances.js';
+import { processAlive } from '../util/process-alive.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** A live process: kill(pid, 0) also answers for a zombie nobody reaped yet, which has stopped all the same. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
 
 /** The pid in <data>/ship.pid when it is a live `starphleet ship` (a stale file may name a reused pid). */
 function shipPid(dataDir: string): number | null {
@@ -35,7 +20,7 @@ function shipPid(dataDir: string): number | null {
   } catch {
     return null;
   }
-  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return null;
+  if (!Number.isInteger(pid) || pid <= 0 || !processAlive(pid)) return null;
   try {
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     return argv.includes('ship') ? pid : null;
@@ -68,10 +53,10 @@ export async function stopShip(o: StopOptions): Promise<number> {
   else {
     process.kill(pid, 'SIGTERM');
     const deadline = Date.now() + o.graceMs;
-    while (alive(pid) && Date.now() < deadline) await sleep(100);
-    if (alive(pid)) {
+    while (processAlive(pid) && Date.now() < deadline) await sleep(100);
+    if (processAlive(pid)) {
       process.kill(pid, 'SIGKILL');
-      while (alive(pid)) await sleep(50);
+      while (processAlive(pid)) await sleep(50);
       o.out(`ship (pid ${pid}) did not stop within ${o.graceMs / 1000} s: killed\n`);
     } else o.out(`ship (pid ${pid}) stopped\n`);
   }

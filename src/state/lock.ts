@@ -1,18 +1,10 @@
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
+import { processAlive } from '../util/process-alive.js';
 
 /** Thrown when another live ship already uses the data dir. */
 export class DataDirBusy extends Error {}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Removes the pid file if it still names this process (after a hand-over it names the successor: left alone). */
 function releaser(path: string): () => void {
@@ -41,7 +33,7 @@ export function lockDataDir(dataDir: string): () => void {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const owner = Number(readFileSync(path, 'utf8').trim());
-      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) {
+      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) {
         throw new DataDirBusy(`another ship (pid ${owner}) is running with data dir ${dataDir}`);
       }
       unlinkSync(path);
@@ -62,7 +54,7 @@ export function takeOverDataDir(dataDir: string, fromPid: number): () => void {
   } catch {
     // no owner
   }
-  if (Number.isInteger(owner) && owner > 0 && owner !== fromPid && owner !== process.pid && alive(owner)) {
+  if (Number.isInteger(owner) && owner > 0 && owner !== fromPid && owner !== process.pid && processAlive(owner)) {
     throw new DataDirBusy(`another ship (pid ${owner}) holds data dir ${dataDir}, not the ship handing over (pid ${fromPid})`);
   }
   writeFileAtomicSync(path, `${process.pid}\n`, 0o600);
