@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { dataPaths } from '../../data-dir/data-paths.js';
 import { Backend } from '../../dataplane/embedded/backend.js';
@@ -9,6 +8,7 @@ import { oomKills, pidsRefused, removeCgroup } from '../sandbox/cgroups.js';
 import { instanceAddress, instanceSocket, recordedCgroup, removeRunDir } from '../sandbox/sandbox.js';
 import type { Db } from '../../state/db.js';
 import { deleteInstance, insertInstance, setInstanceState, type InstanceRecord, type InstanceState } from '../../state/instances.js';
+import { boundPort } from '../../util/free-port.js';
 import { killGroup } from '../../util/process-group.js';
 import { groupAlive, isSameProcess, sandboxInits, stopGroup } from './proc.js';
 import { spawnInstance, type ExitStatus, type Runtime } from './runtime.js';
@@ -31,14 +31,7 @@ function sharedLogFile(dataDir: string, service: string, releaseId: string): str
 /** A port free a moment ago on loopback (bind :0, read, close), not one of the ports in use by our instances. */
 export async function freePort(taken: ReadonlySet<number>): Promise<number> {
   for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => {
-        const a = s.address();
-        s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
-      });
-    });
+    const port = await boundPort('127.0.0.1');
     if (!taken.has(port)) return port;
   }
 }

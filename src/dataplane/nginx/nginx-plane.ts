@@ -1,6 +1,5 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import type { Logger } from '../../log.js';
 import { NOTHING_OPEN, type OpenCounts } from '../embedded/backend.js';
@@ -13,12 +12,13 @@ import type { WireTable } from '../protocol/wire.js';
 import { nginxCertFiles } from './nginx-certs.js';
 import { htpasswdPath, htpasswdText, nginxConfig, type NginxLayout, type NginxSettings, type NginxTls } from './nginx-config.js';
 import { httpsPortOf, layoutOf, portOf, readPid, readText } from './nginx-files.js';
-import { isNginxMaster, openToUpstream, workersOf } from './nginx-procs.js';
+import { isNginxMaster, nginxHasHttp2On, openToUpstream, workersOf } from './nginx-procs.js';
 import { NginxStatsTail } from './nginx-stats.js';
 import { openDataDirToWorkers, shareWith, workerUser } from './nginx-user.js';
 import { requestStats } from '../process/request-stats.js';
 import type { HoldServer } from '../traffic/hold-server.js';
 import { allInstances } from '../traffic/nginx-traffic.js';
+import { boundPort, whyCannotBind } from '../../util/free-port.js';
 
 const run = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -37,23 +37,6 @@ export interface NginxOptions {
 
 import { nginxAuthRate, nginxBinary, nginxWorkers } from '../../settings/dataplane-settings.js';
 export { nginxBinary, nginxWorkers };
-
-function canBind(listen: string, port: number): Promise<string | null> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'EADDRINUSE' ? 'the port is already in use' : e.code === 'EACCES' ? 'permission denied' : e.message));
-    s.listen(port, listen, () => s.close(() => resolve(null)));
-  });
-}
-
-/** Whether this nginx takes `http2 on;` (1.25.1 and later), from `nginx -v`. */
-export function nginxHasHttp2On(binary = nginxBinary()): boolean {
-  const r = spawnSync(binary, ['-v'], { encoding: 'utf8' });
-  const m = /nginx\/(\d+)\.(\d+)\.(\d+)/.exec(`${r.stderr ?? ''}${r.stdout ?? ''}`);
-  if (!m) return false;
-  const [maj, min, patch] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  return maj > 1 || (maj === 1 && (min > 25 || (min === 25 && patch >= 1)));
-}
 
 /** nginx's `user` for the workers: the unprivileged worker user as root, none otherwise (nginx would ignore it). */
 function userDirective(): string | null {
@@ -129,8 +112,8 @@ export class NginxPlane implements PlaneImpl {
       return new NginxPlane(o, layout, port, running, httpsPort);
     }
     // nginx cannot tell which port `listen :0` got: a free one is picked here.
-    const port = o.port === 0 ? await freePort(o.listen) : o.port;
-    const httpsPort = o.httpsPort === 0 ? await freePort(o.listen) : o.httpsPort;
+    const port = o.port === 0 ? await boundPort(o.listen) : o.port;
+    const httpsPort = o.httpsPort === 0 ? await boundPort(o.listen) : o.httpsPort;
     const plane = new NginxPlane(o, layout, port, 0, httpsPort);
     await plane.writeChecked({ routes: [] });
     await run(nginxBinary(), ['-c', layout.conf, '-p', layout.prefix]);
@@ -191,7 +174,7 @@ export class NginxPlane implements PlaneImpl {
         continue;
       }
       if (!this.published.has(port) && port !== this.port) {
-        const why = await canBind(this.o.listen, port);
+        const why = await whyCannotBind(this.o.listen, port);
         if (why) {
           this.problem(r.service, `PUBLISH_PORT ${port} cannot be served on ${this.o.listen}: ${why}`);
           continue;
@@ -309,15 +292,4 @@ export class NginxPlane implements PlaneImpl {
     if (isNginxMaster(this.master, this.layout.conf)) process.kill(this.master, 'SIGKILL');
     rmSync(this.layout.pid, { force: true });
   }
-}
-
-function freePort(listen: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, listen, () => {
-      const a = s.address();
-      s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
 }

@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Upstream } from '../protocol/upstream.js';
 import { socketInodes } from '../../util/proc-sockets.js';
+import { nginxBinary } from '../../settings/dataplane-settings.js';
 
 function statOf(pid: number): { ppid: number; state: string } | null {
   try {
@@ -84,4 +86,13 @@ export function openToUpstream(master: number, u: Upstream): number {
     if (f[2] === want && !DONE.has(f[3] ?? '') && inodes.has(f[9] ?? '')) n++;
   }
   return n;
+}
+
+/** Whether this nginx takes `http2 on;` (1.25.1 and later), from `nginx -v`. */
+export function nginxHasHttp2On(binary = nginxBinary()): boolean {
+  const r = spawnSync(binary, ['-v'], { encoding: 'utf8' });
+  const m = /nginx\/(\d+)\.(\d+)\.(\d+)/.exec(`${r.stderr ?? ''}${r.stdout ?? ''}`);
+  if (!m) return false;
+  const [maj, min, patch] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  return maj > 1 || (maj === 1 && (min > 25 || (min === 25 && patch >= 1)));
 }

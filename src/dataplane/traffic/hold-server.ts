@@ -19,7 +19,6 @@ import { decide } from './route-traffic.js';
 import { listenUnix } from '../../util/unix-listen.js';
 import { HOLD_SERVICE, HOLD_SIDE } from '../protocol/wire-traffic.js';
 
-
 const RETRY = { 'retry-after': '5' };
 
 /** The request's headers as nginx made them (Host, X-Forwarded-*, ...), hop-by-hop ones and ours left out. */

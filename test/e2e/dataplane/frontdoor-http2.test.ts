@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
-import { nginxHasHttp2On } from '../../../src/dataplane/nginx/nginx-plane.js';
+import { nginxHasHttp2On } from '../../../src/dataplane/nginx/nginx-procs.js';
 import type { PlaneClient } from '../../../src/dataplane/ship-side/plane-client.js';
 import { startDataPlane, stopDataPlane } from '../../../src/dataplane/ship-side/plane-process.js';
 import { tlsPaths } from '../../../src/data-dir/tls-paths.js';
