@@ -56,6 +56,17 @@ for (const plane of PLANES) {
       // sandbox user's): its instances run as processes on loopback here, which changes nothing of what is tested.
       ship = await start();
       await serves('v0', 400_000);
+      // Status says serving once the plane has acknowledged the table, a moment after v0 may answer (a fresh-clone CI
+      // run read release null here): the first test starts from the release status names.
+      await waitFor(
+        async () => {
+          const r = await row();
+          return r?.state === 'serving' && r.release !== null;
+        },
+        () => `status to name v0's release\n${ship.output().slice(-3000)}`,
+        60_000,
+        200,
+      );
     });
 
     after(async () => {
