@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { helpExamples } from '../commands/help.js';
-import { SHIP_COMMANDS } from '../commands/command-list.js';
-import { controlSocketPath } from '../commands/control/control-socket.js';
+import { SHIP_COMMAND_META } from '../commands/meta/command-table.js';
+import { controlSocketPath } from '../commands/control/control-wire.js';
 import { completionScript } from './completion.js';
 import { configDir } from './config-dir.js';
 import { pushToShip } from './push.js';
@@ -132,7 +132,7 @@ export function registerAdmiralCommands(program: Command): void {
     void guarded(() => runOnTarget(configDir(), ship, remoteArgv(process.argv.slice(2)), err)).then(() => process.exit());
   });
   // No ship here and no target: say how to pick one, after the command's own error.
-  const shipCommands = new Set(SHIP_COMMANDS.map((c) => c.name));
+  const shipCommands = new Set<string>(SHIP_COMMAND_META.map((c) => c.name));
   program.hook('postAction', (_program, action) => {
     if (!shipCommands.has(action.name()) || process.exitCode === 0 || process.exitCode === undefined) return;
     const data = dataDirSetting((action.opts() as { data?: string }).data);
