@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { commandHelp, helpExamples, wantsHelp } from './commands/help.js';
 import { ConfigError, evalTimeoutMs, shipOptions, type ShipFlags } from './settings/ship-options.js';
-import { SHIP_COMMANDS } from './commands/command-list.js';
+import { SHIP_COMMAND_META } from './commands/meta/command-table.js';
 import { inlinePage } from './commands/traffic/traffic-args.js';
 import { registerAdmiralCommands } from './admiral/register.js';
 import { addInstallCommands, InstallError } from './install/cli-commands.js';
@@ -79,7 +79,8 @@ function dataDirFor(flags: { data?: string }): string {
   return dataDirSetting(flags.data);
 }
 
-for (const cmd of SHIP_COMMANDS.filter((c) => c.name !== 'version')) {
+// From the command table's metadata alone: a command's code is the ship's, which runs it when asked.
+for (const cmd of SHIP_COMMAND_META.filter((c) => c.name !== 'version')) {
   program
     .command(cmd.name)
     .description(cmd.summary)

@@ -1,14 +1,11 @@
 import { existsSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { helpExamples } from '../commands/help.js';
-import { SHIP_COMMANDS } from '../commands/command-list.js';
-import { controlSocketPath } from '../commands/control/control-socket.js';
+import { SHIP_COMMAND_META } from '../commands/meta/command-table.js';
+import { controlSocketPath } from '../commands/control/control-wire.js';
 import { completionScript } from './completion.js';
 import { configDir } from './config-dir.js';
-import { pushToShip } from './push.js';
-import { remoteAdd, remoteList, remoteRemove, terminalIo } from './remote-commands.js';
 import { AdmiralError, readRemotes } from './remotes.js';
-import { runOnTarget } from './run-remote.js';
 import { registerSecretsCommand } from './secrets-command.js';
 import { dataDirSetting } from '../settings/env-settings.js';
 
@@ -33,6 +30,15 @@ export function remoteArgv(argv: readonly string[]): string[] {
 
 function err(s: string): void {
   process.stderr.write(s);
+}
+
+/**
+ * The code behind remote, push and -s <ship> is imported when one of them runs: it reaches ssh2 (host keys, request
+ * proofs), which every other start of the CLI would load for nothing.
+ */
+const remoteCommands = (): Promise<typeof import('./remote-commands.js')> => import('./remote-commands.js');
+async function runOnTarget(configDir: string, name: string, argv: readonly string[], err: (s: string) => void): Promise<number> {
+  return (await import('./run-remote.js')).runOnTarget(configDir, name, argv, err);
 }
 
 /** Runs an admiral action; expected failures print one line and exit 1 (bad input changes nothing). */
@@ -72,19 +78,19 @@ export function registerAdmiralCommands(program: Command): void {
     .option('--fingerprint <SHA256:...>', 'the host key fingerprint you expect (otherwise you confirm it on the terminal)')
     .description("add a ship: fetch its host key over your ssh, check it, pin it in the config dir")
     .addHelpText('after', helpExamples('starphleet remote add prod admiral@ship.example.com:2222', 'starphleet remote add prod admiral@ship --fingerprint SHA256:...'))
-    .action((name: string, spec: string, flags: { fingerprint?: string }) => guarded(() => remoteAdd(configDir(), name, spec, flags, terminalIo())));
+    .action((name: string, spec: string, flags: { fingerprint?: string }) => guarded(async () => { const r = await remoteCommands(); return r.remoteAdd(configDir(), name, spec, flags, r.terminalIo()); }));
   remote
     .command('list')
     .option('--names', 'only the names, one per line')
     .description('the ships added, with their addresses and pinned fingerprints')
     .addHelpText('after', helpExamples('starphleet remote list', 'starphleet remote list --names'))
-    .action((flags: { names?: boolean }) => guarded(() => remoteList(configDir(), flags, terminalIo())));
+    .action((flags: { names?: boolean }) => guarded(async () => { const r = await remoteCommands(); return r.remoteList(configDir(), flags, r.terminalIo()); }));
   remote
     .command('remove')
     .argument('<name>', 'the remote to forget')
     .description('forget a ship and its pinned host key')
     .addHelpText('after', helpExamples('starphleet remote remove prod'))
-    .action((name: string) => guarded(() => remoteRemove(configDir(), name, terminalIo())));
+    .action((name: string) => guarded(async () => { const r = await remoteCommands(); return r.remoteRemove(configDir(), name, r.terminalIo()); }));
 
   program
     .command('push')
@@ -92,10 +98,10 @@ export function registerAdmiralCommands(program: Command): void {
     .description('with -s <ship>: git push the current branch to the ship as a test build (adds the git remote if missing)')
     .addHelpText('after', helpExamples('starphleet -s prod push', 'starphleet -s prod push myapp'))
     .action((app: string | undefined) =>
-      guarded(() => {
+      guarded(async () => {
         const ship = target();
         if (ship === undefined) throw new AdmiralError(`push needs a ship: starphleet -s <ship> push [<app>] (${knownShips()})`);
-        return pushToShip(configDir(), ship, app, process.cwd(), err);
+        return (await import('./push.js')).pushToShip(configDir(), ship, app, process.cwd(), err);
       }),
     );
 
@@ -132,7 +138,7 @@ export function registerAdmiralCommands(program: Command): void {
     void guarded(() => runOnTarget(configDir(), ship, remoteArgv(process.argv.slice(2)), err)).then(() => process.exit());
   });
   // No ship here and no target: say how to pick one, after the command's own error.
-  const shipCommands = new Set(SHIP_COMMANDS.map((c) => c.name));
+  const shipCommands = new Set<string>(SHIP_COMMAND_META.map((c) => c.name));
   program.hook('postAction', (_program, action) => {
     if (!shipCommands.has(action.name()) || process.exitCode === 0 || process.exitCode === undefined) return;
     const data = dataDirSetting((action.opts() as { data?: string }).data);

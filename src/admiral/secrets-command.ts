@@ -2,7 +2,6 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { helpExamples } from '../commands/help.js';
-import { hostIdentityFile } from '../secrets/host-key.js';
 import { AdmiralError } from './remotes.js';
 import type { SecretsContext } from './secrets-ops.js';
 import { givenDataDir } from '../settings/env-settings.js';
@@ -29,11 +28,13 @@ function readStdin(): Promise<Buffer> {
  * without --hq, on a ship (--data or STARPHLEET_DATA, as `ssh admiral@ship starphleet secrets` has it): the ship's own
  * checkout and host key, for `list` only (that checkout is the ship's copy, not one an admiral commits from).
  */
-function contextOf(flags: Flags, op: string): SecretsContext {
+async function contextOf(flags: Flags, op: string): Promise<SecretsContext> {
   const io = { out: (s: string) => void process.stdout.write(s), err: (s: string) => void process.stderr.write(s), stdin: readStdin };
   const data = givenDataDir(flags.data);
   if (flags.hq === undefined && data !== undefined && data !== '') {
     if (op !== 'list') throw new AdmiralError(`secrets ${op} changes an HQ checkout you commit from: give it with --hq DIR (the ship's own checkout ${join(resolve(data), 'hq')} is not one)`);
+    // Imported here: secrets/host-key.ts reads keys with ssh2, which no other start of the CLI needs.
+    const { hostIdentityFile } = await import('../secrets/host-key.js');
     return { ...io, hq: join(resolve(data), 'hq'), identity: hostIdentityFile(resolve(data)) };
   }
   return { ...io, hq: resolve(flags.hq ?? process.cwd()), identity: resolve(flags.identity ?? join(homedir(), '.ssh', 'id_ed25519')), ...(flags.ships !== undefined ? { ships: resolve(flags.ships) } : {}) };
@@ -56,7 +57,7 @@ export function registerSecretsCommand(program: Command, guarded: (fn: () => Pro
   // The sealing code (HQ reader, age) is imported when a secrets command runs, not by every start of the CLI.
   type Ops = typeof import('./secrets-ops.js');
   const run = (op: string, fn: (ctx: SecretsContext, ops: Ops) => Promise<number>) => (flags: Flags) =>
-    guarded(async () => fn(contextOf(flags, op), await import('./secrets-ops.js')));
+    guarded(async () => fn(await contextOf(flags, op), await import('./secrets-ops.js')));
 
   common(secrets.command('set'))
     .argument('<service>', WHICH)

@@ -1,6 +1,7 @@
 import { latestAudit, type AuditEntry } from '../state/audit.js';
 import { authFailureTotal, latestAuthFailures, type AuthFailureRow } from '../state/auth-failures.js';
 import type { ShipCommand } from './command.js';
+import { auditMeta } from './meta/ship-meta.js';
 
 const USAGE = 'usage: starphleet audit [-n COUNT] [--failures] [--json]';
 
@@ -26,15 +27,7 @@ function describeFailure(f: AuthFailureRow): string {
  * locally that owner, over SSH an admiral's shell.
  */
 export const auditCommand: ShipCommand = {
-  name: 'audit',
-  summary: 'latest SSH logins, commands and denied requests; --failures for refused authentications',
-  usage: '[-n COUNT] [--failures] [--json]',
-  details: `The SSH audit trail, newest first: logins, commands and how they ended, SFTP sessions and reads, and what
-the gate denied.
-  -n COUNT     entries to show (default 50)
-  --failures   refused authentications, counted per minute, address, user and key
-  --json       the entries as JSON`,
-  examples: ['starphleet audit', 'starphleet audit -n 200 --failures'],
+  ...auditMeta,
   async run(args, ctx) {
     let count = 50;
     let json = false;

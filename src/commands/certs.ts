@@ -3,6 +3,7 @@ import { certificateNames } from '../tls/cert-names.js';
 import { certInfo, readPair } from '../tls/cert-files.js';
 import { readCertStatus } from '../tls/cert-status.js';
 import type { ShipCommand } from './command.js';
+import { certsMeta } from './meta/ship-meta.js';
 
 function table(rows: readonly string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
@@ -24,14 +25,7 @@ interface CertRow {
 
 /** The certificate each name is served with, where it came from, and how its last ACME attempt went. */
 export const certsCommand: ShipCommand = {
-  name: 'certs',
-  summary: 'TLS certificates: each name with its issuer, expiry, source (HQ or ACME) and last renewal error',
-  usage: '[--json]',
-  details: `One line per name the ship serves over --https-port (every proxy_for name and STARPHLEET_HOSTNAME): the
-issuer and expiry of the certificate served now, its source (hq: HQ ssl/<name>.crt, acme: issued to this ship), when
-the next ACME attempt is due, and the error of the last failed attempt (with how many failed in a row).
-  --json   [{name, source, issuer, notAfter, serial, lastIssuedAt, nextAttemptAt, failures, lastError, lastErrorAt}]`,
-  examples: ['starphleet certs', 'ssh -p 2222 admiral@ship starphleet certs --json'],
+  ...certsMeta,
   async run(args, ctx) {
     const json = args.includes('--json');
     if (args.some((a) => a !== '--json')) {

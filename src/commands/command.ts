@@ -45,10 +45,10 @@ export interface CommandContext {
 }
 
 /**
- * An operation of the running ship. The same object serves `starphleet <name>` from a local shell (through the
- * control socket) and from an SSH session, so the behaviour cannot drift between the two.
+ * What the CLI and --help know of a command without its code (commands/meta/): the CLI lists and describes every
+ * command from these alone, so a call of `starphleet status` does not load what the ship needs to answer it.
  */
-export interface ShipCommand {
+export interface CommandMeta {
   readonly name: string;
   /** One line for `starphleet --help`. */
   readonly summary: string;
@@ -58,6 +58,14 @@ export interface ShipCommand {
   readonly details?: string;
   /** Command lines `--help` shows as examples, at least one (a test holds every command to it). */
   readonly examples: readonly string[];
+}
+
+/**
+ * An operation of the running ship: its metadata (spread from commands/meta/) and its run. The same object serves
+ * `starphleet <name>` from a local shell (through the control socket) and from an SSH session, so the behaviour
+ * cannot drift between the two.
+ */
+export interface ShipCommand extends CommandMeta {
   /** Runs with the arguments after the command name; returns the exit code. */
   run(args: readonly string[], ctx: CommandContext): Promise<number>;
 }

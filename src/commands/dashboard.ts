@@ -1,19 +1,11 @@
 import { callerName } from './command-audit.js';
 import { refuseArguments, type ShipCommand } from './command.js';
 import { dashboardUrlSetting } from '../settings/phleet-settings.js';
+import { dashboardMeta } from './meta/ship-meta.js';
 
 /** `starphleet dashboard`: a one-time login link to the dashboard's own listener, the only way into it. */
 export const dashboardCommand: ShipCommand = {
-  name: 'dashboard',
-  summary: 'print a one-time login link to the web dashboard of the ship (its own origin, --dashboard-listen)',
-  usage: '',
-  details: `The dashboard shows the services (state, sha, release, health, processes), the recent deploys, the HQ problems,
-the ship, and a live log of a chosen service. It has an origin of its own (--dashboard-listen, default
-127.0.0.1:9465; STARPHLEET_DASHBOARD_URL in HQ .starphleet when admirals reach it by another name or through a
-proxy), so no service's page can script it. Only admirals get in, through the link this prints: it works once and
-for STARPHLEET_DASHBOARD_LOGIN_SECONDS (default 120 s); the browser then holds a session for
-STARPHLEET_DASHBOARD_SESSION_SECONDS (default 28800 s) in that tab, never in a cookie.`,
-  examples: ['ssh -p 2222 admiral@ship starphleet dashboard'],
+  ...dashboardMeta,
   async run(args, ctx) {
     const refused = refuseArguments('dashboard', args, ctx);
     if (refused !== null) return refused;

@@ -1,16 +1,14 @@
 import { statusJson } from '../agent/status-json.js';
 import { sourceCommit, VERSION } from '../version.js';
 import { refuseArguments, type ShipCommand } from './command.js';
+import { greetingMeta } from './meta/internal-meta.js';
 
 /**
  * What an admiral's interactive shell prints first (its login rc runs it, like sshd's motd): ship name, version and
  * commit, HQ sha, each service with its state, and the problems if any. Short on purpose: `starphleet status` has more.
  */
 export const greetingCommand: ShipCommand = {
-  name: 'greeting',
-  summary: 'internal: the greeting of an admiral\'s interactive shell',
-  usage: '',
-  examples: ['(run by the login shell of `ssh admiral@ship`)'],
+  ...greetingMeta,
   async run(args, ctx) {
     const refused = refuseArguments('greeting', args, ctx);
     if (refused !== null) return refused;

@@ -1,4 +1,4 @@
-import type { ShipCommand } from './command.js';
+import type { CommandMeta } from './command.js';
 
 /** `--help` or `-h` among a command's arguments (before a `--`, after which everything is an operand). */
 export function wantsHelp(args: readonly string[]): boolean {
@@ -18,7 +18,7 @@ export function helpExamples(...lines: string[]): string {
  * `starphleet <name> --help`, from the command's own fields (its "docstring"): usage, summary, details, examples.
  * The CLI prints it without asking the ship, so it answers the same on a laptop and in `ssh admiral@ship`.
  */
-export function commandHelp(cmd: ShipCommand, extraUsage = ''): string {
+export function commandHelp(cmd: CommandMeta, extraUsage = ''): string {
   const usage = `usage: starphleet ${cmd.name}${cmd.usage ? ` ${cmd.usage}` : ''}${extraUsage ? ` ${extraUsage}` : ''}`;
   const parts = [usage, '', cmd.summary];
   if (cmd.details) parts.push('', cmd.details);

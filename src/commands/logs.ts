@@ -9,6 +9,7 @@ import { visible } from '../util/terminal-safe.js';
 import type { CommandContext, ShipCommand } from './command.js';
 import { admiralAsked, splitProof } from './phleet/phleet-proof.js';
 import { lastStartOffset, logFiles, newestRelease, readRange, releaseSources, tail, type LogFile, type LogSource } from './log-files.js';
+import { logsMeta } from './meta/service-meta.js';
 
 const USAGE = 'usage: starphleet logs <service> [-f] [-n LINES] [--instance PLACE] [--release ID] [--build] [--raw]';
 const FOLLOW_INTERVAL_MS = 250;
@@ -199,21 +200,7 @@ async function follow(ctx: CommandContext, sel: Selection, first: readonly LogSo
 }
 
 export const logsCommand: ShipCommand = {
-  name: 'logs',
-  summary: "the logs of a service's instances that serve now (-f follows them across deploys)",
-  usage: '<service> [-f] [-n LINES] [--instance PLACE] [--release ID] [--build] [--raw]',
-  details: `Prints the last lines of every instance of the release that serves now (web.1, web.2, worker.1..., each line
-labelled with its place, from that instance's start; cron runs as cron), from <data>/logs/<service>/. When nothing serves, the release that ran
-last. With -f it keeps following them: at a deploy's switch it moves to the new instances, from their start.
-  -f, --follow        keep printing as the logs grow (Ctrl-C stops)
-  -n, --lines N       lines of each log to show first (default 100)
-  --instance PLACE    only that place (web.2, worker.1, cron)
-  --release ID        the instance logs of that release instead (starphleet releases <service> lists them)
-  --build             the newest build log (with --release: that release's), which also holds the release phase
-  --raw               the logs' exact bytes; without it, control characters a service printed are shown as text
-                      (ESC as ^[), so its output cannot drive your terminal (title, clipboard, cursor, erase)
-  --proof TOKEN       an admiral's signed request: how another ship asks (starphleet phleet logs)`,
-  examples: ['starphleet logs hello', 'starphleet logs hello -f -n 20', 'starphleet logs hello --instance web.2', 'starphleet logs hello --build'],
+  ...logsMeta,
   async run(argv, ctx) {
     const { args, proof } = splitProof(argv);
     const parsed = parseArgs(args, ctx);

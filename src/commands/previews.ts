@@ -1,5 +1,6 @@
 import { statusJson } from '../agent/status-json.js';
 import type { ShipCommand } from './command.js';
+import { previewsMeta } from './meta/service-meta.js';
 
 function table(rows: readonly string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
@@ -15,16 +16,7 @@ export function ageText(seconds: number): string {
 }
 
 export const previewsCommand: ShipCommand = {
-  name: 'previews',
-  summary: 'preview releases of branches (orders `previews`): branch, commit, state, age and URL',
-  usage: '[<service>] [--json]',
-  details: `One line per matching branch of each service whose orders say \`previews\` (or of <service>): the branch,
-its commit, the state of its preview (building, starting, serving, failed, pending; or skipped, idle, held with the
-reason), its age (since its last commit, or since the ship saw the branch move) and its URL, then its
-<slug>.<proxy_for name> hosts. A preview is a service of its own named <service>--<slug>: logs, releases, redeploy
-and SFTP /services/<service>--<slug>/ take that name. docs/previews.md has the rules.
-  --json   [{ service, name, branch, ref, sha, state, message, release, url, hostUrls, since, age }]`,
-  examples: ['starphleet previews', 'starphleet previews web --json', 'ssh -p 2222 admiral@ship starphleet previews web'],
+  ...previewsMeta,
   async run(args, ctx) {
     const json = args.includes('--json');
     const rest = args.filter((a) => a !== '--json');

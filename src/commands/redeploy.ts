@@ -1,18 +1,13 @@
 import { audited, callerName } from './command-audit.js';
 import type { ShipCommand } from './command.js';
 import { admiralAsked, splitProof } from './phleet/phleet-proof.js';
+import { redeployMeta } from './meta/service-meta.js';
 
 const USAGE = 'usage: starphleet redeploy <service>';
 
 /** Builds the service's current sha again and swaps it in like any deploy; waits until it serves or failed. */
 export const redeployCommand: ShipCommand = {
-  name: 'redeploy',
-  summary: 'rebuild the current sha of a service and deploy it',
-  usage: '<service>',
-  details: `Builds the sha the service serves again (a buildpack or a base image may have changed), then switches to it
-like any deploy: healthcheck, then drain of the old instance. Waits until it serves or failed. The only deploy that
-builds inputs a retained release was already built from.`,
-  examples: ['starphleet redeploy hello'],
+  ...redeployMeta,
   async run(argv, ctx) {
     const { args, proof } = splitProof(argv);
     const [service] = args;

@@ -2,32 +2,13 @@ import { DEFAULT_MAXVER, Registry, RegistryError } from '../registry/store.js';
 import { audited } from './command-audit.js';
 import type { CommandContext, ShipCommand } from './command.js';
 import { registryMaxVersions } from '../settings/env-settings.js';
+import { registryToolMeta } from './meta/ship-meta.js';
+import { SUB_LIST, SUBS, type Sub } from './meta/registry-subs.js';
 
 /**
  * `starphleet registry <cmd>`: deploy-tools' deploy-registry console commands, with their names and flags
  * (`-name`, `-version`, `-hash`, `-layer`, `-component`; `--flag` and `-flag=value` work too).
  */
-
-interface Sub {
-  readonly flags: readonly string[];
-  readonly required: readonly string[];
-  readonly help: string;
-  readonly changes: boolean;
-}
-
-const SUBS: Readonly<Record<string, Sub>> = {
-  addver: { flags: ['name', 'version', 'hash'], required: ['name', 'version', 'hash'], help: 'add new component version from previously uploaded file', changes: true },
-  addconf: { flags: ['name', 'layer'], required: ['name', 'layer'], help: 'add new configuration from existing component versions', changes: true },
-  bumpconf: { flags: ['name', 'component'], required: ['name', 'component'], help: 'update single layer of configuration to most recent uploaded version', changes: true },
-  changeconf: { flags: ['name', 'component', 'version'], required: ['name', 'component', 'version'], help: 'update single layer of configuration to specific version', changes: true },
-  showconf: { flags: ['name'], required: ['name'], help: 'show configuration', changes: false },
-  showcomp: { flags: ['name'], required: ['name'], help: 'show component versions', changes: false },
-  components: { flags: [], required: [], help: 'list all known components', changes: false },
-  configurations: { flags: [], required: [], help: 'list all known configurations', changes: false },
-  delver: { flags: ['name', 'version'], required: ['name', 'version'], help: 'delete component version', changes: true },
-  delcomp: { flags: ['name'], required: ['name'], help: 'delete all component versions', changes: true },
-  delconf: { flags: ['name'], required: ['name'], help: 'delete configuration', changes: true },
-};
 
 class UsageError extends Error {}
 
@@ -56,9 +37,6 @@ function subUsage(sub: string, spec: Sub): string {
   return `starphleet registry ${sub}${flags ? ` ${flags}` : ''}`;
 }
 
-const SUB_LIST = Object.entries(SUBS)
-  .map(([n, s]) => `  ${n.padEnd(15)} ${s.help}`)
-  .join('\n');
 
 export function registryFor(ctx: CommandContext): Registry {
   const maxver = registryMaxVersions(DEFAULT_MAXVER);
@@ -116,22 +94,7 @@ async function runSub(sub: string, f: Map<string, string[]>, ctx: CommandContext
 }
 
 export const registryToolCommand: ShipCommand = {
-  name: 'registry',
-  summary: "deploy-tools' registry: component versions (.tar.gz by sha256) and configurations of layers",
-  usage: '<subcommand> [-flag value ...]',
-  details: `Subcommands (deploy-tools' deploy-registry console, same names and flags):
-${SUB_LIST}
-Upload an archive first with sftp (put FILE into / or /incoming/); addver names it by its sha256 (sha256sum FILE).
-Archives must be gzip tars whose members stay inside the tree (no '..', absolute path, device or link leading out).
-A component keeps its newest STARPHLEET_REGISTRY_MAXVER (10) versions; a version a configuration uses is never removed.
-Configurations show over sftp at /registry/configs/<N>.json and deploy with orders \`autodeploy registry:<N>\`.
-Use -h after a subcommand for its flags.`,
-  examples: [
-    'echo "put code_v1.tar.gz" | sftp -P 2222 admiral@ship',
-    'ssh -p 2222 admiral@ship starphleet registry addver -name code -version v01 -hash $(sha256sum code_v1.tar.gz | cut -c1-64)',
-    'ssh -p 2222 admiral@ship starphleet registry addconf -name project1 -layer code:v01 -layer config:v01',
-    'ssh -p 2222 admiral@ship starphleet registry changeconf -name project1 -component config -version v02',
-  ],
+  ...registryToolMeta,
   run(args, ctx) {
     const [sub, ...rest] = args;
     const spec = sub === undefined ? undefined : SUBS[sub];

@@ -4,6 +4,7 @@ import { redactCredentials } from '../util/redact.js';
 import { visible } from '../util/terminal-safe.js';
 import type { ShipCommand } from './command.js';
 import { previewStatus } from '../agent/previews/status-rows.js';
+import { releasesMeta } from './meta/service-meta.js';
 
 function table(rows: readonly string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
@@ -24,19 +25,7 @@ function stateOf(id: string, serving: string | null, pinned: string | undefined,
 
 /** The retained releases of a service (newest first) with their state and who or what deployed them, and its failed deploys. */
 export const releasesCommand: ShipCommand = {
-  name: 'releases',
-  summary: 'retained releases of a service, their state and who deployed them, and its failed deploys',
-  usage: '<service> [--json]',
-  details: `One line per retained release, newest first: id, git sha, when it was built, its state, and who or what deployed
-it (the deploy that last made it serve, else its last deploy): the HQ commit, a webhook delivery, or the admiral's key
-name and fingerprint for rollback, redeploy and unpin.
-States: serving (serves now), pinned (serves now, held there by a rollback), starting (a deploy of it runs),
-retired (served before, replaced), failed (never served: its deploys failed), cancelled (never served: cancelled).
-Then the failed deploys the ship remembers, with their reason. Previews of the service (docs/previews.md) are listed
-apart: each is a service of its own (releases <service>--<slug>).
-  --json   { service, serving, pin, releases: [{id, sha, builtAt, state, deployedBy, result, trigger}], failed: [{at, sha, release, trigger, reason}],
-           preview: {service, branch} | null, previews: [{name, branch, sha, state, release}] }`,
-  examples: ['starphleet releases hello', 'ssh -p 2222 admiral@ship starphleet releases hello --json'],
+  ...releasesMeta,
   async run(args, ctx) {
     const json = args.includes('--json');
     const rest = args.filter((a) => a !== '--json');

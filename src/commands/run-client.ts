@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Launch } from '../agent/runtime/runtime-types.js';
-import { RUN_LAUNCH_MARK } from './run.js';
+import { RUN_LAUNCH_MARK } from './control/control-wire.js';
 
 /** How the CLI reaches the running ship (server/control-client.ts's callShip). */
 export type CallShip = (dataDir: string, argv: readonly string[], io: { out: (s: string) => void; err: (s: string) => void; signal?: AbortSignal }) => Promise<number>;

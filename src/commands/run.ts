@@ -1,9 +1,9 @@
 import { posixShellQuote } from '../util/shell-quote.js';
 import { audited } from './command-audit.js';
+import { RUN_LAUNCH_MARK } from './control/control-wire.js';
 import type { ShipCommand } from './command.js';
+import { runMeta } from './meta/service-meta.js';
 
-/** The first line the ship sends a `run` client: the launch to spawn, as JSON after this mark. */
-export const RUN_LAUNCH_MARK = 'starphleet-run-launch ';
 
 const USAGE = 'usage: starphleet run <service> [--] <command...>';
 
@@ -19,14 +19,7 @@ export function oneOffCommand(words: readonly string[]): string {
  * CLI hangs up.
  */
 export const runCommand: ShipCommand = {
-  name: 'run',
-  summary: 'run a one-off command in a fresh sandbox of the serving release',
-  usage: '<service> [--] <command...>',
-  details: `Like heroku run and dokku run: the command runs in the release that serves now, with its env, in the same
-sandbox as its instances (read-only release, /var/data, the service's limits), never routed. stdin, the terminal
-(ssh -t gives one) and the exit code are the caller's. One word is a shell command line ('echo $PORT');
-several words run as they are.`,
-  examples: ['starphleet run hello -- node -e "console.log(process.env.PORT)"', "starphleet run hello 'ls -la /var/data'", 'ssh -t -p 2222 admiral@ship starphleet run hello bash'],
+  ...runMeta,
   async run(args, ctx) {
     const [service, ...rest] = args;
     const words = rest[0] === '--' ? rest.slice(1) : rest;

@@ -4,6 +4,7 @@ import type { ShipCommand } from './command.js';
 import { ageText } from './previews.js';
 import { describeContact } from '../headquarters/contact.js';
 import { describeTraffic } from '../agent/traffic/status.js';
+import { statusMeta } from './meta/service-meta.js';
 
 function table(rows: readonly string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
@@ -11,17 +12,7 @@ function table(rows: readonly string[][]): string {
 }
 
 export const statusCommand: ShipCommand = {
-  name: 'status',
-  summary: 'services, releases and health of the running ship',
-  usage: '[--json]',
-  details: `Asks the running ship what it serves: each service's mount, state (building, starting, serving, failed,
-stopped), git sha, release and URL, the reason of a failure, and HQ problems.
-  --json   one object: { ship: {name, version, headquarters: {url, sha, contact}, tags}, services: [...], problems: [...] };
-           contact: {lastContact, failingSince, failures, error, kind, nextCheck} of the HQ checks; each
-           service has processes ({web: 2, worker: 1}: running instances per Procfile type) and pin (rollback);
-           previews: [...] as starphleet previews --json gives them (each preview is also among the services);
-           traffic: null, or {maintenance, paused, rollout} (starphleet maintenance, pause, rollout)`,
-  examples: ['starphleet status', 'ssh -p 2222 admiral@ship starphleet status --json'],
+  ...statusMeta,
   async run(args, ctx) {
     const json = args.includes('--json');
     const unknown = args.filter((a) => a !== '--json');

@@ -1,6 +1,7 @@
 import { describeContact } from '../headquarters/contact.js';
 import type { ShipCommand } from './command.js';
 import { refuseArguments } from './command.js';
+import { syncMeta } from './meta/ship-meta.js';
 
 /**
  * `starphleet sync`: the ship checks HQ now (one ls-remote; a fetch when its ref moved) instead of at its next pulse,
@@ -8,12 +9,7 @@ import { refuseArguments } from './command.js';
  * nothing, and asked checks start at most once a second however often they are asked.
  */
 export const syncCommand: ShipCommand = {
-  name: 'sync',
-  summary: 'check the headquarters now (phleet sync: every ship)',
-  usage: '',
-  details: `Checks HQ at once instead of at the next pulse (and whatever the backoff after failures says), then prints the
-HQ sha the ship runs and its contact with HQ. starphleet phleet sync asks every ship of the phleet.`,
-  examples: ['starphleet sync', 'starphleet -s prod phleet sync'],
+  ...syncMeta,
   async run(args, ctx) {
     const refused = refuseArguments('sync', args, ctx);
     if (refused !== null) return refused;

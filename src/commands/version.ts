@@ -1,12 +1,9 @@
 import { VERSION } from '../version.js';
 import { refuseArguments, type ShipCommand } from './command.js';
+import { versionMeta } from './meta/ship-meta.js';
 
 export const versionCommand: ShipCommand = {
-  name: 'version',
-  summary: 'print the version of the running ship',
-  usage: '',
-  details: 'Prints the version of the running ship (`starphleet --version` prints the local CLI\'s, with its commit).',
-  examples: ['ssh -p 2222 admiral@ship starphleet version'],
+  ...versionMeta,
   async run(args, ctx) {
     const refused = refuseArguments('version', args, ctx);
     if (refused !== null) return refused;

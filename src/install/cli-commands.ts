@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { helpExamples } from '../commands/help.js';
-import { DEFAULT_SANDBOX_USER } from '../agent/sandbox/sandbox-user.js';
+import { DEFAULT_SANDBOX_USER } from '../settings/agent-settings.js';
 import { InstallError } from './install-error.js';
 
 export { InstallError };

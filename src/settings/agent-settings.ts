@@ -6,6 +6,12 @@ import { COUNT, numberSetting, POSITIVE, POSITIVE_SECONDS, SECONDS } from './num
  */
 type Env = Readonly<Record<string, string | undefined>>;
 
+/**
+ * The sandbox user when STARPHLEET_SANDBOX_USER is unset: what `starphleet install` creates by default and the runtime
+ * then uses. Here, beside the setting, so the CLI's --help names it without loading the sandbox.
+ */
+export const DEFAULT_SANDBOX_USER = 'starphleet';
+
 /** STARPHLEET_SANDBOX_USER (ship env): the user a sandboxed ship runs instances as; unset or empty: the room's default. */
 export function sandboxUserSetting(env: Env = process.env): string | undefined {
   return env.STARPHLEET_SANDBOX_USER || undefined;

@@ -1,11 +1,12 @@
-import { sandboxUserSetting } from '../../settings/agent-settings.js';
+import { DEFAULT_SANDBOX_USER, sandboxUserSetting } from '../../settings/agent-settings.js';
+
 /**
  * The unprivileged host user a production ship provisions container bases as (each service's builds and instances
  * run as a uid of their own: src/agent/sandbox/service-users.ts). `starphleet install
  * --sandbox-user NAME` creates it and puts STARPHLEET_SANDBOX_USER=NAME in the unit's environment; the runtime reads
- * the same variable (one name for both, so they cannot disagree).
+ * the same variable, and the same default (settings/agent-settings.ts: one name for both, so they cannot disagree).
  */
-export const DEFAULT_SANDBOX_USER = 'starphleet';
+export { DEFAULT_SANDBOX_USER };
 
 /** The sandbox user this ship uses: STARPHLEET_SANDBOX_USER, else the default. */
 export function sandboxUser(env: NodeJS.ProcessEnv = process.env): string {

@@ -1,6 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { controlSocketPath, type ControlMessage, type ControlRequest } from './control-socket.js';
-import { SESSION_ENV } from './session-tokens.js';
+import { controlSocketPath, SESSION_ENV, type ControlMessage, type ControlRequest } from './control-wire.js';
 
 /**
  * The client side of the control socket's JSON-lines wire: one request line, then `{out}`, `{err}` and `{exit}` lines

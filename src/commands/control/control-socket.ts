@@ -5,6 +5,7 @@ import type { Logger } from '../../log.js';
 import { callerOf } from './session-tokens.js';
 import { assertPeerCheck } from '../../util/peer-cred.js';
 import { readOneRequest } from '../../util/one-request.js';
+import { controlSocketPath, type ControlMessage, type ControlRequest } from './control-wire.js';
 
 /**
  * The ship's local control socket (<data>/control.sock, mode 0600): the CLI and admirals' shells reach the running
@@ -12,14 +13,6 @@ import { readOneRequest } from '../../util/one-request.js';
  * `{"argv": [...]}` and nothing after it (util/one-request.ts: anything else is refused and logged); the ship answers
  * with JSON lines `{"out": text}` / `{"err": text}` and a final `{"exit": code}`. Closing the socket aborts the command.
  */
-
-export interface ControlRequest {
-  readonly argv: readonly string[];
-  /** STARPHLEET_SESSION of the admiral's SSH session the CLI runs in (session-tokens.ts), if any. */
-  readonly session?: string;
-}
-
-export type ControlMessage = { readonly out: string } | { readonly err: string } | { readonly exit: number };
 
 const MAX_REQUEST_BYTES = 64 * 1024;
 
@@ -66,10 +59,6 @@ async function serve(sock: Socket, ship: CommandShip, log: Logger): Promise<void
   }
   send({ exit: code });
   sock.end();
-}
-
-export function controlSocketPath(dataDir: string): string {
-  return `${dataDir}/control.sock`;
 }
 
 export function startControlSocket(ship: CommandShip, log: Logger): Promise<Server> {

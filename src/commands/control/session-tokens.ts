@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Caller } from '../command-list.js';
+import type { Caller } from '../command.js';
 
 /**
  * Who is behind a command that reaches the control socket from an admiral's SSH session. The session's shell gets a
@@ -9,9 +9,9 @@ import type { Caller } from '../command-list.js';
  *
  * The map lives in the ship process that serves both the SSH sessions and the control socket. A token names its
  * session only while the session lasts; an unknown one makes the caller the local CLI, which is what anyone who can
- * open the 0600 control socket is anyway (root or the ship's user).
+ * open the 0600 control socket is anyway (root or the ship's user). The variable's name is in control-wire.ts (the
+ * client reads it).
  */
-export const SESSION_ENV = 'STARPHLEET_SESSION';
 
 export interface SessionAdmiral {
   readonly file: string;

@@ -8,6 +8,7 @@ import { visible } from '../../util/terminal-safe.js';
 import type { CommandContext, ShipCommand } from '../command.js';
 import { splitProof } from './phleet-proof.js';
 import { phleetStatusReport, printable } from './phleet-status.js';
+import { phleetMeta } from '../meta/ship-meta.js';
 
 const USAGE = 'usage: starphleet phleet status | phleet sync | phleet logs <service> [-f] [--raw] | phleet redeploy <service>   (logs and redeploy: --proof TOKEN, which starphleet -s <ship> adds)';
 
@@ -24,24 +25,7 @@ function unreachable(answers: readonly ShipAnswer[], ctx: CommandContext): numbe
 
 /** Every ship in HQ ships/ answers the same operation over SSH (user `ship`, this ship's client key), merged by name. */
 export const phleetCommand: ShipCommand = {
-  name: 'phleet',
-  summary: 'status, sync, logs or redeploy across every ship of the phleet (HQ ships/)',
-  usage: 'status | sync | logs <service> [-f] [--raw] | redeploy <service>',
-  details: `Fans the operation out over SSH to every ship listed in HQ ships/ (this one too), as the user ship with this
-ship's client key, each ship's host key checked against the fingerprints of its ships/ entry. Every line of output
-starts with the ship's name; a ship that cannot be reached is reported as unreachable and the others still answer.
-Exit status 1 when a ship was unreachable or its command failed. What the ships send is shown with its control
-characters made visible (ESC as ^[); --raw passes a service's log bytes as they are.
-A ship serves another ship logs or a redeploy only on an admiral's signed request (--proof TOKEN): run these from
-your machine as starphleet -s <ship> phleet ..., which signs the request with your SSH key (STARPHLEET_ADMIRAL_KEY,
-else ~/.ssh/id_ed25519): each ship checks it against its HQ's admirals, once, within 5 minutes, and audits it.
-  status                 each ship's HQ sha, last contact with HQ and tags (a ship that cannot be reached: unreachable,
-                         with what its ships/ entry last said); each ship's services: state, sha, release, message;
-                         and where each service is placed (orders' on) and runs
-  sync                   every ship checks HQ now (instead of at its next pulse or after its backoff)
-  logs <service> [-f]    the service's logs from every ship (-f: follow until Ctrl-C)
-  redeploy <service>     rebuild and deploy the service on every ship at once`,
-  examples: ['starphleet phleet status', 'starphleet phleet sync', 'starphleet -s prod phleet logs hello -f', 'starphleet -s prod phleet redeploy hello'],
+  ...phleetMeta,
   async run(argv, ctx) {
     const { args, proof } = splitProof(argv);
     const [verb, service, ...flags] = args;

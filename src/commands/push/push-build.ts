@@ -1,4 +1,5 @@
 import type { ShipCommand } from '../command.js';
+import { pushBuildMeta } from '../meta/internal-meta.js';
 
 /**
  * Internal (not in the CLI): the pre-receive hook of a push repo runs it with the push id, git's quarantine dir and
@@ -7,10 +8,7 @@ import type { ShipCommand } from '../command.js';
  * imported when it runs: the CLI, which lists every command, loads none of it.
  */
 export const pushBuildCommand: ShipCommand = {
-  name: 'push-build',
-  summary: 'internal: build a pushed commit before git accepts it',
-  usage: '<push id> <quarantine dir> <old> <new> <ref>',
-  examples: ['(run by the pre-receive hook of a git push, not by hand)'],
+  ...pushBuildMeta,
   async run(args, ctx) {
     const { pushBuild } = await import('./push-build-run.js');
     return pushBuild(args, ctx);

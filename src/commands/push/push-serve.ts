@@ -5,6 +5,7 @@ import { pushServiceName } from '../../data-dir/push-names.js';
 import { auditPushUpdate, getPush } from '../../state/push-audit.js';
 import { abortableSleep } from '../../util/abortable-sleep.js';
 import type { CommandContext, ShipCommand } from '../command.js';
+import { pushServeMeta } from '../meta/internal-meta.js';
 
 const FOLLOW_INTERVAL_MS = 200;
 
@@ -56,10 +57,7 @@ async function follow(instance: Instance, from: number, ctx: CommandContext, sig
  * connection closes: Ctrl-C, network loss) or a newer push of the name replaces it; then route and instance are gone.
  */
 export const pushServeCommand: ShipCommand = {
-  name: 'push-serve',
-  summary: 'internal: run the test instance of an accepted push',
-  usage: '<push id>',
-  examples: ['(run by the git session after a built push, not by hand)'],
+  ...pushServeMeta,
   async run(args, ctx) {
     const id = /^[1-9][0-9]{0,15}$/.test(args[0] ?? '') ? Number(args[0]) : null;
     const push = id === null ? undefined : getPush(ctx.ship.db, id);

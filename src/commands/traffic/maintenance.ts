@@ -3,30 +3,13 @@ import { parseDuration } from '../../util/duration.js';
 import { audited, callerName } from '../command-audit.js';
 import type { ShipCommand } from '../command.js';
 import { MAX_PAGE_BYTES, parseFlags } from './traffic-args.js';
+import { maintenanceMeta } from '../meta/traffic-meta.js';
 
 const USAGE = 'usage: starphleet maintenance <service> on [--message TEXT] [--page FILE] [--allow PATH]... [--retry-after S] | off';
 
 /** The service answers 503 with Retry-After and a page; the allowed paths still reach it. */
 export const maintenanceCommand: ShipCommand = {
-  name: 'maintenance',
-  summary: 'put a service under maintenance (503 with Retry-After and a page) or take it out',
-  usage: '<service> on [--message TEXT] [--page FILE] [--allow PATH]... [--retry-after S] | off',
-  details: `on: every request to the service gets 503 with Retry-After and a page: the HTML page of --page (read where
-this command runs, at most 32 KiB) for clients that accept text/html, the message as plain text for the others.
-The paths of --allow (under the service's mount, e.g. /up) and what is below them still reach the instances.
-  --message TEXT     the text (default: "<service> is down for maintenance")
-  --page FILE        an HTML page for browsers (default: one made of the message)
-  --allow PATH       a path that still passes (repeatable)
-  --retry-after S    Retry-After in seconds (default 60)
-off: the service answers again. HQ's orders can say \`maintenance [message]\` too (every ship): that wins while
-the orders say so; the admiral's page, Retry-After and allowed paths still apply to it. Audited with the
-admiral's key. starphleet status shows who put the service under maintenance.`,
-  examples: [
-    'starphleet maintenance shop on --message "Back at 14:00" --allow /up',
-    'starphleet maintenance shop on --page /srv/pages/maintenance.html --retry-after 600',
-    'starphleet maintenance shop off',
-    'ssh -p 2222 admiral@ship starphleet maintenance shop on',
-  ],
+  ...maintenanceMeta,
   run(argv, ctx) {
     const p = parseFlags(argv, ['--message', '--page-html', '--allow', '--retry-after']);
     const bad = (why: string): Promise<number> => {

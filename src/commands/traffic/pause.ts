@@ -2,21 +2,14 @@ import { parseDuration } from '../../util/duration.js';
 import { audited, callerName } from '../command-audit.js';
 import type { ShipCommand } from '../command.js';
 import { parseFlags } from './traffic-args.js';
+import { pauseMeta, resumeMeta } from '../meta/traffic-meta.js';
 
 /** The longest --max-pause: a held request keeps a client connection open that long. */
 const MAX_PAUSE_S = 3600;
 
 /** Holds a service's new requests after the ones in flight finish; resume sends them on. */
 export const pauseCommand: ShipCommand = {
-  name: 'pause',
-  summary: 'hold a service\'s new requests (after the ones in flight finish) until resume',
-  usage: '<service> [--max-pause 30s]',
-  details: `From now on the service's new requests wait at the data plane (WebSockets already open stay open); the
-command returns once the requests in flight have finished (at most STARPHLEET_PAUSE_DRAIN, 10 s). starphleet resume
-sends the held requests on, oldest first. A request held longer than --max-pause (default STARPHLEET_MAX_PAUSE, 30 s;
-at most 1 h) is answered 503 with Retry-After; the service stays paused. At most STARPHLEET_PAUSE_QUEUE (5000)
-requests wait per data plane process: more get 503 at once. A ship restart keeps the pause (and what is held).`,
-  examples: ['starphleet pause shop', 'starphleet pause shop --max-pause 2m', 'ssh -p 2222 admiral@ship starphleet pause shop'],
+  ...pauseMeta,
   run(argv, ctx) {
     const p = parseFlags(argv, ['--max-pause']);
     const usage = 'usage: starphleet pause <service> [--max-pause 30s]';
@@ -40,12 +33,7 @@ requests wait per data plane process: more get 503 at once. A ship restart keeps
 };
 
 export const resumeCommand: ShipCommand = {
-  name: 'resume',
-  summary: 'end a pause: the held requests go on, oldest first',
-  usage: '<service>',
-  details: `Ends starphleet pause (and a deploy's release_pause, if one was left by a ship that stopped during it):
-requests held at the data plane are sent on in the order they came, to the release that serves now.`,
-  examples: ['starphleet resume shop', 'ssh -p 2222 admiral@ship starphleet resume shop'],
+  ...resumeMeta,
   run(argv, ctx) {
     const [service] = argv;
     if (service === undefined || argv.length !== 1 || service.startsWith('-')) {

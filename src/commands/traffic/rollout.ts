@@ -2,6 +2,7 @@ import { COOKIE_NAME, MATCH_NAME, MATCH_VALUE, type WireMatch } from '../../data
 import { audited, callerName } from '../command-audit.js';
 import type { ShipCommand } from '../command.js';
 import { parseFlags } from './traffic-args.js';
+import { rolloutMeta } from '../meta/traffic-meta.js';
 
 const USAGE = 'usage: starphleet rollout <service> --percent N [--header NAME:VALUE]... [--cookie NAME=VALUE]... | promote | abort';
 
@@ -15,20 +16,7 @@ function match(raw: string, sep: string, name: RegExp): WireMatch | null {
 
 /** A share of clients (and listed ones) to the new release of a deploy, the previous one serving the rest. */
 export const rolloutCommand: ShipCommand = {
-  name: 'rollout',
-  summary: 'send a share of a service\'s clients to its new release (promote or abort ends it)',
-  usage: '<service> --percent N [--header NAME:VALUE]... [--cookie NAME=VALUE]... | promote | abort',
-  details: `Set before or during a deploy: the deploy starts the new release as usual (health checks) but keeps the
-release that served before running; the new one gets N% of clients, picked by the hash of a cookie the data plane
-sets (starphleet_rollout: a client stays on its side), plus every request with one of the --header or --cookie
-values; the previous release serves the rest. Set again during a rollout: the new share applies at once. A deploy
-during a rollout replaces the new side; the previous release stays.
-  promote   the new release serves every client; the previous one drains and stops
-  abort     the previous release serves every client again, pinned as by starphleet rollback (until the ref moves
-            or starphleet unpin); the new one drains and stops
-The rollout aborts by itself when an instance of the new release exits or fails its health check twice in a row.
-Canary ships (HQ canary) go first as before: a rollout is inside one ship.`,
-  examples: ['starphleet rollout shop --percent 10', 'starphleet rollout shop --percent 0 --header X-Beta:1 --cookie beta=yes', 'starphleet rollout shop promote', 'starphleet rollout shop abort'],
+  ...rolloutMeta,
   run(argv, ctx) {
     const p = parseFlags(argv, ['--percent', '--header', '--cookie']);
     const bad = (why: string): Promise<number> => {

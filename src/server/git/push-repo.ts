@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { git } from '../../headquarters/git.js';
 import { posixShellQuote as sq } from '../../util/shell-quote.js';
 import { relayControl } from '../../commands/control/control-client.js';
-import { controlSocketPath } from '../../commands/control/control-socket.js';
+import { controlSocketPath } from '../../commands/control/control-wire.js';
 import { pushDir } from '../../data-dir/push-names.js';
 import { pushIdSetting } from '../../settings/env-settings.js';
 

@@ -6,7 +6,8 @@ import type { ProcessEnd, RunningProgram } from './process-end.js';
 import { runOnPty, type PtyProgram } from './pty-shell.js';
 import type { SessionContext } from './session-context.js';
 import { homeDir, sessionEnv, type ClientEnv } from './session-env.js';
-import { issueSessionToken, SESSION_ENV } from '../../commands/control/session-tokens.js';
+import { issueSessionToken } from '../../commands/control/session-tokens.js';
+import { SESSION_ENV } from '../../commands/control/control-wire.js';
 import { parseHashCommand } from '../sftp/hash-command.js';
 import { serveViewHash } from './view-hash-exec.js';
 

@@ -10,7 +10,8 @@ import { DEFAULT_WORKER_USER } from '../../../src/dataplane/nginx/nginx-user.js'
 import { workersOf } from '../../../src/dataplane/nginx/nginx-procs.js';
 import { planePaths } from '../../../src/data-dir/plane-paths.js';
 import { readPlaneRecord } from '../../../src/dataplane/ship-side/plane-record.js';
-import { controlSocketPath, startControlSocket } from '../../../src/commands/control/control-socket.js';
+import { startControlSocket } from '../../../src/commands/control/control-socket.js';
+import { controlSocketPath } from '../../../src/commands/control/control-wire.js';
 import { send } from '../../helpers/http.js';
 import { PLANES, startTestPlane } from '../../helpers/planes.js';
 import { tmpDir } from '../../helpers/tmp.js';

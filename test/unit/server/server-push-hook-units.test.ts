@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { controlSocketPath } from '../../../src/commands/control/control-socket.js';
+import { controlSocketPath } from '../../../src/commands/control/control-wire.js';
 import { ensurePushRepo } from '../../../src/server/git/push-repo.js';
 import { tmpDir } from '../../helpers/tmp.js';
 
