@@ -42,12 +42,27 @@ export function isSameProcess(id: ProcIdentity): boolean {
 
 /** Whether any live (non-zombie) process is still in the process group; kill(-pgid, 0) would count zombies nobody reaps. */
 export function groupAlive(pgid: number): boolean {
+  if (!groupMayExist(pgid)) return false;
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const s = procStat(Number(name));
     if (s && s.pgrp === pgid && s.state !== 'Z' && s.state !== 'X') return true;
   }
   return false;
+}
+
+/**
+ * False only when the kernel says no process at all is in the group (ESRCH): the usual answer once a group is done,
+ * one syscall instead of reading every process's stat. Zombies and other users' groups still need the scan.
+ */
+function groupMayExist(pgid: number): boolean {
+  if (!Number.isInteger(pgid) || pgid <= 1) return true;
+  try {
+    process.kill(-pgid, 0);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+  return true;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -58,6 +73,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  */
 export function sandboxInits(pgid: number): number[] {
   const out: number[] = [];
+  if (!groupMayExist(pgid)) return out;
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const s = procStat(Number(name));

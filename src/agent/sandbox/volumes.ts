@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, rmSync, statSync, symlinkSync, ftruncateSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, rmdirSync, rmSync, statSync, symlinkSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { checkServiceName, dataPaths } from '../../data-dir/data-paths.js';
@@ -171,6 +171,14 @@ export function freshDir(host: SandboxHost, parent: string, name: string, user: 
  */
 export function removeServiceTree(path: string): void {
   if (!existsSync(path)) return;
+  // Most such trees are empty by the time they go (an instance's /tmp): rmdir removes only an empty directory and
+  // never follows a link, so rm (a spawn from the ship, the cost that counts here) runs only for a tree with content.
+  try {
+    rmdirSync(path);
+    return;
+  } catch {
+    // Not empty, not a directory, or gone meanwhile: rm decides.
+  }
   hostCmd('rm', ['-rf', '--one-file-system', '--', path]);
 }
 
