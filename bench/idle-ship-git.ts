@@ -14,6 +14,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { commit, gitIn, initRepo } from '../test/helpers/git.js';
+import { killRecordedInstances } from '../test/helpers/instances.js';
 import { httpGet } from '../test/helpers/phleet.js';
 import { startShip, type ShipProcess } from '../test/helpers/ship.js';
 import { tmpDir } from '../test/helpers/tmp.js';
@@ -94,7 +95,14 @@ async function cpuRun(hq: string): Promise<void> {
     console.log(`live descendants:   ${pct(live)} (${db.size} processes)`);
   } finally {
     await ship.stop();
+    await killRecordedInstances(ship.dataDir);
   }
+}
+
+/** The ship strace started (strace's one child): strace detaches from it when signalled, so it is stopped itself. */
+function tracedShip(stracePid: number): number | null {
+  for (const n of readdirSync('/proc')) if (/^\d+$/.test(n) && stat(Number(n))?.ppid === stracePid) return Number(n);
+  return null;
 }
 
 async function countRun(hq: string): Promise<void> {
@@ -119,7 +127,10 @@ async function countRun(hq: string): Promise<void> {
     }
     console.log(`git processes started in ${SECONDS} s: ${gits.length} (${[...bySub].map(([k, v]) => `${k} ${v}`).join(', ')}); every successful exec: ${lines.length}`);
   } finally {
+    const shipPid = tracedShip(ship.child.pid as number);
+    if (shipPid !== null) process.kill(shipPid, 'SIGTERM');
     await ship.stop();
+    await killRecordedInstances(ship.dataDir);
   }
 }
 
