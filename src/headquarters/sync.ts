@@ -3,6 +3,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { git, type GitAccess } from './git.js';
 import { parseGitRef } from './giturl.js';
+import { LsRemoteGate } from './ls-remote-gate.js';
 
 /** The sha `ref` names in `git ls-remote` output, in git's order of meaning; a tag's peeled commit when listed. */
 export function pickRef(lsRemote: string, ref: string): string | null {
@@ -45,6 +46,8 @@ export class HeadquartersClone {
     private readonly timeoutMs = 120_000,
     /** The ls-remote of each pulse: a host that does not answer within it counts as down (contact.ts backs off). */
     private readonly peekTimeoutMs = 30_000,
+    /** Skips the peek's fork while an HQ on this machine did not move (ls-remote-gate.ts). */
+    readonly gate = new LsRemoteGate(),
   ) {
     const parsed = parseGitRef(spec);
     if ('error' in parsed) throw new Error(`--headquarters ${JSON.stringify(spec)}: ${parsed.error}`);
@@ -79,14 +82,15 @@ export class HeadquartersClone {
   }
 
   /**
-   * The commit the followed ref names on the remote now (ls-remote: no objects move), or null when the answer does
+   * The commit the followed ref names on the remote now (ls-remote: no objects move; on an HQ on this machine whose
+   * refs did not move, the last answer without forking git), or null when the answer does
    * not say (a sha, or a name ls-remote does not list): then a fetch decides. Names are matched in git's own order
    * (refs/<name>, tags, heads); a tag's peeled commit (`^{}`) is what the checkout holds.
    */
   async peek(): Promise<string | null> {
     const ref = this.ref ?? 'HEAD';
     if (/^[0-9a-f]{40}$/.test(ref)) return ref;
-    const out = await this.run(['ls-remote', '--', this.url, ref], undefined, this.peekTimeoutMs);
+    const out = await this.gate.run(this.url, ref, () => this.run(['ls-remote', '--', this.url, ref], undefined, this.peekTimeoutMs));
     return pickRef(out, ref);
   }
 

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { previewWants } from '../../headquarters/previews-orders.js';
 import type { DesiredState, Service } from '../../headquarters/types.js';
+import { LsRemoteGate } from '../../headquarters/ls-remote-gate.js';
 import { canaryShips } from '../../phleet/canary.js';
 import { loadPreviews, savePreviews, type PreviewRecord, type PreviewsState } from '../../state/previews.js';
 import type { AgentContext } from '../context.js';
@@ -44,6 +45,8 @@ export class Previews {
   private inputs: ReadonlyMap<string, PreviewInputs> = new Map();
   /** Controllers being removed: their data share stays until their instances are stopped. */
   private readonly removing = new Set<string>();
+  /** Each pulse's ls-remote of a previews repo on this machine is skipped while its refs did not move. */
+  private readonly refsGate = new LsRemoteGate();
 
   constructor(private readonly ctx: AgentContext) {
     this.state = loadPreviews(ctx.db);
@@ -100,7 +103,7 @@ export class Previews {
     let candidates: Candidate[];
     let commitAt = new Map<string, number>();
     try {
-      const remote = await listRemoteRefs(service.orders.giturl, this.ctx.access);
+      const remote = await listRemoteRefs(service.orders.giturl, this.ctx.access, this.refsGate);
       const deployed = deployedRef(service, remote.head);
       const matching = [...remote.refs].filter(([ref]) => ref !== deployed && previewWants(o, ref));
       // Beyond the bound: the refs already known first, then by name, highest numbers first (newer pull requests).

@@ -1,5 +1,6 @@
 import { execa } from 'execa';
 import { git, gitEnv, type GitAccess } from '../../headquarters/git.js';
+import type { LsRemoteGate } from '../../headquarters/ls-remote-gate.js';
 import { normalizeRemote } from '../../headquarters/sync.js';
 import { withLock } from '../releases/key-lock.js';
 import { ensureRepo, repoDir } from '../releases/source.js';
@@ -37,9 +38,14 @@ export function parseLsRemote(out: string): RemoteRefs {
   return { head, refs };
 }
 
-/** One `git ls-remote --symref` of the service repo: every ref and the default branch, in one round trip. */
-export async function listRemoteRefs(giturl: string, access: GitAccess): Promise<RemoteRefs> {
-  return parseLsRemote(await git(['ls-remote', '--symref', '--', normalizeRemote(giturl)], { access, timeoutMs: 60_000 }));
+/**
+ * One `git ls-remote --symref` of the service repo: every ref and the default branch, in one round trip. Through
+ * `gate`, none while a repo on this machine did not move (headquarters/ls-remote-gate.ts).
+ */
+export async function listRemoteRefs(giturl: string, access: GitAccess, gate?: LsRemoteGate): Promise<RemoteRefs> {
+  const url = normalizeRemote(giturl);
+  const ask = (): Promise<string> => git(['ls-remote', '--symref', '--', url], { access, timeoutMs: 60_000 });
+  return parseLsRemote(await (gate ? gate.run(url, '--symref', ask) : ask()));
 }
 
 /** The shas the clone does not hold as commits: one `git cat-file --batch-check` for all of them. */

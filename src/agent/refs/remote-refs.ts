@@ -1,5 +1,6 @@
 import { git, type GitAccess } from '../../headquarters/git.js';
 import { nextCheckDelayMs } from '../../headquarters/contact.js';
+import { LsRemoteGate } from '../../headquarters/ls-remote-gate.js';
 import { normalizeRemote } from '../../headquarters/sync.js';
 
 /**
@@ -32,6 +33,8 @@ export interface RemoteRefsOptions {
   readonly settings: PollSettings;
   /** The poll itself (tests give their own); default `git ls-remote -- URL HEAD refs/heads/* refs/tags/*`. */
   readonly lsRemote?: (url: string) => Promise<string>;
+  /** Skips the poll's fork while a repository on this machine did not move (headquarters/ls-remote-gate.ts). */
+  readonly gate?: LsRemoteGate;
   readonly now?: () => number;
   readonly random?: () => number;
 }
@@ -74,6 +77,7 @@ export class RemoteRefs {
   private settings: PollSettings;
   private readonly now: () => number;
   private readonly random: () => number;
+  private readonly gate: LsRemoteGate;
   /** Polls started (a counter for tests, metrics and the simulation). */
   polls = 0;
 
@@ -81,6 +85,7 @@ export class RemoteRefs {
     this.settings = o.settings;
     this.now = o.now ?? Date.now;
     this.random = o.random ?? Math.random;
+    this.gate = o.gate ?? new LsRemoteGate();
   }
 
   /** New pace settings (HQ .starphleet changed): they apply from each URL's next poll on. */
@@ -126,7 +131,9 @@ export class RemoteRefs {
 
   private poll(key: string, e: Entry): Promise<RefsSnapshot> {
     this.polls++;
-    const run = (this.o.lsRemote ?? ((u) => git(['ls-remote', '--', u, 'HEAD', 'refs/heads/*', 'refs/tags/*'], { access: this.o.access, timeoutMs: 30_000 })))(key);
+    const lsRemote = this.o.lsRemote ?? ((u) => git(['ls-remote', '--', u, 'HEAD', 'refs/heads/*', 'refs/tags/*'], { access: this.o.access, timeoutMs: 30_000 }));
+    // A poll still counts (pace, snapshot time); on a local repo that did not move it is answered without git.
+    const run = this.gate.run(key, 'heads+tags', () => lsRemote(key));
     e.inflight = run.then(
       (out) => {
         const done = this.now();

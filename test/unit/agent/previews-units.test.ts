@@ -9,6 +9,7 @@ import { previewStatus } from '../../../src/agent/previews/status-rows.js';
 import { openDb } from '../../../src/state/db.js';
 import { expandDesired } from '../../../src/agent/previews/expand.js';
 import { commitTimes, fetchRefCommits, listRemoteRefs, parseLsRemote, usableRef } from '../../../src/agent/previews/refs.js';
+import { LsRemoteGate } from '../../../src/headquarters/ls-remote-gate.js';
 import { selectPreviews, type SelectInput } from '../../../src/agent/previews/select.js';
 import { baseSlug, previewMount, previewName, SLUG_MAX, slugsFor } from '../../../src/agent/previews/slug.js';
 import { fromAgentEvent } from '../../../src/notify/messages.js';
@@ -105,6 +106,18 @@ test('a real repo: one ls-remote lists branches and pull refs; their commits are
   assert.ok(times.has(pr));
   assert.ok(!times.has('f'.repeat(40)));
   assert.deepEqual(await fetchRefCommits(dataDir, repo, new Map([['refs/pull/7/head', pr]]), {}), [], 'held already: nothing to fetch');
+});
+
+test('previews ls-remote through the gate: an unmoved repo on this machine is listed without git; a new pull ref is seen', async () => {
+  const repo = join(tmpDir('sp-pv-gate-'), 'repo');
+  initRepo(repo, { 'a.txt': 'main\n' });
+  const gate = new LsRemoteGate({ now: () => Date.now() + 10_000 });
+  const first = await listRemoteRefs(repo, {}, gate);
+  assert.deepEqual(await listRemoteRefs(repo, {}, gate), first);
+  assert.deepEqual([gate.runs, gate.skips], [1, 1]);
+  gitIn(repo, 'update-ref', 'refs/pull/9/head', gitIn(repo, 'rev-parse', 'HEAD'));
+  assert.ok((await listRemoteRefs(repo, {}, gate)).refs.has('refs/pull/9/head'));
+  assert.equal(gate.runs, 2);
 });
 
 function service(over: Partial<Service['orders']> = {}, name = 'web', mount = '/web'): Service {
