@@ -1,4 +1,4 @@
-import { execa } from 'execa';
+import { runProgram } from '../util/run-program.js';
 import { posixShellQuote } from '../util/shell-quote.js';
 
 /** How to reach git remotes: the private key (for ssh URLs) and where ssh keeps the hosts it has seen. */
@@ -37,13 +37,11 @@ export class GitError extends Error {
 
 /** Runs git with an argument array (never a shell) and returns trimmed stdout; throws GitError with git's own words. */
 export async function git(args: readonly string[], opts: { cwd?: string; access?: GitAccess; timeoutMs?: number } = {}): Promise<string> {
-  const r = await execa('git', args, {
+  const r = await runProgram('git', args, {
     cwd: opts.cwd,
     env: gitEnv(opts.access ?? {}),
     timeout: opts.timeoutMs ?? 120_000,
-    reject: false,
-    stdin: 'ignore',
   });
-  if (r.exitCode !== 0 || r.failed) throw new GitError(args, r.timedOut ? `timed out after ${(opts.timeoutMs ?? 120_000) / 1000} s` : String(r.stderr || r.message));
+  if (r.failed) throw new GitError(args, r.timedOut ? `timed out after ${(opts.timeoutMs ?? 120_000) / 1000} s` : String(r.stderr || r.message));
   return String(r.stdout).trim();
 }

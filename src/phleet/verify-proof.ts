@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runProgram } from '../util/run-program.js';
 import type { Admiral } from '../headquarters/types.js';
 import { decodeProof, PROOF_NAMESPACE, requestMessage, type PhleetOp } from './request-proof.js';
 
@@ -48,14 +49,12 @@ export async function verifyProof(token: string, op: PhleetOp, service: string, 
     const sig = join(dir, 'request.sig');
     await writeFile(sig, signature, { mode: 0o600 });
     const message = requestMessage(request);
-    // Imported here: the CLI reaches this module through `logs` and `phleet`, and execa is a hundred files to load.
-    const { execa } = await import('execa');
-    const found = await execa('ssh-keygen', ['-Y', 'find-principals', '-s', sig, '-f', allowed], { reject: false, timeout: 20_000 });
+    const found = await runProgram('ssh-keygen', ['-Y', 'find-principals', '-s', sig, '-f', allowed], { timeout: 20_000 });
     const principal = String(found.stdout).split('\n')[0]?.trim() ?? '';
     const index = /^admiral-(\d+)$/.exec(principal)?.[1];
-    if (found.exitCode !== 0 || index === undefined) throw new Error("the proof is not signed by an admiral's key in HQ");
-    const r = await execa('ssh-keygen', ['-Y', 'verify', '-f', allowed, '-I', principal, '-n', PROOF_NAMESPACE, '-s', sig], { input: message, reject: false, timeout: 20_000 });
-    if (r.exitCode !== 0) throw new Error(`the proof's signature does not verify (${String(r.stderr).trim().split('\n')[0] ?? `ssh-keygen exited ${r.exitCode}`})`);
+    if (found.failed || index === undefined) throw new Error("the proof is not signed by an admiral's key in HQ");
+    const r = await runProgram('ssh-keygen', ['-Y', 'verify', '-f', allowed, '-I', principal, '-n', PROOF_NAMESPACE, '-s', sig], { input: message, timeout: 20_000 });
+    if (r.failed) throw new Error(`the proof's signature does not verify (${r.stderr.trim().split('\n')[0] || r.message.split('\n')[0]})`);
     const signer = signers[Number(index)] as Admiral;
     if (!remember(request.nonce, request.issued, now)) throw new Error(`the proof ${request.nonce} was used here before: a request is good once`);
     return { admiral: signer.file, fingerprint: signer.fingerprint, nonce: request.nonce };

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { runProgram } from '../util/run-program.js';
 
 /** x.y.z, numbers only: a version that is anything else is never taken for a higher one. */
 const PLAIN = /^(\d+)\.(\d+)\.(\d+)$/;
@@ -34,8 +34,8 @@ function packageVersion(dir: string): string {
  */
 export async function forwardProblem(dir: string, sha: string, running: string | null, runningVersion: string): Promise<string | null> {
   if (running !== null) {
-    const r = await execa('git', ['merge-base', '--is-ancestor', running, sha], { cwd: dir, reject: false, timeout: 60_000, env: { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' } });
-    if (r.exitCode === 0) return null;
+    const r = await runProgram('git', ['merge-base', '--is-ancestor', running, sha], { cwd: dir, timeout: 60_000, env: { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' } });
+    if (!r.failed) return null;
   }
   const version = packageVersion(dir);
   if (higherVersion(version, runningVersion)) return null;

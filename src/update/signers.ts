@@ -1,4 +1,4 @@
-import { execa } from 'execa';
+import { runProgram } from '../util/run-program.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,8 +23,8 @@ export function allowedSigners(admirals: readonly Admiral[]): string {
  */
 export async function verifyAdmiralSignature(dir: string, sha: string, admirals: readonly Admiral[]): Promise<string> {
   if (admirals.length === 0) throw new Error(`commit ${sha.slice(0, 7)} cannot be verified: HQ has no admirals (STARPHLEET_UPDATE_SIGNERS=admirals)`);
-  const raw = await execa('git', ['cat-file', 'commit', sha], { cwd: dir, reject: false });
-  if (raw.exitCode !== 0) throw new Error(`commit ${sha.slice(0, 7)}: ${String(raw.stderr).trim()}`);
+  const raw = await runProgram('git', ['cat-file', 'commit', sha], { cwd: dir });
+  if (raw.failed) throw new Error(`commit ${sha.slice(0, 7)}: ${raw.stderr.trim() || raw.message}`);
   const header = String(raw.stdout).split('\n\n')[0] ?? '';
   if (!/^gpgsig -----BEGIN SSH SIGNATURE-----$/m.test(header)) {
     throw new Error(`commit ${sha.slice(0, 7)} is not SSH-signed${/^gpgsig /m.test(header) ? ' (it has a non-SSH signature)' : ''}: STARPHLEET_UPDATE_SIGNERS=admirals installs only commits signed by an admiral's key`);
@@ -33,16 +33,15 @@ export async function verifyAdmiralSignature(dir: string, sha: string, admirals:
   try {
     const file = join(tmp, 'allowed_signers');
     writeFileSync(file, allowedSigners(admirals), { mode: 0o600 });
-    const r = await execa('git', ['-c', 'gpg.format=ssh', '-c', `gpg.ssh.allowedSignersFile=${file}`, '-c', 'gpg.ssh.program=ssh-keygen', 'verify-commit', sha], {
+    const r = await runProgram('git', ['-c', 'gpg.format=ssh', '-c', `gpg.ssh.allowedSignersFile=${file}`, '-c', 'gpg.ssh.program=ssh-keygen', 'verify-commit', sha], {
       cwd: dir,
-      reject: false,
       timeout: 60_000,
       env: { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' },
     });
     const said = `${String(r.stderr)}\n${String(r.stdout)}`;
     const good = /Good "git" signature for (\S+) with (\S+) key (SHA256:\S+)/.exec(said);
-    if (r.exitCode !== 0 || !good) {
-      const why = said.split('\n').map((l) => l.trim()).find((l) => /signature|principal|key/i.test(l) && !/^(tree|parent|author|committer|gpgsig) /.test(l)) ?? `git verify-commit exited ${r.exitCode}`;
+    if (r.failed || !good) {
+      const why = said.split('\n').map((l) => l.trim()).find((l) => /signature|principal|key/i.test(l) && !/^(tree|parent|author|committer|gpgsig) /.test(l)) ?? (r.message.split('\n')[0] || `git verify-commit exited ${r.exitCode}`);
       throw new Error(`commit ${sha.slice(0, 7)} is not signed by an admiral's key in HQ (${why})`);
     }
     return `${good[1]} (${good[2]} ${good[3]})`;

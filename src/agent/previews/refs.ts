@@ -1,4 +1,4 @@
-import { execa } from 'execa';
+import { runProgram } from '../../util/run-program.js';
 import { git, gitEnv, type GitAccess } from '../../headquarters/git.js';
 import type { LsRemoteGate } from '../../headquarters/ls-remote-gate.js';
 import { normalizeRemote } from '../../headquarters/sync.js';
@@ -51,8 +51,8 @@ export async function listRemoteRefs(giturl: string, access: GitAccess, gate?: L
 /** The shas the clone does not hold as commits: one `git cat-file --batch-check` for all of them. */
 async function missing(repo: string, shas: readonly string[]): Promise<Set<string>> {
   if (shas.length === 0) return new Set();
-  const r = await execa('git', ['cat-file', '--batch-check=%(objectname) %(objecttype)'], { cwd: repo, env: gitEnv({}), input: `${shas.join('\n')}\n`, reject: false });
-  if (r.exitCode !== 0) return new Set(shas);
+  const r = await runProgram('git', ['cat-file', '--batch-check=%(objectname) %(objecttype)'], { cwd: repo, env: gitEnv({}), input: `${shas.join('\n')}\n` });
+  if (r.failed) return new Set(shas);
   const present = new Set(String(r.stdout).split('\n').filter((l) => l.endsWith(' commit')).map((l) => l.split(' ')[0]));
   return new Set(shas.filter((s) => !present.has(s)));
 }

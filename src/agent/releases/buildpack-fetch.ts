@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { runProgram } from '../../util/run-program.js';
 import { withLock } from './key-lock.js';
 
 /**
@@ -78,8 +78,8 @@ async function publicGit(args: readonly string[], home: string, cwd: string | un
     if (v !== undefined) env[name] = v;
   }
   const config = ['-c', 'credential.helper=', '-c', 'http.followRedirects=false', '-c', 'core.askPass=', '-c', 'transfer.fsckObjects=true'];
-  const r = await execa('git', [...config, ...args], { cwd, env, extendEnv: false, timeout: timeoutMs, reject: false, stdin: 'ignore' });
-  if (r.exitCode !== 0 || r.failed) {
+  const r = await runProgram('git', [...config, ...args], { cwd, env, extendEnv: false, timeout: timeoutMs });
+  if (r.failed) {
     const words = String(r.stderr || r.message).split('\n').map((l) => l.trim()).filter((l) => l !== '').slice(-3).join(' / ');
     throw new Error(r.timedOut ? `git ${args[0]} timed out after ${timeoutMs / 1000} s` : `git ${args[0]} failed: ${words || 'no output'}`);
   }

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { runProgram } from '../../util/run-program.js';
 import { git, gitEnv, type GitAccess } from '../../headquarters/git.js';
 import { normalizeRemote } from '../../headquarters/sync.js';
 import { withLock } from './key-lock.js';
@@ -110,8 +110,8 @@ export async function exportTree(repo: string, sha: string, dest: string): Promi
   const env = { ...gitEnv({}), GIT_DIR: repo, GIT_WORK_TREE: dest, GIT_INDEX_FILE: index };
   try {
     for (const args of [['read-tree', sha], ['-c', 'core.autocrlf=false', 'checkout-index', '--all', '--force']]) {
-      const r = await execa('git', args, { cwd: dest, env, reject: false, stdin: 'ignore' });
-      if (r.exitCode !== 0) throw new Error(`git ${args.join(' ')} in ${repo}: ${String(r.stderr).trim() || 'failed'}`);
+      const r = await runProgram('git', args, { cwd: dest, env });
+      if (r.failed) throw new Error(`git ${args.join(' ')} in ${repo}: ${r.stderr.trim() || r.message}`);
     }
   } finally {
     await rm(index, { force: true });

@@ -1,6 +1,6 @@
 import { realpath } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { execa } from 'execa';
+import { runProgram } from '../../util/run-program.js';
 import { BuildError } from '../../agent/releases/build-release.js';
 import { ensureRepo, repoDir } from '../../agent/releases/source.js';
 import { withLock } from '../../agent/releases/key-lock.js';
@@ -33,9 +33,9 @@ async function handOver(dataDir: string, repo: string, quarantine: string | null
   const clone = await withLock(repoDir(dataDir, repo), () => ensureRepo(dataDir, repo));
   const env = quarantineEnv(repo, quarantine);
   const r = await withLock(clone, () =>
-    execa('git', ['push', '--quiet', '--no-verify', clone, `+${sha}:refs/starphleet/pushed`], { cwd: repo, env, extendEnv: false, reject: false, stdin: 'ignore' }),
+    runProgram('git', ['push', '--quiet', '--no-verify', clone, `+${sha}:refs/starphleet/pushed`], { cwd: repo, env, extendEnv: false }),
   );
-  if (r.exitCode !== 0) throw new Error(`cannot hand the pushed commit to the build: ${String(r.stderr).trim() || r.message}`);
+  if (r.failed) throw new Error(`cannot hand the pushed commit to the build: ${String(r.stderr).trim() || r.message}`);
 }
 
 function fail(ctx: CommandContext, id: number | null, message: string): number {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { runProgram } from '../../util/run-program.js';
 import { pushMaxCheckoutBytes } from '../../agent/push-limits.js';
 import { gitEnv } from '../../headquarters/git.js';
 
@@ -22,8 +22,8 @@ export function quarantineEnv(repo: string, quarantine: string | null): Record<s
  */
 export async function treeTooLarge(repo: string, quarantine: string | null, sha: string): Promise<string | null> {
   const max = pushMaxCheckoutBytes();
-  const r = await execa('git', ['ls-tree', '-r', '-l', '-z', '--full-tree', sha], { cwd: repo, env: quarantineEnv(repo, quarantine), extendEnv: false, reject: false, stdin: 'ignore', timeout: 120_000, maxBuffer: 256 * 1024 * 1024 });
-  if (r.exitCode !== 0) return `cannot list the pushed tree: ${String(r.stderr).trim() || r.message}`;
+  const r = await runProgram('git', ['ls-tree', '-r', '-l', '-z', '--full-tree', sha], { cwd: repo, env: quarantineEnv(repo, quarantine), extendEnv: false, timeout: 120_000, maxBuffer: 256 * 1024 * 1024 });
+  if (r.failed) return `cannot list the pushed tree: ${String(r.stderr).trim() || r.message}`;
   let bytes = 0;
   let files = 0;
   for (const entry of String(r.stdout).split('\0')) {
