@@ -16,6 +16,7 @@ import { send } from '../../helpers/http.js';
 import { PLANES, startTestPlane } from '../../helpers/planes.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
+import { alive } from '../../helpers/instances.js';
 
 /**
  * Both control sockets as a hostile local process would try them: a control message written byte for byte, sent by
@@ -59,14 +60,6 @@ function openUp(path: string): void {
 
 const run = promisify(execFile);
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 for (const kind of PLANES) {
   describe(`the data plane's control socket refuses what it must (${kind})`, () => {

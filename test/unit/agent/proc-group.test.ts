@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { groupAlive, sandboxInits } from '../../../src/agent/runtime/proc.js';
-import { waitFor } from '../../helpers/wait.js';
+import { unreapedZombie } from '../../helpers/zombie.js';
 
 /**
  * groupAlive answers "gone" from one kill(-pgid, 0) when the group has no member at all, and still reads the members'
@@ -21,15 +20,11 @@ test('a process group: alive while a member runs, gone once empty, gone when onl
   assert.deepEqual(sandboxInits(pgid), []);
 
   // A child that makes its own group and exits unreaped: a group of one zombie, its parent alive elsewhere.
-  const parent = spawn('python3', ['-c', 'import os, time\npid = os.fork()\nif pid == 0:\n    os.setpgid(0, 0)\n    os._exit(0)\nprint(pid, flush=True)\ntime.sleep(60)'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const z = await unreapedZombie({ ownGroup: true });
   try {
-    let out = '';
-    parent.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const zombie = Number(await waitFor(() => (/^\d+\n/.test(out) ? out.trim() : null), 'the zombie pid', 10_000));
-    await waitFor(() => readFileSync(`/proc/${zombie}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') ?? false, 'the child to be a zombie', 10_000);
-    assert.doesNotThrow(() => process.kill(-zombie, 0), 'the kernel still counts the zombie in its group');
-    assert.equal(groupAlive(zombie), false, 'a zombie-only group is gone');
+    assert.doesNotThrow(() => process.kill(-z.pid, 0), 'the kernel still counts the zombie in its group');
+    assert.equal(groupAlive(z.pid), false, 'a zombie-only group is gone');
   } finally {
-    parent.kill('SIGKILL');
+    z.parent.kill('SIGKILL');
   }
 });

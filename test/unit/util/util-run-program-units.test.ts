@@ -4,15 +4,8 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { runProgram } from '../../../src/util/run-program.js';
 import { tmpDir } from '../../helpers/tmp.js';
+import { alive } from '../../helpers/instances.js';
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('runProgram (util/run-program.ts), with real programs', () => {
   test('git runs in its cwd; one final newline is stripped', async () => {
