@@ -28,27 +28,12 @@ export interface Worker {
   readonly shuttingDown: boolean;
 }
 
-/**
- * The master's children as the kernel lists them: nginx's master has one thread, so its task's list is all of them
- * (one read, where a look at every process costs a read of each one's stat: a reload polls this). Null when the
- * kernel keeps no such list (CONFIG_PROC_CHILDREN), and every process is looked at; none when the master is gone.
- */
-function childrenOf(master: number): number[] | null {
-  try {
-    return readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').split(' ').filter((s) => /^\d+$/.test(s)).map(Number);
-  } catch {
-    return statOf(master) ? null : [];
-  }
-}
-
-function allPids(): number[] {
-  return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number);
-}
-
 /** The live worker processes of one nginx master. */
 export function workersOf(master: number): Worker[] {
   const out: Worker[] = [];
-  for (const pid of childrenOf(master) ?? allPids()) {
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
     const s = statOf(pid);
     if (!s || s.ppid !== master || s.state === 'Z') continue;
     const cmd = cmdline(pid);
