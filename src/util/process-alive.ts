@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { isGone, procStat } from './proc-stat.js';
 
 /**
  * Whether a process still runs. kill(pid, 0) also answers for a zombie nobody has reaped yet (a ship killed after its
@@ -10,12 +10,5 @@ export function processAlive(pid: number): boolean {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name may hold spaces and parentheses: the state is the first field after the last ')'.
-    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
+  return !isGone(procStat(pid));
 }

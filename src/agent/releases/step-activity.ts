@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { printable } from '../../util/terminal-safe.js';
 import { socketInodes } from '../../util/proc-sockets.js';
+import { isGone, procStat } from '../../util/proc-stat.js';
 
 /**
  * What a build step is doing right now, read from /proc: the newest process of its process group that started nothing
@@ -18,16 +19,9 @@ function groupProcs(pgid: number): Proc[] {
   const out: Proc[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
-    let text: string;
-    try {
-      text = readFileSync(`/proc/${name}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    // Fields after the command name (which may hold spaces and parentheses): state ppid pgrp ... starttime (22nd).
-    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    if (Number(f[2]) !== pgid || f[0] === 'Z' || f[0] === 'X') continue;
-    out.push({ pid: Number(name), ppid: Number(f[1]), start: Number(f[19]) });
+    const s = procStat(name);
+    if (s === null || s.pgrp !== pgid || isGone(s)) continue;
+    out.push({ pid: Number(name), ppid: s.ppid, start: Number(s.startTime) });
   }
   return out;
 }

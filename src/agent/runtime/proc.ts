@@ -1,44 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { killGroup } from '../../util/process-group.js';
+import { isGone, procStat } from '../../util/proc-stat.js';
 
-/** A process as the kernel names it: a pid is reused, a pid plus its start time is not. */
-export interface ProcIdentity {
-  readonly pid: number;
-  /** Field 22 of /proc/<pid>/stat: start time in clock ticks since boot. */
-  readonly startTime: string;
-}
-
-interface ProcStat {
-  readonly state: string;
-  readonly pgrp: number;
-  readonly startTime: string;
-}
-
-function procStat(pid: number): ProcStat | null {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return null;
-  }
-  // The command name (field 2) may hold spaces and parentheses: the fields after the last ')' are fixed.
-  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  const state = rest[0];
-  const pgrp = Number(rest[2]);
-  const startTime = rest[19];
-  if (state === undefined || startTime === undefined || !Number.isInteger(pgrp)) return null;
-  return { state, pgrp, startTime };
-}
-
-export function processStartTime(pid: number): string | null {
-  return procStat(pid)?.startTime ?? null;
-}
-
-/** True when the pid still is the process that was recorded (same start time) and has not exited (zombies count as gone). */
-export function isSameProcess(id: ProcIdentity): boolean {
-  const s = procStat(id.pid);
-  return s !== null && s.state !== 'Z' && s.state !== 'X' && s.startTime === id.startTime;
-}
+export { isSameProcess, processStartTime, type ProcIdentity } from '../../util/proc-stat.js';
 
 /** Whether any live (non-zombie) process is still in the process group; kill(-pgid, 0) would count zombies nobody reaps. */
 export function groupAlive(pgid: number): boolean {
@@ -46,7 +10,7 @@ export function groupAlive(pgid: number): boolean {
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const s = procStat(Number(name));
-    if (s && s.pgrp === pgid && s.state !== 'Z' && s.state !== 'X') return true;
+    if (s && s.pgrp === pgid && !isGone(s)) return true;
   }
   return false;
 }

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { InstanceRecord } from '../../state/instances.js';
+import { isGone, procStat } from '../../util/proc-stat.js';
 import { processStartTime } from './proc.js';
 import type { RuntimeKind } from './runtime-types.js';
 
@@ -16,13 +17,8 @@ export function instanceMark(kind: RuntimeKind, id: string, dataDir: string): st
 }
 
 function pgrpOf(pid: number): number | null {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return rest[0] === 'Z' || rest[0] === 'X' ? null : Number(rest[2]);
-  } catch {
-    return null;
-  }
+  const s = procStat(pid);
+  return s === null || isGone(s) ? null : s.pgrp;
 }
 
 /** The real uid of a process, from /proc/<pid>/status. */

@@ -3,16 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { Upstream } from '../protocol/upstream.js';
 import { socketInodes } from '../../util/proc-sockets.js';
 import { nginxBinary } from '../../settings/dataplane-settings.js';
-
-function statOf(pid: number): { ppid: number; state: string } | null {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { state: rest[0] ?? '', ppid: Number(rest[1]) };
-  } catch {
-    return null;
-  }
-}
+import { procStat } from '../../util/proc-stat.js';
 
 function cmdline(pid: number): string {
   try {
@@ -34,7 +25,7 @@ export function workersOf(master: number): Worker[] {
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const pid = Number(name);
-    const s = statOf(pid);
+    const s = procStat(pid);
     if (!s || s.ppid !== master || s.state === 'Z') continue;
     const cmd = cmdline(pid);
     if (!cmd.startsWith('nginx: worker process') && !cmd.startsWith('nginx: cache')) continue;
@@ -44,7 +35,7 @@ export function workersOf(master: number): Worker[] {
 }
 
 export function isNginxMaster(pid: number, conf: string): boolean {
-  const s = statOf(pid);
+  const s = procStat(pid);
   return s !== null && s.state !== 'Z' && cmdline(pid).startsWith('nginx: master process') && cmdline(pid).includes(conf);
 }
 
