@@ -92,6 +92,10 @@ symlinkSync(tsxCache, join(runTmp, `tsx-${process.getuid?.() ?? 0}`));
 
 // The ships' RSA host keys, made once for the run and handed out by test/helpers/host-key-pool.ts.
 process.env.SP_TEST_HOST_KEY_POOL = join(runTmp, 'host-key-pool');
+// Ports handed out by test/helpers/ship.ts's freePort, one file each: files running side by side never pick the same
+// one (a ship of one file lost its port to another's in a CI run, EADDRINUSE).
+process.env.SP_TEST_PORTS = join(runTmp, 'test-ports');
+mkdirSync(process.env.SP_TEST_PORTS, { mode: 0o700 });
 
 // Compile the tree once before any file starts: on a fresh clone tsx's cache is cold, and the first files' ships would
 // each compile all of src/ at once.
@@ -239,7 +243,7 @@ if (mounts.length > 0) {
   code ||= 1;
 }
 // tsx's compile cache and the host key pool are the runner's own, not a test's.
-const left = readdirSync(runTmp).filter((n) => !n.startsWith('tsx-') && n !== 'host-key-pool');
+const left = readdirSync(runTmp).filter((n) => !n.startsWith('tsx-') && n !== 'host-key-pool' && n !== 'test-ports');
 if (left.length > 0) {
   console.error(`\nthe tests left ${left.length} entr${left.length === 1 ? 'y' : 'ies'} in the temp dir (now removed): ${left.join(', ')}`);
   code ||= 1;

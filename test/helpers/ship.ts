@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { stopDataPlane } from '../../src/dataplane/ship-side/plane-process.js';
@@ -35,13 +36,28 @@ const handedOut = new Set<number>();
 export async function freePort(): Promise<number> {
   for (let i = 0; i < 200; i++) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
-    if (handedOut.has(port)) continue;
+    if (handedOut.has(port) || !claimedForRun(port)) continue;
     if (await canBind(port)) {
       handedOut.add(port);
       return port;
     }
   }
   throw new Error('no free port found in 20000-31999');
+}
+
+/**
+ * The port taken for this run across test processes (a file per port in the runner's SP_TEST_PORTS, made with O_EXCL):
+ * two files picking the same port between its check and their ships' bind was seen in CI. Without the runner: true.
+ */
+function claimedForRun(port: number): boolean {
+  const dir = process.env.SP_TEST_PORTS;
+  if (!dir) return true;
+  try {
+    closeSync(openSync(join(dir, String(port)), 'wx'));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function canBind(port: number): Promise<boolean> {
