@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { connect, type PeerCertificate } from 'node:tls';
+import { pacedLoops } from './paced.js';
 
 export interface CurlResult {
   readonly code: number;
@@ -50,31 +51,32 @@ export function httpsGet(port: number, name: string, caFile: string, path = '/')
   });
 }
 
+/** New TLS connections a second of loadLoop: a certificate switch or a hand-over is still crossed by dozens. */
+export const TLS_LOAD_RATE = 100;
+
 /**
  * Requests in a loop, one at a time on fresh connections, until stop(): every failure (error or status other than 200)
  * is kept with the serials seen, so a test can show a certificate changed under load with no failed request.
+ * Paced (test/helpers/paced.ts), at TLS_LOAD_RATE unless asked: each request is a full handshake, and an unpaced loop
+ * took 20 CPU-seconds of a 44 s test (the client's handshakes alone) from the files running beside it.
  */
-export function loadLoop(port: number, name: string, ca: string): { stop(): Promise<{ ok: number; failed: string[]; serials: string[] }> } {
-  let running = true;
+export function loadLoop(port: number, name: string, ca: string, perSecond = TLS_LOAD_RATE): { stop(): Promise<{ ok: number; failed: string[]; serials: string[] }> } {
   let ok = 0;
   const failed: string[] = [];
   const serials: string[] = [];
-  const loop = (async () => {
-    while (running) {
-      try {
-        const r = await httpsGet(port, name, ca);
-        if (r.status === 200) ok++;
-        else failed.push(`status ${r.status}: ${r.body.slice(0, 200)}`);
-        if (serials[serials.length - 1] !== r.serial) serials.push(r.serial);
-      } catch (e) {
-        failed.push((e as Error).message);
-      }
+  const loop = pacedLoops(1, async () => {
+    try {
+      const r = await httpsGet(port, name, ca);
+      if (r.status === 200) ok++;
+      else failed.push(`status ${r.status}: ${r.body.slice(0, 200)}`);
+      if (serials[serials.length - 1] !== r.serial) serials.push(r.serial);
+    } catch (e) {
+      failed.push((e as Error).message);
     }
-  })();
+  }, perSecond);
   return {
     async stop() {
-      running = false;
-      await loop;
+      await loop.stop();
       return { ok, failed, serials };
     },
   };

@@ -100,9 +100,13 @@ describe('hostile service output and ship trust', { timeout: 900_000 }, () => {
     assert.equal(r.code, 0, r.stderr + r.stdout);
     for (const n of ['s1', 's2']) assert.ok(r.stdout.split('\n').some((l) => /^[a-z0-9]+: web\.1 \| tick /.test(l) && l.startsWith(`${n}: `) && l.endsWith(SHOWN)), `${n} in:\n${r.stdout.slice(-3000)}`);
     assert.doesNotMatch(r.stdout + r.stderr, ESC);
-    const st = await adm(['-s', 's1', 'phleet', 'status']);
-    // s1 ran the release phase for the phleet (its message quotes the Procfile); s2 is listed too.
-    assert.ok(st.stdout.split('\n').some((l) => l.startsWith('s1 ') && l.includes("echo '^[]0;pwned-title^G")), `s1 escfail in:\n${st.stdout}`);
+    // s1 ran the release phase for the phleet (its message quotes the Procfile); s2 is listed too. Between its
+    // retries (every few seconds) s1 says "starting ... release phase", so the failure is waited for.
+    let st = { code: 0 as number | null, stdout: '', stderr: '' };
+    await waitFor(async () => {
+      st = await adm(['-s', 's1', 'phleet', 'status']);
+      return st.stdout.split('\n').some((l) => l.startsWith('s1 ') && l.includes("echo '^[]0;pwned-title^G"));
+    }, () => `s1 escfail in:\n${st.stdout}`, 120_000, 1000);
     assert.match(st.stdout, /^s2 +esc +serving/m);
     assert.doesNotMatch(st.stdout + st.stderr, ESC);
     const asked = JSON.stringify(JSON.parse((await cli(ship('s1').dataDir, 'audit', '-n', '200', '--json')).stdout));
