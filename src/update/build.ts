@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { killGroup } from '../util/process-group.js';
 import { buildEnv, type BuildIdentity } from './build-identity.js';
+import { placeDependencies } from './dependency-tree.js';
 
 /** Where a step's output goes, line by line as it comes (an admiral's update@ session). */
 export type Progress = (text: string) => void;
@@ -93,19 +94,23 @@ export async function buildVersion(o: BuildOptions): Promise<string> {
     return version;
   }
   // The data dir is closed to other users: the build user works on a copy in a directory of its own under the
-  // system's temporary directory, and root copies the result back. The running version's node_modules go straight
-  // into that copy (through o.dir they were copied twice: 219 MB each time).
+  // system's temporary directory, and root copies the result back. With the running version's lock file its
+  // node_modules are not the build user's at all: root puts them beside the copy (work/node_modules, hard links when
+  // the running tree is root's alone: dependency-tree.ts), the copy's node_modules is a link to them the build user can
+  // read and not change, and the sealed version gets the running version's tree again, by root, whatever the build
+  // left in its place. (They were copied twice, 219 MB each time, and walked by chown and chmod.)
   const work = mkdtempSync(join(tmpdir(), 'starphleet-update-'));
   try {
+    chmodSync(work, 0o711);
     const src = join(work, 'src');
     const home = join(work, 'home');
     mkdirSync(home, { mode: 0o700 });
     await runStep('copying the version for its build', 'cp', ['-a', '--', o.dir, src], { ...root, cwd: '/' });
-    const seeded = same ? await seedFromRunning(o.runningRoot, src, { ...root, cwd: '/' }) : null;
+    const seeded = same ? await seedFromRunning(o.runningRoot, src, { ...root, cwd: '/' }, join(work, 'node_modules')) : null;
     o.progress(`npm and the build run as ${o.as.user} (uid ${o.as.uid}), with a minimal environment\n`);
-    await runStep('handing the copy to the build user', 'chown', ['-R', '--no-dereference', `${o.as.uid}:${o.as.gid}`, '--', work], { ...root, cwd: '/' });
+    for (const mine of [src, home]) await runStep('handing the copy to the build user', 'chown', ['-R', '--no-dereference', `${o.as.uid}:${o.as.gid}`, '--', mine], { ...root, cwd: '/' });
     const version = await installAndBuild(src, { ...root, cwd: src, env: buildEnv(o.env ?? process.env, home), as: o.as });
-    await sealAsRoot(src, o.dir, { ...root, cwd: '/' });
+    await sealAsRoot(src, o.dir, { ...root, cwd: '/' }, same ? join(o.runningRoot, 'node_modules') : null);
     // On root's own copy, never in the build user's tree (which it could have turned into links anywhere).
     if (seeded) pruned(o.dir, seeded, o.progress);
     return version;
@@ -119,9 +124,16 @@ export async function buildVersion(o: BuildOptions): Promise<string> {
  * tsc's incremental record (dist/.tsbuildinfo), so tsc compiles only the sources that changed, by content hash (a
  * version bump took 3.5 CPU-seconds instead of 11.6). The same lock file means the same compiler.
  */
-async function seedFromRunning(running: string, dest: string, step: { cwd: string; progress: Progress; timeoutMs: number; signal?: AbortSignal }): Promise<string | null> {
+async function seedFromRunning(running: string, dest: string, step: { cwd: string; progress: Progress; timeoutMs: number; signal?: AbortSignal }, depsAt?: string): Promise<string | null> {
   step.progress('dependencies unchanged: copying node_modules of the running version\n');
-  await runStep('copying node_modules', 'cp', ['-a', '--', join(running, 'node_modules'), join(dest, 'node_modules')], step);
+  const from = join(running, 'node_modules');
+  if (depsAt === undefined) {
+    await runStep('copying node_modules', 'cp', ['-a', '--', from, join(dest, 'node_modules')], step);
+  } else {
+    const how = await placeDependencies(from, depsAt, (what, cmd, args) => runStep(what, cmd, args, step));
+    if (how === 'linked') step.progress('(as hard links: the running tree is root\'s alone, and the build only reads it)\n');
+    symlinkSync(relative(dest, depsAt), join(dest, 'node_modules'));
+  }
   const record = join(running, 'dist', TSBUILDINFO);
   if (!existsSync(record)) return null;
   step.progress('compiler unchanged: tsc starts from the running version\'s output\n');
@@ -186,11 +198,17 @@ async function installAndBuild(dir: string, step: { cwd: string; progress: Progr
 /**
  * Puts a copy of `built` made by root in place of `dest`: new inodes owned by root without setuid bits or group and
  * other write, so nothing the build user still holds open (a process a dependency left behind) changes what runs.
+ * With `deps` (the running version's node_modules, when the lock file is the same) the copy's node_modules is that
+ * tree, placed by root, whatever the build left at that name.
  */
-async function sealAsRoot(built: string, dest: string, step: { cwd: string; progress: Progress; timeoutMs: number }): Promise<void> {
+async function sealAsRoot(built: string, dest: string, step: { cwd: string; progress: Progress; timeoutMs: number }, deps: string | null): Promise<void> {
   const sealed = `${dest}.sealed`;
   rmSync(sealed, { recursive: true, force: true });
   await runStep('copying the built version back', 'cp', ['-R', '--no-dereference', '--preserve=mode,timestamps,links', '--', built, sealed], step);
+  if (deps !== null) {
+    rmSync(join(sealed, 'node_modules'), { recursive: true, force: true });
+    await placeDependencies(deps, join(sealed, 'node_modules'), (what, cmd, args) => runStep(what, cmd, args, step));
+  }
   await runStep('copying the built version back', 'chmod', ['-R', 'ug-s,go-w', '--', sealed], step);
   rmSync(dest, { recursive: true, force: true });
   renameSync(sealed, dest);
