@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { killGroup } from '../util/process-group.js';
 import { buildEnv, type BuildIdentity } from './build-identity.js';
 import { placeDependencies } from './dependency-tree.js';
@@ -95,20 +95,21 @@ export async function buildVersion(o: BuildOptions): Promise<string> {
   }
   // The data dir is closed to other users: the build user works on a copy in a directory of its own under the
   // system's temporary directory, and root copies the result back. With the running version's lock file its
-  // node_modules are not the build user's at all: root puts them beside the copy (work/node_modules, hard links when
-  // the running tree is root's alone: dependency-tree.ts), the copy's node_modules is a link to them the build user can
-  // read and not change, and the sealed version gets the running version's tree again, by root, whatever the build
-  // left in its place. (They were copied twice, 219 MB each time, and walked by chown and chmod.)
+  // node_modules stay root's: root puts them in the copy (hard links when the running tree is root's alone:
+  // dependency-tree.ts) before the copy is handed over, and hands over everything but them, so the build reads them
+  // and cannot change them; the sealed version gets the running version's tree again, placed by root, whatever the
+  // build left at that name. (They were copied twice, 219 MB each time, and walked by chown and chmod.)
   const work = mkdtempSync(join(tmpdir(), 'starphleet-update-'));
   try {
-    chmodSync(work, 0o711);
     const src = join(work, 'src');
     const home = join(work, 'home');
     mkdirSync(home, { mode: 0o700 });
     await runStep('copying the version for its build', 'cp', ['-a', '--', o.dir, src], { ...root, cwd: '/' });
-    const seeded = same ? await seedFromRunning(o.runningRoot, src, { ...root, cwd: '/' }, join(work, 'node_modules')) : null;
+    const seeded = same ? await seedFromRunning(o.runningRoot, src, { ...root, cwd: '/' }, 'root') : null;
     o.progress(`npm and the build run as ${o.as.user} (uid ${o.as.uid}), with a minimal environment\n`);
-    for (const mine of [src, home]) await runStep('handing the copy to the build user', 'chown', ['-R', '--no-dereference', `${o.as.uid}:${o.as.gid}`, '--', mine], { ...root, cwd: '/' });
+    const owner = `${o.as.uid}:${o.as.gid}`;
+    const keep = same ? ['-path', join(src, 'node_modules'), '-prune', '-o'] : [];
+    await runStep('handing the copy to the build user', 'find', [work, ...keep, '-exec', 'chown', '--no-dereference', owner, '{}', '+'], { ...root, cwd: '/' });
     const version = await installAndBuild(src, { ...root, cwd: src, env: buildEnv(o.env ?? process.env, home), as: o.as });
     await sealAsRoot(src, o.dir, { ...root, cwd: '/' }, same ? join(o.runningRoot, 'node_modules') : null);
     // On root's own copy, never in the build user's tree (which it could have turned into links anywhere).
@@ -124,15 +125,13 @@ export async function buildVersion(o: BuildOptions): Promise<string> {
  * tsc's incremental record (dist/.tsbuildinfo), so tsc compiles only the sources that changed, by content hash (a
  * version bump took 3.5 CPU-seconds instead of 11.6). The same lock file means the same compiler.
  */
-async function seedFromRunning(running: string, dest: string, step: { cwd: string; progress: Progress; timeoutMs: number; signal?: AbortSignal }, depsAt?: string): Promise<string | null> {
+async function seedFromRunning(running: string, dest: string, step: { cwd: string; progress: Progress; timeoutMs: number; signal?: AbortSignal }, deps: 'copy' | 'root' = 'copy'): Promise<string | null> {
   step.progress('dependencies unchanged: copying node_modules of the running version\n');
   const from = join(running, 'node_modules');
-  if (depsAt === undefined) {
+  if (deps === 'copy') {
     await runStep('copying node_modules', 'cp', ['-a', '--', from, join(dest, 'node_modules')], step);
-  } else {
-    const how = await placeDependencies(from, depsAt, (what, cmd, args) => runStep(what, cmd, args, step));
-    if (how === 'linked') step.progress('(as hard links: the running tree is root\'s alone, and the build only reads it)\n');
-    symlinkSync(relative(dest, depsAt), join(dest, 'node_modules'));
+  } else if ((await placeDependencies(from, join(dest, 'node_modules'), (what, cmd, args) => runStep(what, cmd, args, step))) === 'linked') {
+    step.progress('(as hard links: the running tree is root\'s alone, and stays root\'s: the build only reads it)\n');
   }
   const record = join(running, 'dist', TSBUILDINFO);
   if (!existsSync(record)) return null;
