@@ -63,7 +63,8 @@ describe("an update's node_modules from the running version (dependency-tree.ts)
     const build = [
       '(echo pwned > node_modules/dep/index.js) 2>/dev/null; echo "write=$?" > wrote',
       '(chmod 666 node_modules/dep/index.js) 2>/dev/null; echo "chmod=$?" >> wrote',
-      'rm -f node_modules && mkdir -p node_modules/dep && echo evil > node_modules/evil.js && echo "module.exports = 1" > node_modules/dep/index.js',
+      '(echo x > node_modules/dep/new.js) 2>/dev/null; echo "add=$?" >> wrote',
+      'mv node_modules theirs && mkdir -p node_modules/dep && echo evil > node_modules/evil.js && echo "module.exports = 1" > node_modules/dep/index.js',
       'mkdir -p dist && cp cli.js dist/cli.js && cp wrote dist/wrote',
     ].join(' && ');
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'tiny-ship', version: '9.9.9', private: true, scripts: { build } }));
@@ -72,7 +73,7 @@ describe("an update's node_modules from the running version (dependency-tree.ts)
     const version = await buildVersion({ dir, runningRoot: running, progress: (s) => (out += s), timeoutMs: 120_000, home: join(base, 'home'), as: buildIdentity() });
     assert.match(out, /dependencies unchanged: copying node_modules[\s\S]*as hard links/);
     assert.equal(version, '9.9.9');
-    assert.match(readFileSync(join(dir, 'dist', 'wrote'), 'utf8'), /^write=[1-9]\d*\nchmod=[1-9]\d*\n$/, 'the build user could neither write nor chmod a shared file');
+    assert.match(readFileSync(join(dir, 'dist', 'wrote'), 'utf8'), /^write=[1-9]\d*\nchmod=[1-9]\d*\nadd=[1-9]\d*\n$/, 'the build user could not write or chmod a shared file, nor add one');
     assert.equal(readFileSync(join(running, 'node_modules', 'dep', 'index.js'), 'utf8'), 'module.exports = "the running version";\n');
     assert.equal(statSync(join(running, 'node_modules', 'dep', 'index.js')).mode & 0o777, 0o644);
     // The sealed version's node_modules is the running one's again, placed by root: the build's own is gone.
