@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killGroup } from '../util/process-group.js';
@@ -203,9 +203,13 @@ async function installAndBuild(dir: string, step: { cwd: string; progress: Progr
 async function sealAsRoot(built: string, dest: string, step: { cwd: string; progress: Progress; timeoutMs: number }, deps: string | null): Promise<void> {
   const sealed = `${dest}.sealed`;
   rmSync(sealed, { recursive: true, force: true });
-  await runStep('copying the built version back', 'cp', ['-R', '--no-dereference', '--preserve=mode,timestamps,links', '--', built, sealed], step);
-  if (deps !== null) {
-    rmSync(join(sealed, 'node_modules'), { recursive: true, force: true });
+  if (deps === null) {
+    await runStep('copying the built version back', 'cp', ['-R', '--no-dereference', '--preserve=mode,timestamps,links', '--', built, sealed], step);
+  } else {
+    // Everything but node_modules (whatever the build left at that name), then the running version's tree.
+    mkdirSync(sealed, { mode: 0o755 });
+    const entries = readdirSync(built).filter((name) => name !== 'node_modules');
+    if (entries.length > 0) await runStep('copying the built version back', 'cp', ['-R', '--no-dereference', '--preserve=mode,timestamps,links', '--', ...entries.map((name) => join(built, name)), sealed], step);
     await placeDependencies(deps, join(sealed, 'node_modules'), (what, cmd, args) => runStep(what, cmd, args, step));
   }
   await runStep('copying the built version back', 'chmod', ['-R', 'ug-s,go-w', '--', sealed], step);
