@@ -14,10 +14,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildRelease } from '../src/agent/releases/build-release.js';
-import { BUILTIN_BUILDPACKS, BUILTIN_DIR, selectBuildpacks, type StepContext } from '../src/agent/releases/buildpacks.js';
-import { runScript } from '../src/agent/releases/run-script.js';
+import { selectBuildpacks } from '../src/agent/releases/buildpacks.js';
 import { procStat } from '../src/util/proc-stat.js';
-import { countBuildSteps, detectContext } from '../test/helpers/build-steps.js';
+import { countBuildSteps, detectContext, detectEachAlone } from '../test/helpers/build-steps.js';
 import { fixtureRepo } from '../test/helpers/fixtures.js';
 import { tmpDir } from '../test/helpers/tmp.js';
 
@@ -46,18 +45,6 @@ const median = (xs: number[]): number => {
 };
 const ms = (x: number): string => `${Math.round(x)} ms`;
 
-/** Each built-in's bin/detect in a sandbox of its own, in order, until one exits 0 (the detection before issue 33). */
-async function detectEachAlone(app: string, ctx: StepContext): Promise<string | null> {
-  for (const name of BUILTIN_BUILDPACKS) {
-    const dir = join(BUILTIN_DIR, name);
-    const sandbox = ctx.sandbox ? { ...ctx.sandbox, mounts: [...ctx.sandbox.mounts, { src: dir, dest: dir, rw: false }] } : null;
-    const r = await runScript(join(dir, 'bin', 'detect'), [app], { cwd: app, env: ctx.scriptEnv, log: ctx.log, deadline: ctx.deadline, sandbox, recordIn: ctx.dataDir, captureStdout: true });
-    if (r.stopped) throw new Error(`${name} bin/detect: ${r.stopped}`);
-    if (r.code === 0) return name;
-  }
-  return null;
-}
-
 async function main(): Promise<void> {
   const root = tmpDir('sp-bench-detect-');
   const repo = join(root, 'repo');
@@ -69,7 +56,7 @@ async function main(): Promise<void> {
   await build();
   const builds: { cpu: number; wall: number; steps: number }[] = [];
   for (let n = 0; n < RUNS; n++) {
-    steps.reset();
+    await steps.count();
     const m = await measure(build);
     builds.push({ ...m, steps: await steps.count() });
   }
@@ -82,11 +69,10 @@ async function main(): Promise<void> {
   const once: { cpu: number; steps: number }[] = [];
   const alone: { cpu: number; steps: number }[] = [];
   for (let n = 0; n < RUNS; n++) {
-    steps.reset();
+    await steps.count();
     let chosen = '';
     const a = await measure(async () => (chosen = (await selectBuildpacks(app, root, [], { dataDir, access: {} }, ctx)).map((b) => b.name).join()));
     once.push({ cpu: a.cpu, steps: await steps.count() });
-    steps.reset();
     let each: string | null = '';
     const b = await measure(async () => (each = await detectEachAlone(app, ctx)));
     alone.push({ cpu: b.cpu, steps: await steps.count() });

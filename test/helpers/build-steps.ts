@@ -1,6 +1,7 @@
-import { chmodSync, mkdirSync, watch, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildpackScriptEnv, type StepContext } from '../../src/agent/releases/buildpacks.js';
+import { BUILTIN_BUILDPACKS, BUILTIN_DIR, buildpackScriptEnv, type StepContext } from '../../src/agent/releases/buildpacks.js';
+import { runScript } from '../../src/agent/releases/run-script.js';
 import { buildPlaces, buildSandbox, stepSandbox } from '../../src/agent/releases/step-sandbox.js';
 
 /**
@@ -8,9 +9,11 @@ import { buildPlaces, buildSandbox, stepSandbox } from '../../src/agent/releases
  * <data>/sandbox/builds/<pid>.json while it runs (see recordBuildGroup); every distinct name seen is one step.
  */
 export interface StepCounter {
-  /** The steps seen so far, once every event before this call has arrived (inotify keeps their order). */
+  /**
+   * The steps started since the last call (or since the counter was made), counted once every event before this
+   * call has arrived: inotify keeps their order, and the call waits for the event of a file it writes itself.
+   */
   count(): Promise<number>;
-  reset(): void;
   close(): void;
 }
 
@@ -34,12 +37,14 @@ export function countBuildSteps(dataDir: string): StepCounter {
           name,
           done: () => {
             waiting = null;
-            resolve(seen.size);
+            rmSync(join(dir, name), { force: true });
+            const found = seen.size;
+            seen.clear();
+            resolve(found);
           },
         };
         writeFileSync(join(dir, name), '');
       }),
-    reset: () => seen.clear(),
     close: () => watcher.close(),
   };
 }
@@ -69,4 +74,19 @@ export async function detectContext(dataDir: string, work: string, o: { deadline
     ...(o.signal ? { signal: o.signal } : {}),
   };
   return { ctx, buildDir: places.buildDir };
+}
+
+/**
+ * Each built-in's bin/detect in a sandbox of its own (its dir mounted read-only), in order, until one exits 0: how a
+ * build detected the built-ins before issue 33, the reference the one-step detection must agree with.
+ */
+export async function detectEachAlone(app: string, ctx: StepContext): Promise<string | null> {
+  for (const name of BUILTIN_BUILDPACKS) {
+    const dir = join(BUILTIN_DIR, name);
+    const sandbox = ctx.sandbox ? { ...ctx.sandbox, mounts: [...ctx.sandbox.mounts, { src: dir, dest: dir, rw: false }] } : null;
+    const r = await runScript(join(dir, 'bin', 'detect'), [app], { cwd: app, env: ctx.scriptEnv, log: ctx.log, deadline: ctx.deadline, sandbox, recordIn: ctx.dataDir, captureStdout: true });
+    if (r.stopped) throw new Error(`${name} bin/detect: ${r.stopped}`);
+    if (r.code === 0) return name;
+  }
+  return null;
 }
