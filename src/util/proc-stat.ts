@@ -8,6 +8,8 @@ export interface ProcStat {
   readonly pgrp: number;
   /** Field 22: start time in clock ticks since boot; a pid is reused, a pid with its start time is not. */
   readonly startTime: string;
+  /** Fields 14-17, in clock ticks: CPU time of the process itself, and of its children it has waited for. */
+  readonly cpuTicks: { readonly self: number; readonly children: number };
 }
 
 /**
@@ -27,8 +29,9 @@ export function procStat(pid: number | string): ProcStat | null {
   const ppid = Number(rest[1]);
   const pgrp = Number(rest[2]);
   const startTime = rest[19];
+  const [utime, stime, cutime, cstime] = rest.slice(11, 15).map(Number);
   if (!state || startTime === undefined || !Number.isInteger(ppid) || !Number.isInteger(pgrp)) return null;
-  return { state, ppid, pgrp, startTime };
+  return { state, ppid, pgrp, startTime, cpuTicks: { self: (utime ?? 0) + (stime ?? 0), children: (cutime ?? 0) + (cstime ?? 0) } };
 }
 
 /** Ended, whether reaped or not: a zombie holds no socket, lock or port. */

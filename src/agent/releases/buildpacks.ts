@@ -4,12 +4,13 @@ import type { GitAccess } from '../../headquarters/git.js';
 import { parseGitRef } from '../../headquarters/giturl.js';
 import { PACKAGE_ROOT, VERSION } from '../../version.js';
 import { checkPublicHost, fetchPublic, publicUrlProblem } from './buildpack-fetch.js';
-import { BUILTIN_BUILDPACKS, builtinOf, type BuildpackChoice } from './buildpack-list.js';
+import { BUILTIN_BUILDPACKS, builtinOf, type BuildpackChoice, type BuiltinName } from './buildpack-list.js';
 import { parseReleaseYaml, type BuildpackRelease } from './procfile.js';
 import { runScript, type ScriptOptions, type ScriptResult, type StepSandbox } from './run-script.js';
 import { exportTree, fetchCommit, resolveRef } from './source.js';
 import type { LineSink } from '../types.js';
 import { SANDBOX_PATH } from '../runtime/runtime-types.js';
+import { printable } from '../../util/terminal-safe.js';
 
 export { BUILTIN_BUILDPACKS } from './buildpack-list.js';
 
@@ -41,21 +42,26 @@ export interface StepContext {
   readonly quietMs?: number;
 }
 
-/** Runs one buildpack script (bin/detect, bin/compile, bin/release) of the buildpack in bpDir, in the build's sandbox. */
-function runStep(bpDir: string, script: string, args: readonly string[], buildDir: string, ctx: StepContext, extra: Partial<ScriptOptions> = {}): Promise<ScriptResult> {
-  const sandbox = ctx.sandbox ? { ...ctx.sandbox, mounts: [...ctx.sandbox.mounts, { src: bpDir, dest: bpDir, rw: false }] } : null;
-  return runScript(join(bpDir, 'bin', script), args, {
+/** Runs a program of the dir given (mounted read-only, nothing else added) in the build's sandbox, as a build step. */
+function runFrom(dir: string, file: string, args: readonly string[], buildDir: string, ctx: StepContext, what: string, extra: Partial<ScriptOptions> = {}): Promise<ScriptResult> {
+  const sandbox = ctx.sandbox ? { ...ctx.sandbox, mounts: [...ctx.sandbox.mounts, { src: dir, dest: dir, rw: false }] } : null;
+  return runScript(file, args, {
     cwd: buildDir,
     env: ctx.scriptEnv,
     log: ctx.log,
     deadline: ctx.deadline,
     sandbox,
     recordIn: ctx.dataDir,
-    what: `${basename(bpDir)} bin/${script}`,
+    what,
     ...(ctx.quietMs !== undefined ? { quietMs: ctx.quietMs } : {}),
     ...(ctx.signal ? { signal: ctx.signal } : {}),
     ...extra,
   });
+}
+
+/** Runs one buildpack script (bin/detect, bin/compile, bin/release) of the buildpack in bpDir, in the build's sandbox. */
+function runStep(bpDir: string, script: string, args: readonly string[], buildDir: string, ctx: StepContext, extra: Partial<ScriptOptions> = {}): Promise<ScriptResult> {
+  return runFrom(bpDir, join(bpDir, 'bin', script), args, buildDir, ctx, `${basename(bpDir)} bin/${script}`, extra);
 }
 
 /**
@@ -100,6 +106,44 @@ function explain(what: string, r: ScriptResult, ctx: StepContext): string {
 
 async function detect(bp: { dir: string }, buildDir: string, ctx: StepContext): Promise<ScriptResult> {
   return runStep(bp.dir, 'detect', [buildDir], buildDir, ctx, { captureStdout: true });
+}
+
+/** The script that runs the built-ins' bin/detect in one step: see buildpacks/detect-builtins. */
+const DETECT_BUILTINS = 'detect-builtins';
+const ALL_DETECT = "the built-in buildpacks' bin/detect";
+
+/**
+ * What detect-builtins said: how many built-ins it tried (`trying NAME` lines, which must name them in order) and
+ * whether the last one tried applied (`applies NAME`, the last line); null when its stdout is anything else.
+ */
+function detectAnswer(stdout: string): { tried: number; applies: boolean } | null {
+  const lines = stdout.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  let tried = 0;
+  for (const [i, line] of lines.entries()) {
+    if (tried < BUILTIN_BUILDPACKS.length && line === `trying ${BUILTIN_BUILDPACKS[tried]}`) tried++;
+    else if (i === lines.length - 1 && tried > 0 && line === `applies ${BUILTIN_BUILDPACKS[tried - 1]}`) return { tried, applies: true };
+    else return null;
+  }
+  return { tried, applies: false };
+}
+
+/**
+ * The first built-in whose own bin/detect accepts the app, in BUILTIN_BUILDPACKS' order, or null when none does. All
+ * of them run in one sandbox step (buildpacks/detect-builtins, the built-ins' dir mounted read-only), not one sandbox
+ * each: starting a sandbox costs far more CPU than the five detect scripts together (issue 33). The answer is that
+ * script's own stdout; the detect scripts' stdout never reaches it. `dir` is where the built-ins are (tests).
+ */
+export async function detectBuiltin(buildDir: string, ctx: StepContext, dir: string = BUILTIN_DIR): Promise<BuiltinName | null> {
+  const r = await runFrom(dir, join(dir, DETECT_BUILTINS), [buildDir, ...BUILTIN_BUILDPACKS], buildDir, ctx, ALL_DETECT, { captureStdout: true });
+  const answer = detectAnswer(r.stdout);
+  // The last one tried is what ran when the step was stopped: a timeout names the built-in that hung, as before.
+  const last = answer !== null && answer.tried > 0 ? (BUILTIN_BUILDPACKS[answer.tried - 1] as BuiltinName) : null;
+  if (r.stopped) throw new BuildFailure(explain(last !== null && !answer?.applies ? `${last} bin/detect` : ALL_DETECT, r, ctx));
+  if (answer !== null && r.code === 0 && answer.applies) return last;
+  if (answer !== null && r.code === 1 && !answer.applies && answer.tried === BUILTIN_BUILDPACKS.length) return null;
+  if (r.code !== 0 && r.code !== 1) throw new BuildFailure(explain(ALL_DETECT, r, ctx));
+  throw new BuildFailure(`${ALL_DETECT}: ${DETECT_BUILTINS} answered ${JSON.stringify(printable(r.stdout, 200))} (exit ${r.code}): not an answer it gives`);
 }
 
 /** A buildpack named by URL: HQ's with the ship's git access, a repo's as anyone would fetch it (see buildpack-fetch.ts). */
@@ -169,12 +213,8 @@ export async function selectBuildpacks(buildDir: string, workDir: string, choice
     if (out.length > 1) ctx.log(`-----> ${out.length} buildpacks, in order: ${out.map((b) => b.name).join(', ')}`);
     return out;
   }
-  for (const name of BUILTIN_BUILDPACKS) {
-    const dir = join(BUILTIN_DIR, name);
-    const r = await detect({ dir }, buildDir, ctx);
-    if (r.stopped) throw new BuildFailure(explain(`${name} bin/detect`, r, ctx));
-    if (r.code === 0) return [{ name, version: `${name}@${VERSION}`, dir }];
-  }
+  const name = await detectBuiltin(buildDir, ctx);
+  if (name !== null) return [{ name, version: `${name}@${VERSION}`, dir: join(BUILTIN_DIR, name) }];
   if (await holds(buildDir, 'Dockerfile')) throw new BuildFailure('Dockerfile builds are not supported on this ship: add a Procfile or set BUILDPACK_URL');
   throw new BuildFailure('no buildpack applies: add a package.json, go.mod, requirements.txt, index.html or Procfile, or set BUILDPACK_URL');
 }
