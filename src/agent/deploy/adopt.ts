@@ -55,9 +55,11 @@ export async function adoptAtStart(ctx: AgentContext, a: Adoption): Promise<void
       ctx.watch(ctrl, instance);
       log(`${svc.name}: adopted instance ${instance.id} (${slot.process}.${slot.index}) of release ${release.config.id} (pid ${instance.record.pid}, port ${instance.port})`);
     }
-    ctrl.serving = { release, slots, inputs: svc.release === release.config.id ? svc.inputs : null };
-    // A rollout that was splitting the service: its stable side's instances are adopted too (traffic/rollouts.ts).
-    await ctx.traffic.rollouts.adopt(ctrl, records, adopted);
+    const serving = { release, slots, inputs: svc.release === release.config.id ? svc.inputs : null };
+    // A rollout that was splitting the service: its stable side's instances are adopted too (traffic/rollouts.ts),
+    // before the controller serves anything: a table made meanwhile must not route the new side alone.
+    await ctx.traffic.rollouts.adopt(ctrl, serving, records, adopted);
+    ctrl.serving = serving;
     // The front door is open already: each service is routed as soon as it is known, not after all of them, and
     // said serving once routed.
     const routed = ctx.publishRoutes();

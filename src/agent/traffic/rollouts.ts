@@ -174,12 +174,15 @@ export class Rollouts {
 
   /**
    * Ship start: the stable side of a rollout that was running (its release in the db) adopted with its instances,
-   * which are then no leftovers. Without any, the rollout ends: the new release serves everyone.
+   * which are then no leftovers. Without any, the rollout ends: the new release serves everyone. `serving` is what
+   * the controller will serve once this returns: the caller sets ctrl.serving after, so no route table made while
+   * the release list is read routes the new side alone (a restarted ship's plane got such a table, and a client
+   * holding the stable side's cookie was answered by the new side).
    */
-  async adopt(ctrl: ServiceController, records: readonly InstanceRecord[], adopted: Set<string>): Promise<void> {
+  async adopt(ctrl: ServiceController, serving: Serving, records: readonly InstanceRecord[], adopted: Set<string>): Promise<void> {
     const { ctx } = this.host;
     const id = trafficOf(ctx.db, ctrl.name).rollout?.stable;
-    if (!id || !ctrl.serving || ctrl.serving.release.config.id === id) return;
+    if (!id || serving.release.config.id === id) return;
     const release = (await ctx.build.listReleases(ctx.dataDir, ctrl.name).catch(() => [])).find((r) => r.config.id === id);
     const slots = release ? slotsOf(formationOf(release, ctrl.desired?.orders.scale)) : [];
     for (const rec of records) {
@@ -191,7 +194,7 @@ export class Rollouts {
       adopted.add(instance.id);
     }
     if (!release || !slots.some((s) => s.process === 'web' && s.instance !== null)) {
-      ctx.log(`${ctrl.name}: the stable side of its rollout (release ${id}) is gone: release ${ctrl.serving.release.config.id} serves every client`);
+      ctx.log(`${ctrl.name}: the stable side of its rollout (release ${id}) is gone: release ${serving.release.config.id} serves every client`);
       updateTraffic(ctx.db, ctrl.name, (t) => without(t, 'rollout'));
       return;
     }
