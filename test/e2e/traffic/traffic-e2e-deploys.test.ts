@@ -250,13 +250,24 @@ for (const plane of PLANES) {
       await waitFor(async () => (await sides(40)).size === 2, 'both sides answering');
       const kept = (await send(ship.httpPort, '/app/')).headers['set-cookie']?.find((c) => c.startsWith('starphleet_rollout='))?.split(';')[0] ?? '';
       const keptSide = greetingOf((await send(ship.httpPort, '/app/', { headers: { cookie: kept } })).body);
+      const conf = join(dataDir, 'dataplane', 'nginx', 'nginx.conf');
+      const confBefore = plane === 'nginx' ? readFileSync(conf, 'utf8') : '';
       await ship.kill();
       ship = await start();
       await ship.waitForLog(/rollout goes on: release \S+ adopted as its stable side/);
       const r = await row();
       assert.equal(r.traffic?.rollout?.state, 'split');
       assert.deepEqual([...(await sides(60))].sort(), ['v6', 'v7'], 'both releases serve after the restart');
-      for (let j = 0; j < 5; j++) assert.equal(greetingOf((await send(ship.httpPort, '/app/', { headers: { cookie: kept } })).body), keptSide, 'a client keeps its side across the restart');
+      for (let j = 0; j < 5; j++) {
+        const got = await send(ship.httpPort, '/app/', { headers: { cookie: kept } });
+        if (greetingOf(got.body) !== keptSide) {
+          const confNow = plane === 'nginx' ? readFileSync(conf, 'utf8') : '';
+          const a = confBefore.split('\n');
+          const b = confNow.split('\n');
+          const diff = [...a.filter((l) => !b.includes(l)).map((l) => `- ${l}`), ...b.filter((l) => !a.includes(l)).map((l) => `+ ${l}`)].join('\n');
+          assert.fail(`a client keeps its side across the restart: request ${j + 1} with ${kept} (${keptSide} before) answered ${greetingOf(got.body)}, headers ${JSON.stringify(got.headers)}; nginx.conf changed:\n${diff}\nnow:\n${confNow}`);
+        }
+      }
       const p = await cli(dataDir, 'rollout', 'app', 'promote');
       assert.equal(p.code, 0, p.stderr);
       assert.deepEqual([...(await sides(20))], ['v7']);
