@@ -248,8 +248,19 @@ for (const plane of PLANES) {
         return seen;
       };
       await waitFor(async () => (await sides(40)).size === 2, 'both sides answering');
-      const kept = (await send(ship.httpPort, '/app/')).headers['set-cookie']?.find((c) => c.startsWith('starphleet_rollout='))?.split(';')[0] ?? '';
-      const keptSide = greetingOf((await send(ship.httpPort, '/app/', { headers: { cookie: kept } })).body);
+      // A client with a side: its cookie, and the side every request with it gets. Status says "split" as the switch
+      // starts, and the first requests that see both sides can still meet an nginx worker of the table before (it
+      // sets no cookie, and sends everyone to the stable side) while the reload goes on: seen as an empty cookie here.
+      let kept = '';
+      let keptSide = '';
+      await waitFor(async () => {
+        kept = (await send(ship.httpPort, '/app/')).headers['set-cookie']?.find((c) => c.startsWith('starphleet_rollout='))?.split(';')[0] ?? '';
+        if (kept === '') return false;
+        const seen = new Set<string>();
+        for (let i = 0; i < 5; i++) seen.add(greetingOf((await send(ship.httpPort, '/app/', { headers: { cookie: kept } })).body));
+        keptSide = [...seen][0] ?? '';
+        return seen.size === 1;
+      }, 'a client with a rollout cookie and a side');
       const conf = join(dataDir, 'dataplane', 'nginx', 'nginx.conf');
       const confBefore = plane === 'nginx' ? readFileSync(conf, 'utf8') : '';
       await ship.kill();
