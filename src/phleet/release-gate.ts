@@ -48,13 +48,15 @@ export async function recordReleasePhase(dataDir: string, service: string, sha: 
 
 /**
  * The one ship of the phleet that runs a new release's release phase: the first ship named in HQ `canary`, else the
- * ship whose name sorts first in ships/. Null when HQ knows no ship yet (a lone ship, or one that cannot write back):
- * then every ship runs its own.
+ * ship whose name sorts first among ships/ and `self` (the ship asking). Null when HQ knows no ship and no self is
+ * given. `self` counts even before its own entry is written back: two ships starting together, each seeing only the
+ * other's entry, each took the other for the release ship and both waited (a CI run saw it; its status said "waiting
+ * for the release phase on ship s2" on s1 and "on ship s1" on s2).
  */
-export function releaseShip(hqDir: string, shipsDir = hqDir): string | null {
+export function releaseShip(hqDir: string, shipsDir = hqDir, self?: string): string | null {
   const canary = canaryShips(hqDir)[0];
   if (canary !== undefined) return canary;
-  const names = readShips(shipsDir).ships.map((s) => s.name).sort();
+  const names = [...new Set([...readShips(shipsDir).ships.map((s) => s.name), ...(self !== undefined ? [self] : [])])].sort();
   return names[0] ?? null;
 }
 

@@ -31,7 +31,7 @@ export async function phleetReleasePhase(ctx: AgentContext, ctrl: ServiceControl
   if (cfg.releaseCommand === undefined || cfg.deployOnly === true) return o.run();
   const hqDir = join(ctx.dataDir, 'hq');
   const shipsDir = shipsCheckout(ctx.dataDir, o.hqEnv);
-  const leader = releaseShip(hqDir, shipsDir);
+  const leader = releaseShip(hqDir, shipsDir, ctx.shipName);
   if (leader === null || leader === ctx.shipName) {
     const phase = await o.run();
     if (o.signal.aborted) return phase;

@@ -99,6 +99,14 @@ describe('release phase once per phleet: three ships, the release command runs o
     assert.equal(releaseShip(dir), 'beta');
     writeFiles(dir, { canary: '# canaries\nzeta\nbeta\n' });
     assert.equal(releaseShip(dir), 'zeta');
+    // The asking ship counts before its own entry is in ships/: two ships that each see only the other's entry agree.
+    const pair = join(root, 'gate-pair');
+    writeFiles(pair, { 'ships/s2': e('s2') });
+    assert.equal(releaseShip(pair, pair, 's1'), 's1');
+    assert.equal(releaseShip(pair, pair, 's2'), 's2');
+    writeFiles(pair, { 'ships/s1': e('s1') });
+    assert.equal(releaseShip(pair, pair, 's2'), 's1');
+    assert.equal(releaseShip(join(root, 'gate-none'), join(root, 'gate-none'), 'lone'), 'lone', 'a lone ship runs its own');
     assert.equal(releasePhaseOf(dir, 'beta', 'web', 'a'.repeat(40)), 'succeeded');
     assert.equal(releasePhaseOf(dir, 'beta', 'web', 'b'.repeat(40)), 'pending', 'another sha');
     assert.equal(releasePhaseOf(dir, 'beta', 'api', 'a'.repeat(40)), 'pending', 'another service');
