@@ -12,7 +12,7 @@ import type { WireTable } from '../protocol/wire.js';
 import { nginxCertFiles } from './nginx-certs.js';
 import { htpasswdPath, htpasswdText, nginxConfig, type NginxLayout, type NginxSettings, type NginxTls } from './nginx-config.js';
 import { httpsPortOf, layoutOf, portOf, readPid, readText } from './nginx-files.js';
-import { isNginxMaster, nginxHasHttp2On, openToUpstream, workersOf } from './nginx-procs.js';
+import { bootTicks, isNginxMaster, nginxHasHttp2On, openToUpstream, reloadDone, workersOf } from './nginx-procs.js';
 import { NginxStatsTail } from './nginx-stats.js';
 import { openDataDirToWorkers, shareWith, workerUser } from './nginx-user.js';
 import { requestStats } from '../process/request-stats.js';
@@ -231,15 +231,16 @@ export class NginxPlane implements PlaneImpl {
       this.current = t;
       return;
     }
-    const before = new Set(workersOf(this.master).map((w) => w.pid));
+    // New workers are told by their start, not by being absent from a list taken before the signal: a master still
+    // starting its first workers (a plane given its first table at once) adds some of the old table after it.
+    const hupTick = bootTicks();
     process.kill(this.master, 'SIGHUP');
     // Loaded once every worker is a new one or an old one shutting down: from then on no request sees the old table.
     // The wait is long (a loaded 2-core machine was seen to take more than 10 s to start new workers, and a table said
     // applied while old workers still answered sent a service that serves 503s): the ship's switch waits on it.
     let loaded = false;
     for (let i = 0; i < RELOAD_WAIT_MS / 25 && !loaded; i++) {
-      const ws = workersOf(this.master);
-      loaded = ws.some((w) => !before.has(w.pid)) && ws.every((w) => !before.has(w.pid) || w.shuttingDown);
+      loaded = reloadDone(workersOf(this.master), hupTick);
       if (!loaded) await sleep(25);
     }
     if (!loaded) this.o.log(`data plane: nginx: the reload for this table was not seen done in ${RELOAD_WAIT_MS / 1000} s (old workers still accept requests)`);

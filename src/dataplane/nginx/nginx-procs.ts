@@ -17,6 +17,23 @@ export interface Worker {
   readonly pid: number;
   /** An old worker after a reload: it finishes what it has and exits. */
   readonly shuttingDown: boolean;
+  /** When it started, in clock ticks since boot (/proc/<pid>/stat). */
+  readonly started: number;
+}
+
+/** Clock ticks since boot now (/proc/uptime, in the 1/100 s units of /proc/<pid>/stat's start time). */
+export function bootTicks(): number {
+  return Math.floor(Number.parseFloat(readFileSync('/proc/uptime', 'utf8')) * 100);
+}
+
+/**
+ * Whether a reload signalled at `hupTick` is done: a worker started since then answers, and every other worker (those
+ * there before, and any the master was still starting from the config before: a plane given its first table right
+ * after it started) is shutting down, so no new connection meets the old table.
+ */
+export function reloadDone(workers: readonly Worker[], hupTick: number): boolean {
+  const fresh = (w: Worker): boolean => w.started >= hupTick;
+  return workers.some(fresh) && workers.every((w) => fresh(w) || w.shuttingDown);
 }
 
 /** The live worker processes of one nginx master. */
@@ -29,7 +46,7 @@ export function workersOf(master: number): Worker[] {
     if (!s || s.ppid !== master || s.state === 'Z') continue;
     const cmd = cmdline(pid);
     if (!cmd.startsWith('nginx: worker process') && !cmd.startsWith('nginx: cache')) continue;
-    out.push({ pid, shuttingDown: cmd.includes('shutting down') });
+    out.push({ pid, shuttingDown: cmd.includes('shutting down'), started: Number(s.startTime) });
   }
   return out;
 }
