@@ -17,7 +17,8 @@ import { join } from 'node:path';
 // run took 797 s instead of about 1,040 (one run each, this 2-core machine).
 // Tried five once the run moved to tmpfs and builds detect in one sandbox: at four the machine was 87% busy (956 CPU-s
 // in 546 s), at five 96% (960 CPU-s in 492-519 s), but three CI runs at five each failed a different timing-sensitive
-// test (a canary window met late, an nginx reload raced by a first request; both mended since): four until five is seen pass.
+// test (a canary window met late, an nginx reload raced by a first request; both mended since): four until five is
+// seen to pass.
 const CONCURRENCY = Number(process.env.TEST_CONCURRENCY ?? 4);
 // A file still running after this long is hung (the slowest take about 5 minutes on CI's 2 cores): it is killed and
 // fails, and the rest of the run goes on.
