@@ -19,7 +19,8 @@ function readOr(path: string, dflt: string): string {
 /**
  * The /etc files a sandbox gets instead of the host's: resolv.conf and hosts for its network (`ship.internal` is the
  * gateway), and a passwd/group that name only root, nobody and the sandbox's own uid (`app`, HOME /app) — the host's
- * accounts are none of a service's business, and a uid without a name breaks tools that look it up.
+ * accounts are none of a service's business, and a uid without a name breaks tools that look it up —, and the sandbox's
+ * own hostname (what `hostname` says there), not the host's.
  */
 export function sandboxEtc(net: SandboxNetView, user: SandboxUser, hostname: string): Record<string, string> {
   const hosts = `${readOr('/etc/hosts', '127.0.0.1\tlocalhost\n').replace(/\n*$/, '\n')}127.0.1.1\t${hostname}\n`;
@@ -36,5 +37,6 @@ export function sandboxEtc(net: SandboxNetView, user: SandboxUser, hostname: str
     hosts: hosts + shipLine,
     passwd: `root:x:0:0:root:/root:/usr/sbin/nologin\n${user.uid === 0 ? '' : `app:x:${user.uid}:${user.gid}:app:/app:/bin/bash\n`}nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n`,
     group: `root:x:0:\n${user.gid === 0 ? '' : `${name}:x:${user.gid}:\n`}nogroup:x:65534:\n`,
+    hostname: `${hostname}\n`,
   };
 }

@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import { createCgroup, cgroupVersion, procsFiles, sweepEmptyCgroups, type Cgroup } from './cgroups.js';
 import { sandboxEtc, type SandboxNetView } from './etc-files.js';
 import { TOOL_ENV } from './host-cmd.js';
-import { systemMounts } from './mounts.js';
+import { etcMounts, hiddenPlaceholders, systemMounts } from './mounts.js';
 import { freeLease, leaseAddress } from './net-leases.js';
 import { vethName } from './net-names.js';
 import { ensureShipNet } from './net-ship.js';
@@ -149,8 +149,9 @@ export function prepareSandbox(host: SandboxHost, run: SandboxRun): PreparedSand
   }
   const args = ['--unshare-all', '--cap-drop', 'ALL', '--as-pid-1', '--hostname', run.hostname];
   if (run.init.kind === 'step') args.push('--die-with-parent');
-  args.push(...systemMounts());
-  for (const [name, content] of Object.entries(sandboxEtc(view, user, run.hostname))) {
+  const etc = sandboxEtc(view, user, run.hostname);
+  args.push(...systemMounts(etcMounts(Object.keys(etc), hiddenPlaceholders(join(run.dataDir, 'sandbox')))));
+  for (const [name, content] of Object.entries(etc)) {
     write(`etc-${name}`, content, 0o644);
     args.push('--ro-bind', join(dir, `etc-${name}`), `/etc/${name}`);
   }
@@ -245,7 +246,8 @@ export function handTo(host: SandboxHost, path: string, to: SandboxUser = host.u
 /** Whether a sandbox starts here at all: bwrap as the sandbox user with every namespace, and the direct path's tools; the reason when not. */
 export function probeSandbox(host: SandboxHost): string | null {
   const drop = host.switchUser ? ['setpriv', `--reuid=${host.user.uid}`, `--regid=${host.user.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--'] : [];
-  const argv = [...drop, 'bwrap', '--unshare-all', '--cap-drop', 'ALL', '--as-pid-1', ...systemMounts(), '--', 'true'];
+  // /etc whole: the probe runs `true`, nothing that reads it (each start hides what it must, etcMounts).
+  const argv = [...drop, 'bwrap', '--unshare-all', '--cap-drop', 'ALL', '--as-pid-1', ...systemMounts(['--ro-bind', '/etc', '/etc']), '--', 'true'];
   const r = spawnSync(argv[0] as string, argv.slice(1), { env: LAUNCHER_ENV, encoding: 'utf8', timeout: 20_000 });
   if (r.error) return `${argv[0]}: ${r.error.message}`;
   if (r.status !== 0) return `bwrap with user, pid, net, ipc and uts namespaces failed as ${host.user.name}: ${(r.stderr || `exit ${r.status}`).trim()}`;

@@ -42,6 +42,9 @@ for (const plane of PLANES) {
       initRepo(hq, { 'app/orders': `autodeploy ${app}\n` });
       ship = await start();
       await waitFor(async () => /"greeting":"v0"/.test((await send(ship.httpPort, '/app/')).body), () => `v0 to serve\n${ship.output().slice(-3000)}`, 400_000, 250);
+      // The status row names the release a moment after the plane routes to it (seen once on a loaded machine): the
+      // tests below compare against it.
+      await waitFor(async () => (await row()).release !== null, 'the status to name the release v0 serves', 60_000);
     });
 
     after(async () => {
