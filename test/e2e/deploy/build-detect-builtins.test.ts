@@ -73,9 +73,14 @@ describe('the built-in buildpacks are detected in one sandbox step', () => {
       ['procfile', app({ Procfile: 'web: x\n', 'applies node': '', 'trying static\napplies static': '', 'applies go\n': '', '\napplies python\n': '' })],
       // A newline in a *.go name: go's detect counts it (as it always did), whatever the name says.
       ['go', app({ 'x\napplies node\n.go': '', Procfile: 'web: x\n' })],
-      // A package.json that is a symlink out of the tree: -f follows it, inside the sandbox. Its /etc has no shadow
-      // (node's detect says no, as it did in a sandbox of its own) but a passwd (node's says yes, as it did).
-      ['procfile', app({ Procfile: 'web: x\n' }, (d) => symlinkSync('/etc/shadow', join(d, 'package.json')))],
+      // A package.json that is a symlink out of the tree: -f follows it, inside the sandbox. The ship's data dir is not
+      // there (node's detect says no, as it does in a sandbox of its own); its /etc has a passwd, and a shadow that is
+      // there but unreadable (node's says yes to both, as it does alone; the build then cannot read them).
+      ['procfile', app({ Procfile: 'web: x\n' }, (d) => {
+        writeFileSync(join(dataDir, 'state.db'), '{}');
+        symlinkSync(join(dataDir, 'state.db'), join(d, 'package.json'));
+      })],
+      ['node', app({ Procfile: 'web: x\n' }, (d) => symlinkSync('/etc/shadow', join(d, 'package.json')))],
       ['node', app({ Procfile: 'web: x\n' }, (d) => symlinkSync('/etc/passwd', join(d, 'package.json')))],
       // Not regular files: a dir named package.json, a FIFO named requirements.txt, an index.html linking to itself.
       ['procfile', app({ Procfile: 'web: x\n' }, (d) => {
