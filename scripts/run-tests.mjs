@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs every test/**/*.test.ts with node's test runner, four files at a time, each in its own node process (the file
-// itself, its TypeScript compiled once for the run by scripts/ts-loader, reporting in TAP). Arguments narrow the run: `npm test -- ssh` runs
-// the files whose path contains "ssh";
+// itself, its TypeScript compiled once for the run by scripts/ts-loader, reporting in TAP). Arguments narrow the
+// run: `npm test -- ssh` runs the files whose path contains "ssh";
 // Files start in name order: started longest first, the heaviest files (updates, many ships) ran together and starved
 // the others on 2 cores (ships silent for 60 s); by name they are spread out, and packing was as good (6,505 s of file
 // time in 2,188 s at 3). A file's output is printed whole when it ends, then a summary with each file's time.
