@@ -11,7 +11,7 @@ let next = 0;
 function poolKey(n: number): { private: string; public: string } {
   const file = join(POOL as string, `rsa-${n}`);
   if (!existsSync(file)) {
-    const pair = generateUsableKeyPair('rsa', { bits: 3072 });
+    const pair = generateUsableKeyPair('rsa', { bits: 2048 });
     const tmp = `${file}.${process.pid}`;
     writeFileSync(tmp, JSON.stringify(pair), { mode: 0o600 });
     try {
@@ -27,7 +27,8 @@ function poolKey(n: number): { private: string; public: string } {
 
 /**
  * Puts an RSA host key from the run's pool into a data dir the ship has not made its own yet: a 3072-bit key costs
- * 0.2-0.8 CPU-s to make, and the suite starts about 130 ships on 2 cores. The n-th data dir a test process seeds gets
+ * 0.2-0.8 CPU-s to make, and the suite starts about 130 ships on 2 cores. The pool's are 2048-bit (a third of the
+ * time to make; no test looks at the size, and OpenSSH takes RSA keys from 1024 bits). The n-th data dir a test process seeds gets
  * key n, so the ships of one test never share a key. Only the RSA key, and only once per data dir: the ed25519 key
  * (what OpenSSH clients pin first) is still made by every ship, so a test that removes host_keys sees a new identity.
  * Without the runner ships make both keys, as in production (test/e2e/ssh/host-keys checks that path).
