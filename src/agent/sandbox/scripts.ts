@@ -65,8 +65,16 @@ netup() {
   ip link set "$veth" up &&
   nsenter -t "$cp" -n /bin/sh -c "$inner" sh "$addr" "$prefix" "$gw" "$port"
 }
+# Whether a process runs (not gone, not a zombie): bwrap names its child before it mounts anything, and a child that
+# failed to mount takes its namespace with it; the failure is then bwrap's own (it said why), not the network's.
+alive() {
+  local s
+  { read -r s < "/proc/$1/stat"; } 2>/dev/null || return 1
+  s=${"$"}{s##*) }
+  case ${"$"}{s%% *} in Z|X|x) return 1 ;; esac
+}
 if [ -n "$cp" ] && [ "$net" = direct ] && ! netup >"$run/net.log" 2>&1; then
-  if kill -0 $bw 2>/dev/null; then echo "starphleet: network setup failed: $(cat "$run/net.log")" >&2; { kill -KILL $bw; wait $bw; } 2>/dev/null; exit 125; fi
+  if alive $cp; then echo "starphleet: network setup failed: $(cat "$run/net.log")" >&2; { kill -KILL $bw; wait $bw; } 2>/dev/null; exit 125; fi
 fi
 echo go >&4
 exec 4>&-
