@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Runs every test/**/*.test.ts with node's test runner, four files at a time, each in its own node process (the file
-// itself, its TypeScript compiled once for the run by scripts/ts-loader, reporting in TAP). Arguments narrow the
-// run: `npm test -- ssh` runs the files whose path contains "ssh";
+// Runs every test/**/*.test.ts with node's test runner, four to eight files at a time (more while the CPU idles), each
+// in its own node process (the file itself, its TypeScript compiled once for the run by scripts/ts-loader, reporting
+// in TAP). Arguments narrow the run: `npm test -- ssh` runs the files whose path contains "ssh".
 // Files start in name order: started longest first, the heaviest files (updates, many ships) ran together and starved
 // the others on 2 cores (ships silent for 60 s); by name they are spread out, and packing was as good (6,505 s of file
 // time in 2,188 s at 3). A file's output is printed whole when it ends, then a summary with each file's time.
@@ -9,18 +9,21 @@
 // named, and is then removed: the suite leaves nothing in /tmp and nothing running.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, statfsSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileCheckout } from './ts-loader/compile.mjs';
 
-// Four: once the suite stopped burning CPU for nothing (unpaced loads, a write-back retried every pulse, the CLI
-// loading every command), three files left the 2 cores idle while they waited; at four they are busy (97%) and the
-// run took 797 s instead of about 1,040 (one run each, this 2-core machine).
-// Tried five once the run moved to tmpfs and builds detect in one sandbox: at four the machine was 87% busy (956 CPU-s
-// in 546 s), at five 96% (960 CPU-s in 492-519 s), but three CI runs at five each failed a different timing-sensitive
-// test (a canary window met late, an nginx reload raced by a first request; both mended since): four until five is
-// seen to pass.
-const CONCURRENCY = Number(process.env.TEST_CONCURRENCY ?? 4);
+// How many files run side by side. Four kept 2 cores about 80% busy (697 CPU-s in 446 s): a file that waits on a
+// canary window, a cron minute or a release phase's sleep holds its slot idle. So four is the floor, and while the
+// machine has idle CPU (measured over the last two seconds) one more file starts, up to eight; the next waits until
+// the one before has had its start-up burst (a file loads its helpers and starts a ship in its first seconds).
+// TEST_CONCURRENCY=N runs exactly N at a time, as before.
+const FIXED = process.env.TEST_CONCURRENCY ? Number(process.env.TEST_CONCURRENCY) : null;
+const MIN_FILES = FIXED ?? 4;
+const MAX_FILES = FIXED ?? 8;
+// Start another file only when this much of the machine was idle over the last window.
+const IDLE_TO_START = 0.2;
+const CORES = Math.max(1, availableParallelism());
 // A file still running after this long is hung (the slowest take about 5 minutes on CI's 2 cores): it is killed and
 // fails, and the rest of the run goes on.
 /** Busy CPU seconds of the whole machine since boot (/proc/stat: user, nice, system, irq, softirq, steal), or null. */
@@ -238,15 +241,45 @@ const started = Date.now();
 const machineStart = machineBusySeconds();
 const queue = [...files];
 const results = [];
-await Promise.all(
-  Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {
-    while (queue.length > 0 && !stopping) results.push(await runFile(queue.shift()));
-  }),
-);
+let active = 0;
+let lastStart = 0;
+let peak = 0;
+await new Promise((done) => {
+  const start = () => {
+    active++;
+    peak = Math.max(peak, active);
+    lastStart = Date.now();
+    void runFile(queue.shift()).then((r) => {
+      results.push(r);
+      active--;
+      fill();
+    });
+  };
+  const fill = () => {
+    while (!stopping && queue.length > 0 && active < MIN_FILES) start();
+    if (active === 0 && (queue.length === 0 || stopping)) {
+      clearInterval(sampler);
+      done();
+    }
+  };
+  // The machine's idle share over the last two seconds, from a ring of /proc/stat samples every 500 ms.
+  const samples = [];
+  const sampler = setInterval(() => {
+    const busy = machineBusySeconds();
+    if (busy === null) return;
+    samples.push({ at: Date.now(), busy });
+    if (samples.length > 5) samples.shift();
+    if (samples.length < 5 || stopping || queue.length === 0 || active >= MAX_FILES || Date.now() - lastStart < 3000) return;
+    const first = samples[0];
+    const idle = 1 - (busy - first.busy) / (((Date.now() - first.at) / 1000) * CORES);
+    if (idle >= IDLE_TO_START) start();
+  }, 500);
+  fill();
+});
 let code = results.some((r) => r.code !== 0) || results.length < files.length ? 1 : 0;
 const sum = (k) => results.reduce((n, r) => n + r[k], 0);
 const failed = results.filter((r) => r.code !== 0);
-console.log(`\n# ==== ${results.length} of ${files.length} files in ${((Date.now() - started) / 1000).toFixed(0)} s: tests ${sum('tests')}, pass ${sum('pass')}, fail ${sum('fail')}`);
+console.log(`\n# ==== ${results.length} of ${files.length} files in ${((Date.now() - started) / 1000).toFixed(0)} s (up to ${peak} at a time): tests ${sum('tests')}, pass ${sum('pass')}, fail ${sum('fail')}`);
 console.log(`# slowest: ${[...results].sort((a, b) => b.seconds - a.seconds).slice(0, 8).map((r) => `${r.file} ${r.seconds.toFixed(0)} s`).join(', ')}`);
 // The whole machine's busy time over the run: the files' cgroups do not hold what moved out of them (sandboxes).
 const machine = machineBusySeconds();
