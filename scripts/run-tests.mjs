@@ -22,7 +22,7 @@ const FIXED = process.env.TEST_CONCURRENCY ? Number(process.env.TEST_CONCURRENCY
 const MIN_FILES = FIXED ?? 4;
 const MAX_FILES = FIXED ?? 8;
 // Start another file only when this much of the machine was idle over the last window.
-const IDLE_TO_START = 0.2;
+const IDLE_TO_START = 0.15;
 const CORES = Math.max(1, availableParallelism());
 // A file still running after this long is hung (the slowest take about 5 minutes on CI's 2 cores): it is killed and
 // fails, and the rest of the run goes on.
@@ -269,7 +269,7 @@ await new Promise((done) => {
     if (busy === null) return;
     samples.push({ at: Date.now(), busy });
     if (samples.length > 5) samples.shift();
-    if (samples.length < 5 || stopping || queue.length === 0 || active >= MAX_FILES || Date.now() - lastStart < 3000) return;
+    if (samples.length < 5 || stopping || queue.length === 0 || active >= MAX_FILES || Date.now() - lastStart < 2000) return;
     const first = samples[0];
     const idle = 1 - (busy - first.busy) / (((Date.now() - first.at) / 1000) * CORES);
     if (idle >= IDLE_TO_START) start();
