@@ -3,6 +3,7 @@ import { dialOptions, type Upstream } from '../../dataplane/protocol/upstream.js
 import { CHECK_DEFAULTS, type StartupCheck } from '../releases/app-json.js';
 import type { HealthResult } from '../runtime/health.js';
 import type { ReleaseConfig } from '../types.js';
+import { pollInterval } from '../../util/poll-interval.js';
 
 /** Bodies past this are not read further: a check's `content` is looked for in the first 64 KiB. */
 const MAX_BODY = 64 * 1024;
@@ -10,9 +11,7 @@ const MAX_BODY = 64 * 1024;
  * While nothing answers yet (the app is still starting), tries come this often: every 50 ms for the first 2 s (a node
  * app listens 0.1-0.3 s after its start; a refused try costs next to nothing), then every 200 ms.
  */
-function startingPollMs(sinceMs: number): number {
-  return sinceMs < 2000 ? 50 : 200;
-}
+const STARTING_POLL = { fastMs: 50, slowMs: 200, forMs: 2000 } as const;
 
 type Answer = { readonly kind: 'answer'; readonly status: number; readonly body: string } | { readonly kind: 'none'; readonly why: string };
 
@@ -81,7 +80,7 @@ export async function waitStartup(o: StartupOptions): Promise<HealthResult> {
       const left = deadline - Date.now();
       if (left <= 0) return { ok: false, reason: `healthcheck ${c.path} got no 200 within ${secs} s (last: ${last})` };
       const a = await probe(o.upstream, c.path, Math.max(100, Math.min(c.timeoutSeconds * 1000, left)));
-      let pause = startingPollMs(Date.now() - started);
+      let pause = pollInterval(started, STARTING_POLL);
       if (a.kind === 'none') last = a.why;
       else if (a.status >= 200 && a.status < 300 && (c.content === undefined || a.body.includes(c.content))) break;
       else {

@@ -3,6 +3,7 @@ import type { WireInstance } from '../../dataplane/protocol/wire.js';
 import type { WireTraffic } from '../../dataplane/protocol/wire-traffic.js';
 import type { Orders } from '../../headquarters/types.js';
 import { setKv } from '../../state/hq.js';
+import { pollInterval } from '../../util/poll-interval.js';
 import type { AgentContext } from '../context.js';
 import { webInstances, type ServiceController, type Serving } from '../deploy/controller.js';
 import type { Release } from '../types.js';
@@ -116,7 +117,7 @@ export class Traffic {
       if (Date.now() >= deadline) return `; ${open} request(s) or connection(s) still open to its instances after ${this.limits.drainMs / 1000} s (STARPHLEET_PAUSE_DRAIN): left to finish`;
       // Each look asks the plane (on nginx: every process's stat and the whole TCP table); a drain that a WebSocket
       // holds to its bound looks less often after its first second.
-      await sleep(Date.now() - started < 1000 ? 50 : 250);
+      await sleep(pollInterval(started, { fastMs: 50, slowMs: 250, forMs: 1000 }));
     }
   }
 

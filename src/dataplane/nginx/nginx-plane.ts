@@ -17,6 +17,7 @@ import { NginxStatsTail } from './nginx-stats.js';
 import { openDataDirToWorkers, shareWith, workerUser } from './nginx-user.js';
 import { requestStats } from '../process/request-stats.js';
 import type { HoldServer } from '../traffic/hold-server.js';
+import { pollInterval } from '../../util/poll-interval.js';
 import { allInstances } from '../traffic/nginx-traffic.js';
 import { boundPort, whyCannotBind } from '../../util/free-port.js';
 
@@ -279,7 +280,7 @@ export class NginxPlane implements PlaneImpl {
       if (Date.now() >= deadline) return { drained: false, left: c };
       // A count reads every process's stat and the whole TCP table (thousands of lines on a busy host: 4-40 ms);
       // nginx counts a WebSocket as open, so such a drain lasts its whole bound: after the first seconds, fewer looks.
-      await sleep(Date.now() - started < 2000 ? 100 : 250);
+      await sleep(pollInterval(started, { fastMs: 100, slowMs: 250, forMs: 2000 }));
     }
   }
 
