@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killGroup } from '../util/process-group.js';
@@ -137,7 +137,23 @@ async function seedFromRunning(running: string, dest: string, step: { cwd: strin
   if (!existsSync(record)) return null;
   step.progress('compiler unchanged: tsc starts from the running version\'s output\n');
   await runStep('copying the running version\'s output', 'cp', ['-a', '--', join(running, 'dist'), join(dest, 'dist')], step);
+  sameConfigTime(running, dest);
   return record;
+}
+
+/**
+ * `tsc -b` takes a tsconfig.json newer than its record for a changed setup and builds the whole program again (2.4
+ * CPU-s for this tree) even when no source differs. The checkout is newer than any record; when its tsconfig.json
+ * is byte for byte the running version's, it gets that file's time, and tsc compares the sources by content hash
+ * (0.2 CPU-s when none changed). Only regular files, never through a link: the new version's tree is read as hostile.
+ */
+function sameConfigTime(running: string, dest: string): void {
+  const from = join(running, 'tsconfig.json');
+  const to = join(dest, 'tsconfig.json');
+  const a = lstatSync(from, { throwIfNoEntry: false });
+  const b = lstatSync(to, { throwIfNoEntry: false });
+  if (!a?.isFile() || !b?.isFile() || a.size !== b.size || !readFileSync(from).equals(readFileSync(to))) return;
+  utimesSync(to, a.atime, a.mtime);
 }
 
 /** tsc's incremental record, as tsconfig.json names it. */

@@ -34,8 +34,9 @@ before(async () => {
   // node_modules is copied, not linked: tsc records each declaration file by its real path, and through a link
   // @types/node and TypeScript's own libs would sit elsewhere than the record says, so the whole tree compiled again
   // (12 CPU-s; the copy costs ~0.4).
-  // Links stay as written (node_modules/.bin's are relative): resolved, tsc would run from the original again.
-  cpSync(ROOT, checkout, { recursive: true, verbatimSymlinks: true, filter: (src) => !/^(\.git|\.data)(\/|$)/.test(relative(ROOT, src)) });
+  // Links stay as written (node_modules/.bin's are relative): resolved, tsc would run from the original again. Times
+  // are kept: `tsc -b` takes a tsconfig.json newer than its record for a changed setup and compiles everything.
+  cpSync(ROOT, checkout, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true, filter: (src) => !/^(\.git|\.data)(\/|$)/.test(relative(ROOT, src)) });
   sha = initRepo(checkout, {});
   const packed = execFileSync('npm', ['pack', '--pack-destination', dir, '--json'], { cwd: checkout, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 });
   const json = packed.slice(packed.indexOf('\n[') >= 0 ? packed.indexOf('\n[') + 1 : packed.indexOf('['));
