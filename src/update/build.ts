@@ -147,7 +147,7 @@ async function seedFromRunning(running: string, dest: string, step: { cwd: strin
  * is byte for byte the running version's, it gets that file's time, and tsc compares the sources by content hash
  * (0.2 CPU-s when none changed). Only regular files, never through a link: the new version's tree is read as hostile.
  */
-function sameConfigTime(running: string, dest: string): void {
+export function sameConfigTime(running: string, dest: string): void {
   const from = join(running, 'tsconfig.json');
   const to = join(dest, 'tsconfig.json');
   const a = lstatSync(from, { throwIfNoEntry: false });

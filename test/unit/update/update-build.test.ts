@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { buildVersion, pruneOrphans, runStep, StepFailed } from '../../../src/update/build.js';
+import { buildVersion, pruneOrphans, runStep, sameConfigTime, StepFailed } from '../../../src/update/build.js';
 import { buildIdentity } from '../../../src/update/build-identity.js';
 import { writeLauncher } from '../../../src/update/versions.js';
 import { tmpDir } from '../../helpers/tmp.js';
@@ -44,7 +44,8 @@ describe('update build steps', () => {
 
   test("with the running version's lock file: its node_modules and compiled output seed the build; tsc recompiles only what changed, and a removed source's output goes", async () => {
     // Two versions of a package compiled by the real tsc (this checkout's, linked as node_modules), incrementally.
-    const tsconfig = JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', outDir: 'dist', rootDir: 'src', incremental: true, tsBuildInfoFile: 'dist/.tsbuildinfo', types: [] }, include: ['src/**/*.ts'] });
+    // skipLibCheck as `tsc --init` writes it: checking TypeScript's own lib files took most of each compile here.
+    const tsconfig = JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', outDir: 'dist', rootDir: 'src', incremental: true, tsBuildInfoFile: 'dist/.tsbuildinfo', types: [], skipLibCheck: true }, include: ['src/**/*.ts'] });
     const tsc = join(process.cwd(), 'node_modules', 'typescript', 'bin', 'tsc');
     const make = (dir: string, files: Record<string, string>): void => {
       tinyPackage(dir, { build: `${process.execPath} ${tsc} -p tsconfig.json && cp cli.js dist/cli.js`, cli: "if (process.argv[2] === 'version') console.log('9.9.9');\n" });
@@ -72,6 +73,32 @@ describe('update build steps', () => {
     assert.match(readFileSync(join(dir, 'dist', 'b.js'), 'utf8'), /from the running version/, 'the unchanged one is not');
     assert.ok(!existsSync(join(dir, 'dist', 'gone.js')) && !existsSync(join(dir, 'dist', 'gone.js.map')), 'output of a source this version lacks is removed');
     assert.match(out, /removed the output of 1 source file/);
+  });
+
+  test("the new version's tsconfig.json gets the running one's time only when it is the same bytes, and no link is followed", () => {
+    const running = tmpDir('sp-upd-conf-running-');
+    const config = '{"compilerOptions": {}}\n';
+    writeFileSync(join(running, 'tsconfig.json'), config);
+    const old = new Date('2026-01-02T03:04:05Z');
+    utimesSync(join(running, 'tsconfig.json'), old, old);
+    const mtime = (p: string): number => lstatSync(p).mtimeMs;
+    const same = tmpDir('sp-upd-conf-same-');
+    writeFileSync(join(same, 'tsconfig.json'), config);
+    sameConfigTime(running, same);
+    assert.equal(mtime(join(same, 'tsconfig.json')), old.getTime(), 'the same bytes: the running time');
+    const other = tmpDir('sp-upd-conf-other-');
+    writeFileSync(join(other, 'tsconfig.json'), '{"compilerOptions": {"strict": true}}\n');
+    const before = mtime(join(other, 'tsconfig.json'));
+    sameConfigTime(running, other);
+    assert.equal(mtime(join(other, 'tsconfig.json')), before, 'other bytes: left as checked out');
+    // A link to a file with the same bytes (here the running one's own) is not a tsconfig.json to touch.
+    const linked = tmpDir('sp-upd-conf-link-');
+    const target = join(tmpDir('sp-upd-conf-target-'), 'tsconfig.json');
+    writeFileSync(target, config);
+    const targetTime = mtime(target);
+    symlinkSync(target, join(linked, 'tsconfig.json'));
+    sameConfigTime(running, linked);
+    assert.equal(mtime(target), targetTime, 'the link is not followed');
   });
 
   test('pruning follows no link: an orphan reached through a linked folder, or itself a link, stays where it is', () => {
