@@ -35,6 +35,7 @@ function machineBusySeconds() {
     return null;
   }
 }
+const runStarted = Date.now();
 const FILE_TIMEOUT_MS = Number(process.env.TEST_FILE_TIMEOUT_S ?? 1200) * 1000;
 
 function find(dir) {
@@ -231,13 +232,13 @@ function runFile(file) {
       const r = { file, seconds, cpu, code: code ?? 1, tests: count('tests'), pass: count('pass'), fail: count('fail'), timedOut };
       if (timedOut) out += `\nnot ok - ${file} timed out after ${FILE_TIMEOUT_MS / 1000} s and was killed\n`;
       else if (r.code !== 0 && r.fail === 0) out += `\nnot ok - ${file} exited with ${code ?? signal} and no failed test\n`;
-      process.stdout.write(`\n# ---- ${file} (${seconds.toFixed(0)} s${cpu === null ? '' : `, ${cpu.toFixed(0)} s CPU`}, exit ${code ?? signal}) ----\n${out}`);
+      const from = ((started - runStarted) / 1000).toFixed(0);
+      process.stdout.write(`\n# ---- ${file} (${seconds.toFixed(0)} s${cpu === null ? '' : `, ${cpu.toFixed(0)} s CPU`}, exit ${code ?? signal}, from +${from} s) ----\n${out}`);
       resolve(r);
     });
   });
 }
 
-const started = Date.now();
 const machineStart = machineBusySeconds();
 const queue = [...files];
 const results = [];
@@ -279,7 +280,7 @@ await new Promise((done) => {
 let code = results.some((r) => r.code !== 0) || results.length < files.length ? 1 : 0;
 const sum = (k) => results.reduce((n, r) => n + r[k], 0);
 const failed = results.filter((r) => r.code !== 0);
-console.log(`\n# ==== ${results.length} of ${files.length} files in ${((Date.now() - started) / 1000).toFixed(0)} s (up to ${peak} at a time): tests ${sum('tests')}, pass ${sum('pass')}, fail ${sum('fail')}`);
+console.log(`\n# ==== ${results.length} of ${files.length} files in ${((Date.now() - runStarted) / 1000).toFixed(0)} s (up to ${peak} at a time): tests ${sum('tests')}, pass ${sum('pass')}, fail ${sum('fail')}`);
 console.log(`# slowest: ${[...results].sort((a, b) => b.seconds - a.seconds).slice(0, 8).map((r) => `${r.file} ${r.seconds.toFixed(0)} s`).join(', ')}`);
 // The whole machine's busy time over the run: the files' cgroups do not hold what moved out of them (sandboxes).
 const machine = machineBusySeconds();
