@@ -127,8 +127,14 @@ for (const plane of PLANES) {
       assert.match(armed.stdout, /rollout armed/);
       commit(app, { Procfile: 'web: node server.js\n', '.env': 'GREETING=v3\n' });
       await waitFor(async () => (await row()).traffic?.rollout?.state === 'split', 'the split', 300_000, 250);
-      // The table with the split reaches the plane (nginx: a reload) just after the status says so.
-      await waitFor(async () => ((await send(ship.httpPort, '/app/')).headers['set-cookie'] ?? []).some((c) => c.startsWith('starphleet_rollout=')), 'the rollout cookie');
+      // The table with the split reaches the plane (nginx: a reload) just after the status says so. While nginx
+      // reloads, its old workers still accept for a moment (a busy machine stretches it): ten answers in a row with
+      // the cookie say the new table is the only one answering.
+      const cookied = async (): Promise<boolean> => ((await send(ship.httpPort, '/app/')).headers['set-cookie'] ?? []).some((c) => c.startsWith('starphleet_rollout='));
+      await waitFor(async () => {
+        for (let i = 0; i < 10; i++) if (!(await cookied())) return false;
+        return true;
+      }, 'the rollout cookie');
       let onNew = 0;
       const kept: { cookie: string; greeting: string }[] = [];
       for (let i = 0; i < 1000; i++) {
