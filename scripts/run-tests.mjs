@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs every test/**/*.test.ts with node's test runner, four to eight files at a time (more while the CPU idles), each
+// Runs every test/**/*.test.ts with node's test runner, four to six files at a time (more while the CPU idles), each
 // in its own node process (the file itself, its TypeScript compiled once for the run by scripts/ts-loader, reporting
 // in TAP). Arguments narrow the run: `npm test -- ssh` runs the files whose path contains "ssh".
 // Files start in name order: started longest first, the heaviest files (updates, many ships) ran together and starved
@@ -16,14 +16,15 @@ import { compileCheckout } from './ts-loader/compile.mjs';
 
 // How many files run side by side. Four kept 2 cores about 80% busy (697 CPU-s in 446 s): a file that waits on a
 // canary window, a cron minute or a release phase's sleep holds its slot idle. So four is the floor, and while the
-// machine has idle CPU (measured over the last two seconds) one more file starts, up to eight; the next waits until
-// the one before has had its start-up burst (a file loads its helpers and starts a ship in its first seconds).
-// TEST_CONCURRENCY=N runs exactly N at a time, as before.
+// machine was at least 15% idle over the last two seconds one more file starts, up to six, two seconds apart (a file
+// loads its helpers and starts a ship in its first seconds): 403-419 s, 86% busy. Pushed harder (10% idle, up to
+// eight) the machine was 95% busy but burned 780 CPU-s instead of ~700 (a quarter of it in the kernel) and took as
+// long. TEST_CONCURRENCY=N runs exactly N at a time, as before.
 const FIXED = process.env.TEST_CONCURRENCY ? Number(process.env.TEST_CONCURRENCY) : null;
 const MIN_FILES = FIXED ?? 4;
-const MAX_FILES = FIXED ?? 8;
+const MAX_FILES = FIXED ?? 6;
 // Start another file only when this much of the machine was idle over the last window.
-const IDLE_TO_START = 0.1;
+const IDLE_TO_START = 0.15;
 const CORES = Math.max(1, availableParallelism());
 /** Busy CPU seconds of the whole machine since boot (/proc/stat: user, nice, system, irq, softirq, steal), or null. */
 function machineBusySeconds() {
@@ -279,7 +280,7 @@ await new Promise((done) => {
     if (busy === null) return;
     samples.push({ at: Date.now(), busy });
     if (samples.length > 5) samples.shift();
-    if (samples.length < 5 || stopping || queue.length === 0 || active >= MAX_FILES || Date.now() - lastStart < 1500) return;
+    if (samples.length < 5 || stopping || queue.length === 0 || active >= MAX_FILES || Date.now() - lastStart < 2000) return;
     const first = samples[0];
     const idle = 1 - (busy - first.busy) / (((Date.now() - first.at) / 1000) * CORES);
     if (idle >= IDLE_TO_START) start();
