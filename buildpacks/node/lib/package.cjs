@@ -1,8 +1,7 @@
 // The node buildpack's reading of an app's package.json, .node-version and .nvmrc (run by bin/compile and bin/release
 // with the ship's node). Usage:
-//   node package.cjs facts DIR           prints `has_<script>=0|1` for the scripts the build runs, has_dev=0|1
-//                                        (devDependencies listed) and has_installables=0|1 (anything for npm
-//                                        install to do): fixed names and digits only, for bash to eval
+//   node package.cjs facts DIR           prints `has_<script>=0|1` for the scripts the build runs, and has_dev=0|1
+//                                        (devDependencies listed): fixed names and digits only, for bash to eval
 //   node package.cjs release DIR         prints bin/release's YAML: web is what `npm start` would run, without npm
 //   node package.cjs engines DIR         checks engines.node, .node-version and .nvmrc against this node
 'use strict';
@@ -99,24 +98,11 @@ function engines() {
   console.log(`-----> node ${have} (meets ${asks.map((a) => `${a.from} ${JSON.stringify(a.note ?? a.spec)}`).join(', ')})`);
 }
 
-/**
- * Whether `npm install` could do anything for this package: a dependency of any kind (npm 7+ installs peers too), a
- * workspace, a lifecycle script install runs for the package itself, or a binding.gyp (npm's default install script
- * is then `node-gyp rebuild`). Without any, npm only starts (0.3-0.5 CPU-s) and writes a lock file of nothing.
- */
-function installables(pkg) {
-  const listed = (v) => (Array.isArray(v) ? v.length > 0 : v !== null && typeof v === 'object' ? Object.keys(v).length > 0 : v !== undefined && v !== false);
-  const kinds = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies', 'bundleDependencies', 'bundledDependencies', 'workspaces'];
-  const scripts = ['preinstall', 'install', 'postinstall', 'prepublish', 'preprepare', 'prepare', 'postprepare'];
-  return kinds.some((k) => listed(pkg[k])) || scripts.some((n) => pkg.scripts && typeof pkg.scripts === 'object' && n in pkg.scripts) || fs.existsSync(path.join(dir, 'binding.gyp'));
-}
-
 if (what === 'facts') {
   const pkg = readPackage();
   const out = ['heroku-prebuild', 'build', 'heroku-postbuild', 'heroku-cleanup'].map((n) => `has_${n.replace(/-/g, '_')}=${script(pkg, n) === null ? 0 : 1}`);
   const dev = pkg.devDependencies && typeof pkg.devDependencies === 'object' && Object.keys(pkg.devDependencies).length > 0;
   out.push(`has_dev=${dev ? 1 : 0}`);
-  out.push(`has_installables=${installables(pkg) ? 1 : 0}`);
   console.log(out.join('\n'));
 } else if (what === 'release') {
   const pkg = readPackage();

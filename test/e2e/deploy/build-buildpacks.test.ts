@@ -65,23 +65,6 @@ describe('built-in buildpacks build their fixtures, and the built apps answer', 
     assert.ok(lines.includes('-----> npm ci --include=dev'), lines.join('\n'));
   });
 
-  it('node: no dependency and no install script skips npm install; an install script alone still runs it', async () => {
-    const none = await buildFixture('node-app');
-    assert.ok(none.lines.includes('-----> nothing for npm to install: package.json lists no dependencies and no install scripts'), none.lines.join('\n'));
-    assert.ok(!none.lines.some((l) => /npm install/.test(l)), none.lines.join('\n'));
-    // The same app with a postinstall script (npm runs it on a bare `npm install`): installed, and the script ran.
-    const dir = tmpDir('sp-build-');
-    const repo = join(dir, 'repo');
-    fixtureRepo('node-app', repo);
-    const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    pkg.scripts.postinstall = "node -e \"require('fs').writeFileSync('postinstall.txt', 'ran')\"";
-    const sha = commit(repo, { 'package.json': `${JSON.stringify(pkg, null, 2)}\n` });
-    const lines: string[] = [];
-    const release = await buildRelease(input('node-postinstall', repo, sha), { dataDir: join(dir, 'data'), access: {}, log: (l) => lines.push(l) });
-    assert.ok(lines.includes('-----> npm install --include=dev --prefer-offline'), lines.join('\n'));
-    assert.equal(readFileSync(join(release.dir, 'postinstall.txt'), 'utf8'), 'ran');
-  });
-
   it('static: index.html served by the bundled server on PORT, dot files refused', async () => {
     const { release } = await buildFixture('static-site');
     assert.equal(release.config.buildpack, 'static');
