@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// Runs every test/**/*.test.ts with node's test runner, four to six files at a time (more while the CPU idles), each
+// Runs every test/**/*.test.ts with node's test runner, four to eight files at a time (more while the CPU idles), each
 // in its own node process (the file itself, its TypeScript compiled once for the run by scripts/ts-loader, reporting
 // in TAP). Arguments narrow the run: `npm test -- ssh` runs the files whose path contains "ssh".
 // Files start in name order: started longest first, the heaviest files (updates, many ships) ran together and starved
 // the others on 2 cores (ships silent for 60 s); by name they are spread out, and packing was as good (6,505 s of file
-// time in 2,188 s at 3). Except WAIT_FIRST below. A file's output is printed whole when it ends, then a summary with
-// each file's time and when it started.
+// time in 2,188 s at 3); starting the files that mostly wait first did not help (below). A file's output is printed
+// whole when it ends, then a summary with each file's time and when it started.
 // The run gets its own TMPDIR; whatever the tests leave in it (files, or processes still using it) fails the run,
 // named, and is then removed: the suite leaves nothing in /tmp and nothing running.
 import { spawn, spawnSync } from 'node:child_process';
@@ -16,15 +16,17 @@ import { compileCheckout } from './ts-loader/compile.mjs';
 
 // How many files run side by side. Four kept 2 cores about 80% busy (697 CPU-s in 446 s): a file that waits on a
 // canary window, a cron minute or a release phase's sleep holds its slot idle. So four is the floor, and while the
-// machine was at least 15% idle over the last two seconds one more file starts, up to six, two seconds apart (a file
-// loads its helpers and starts a ship in its first seconds): 403-419 s, 86% busy. Pushed harder (10% idle, up to
-// eight) the machine was 95% busy but burned 780 CPU-s instead of ~700 (a quarter of it in the kernel) and took as
-// long. TEST_CONCURRENCY=N runs exactly N at a time, as before.
+// machine was at least 20% idle over the last two seconds one more file starts, up to eight, three seconds apart (a
+// file loads its helpers and starts a ship in its first seconds): 408 s, 675 CPU-s. Pushed harder it burned more and
+// took as long or longer: at 15% idle and two seconds apart 403-419 s (696-722 CPU-s); at 10%, 1.5 s apart, 422 s
+// (780); with the files that mostly wait started first and given slots of their own, nine at a time, 456 s (841).
+// Each file runs longer when more share the cores, and its ships and planes burn CPU for as long as they live.
+// TEST_CONCURRENCY=N runs exactly N at a time, as before.
 const FIXED = process.env.TEST_CONCURRENCY ? Number(process.env.TEST_CONCURRENCY) : null;
 const MIN_FILES = FIXED ?? 4;
-const MAX_FILES = FIXED ?? 6;
+const MAX_FILES = FIXED ?? 8;
 // Start another file only when this much of the machine was idle over the last window.
-const IDLE_TO_START = 0.15;
+const IDLE_TO_START = 0.2;
 const CORES = Math.max(1, availableParallelism());
 /** Busy CPU seconds of the whole machine since boot (/proc/stat: user, nice, system, irq, softirq, steal), or null. */
 function machineBusySeconds() {
@@ -86,16 +88,7 @@ function mountsIn(dir) {
 }
 
 const filters = process.argv.slice(2);
-// Files that mostly wait (a release phase's sleep, a canary window, a cron minute, paced load: 50-110 s each on 7-26
-// CPU-s) start first: started in name order, traffic-e2e-deploys began at +310 s and ran alone for the run's last
-// 10 s, the machine idle. First, they wait beside everything else, and take no slot (four of them starting first left
-// the machine 40% idle for its first minute). A name here that no longer exists changes nothing.
-const WAIT_FIRST = ['traffic-e2e-deploys', 'dataplane-auth-load', 'lifecycle-rollback', 'phleet-canary', 'traffic-e2e-hold'];
-const waitsFirst = (f) => WAIT_FIRST.some((w) => f.endsWith(`/${w}.test.ts`));
-const files = find('test')
-  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
-  .sort()
-  .sort((a, b) => Number(waitsFirst(b)) - Number(waitsFirst(a)));
+const files = find('test').filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
 if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(1);
@@ -254,28 +247,21 @@ const machineStart = machineBusySeconds();
 const queue = [...files];
 const results = [];
 let active = 0;
-// Files of WAIT_FIRST running: they take no slot of the four to six (unless TEST_CONCURRENCY fixes the count).
-let waiting = 0;
 let lastStart = 0;
 let peak = 0;
 await new Promise((done) => {
-  const busySlots = () => active - (FIXED === null ? waiting : 0);
   const start = () => {
-    const file = queue.shift();
-    const waits = waitsFirst(file);
     active++;
-    if (waits) waiting++;
     peak = Math.max(peak, active);
     lastStart = Date.now();
-    void runFile(file).then((r) => {
+    void runFile(queue.shift()).then((r) => {
       results.push(r);
       active--;
-      if (waits) waiting--;
       fill();
     });
   };
   const fill = () => {
-    while (!stopping && queue.length > 0 && busySlots() < MIN_FILES) start();
+    while (!stopping && queue.length > 0 && active < MIN_FILES) start();
     if (active === 0 && (queue.length === 0 || stopping)) {
       clearInterval(sampler);
       done();
@@ -288,7 +274,7 @@ await new Promise((done) => {
     if (busy === null) return;
     samples.push({ at: Date.now(), busy });
     if (samples.length > 5) samples.shift();
-    if (samples.length < 5 || stopping || queue.length === 0 || busySlots() >= MAX_FILES || Date.now() - lastStart < 2000) return;
+    if (samples.length < 5 || stopping || queue.length === 0 || active >= MAX_FILES || Date.now() - lastStart < 3000) return;
     const first = samples[0];
     const idle = 1 - (busy - first.busy) / (((Date.now() - first.at) / 1000) * CORES);
     if (idle >= IDLE_TO_START) start();
