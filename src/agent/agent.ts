@@ -1,7 +1,6 @@
 import type { DesiredState } from '../headquarters/types.js';
 import type { DataPlane } from '../dataplane/protocol/plane.js';
 import type { DrainResult } from '../dataplane/embedded/plane-routes.js';
-import type { WireRoute } from '../dataplane/protocol/wire.js';
 import { listInstances } from '../state/instances.js';
 import type { AgentContext, AgentSetup } from './context.js';
 import { ServiceController } from './deploy/controller.js';
@@ -30,6 +29,8 @@ import { buildPush, type PushBuild } from './push/build-push.js';
 import { startTestInstance, type TestServe, type TestStart } from './push/test-instance.js';
 import { prepareOneOff, type PreparedOneOff } from './deploy/one-off.js';
 import { loadRelease } from './releases/release-store.js';
+import { PulseLoop } from './pulse-loop.js';
+import { TestRouteTable } from './push/test-routes.js';
 
 export interface AgentOptions extends AgentSetup {
   readonly pulseSeconds: number;
@@ -54,14 +55,12 @@ export class Agent {
   private desired: DesiredState | null = null; // HQ's, with the previews to run (previews/previews.ts)
   private readonly previews: Previews;
   private readonly sem: Semaphore;
-  private timer: NodeJS.Timeout | null = null;
-  private pulsing: Promise<void> | null = null;
-  private again = false;
+  private readonly loop: PulseLoop;
   private stopped = false;
   private readonly removals = new Set<Promise<void>>();
   private door: DataPlane | null = null;
-  /** Routes of `git push` test instances, by mount: not HQ services, so not in status; HQ mounts win over them. */
-  private readonly testRoutes = new Map<string, WireRoute>();
+  /** Routes of `git push` test instances (push/test-routes.ts). */
+  private readonly testRoutes: TestRouteTable;
   private readonly guards: Guards;
   /** Read once: a bad STARPHLEET_LOG_MAX_BYTES fails the ship's start, not every pulse. */
   private readonly logMax = logMaxBytes();
@@ -113,26 +112,13 @@ export class Agent {
     this.cron = new CronRunner(this.ctx, () => [...this.ctrls.values()]);
     this.placement = new PlacementState({ db: opts.db, dataDir: opts.dataDir, shipName: opts.shipName, ...(opts.tags ? { tags: opts.tags } : {}), pulseSeconds: opts.pulseSeconds, ...(opts.refs ? { refs: opts.refs } : {}), log: opts.log });
     this.dataDirMeter = new DataDirMeter(opts.dataDir, opts.db, opts.log);
+    this.loop = new PulseLoop(() => this.pulse(), opts.pulseSeconds, opts.log);
+    this.testRoutes = new TestRouteTable((mount) => [...this.ctrls.values()].some((c) => !c.removed && c.mount === mount), () => this.publishRoutes());
   }
 
   /** Deploys, builds, rollbacks, restarts and crash loops as they happen (src/notify, src/metrics listen). */
   onEvent(listener: AgentEventListener): void {
     this.events.listen(listener);
-  }
-
-  /** A test instance at its own mount, once the data plane has it (its URL answers); false on an HQ service's mount. */
-  private async setTestRoute(route: WireRoute): Promise<boolean> {
-    if ([...this.ctrls.values()].some((c) => !c.removed && c.mount === route.mount)) return false;
-    this.testRoutes.set(route.mount, route);
-    await this.publishRoutes();
-    return true;
-  }
-
-  /** Takes a test route away (unless a newer one replaced it), once the data plane has the table without it. */
-  private async removeTestRoute(route: WireRoute): Promise<void> {
-    if (this.testRoutes.get(route.mount) !== route) return;
-    this.testRoutes.delete(route.mount);
-    await this.publishRoutes();
   }
 
   get frontDoor(): DataPlane | null {
@@ -180,7 +166,7 @@ export class Agent {
     await this.door?.open();
     closeUnfinishedDeploys(db);
     this.cron.start();
-    this.schedule();
+    this.loop.start();
   }
 
   /** Hand-over, new ship, before start(): the desired state HQ already gives, so routes keep their guards from the start. */
@@ -196,31 +182,9 @@ export class Agent {
     void this.pulseNow();
   }
 
-  /** Runs a pulse now; one already running is followed by exactly one more. */
+  /** Runs a pulse now; one already running is followed by exactly one more (pulse-loop.ts). */
   pulseNow(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    if (this.pulsing) {
-      this.again = true;
-      return this.pulsing;
-    }
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.pulsing = this.pulse()
-      .catch((e: unknown) => this.opts.log(`agent pulse failed: ${(e as Error).stack ?? String(e)}`))
-      .finally(() => {
-        this.pulsing = null;
-        if (this.again) {
-          this.again = false;
-          void this.pulseNow();
-        } else this.schedule();
-      });
-    return this.pulsing;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.pulseNow(), this.opts.pulseSeconds * 1000);
+    return this.loop.now();
   }
 
   private async pulse(): Promise<void> {
@@ -270,7 +234,7 @@ export class Agent {
   private publishRoutes(): Promise<void> {
     const fd = this.door;
     if (!fd) return this.sent;
-    const routes = routeTable(this.previews.routable(this.ctrls.values(), this.desired), this.desired, this.guards, this.testRoutes.values(), this.traffic);
+    const routes = routeTable(this.previews.routable(this.ctrls.values(), this.desired), this.desired, this.guards, this.testRoutes.routes(), this.traffic);
     if (this.desired) this.traffic.noteHq(this.desired.services);
     this.sent = fd.setTable({ routes }).catch((e: unknown) => this.opts.log(`data plane: the route table was not applied: ${(e as Error).message}`));
     return this.sent;
@@ -343,7 +307,7 @@ export class Agent {
 
   /** `git push ship`: starts and routes the test instance of a built push (push/test-instance.ts). */
   serveTest(t: TestServe): Promise<TestStart> {
-    return startTestInstance(this.ctx, { set: (r) => this.setTestRoute(r), remove: (r) => this.removeTestRoute(r) }, t);
+    return startTestInstance(this.ctx, this.testRoutes, t);
   }
 
   /**
@@ -359,13 +323,12 @@ export class Agent {
     this.stopped = true;
     this.traffic.rollouts.close();
     this.cron.stop();
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    const pulsing = this.loop.stop();
     for (const c of this.ctrls.values()) {
       c.abort?.abort();
       c.clearRestarts();
     }
-    await this.pulsing;
+    await pulsing;
     await Promise.allSettled([...this.ctrls.values()].map((c) => c.deploying));
     await Promise.allSettled([...this.removals]);
   }
@@ -374,6 +337,6 @@ export class Agent {
   resume(): void {
     this.stopped = false;
     this.cron.start();
-    this.schedule();
+    this.loop.start();
   }
 }
