@@ -6,6 +6,7 @@
  * a close, SSH/SFTP failure outside the seconds the ship was down, process left over, or data dir beyond its bound.
  */
 import { cpSync, existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { request } from 'node:http';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { treeBytes } from '../../src/agent/data-dir-size.js';
@@ -50,10 +51,28 @@ gitIn(root, 'init', '-q', '--bare', '-b', 'master', remote);
 let ship: ShipProcess = await startShip({ headquarters: hq, dataDir, pulse: 0.5, env });
 const httpPort = ship.httpPort;
 const sshPort = ship.sshPort;
-const serving = async (): Promise<string | null> => {
-  const r = await fetch(`http://127.0.0.1:${httpPort}/app/`).catch(() => null);
-  return r && r.status === 200 ? ((await r.json()) as { greeting: string }).greeting : null;
-};
+// One connection per look, closed after it (agent: false): fetch() kept its idle connection in this process's pool,
+// and a data plane that hands over keeps such a connection to its keep-alive timeout (30 s), so once updates were
+// quick the first plane was still there for the soak's own idle socket when the leftover check below ran.
+const serving = (): Promise<string | null> =>
+  new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port: httpPort, path: '/app/', agent: false, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => {
+        try {
+          resolve(res.statusCode === 200 ? (JSON.parse(body) as { greeting: string }).greeting : null);
+        } catch {
+          resolve(null);
+        }
+      });
+      res.on('error', () => resolve(null));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', () => resolve(null));
+    req.end();
+  });
 await waitFor(async () => (await serving()) !== null, () => `the app to serve\n${ship.output().slice(-3000)}`, 300_000);
 say('the app serves; load starts');
 const clients = startClients({ httpPort: () => httpPort, sshPort: () => sshPort, key: key.privatePath, path: '/app/' });
