@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs every test/**/*.test.ts with node's test runner, four to eight files at a time (more while the CPU idles), each
-// in its own node process (the file itself, its TypeScript compiled once for the run by scripts/ts-loader, reporting
-// in TAP). Arguments narrow the run: `npm test -- ssh` runs the files whose path contains "ssh".
+// in its own node process (the file itself, bundled once for the run by scripts/ts-loader/bundle.mjs, reporting in
+// TAP). Arguments narrow the run: `npm test -- ssh` runs the files whose path contains "ssh".
 // Files start in name order: started longest first, the heaviest files (updates, many ships) ran together and starved
 // the others on 2 cores (ships silent for 60 s); by name they are spread out, and packing was as good (6,505 s of file
 // time in 2,188 s at 3); starting the files that mostly wait first did not help (below). A file's output is printed
@@ -12,7 +12,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, statfsSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compileCheckout } from './ts-loader/compile.mjs';
+import { pathToFileURL } from 'node:url';
+import { bundled, bundleTests } from './ts-loader/bundle.mjs';
 
 // How many files run side by side. Four kept 2 cores about 80% busy (697 CPU-s in 446 s): a file that waits on a
 // canary window, a cron minute or a release phase's sleep holds its slot idle. So four is the floor, and while the
@@ -131,16 +132,17 @@ process.env.SP_TEST_HOST_KEY_POOL = join(runTmp, 'host-key-pool');
 process.env.SP_TEST_PORTS = join(runTmp, 'test-ports');
 mkdirSync(process.env.SP_TEST_PORTS, { mode: 0o700 });
 
-// The test files and the sources they import, compiled to JavaScript once for the run (esbuild, a file at a time, as
-// tsx would): each file then runs with scripts/ts-loader's hooks, which serve that cache. Under tsx a file spent
-// 0.18-0.26 CPU-s before its first test (tsx's own loading, and hashing every module it imports to find it in its
-// cache): ~35 CPU-s a run, on 2 cores.
-process.env.SP_TS_CACHE = join(runTmp, 'ts-cache');
-await compileCheckout(process.cwd(), process.env.SP_TS_CACHE);
-const TS_LOADER = join(process.cwd(), 'scripts', 'ts-loader', 'register.mjs');
+// The test files and the sources they import, bundled to JavaScript once for the run (scripts/ts-loader/bundle.mjs):
+// each file then runs as plain node, no hooks, no per-module compile. Under tsx a file spent 0.18-0.26 CPU-s before
+// its first test; with a per-file compile cache served by module hooks 0.15 (a file with nothing to import) to 0.48
+// (one importing the ship's helpers); bundled 0.06-0.16.
+const BUNDLE = join(runTmp, 'ts-bundle');
+const CLI_ENTRY = 'test/helpers/cli-entry.ts';
+await bundleTests(process.cwd(), [...files, CLI_ENTRY], BUNDLE);
+const NODE_FLAGS = ['--enable-source-maps'];
 
 // Which code every file runs as `starphleet` (test/helpers/cli-entry.ts): decided once, so all files agree.
-const testCode = spawnSync(process.execPath, ['--import', TS_LOADER, '--input-type=module', '-e', "const m = await import('./test/helpers/cli-entry.ts'); console.log(m.TEST_CODE)"], { env: { ...process.env, TMPDIR: runTmp }, encoding: 'utf8' }).stdout.trim();
+const testCode = spawnSync(process.execPath, [...NODE_FLAGS, '--input-type=module', '-e', `const m = await import(${JSON.stringify(pathToFileURL(bundled(BUNDLE, CLI_ENTRY)).href)}); console.log(m.TEST_CODE)`], { env: { ...process.env, TMPDIR: runTmp }, encoding: 'utf8' }).stdout.trim();
 if (testCode === 'dist' || testCode === 'src') process.env.STARPHLEET_TEST_CODE = testCode;
 // Ships and CLIs run src/cli.ts through tsx when dist/ is not current: compile the tree once before any file starts,
 // or on a fresh clone (tsx's cache cold) the first files' ships would each compile all of src/ at once.
@@ -210,7 +212,7 @@ function killGroup(child, signal) {
 function runFile(file) {
   return new Promise((resolve) => {
     const started = Date.now();
-    const child = spawn(process.execPath, ['--import', TS_LOADER, '--test-force-exit', '--test-reporter=tap', file], {
+    const child = spawn(process.execPath, [...NODE_FLAGS, '--test-force-exit', '--test-reporter=tap', bundled(BUNDLE, file)], {
       env: { ...process.env, TMPDIR: runTmp },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
@@ -314,8 +316,8 @@ if (mounts.length > 0) {
   for (const m of mounts) spawnSync('umount', ['-l', m], { stdio: 'ignore' });
   code ||= 1;
 }
-// tsx's compile cache, the compiled tree and the host key pool are the runner's own, not a test's.
-const left = readdirSync(runTmp).filter((n) => !n.startsWith('tsx-') && n !== 'ts-cache' && n !== 'host-key-pool' && n !== 'test-ports');
+// tsx's compile cache, the bundled tests and the host key pool are the runner's own, not a test's.
+const left = readdirSync(runTmp).filter((n) => !n.startsWith('tsx-') && n !== 'ts-bundle' && n !== 'host-key-pool' && n !== 'test-ports');
 if (left.length > 0) {
   console.error(`\nthe tests left ${left.length} entr${left.length === 1 ? 'y' : 'ies'} in the temp dir (now removed): ${left.join(', ')}`);
   code ||= 1;

@@ -1,9 +1,10 @@
 // The node buildpack's reading of an app's package.json, .node-version and .nvmrc (run by bin/compile and bin/release
 // with the ship's node). Usage:
-//   node package.cjs facts DIR           prints `has_<script>=0|1` for the scripts the build runs, and has_dev=0|1
-//                                        (devDependencies listed): fixed names and digits only, for bash to eval
+//   node package.cjs compile DIR 3>FILE  bin/compile's one node start: checks engines.node, .node-version and .nvmrc
+//                                        against this node (its verdict on stdout), then writes on fd 3, for bash to
+//                                        eval: has_<script>=0|1 for the scripts the build runs, has_dev=0|1
+//                                        (devDependencies listed) and npm_version=<npm's own version>
 //   node package.cjs release DIR         prints bin/release's YAML: web is what `npm start` would run, without npm
-//   node package.cjs engines DIR         checks engines.node, .node-version and .nvmrc against this node
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -98,12 +99,29 @@ function engines() {
   console.log(`-----> node ${have} (meets ${asks.map((a) => `${a.from} ${JSON.stringify(a.note ?? a.spec)}`).join(', ')})`);
 }
 
-if (what === 'facts') {
+function facts() {
   const pkg = readPackage();
   const out = ['heroku-prebuild', 'build', 'heroku-postbuild', 'heroku-cleanup'].map((n) => `has_${n.replace(/-/g, '_')}=${script(pkg, n) === null ? 0 : 1}`);
   const dev = pkg.devDependencies && typeof pkg.devDependencies === 'object' && Object.keys(pkg.devDependencies).length > 0;
   out.push(`has_dev=${dev ? 1 : 0}`);
-  console.log(out.join('\n'));
+  return out;
+}
+
+/** What `npm --version` prints, from npm's package.json (NPM_DIR), without starting npm; null when unreadable. */
+function npmVersion() {
+  try {
+    const v = JSON.parse(fs.readFileSync(path.join(process.env.NPM_DIR || '', 'package.json'), 'utf8')).version;
+    // Eval'd by bash: a version's characters only.
+    return typeof v === 'string' && /^[0-9A-Za-z.+-]+$/.test(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+if (what === 'compile') {
+  engines();
+  const v = npmVersion();
+  fs.writeSync(3, `${[...facts(), `npm_version=${v ?? ''}`].join('\n')}\n`);
 } else if (what === 'release') {
   const pkg = readPackage();
   const start = script(pkg, 'start');
@@ -115,8 +133,6 @@ if (what === 'facts') {
   if (cmd === null) lines.push('default_process_types: {}');
   else lines.push('default_process_types:', `  web: ${JSON.stringify(pre ? `${pre} && ${cmd}` : cmd)}`);
   console.log(lines.join('\n'));
-} else if (what === 'engines') {
-  engines();
 } else {
-  fail('usage: package.cjs facts DIR | release DIR | engines DIR');
+  fail('usage: package.cjs compile DIR 3>FILE | release DIR');
 }
