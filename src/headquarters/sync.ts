@@ -74,6 +74,9 @@ export class HeadquartersClone {
         const remote = await this.peek();
         if (remote === this.sha) return { ok: true, sha: remote, changed: false, recloned: false };
       }
+      // Once this process synced, the clone is its own (its origin is this.url, its HEAD this.sha): a clone that broke
+      // since fails the fetch or the reset below and is cloned again there, without two more gits on every change.
+      if (this.sha !== null && existsSync(join(this.dir, '.git'))) return await this.update();
       if (!(await this.usable())) return await this.clone(this.sha !== null || existsSync(this.dir));
       return await this.update();
     } catch (e) {
