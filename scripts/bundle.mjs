@@ -10,6 +10,7 @@
 // Without esbuild (a build that installed no dev dependency) dist/ stays tsc's alone, which runs the same.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { NODE_BUNDLE } from './esbuild-node.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const src = join(root, 'src');
@@ -45,16 +46,10 @@ await esbuild.build({
   outdir: out,
   // Chunks beside the entries: one relative path from every output file to dist/.
   chunkNames: 'chunk-[hash]',
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  packages: 'external',
+  ...NODE_BUNDLE,
   tsconfig: join(root, 'tsconfig.json'),
   sourcemap: true,
   legalComments: 'none',
-  logLevel: 'warning',
   plugins: [ownUrls],
 });
 

@@ -11,6 +11,7 @@ import { readFileSync, symlinkSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { NODE_BUNDLE } from '../esbuild-node.mjs';
 
 /** The checkout's own TypeScript (test fixtures are apps of their own, never imported by a test). */
 const ROOTS = ['src', 'test', 'bench'];
@@ -36,16 +37,10 @@ export async function bundleTests(root, files, out) {
     outdir: out,
     entryNames: '[dir]/[name]',
     chunkNames: 'chunks/[name]-[hash]',
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    packages: 'external',
+    ...NODE_BUNDLE,
     sourcemap: 'linked',
     // As tsx compiles: the tree's target, and no other tsconfig setting changes the JavaScript.
     tsconfigRaw: { compilerOptions: { target: 'ES2022' } },
-    logLevel: 'warning',
     plugins: [sourceUrls],
   });
   symlinkSync(join(root, 'node_modules'), join(out, 'node_modules'));
