@@ -33,10 +33,11 @@ mapfile -d '' tail < "$run/tail"
 "${"$"}{drop[@]}" bwrap --info-fd 3 --block-fd 4 --args 9 -- "${"$"}{tail[@]}" 3>"$run/info" 9<"$run/args" 5<"$run/env" 6<"$run/init" 7<"$run/command" 8<"$run/bridge.js" 0<&0 &
 bw=$!
 cp=
+pid_re='"child-pid": *([0-9]+)'
 while kill -0 $bw 2>/dev/null; do
   if [ -s "$run/info" ]; then
-    cp=$(sed -n 's/.*"child-pid": *\([0-9][0-9]*\).*/\1/p' "$run/info")
-    [ -n "$cp" ] && break
+    IFS= read -r -d '' info < "$run/info"
+    if [[ $info =~ $pid_re ]]; then cp=${"$"}{BASH_REMATCH[1]}; break; fi
   fi
   sleep 0.01
 done
@@ -44,9 +45,7 @@ done
 rm -f "$run/env"
 inner='set -e
 echo 1 > /proc/sys/net/ipv6/conf/eth0/disable_ipv6 || true
-ip addr add "$1/$2" dev eth0
-ip link set eth0 up
-ip route add default via "$3"
+printf "addr add %s/%s dev eth0\nlink set eth0 up\nroute add default via %s\n" "$1" "$2" "$3" | ip -batch -
 if [ -n "$4" ]; then
   echo 1 > /proc/sys/net/ipv4/conf/eth0/route_localnet
   printf "table ip starphleet {
@@ -58,10 +57,12 @@ if [ -n "$4" ]; then
 " "$4" | nft -f -
 fi'
 netup() {
-  ip link add "$veth" type veth peer name eth0 netns "$cp" &&
-  ip link set "$veth" master "$bridge" &&
-  bridge link set dev "$veth" isolated on &&
-  { echo 1 > "/proc/sys/net/ipv6/conf/$veth/disable_ipv6" || true; } &&
+  ip -batch - <<EOF || return
+link add $veth type veth peer name eth0 netns $cp
+link set $veth master $bridge
+link set dev $veth type bridge_slave isolated on
+EOF
+  { echo 1 > "/proc/sys/net/ipv6/conf/$veth/disable_ipv6" || true; }
   ip link set "$veth" up &&
   nsenter -t "$cp" -n /bin/sh -c "$inner" sh "$addr" "$prefix" "$gw" "$port"
 }
