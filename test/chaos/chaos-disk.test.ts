@@ -9,7 +9,7 @@ import { commit, initRepo } from '../helpers/git.js';
 import { killRecordedInstances } from '../helpers/instances.js';
 import { startShip, type ShipProcess } from '../helpers/ship.js';
 import { tmpDir } from '../helpers/tmp.js';
-import { waitFor } from '../helpers/wait.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 import { CLI_ARGS } from '../helpers/cli-entry.js';
 
 /**
@@ -34,10 +34,22 @@ async function greeting(port: number): Promise<string | null> {
   return r && r.status === 200 ? ((await r.json()) as { greeting: string }).greeting : null;
 }
 
-/** Fills the file system until ENOSPC; returns the filler to remove. */
-function fill(dir: string): string {
+/**
+ * Fills the file system until ENOSPC, and again while the ship frees what it held (a write-back clone that met the
+ * full disk removes its partial files: 11 blocks came free once between the fill and the check); returns the filler.
+ */
+async function fill(dir: string): Promise<string> {
   const file = join(dir, 'filler');
-  const fd = openSync(file, 'w');
+  for (let i = 0; i < 10; i++) {
+    fillOnce(file);
+    await sleep(200);
+    if (statfsSync(dir).bavail === 0) break;
+  }
+  return file;
+}
+
+function fillOnce(file: string): void {
+  const fd = openSync(file, 'a');
   const block = Buffer.alloc(1024 * 1024, 1);
   try {
     for (;;) writeSync(fd, block);
@@ -52,7 +64,6 @@ function fill(dir: string): string {
   } finally {
     closeSync(fd);
   }
-  return file;
 }
 
 describe('a full disk under the data dir', { timeout: 600_000 }, () => {
@@ -65,7 +76,7 @@ describe('a full disk under the data dir', { timeout: 600_000 }, () => {
     ship = await startShip({ headquarters: hq, dataDir, pulse: 0.5, env: { STARPHLEET_RUNTIME: 'process', STARPHLEET_RETRY_BASE: '2', STARPHLEET_RETRY_MAX: '4' } });
     const port = ship.httpPort;
     await waitFor(async () => (await greeting(port)) === 'one', () => `one to serve\n${ship?.output().slice(-3000)}`, 300_000);
-    const filler = fill(dataDir);
+    const filler = await fill(dataDir);
     assert.equal(statfsSync(dataDir).bavail, 0, 'the disk is full');
     const since = ship.output().length;
     commit(app, { '.env': 'GREETING=two\n', 'big.txt': 'x'.repeat(256 * 1024) });
