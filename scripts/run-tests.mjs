@@ -135,7 +135,7 @@ mkdirSync(process.env.SP_TEST_PORTS, { mode: 0o700 });
 // The test files and the sources they import, bundled to JavaScript once for the run (scripts/ts-loader/bundle.mjs):
 // each file then runs as plain node, no hooks, no per-module compile. Under tsx a file spent 0.18-0.26 CPU-s before
 // its first test; with a per-file compile cache served by module hooks 0.15 (a file with nothing to import) to 0.48
-// (one importing the ship's helpers); bundled 0.06-0.16.
+// (one importing the ship's helpers); bundled 0.08-0.16.
 const BUNDLE = join(runTmp, 'ts-bundle');
 const CLI_ENTRY = 'test/helpers/cli-entry.ts';
 await bundleTests(process.cwd(), [...files, CLI_ENTRY], BUNDLE);
