@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** The ship's fixed env for the root-side tools it runs: never its own PATH or anything a service set. */
 export const TOOL_ENV: Readonly<Record<string, string>> = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' };
@@ -21,4 +23,20 @@ export function tryHostCmd(file: string, args: readonly string[], input?: string
   } catch {
     return false;
   }
+}
+
+/**
+ * Whether a host tool is installed: an executable file of that name in TOOL_ENV's PATH. Looked up, not run: a ship
+ * start asked four tools for their version, a fork of the ship each.
+ */
+export function installedTool(name: string): boolean {
+  return (TOOL_ENV.PATH ?? '').split(':').some((dir) => {
+    const path = join(dir, name);
+    try {
+      accessSync(path, constants.X_OK);
+      return statSync(path).isFile();
+    } catch {
+      return false;
+    }
+  });
 }

@@ -4,7 +4,7 @@ import { chmodSync, chownSync, lchownSync, lstatSync, mkdirSync, readdirSync, re
 import { basename, join } from 'node:path';
 import { createCgroup, cgroupVersion, procsFiles, sweepEmptyCgroups, type Cgroup } from './cgroups.js';
 import { sandboxEtc, type SandboxNetView } from './etc-files.js';
-import { TOOL_ENV } from './host-cmd.js';
+import { installedTool, TOOL_ENV } from './host-cmd.js';
 import { etcMounts, hiddenPlaceholders, systemMounts } from './mounts.js';
 import { freeLease, leaseAddress } from './net-leases.js';
 import { vethName } from './net-names.js';
@@ -252,9 +252,8 @@ export function probeSandbox(host: SandboxHost): string | null {
   if (r.error) return `${argv[0]}: ${r.error.message}`;
   if (r.status !== 0) return `bwrap with user, pid, net, ipc and uts namespaces failed as ${host.user.name}: ${(r.stderr || `exit ${r.status}`).trim()}`;
   if (host.net === 'direct') {
-    for (const [tool, flag, pkg] of [['nft', '--version', 'nftables'], ['ip', '-V', 'iproute2'], ['bridge', '-V', 'iproute2'], ['nsenter', '--version', 'util-linux']] as const) {
-      const t = spawnSync(tool, [flag], { env: LAUNCHER_ENV, stdio: 'ignore' });
-      if (t.error || t.status !== 0) return `${tool} is not installed (Debian package ${pkg}): a ship run as root needs it for the instances' network`;
+    for (const [tool, pkg] of [['nft', 'nftables'], ['ip', 'iproute2'], ['bridge', 'iproute2'], ['nsenter', 'util-linux']] as const) {
+      if (!installedTool(tool)) return `${tool} is not installed (Debian package ${pkg}): a ship run as root needs it for the instances' network`;
     }
   }
   return null;

@@ -24,7 +24,7 @@ for f in $procs; do
   if [ -n "$f" ] && ! echo $$ > "$f"; then echo "starphleet: cannot join cgroup $f" >&2; exit 125; fi
 done
 unset IFS
-rm -f "$run/go" "$run/info"
+# The run dir is made afresh for each start (prepareSandbox): no go or info file is there yet.
 mkfifo -m 600 "$run/go" || exit 125
 exec 4<>"$run/go"
 drop=()
@@ -39,7 +39,8 @@ while kill -0 $bw 2>/dev/null; do
     IFS= read -r -d '' info < "$run/info"
     if [[ $info =~ $pid_re ]]; then cp=${"$"}{BASH_REMATCH[1]}; break; fi
   fi
-  sleep 0.01
+  # A 10 ms wait without a process: nothing is written to the go fifo before the loop ends.
+  read -r -t 0.01 -u 4 _
 done
 # bwrap holds the env file open (fd 5) by now: its values (HQ secrets among them) stay on no disk after the start.
 rm -f "$run/env"
@@ -75,6 +76,9 @@ alive() {
   case ${"$"}{s%% *} in Z|X|x) return 1 ;; esac
 }
 if [ -n "$cp" ] && [ "$net" = direct ] && ! netup >"$run/net.log" 2>&1; then
+  # A child that failed to mount is on its way out, and its namespace can go before it is a zombie ("RTNETLINK
+  # answers: No such process" while it still looks alive): up to 0.2 s for it to be gone before blaming the network.
+  for _ in 1 2 3 4 5 6 7 8 9 10; do alive $cp || break; read -r -t 0.02 -u 4 _; done
   if alive $cp; then echo "starphleet: network setup failed: $(cat "$run/net.log")" >&2; { kill -KILL $bw; wait $bw; } 2>/dev/null; exit 125; fi
 fi
 echo go >&4

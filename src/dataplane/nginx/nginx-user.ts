@@ -21,13 +21,19 @@ export interface WorkerUser {
   readonly gid: number;
 }
 
+/** `id NAME`'s first words: `uid=998(name) gid=998(group)`; a primary group without a name is no usable user. */
+const ID_LINE = /^uid=(\d+)\([^)]*\) gid=(\d+)\(([^)]+)\)/;
+
 function lookup(name: string): WorkerUser | null {
-  const id = (flag: string): string => execFileSync('id', [flag, name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  // One `id` (through NSS, as nginx will resolve it) for the uid, the gid and the group's name.
+  let out: string;
   try {
-    return { name, group: id('-gn'), uid: Number(id('-u')), gid: Number(id('-g')) };
+    out = execFileSync('id', [name], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'ignore'] });
   } catch {
     return null;
   }
+  const m = ID_LINE.exec(out);
+  return m ? { name, uid: Number(m[1]), gid: Number(m[2]), group: m[3] as string } : null;
 }
 
 let cached: WorkerUser | null = null;

@@ -4,6 +4,7 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { sandboxEtc } from '../../../src/agent/sandbox/etc-files.js';
+import { installedTool } from '../../../src/agent/sandbox/host-cmd.js';
 import { netNames, parseInstanceNet, vethName } from '../../../src/agent/sandbox/net-names.js';
 import { parseHostPorts, renderTable } from '../../../src/agent/sandbox/net-rules.js';
 import { readRepoFile } from '../../../src/agent/releases/repo-file.js';
@@ -58,6 +59,14 @@ describe('names and settings of the direct path', () => {
     assert.equal(parseDisk('100M'), 100 * 1024 ** 2);
     assert.throws(() => parseDisk('1M'), /STARPHLEET_DISK must be a size between 64M and 16T/);
     assert.throws(() => parseDisk('lots'), /STARPHLEET_DISK/);
+  });
+
+  test('a host tool counts as installed when an executable file of its name is on the tools\' PATH', () => {
+    for (const tool of ['ip', 'nft', 'bridge', 'nsenter']) assert.equal(installedTool(tool), true, tool);
+    assert.equal(installedTool('starphleet-no-such-tool'), false);
+    // A folder of that name is no tool: `..` of each PATH entry, and Debian's /usr/bin/X11 (a link to /usr/bin).
+    assert.equal(installedTool('..'), false);
+    assert.equal(installedTool('X11'), false);
   });
 });
 
