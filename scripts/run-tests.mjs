@@ -4,8 +4,9 @@
 // TAP). Arguments narrow the run: `npm test -- ssh` runs the files whose path contains "ssh".
 // Files start in name order: started longest first, the heaviest files (updates, many ships) ran together and starved
 // the others on 2 cores (ships silent for 60 s); by name they are spread out, and packing was as good (6,505 s of file
-// time in 2,188 s at 3); starting the files that mostly wait first did not help (below). A file's output is printed
-// whole when it ends, then a summary with each file's time and when it started.
+// time in 2,188 s at 3); starting the files that mostly wait first did not help (below). Unit files run in a lane of
+// their own beside the rest (below). A file's output is printed whole when it ends, then a summary with each file's
+// time and when it started.
 // The run gets its own TMPDIR; whatever the tests leave in it (files, or processes still using it) fails the run,
 // named, and is then removed: the suite leaves nothing in /tmp and nothing running.
 import { spawn, spawnSync } from 'node:child_process';
@@ -94,6 +95,14 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(1);
 }
+
+// A file whose every test runs once per data plane (`for (const plane of PLANES)` around all of it) and that says
+// PER_PLANE in a comment runs as one process per plane (STARPHLEET_TEST_PLANES=<plane>, as test/helpers/planes.ts
+// reads it): the same tests, each plane's describe in its own process. The longest files are these (a ship per plane,
+// one after the other: 50-110 s), and a long file that starts late in the run is its tail.
+const PER_PLANE = 'run-tests: one process per data plane';
+const PLANE_NAMES = (process.env.STARPHLEET_TEST_PLANES ?? 'embedded,nginx').split(',').map((p) => p.trim()).filter((p) => p !== '');
+const jobs = files.flatMap((file) => (readFileSync(file, 'utf8').includes(PER_PLANE) ? PLANE_NAMES.map((plane) => ({ file, plane, name: `${file} [${plane}]` })) : [{ file, plane: null, name: file }]));
 
 /**
  * Where the run's temp dir goes: SP_TEST_TMP if set, else /dev/shm when it is a tmpfs that lets programs run and has
@@ -209,11 +218,12 @@ function killGroup(child, signal) {
  * if a leaked client or timer would keep it alive (processes it started are still caught at the end). The file runs
  * as the process itself, not under `node --test` (which would start a second node, the loader in both, to run it: 0.08
  * CPU-s a file); the same harness reports it in TAP and exits 1 when a test failed. */
-function runFile(file) {
+function runFile(job) {
+  const { file, plane } = job;
   return new Promise((resolve) => {
     const started = Date.now();
     const child = spawn(process.execPath, [...NODE_FLAGS, '--test-force-exit', '--test-reporter=tap', bundled(BUNDLE, file)], {
-      env: { ...process.env, TMPDIR: runTmp },
+      env: { ...process.env, TMPDIR: runTmp, ...(plane === null ? {} : { STARPHLEET_TEST_PLANES: plane }) },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
@@ -235,36 +245,51 @@ function runFile(file) {
       const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(out)?.[1] ?? 0);
       const cpu = cpuSeconds(group);
       dropGroup(group);
-      const r = { file, seconds, cpu, code: code ?? 1, tests: count('tests'), pass: count('pass'), fail: count('fail'), timedOut };
-      if (timedOut) out += `\nnot ok - ${file} timed out after ${FILE_TIMEOUT_MS / 1000} s and was killed\n`;
-      else if (r.code !== 0 && r.fail === 0) out += `\nnot ok - ${file} exited with ${code ?? signal} and no failed test\n`;
+      const r = { file: job.name, seconds, cpu, code: code ?? 1, tests: count('tests'), pass: count('pass'), fail: count('fail'), timedOut };
+      if (timedOut) out += `\nnot ok - ${job.name} timed out after ${FILE_TIMEOUT_MS / 1000} s and was killed\n`;
+      else if (r.code !== 0 && r.fail === 0) out += `\nnot ok - ${job.name} exited with ${code ?? signal} and no failed test\n`;
       const from = ((started - runStarted) / 1000).toFixed(0);
-      process.stdout.write(`\n# ---- ${file} (${seconds.toFixed(0)} s${cpu === null ? '' : `, ${cpu.toFixed(0)} s CPU`}, exit ${code ?? signal}, from +${from} s) ----\n${out}`);
+      process.stdout.write(`\n# ---- ${job.name} (${seconds.toFixed(0)} s${cpu === null ? '' : `, ${cpu.toFixed(0)} s CPU`}, exit ${code ?? signal}, from +${from} s) ----\n${out}`);
       resolve(r);
     });
   });
 }
 
 const machineStart = machineBusySeconds();
-const queue = [...files];
+// Unit files (test/unit/) are short and light: they run in a lane of their own beside the others, one at a time,
+// started when the machine idles, so they fill the moments when every e2e file waits. Run after the e2e files (name
+// order) they were the run's last 40 s, four at a time on a machine half idle.
+const isUnit = (job) => job.file.startsWith('test/unit/');
+// The per-plane runs stay in name order (their file's place): moved to the front (every other start) their load tests
+// met in the first minute and the run burned more (391-397 s, 676-684 CPU-s, against 367-382 s and 631-636); spread
+// over the first 60% of the queue, 401 s and 705.
+const queue = jobs.filter((j) => !isUnit(j));
+const units = jobs.filter(isUnit);
+const UNIT_IDLE = 0.1;
 const results = [];
 let active = 0;
+let unitsActive = 0;
 let lastStart = 0;
 let peak = 0;
 await new Promise((done) => {
-  const start = () => {
+  const start = (job) => {
     active++;
+    if (isUnit(job)) unitsActive++;
+    else lastStart = Date.now();
     peak = Math.max(peak, active);
-    lastStart = Date.now();
-    void runFile(queue.shift()).then((r) => {
+    void runFile(job).then((r) => {
       results.push(r);
       active--;
+      if (isUnit(job)) unitsActive--;
       fill();
     });
   };
+  // The next file for a slot: the e2e files first; once they have all started, the units left.
+  const next = () => queue.shift() ?? units.shift();
+  const left = () => queue.length + units.length;
   const fill = () => {
-    while (!stopping && queue.length > 0 && active < MIN_FILES) start();
-    if (active === 0 && (queue.length === 0 || stopping)) {
+    while (!stopping && left() > 0 && active - (queue.length > 0 ? unitsActive : 0) < MIN_FILES) start(next());
+    if (active === 0 && (left() === 0 || stopping)) {
       clearInterval(sampler);
       done();
     }
@@ -276,17 +301,19 @@ await new Promise((done) => {
     if (busy === null) return;
     samples.push({ at: Date.now(), busy });
     if (samples.length > 5) samples.shift();
-    if (samples.length < 5 || stopping || queue.length === 0 || active >= MAX_FILES || Date.now() - lastStart < 3000) return;
+    if (samples.length < 5 || stopping || left() === 0) return;
     const first = samples[0];
     const idle = 1 - (busy - first.busy) / (((Date.now() - first.at) / 1000) * CORES);
-    if (idle >= IDLE_TO_START) start();
+    if (queue.length > 0 && units.length > 0 && unitsActive === 0 && idle >= UNIT_IDLE) start(units.shift());
+    else if (active < MAX_FILES && Date.now() - lastStart >= 3000 && idle >= IDLE_TO_START) start(next());
   }, 500);
   fill();
 });
-let code = results.some((r) => r.code !== 0) || results.length < files.length ? 1 : 0;
+let code = results.some((r) => r.code !== 0) || results.length < jobs.length ? 1 : 0;
 const sum = (k) => results.reduce((n, r) => n + r[k], 0);
 const failed = results.filter((r) => r.code !== 0);
-console.log(`\n# ==== ${results.length} of ${files.length} files in ${((Date.now() - runStarted) / 1000).toFixed(0)} s (up to ${peak} at a time): tests ${sum('tests')}, pass ${sum('pass')}, fail ${sum('fail')}`);
+const split = new Set(jobs.filter((j) => j.plane !== null).map((j) => j.file)).size;
+console.log(`\n# ==== ${results.length} of ${jobs.length} ${split > 0 ? `runs (${files.length} files, ${split} of them once per data plane)` : 'files'} in ${((Date.now() - runStarted) / 1000).toFixed(0)} s (up to ${peak} at a time): tests ${sum('tests')}, pass ${sum('pass')}, fail ${sum('fail')}`);
 console.log(`# slowest: ${[...results].sort((a, b) => b.seconds - a.seconds).slice(0, 8).map((r) => `${r.file} ${r.seconds.toFixed(0)} s`).join(', ')}`);
 // The whole machine's busy time over the run: the files' cgroups do not hold what moved out of them (sandboxes).
 const machine = machineBusySeconds();

@@ -60,6 +60,7 @@ function paced(n: number, everyMs: number, one: () => Promise<{ status: number; 
   };
 }
 
+// run-tests: one process per data plane (every test of this file is in this loop).
 for (const plane of PLANES) {
   describe(`a bcrypt .htpasswd service under load (${plane} data plane)`, { timeout: 1_200_000 }, () => {
     const root = tmpDir(`sp-dp-auth-${plane}-`);

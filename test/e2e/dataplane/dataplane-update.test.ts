@@ -22,7 +22,7 @@ import { updateRemote } from '../../helpers/update-remote.js';
  * over from the running one. Setup as in update-e2e.test.ts (a bare remote made from a copy of this tree).
  */
 
-
+// run-tests: one process per data plane (every test of this file is in this loop).
 for (const plane of PLANES) {
   describe(`two updates in a row under load (${plane} data plane)`, { timeout: 1_800_000 }, () => {
     const root = tmpDir(`sp-dp-update-${plane}-`);

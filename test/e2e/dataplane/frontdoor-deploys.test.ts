@@ -16,6 +16,7 @@ import { sleep, waitFor } from '../../helpers/wait.js';
  * Ten deploys of a service through a real ship under a steady load (300 requests/s asked; the rate reached is printed): not one request fails,
  * and a WebSocket open on the first instance stays open through the switch and is closed only at the drain timeout.
  */
+// run-tests: one process per data plane (every test of this file is in this loop).
 for (const plane of PLANES) {
   describe(`deploys under load (${plane} data plane)`, { timeout: 900_000 }, () => {
   const root = tmpDir(`sp-fdd-${plane}-`);

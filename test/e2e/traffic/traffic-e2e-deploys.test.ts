@@ -31,6 +31,7 @@ interface Row {
 
 const greetingOf = (body: string): string => /"greeting":"([^"]*)"/.exec(body)?.[1] ?? '';
 
+// run-tests: one process per data plane (every test of this file is in this loop).
 for (const plane of PLANES) {
   describe(`release_pause and rollouts through a ship (${plane} data plane)`, { timeout: 1_200_000 }, () => {
     const root = tmpDir(`sp-trd-${plane}-`);

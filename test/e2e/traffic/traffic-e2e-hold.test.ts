@@ -23,6 +23,7 @@ interface TrafficRow {
   readonly traffic: { maintenance: { source: string; message: string; by: string | null } | null; paused: { by: string; maxPauseS: number } | null } | null;
 }
 
+// run-tests: one process per data plane (every test of this file is in this loop).
 for (const plane of PLANES) {
   describe(`maintenance and pause through a ship (${plane} data plane)`, { timeout: 900_000 }, () => {
     const root = tmpDir(`sp-trh-${plane}-`);
