@@ -96,8 +96,8 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-// A file whose every test runs once per data plane (`for (const plane of PLANES)` around all of it) and that says
-// PER_PLANE in a comment runs as one process per plane (STARPHLEET_TEST_PLANES=<plane>, as test/helpers/planes.ts
+// A file whose every test runs once per data plane (`for (const plane of PLANES)` around all of it) and that says so
+// in a comment (PER_PLANE's words) runs as one process per plane (STARPHLEET_TEST_PLANES=<plane>, as test/helpers/planes.ts
 // reads it): the same tests, each plane's describe in its own process. The longest files are these (a ship per plane,
 // one after the other: 50-110 s), and a long file that starts late in the run is its tail.
 const PER_PLANE = 'run-tests: one process per data plane';
@@ -260,9 +260,10 @@ const machineStart = machineBusySeconds();
 // started when the machine idles, so they fill the moments when every e2e file waits. Run after the e2e files (name
 // order) they were the run's last 40 s, four at a time on a machine half idle.
 const isUnit = (job) => job.file.startsWith('test/unit/');
-// The per-plane runs stay in name order (their file's place): moved to the front (every other start) their load tests
-// met in the first minute and the run burned more (391-397 s, 676-684 CPU-s, against 367-382 s and 631-636); spread
-// over the first 60% of the queue, 401 s and 705.
+// The per-plane runs keep their file's place in name order. Moved to the front (every other start) or spread over the
+// first 60% of the queue they did no better: the four runs of those orders took 391-401 s, but the same tree in name
+// order took 367 s before them and 402 s after (its files burned 14% more CPU-s an hour later; the machine was
+// 81-87% busy in all of them).
 const queue = jobs.filter((j) => !isUnit(j));
 const units = jobs.filter(isUnit);
 const UNIT_IDLE = 0.1;
