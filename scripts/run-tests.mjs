@@ -10,7 +10,7 @@
 // The run gets its own TMPDIR; whatever the tests leave in it (files, or processes still using it) fails the run,
 // named, and is then removed: the suite leaves nothing in /tmp and nothing running.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, statfsSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmdirSync, rmSync, statfsSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -125,6 +125,16 @@ function runParent() {
   }
   return tmpdir();
 }
+/** Whether a and b (either may be unset) are one existing file. */
+function sameFile(a, b) {
+  if (!a || !b) return false;
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
+}
+
 const runTmp = mkdtempSync(join(runParent(), 'starphleet-tests-'));
 // Passable by the sandbox user, like test/helpers/tmp.ts's dirs: ships' data dirs live below it.
 chmodSync(runTmp, 0o711);
@@ -133,6 +143,18 @@ chmodSync(runTmp, 0o711);
 const tsxCache = join(tmpdir(), `tsx-${process.getuid?.() ?? 0}`);
 mkdirSync(tsxCache, { recursive: true, mode: 0o700 });
 symlinkSync(tsxCache, join(runTmp, `tsx-${process.getuid?.() ?? 0}`));
+
+// NODE_EXTRA_CA_CERTS naming the very file SSL_CERT_FILE names (the system's CA bundle, as some hosts set both) makes
+// every node process parse all of its certificates when it starts, before any code runs: 43 of `node -e 0`'s 67 ms of
+// CPU here, and a run starts ~2,000 node processes (test files, ships, planes, CLI calls, npm in builds).
+// `--use-openssl-ca` trusts that same store (OpenSSL reads SSL_CERT_FILE), read only by a process that makes a TLS
+// connection; ships pass the flag on to builds as they passed NODE_EXTRA_CA_CERTS (src/settings/registry-settings.ts).
+// A test that needs a CA of its own (pebble's, a test CA) still sets NODE_EXTRA_CA_CERTS for what it starts.
+if (sameFile(process.env.NODE_EXTRA_CA_CERTS, process.env.SSL_CERT_FILE) && !/(^|\s)--use-bundled-ca(\s|$)/.test(process.env.NODE_OPTIONS ?? '')) {
+  delete process.env.NODE_EXTRA_CA_CERTS;
+  process.env.NODE_OPTIONS = [process.env.NODE_OPTIONS, '--use-openssl-ca'].filter(Boolean).join(' ');
+  console.log('# NODE_EXTRA_CA_CERTS named SSL_CERT_FILE: the tests run with --use-openssl-ca instead (the same CA store)');
+}
 
 // The ships' RSA host keys, made once for the run and handed out by test/helpers/host-key-pool.ts.
 process.env.SP_TEST_HOST_KEY_POOL = join(runTmp, 'host-key-pool');

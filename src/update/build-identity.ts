@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { updateUserSetting } from '../settings/update-settings.js';
+import { registrySettings } from '../settings/registry-settings.js';
 
 /** Who runs a new version's `npm ci` and build: an unprivileged user when the ship is root. */
 export interface BuildIdentity {
@@ -21,17 +22,17 @@ export function buildIdentity(env: NodeJS.ProcessEnv = process.env, passwd = '/e
   throw new Error(`STARPHLEET_UPDATE_USER: no user ${JSON.stringify(user)} in ${passwd} (the new version's npm ci and build run as that user)`);
 }
 
-/** Proxy and CA settings npm may need to reach its registry: the only names of the ship's env a build gets. */
-const PASSED = /^(https?_proxy|no_proxy|HTTPS?_PROXY|NO_PROXY|npm_config_registry|NPM_CONFIG_REGISTRY|NODE_EXTRA_CA_CERTS|SSL_CERT_FILE|SSL_CERT_DIR|LANG|LC_ALL|TZ)$/;
+/** Besides the registry settings, the locale and time zone npm's scripts print in. */
+const PASSED = ['LANG', 'LC_ALL', 'TZ'];
 
 /**
  * The environment of a new version's `npm ci` and build: a PATH with this node first, a HOME and npm cache of its
- * own, and the few network settings above. Nothing else of the ship's environment (secrets, STARPHLEET_*, git
- * credentials) reaches the install scripts of the new version's dependencies.
+ * own, the registry settings (settings/registry-settings.ts) and the few above. Nothing else of the ship's environment
+ * (secrets, STARPHLEET_*, git credentials) reaches the install scripts of the new version's dependencies.
  */
 export function buildEnv(env: NodeJS.ProcessEnv, home: string): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(env)) if (PASSED.test(k) && v !== undefined) out[k] = v;
+  const out: NodeJS.ProcessEnv = registrySettings(env);
+  for (const k of PASSED) if (env[k] !== undefined) out[k] = env[k];
   return {
     ...out,
     PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,

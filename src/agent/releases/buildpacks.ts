@@ -11,6 +11,7 @@ import { exportTree, fetchCommit, resolveRef } from './source.js';
 import type { LineSink } from '../types.js';
 import { SANDBOX_PATH } from '../runtime/runtime-types.js';
 import { printable } from '../../util/terminal-safe.js';
+import { registrySettings } from '../../settings/registry-settings.js';
 
 export { BUILTIN_BUILDPACKS } from './buildpack-list.js';
 
@@ -65,24 +66,12 @@ function runStep(bpDir: string, script: string, args: readonly string[], buildDi
 }
 
 /**
- * The ship's settings for reaching package registries, passed on to buildpack scripts: proxies, CA files, a registry
- * mirror, and corepack's signature keys (COREPACK_INTEGRITY_KEYS=0 for a mirror that serves no signatures). They are
- * the only names of the ship's env a build step gets (a proxy is how the ship reaches registries at all): give the
- * ship a proxy whose credentials, if any, are fit for build code to hold.
- */
-const REGISTRY_SETTINGS = ['http_proxy', 'https_proxy', 'no_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'npm_config_registry', 'NPM_CONFIG_REGISTRY', 'COREPACK_NPM_REGISTRY', 'COREPACK_INTEGRITY_KEYS'];
-
-/**
  * What buildpack scripts see: a clean env (no ship secrets), a private HOME, the ship's registry settings passed
- * through. A sandboxed step gets the sandbox's fixed PATH, never the ship's own.
+ * through (settings/registry-settings.ts). A sandboxed step gets the sandbox's fixed PATH, never the ship's own.
  */
 export function buildpackScriptEnv(home: string, sha: string, sandboxed = true): Record<string, string> {
   const env: Record<string, string> = { PATH: sandboxed ? SANDBOX_PATH : (process.env.PATH ?? SANDBOX_PATH), HOME: home, LANG: 'C.UTF-8', STACK: 'starphleet', SOURCE_VERSION: sha };
-  for (const name of REGISTRY_SETTINGS) {
-    const v = process.env[name];
-    if (v !== undefined) env[name] = v;
-  }
-  return env;
+  return { ...env, ...registrySettings() };
 }
 
 async function executable(path: string): Promise<boolean> {

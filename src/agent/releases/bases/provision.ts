@@ -8,6 +8,7 @@ import { makeReadOnly, removeTree } from '../../../data-dir/data-paths.js';
 import { openDataDirForSandboxes } from '../../sandbox/data-dir.js';
 import { handTo, type SandboxHost } from '../../sandbox/sandbox.js';
 import { sandboxLimits } from '../../sandbox/settings.js';
+import { registrySettings } from '../../../settings/registry-settings.js';
 import { withLock } from '../key-lock.js';
 import { runScript } from '../run-script.js';
 import { baseDir, basePrefix, type BaseRef } from './base-paths.js';
@@ -24,9 +25,6 @@ export interface ProvisionOptions {
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
 }
-
-/** Proxies pass through, as to buildpack scripts; nothing else of the ship's env. */
-const PASSED = ['http_proxy', 'https_proxy', 'no_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE'];
 
 /** Back to the ship's own user once built: the sandbox user wrote it, and must not be able to change it later. */
 function ownBack(path: string, host: SandboxHost | null): void {
@@ -97,7 +95,7 @@ export async function ensureBase(o: ProvisionOptions): Promise<BaseRef> {
       const prefix = host ? basePrefix(o.name) : dir;
       const env: Record<string, string> = { PATH: `${prefix}/bin:/usr/local/bin:/usr/bin:/bin`, LANG: 'C.UTF-8', HOME: host ? '/tmp' : join(work, 'home'), PREFIX: prefix, STARPHLEET_BASE: o.name };
       // Only without a sandbox (it runs as the ship then): the ship's proxy and CA settings never reach a sandbox.
-      if (!host) for (const n of PASSED) if (process.env[n] !== undefined) env[n] = process.env[n] as string;
+      if (!host) Object.assign(env, registrySettings());
       const scriptPath = host ? '/run/starphleet/base/provision' : join(work, 'script', 'provision');
       if (host) {
         openDataDirForSandboxes(o.dataDir, host);
