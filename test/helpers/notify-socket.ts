@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpDir } from './tmp.js';
 import { waitFor } from './wait.js';
+import { PYTHON } from './python.js';
 
 /**
  * A stand-in for systemd's notify socket: a unix datagram socket (NOTIFY_SOCKET) that records each message. Node 20
@@ -33,7 +34,7 @@ export interface NotifySocket {
 
 export async function notifySocket(): Promise<NotifySocket> {
   const path = join(tmpDir('sp-notify-'), 'notify.sock');
-  const child: ChildProcess = spawn('python3', ['-c', READER, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child: ChildProcess = spawn(PYTHON, ['-c', READER, path], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
   const parsed = (): string[] => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as string);

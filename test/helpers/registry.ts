@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PYTHON } from './python.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/registry-app/', import.meta.url));
 
@@ -43,7 +44,7 @@ with tarfile.open(path, "w:gz") as t:
     if kind == "device": add("dev", b"", type=tarfile.CHRTYPE, devmajor=1, devminor=3)
     if kind == "link-out": add("sub/link", b"", type=tarfile.SYMTYPE, linkname="../../etc")
 `;
-  execFileSync('python3', ['-c', py, kind, file]);
+  execFileSync(PYTHON, ['-c', py, kind, file]);
 }
 
 /** One member of a hand-made archive: a file (with content), a directory, a symbolic or hard link. */
@@ -77,5 +78,5 @@ with tarfile.open(path, "w:gz", compresslevel=9) as t:
         else:
             data = m["file"].encode(); ti.size = len(data); ti.mode = m.get("mode", 0o644); t.addfile(ti, io.BytesIO(data))
 `;
-  execFileSync('python3', ['-c', py, JSON.stringify(members), file]);
+  execFileSync(PYTHON, ['-c', py, JSON.stringify(members), file]);
 }

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { waitFor } from './wait.js';
+import { PYTHON } from './python.js';
 
 /**
  * A real zombie: python forks a child that exits at once and is never reaped, and the parent lives on (kill it when
@@ -8,7 +9,7 @@ import { waitFor } from './wait.js';
  */
 export async function unreapedZombie(o: { ownGroup?: boolean } = {}): Promise<{ pid: number; parent: ChildProcess }> {
   const child = o.ownGroup ? 'os.setpgid(0, 0)\n    os._exit(0)' : 'os._exit(0)';
-  const parent = spawn('python3', ['-c', `import os, time\npid = os.fork()\nif pid == 0:\n    ${child}\nprint(pid, flush=True)\ntime.sleep(60)`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const parent = spawn(PYTHON, ['-c', `import os, time\npid = os.fork()\nif pid == 0:\n    ${child}\nprint(pid, flush=True)\ntime.sleep(60)`], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     let out = '';
     parent.stdout.on('data', (d: Buffer) => (out += d.toString()));

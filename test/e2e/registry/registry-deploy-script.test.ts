@@ -78,7 +78,10 @@ describe('registry: a deploy script and no Procfile deploys as deploy-agent does
     assert.equal(first.OLDROOT, '');
     assert.match(first.NEWID as string, /^[0-9a-f]{40}$/);
     assert.equal(first.STATEFILE, join(first.NEWROOT as string, '.starphleet', 'registry.json'));
-    const state = JSON.parse(readFileSync(join(dataDir, 'volumes', 'agent1', 'data', `state-${first.NEWID}.json`), 'utf8')) as { name: string; id: string; layers: { component: string; version: string }[] };
+    // The script writes its line first, then copies the state file: a look between the two finds no file yet.
+    const stateFile = join(dataDir, 'volumes', 'agent1', 'data', `state-${first.NEWID}.json`);
+    await waitFor(() => existsSync(stateFile), 'the deploy script to copy its state file', 30_000, 100);
+    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { name: string; id: string; layers: { component: string; version: string }[] };
     assert.equal(state.name, 'agent1');
     assert.equal(state.id, first.NEWID);
     assert.deepEqual(state.layers.map((l) => `${l.component}:${l.version}`), ['app:v1']);

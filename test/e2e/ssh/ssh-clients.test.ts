@@ -7,9 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import { tmpDir } from '../../helpers/tmp.js';
 import { startViewShip, type ViewShip } from '../../helpers/view-ship.js';
 import { waitFor } from '../../helpers/wait.js';
+import { PYTHON } from '../../helpers/python.js';
 
-/** Debian's python3 (pyenv's may lack python3-paramiko and python3-asyncssh). */
-const PYTHON = '/usr/bin/python3';
 const NO_HOST_CHECK = '-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes -o BatchMode=yes -o LogLevel=ERROR';
 
 /** Every file of a tree, relative path → bytes. */

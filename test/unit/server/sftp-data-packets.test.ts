@@ -10,6 +10,7 @@ import { checkPacketInternals } from '../../../src/server/sftp/data-packets.js';
 import { sftpBatch } from '../../helpers/sftp.js';
 import { startSshShip, type SshShip } from '../../helpers/ssh.js';
 import { tmpDir } from '../../helpers/tmp.js';
+import { PYTHON } from '../../helpers/python.js';
 
 /**
  * READ replies go out as SSH packets built in place and encrypted by ssh2's cipher objects (data-packets.ts,
@@ -66,7 +67,7 @@ sftp.get('/data/file.bin', out)
 t.close()
 `;
     for (const [window, packet] of [[40_000, 9_000], [100_000, 2_000]]) {
-      const r = spawnSync('/usr/bin/python3', ['-c', script, String(s.port), s.admiral.privatePath, out, String(window), String(packet)], { encoding: 'utf8', timeout: 120_000 });
+      const r = spawnSync(PYTHON, ['-c', script, String(s.port), s.admiral.privatePath, out, String(window), String(packet)], { encoding: 'utf8', timeout: 120_000 });
       assert.equal(r.status, 0, r.stderr);
       assert.ok(readFileSync(out).equals(data), `window ${window}, packets ${packet}`);
     }

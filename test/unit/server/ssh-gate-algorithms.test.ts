@@ -7,9 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import { checkSsh2Internals, SSH2_VERSION } from '../../../src/server/transport/kex-offer.js';
 import { startSshShip, type SshShip } from '../../helpers/ssh.js';
 import { tmpDir } from '../../helpers/tmp.js';
+import { PYTHON } from '../../helpers/python.js';
 
-/** Debian's python3 (pyenv shims may hide the Debian python3-paramiko package). */
-const PYTHON = '/usr/bin/python3';
 
 describe('ssh: RSA client signatures, CTR ciphers for older libraries, ssh2 pinned and checked', () => {
   let s: SshShip;
