@@ -70,8 +70,7 @@ function runStep(bpDir: string, script: string, args: readonly string[], buildDi
  * through (settings/registry-settings.ts). A sandboxed step gets the sandbox's fixed PATH, never the ship's own.
  */
 export function buildpackScriptEnv(home: string, sha: string, sandboxed = true): Record<string, string> {
-  const env: Record<string, string> = { PATH: sandboxed ? SANDBOX_PATH : (process.env.PATH ?? SANDBOX_PATH), HOME: home, LANG: 'C.UTF-8', STACK: 'starphleet', SOURCE_VERSION: sha };
-  return { ...env, ...registrySettings() };
+  return { PATH: sandboxed ? SANDBOX_PATH : (process.env.PATH ?? SANDBOX_PATH), HOME: home, LANG: 'C.UTF-8', STACK: 'starphleet', SOURCE_VERSION: sha, ...registrySettings() };
 }
 
 async function executable(path: string): Promise<boolean> {
