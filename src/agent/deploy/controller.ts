@@ -61,6 +61,8 @@ export class ServiceController {
   lookupProblem: string | null = null;
   /** Why its HQ secrets cannot be used now (which file, why): nothing deploys meanwhile, what serves keeps serving. */
   secretsProblem: string | null = null;
+  /** Releases given up on after crashing in a row: never a fallback (a retry of the same inputs builds a new one). */
+  readonly crashLooped = new Set<string>();
   private backoffLoaded = false;
   private tail: Promise<unknown> = Promise.resolve();
 

@@ -2,6 +2,7 @@ import type { AgentContext } from '../context.js';
 import type { ServiceController, Slot } from './controller.js';
 import { allRunning } from './controller.js';
 import type { Instance } from '../runtime/instances.js';
+import type { Release } from '../types.js';
 import { formationOf, slotsOf } from './formation.js';
 import { launch } from './launch.js';
 import { backoffMs } from '../limits.js';
@@ -59,7 +60,12 @@ async function fallBack(ctx: AgentContext, ctrl: ServiceController, why: string,
     const attempts = (ctrl.failure?.inputs === serving.inputs ? ctrl.failure.attempts : 0) + 1;
     ctrl.setFailure(ctx, { inputs: serving.inputs, attempts, retryAt: Date.now() + backoffMs(attempts, ctx.limits.retryBaseMs, ctx.limits.retryMaxMs), reason: why });
   }
-  const older = (await ctx.build.listReleases(ctx.dataDir, ctrl.name).catch(() => [])).filter((r) => r.config.id !== bad.id && r.config.createdAt <= bad.createdAt).reverse();
+  ctrl.crashLooped.add(bad.id);
+  // A retry of the crashing inputs that crashes again must not fall back to the first build of those inputs.
+  const sameInputs = (r: Release): boolean => serving.inputs !== null && r.config.inputs === serving.inputs;
+  const older = (await ctx.build.listReleases(ctx.dataDir, ctrl.name).catch(() => []))
+    .filter((r) => !ctrl.crashLooped.has(r.config.id) && !sameInputs(r) && r.config.createdAt <= bad.createdAt)
+    .reverse();
   await ctrl.serial(async () => {
     for (const release of older) {
       if (isStopped() || ctrl.removed || ctrl.serving !== serving) return;

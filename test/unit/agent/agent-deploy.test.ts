@@ -242,6 +242,13 @@ describe('agent with hand-made releases', () => {
     const builds = build.builds.filter((b) => b === 'app@a6').length;
     await sleep(1000);
     assert.ok(build.builds.filter((b) => b === 'app@a6').length - builds <= 1, 'the crashing inputs are retried only after their backoff');
+    // The retry builds those inputs again and crashes again: the fallback is the good release, never the first crashing build.
+    const firstBad = /^release (\S+):/.exec(status('app')?.message ?? '')?.[1];
+    await waitFor(() => {
+      const m = /^release (\S+): .*crashed 4 times in a row; previous release (\S+) /.exec(status('app')?.message ?? '');
+      return m && m[1] !== firstBad ? m : null;
+    }, 'the retry to crash and fall back again', 30_000);
+    assert.equal(build.serving.get('app')?.config.id, good, 'the release that served before, again');
     build.recipes.set('a7', { version: 'v7' });
     build.heads.set('/repo/app', 'a7');
     await waitFor(async () => (await version(agent, '/app/')) === 'v7', 'a new commit deploys at once', 20_000);
