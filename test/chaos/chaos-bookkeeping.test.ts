@@ -21,6 +21,7 @@ import { makeRelease, type HandMade } from '../helpers/release.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 import { pacedLoops } from '../helpers/paced.js';
+import { PLANE_PROGRAM } from '../helpers/cli-entry.js';
 
 /**
  * Deploy bookkeeping under faults (#17), against hand-made releases (a fake build side) with real instances, health
@@ -106,7 +107,7 @@ const doors = new Map<Agent, PlaneClient>();
 let planes = 0;
 async function startAgent(build: BuildSide): Promise<Agent> {
   const agent = new Agent({ db, dataDir, shipName: 'chaos', access: {}, log, build, runtime: processRuntime, limits, pulseSeconds: 0.2, http: { listen: '127.0.0.1', port: 0 }, publicHost: 'chaos' });
-  const client = await startDataPlane({ dataDir: join(dataDir, `plane-${++planes}`), kind: 'embedded', listen: '127.0.0.1', port: 0, log: () => {}, onEvent: () => {} });
+  const client = await startDataPlane({ program: PLANE_PROGRAM, dataDir: join(dataDir, `plane-${++planes}`), kind: 'embedded', listen: '127.0.0.1', port: 0, log: () => {}, onEvent: () => {} });
   doors.set(agent, client);
   await agent.start(client);
   return agent;
@@ -250,7 +251,7 @@ describe('deploy bookkeeping under faults', { timeout: 300_000 }, () => {
     doors.delete(agent);
     lines.length = 0;
     const next = new Agent({ db, dataDir, shipName: 'chaos', access: {}, log, build, runtime: processRuntime, limits, pulseSeconds: 0.2, http: { listen: '127.0.0.1', port: 0 }, publicHost: 'chaos' });
-    const plane = await startDataPlane({ dataDir: join(dataDir, `plane-${planes}`), kind: 'embedded', listen: '127.0.0.1', port: 0, log: () => {}, onEvent: () => {} });
+    const plane = await startDataPlane({ program: PLANE_PROGRAM, dataDir: join(dataDir, `plane-${planes}`), kind: 'embedded', listen: '127.0.0.1', port: 0, log: () => {}, onEvent: () => {} });
     doors.set(next, plane);
     agent = next;
     await agent.start(plane);

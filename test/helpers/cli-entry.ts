@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { PlaneProgram } from '../../src/dataplane/ship-side/plane-entry.js';
 import { readBuildInfo, sourceCommit } from '../../src/version.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -37,3 +38,9 @@ export const TEST_CODE: 'dist' | 'src' = choose();
 
 /** Node arguments that run the CLI, absolute (any cwd): `[...CLI_ARGS, 'status', ...]`. */
 export const CLI_ARGS: readonly string[] = TEST_CODE === 'dist' ? [join(ROOT, 'dist', 'cli.js')] : ['--import', import.meta.resolve('tsx'), join(ROOT, 'src', 'cli.ts')];
+
+/**
+ * The data plane a test starts itself (startDataPlane) runs the same code: dist's plane-main when the tests run dist/
+ * (a plane through tsx cost ~0.75 CPU-s a start, 23 starts a run), else the source's.
+ */
+export const PLANE_PROGRAM: PlaneProgram = { root: ROOT, from: TEST_CODE === 'dist' ? 'dist' : 'source' };

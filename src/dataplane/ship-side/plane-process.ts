@@ -7,7 +7,7 @@ import { isNginxMaster } from '../nginx/nginx-procs.js';
 import type { PlaneEvent, PlaneKind } from '../protocol/plane.js';
 import { askPlane, isLegacyAnswer, PlaneEvents } from './control-call.js';
 import { PlaneClient, type PlaneHandle } from './plane-client.js';
-import { ownPlaneProgram, planeArgs } from './plane-entry.js';
+import { ownPlaneProgram, planeArgs, type PlaneProgram } from './plane-entry.js';
 import { planePaths } from '../../data-dir/plane-paths.js';
 import { isRecordedProcess, readPlaneRecord } from './plane-record.js';
 import type { PlaneChoice } from '../../settings/ship-options.js';
@@ -30,6 +30,8 @@ export interface PlaneStart {
   readonly httpsPort?: number | undefined;
   readonly log: Logger;
   readonly onEvent: (e: PlaneEvent) => void;
+  /** Whose plane-main a new plane runs; default this program's own (a test of the built tree passes its dist/). */
+  readonly program?: PlaneProgram;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -60,7 +62,7 @@ async function running(dataDir: string, onEvent: (e: PlaneEvent) => void): Promi
 async function spawnPlane(o: PlaneStart): Promise<PlaneClient> {
   mkdirSync(planePaths.dir(o.dataDir), { recursive: true, mode: 0o700 });
   const out = openSync(planePaths.log(o.dataDir), 'a');
-  const own = planeArgs(ownPlaneProgram());
+  const own = planeArgs(o.program ?? ownPlaneProgram());
   const args = [...own.args, '--data', o.dataDir, '--kind', o.kind, '--listen', o.listen, '--port', String(o.port), ...(o.httpsPort !== undefined ? ['--https-port', String(o.httpsPort)] : [])];
   // Detached (its own session): a signal to the ship's group or a kill -9 of the ship leaves it serving.
   const child = spawn(process.execPath, args, { detached: true, cwd: own.cwd, stdio: ['ignore', out, out] });

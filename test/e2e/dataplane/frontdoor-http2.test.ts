@@ -16,6 +16,7 @@ import { curl } from '../../helpers/https-client.js';
 import { PLANES } from '../../helpers/planes.js';
 import { makeTestCa, type TestCa } from '../../helpers/tls-ca.js';
 import { tmpDir } from '../../helpers/tmp.js';
+import { PLANE_PROGRAM } from '../../helpers/cli-entry.js';
 
 /**
  * HTTP/2 to clients through both planes, with real clients: curl over TLS (ALPN h2, HTTP/1.1 kept for those that ask
@@ -69,7 +70,7 @@ for (const kind of PLANES) {
       ca = makeTestCa(join(dir, 'ca'));
       writePair(tlsPaths.serve(dataDir), name, ca.leaf([name]));
       app = await instance();
-      plane = await startDataPlane({ dataDir, kind, listen: '127.0.0.1', port: 0, httpsPort: 0, log: silent, onEvent: () => undefined });
+      plane = await startDataPlane({ program: PLANE_PROGRAM, dataDir, kind, listen: '127.0.0.1', port: 0, httpsPort: 0, log: silent, onEvent: () => undefined });
       await plane.setTable({ routes: [{ mount: '/a', service: 'a', instance: { id: 'a1', upstream: { kind: 'tcp', host: '127.0.0.1', port: (app.address() as AddressInfo).port } }, hosts: [], auth: null }] });
     });
     after(async () => {

@@ -16,6 +16,7 @@ import { PLANES } from '../../helpers/planes.js';
 import { makeTestCa, type TestCa } from '../../helpers/tls-ca.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
+import { PLANE_PROGRAM } from '../../helpers/cli-entry.js';
 
 /** A backend that says who it is and what it was asked (as a service instance would). */
 function backend(name: string): Promise<Server> {
@@ -45,7 +46,7 @@ for (const kind of PLANES) {
       for (const n of ['a.example', 'b.example', 's.example']) writePair(tlsPaths.serve(dataDir), n, ca.leaf([n]));
       writeFileSync(join(tlsPaths.serve(dataDir), 'default'), 'b.example\n');
       [a, b] = [await backend('A'), await backend('B')];
-      plane = await startDataPlane({ dataDir, kind, listen: '127.0.0.1', port: 0, httpsPort: 0, log: silent, onEvent: () => undefined });
+      plane = await startDataPlane({ program: PLANE_PROGRAM, dataDir, kind, listen: '127.0.0.1', port: 0, httpsPort: 0, log: silent, onEvent: () => undefined });
       https = plane.httpsPort ?? 0;
       http = plane.port;
       assert.ok(https > 0, 'the data plane reports its https port');

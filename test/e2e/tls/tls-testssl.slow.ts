@@ -11,6 +11,7 @@ import { writePair } from '../../../src/tls/cert-files.js';
 import { PLANES } from '../../helpers/planes.js';
 import { makeTestCa } from '../../helpers/tls-ca.js';
 import { tmpDir } from '../../helpers/tmp.js';
+import { PLANE_PROGRAM } from '../../helpers/cli-entry.js';
 
 interface Finding {
   id: string;
@@ -43,7 +44,7 @@ for (const kind of PLANES) {
     before(async () => {
       mkdirSync(join(dir, 'ca'));
       writePair(tlsPaths.serve(dataDir), 'a.example', makeTestCa(join(dir, 'ca')).leaf(['a.example']));
-      plane = await startDataPlane({ dataDir, kind, listen: '127.0.0.1', port: 0, httpsPort: 0, log: silent, onEvent: () => undefined });
+      plane = await startDataPlane({ program: PLANE_PROGRAM, dataDir, kind, listen: '127.0.0.1', port: 0, httpsPort: 0, log: silent, onEvent: () => undefined });
     });
 
     after(async () => {

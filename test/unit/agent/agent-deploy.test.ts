@@ -20,6 +20,7 @@ import { makeRelease, type HandMade } from '../../helpers/release.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { sleep, waitFor } from '../../helpers/wait.js';
 import { pacedLoops } from '../../helpers/paced.js';
+import { PLANE_PROGRAM } from '../../helpers/cli-entry.js';
 
 /**
  * The reconcile loop, switch and recovery against releases made by hand (a fake build side; the real one is proven
@@ -107,6 +108,7 @@ let planes = 0;
 async function startAgent(agent: Agent): Promise<void> {
   const dir = join(dataDir, `plane-${++planes}`);
   const client = await startDataPlane({
+    program: PLANE_PROGRAM,
     dataDir: dir,
     kind: 'embedded',
     listen: '127.0.0.1',
