@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { request } from 'node:https';
+import { request, type RequestOptions } from 'node:https';
 import { connect, createSecureContext, type PeerCertificate, type SecureContext } from 'node:tls';
 import { pacedLoops } from './paced.js';
 
@@ -50,7 +50,9 @@ function trusting(caFile: string): SecureContext {
 /** One verified GET over a new TLS connection (SNI and Host = name), for load loops; caFile: the trusted root (PEM file). */
 export function httpsGet(port: number, name: string, caFile: string, path = '/'): Promise<{ status: number; body: string; serial: string }> {
   return new Promise((resolve, reject) => {
-    const r = request({ host: '127.0.0.1', port, servername: name, headers: { host: `${name}:${port}` }, path, secureContext: trusting(caFile), agent: false }, (res) => {
+    // node's https passes secureContext on to tls.connect; its RequestOptions type does not list it.
+    const options: RequestOptions & { secureContext: SecureContext } = { host: '127.0.0.1', port, servername: name, headers: { host: `${name}:${port}` }, path, secureContext: trusting(caFile), agent: false };
+    const r = request(options, (res) => {
       const serial = (res.socket as unknown as { getPeerCertificate(): PeerCertificate }).getPeerCertificate().serialNumber;
       let body = '';
       res.setEncoding('utf8');
