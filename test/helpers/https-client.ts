@@ -74,7 +74,7 @@ export const TLS_LOAD_RATE = 100;
  * Paced (test/helpers/paced.ts), at TLS_LOAD_RATE unless asked: each request is a full handshake, and an unpaced loop
  * took 20 CPU-seconds of a 44 s test (the client's handshakes alone) from the files running beside it.
  */
-export function loadLoop(port: number, name: string, ca: string, perSecond = TLS_LOAD_RATE): { stop(): Promise<{ ok: number; failed: string[]; serials: string[] }> } {
+export function loadLoop(port: number, name: string, ca: string, perSecond = TLS_LOAD_RATE): { seen(): readonly string[]; stop(): Promise<{ ok: number; failed: string[]; serials: string[] }> } {
   let ok = 0;
   const failed: string[] = [];
   const serials: string[] = [];
@@ -89,6 +89,8 @@ export function loadLoop(port: number, name: string, ca: string, perSecond = TLS
     }
   }, perSecond);
   return {
+    /** The serials answered so far: a test waits for the loop's first answer before it changes anything. */
+    seen: () => serials,
     async stop() {
       await loop.stop();
       return { ok, failed, serials };
