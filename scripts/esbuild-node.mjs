@@ -7,7 +7,7 @@
 // @opentelemetry/api, cron-parser with luxon, tar, commander, undici).
 // Packages' own `require` of node's modules needs a `require` in an ES module: the banner makes one per output file.
 // `module` before `main`: jsonc-parser's main is a UMD build whose requires a bundler cannot follow.
-export const NODE_EXTERNAL = ['ssh2', 'better-sqlite3', 'node-pty', 'cpu-features', 'acme-client', 'puppeteer-core', 'esbuild', '*.node'];
+export const NODE_EXTERNAL = ['ssh2', 'better-sqlite3', 'node-pty', 'cpu-features', 'acme-client', 'puppeteer-core', '*.node'];
 export const NODE_BUNDLE = {
   bundle: true,
   splitting: true,

@@ -10,7 +10,7 @@ import { groupAlive, isSameProcess } from '../../src/agent/runtime/proc.js';
 import { processRuntime } from '../../src/agent/runtime/runtime-process.js';
 import type { BuildInput, Release } from '../../src/agent/types.js';
 import type { PlaneClient } from '../../src/dataplane/ship-side/plane-client.js';
-import { startDataPlane, stopDataPlane } from '../../src/dataplane/ship-side/plane-process.js';
+import { stopDataPlane } from '../../src/dataplane/ship-side/plane-process.js';
 import type { DesiredState, Service } from '../../src/headquarters/types.js';
 import { loadBackoff } from '../../src/state/backoff.js';
 import { openDb } from '../../src/state/db.js';
@@ -21,7 +21,7 @@ import { makeRelease, type HandMade } from '../helpers/release.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 import { pacedLoops } from '../helpers/paced.js';
-import { PLANE_PROGRAM } from '../helpers/cli-entry.js';
+import { startDataPlaneUnderTest } from '../helpers/plane-under-test.js';
 
 /**
  * Deploy bookkeeping under faults (#17), against hand-made releases (a fake build side) with real instances, health
@@ -107,7 +107,7 @@ const doors = new Map<Agent, PlaneClient>();
 let planes = 0;
 async function startAgent(build: BuildSide): Promise<Agent> {
   const agent = new Agent({ db, dataDir, shipName: 'chaos', access: {}, log, build, runtime: processRuntime, limits, pulseSeconds: 0.2, http: { listen: '127.0.0.1', port: 0 }, publicHost: 'chaos' });
-  const client = await startDataPlane({ program: PLANE_PROGRAM, dataDir: join(dataDir, `plane-${++planes}`), kind: 'embedded', listen: '127.0.0.1', port: 0, log: () => {}, onEvent: () => {} });
+  const client = await startDataPlaneUnderTest({ dataDir: join(dataDir, `plane-${++planes}`), kind: 'embedded', listen: '127.0.0.1', port: 0, log: () => {}, onEvent: () => {} });
   doors.set(agent, client);
   await agent.start(client);
   return agent;
@@ -251,7 +251,7 @@ describe('deploy bookkeeping under faults', { timeout: 300_000 }, () => {
     doors.delete(agent);
     lines.length = 0;
     const next = new Agent({ db, dataDir, shipName: 'chaos', access: {}, log, build, runtime: processRuntime, limits, pulseSeconds: 0.2, http: { listen: '127.0.0.1', port: 0 }, publicHost: 'chaos' });
-    const plane = await startDataPlane({ program: PLANE_PROGRAM, dataDir: join(dataDir, `plane-${planes}`), kind: 'embedded', listen: '127.0.0.1', port: 0, log: () => {}, onEvent: () => {} });
+    const plane = await startDataPlaneUnderTest({ dataDir: join(dataDir, `plane-${planes}`), kind: 'embedded', listen: '127.0.0.1', port: 0, log: () => {}, onEvent: () => {} });
     doors.set(next, plane);
     agent = next;
     await agent.start(plane);

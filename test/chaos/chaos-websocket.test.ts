@@ -3,11 +3,11 @@ import { createServer, type Server } from 'node:http';
 import { after, describe, test } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { PlaneClient } from '../../src/dataplane/ship-side/plane-client.js';
-import { startDataPlane, stopDataPlane } from '../../src/dataplane/ship-side/plane-process.js';
+import { stopDataPlane } from '../../src/dataplane/ship-side/plane-process.js';
 import type { WireTable } from '../../src/dataplane/protocol/wire.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
-import { PLANE_PROGRAM } from '../helpers/cli-entry.js';
+import { startDataPlaneUnderTest } from '../helpers/plane-under-test.js';
 
 /**
  * WebSockets to an instance being replaced (#17), on the embedded data plane: each stays open until its instance
@@ -73,7 +73,7 @@ async function connect(): Promise<Client> {
 
 describe('WebSockets at a switch (embedded data plane)', { timeout: 180_000 }, () => {
   test('open until the instance closes it or the drain timeout passes, then a 1001 close frame between frames', async () => {
-    plane = await startDataPlane({ program: PLANE_PROGRAM, dataDir, kind: 'embedded', listen: '127.0.0.1', port: 0, log: () => {}, onEvent: () => {} });
+    plane = await startDataPlaneUnderTest({ dataDir, kind: 'embedded', listen: '127.0.0.1', port: 0, log: () => {}, onEvent: () => {} });
     const a = await instance(true);
     const b = await instance(false);
     await plane.setTable(table('a', a.port));

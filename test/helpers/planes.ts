@@ -1,9 +1,9 @@
 import type { PlaneEvent } from '../../src/dataplane/protocol/plane.js';
 import type { PlaneClient } from '../../src/dataplane/ship-side/plane-client.js';
-import { nginxInstalled, startDataPlane, stopDataPlane } from '../../src/dataplane/ship-side/plane-process.js';
+import { nginxInstalled, stopDataPlane } from '../../src/dataplane/ship-side/plane-process.js';
 import { silent } from '../../src/log.js';
 import { tmpDir } from './tmp.js';
-import { PLANE_PROGRAM } from './cli-entry.js';
+import { startDataPlaneUnderTest } from './plane-under-test.js';
 
 /**
  * The data planes a front-door test runs against: both (CI installs nginx). STARPHLEET_TEST_PLANES narrows it
@@ -19,7 +19,7 @@ export const PLANES: readonly ('embedded' | 'nginx')[] = (() => {
 /** A data plane process of its own for a test (in a temp data dir), and its teardown (it outlives its owner by design). */
 export async function startTestPlane(kind: 'embedded' | 'nginx', onEvent: (e: PlaneEvent) => void = () => undefined): Promise<{ client: PlaneClient; dir: string; stop(): Promise<void> }> {
   const dir = tmpDir(`sp-plane-${kind}-`);
-  const client = await startDataPlane({ program: PLANE_PROGRAM, dataDir: dir, kind, listen: '127.0.0.1', port: 0, log: silent, onEvent });
+  const client = await startDataPlaneUnderTest({ dataDir: dir, kind, listen: '127.0.0.1', port: 0, log: silent, onEvent });
   return {
     client,
     dir,

@@ -8,15 +8,15 @@ import { after, before, describe, test } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
 import { nginxHasHttp2On } from '../../../src/dataplane/nginx/nginx-procs.js';
 import type { PlaneClient } from '../../../src/dataplane/ship-side/plane-client.js';
-import { startDataPlane, stopDataPlane } from '../../../src/dataplane/ship-side/plane-process.js';
+import { stopDataPlane } from '../../../src/dataplane/ship-side/plane-process.js';
 import { tlsPaths } from '../../../src/data-dir/tls-paths.js';
 import { silent } from '../../../src/log.js';
 import { writePair } from '../../../src/tls/cert-files.js';
 import { curl } from '../../helpers/https-client.js';
 import { PLANES } from '../../helpers/planes.js';
+import { startDataPlaneUnderTest } from '../../helpers/plane-under-test.js';
 import { makeTestCa, type TestCa } from '../../helpers/tls-ca.js';
 import { tmpDir } from '../../helpers/tmp.js';
-import { PLANE_PROGRAM } from '../../helpers/cli-entry.js';
 
 /**
  * HTTP/2 to clients through both planes, with real clients: curl over TLS (ALPN h2, HTTP/1.1 kept for those that ask
@@ -70,7 +70,7 @@ for (const kind of PLANES) {
       ca = makeTestCa(join(dir, 'ca'));
       writePair(tlsPaths.serve(dataDir), name, ca.leaf([name]));
       app = await instance();
-      plane = await startDataPlane({ program: PLANE_PROGRAM, dataDir, kind, listen: '127.0.0.1', port: 0, httpsPort: 0, log: silent, onEvent: () => undefined });
+      plane = await startDataPlaneUnderTest({ dataDir, kind, listen: '127.0.0.1', port: 0, httpsPort: 0, log: silent, onEvent: () => undefined });
       await plane.setTable({ routes: [{ mount: '/a', service: 'a', instance: { id: 'a1', upstream: { kind: 'tcp', host: '127.0.0.1', port: (app.address() as AddressInfo).port } }, hosts: [], auth: null }] });
     });
     after(async () => {

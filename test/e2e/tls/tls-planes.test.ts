@@ -6,17 +6,17 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { PlaneClient } from '../../../src/dataplane/ship-side/plane-client.js';
-import { startDataPlane, stopDataPlane } from '../../../src/dataplane/ship-side/plane-process.js';
+import { stopDataPlane } from '../../../src/dataplane/ship-side/plane-process.js';
 import { tlsPaths } from '../../../src/data-dir/tls-paths.js';
 import type { WireTable } from '../../../src/dataplane/protocol/wire.js';
 import { silent } from '../../../src/log.js';
 import { writePair } from '../../../src/tls/cert-files.js';
 import { curl, curlHttps, loadLoop, peerCertificate } from '../../helpers/https-client.js';
 import { PLANES } from '../../helpers/planes.js';
+import { startDataPlaneUnderTest } from '../../helpers/plane-under-test.js';
 import { makeTestCa, type TestCa } from '../../helpers/tls-ca.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
-import { PLANE_PROGRAM } from '../../helpers/cli-entry.js';
 
 /** A backend that says who it is and what it was asked (as a service instance would). */
 function backend(name: string): Promise<Server> {
@@ -46,7 +46,7 @@ for (const kind of PLANES) {
       for (const n of ['a.example', 'b.example', 's.example']) writePair(tlsPaths.serve(dataDir), n, ca.leaf([n]));
       writeFileSync(join(tlsPaths.serve(dataDir), 'default'), 'b.example\n');
       [a, b] = [await backend('A'), await backend('B')];
-      plane = await startDataPlane({ program: PLANE_PROGRAM, dataDir, kind, listen: '127.0.0.1', port: 0, httpsPort: 0, log: silent, onEvent: () => undefined });
+      plane = await startDataPlaneUnderTest({ dataDir, kind, listen: '127.0.0.1', port: 0, httpsPort: 0, log: silent, onEvent: () => undefined });
       https = plane.httpsPort ?? 0;
       http = plane.port;
       assert.ok(https > 0, 'the data plane reports its https port');

@@ -4,14 +4,14 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { PlaneClient } from '../../../src/dataplane/ship-side/plane-client.js';
-import { startDataPlane, stopDataPlane } from '../../../src/dataplane/ship-side/plane-process.js';
+import { stopDataPlane } from '../../../src/dataplane/ship-side/plane-process.js';
 import { tlsPaths } from '../../../src/data-dir/tls-paths.js';
 import { silent } from '../../../src/log.js';
 import { writePair } from '../../../src/tls/cert-files.js';
 import { PLANES } from '../../helpers/planes.js';
+import { startDataPlaneUnderTest } from '../../helpers/plane-under-test.js';
 import { makeTestCa } from '../../helpers/tls-ca.js';
 import { tmpDir } from '../../helpers/tmp.js';
-import { PLANE_PROGRAM } from '../../helpers/cli-entry.js';
 
 interface Finding {
   id: string;
@@ -44,7 +44,7 @@ for (const kind of PLANES) {
     before(async () => {
       mkdirSync(join(dir, 'ca'));
       writePair(tlsPaths.serve(dataDir), 'a.example', makeTestCa(join(dir, 'ca')).leaf(['a.example']));
-      plane = await startDataPlane({ program: PLANE_PROGRAM, dataDir, kind, listen: '127.0.0.1', port: 0, httpsPort: 0, log: silent, onEvent: () => undefined });
+      plane = await startDataPlaneUnderTest({ dataDir, kind, listen: '127.0.0.1', port: 0, httpsPort: 0, log: silent, onEvent: () => undefined });
     });
 
     after(async () => {

@@ -9,7 +9,7 @@ import { groupAlive, isSameProcess } from '../../../src/agent/runtime/proc.js';
 import { processRuntime } from '../../../src/agent/runtime/runtime-process.js';
 import type { BuildInput, Release } from '../../../src/agent/types.js';
 import type { PlaneClient } from '../../../src/dataplane/ship-side/plane-client.js';
-import { startDataPlane, stopDataPlane } from '../../../src/dataplane/ship-side/plane-process.js';
+import { stopDataPlane } from '../../../src/dataplane/ship-side/plane-process.js';
 import type { DesiredState, Service } from '../../../src/headquarters/types.js';
 import { silent } from '../../../src/log.js';
 import { openDb } from '../../../src/state/db.js';
@@ -20,7 +20,7 @@ import { makeRelease, type HandMade } from '../../helpers/release.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { sleep, waitFor } from '../../helpers/wait.js';
 import { pacedLoops } from '../../helpers/paced.js';
-import { PLANE_PROGRAM } from '../../helpers/cli-entry.js';
+import { startDataPlaneUnderTest } from '../../helpers/plane-under-test.js';
 
 /**
  * The reconcile loop, switch and recovery against releases made by hand (a fake build side; the real one is proven
@@ -107,8 +107,7 @@ const doors = new Map<Agent, { client: PlaneClient; dir: string }>();
 let planes = 0;
 async function startAgent(agent: Agent): Promise<void> {
   const dir = join(dataDir, `plane-${++planes}`);
-  const client = await startDataPlane({
-    program: PLANE_PROGRAM,
+  const client = await startDataPlaneUnderTest({
     dataDir: dir,
     kind: 'embedded',
     listen: '127.0.0.1',
